@@ -1,0 +1,397 @@
+//! One error type for every provider, with a [`ErrorKind`] to match on.
+
+mod classify;
+
+pub use classify::{ErrorBody, classify_http_error, parse_error_body};
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+/// The most bytes of an upstream body kept in an [`Error`].
+pub const MAX_ERROR_BODY: usize = 2048;
+
+/// What went wrong, independent of the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The key is missing, wrong or revoked (HTTP 401).
+    Authentication,
+    /// The key may not do this (HTTP 403).
+    PermissionDenied,
+    /// Too many requests; retry later (HTTP 429).
+    RateLimited,
+    /// The account is out of credit or quota.
+    QuotaExceeded,
+    /// The request is malformed or has bad parameters (HTTP 400/422).
+    InvalidRequest,
+    /// The prompt is longer than the model's context window.
+    ContextWindowExceeded,
+    /// A safety filter refused the request.
+    ContentFilter,
+    /// The model or path does not exist (HTTP 404).
+    NotFound,
+    /// No answer within the configured bound.
+    Timeout,
+    /// The provider failed (HTTP 5xx).
+    ServerError,
+    /// The provider is overloaded (HTTP 529, Anthropic `overloaded_error`).
+    Overloaded,
+    /// The connection failed (refused, reset, DNS).
+    Network,
+    /// The provider's bytes could not be understood.
+    Decode,
+    /// A stream ended before its terminator.
+    StreamTruncated,
+    /// The provider does not support this (capability or parameter).
+    Unsupported,
+    /// The configuration is wrong (missing key, bad URL); found before any network call.
+    Config,
+}
+
+impl ErrorKind {
+    /// Whether a call that failed this way may succeed if tried again.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited
+                | ErrorKind::Timeout
+                | ErrorKind::ServerError
+                | ErrorKind::Overloaded
+                | ErrorKind::Network
+        )
+    }
+
+    /// A short lowercase name, e.g. `rate_limited`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Authentication => "authentication",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::ContextWindowExceeded => "context_window_exceeded",
+            ErrorKind::ContentFilter => "content_filter",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::ServerError => "server_error",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Network => "network",
+            ErrorKind::Decode => "decode",
+            ErrorKind::StreamTruncated => "stream_truncated",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of every fallible call in this crate.
+///
+/// ```
+/// use llm_runtime::{Error, ErrorKind};
+/// let e = Error::new(ErrorKind::RateLimited, "slow down");
+/// assert!(e.is_retryable());
+/// assert_eq!(e.kind(), ErrorKind::RateLimited);
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    provider: Option<Cow<'static, str>>,
+    model: Option<String>,
+    status: Option<u16>,
+    code: Option<String>,
+    retry_after: Option<Duration>,
+    request_id: Option<String>,
+    body: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// `Result<T, llm_runtime::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                provider: None,
+                model: None,
+                status: None,
+                code: None,
+                retry_after: None,
+                request_id: None,
+                body: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// A [`ErrorKind::Config`] error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    /// A [`ErrorKind::Decode`] error.
+    pub fn decode(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Decode, message)
+    }
+
+    /// A [`ErrorKind::Unsupported`] error.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unsupported, message)
+    }
+
+    /// A [`ErrorKind::InvalidRequest`] error.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidRequest, message)
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// Whether trying again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.inner.kind.is_retryable()
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The provider's name, where known.
+    pub fn provider(&self) -> Option<&str> {
+        self.inner.provider.as_deref()
+    }
+
+    /// The model, where known.
+    pub fn model(&self) -> Option<&str> {
+        self.inner.model.as_deref()
+    }
+
+    /// The HTTP status, where there was a response.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// The provider's error code or type (`rate_limit_exceeded`, `overloaded_error`...).
+    pub fn code(&self) -> Option<&str> {
+        self.inner.code.as_deref()
+    }
+
+    /// How long the provider asked us to wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The provider's request id, for support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// The start of the upstream body (at most [`MAX_ERROR_BODY`] bytes).
+    pub fn body(&self) -> Option<&str> {
+        self.inner.body.as_deref()
+    }
+
+    /// Set the provider name.
+    pub fn with_provider(mut self, provider: impl Into<Cow<'static, str>>) -> Self {
+        self.inner.provider = Some(provider.into());
+        self
+    }
+
+    /// Set the model.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.inner.model = Some(model.into());
+        self
+    }
+
+    /// Set the provider's model where none is set yet.
+    pub(crate) fn or_context(mut self, provider: &'static str, model: &str) -> Self {
+        if self.inner.provider.is_none() {
+            self.inner.provider = Some(Cow::Borrowed(provider));
+        }
+        if self.inner.model.is_none() && !model.is_empty() {
+            self.inner.model = Some(model.to_owned());
+        }
+        self
+    }
+
+    /// Set the HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    /// Set the provider's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.inner.code = Some(code.into());
+        self
+    }
+
+    /// Set the wait the provider asked for.
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.inner.retry_after = after;
+        self
+    }
+
+    /// Set the request id.
+    pub fn with_request_id(mut self, id: Option<String>) -> Self {
+        self.inner.request_id = id;
+        self
+    }
+
+    /// Keep the start of the upstream body (cut at [`MAX_ERROR_BODY`] bytes on a char boundary).
+    pub fn with_body(mut self, body: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)]);
+        self.inner.body = Some(text.into_owned());
+        self
+    }
+
+    /// Set the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// Change the kind (e.g. a transform refining a classification).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.inner.kind = kind;
+        self
+    }
+
+    /// Replace every occurrence of `secret` in the message and body by `[redacted]`.
+    pub(crate) fn redact(mut self, secret: &str) -> Self {
+        if secret.len() >= 4 {
+            if self.inner.message.contains(secret) {
+                self.inner.message = self.inner.message.replace(secret, "[redacted]");
+            }
+            if let Some(body) = &mut self.inner.body {
+                if body.contains(secret) {
+                    *body = body.replace(secret, "[redacted]");
+                }
+            }
+        }
+        self
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &i.kind).field("message", &i.message);
+        if let Some(p) = &i.provider {
+            d.field("provider", p);
+        }
+        if let Some(m) = &i.model {
+            d.field("model", m);
+        }
+        if let Some(s) = i.status {
+            d.field("status", &s);
+        }
+        if let Some(c) = &i.code {
+            d.field("code", c);
+        }
+        if let Some(r) = i.retry_after {
+            d.field("retry_after", &r);
+        }
+        if let Some(r) = &i.request_id {
+            d.field("request_id", r);
+        }
+        if let Some(s) = &i.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        if let Some(p) = &i.provider {
+            write!(f, "{p}: ")?;
+        }
+        write!(f, "{}", i.kind)?;
+        if let Some(s) = i.status {
+            write!(f, " (HTTP {s})")?;
+        }
+        write!(f, ": {}", i.message)?;
+        if let Some(m) = &i.model {
+            write!(f, " [model {m}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::new(ErrorKind::Decode, format!("invalid JSON: {e}"))
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(e: reqwest::Error) -> Self {
+        let kind = if e.is_timeout() {
+            ErrorKind::Timeout
+        } else if e.is_decode() || e.is_body() && !e.is_connect() {
+            // A body that fails mid-way is a broken connection, not bad bytes,
+            // unless reqwest says it could not decode it.
+            if e.is_decode() { ErrorKind::Decode } else { ErrorKind::Network }
+        } else if e.is_builder() {
+            ErrorKind::Config
+        } else {
+            ErrorKind::Network
+        };
+        // reqwest's Display includes the URL; our URLs never hold keys unless the
+        // provider uses query auth, which the client strips before building errors.
+        let message = without_url(&e).to_string();
+        Error::new(kind, message).with_source(e.without_url())
+    }
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_timeout() {
+        "request timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else if e.is_body() {
+        "response body failed".to_owned()
+    } else if e.is_decode() {
+        "response body could not be decoded".to_owned()
+    } else if e.is_request() {
+        "request failed".to_owned()
+    } else {
+        "HTTP error".to_owned()
+    };
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}

@@ -1,0 +1,217 @@
+//! The traits a provider is made of: [`Transform`] (what an author writes),
+//! [`Provider`] (what `#[derive(Provider)]` implements) and the capability markers.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde::Serialize;
+
+use crate::error::{Error, Result, classify_http_error};
+use crate::spec::ProviderSpec;
+use crate::types::{
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
+};
+
+/// What a transform knows about the call it builds or parses.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContext<'a> {
+    /// The provider's declaration.
+    pub spec: &'static ProviderSpec,
+    /// The model asked for (the request's, or the provider's default).
+    pub model: &'a str,
+    /// Whether this is a streamed call.
+    pub stream: bool,
+}
+
+/// The provider-specific parts of an HTTP request; the runtime adds the base URL,
+/// auth, static and configured headers.
+#[derive(Debug, Clone)]
+pub struct HttpParts {
+    /// The method.
+    pub method: Method,
+    /// The path below the base URL, starting with `/`.
+    pub path: String,
+    /// Query parameters.
+    pub query: Vec<(String, String)>,
+    /// Extra headers for this request.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The JSON body, already serialized.
+    pub body: Option<Bytes>,
+}
+
+impl HttpParts {
+    /// `POST path` with `body` serialized as JSON.
+    pub fn post_json(path: impl Into<String>, body: &impl Serialize) -> Result<Self> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| Error::invalid_request(format!("request body could not be serialized: {e}")))?;
+        Ok(HttpParts {
+            method: Method::POST,
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Some(Bytes::from(body)),
+        })
+    }
+
+    /// `GET path` with no body.
+    pub fn get(path: impl Into<String>) -> Self {
+        HttpParts {
+            method: Method::GET,
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Add a query parameter.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// How a provider frames its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// Server-sent events (`data: ...\n\n`).
+    Sse,
+    /// One JSON document per line (Ollama).
+    Ndjson,
+}
+
+/// One framed message of a stream: an SSE event, or one NDJSON line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frame {
+    /// The SSE `event:` name, if any (always `None` for NDJSON).
+    pub event: Option<String>,
+    /// The SSE data (multi-line data joined with `\n`), or the NDJSON line.
+    pub data: String,
+}
+
+/// Whether a stream goes on after a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// More frames follow.
+    Continue,
+    /// The provider's terminator was seen (`[DONE]`, `message_stop`, `"done": true`).
+    Done,
+}
+
+/// The request/response transforms of a provider: what an author writes for a
+/// native API. An OpenAI-compatible provider writes none (`dialect = openai`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is declared as a provider but has no transforms",
+    label = "implement `llm_runtime::Transform` for `{Self}`, or add `dialect = openai` (or another dialect) to `#[provider(...)]`"
+)]
+pub trait Transform: Send + Sync + 'static {
+    /// What the stream parser keeps between frames (open tool calls, usage seen...).
+    type StreamState: Default + Send + 'static;
+
+    /// Build the HTTP request for a chat call (`ctx.stream` says whether streamed).
+    fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts>;
+
+    /// Parse a successful non-streamed response body.
+    fn parse_response(&self, body: &[u8], ctx: &RequestContext<'_>) -> Result<ChatResponse>;
+
+    /// Turn one stream frame into zero or more events.
+    fn parse_stream_event(
+        &self,
+        frame: &Frame,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<Control>;
+
+    /// Called when the byte stream ends before [`Control::Done`]: emit what is
+    /// pending, or fail. The default is [`ErrorKind::StreamTruncated`](crate::ErrorKind::StreamTruncated),
+    /// for APIs whose streams end with a terminator.
+    fn finish_stream(&self, state: &mut Self::StreamState, out: &mut Vec<StreamEvent>) -> Result<()> {
+        let _ = (state, out);
+        Err(Error::new(
+            crate::ErrorKind::StreamTruncated,
+            "the stream ended before its terminator",
+        ))
+    }
+
+    /// How the stream is framed.
+    fn stream_format(&self) -> StreamFormat {
+        StreamFormat::Sse
+    }
+
+    /// Map a non-success response to an [`Error`].
+    fn classify_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        classify_http_error(status, headers, body)
+    }
+
+    /// Request parameters that are set on `request` but this API cannot send
+    /// (checked against the unsupported-parameter policy before any network call).
+    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
+        let _ = request;
+        Vec::new()
+    }
+
+    /// Build an embeddings request.
+    fn build_embedding_request(
+        &self,
+        request: &EmbeddingRequest,
+        ctx: &RequestContext<'_>,
+    ) -> Result<HttpParts> {
+        let _ = (request, ctx);
+        Err(Error::unsupported("this provider has no embeddings API"))
+    }
+
+    /// Parse an embeddings response.
+    fn parse_embedding_response(
+        &self,
+        body: &[u8],
+        ctx: &RequestContext<'_>,
+    ) -> Result<EmbeddingResponse> {
+        let _ = (body, ctx);
+        Err(Error::unsupported("this provider has no embeddings API"))
+    }
+
+    /// The request that lists models (OpenAI shape: `GET /models`).
+    fn models_request(&self, ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        let _ = ctx;
+        Ok(HttpParts::get("/models"))
+    }
+
+    /// Parse the model list (OpenAI shape: `{"data":[{"id":...}]}`).
+    fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
+        crate::dialects::openai::parse_model_list(body)
+    }
+}
+
+/// A declared provider: its [`ProviderSpec`] and its transforms.
+///
+/// Implemented by `#[derive(Provider)]`; the runtime's
+/// [`ProviderClient`](crate::ProviderClient) runs it on the shared HTTP client.
+pub trait Provider: Transform + Sized {
+    /// The declaration.
+    const SPEC: ProviderSpec;
+
+    /// Map a non-success response to an [`Error`]; `error = path` in the
+    /// declaration replaces it, otherwise the transform's [`Transform::classify_error`].
+    fn map_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        self.classify_error(status, headers, body)
+    }
+}
+
+/// Marker: the provider declares `capabilities(embeddings)`, so
+/// [`ProviderClient::embed`](crate::ProviderClient::embed) exists for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare embeddings",
+    label = "add `embeddings` to `capabilities(...)` in its `#[provider]` attribute"
+)]
+pub trait SupportsEmbeddings: Provider {}
+
+/// Marker: the provider declares `capabilities(tools)`.
+pub trait SupportsTools: Provider {}
+
+/// Marker: the provider declares `capabilities(vision)`.
+pub trait SupportsVision: Provider {}
+
+/// Marker: the provider declares `capabilities(stream)`.
+pub trait SupportsStreaming: Provider {}
+
+/// Marker: the provider declares `capabilities(reasoning)`.
+pub trait SupportsReasoning: Provider {}

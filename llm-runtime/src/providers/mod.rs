@@ -1,0 +1,1 @@
+//! The built-in providers, each declared with `#[derive(Provider)]`.

@@ -1,0 +1,4 @@
+//! Retry policy.
+/// Retry settings (stub).
+#[derive(Debug, Clone, Default)]
+pub struct RetryPolicy {}

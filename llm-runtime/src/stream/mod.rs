@@ -1,0 +1,17 @@
+//! Stream framing (SSE, NDJSON) and the [`ChatStream`] callers consume.
+
+mod chat_stream;
+mod framer;
+mod ndjson;
+mod sse;
+mod tool_calls;
+
+pub use chat_stream::ChatStream;
+pub use framer::Framer;
+pub use ndjson::NdjsonDecoder;
+pub use sse::SseDecoder;
+pub use tool_calls::ToolCallAssembler;
+
+/// The longest line (or NDJSON document) a decoder buffers before it fails
+/// with [`ErrorKind::Decode`](crate::ErrorKind::Decode): 8 MiB.
+pub const DEFAULT_MAX_LINE: usize = 8 * 1024 * 1024;

@@ -1,0 +1,17 @@
+//! The unified request, response and stream types shared by every provider.
+
+mod embedding;
+mod message;
+mod request;
+mod response;
+mod stream_event;
+mod usage;
+
+pub use embedding::{Embedding, EmbeddingRequest, EmbeddingResponse};
+pub use message::{ImageSource, Message, Part, Role, ToolCall};
+pub use request::{
+    ChatRequest, ReasoningEffort, ResponseFormat, Tool, ToolChoice, UnsupportedParamPolicy,
+};
+pub use response::{ChatResponse, FinishReason, ModelInfo};
+pub use stream_event::StreamEvent;
+pub use usage::Usage;

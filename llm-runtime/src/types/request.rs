@@ -1,0 +1,275 @@
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::message::{Message, Part};
+
+/// A tool (function) the model may call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// The function's name.
+    pub name: String,
+    /// What it does, for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A JSON-schema object describing the arguments.
+    pub parameters: Value,
+}
+
+impl Tool {
+    /// A function tool with a JSON-schema `parameters` object.
+    pub fn function(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
+        Tool {
+            name: name.into(),
+            description: Some(description.into()),
+            parameters,
+        }
+    }
+}
+
+/// How the model should pick tools.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolChoice {
+    /// The model decides.
+    Auto,
+    /// No tool calls.
+    None,
+    /// At least one tool call.
+    Required,
+    /// This tool.
+    Tool(String),
+}
+
+/// The shape of the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ResponseFormat {
+    /// Free text (the default).
+    Text,
+    /// Any JSON object.
+    JsonObject,
+    /// JSON that matches a schema.
+    JsonSchema {
+        /// The schema's name.
+        name: String,
+        /// The JSON schema.
+        schema: Value,
+        /// Whether the provider must follow the schema strictly.
+        #[serde(default)]
+        strict: bool,
+    },
+}
+
+/// How hard a reasoning model should think.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningEffort {
+    /// Little reasoning.
+    Low,
+    /// Some reasoning.
+    Medium,
+    /// Much reasoning.
+    High,
+}
+
+/// What to do with a request parameter the provider does not support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsupportedParamPolicy {
+    /// Fail with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before any network call.
+    #[default]
+    Reject,
+    /// Leave it out and name it in [`ChatResponse::dropped_params`](crate::ChatResponse::dropped_params).
+    Drop,
+    /// Send it as-is and let the provider decide.
+    Passthrough,
+}
+
+/// A chat request, the same for every provider.
+///
+/// ```
+/// use llm_runtime::ChatRequest;
+/// let req = ChatRequest::new("gpt-4o-mini").system("Be brief.").user("Hello").temperature(0.2);
+/// assert_eq!(req.messages.len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// The model, as the provider names it (no `provider/` prefix).
+    pub model: String,
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Sampling temperature, `0.0..=2.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    /// Nucleus sampling, `0.0..=1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    /// The most tokens to generate (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Stop sequences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    /// A seed for deterministic sampling where supported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Tools the model may call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    /// How to pick tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    /// The shape of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat>,
+    /// Reasoning effort for reasoning models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// A reasoning token budget (Anthropic thinking, Gemini thinking budget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_budget: Option<u32>,
+    /// An end-user id for abuse monitoring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Provider-specific fields merged into the request body as-is.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
+    /// Overrides the client's unsupported-parameter policy for this request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsupported_params: Option<UnsupportedParamPolicy>,
+}
+
+impl ChatRequest {
+    /// A request for `model` with no messages yet.
+    pub fn new(model: impl Into<String>) -> Self {
+        ChatRequest {
+            model: model.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Append a system message.
+    pub fn system(mut self, text: impl Into<String>) -> Self {
+        self.messages.push(Message::system(text));
+        self
+    }
+
+    /// Append a user message.
+    pub fn user(mut self, text: impl Into<String>) -> Self {
+        self.messages.push(Message::user(text));
+        self
+    }
+
+    /// Append a user message with several parts (text and images).
+    pub fn user_parts(mut self, parts: Vec<Part>) -> Self {
+        self.messages.push(Message::user_parts(parts));
+        self
+    }
+
+    /// Append an assistant message.
+    pub fn assistant(mut self, text: impl Into<String>) -> Self {
+        self.messages.push(Message::assistant(text));
+        self
+    }
+
+    /// Append any message.
+    pub fn message(mut self, message: Message) -> Self {
+        self.messages.push(message);
+        self
+    }
+
+    /// Set the model.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = model.into();
+        self
+    }
+
+    /// Set the temperature.
+    pub fn temperature(mut self, t: f32) -> Self {
+        self.temperature = Some(t);
+        self
+    }
+
+    /// Set top-p.
+    pub fn top_p(mut self, p: f32) -> Self {
+        self.top_p = Some(p);
+        self
+    }
+
+    /// Set the most tokens to generate.
+    pub fn max_tokens(mut self, n: u32) -> Self {
+        self.max_tokens = Some(n);
+        self
+    }
+
+    /// Add a stop sequence.
+    pub fn stop(mut self, s: impl Into<String>) -> Self {
+        self.stop.push(s.into());
+        self
+    }
+
+    /// Set the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Add a tool.
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Set the tool choice.
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = Some(choice);
+        self
+    }
+
+    /// Set the response format.
+    pub fn response_format(mut self, format: ResponseFormat) -> Self {
+        self.response_format = Some(format);
+        self
+    }
+
+    /// Set the reasoning effort.
+    pub fn reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
+        self.reasoning_effort = Some(effort);
+        self
+    }
+
+    /// Set a reasoning token budget.
+    pub fn reasoning_budget(mut self, tokens: u32) -> Self {
+        self.reasoning_budget = Some(tokens);
+        self
+    }
+
+    /// Set the end-user id.
+    pub fn end_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Add a provider-specific body field.
+    pub fn extra(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.extra.insert(key.into(), value);
+        self
+    }
+
+    /// Set this request's unsupported-parameter policy.
+    pub fn unsupported_params(mut self, policy: UnsupportedParamPolicy) -> Self {
+        self.unsupported_params = Some(policy);
+        self
+    }
+
+    /// The text of the system messages, joined by blank lines (for APIs with a top-level system prompt).
+    pub fn system_text(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .messages
+            .iter()
+            .filter(|m| m.role == super::Role::System)
+            .map(|m| m.text())
+            .collect();
+        if parts.is_empty() { None } else { Some(parts.join("\n\n")) }
+    }
+}

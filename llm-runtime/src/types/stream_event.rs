@@ -1,0 +1,58 @@
+use serde::{Deserialize, Serialize};
+
+use super::response::FinishReason;
+use super::usage::Usage;
+
+/// One event of a streamed answer, the same for every provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum StreamEvent {
+    /// The stream began; carries the response id and model where known.
+    Start {
+        /// The provider's response id.
+        id: String,
+        /// The model that answers.
+        model: String,
+    },
+    /// A piece of the answer's text.
+    TextDelta {
+        /// The text.
+        text: String,
+    },
+    /// A piece of reasoning ("thinking") text.
+    ReasoningDelta {
+        /// The text.
+        text: String,
+    },
+    /// A tool call begins.
+    ToolCallStart {
+        /// Its position among this answer's tool calls.
+        index: usize,
+        /// The provider's id for the call.
+        id: String,
+        /// The tool's name.
+        name: String,
+    },
+    /// A piece of a tool call's JSON arguments.
+    ToolCallDelta {
+        /// The call's position, as in [`StreamEvent::ToolCallStart`].
+        index: usize,
+        /// The piece of JSON text.
+        arguments: String,
+    },
+    /// A refusal message piece.
+    RefusalDelta {
+        /// The text.
+        text: String,
+    },
+    /// Token usage (often sent at the end).
+    Usage {
+        /// The usage.
+        usage: Usage,
+    },
+    /// Why the model stopped.
+    Finish {
+        /// The reason.
+        reason: FinishReason,
+    },
+}
