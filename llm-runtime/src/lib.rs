@@ -4,6 +4,7 @@
 //! a struct with `#[derive(Provider)]`; the runtime gives it a pooled HTTP client,
 //! retries, streaming, one error taxonomy and config from the environment.
 #![warn(missing_docs)]
+#![allow(unused_extern_crates)] // `extern crate self` lets built-in providers use the derive like users do
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as llm_runtime;
@@ -18,7 +19,7 @@ pub mod spec;
 pub mod stream;
 pub mod types;
 
-mod config;
+pub mod config;
 mod provider_client;
 
 #[cfg(feature = "testing")]
@@ -33,7 +34,7 @@ pub use provider::{
     Control, Frame, HttpParts, Provider, RequestContext, StreamFormat, SupportsEmbeddings,
     SupportsReasoning, SupportsStreaming, SupportsTools, SupportsVision, Transform,
 };
-pub use provider_client::{LlmProvider, ProviderClient, ProviderInfo};
+pub use provider_client::{HealthStatus, LlmProvider, ProviderClient, ProviderInfo};
 pub use retry::RetryPolicy;
 pub use spec::{AuthScheme, Capabilities, Capability, HealthProbe, ProviderSpec};
 pub use stream::ChatStream;

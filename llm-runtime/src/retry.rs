@@ -1,4 +1,275 @@
-//! Retry policy.
-/// Retry settings (stub).
-#[derive(Debug, Clone, Default)]
-pub struct RetryPolicy {}
+//! When to try a failed call again, and how long to wait first.
+//!
+//! [`decide`] is a pure function of the failure and the clock, so every rule is
+//! tested as a table; the provider client is its only driver.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind};
+
+/// Retry settings.
+///
+/// ```
+/// use std::time::Duration;
+/// use llm_runtime::RetryPolicy;
+/// let policy = RetryPolicy::default().max_retries(5).initial_backoff(Duration::from_millis(100));
+/// assert_eq!(policy.max_retries, 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 disables retrying).
+    pub max_retries: u32,
+    /// The backoff cap of the first retry; it doubles each retry.
+    pub initial_backoff: Duration,
+    /// The most a backoff may grow to.
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` honoured; a longer one stops retrying and
+    /// hands the error (with its `retry_after`) to the caller.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Set the number of retries.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// Set the first backoff cap.
+    pub fn initial_backoff(mut self, d: Duration) -> Self {
+        self.initial_backoff = d;
+        self
+    }
+
+    /// Set the backoff ceiling.
+    pub fn max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = d;
+        self
+    }
+
+    /// Set the longest honoured `Retry-After`.
+    pub fn max_retry_after(mut self, d: Duration) -> Self {
+        self.max_retry_after = d;
+        self
+    }
+
+    /// The backoff ceiling before the `retry`-th retry (1-based): `initial * 2^(retry-1)`, capped.
+    pub fn backoff_cap(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.initial_backoff
+            .checked_mul(factor)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+}
+
+/// What [`decide`] looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryInput {
+    /// The failure's kind.
+    pub kind: ErrorKind,
+    /// The provider's `x-should-retry` hint.
+    pub should_retry: Option<bool>,
+    /// Attempts made so far, counting the one that just failed (1 after the first).
+    pub attempts: u32,
+    /// Whether a stream event has already reached the caller.
+    pub stream_started: bool,
+    /// The wait the provider asked for.
+    pub retry_after: Option<Duration>,
+    /// Now.
+    pub now: Instant,
+    /// When the whole call must be over.
+    pub deadline: Option<Instant>,
+}
+
+impl RetryInput {
+    /// The input for `error` after `attempts` attempts.
+    pub fn from_error(error: &Error, attempts: u32, now: Instant, deadline: Option<Instant>) -> Self {
+        RetryInput {
+            kind: error.kind(),
+            should_retry: error.should_retry_hint(),
+            attempts,
+            stream_started: false,
+            retry_after: error.retry_after(),
+            now,
+            deadline,
+        }
+    }
+}
+
+/// The verdict of [`decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Wait this long, then try again.
+    Retry(Duration),
+    /// Give the error to the caller.
+    Stop,
+}
+
+/// Decide whether to retry, with full-jitter exponential backoff.
+///
+/// Never retries once a stream event reached the caller (its text would be
+/// duplicated), never authentication or validation errors (unless the provider
+/// says `x-should-retry: true`), never when the provider says
+/// `x-should-retry: false`, never past `max_retries`, and never when the wait
+/// would end past the deadline.
+pub fn decide(policy: &RetryPolicy, input: &RetryInput) -> Decision {
+    decide_with_jitter(policy, input, fastrand::f64())
+}
+
+/// [`decide`] with the jitter draw given (`0.0..1.0`), for tests.
+pub fn decide_with_jitter(policy: &RetryPolicy, input: &RetryInput, jitter: f64) -> Decision {
+    if input.stream_started || input.attempts > policy.max_retries {
+        return Decision::Stop;
+    }
+    let retryable = match input.should_retry {
+        Some(hint) => hint,
+        None => input.kind.is_retryable(),
+    };
+    if !retryable {
+        return Decision::Stop;
+    }
+    let wait = match input.retry_after {
+        Some(after) if after > policy.max_retry_after => return Decision::Stop,
+        Some(after) => after,
+        None => policy.backoff_cap(input.attempts).mul_f64(jitter.clamp(0.0, 1.0)),
+    };
+    if let Some(deadline) = input.deadline {
+        if input.now + wait >= deadline {
+            return Decision::Stop;
+        }
+    }
+    Decision::Retry(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(kind: ErrorKind, attempts: u32) -> RetryInput {
+        RetryInput {
+            kind,
+            should_retry: None,
+            attempts,
+            stream_started: false,
+            retry_after: None,
+            now: Instant::now(),
+            deadline: None,
+        }
+    }
+
+    #[test]
+    fn table() {
+        let p = RetryPolicy::default();
+        let retry = |kind| decide_with_jitter(&p, &input(kind, 1), 1.0);
+        // (kind, retried?)
+        let rows = [
+            (ErrorKind::RateLimited, true),
+            (ErrorKind::ServerError, true),
+            (ErrorKind::Overloaded, true),
+            (ErrorKind::Timeout, true),
+            (ErrorKind::Network, true),
+            (ErrorKind::Authentication, false),
+            (ErrorKind::PermissionDenied, false),
+            (ErrorKind::InvalidRequest, false),
+            (ErrorKind::ContextWindowExceeded, false),
+            (ErrorKind::QuotaExceeded, false),
+            (ErrorKind::NotFound, false),
+            (ErrorKind::Decode, false),
+            (ErrorKind::StreamTruncated, false),
+            (ErrorKind::Config, false),
+            (ErrorKind::Unsupported, false),
+            (ErrorKind::ContentFilter, false),
+        ];
+        for (kind, expected) in rows {
+            assert_eq!(matches!(retry(kind), Decision::Retry(_)), expected, "{kind}");
+        }
+    }
+
+    #[test]
+    fn stops_after_max_retries() {
+        let p = RetryPolicy::default().max_retries(2);
+        assert!(matches!(decide_with_jitter(&p, &input(ErrorKind::ServerError, 2), 0.5), Decision::Retry(_)));
+        assert_eq!(decide_with_jitter(&p, &input(ErrorKind::ServerError, 3), 0.5), Decision::Stop);
+        let none = RetryPolicy::none();
+        assert_eq!(decide_with_jitter(&none, &input(ErrorKind::ServerError, 1), 0.5), Decision::Stop);
+    }
+
+    #[test]
+    fn never_after_stream_started() {
+        let mut i = input(ErrorKind::Network, 1);
+        i.stream_started = true;
+        assert_eq!(decide_with_jitter(&RetryPolicy::default(), &i, 0.5), Decision::Stop);
+    }
+
+    #[test]
+    fn full_jitter_within_exponential_cap() {
+        let p = RetryPolicy::default()
+            .initial_backoff(Duration::from_millis(100))
+            .max_backoff(Duration::from_millis(350))
+            .max_retries(10);
+        assert_eq!(p.backoff_cap(1), Duration::from_millis(100));
+        assert_eq!(p.backoff_cap(2), Duration::from_millis(200));
+        assert_eq!(p.backoff_cap(3), Duration::from_millis(350));
+        assert_eq!(p.backoff_cap(40), Duration::from_millis(350));
+        assert_eq!(decide_with_jitter(&p, &input(ErrorKind::Network, 2), 0.5), Decision::Retry(Duration::from_millis(100)));
+        assert_eq!(decide_with_jitter(&p, &input(ErrorKind::Network, 2), 0.0), Decision::Retry(Duration::ZERO));
+        for _ in 0..100 {
+            match decide(&p, &input(ErrorKind::Network, 3)) {
+                Decision::Retry(d) => assert!(d <= Duration::from_millis(350)),
+                Decision::Stop => panic!("should retry"),
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_capped() {
+        let p = RetryPolicy::default();
+        let mut i = input(ErrorKind::RateLimited, 1);
+        i.retry_after = Some(Duration::from_secs(3));
+        assert_eq!(decide_with_jitter(&p, &i, 0.1), Decision::Retry(Duration::from_secs(3)));
+        i.retry_after = Some(Duration::from_secs(3600));
+        assert_eq!(decide_with_jitter(&p, &i, 0.1), Decision::Stop);
+    }
+
+    #[test]
+    fn should_retry_header_overrides_kind() {
+        let p = RetryPolicy::default();
+        let mut i = input(ErrorKind::ServerError, 1);
+        i.should_retry = Some(false);
+        assert_eq!(decide_with_jitter(&p, &i, 0.5), Decision::Stop);
+        let mut i = input(ErrorKind::InvalidRequest, 1);
+        i.should_retry = Some(true);
+        assert!(matches!(decide_with_jitter(&p, &i, 0.5), Decision::Retry(_)));
+    }
+
+    #[test]
+    fn deadline_is_respected() {
+        let p = RetryPolicy::default();
+        let mut i = input(ErrorKind::RateLimited, 1);
+        i.retry_after = Some(Duration::from_secs(2));
+        i.deadline = Some(i.now + Duration::from_secs(1));
+        assert_eq!(decide_with_jitter(&p, &i, 0.5), Decision::Stop);
+        i.deadline = Some(i.now + Duration::from_secs(5));
+        assert_eq!(decide_with_jitter(&p, &i, 0.5), Decision::Retry(Duration::from_secs(2)));
+    }
+}

@@ -217,6 +217,15 @@ pub fn retry_after_from_headers(headers: &HeaderMap) -> Option<Duration> {
     )
 }
 
+/// The `x-should-retry` hint some providers send.
+pub(crate) fn should_retry_from_headers(headers: &HeaderMap) -> Option<bool> {
+    match headers.get("x-should-retry")?.to_str().ok()?.trim() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// The request id header providers send (`x-request-id`, `request-id`, ...).
 pub(crate) fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
     ["x-request-id", "request-id", "x-goog-request-id", "cf-ray"]
@@ -249,7 +258,8 @@ pub fn classify_http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Err
     let mut err = Error::new(kind, message)
         .with_status(status)
         .with_retry_after(retry_after_from_headers(headers))
-        .with_request_id(request_id_from_headers(headers));
+        .with_request_id(request_id_from_headers(headers))
+        .with_should_retry(should_retry_from_headers(headers));
     if let Some(code) = code {
         err = err.with_code(code);
     }

@@ -2,7 +2,7 @@
 
 mod classify;
 
-pub use classify::{ErrorBody, classify_http_error, parse_error_body};
+pub use classify::{ErrorBody, classify_http_error, parse_error_body, retry_after_from_headers};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -113,6 +113,7 @@ struct Inner {
     retry_after: Option<Duration>,
     request_id: Option<String>,
     body: Option<String>,
+    should_retry: Option<bool>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -133,6 +134,7 @@ impl Error {
                 retry_after: None,
                 request_id: None,
                 body: None,
+                should_retry: None,
                 source: None,
             }),
         }
@@ -206,6 +208,17 @@ impl Error {
     /// The start of the upstream body (at most [`MAX_ERROR_BODY`] bytes).
     pub fn body(&self) -> Option<&str> {
         self.inner.body.as_deref()
+    }
+
+    /// The provider's own retry hint (`x-should-retry: true|false`), where sent.
+    pub fn should_retry_hint(&self) -> Option<bool> {
+        self.inner.should_retry
+    }
+
+    /// Set the provider's retry hint.
+    pub fn with_should_retry(mut self, hint: Option<bool>) -> Self {
+        self.inner.should_retry = hint;
+        self
     }
 
     /// Set the provider name.

@@ -1,12 +1,12 @@
 //! Stream framing (SSE, NDJSON) and the [`ChatStream`] callers consume.
 
-mod chat_stream;
+pub(crate) mod chat_stream;
 mod framer;
 mod ndjson;
 mod sse;
 mod tool_calls;
 
-pub use chat_stream::ChatStream;
+pub use chat_stream::{ChatStream, ResponseAccumulator};
 pub use framer::Framer;
 pub use ndjson::NdjsonDecoder;
 pub use sse::SseDecoder;

@@ -1,0 +1,539 @@
+//! Parse `#[provider(...)]` into spanned raw values: which keys were written,
+//! each with its key token and its literal, path or list. This is syntax only
+//! (plus unknown and duplicate keys); what the values mean is `check/`'s job.
+
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::parse::{ParseStream, Parser};
+use syn::{Attribute, Expr, Lit, LitBool, LitInt, LitStr, Meta, Path, Token};
+
+use crate::check::suggest;
+use crate::ctxt::Ctxt;
+
+/// Every key `#[provider(...)]` accepts.
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "base_url",
+    "auth",
+    "env",
+    "base_url_env",
+    "headers",
+    "timeout_secs",
+    "models",
+    "default_model",
+    "capabilities",
+    "dialect",
+    "health",
+    "error",
+    "allow_http",
+    "crate",
+];
+
+/// The keys a declaration cannot do without.
+pub(crate) const REQUIRED: &[&str] = &["name", "base_url", "auth"];
+
+/// A written key and its value; errors about the key point at `key`.
+pub(crate) struct Spanned<T> {
+    pub(crate) key: Ident,
+    pub(crate) value: T,
+}
+
+/// `auth` as written.
+pub(crate) enum RawAuth {
+    /// `auth = "bearer"`.
+    Scheme(LitStr),
+    /// `auth(header = "x-api-key")`, or `auth(header)` without a name.
+    Header { key: Ident, name: Option<LitStr> },
+    /// `auth(query = "key")`, or `auth(query)` without a name.
+    Query { key: Ident, name: Option<LitStr> },
+}
+
+/// The keys of every `#[provider(...)]` of one item, as written.
+pub(crate) struct Attrs {
+    /// The `provider` of the first attribute: where "missing key" errors point.
+    pub(crate) anchor: Span,
+    pub(crate) name: Option<Spanned<LitStr>>,
+    pub(crate) base_url: Option<Spanned<LitStr>>,
+    pub(crate) auth: Option<Spanned<RawAuth>>,
+    pub(crate) env: Option<Spanned<LitStr>>,
+    pub(crate) base_url_env: Option<Spanned<LitStr>>,
+    pub(crate) headers: Option<Spanned<Vec<(LitStr, LitStr)>>>,
+    pub(crate) timeout_secs: Option<Spanned<LitInt>>,
+    pub(crate) models: Option<Spanned<Vec<LitStr>>>,
+    pub(crate) default_model: Option<Spanned<LitStr>>,
+    pub(crate) capabilities: Option<Spanned<Vec<Ident>>>,
+    pub(crate) dialect: Option<Spanned<Ident>>,
+    pub(crate) health: Option<Spanned<LitStr>>,
+    pub(crate) error: Option<Spanned<Path>>,
+    pub(crate) allow_http: Option<Spanned<LitBool>>,
+    pub(crate) krate: Option<Spanned<LitStr>>,
+    /// Keys that were written, even with a value that did not parse.
+    pub(crate) written: Vec<&'static str>,
+    /// Keys proposed by a "did you mean" (so not reported missing as well).
+    pub(crate) suggested: Vec<&'static str>,
+}
+
+impl Attrs {
+    fn empty(anchor: Span) -> Self {
+        Attrs {
+            anchor,
+            name: None,
+            base_url: None,
+            auth: None,
+            env: None,
+            base_url_env: None,
+            headers: None,
+            timeout_secs: None,
+            models: None,
+            default_model: None,
+            capabilities: None,
+            dialect: None,
+            health: None,
+            error: None,
+            allow_http: None,
+            krate: None,
+            written: Vec::new(),
+            suggested: Vec::new(),
+        }
+    }
+
+    /// Whether `key` was written (even with a bad value).
+    pub(crate) fn wrote(&self, key: &str) -> bool {
+        self.written.contains(&key)
+    }
+
+    /// The required keys that are neither written nor proposed for a misspelt key.
+    pub(crate) fn missing_required(&self) -> Vec<&'static str> {
+        REQUIRED
+            .iter()
+            .copied()
+            .filter(|key| !self.wrote(key) && !self.suggested.contains(key))
+            .collect()
+    }
+}
+
+/// One `key`, `key = value` or `key(...)` of the attribute.
+struct Entry {
+    key: Ident,
+    value: Value,
+}
+
+enum Value {
+    /// `key` alone.
+    Flag,
+    /// `key = tokens...` up to the next top-level comma.
+    Eq(TokenStream),
+    /// `key(...)`.
+    List(Group),
+}
+
+impl Entry {
+    /// The whole entry, for errors about its form.
+    fn tokens(&self) -> TokenStream {
+        let mut tokens = self.key.to_token_stream();
+        match &self.value {
+            Value::Flag => {}
+            Value::Eq(value) => {
+                <Token![=]>::default().to_tokens(&mut tokens);
+                tokens.extend(value.clone());
+            }
+            Value::List(group) => group.to_tokens(&mut tokens),
+        }
+        tokens
+    }
+}
+
+/// Parse every `#[provider(...)]` among `attrs`; `None` when there is none.
+pub(crate) fn parse(cx: &Ctxt, attrs: &[Attribute]) -> Option<Attrs> {
+    let mut out: Option<Attrs> = None;
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("provider")) {
+        let out = out.get_or_insert_with(|| Attrs::empty(attr.path().segments[0].ident.span()));
+        let Meta::List(list) = &attr.meta else {
+            cx.error_spanned_by(
+                attr,
+                "expected `#[provider(...)]`, e.g. `#[provider(name = \"groq\", base_url = \"https://api.groq.com/openai/v1\", auth = \"bearer\")]`",
+            );
+            continue;
+        };
+        for entry in entries(cx, list.tokens.clone()) {
+            key_value(cx, out, entry);
+        }
+    }
+    out
+}
+
+/// Split `tokens` at top-level commas into entries.
+fn entries(cx: &Ctxt, tokens: TokenStream) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for chunk in split_commas(tokens) {
+        let mut chunk = chunk.into_iter();
+        let Some(first) = chunk.next() else { continue };
+        let TokenTree::Ident(key) = first else {
+            cx.error_spanned_by(&first, "expected a key such as `name = \"...\"`");
+            continue;
+        };
+        let rest: Vec<TokenTree> = chunk.collect();
+        let value = match rest.split_first() {
+            None => Value::Flag,
+            Some((TokenTree::Punct(eq), value)) if eq.as_char() == '=' => {
+                if value.is_empty() {
+                    cx.error_at(eq.span(), format!("expected a value after `{key} =`"));
+                    continue;
+                }
+                Value::Eq(value.iter().cloned().collect())
+            }
+            Some((TokenTree::Group(group), after))
+                if group.delimiter() == Delimiter::Parenthesis =>
+            {
+                if let Some(extra) = after.first() {
+                    cx.error_spanned_by(extra, format!("unexpected token after `{key}(...)`; expected `,`"));
+                    continue;
+                }
+                Value::List(group.clone())
+            }
+            Some((other, _)) => {
+                cx.error_spanned_by(other, format!("expected `=` or `(...)` after `{key}`"));
+                continue;
+            }
+        };
+        out.push(Entry { key, value });
+    }
+    out
+}
+
+/// Split a token stream at its top-level commas (empty pieces are dropped).
+fn split_commas(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
+    let mut out = vec![Vec::new()];
+    for token in tokens {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == ',' => out.push(Vec::new()),
+            _ => out.last_mut().expect("never empty").push(token),
+        }
+    }
+    out.retain(|chunk| !chunk.is_empty());
+    out
+}
+
+/// Record one entry into `out`, reporting unknown and duplicate keys.
+fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
+    let key_name = entry.key.to_string();
+    let Some(key) = KEYS.iter().copied().find(|known| *known == key_name) else {
+        match suggest::did_you_mean(&key_name, KEYS) {
+            Some(candidate) => {
+                out.suggested.push(candidate);
+                cx.error_spanned_by(
+                    &entry.key,
+                    format!("unknown key `{key_name}` in `#[provider(...)]`; did you mean `{candidate}`?"),
+                );
+            }
+            None => cx.error_spanned_by(
+                &entry.key,
+                format!("unknown key `{key_name}` in `#[provider(...)]`; expected one of: {}", KEYS.join(", ")),
+            ),
+        }
+        return;
+    };
+    if out.wrote(key) {
+        cx.error_spanned_by(&entry.key, format!("duplicate key `{key}`; it is already set above"));
+        return;
+    }
+    out.written.push(key);
+    let spanned = |value| Spanned { key: entry.key.clone(), value };
+    match key {
+        "name" => out.name = cx.ok(lit_str(&entry, key)).map(spanned),
+        "base_url" => out.base_url = cx.ok(lit_str(&entry, key)).map(spanned),
+        "env" => out.env = cx.ok(lit_str(&entry, key)).map(spanned),
+        "base_url_env" => out.base_url_env = cx.ok(lit_str(&entry, key)).map(spanned),
+        "default_model" => out.default_model = cx.ok(lit_str(&entry, key)).map(spanned),
+        "health" => out.health = cx.ok(lit_str(&entry, key)).map(spanned),
+        "crate" => out.krate = cx.ok(lit_str(&entry, key)).map(spanned),
+        "timeout_secs" => out.timeout_secs = cx.ok(lit_int(&entry, key)).map(spanned),
+        "allow_http" => out.allow_http = cx.ok(lit_bool(&entry, key)).map(spanned),
+        "dialect" => out.dialect = cx.ok(ident(&entry, key)).map(spanned),
+        "error" => out.error = cx.ok(path(&entry, key)).map(spanned),
+        "auth" => out.auth = cx.ok(auth(&entry)).map(spanned),
+        "models" => {
+            out.models = list(cx, &entry, key, |tokens| syn::parse2::<LitStr>(tokens))
+                .map(spanned);
+        }
+        "capabilities" => out.capabilities = list(cx, &entry, key, capability).map(spanned),
+        "headers" => out.headers = list(cx, &entry, key, header).map(spanned),
+        _ => unreachable!("every key of KEYS is handled"),
+    }
+}
+
+/// How each key is written, for error messages.
+pub(crate) fn example(key: &str) -> &'static str {
+    match key {
+        "name" => r#"name = "groq""#,
+        "base_url" => r#"base_url = "https://api.groq.com/openai/v1""#,
+        "auth" => r#"auth = "bearer""#,
+        "env" => r#"env = "GROQ_API_KEY""#,
+        "base_url_env" => r#"base_url_env = "GROQ_BASE_URL""#,
+        "headers" => r#"headers("anthropic-version" = "2023-06-01")"#,
+        "timeout_secs" => "timeout_secs = 60",
+        "models" => r#"models("llama-3.3-70b-versatile", "llama-3.1-8b-instant")"#,
+        "default_model" => r#"default_model = "llama-3.3-70b-versatile""#,
+        "capabilities" => "capabilities(chat, stream, tools)",
+        "dialect" => "dialect = openai",
+        "health" => r#"health = "GET /models""#,
+        "error" => "error = my_errors::map_error",
+        "allow_http" => "allow_http = true",
+        "crate" => r#"crate = "my_sdk::llm_runtime""#,
+        _ => "",
+    }
+}
+
+/// What kind of literal `lit` is, for "expected X, found Y".
+fn lit_kind(lit: &Lit) -> &'static str {
+    match lit {
+        Lit::Str(_) => "a string",
+        Lit::ByteStr(_) => "a byte string",
+        Lit::CStr(_) => "a C string",
+        Lit::Byte(_) => "a byte",
+        Lit::Char(_) => "a character",
+        Lit::Int(_) => "an integer",
+        Lit::Float(_) => "a float",
+        Lit::Bool(_) => "a boolean",
+        _ => "a literal",
+    }
+}
+
+/// The `= value` of an entry, as an expression; an error for `key` or `key(...)`.
+fn eq_value(entry: &Entry, key: &str, expected: &str) -> syn::Result<Expr> {
+    match &entry.value {
+        Value::Eq(tokens) => syn::parse2::<Expr>(tokens.clone()),
+        Value::Flag | Value::List(_) => Err(syn::Error::new_spanned(
+            entry.tokens(),
+            format!("`{key}` takes {expected}: write `{}`", example(key)),
+        )),
+    }
+}
+
+fn wrong_type(value: &Expr, key: &str, expected: &str) -> syn::Error {
+    let found = match value {
+        Expr::Lit(lit) => format!(", found {}", lit_kind(&lit.lit)),
+        _ => String::new(),
+    };
+    syn::Error::new_spanned(
+        value,
+        format!("expected {expected} for `{key}`{found}; write `{}`", example(key)),
+    )
+}
+
+fn lit_str(entry: &Entry, key: &str) -> syn::Result<LitStr> {
+    match eq_value(entry, key, "a string")? {
+        Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit),
+        other => Err(wrong_type(&other, key, "a string")),
+    }
+}
+
+fn lit_int(entry: &Entry, key: &str) -> syn::Result<LitInt> {
+    match eq_value(entry, key, "an integer")? {
+        Expr::Lit(syn::ExprLit { lit: Lit::Int(lit), .. }) => Ok(lit),
+        other => Err(wrong_type(&other, key, "an integer")),
+    }
+}
+
+fn lit_bool(entry: &Entry, key: &str) -> syn::Result<LitBool> {
+    match eq_value(entry, key, "`true` or `false`")? {
+        Expr::Lit(syn::ExprLit { lit: Lit::Bool(lit), .. }) => Ok(lit),
+        other => Err(wrong_type(&other, key, "`true` or `false`")),
+    }
+}
+
+fn path(entry: &Entry, key: &str) -> syn::Result<Path> {
+    match eq_value(entry, key, "a path")? {
+        Expr::Path(expr) if expr.qself.is_none() => Ok(expr.path),
+        other => Err(wrong_type(&other, key, "a path (without quotes)")),
+    }
+}
+
+fn ident(entry: &Entry, key: &str) -> syn::Result<Ident> {
+    match eq_value(entry, key, "a name")? {
+        Expr::Path(expr) if expr.qself.is_none() && expr.path.get_ident().is_some() => {
+            Ok(expr.path.segments[0].ident.clone())
+        }
+        other => Err(wrong_type(&other, key, "a name (without quotes)")),
+    }
+}
+
+/// `key(a, b, ...)` with each element parsed by `element`; element errors are
+/// recorded and the element dropped, so one bad element gives one error.
+fn list<T>(
+    cx: &Ctxt,
+    entry: &Entry,
+    key: &str,
+    element: impl Fn(TokenStream) -> syn::Result<T>,
+) -> Option<Vec<T>> {
+    let Value::List(group) = &entry.value else {
+        cx.error_spanned_by(
+            entry.tokens(),
+            format!("`{key}` takes a list: write `{}`", example(key)),
+        );
+        return None;
+    };
+    let elements = split_commas(group.stream());
+    if elements.is_empty() {
+        cx.error_spanned_by(
+            entry.tokens(),
+            format!("`{key}()` is empty and has no effect; list at least one, or remove it"),
+        );
+        return None;
+    }
+    let parsed = elements
+        .into_iter()
+        .filter_map(|tokens| cx.ok(element(tokens.into_iter().collect())))
+        .collect();
+    Some(parsed)
+}
+
+fn capability(tokens: TokenStream) -> syn::Result<Ident> {
+    match syn::parse2::<Expr>(tokens.clone()) {
+        Ok(Expr::Path(expr)) if expr.qself.is_none() && expr.path.get_ident().is_some() => {
+            Ok(expr.path.segments[0].ident.clone())
+        }
+        Ok(Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. })) => Err(syn::Error::new_spanned(
+            &lit,
+            format!("capabilities are names, not strings: write `{}`", lit.value()),
+        )),
+        _ => Err(syn::Error::new_spanned(
+            tokens,
+            "expected a capability name such as `tools`",
+        )),
+    }
+}
+
+fn header(tokens: TokenStream) -> syn::Result<(LitStr, LitStr)> {
+    let parser = |input: ParseStream<'_>| {
+        if !input.peek(LitStr) {
+            return Err(input.error(
+                "expected a header as `\"name\" = \"value\"`, e.g. `\"anthropic-version\" = \"2023-06-01\"`",
+            ));
+        }
+        let name: LitStr = input.parse()?;
+        input.parse::<Token![=]>()?;
+        if !input.peek(LitStr) {
+            return Err(input.error("expected the header value as a string"));
+        }
+        let value: LitStr = input.parse()?;
+        Ok((name, value))
+    };
+    parser.parse2(tokens)
+}
+
+fn auth(entry: &Entry) -> syn::Result<RawAuth> {
+    let Value::List(group) = &entry.value else {
+        return lit_str(entry, "auth").map(RawAuth::Scheme);
+    };
+    let form = "`auth = \"bearer\"`, `auth = \"none\"`, `auth(header = \"x-api-key\")` or `auth(query = \"key\")`";
+    let mut inner = split_commas(group.stream()).into_iter();
+    let (Some(first), None) = (inner.next(), inner.next()) else {
+        return Err(syn::Error::new_spanned(entry.tokens(), format!("expected {form}")));
+    };
+    let Some(inner) = entries_quiet(first) else {
+        return Err(syn::Error::new_spanned(entry.tokens(), format!("expected {form}")));
+    };
+    let name = match &inner.value {
+        Value::Flag => None,
+        Value::Eq(_) => Some(lit_str(&inner, "auth")?),
+        Value::List(_) => {
+            return Err(syn::Error::new_spanned(inner.tokens(), format!("expected {form}")));
+        }
+    };
+    let key = inner.key;
+    match key.to_string().as_str() {
+        "header" => Ok(RawAuth::Header { key, name }),
+        "query" => Ok(RawAuth::Query { key, name }),
+        other => Err(syn::Error::new_spanned(
+            &key,
+            format!(
+                "unknown auth form `{other}(...)`{}",
+                suggest::hint(other, &["header", "query"])
+            ) + &format!("; expected {form}"),
+        )),
+    }
+}
+
+/// One entry from `tokens`, or `None` if it is not `key`, `key = v` or `key(...)`.
+fn entries_quiet(tokens: Vec<TokenTree>) -> Option<Entry> {
+    let cx = Ctxt::new();
+    let mut parsed = entries(&cx, tokens.into_iter().collect());
+    let ok = cx.check().is_ok() && parsed.len() == 1;
+    ok.then(|| parsed.remove(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn parse_one(attr: Attribute) -> (Option<Attrs>, Vec<String>) {
+        let cx = Ctxt::new();
+        let attrs = parse(&cx, &[attr]);
+        let errors = match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (attrs, errors)
+    }
+
+    #[test]
+    fn reads_every_form() {
+        let (attrs, errors) = parse_one(parse_quote! {
+            #[provider(name = "groq", base_url = "https://x.dev", auth(header = "x-api-key"),
+                       headers("a" = "b"), models("m1", "m2"), capabilities(chat, tools),
+                       dialect = openai, error = errors::map, timeout_secs = 30,
+                       allow_http = false, crate = "a::b",)]
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let attrs = attrs.unwrap();
+        assert_eq!(attrs.name.unwrap().value.value(), "groq");
+        assert!(matches!(attrs.auth.unwrap().value, RawAuth::Header { name: Some(_), .. }));
+        assert_eq!(attrs.headers.unwrap().value.len(), 1);
+        assert_eq!(attrs.models.unwrap().value.len(), 2);
+        assert_eq!(attrs.capabilities.unwrap().value[1], "tools");
+        assert_eq!(attrs.dialect.unwrap().value, "openai");
+        assert_eq!(attrs.timeout_secs.unwrap().value.base10_digits(), "30");
+        assert!(attrs.krate.is_some() && attrs.error.is_some() && attrs.allow_http.is_some());
+    }
+
+    #[test]
+    fn unknown_key_suggests_and_is_not_missing() {
+        let (attrs, errors) = parse_one(parse_quote!(#[provider(name = "x", base_ur = "https://x.dev", auth = "none")]));
+        assert_eq!(errors, ["unknown key `base_ur` in `#[provider(...)]`; did you mean `base_url`?"]);
+        assert!(attrs.unwrap().missing_required().is_empty());
+    }
+
+    #[test]
+    fn duplicate_and_wrong_type() {
+        let (_, errors) = parse_one(parse_quote!(#[provider(name = "x", name = "y", timeout_secs = "30")]));
+        assert_eq!(errors[0], "duplicate key `name`; it is already set above");
+        assert_eq!(
+            errors[1],
+            "expected an integer for `timeout_secs`, found a string; write `timeout_secs = 60`"
+        );
+    }
+
+    #[test]
+    fn missing_required() {
+        let (attrs, errors) = parse_one(parse_quote!(#[provider(name = "x")]));
+        assert!(errors.is_empty());
+        assert_eq!(attrs.unwrap().missing_required(), ["base_url", "auth"]);
+    }
+
+    #[test]
+    fn auth_forms() {
+        let (attrs, errors) = parse_one(parse_quote!(#[provider(auth(header))]));
+        assert!(errors.is_empty());
+        assert!(matches!(attrs.unwrap().auth.unwrap().value, RawAuth::Header { name: None, .. }));
+        let (_, errors) = parse_one(parse_quote!(#[provider(auth(headr = "x"))]));
+        assert!(errors[0].starts_with("unknown auth form `headr(...)`; did you mean `header`?"));
+    }
+
+    #[test]
+    fn list_errors() {
+        let (_, errors) = parse_one(parse_quote!(#[provider(capabilities("tools"), models = "a", headers())]));
+        assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+}
