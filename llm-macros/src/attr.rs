@@ -238,28 +238,31 @@ fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
         return;
     }
     out.written.push(key);
-    let spanned = |value| Spanned { key: entry.key.clone(), value };
+    let k = &entry.key;
     match key {
-        "name" => out.name = cx.ok(lit_str(&entry, key)).map(spanned),
-        "base_url" => out.base_url = cx.ok(lit_str(&entry, key)).map(spanned),
-        "env" => out.env = cx.ok(lit_str(&entry, key)).map(spanned),
-        "base_url_env" => out.base_url_env = cx.ok(lit_str(&entry, key)).map(spanned),
-        "default_model" => out.default_model = cx.ok(lit_str(&entry, key)).map(spanned),
-        "health" => out.health = cx.ok(lit_str(&entry, key)).map(spanned),
-        "crate" => out.krate = cx.ok(lit_str(&entry, key)).map(spanned),
-        "timeout_secs" => out.timeout_secs = cx.ok(lit_int(&entry, key)).map(spanned),
-        "allow_http" => out.allow_http = cx.ok(lit_bool(&entry, key)).map(spanned),
-        "dialect" => out.dialect = cx.ok(ident(&entry, key)).map(spanned),
-        "error" => out.error = cx.ok(path(&entry, key)).map(spanned),
-        "auth" => out.auth = cx.ok(auth(&entry)).map(spanned),
+        "name" => out.name = at(k, cx.ok(lit_str(&entry, key))),
+        "base_url" => out.base_url = at(k, cx.ok(lit_str(&entry, key))),
+        "env" => out.env = at(k, cx.ok(lit_str(&entry, key))),
+        "base_url_env" => out.base_url_env = at(k, cx.ok(lit_str(&entry, key))),
+        "default_model" => out.default_model = at(k, cx.ok(lit_str(&entry, key))),
+        "health" => out.health = at(k, cx.ok(lit_str(&entry, key))),
+        "crate" => out.krate = at(k, cx.ok(lit_str(&entry, key))),
+        "timeout_secs" => out.timeout_secs = at(k, cx.ok(lit_int(&entry, key))),
+        "allow_http" => out.allow_http = at(k, cx.ok(lit_bool(&entry, key))),
+        "dialect" => out.dialect = at(k, cx.ok(ident(&entry, key))),
+        "error" => out.error = at(k, cx.ok(path(&entry, key))),
+        "auth" => out.auth = at(k, cx.ok(auth(&entry))),
         "models" => {
-            out.models = list(cx, &entry, key, |tokens| syn::parse2::<LitStr>(tokens))
-                .map(spanned);
+            out.models = at(k, list(cx, &entry, key, syn::parse2::<LitStr>));
         }
-        "capabilities" => out.capabilities = list(cx, &entry, key, capability).map(spanned),
-        "headers" => out.headers = list(cx, &entry, key, header).map(spanned),
+        "capabilities" => out.capabilities = at(k, list(cx, &entry, key, capability)),
+        "headers" => out.headers = at(k, list(cx, &entry, key, header)),
         _ => unreachable!("every key of KEYS is handled"),
     }
+}
+
+fn at<T>(key: &Ident, value: Option<T>) -> Option<Spanned<T>> {
+    value.map(|value| Spanned { key: key.clone(), value })
 }
 
 /// How each key is written, for error messages.

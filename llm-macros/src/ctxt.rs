@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::fmt::Display;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use quote::ToTokens;
 
 /// Collects the errors of one `#[derive(Provider)]`.
@@ -86,7 +86,3 @@ impl Drop for Ctxt {
     }
 }
 
-/// The compile errors of `error`, as tokens.
-pub(crate) fn to_compile_errors(error: &syn::Error) -> TokenStream {
-    error.to_compile_error()
-}

@@ -1,10 +1,111 @@
-//! The `#[derive(Provider)]` macro of llm-runtime (stub; being written).
+//! The `#[derive(Provider)]` macro of [llm-runtime](https://docs.rs/llm-runtime):
+//! compile-time checked LLM provider declarations.
+//!
+//! Use it through `llm_runtime::Provider`; this crate is an implementation
+//! detail and its generated code only names `llm_runtime::__private`.
+//!
+//! The stages, one file each: `attr` (parse the attribute into spanned raw
+//! values), `check/` (one function per rule), `model` (the typed declaration),
+//! `expand` (code generation) and `fallback` (what is emitted next to errors).
+
+mod attr;
+mod check;
+mod ctxt;
+mod expand;
+mod fallback;
+mod model;
 
 use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
 
-/// Declares an LLM provider.
+/// Declares an LLM provider: `#[derive(Provider)]` with a `#[provider(...)]`
+/// attribute turns a struct into a provider of the runtime.
+///
+/// ```ignore
+/// use llm_runtime::Provider;
+///
+/// /// Groq: OpenAI-compatible, so no transform code at all.
+/// #[derive(Provider)]
+/// #[provider(name = "groq", base_url = "https://api.groq.com/openai/v1",
+///            auth = "bearer", env = "GROQ_API_KEY", dialect = openai)]
+/// pub struct Groq;
+///
+/// let groq = Groq::from_env()?; // ProviderClient<Groq>
+/// ```
+///
+/// The struct is a unit struct, or a struct with named fields holding provider
+/// settings that the transforms read through `&self` (such a struct must
+/// implement `Default`; `GroqConfig::settings(value)` replaces the default).
+/// Enums, unions, tuple structs and generic structs are rejected.
+///
+/// Every mistake in the attribute is reported at compile time, all at once,
+/// each on the offending token, with "did you mean" for misspelt keys, auth
+/// schemes, capabilities and dialects.
+///
+/// # Generated items
+///
+/// - `impl Provider for Name` with `const SPEC: ProviderSpec` holding the
+///   declaration (and `map_error` when `error = ...` is given);
+/// - with `dialect = ...`, `impl Transform for Name` delegating to that dialect;
+///   without it, the author implements `Transform` (a missing impl is reported
+///   on the struct);
+/// - a marker trait impl per declared capability (`SupportsStreaming`,
+///   `SupportsTools`, `SupportsVision`, `SupportsReasoning`, `SupportsEmbeddings`);
+/// - `type NameConfig = ProviderConfig<Name>`, with the struct's visibility;
+/// - `Name::config() -> NameConfig` and `Name::from_env() -> Result<ProviderClient<Name>>`.
+///
+/// # Keys
+///
+/// | Key | Form | Default | Rule |
+/// |---|---|---|---|
+/// | `name` | `name = "groq"` | required | lowercase ASCII letters, digits, `_`, `-`, starting with a letter: the `name/model` routing prefix |
+/// | `base_url` | `base_url = "https://api.groq.com/openai/v1"` | required | absolute `https://` URL with a host; no query, fragment, credentials or whitespace; a trailing `/` is dropped; plain `http://` only to a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`) unless `allow_http = true` |
+/// | `auth` | `auth = "bearer"`, `auth = "none"`, `auth(header = "x-api-key")`, `auth(query = "key")` | required | a header name is an RFC 9110 token and not client-managed; a query name uses unreserved URL characters |
+/// | `env` | `env = "GROQ_API_KEY"` | none | SCREAMING_SNAKE_CASE; no effect (an error) with `auth = "none"` |
+/// | `base_url_env` | `base_url_env = "GROQ_BASE_URL"` | none | SCREAMING_SNAKE_CASE; the variable overrides `base_url` |
+/// | `headers` | `headers("anthropic-version" = "2023-06-01", ...)` | none | names are RFC 9110 tokens (sent lowercased), listed once (case-insensitively), not the header `auth` sets, not client-managed (`host`, `content-length`, `content-type`, `transfer-encoding`, `connection`, `accept-encoding` and hop-by-hop headers); values are ASCII without control characters or leading/trailing whitespace |
+/// | `timeout_secs` | `timeout_secs = 60` | the runtime's default | 1 to 3600 |
+/// | `models` | `models("llama-3.3-70b-versatile", "llama-3.1-8b-instant")` | none | non-empty ids, each listed once |
+/// | `default_model` | `default_model = "llama-3.3-70b-versatile"` | none | one of `models(...)` when that is declared |
+/// | `capabilities` | `capabilities(chat, stream, tools)` | `chat, stream` | any of `chat`, `stream`, `tools`, `vision`, `reasoning`, `embeddings`, `json_mode`, each once |
+/// | `dialect` | `dialect = openai` | none: implement `Transform` | one of `openai`, `anthropic`, `gemini`, `ollama`, `cohere` |
+/// | `health` | `health = "GET /models"` | none: the transform's `models_request` | `"METHOD /path"`, an uppercase HTTP method and a path starting with `/` |
+/// | `error` | `error = my_errors::map_error` | the transform's `classify_error` | a path to `fn(u16, &HeaderMap, &[u8]) -> llm_runtime::Error` |
+/// | `allow_http` | `allow_http = true` | `false` | only where it has an effect: a plain `http://` URL to a non-loopback host |
+/// | `crate` | `crate = "my_sdk::llm_runtime"` | `::llm_runtime` | a path to `llm_runtime` or a re-export of it, for crates that re-export the derive |
+///
+/// Several `#[provider(...)]` attributes on one struct are merged; a key may
+/// appear once in all of them.
+///
+/// # Examples
+///
+/// A native API, with its own transforms:
+///
+/// ```ignore
+/// use llm_runtime::{Provider, Transform};
+///
+/// #[derive(Provider)]
+/// #[provider(name = "anthropic", base_url = "https://api.anthropic.com/v1",
+///            auth(header = "x-api-key"), env = "ANTHROPIC_API_KEY",
+///            headers("anthropic-version" = "2023-06-01"),
+///            capabilities(chat, stream, tools, vision, reasoning))]
+/// pub struct Anthropic;
+///
+/// impl Transform for Anthropic { /* build_request, parse_response, parse_stream_event, ... */ }
+/// ```
+///
+/// Provider settings, read by the transforms through `&self`:
+///
+/// ```ignore
+/// #[derive(Provider, Default)]
+/// #[provider(name = "azure", base_url = "https://example.openai.azure.com/openai",
+///            auth(header = "api-key"), env = "AZURE_OPENAI_API_KEY")]
+/// pub struct Azure {
+///     api_version: String,
+/// }
+/// ```
 #[proc_macro_derive(Provider, attributes(provider))]
 pub fn derive_provider(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
 }

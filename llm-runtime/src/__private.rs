@@ -4,6 +4,7 @@ pub use ::core;
 pub use ::http::{HeaderMap};
 
 pub use crate::config::ProviderConfig;
+pub use crate::provider_client::ProviderClient;
 pub use crate::error::{Error, Result};
 pub use crate::provider::{
     Control, Frame, HttpParts, Provider, RequestContext, StreamFormat, SupportsEmbeddings,
@@ -19,6 +20,10 @@ pub use crate::types::{
 pub mod dialect {
     /// `dialect = openai`.
     pub type openai = crate::dialects::OpenAiDialect;
+    /// `dialect = ollama`.
+    pub type ollama = crate::dialects::OllamaDialect;
+    /// `dialect = cohere`.
+    pub type cohere = crate::dialects::CohereDialect;
 }
 
 /// Implement [`Transform`] for `$ty` by delegating every method to the dialect `$dialect`.

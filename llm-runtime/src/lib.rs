@@ -19,6 +19,11 @@ pub mod spec;
 pub mod stream;
 pub mod types;
 
+pub mod catalog;
+pub mod client;
+pub mod tokens;
+pub mod validate;
+
 pub mod config;
 mod provider_client;
 
@@ -39,6 +44,9 @@ pub use retry::RetryPolicy;
 pub use spec::{AuthScheme, Capabilities, Capability, HealthProbe, ProviderSpec};
 pub use stream::ChatStream;
 pub use types::*;
+
+pub use client::{ChatOptions, Client, ClientBuilder, Route};
+pub use tokens::TokenCount;
 
 /// Declares a provider; see the crate docs for the `#[provider(...)]` keys.
 #[cfg(feature = "derive")]

@@ -239,6 +239,7 @@ impl<P: Provider> ProviderClient<P> {
             return Err(Error::unsupported(format!("the {} provider does not stream", P::SPEC.name))
                 .with_provider(P::SPEC.name));
         }
+        crate::validate::validate_request(&request, &P::SPEC)?;
         let policy = request
             .unsupported_params
             .unwrap_or(self.inner.config.unsupported_params);

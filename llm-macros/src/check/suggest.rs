@@ -10,10 +10,12 @@
 /// edit per three characters of the candidate, so `nam` suggests `name` but
 /// `url` does not suggest `env`.
 pub(crate) fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let input = input.to_ascii_lowercase().replace('-', "_");
+    // `base-url` for `base_url` and `OpenAI` for `openai` are not typos at all.
+    let normalize = |s: &str| s.to_ascii_lowercase().replace('-', "_");
+    let input = normalize(input);
     candidates
         .iter()
-        .map(|candidate| (edit_distance(&input, candidate), *candidate))
+        .map(|candidate| (edit_distance(&input, &normalize(candidate)), *candidate))
         .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)

@@ -79,13 +79,17 @@ impl LineSplitter {
         result.map(|()| mid_line)
     }
 
-    fn split(&mut self, mut chunk: &[u8], on_line: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
-        if self.skip_lf {
-            if let Some((&first, rest)) = chunk.split_first() {
-                self.skip_lf = false;
-                if first == b'\n' {
-                    chunk = rest;
-                }
+    fn split(
+        &mut self,
+        mut chunk: &[u8],
+        on_line: &mut impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        if self.skip_lf
+            && let Some((&first, rest)) = chunk.split_first()
+        {
+            self.skip_lf = false;
+            if first == b'\n' {
+                chunk = rest;
             }
         }
         while !chunk.is_empty() {
@@ -96,7 +100,7 @@ impl LineSplitter {
             };
             let Some(end) = end else {
                 self.check_len(chunk.len())?;
-                self.pending.extend_from_slice(chunk);
+                append_capped(&mut self.pending, chunk, self.max_line);
                 return Ok(());
             };
             self.check_len(end)?;
@@ -116,7 +120,7 @@ impl LineSplitter {
                 self.emit(line, on_line)?;
             } else {
                 let mut whole = mem::take(&mut self.pending);
-                whole.extend_from_slice(line);
+                append_capped(&mut whole, line, self.max_line);
                 let result = self.emit(&whole, on_line);
                 whole.clear();
                 self.pending = whole;
@@ -160,6 +164,19 @@ impl LineSplitter {
         self.failed = true;
         self.pending = Vec::new();
     }
+}
+
+/// Append `bytes` to `buf` (whose new length the caller checked against `cap`),
+/// growing it by doubling, as `Vec` does, but never past `cap` bytes of capacity.
+fn append_capped(buf: &mut Vec<u8>, bytes: &[u8], cap: usize) {
+    let needed = buf.len() + bytes.len();
+    if needed > buf.capacity() {
+        let target = needed
+            .max(buf.capacity().saturating_mul(2))
+            .min(cap.max(needed));
+        buf.reserve_exact(target - buf.len());
+    }
+    buf.extend_from_slice(bytes);
 }
 
 /// Incremental decoder for newline-delimited JSON (one document per line, as
@@ -328,6 +345,17 @@ pub(super) mod tests {
         assert_eq!(err, Some((ErrorKind::Decode, true)));
         // A line of exactly max_line bytes is fine.
         assert_eq!(run(8, &[b"12345678\n"]).0.len(), 1);
+    }
+
+    #[test]
+    fn buffer_capacity_stays_within_the_cap() {
+        let mut splitter = LineSplitter::new("NDJSON", 1000, false);
+        for _ in 0..999 {
+            splitter.feed(b"x", |_| Ok(())).ok();
+        }
+        assert!(splitter.pending.capacity() <= 1000);
+        assert!(splitter.feed(b"yy", |_| Ok(())).is_err());
+        assert_eq!(splitter.pending.capacity(), 0);
     }
 
     #[test]

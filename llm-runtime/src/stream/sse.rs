@@ -230,7 +230,10 @@ mod tests {
 
     #[test]
     fn bom_only_at_the_start() {
-        let (got, _) = run(64, &[b"\xEF\xBB", b"\xBFdata: 1\n\n\xEF\xBB\xBFdata: 2\n\n"]);
+        let (got, _) = run(
+            64,
+            &[b"\xEF\xBB", b"\xBFdata: 1\n\n\xEF\xBB\xBFdata: 2\n\n"],
+        );
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].data, "1");
     }

@@ -1,14 +1,358 @@
-use crate::types::ToolCall;
+//! Assembling tool calls that arrive in pieces over a stream.
 
-/// Assembles streamed tool calls by index (stub; being written).
+use crate::types::{StreamEvent, ToolCall};
+
+/// Assembles streamed tool calls (OpenAI-style deltas) into whole [`ToolCall`]s.
+///
+/// Every chunk names its call by the provider's `index`; the assembler also
+/// copes with what real servers send:
+/// - a missing index: the chunk continues the call with its id if one is known,
+///   else the last call, unless it carries a new id (then a new call starts
+///   after the highest index seen); the first call is index 0;
+/// - the id repeated on continuation chunks: same call (a different non-empty
+///   id at a known index starts a new call: a server that reuses an index);
+/// - an empty or missing name on continuation chunks: the first non-empty name is kept;
+/// - arguments split over any number of chunks: they are concatenated.
+///
+/// Calls are numbered by *position*, the order in which they first appeared
+/// (0, 1, 2...), as [`StreamEvent::ToolCallStart::index`](StreamEvent::ToolCallStart)
+/// wants; for OpenAI the position is the wire index. A dialect calls
+/// [`push_events`](Self::push_events) for each tool-call delta of a frame, or
+/// [`begins_call`](Self::begins_call) and [`push`](Self::push) to emit events of its own.
+///
+/// ```
+/// use llm_runtime::StreamEvent;
+/// use llm_runtime::stream::ToolCallAssembler;
+///
+/// let mut calls = ToolCallAssembler::new();
+/// let mut events = Vec::new();
+/// calls.push_events(Some(0), Some("call_1"), Some("weather"), "{\"city\":", &mut events);
+/// calls.push_events(Some(0), Some("call_1"), Some(""), "\"Paris\"}", &mut events);
+/// calls.push_events(None, None, None, "", &mut events); // a keep-alive delta
+///
+/// let starts = events.iter().filter(|e| matches!(e, StreamEvent::ToolCallStart { .. }));
+/// assert_eq!(starts.count(), 1);
+/// let done = calls.finish();
+/// assert_eq!((done[0].id.as_str(), done[0].name.as_str()), ("call_1", "weather"));
+/// assert_eq!(done[0].arguments, "{\"city\":\"Paris\"}");
+/// ```
 #[derive(Debug, Default)]
 pub struct ToolCallAssembler {
-    calls: Vec<ToolCall>,
+    /// In order of first appearance: the position is the vector index.
+    calls: Vec<OpenCall>,
+}
+
+#[derive(Debug)]
+struct OpenCall {
+    /// The provider's index (or the one given to an unindexed call).
+    key: usize,
+    call: ToolCall,
+}
+
+/// Where a chunk goes.
+enum Route {
+    /// The call at this position.
+    Existing(usize),
+    /// A new call with this key.
+    New(usize),
 }
 
 impl ToolCallAssembler {
-    /// The finished calls, in index order.
+    /// An assembler with no calls.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether a chunk with this `index` and `id` would begin a new call, i.e.
+    /// whether [`push`](Self::push) with them would return a new position.
+    ///
+    /// Ask before pushing; [`push_events`](Self::push_events) does both.
+    pub fn begins_call(&self, index: Option<usize>, id: Option<&str>) -> bool {
+        matches!(self.route(index, id), Route::New(_))
+    }
+
+    /// Add a chunk of a streamed tool call and return the call's position.
+    ///
+    /// `id` and `name` are taken where the call has none yet (empty strings
+    /// count as absent); `arguments` is appended.
+    pub fn push(
+        &mut self,
+        index: Option<usize>,
+        id: Option<&str>,
+        name: Option<&str>,
+        arguments: &str,
+    ) -> usize {
+        let position = match self.route(index, id) {
+            Route::Existing(position) => position,
+            Route::New(key) => {
+                self.calls.push(OpenCall {
+                    key,
+                    call: ToolCall {
+                        id: String::new(),
+                        name: String::new(),
+                        arguments: String::new(),
+                    },
+                });
+                self.calls.len() - 1
+            }
+        };
+        // `route` returned a position in `calls` or the call just pushed.
+        if let Some(open) = self.calls.get_mut(position) {
+            let call = &mut open.call;
+            if let Some(id) = id.filter(|id| call.id.is_empty() && !id.is_empty()) {
+                id.clone_into(&mut call.id);
+            }
+            if let Some(name) = name.filter(|name| call.name.is_empty() && !name.is_empty()) {
+                name.clone_into(&mut call.name);
+            }
+            call.arguments.push_str(arguments);
+        }
+        position
+    }
+
+    /// [`push`](Self::push) a chunk and write its events to `out`:
+    /// [`StreamEvent::ToolCallStart`] once, on the first chunk of a call (with
+    /// the id and name known then), and [`StreamEvent::ToolCallDelta`] for
+    /// non-empty `arguments`. Returns the call's position.
+    pub fn push_events(
+        &mut self,
+        index: Option<usize>,
+        id: Option<&str>,
+        name: Option<&str>,
+        arguments: &str,
+        out: &mut Vec<StreamEvent>,
+    ) -> usize {
+        let new = self.begins_call(index, id);
+        let position = self.push(index, id, name, arguments);
+        if let (true, Some(open)) = (new, self.calls.get(position)) {
+            out.push(StreamEvent::ToolCallStart {
+                index: position,
+                id: open.call.id.clone(),
+                name: open.call.name.clone(),
+            });
+        }
+        if !arguments.is_empty() {
+            out.push(StreamEvent::ToolCallDelta {
+                index: position,
+                arguments: arguments.to_owned(),
+            });
+        }
+        position
+    }
+
+    /// The call at `position`, as assembled so far.
+    pub fn get(&self, position: usize) -> Option<&ToolCall> {
+        self.calls.get(position).map(|open| &open.call)
+    }
+
+    /// How many calls have begun.
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether no call has begun.
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// The finished calls, in the provider's index order (calls that share an
+    /// index stay in the order they appeared).
     pub fn finish(self) -> Vec<ToolCall> {
-        self.calls
+        let mut calls = self.calls;
+        calls.sort_by_key(|open| open.key);
+        calls.into_iter().map(|open| open.call).collect()
+    }
+
+    fn route(&self, index: Option<usize>, id: Option<&str>) -> Route {
+        let id = id.filter(|id| !id.is_empty());
+        let conflicts = |open: &OpenCall| matches!(id, Some(id) if !open.call.id.is_empty() && open.call.id != id);
+        if let Some(key) = index {
+            return match self.calls.iter().rposition(|open| open.key == key) {
+                Some(position) if !conflicts(&self.calls[position]) => Route::Existing(position),
+                _ => Route::New(key),
+            };
+        }
+        if let Some(id) = id
+            && let Some(position) = self.calls.iter().rposition(|open| open.call.id == id)
+        {
+            return Route::Existing(position);
+        }
+        match self.calls.last() {
+            Some(last) if !conflicts(last) => Route::Existing(self.calls.len() - 1),
+            _ => Route::New(
+                self.calls
+                    .iter()
+                    .map(|open| open.key.saturating_add(1))
+                    .max()
+                    .unwrap_or(0),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn call(id: &str, name: &str, arguments: &str) -> ToolCall {
+        ToolCall {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            arguments: arguments.to_owned(),
+        }
+    }
+
+    #[test]
+    fn openai_two_calls_with_split_arguments() {
+        let mut a = ToolCallAssembler::new();
+        assert_eq!(a.push(Some(0), Some("c1"), Some("f"), ""), 0);
+        a.push(Some(0), None, None, "{\"x\"");
+        assert_eq!(a.push(Some(1), Some("c2"), Some("g"), "{}"), 1);
+        a.push(Some(0), None, None, ":1}");
+        assert_eq!(a.len(), 2);
+        assert_eq!(
+            a.finish(),
+            [call("c1", "f", "{\"x\":1}"), call("c2", "g", "{}")]
+        );
+    }
+
+    #[test]
+    fn repeated_id_and_empty_name_continue_the_call() {
+        let mut a = ToolCallAssembler::new();
+        a.push(Some(0), Some("c1"), Some("f"), "[");
+        assert!(!a.begins_call(Some(0), Some("c1")));
+        a.push(Some(0), Some("c1"), Some(""), "1");
+        a.push(Some(0), Some(""), Some("other"), "]");
+        assert_eq!(a.finish(), [call("c1", "f", "[1]")]);
+    }
+
+    #[test]
+    fn missing_index_continues_the_last_call_or_starts_at_zero() {
+        let mut a = ToolCallAssembler::new();
+        assert!(a.begins_call(None, None));
+        assert_eq!(a.push(None, Some("c1"), Some("f"), "{"), 0);
+        assert_eq!(a.push(None, None, None, "}"), 0);
+        // A new id without an index is a new call, after the highest index.
+        assert!(a.begins_call(None, Some("c2")));
+        assert_eq!(a.push(None, Some("c2"), Some("g"), "{"), 1);
+        // An id seen before routes back to its call.
+        assert_eq!(a.push(None, Some("c1"), None, " "), 0);
+        assert_eq!(a.push(Some(1), None, None, "}"), 1);
+        assert_eq!(a.finish(), [call("c1", "f", "{} "), call("c2", "g", "{}")]);
+    }
+
+    #[test]
+    fn id_and_name_arriving_late_are_filled_in() {
+        let mut a = ToolCallAssembler::new();
+        a.push(Some(0), None, None, "{");
+        assert!(!a.begins_call(Some(0), Some("c1")));
+        a.push(Some(0), Some("c1"), Some("f"), "}");
+        assert_eq!(a.get(0), Some(&call("c1", "f", "{}")));
+    }
+
+    #[test]
+    fn a_reused_index_with_a_new_id_is_a_new_call() {
+        let mut a = ToolCallAssembler::new();
+        a.push(Some(0), Some("c1"), Some("f"), "{}");
+        assert!(a.begins_call(Some(0), Some("c2")));
+        assert_eq!(a.push(Some(0), Some("c2"), Some("g"), "{"), 1);
+        assert_eq!(a.push(Some(0), None, None, "}"), 1);
+        assert_eq!(a.finish(), [call("c1", "f", "{}"), call("c2", "g", "{}")]);
+    }
+
+    #[test]
+    fn finish_orders_by_index_and_positions_follow_appearance() {
+        // Anthropic-style content-block indices: sparse, text block at 0.
+        let mut a = ToolCallAssembler::new();
+        assert_eq!(a.push(Some(3), Some("b"), Some("g"), "2"), 0);
+        assert_eq!(a.push(Some(1), Some("a"), Some("f"), "1"), 1);
+        let names: Vec<String> = a.finish().into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["f", "g"]);
+    }
+
+    #[test]
+    fn push_events_emits_one_start_per_call() {
+        let mut a = ToolCallAssembler::new();
+        let mut out = Vec::new();
+        a.push_events(Some(0), Some("c1"), Some("f"), "", &mut out);
+        a.push_events(Some(0), Some("c1"), Some(""), "{}", &mut out);
+        a.push_events(Some(1), Some("c2"), Some("g"), "[]", &mut out);
+        assert_eq!(
+            out,
+            [
+                StreamEvent::ToolCallStart {
+                    index: 0,
+                    id: "c1".into(),
+                    name: "f".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 0,
+                    arguments: "{}".into()
+                },
+                StreamEvent::ToolCallStart {
+                    index: 1,
+                    id: "c2".into(),
+                    name: "g".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 1,
+                    arguments: "[]".into()
+                },
+            ]
+        );
+    }
+
+    /// How a continuation chunk is written: (index given, id repeated, name as "" / repeated / absent).
+    fn continuation() -> impl Strategy<Value = (bool, bool, u8)> {
+        (any::<bool>(), any::<bool>(), 0u8..3)
+    }
+
+    proptest! {
+        #[test]
+        fn calls_survive_any_chunking(
+            calls in prop::collection::vec(("[a-z_]{1,8}", "[ -~é日😀]{0,40}"), 1..5),
+            cuts in prop::collection::vec(prop::collection::vec(any::<usize>(), 0..6), 5),
+            styles in prop::collection::vec(continuation(), 32),
+        ) {
+            let expected: Vec<ToolCall> = calls.iter().enumerate()
+                .map(|(i, (name, args))| call(&format!("call_{i}"), name, args))
+                .collect();
+            let mut a = ToolCallAssembler::new();
+            let mut events = Vec::new();
+            let mut style = styles.iter().cycle();
+            for (i, c) in expected.iter().enumerate() {
+                let mut points: Vec<usize> = cuts[i].iter()
+                    .map(|p| p % (c.arguments.len() + 1))
+                    .filter(|p| c.arguments.is_char_boundary(*p))
+                    .collect();
+                points.sort_unstable();
+                points.push(c.arguments.len());
+                let mut start = 0;
+                for (n, end) in points.into_iter().enumerate() {
+                    let piece = &c.arguments[start..end];
+                    start = end;
+                    if n == 0 {
+                        a.push_events(Some(i), Some(&c.id), Some(&c.name), piece, &mut events);
+                        continue;
+                    }
+                    let &(indexed, repeat_id, name) = style.next().unwrap_or(&(true, false, 0));
+                    let name = [Some(""), Some(c.name.as_str()), None][usize::from(name)];
+                    let id = repeat_id.then_some(c.id.as_str());
+                    a.push_events(indexed.then_some(i), id, name, piece, &mut events);
+                }
+            }
+            let starts = events.iter().filter(|e| matches!(e, StreamEvent::ToolCallStart { .. })).count();
+            prop_assert_eq!(starts, expected.len());
+            for (i, c) in expected.iter().enumerate() {
+                let streamed: String = events.iter().filter_map(|e| match e {
+                    StreamEvent::ToolCallDelta { index, arguments } if *index == i => Some(arguments.as_str()),
+                    _ => None,
+                }).collect();
+                prop_assert_eq!(&streamed, &c.arguments);
+            }
+            prop_assert_eq!(a.finish(), expected);
+        }
     }
 }

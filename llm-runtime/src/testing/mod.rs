@@ -18,12 +18,14 @@
 
 mod connection;
 mod recorded;
+mod replay;
 mod reply;
 mod response;
 mod script;
 mod server;
 
 pub use recorded::RecordedRequest;
+pub use replay::{assert_split_invariant, replay_response, replay_stream};
 pub use response::{Fault, MockResponse};
 pub use server::MockServer;
 

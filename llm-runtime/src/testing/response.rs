@@ -14,6 +14,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 /// "Reset" faults send a real TCP RST (the socket is closed with `SO_LINGER` 0),
 /// which a client reports as "connection reset by peer"; "close" faults send a
 /// plain FIN, which a client reports as an unexpected end of the message.
+/// A reset discards what the server has not yet handed to the kernel, so the
+/// chunks before a reset should stay small (well under the socket buffers,
+/// hundreds of KiB on loopback) to be sure they all reach the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -42,9 +45,9 @@ impl Fault {
             Fault::ResetBeforeHeaders | Fault::CloseBeforeHeaders | Fault::StallBeforeHeaders => {
                 None
             }
-            Fault::ResetAfterChunks(n) | Fault::CloseAfterChunks(n) | Fault::StallAfterChunks(n) => {
-                Some(n)
-            }
+            Fault::ResetAfterChunks(n)
+            | Fault::CloseAfterChunks(n)
+            | Fault::StallAfterChunks(n) => Some(n),
         }
     }
 }
@@ -124,7 +127,8 @@ impl MockResponse {
     /// `status` with a text `body` of the given `content_type`.
     pub fn text(status: u16, content_type: impl AsRef<str>, body: impl Into<String>) -> Self {
         let body = Bytes::from(body.into());
-        MockResponse::new(status, None, ScriptedBody::Whole(body)).header("content-type", content_type.as_ref())
+        MockResponse::new(status, None, ScriptedBody::Whole(body))
+            .header("content-type", content_type.as_ref())
     }
 
     /// `status` with an `application/octet-stream` body.
@@ -219,13 +223,19 @@ impl MockResponse {
     #[must_use]
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<[u8]>) -> Self {
         let name = name.as_ref();
-        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value.as_ref())) {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value.as_ref()),
+        ) {
             (Ok(name), Ok(value)) => {
                 self.headers.append(name, value);
             }
-            (Err(_), _) => self.setup_errors.push(format!("invalid header name {name:?}")),
+            (Err(_), _) => self
+                .setup_errors
+                .push(format!("invalid header name {name:?}")),
             (Ok(_), Err(_)) => {
-                self.setup_errors.push(format!("invalid value for header {name:?}"));
+                self.setup_errors
+                    .push(format!("invalid value for header {name:?}"));
             }
         }
         self
@@ -277,8 +287,16 @@ mod tests {
             .header("bad name", "x")
             .header("x-ok", "fine")
             .header("x-bad-value", "line\nbreak");
-        assert_eq!(response.setup_errors.len(), 2, "{:?}", response.setup_errors);
-        assert_eq!(response.headers.get("x-ok").map(HeaderValue::as_bytes), Some(&b"fine"[..]));
+        assert_eq!(
+            response.setup_errors.len(),
+            2,
+            "{:?}",
+            response.setup_errors
+        );
+        assert_eq!(
+            response.headers.get("x-ok").map(HeaderValue::as_bytes),
+            Some(&b"fine"[..])
+        );
     }
 
     #[test]
@@ -287,7 +305,13 @@ mod tests {
         let ScriptedBody::Chunks(chunks) = response.body else {
             panic!("sse_data must give a chunked body");
         };
-        assert_eq!(chunks, vec![Bytes::from("data: a\ndata: b\n\n"), Bytes::from("data: [DONE]\n\n")]);
+        assert_eq!(
+            chunks,
+            vec![
+                Bytes::from("data: a\ndata: b\n\n"),
+                Bytes::from("data: [DONE]\n\n")
+            ]
+        );
     }
 
     #[test]
@@ -296,6 +320,9 @@ mod tests {
         let ScriptedBody::Chunks(chunks) = response.body else {
             panic!("ndjson must give a chunked body");
         };
-        assert_eq!(chunks, vec![Bytes::from("{\"a\":1}\n"), Bytes::from("{\"b\":2}\n")]);
+        assert_eq!(
+            chunks,
+            vec![Bytes::from("{\"a\":1}\n"), Bytes::from("{\"b\":2}\n")]
+        );
     }
 }

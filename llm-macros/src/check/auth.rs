@@ -1,0 +1,126 @@
+//! `auth` and the keys that depend on it.
+
+use proc_macro2::TokenStream;
+use syn::LitStr;
+
+use crate::attr::{RawAuth, Spanned};
+use crate::check::headers::{client_managed, header_name};
+use crate::check::suggest;
+use crate::model::Auth;
+
+/// The scheme the key is sent with.
+pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
+    match raw {
+        RawAuth::Scheme(lit) => match lit.value().as_str() {
+            "bearer" => Ok(Auth::Bearer),
+            "none" => Ok(Auth::None),
+            form @ ("header" | "query") => Err(syn::Error::new_spanned(
+                lit,
+                format!("`{form}` auth needs a name: write `auth({form} = \"{}\")`", placeholder(form)),
+            )),
+            other => {
+                let hint = match suggest::did_you_mean(other, &["bearer", "none", "header", "query"]) {
+                    Some(form @ ("header" | "query")) => {
+                        format!("; did you mean `auth({form} = \"{}\")`?", placeholder(form))
+                    }
+                    Some(scheme) => format!("; did you mean `\"{scheme}\"`?"),
+                    None => "; expected `\"bearer\"`, `\"none\"`, `auth(header = \"...\")` or `auth(query = \"...\")`".to_owned(),
+                };
+                Err(syn::Error::new_spanned(lit, format!("unknown auth scheme `{other}`{hint}")))
+            }
+        },
+        RawAuth::Header { key, name } => {
+            let lit = named(key, name.as_ref(), "header")?;
+            let name = header_name(lit)?;
+            client_managed(&name, lit)?;
+            Ok(Auth::Header(name))
+        }
+        RawAuth::Query { key, name } => {
+            let lit = named(key, name.as_ref(), "query")?;
+            let name = lit.value();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+            {
+                return Err(syn::Error::new_spanned(
+                    lit,
+                    format!("invalid query parameter name `{}`: use unreserved URL characters (letters, digits, `-._~`)", name.escape_debug()),
+                ));
+            }
+            Ok(Auth::Query(name))
+        }
+    }
+}
+
+fn placeholder(form: &str) -> &'static str {
+    if form == "header" { "x-api-key" } else { "key" }
+}
+
+/// The name of `auth(header = "...")` / `auth(query = "...")`, which must be there.
+fn named<'a>(key: &syn::Ident, name: Option<&'a LitStr>, form: &str) -> syn::Result<&'a LitStr> {
+    let Some(lit) = name else {
+        return Err(syn::Error::new_spanned(
+            key,
+            format!("`auth({form})` needs a name: write `auth({form} = \"{}\")`", placeholder(form)),
+        ));
+    };
+    if lit.value().is_empty() {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!("`auth({form} = \"\")` has an empty name: write `auth({form} = \"{}\")`", placeholder(form)),
+        ));
+    }
+    Ok(lit)
+}
+
+/// `env` names the key's variable, so with `auth = "none"` it has no effect.
+pub(crate) fn env_without_key(env: &Spanned<LitStr>, auth: &Auth) -> syn::Result<()> {
+    if *auth != Auth::None {
+        return Ok(());
+    }
+    let (key, value) = (&env.key, &env.value);
+    let tokens: TokenStream = quote::quote!(#key = #value);
+    Err(syn::Error::new_spanned(
+        tokens,
+        "`env` has no effect with `auth = \"none\"`: no API key is sent; remove `env` or declare how the key is sent",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn scheme(lit: LitStr) -> Result<Auth, String> {
+        auth_scheme(&RawAuth::Scheme(lit)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn schemes() {
+        assert_eq!(scheme(parse_quote!("bearer")), Ok(Auth::Bearer));
+        assert_eq!(scheme(parse_quote!("none")), Ok(Auth::None));
+        assert_eq!(scheme(parse_quote!("barer")), Err("unknown auth scheme `barer`; did you mean `\"bearer\"`?".into()));
+        assert!(scheme(parse_quote!("header")).unwrap_err().contains("auth(header = \"x-api-key\")"));
+        assert!(scheme(parse_quote!("basic")).unwrap_err().contains("expected"));
+    }
+
+    #[test]
+    fn named_forms() {
+        let header = |name: Option<LitStr>| auth_scheme(&RawAuth::Header { key: parse_quote!(header), name });
+        assert_eq!(header(Some(parse_quote!("X-Api-Key"))).unwrap(), Auth::Header("x-api-key".into()));
+        assert!(header(None).unwrap_err().to_string().contains("needs a name"));
+        assert!(header(Some(parse_quote!(""))).unwrap_err().to_string().contains("empty name"));
+        assert!(header(Some(parse_quote!("content-type"))).is_err());
+        let query = |name: LitStr| auth_scheme(&RawAuth::Query { key: parse_quote!(query), name: Some(name) });
+        assert_eq!(query(parse_quote!("key")).unwrap(), Auth::Query("key".into()));
+        assert!(query(parse_quote!("a b")).is_err());
+    }
+
+    #[test]
+    fn env_with_none() {
+        let env = Spanned { key: parse_quote!(env), value: parse_quote!("KEY") };
+        assert!(env_without_key(&env, &Auth::None).is_err());
+        assert!(env_without_key(&env, &Auth::Bearer).is_ok());
+    }
+}

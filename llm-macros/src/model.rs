@@ -1,0 +1,345 @@
+//! The typed declaration: what `#[provider(...)]` means once every rule of
+//! `check/` has passed. `build` runs the checks in order and collects their
+//! errors; `Item` is what the fallback expansion needs when there are some.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::{DeriveInput, Ident, LitStr, Path, Visibility};
+
+use crate::attr::{self, Attrs, Spanned};
+use crate::check;
+use crate::ctxt::Ctxt;
+
+/// The dialects `dialect = name` can delegate to (`__private::dialect::<name>`).
+pub(crate) const DIALECTS: &[&str] = &["openai", "anthropic", "gemini", "ollama", "cohere"];
+
+/// The kind of struct the derive is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// `struct Groq;`: the value is the unit value.
+    Unit,
+    /// `struct Azure { api_version: String }`: the value is `Default::default()`.
+    Named,
+}
+
+/// How the API key is sent (the runtime's `AuthScheme`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Auth {
+    None,
+    Bearer,
+    Header(String),
+    Query(String),
+}
+
+/// One capability (the runtime's `Capability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Capability {
+    Chat,
+    Stream,
+    Tools,
+    Vision,
+    Reasoning,
+    Embeddings,
+    JsonMode,
+}
+
+impl Capability {
+    pub(crate) const ALL: [Capability; 7] = [
+        Capability::Chat,
+        Capability::Stream,
+        Capability::Tools,
+        Capability::Vision,
+        Capability::Reasoning,
+        Capability::Embeddings,
+        Capability::JsonMode,
+    ];
+
+    /// Without `capabilities(...)`.
+    pub(crate) const DEFAULT: [Capability; 2] = [Capability::Chat, Capability::Stream];
+
+    /// The name in `capabilities(...)`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Capability::Chat => "chat",
+            Capability::Stream => "stream",
+            Capability::Tools => "tools",
+            Capability::Vision => "vision",
+            Capability::Reasoning => "reasoning",
+            Capability::Embeddings => "embeddings",
+            Capability::JsonMode => "json_mode",
+        }
+    }
+
+    /// The runtime's `Capability` variant.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Capability::Chat => "Chat",
+            Capability::Stream => "Stream",
+            Capability::Tools => "Tools",
+            Capability::Vision => "Vision",
+            Capability::Reasoning => "Reasoning",
+            Capability::Embeddings => "Embeddings",
+            Capability::JsonMode => "JsonMode",
+        }
+    }
+
+    /// The runtime's marker trait for it, if it has one.
+    pub(crate) fn marker(self) -> Option<&'static str> {
+        match self {
+            Capability::Stream => Some("SupportsStreaming"),
+            Capability::Tools => Some("SupportsTools"),
+            Capability::Vision => Some("SupportsVision"),
+            Capability::Reasoning => Some("SupportsReasoning"),
+            Capability::Embeddings => Some("SupportsEmbeddings"),
+            Capability::Chat | Capability::JsonMode => None,
+        }
+    }
+}
+
+/// A checked `base_url`.
+#[derive(Debug, Clone)]
+pub(crate) struct BaseUrl {
+    /// As written, without a trailing `/`.
+    pub(crate) url: String,
+    pub(crate) https: bool,
+    pub(crate) host: String,
+    pub(crate) loopback: bool,
+}
+
+/// A checked `health = "METHOD /path"`.
+#[derive(Debug, Clone)]
+pub(crate) struct Health {
+    pub(crate) method: String,
+    pub(crate) path: String,
+}
+
+/// What `dialect` said, for the fallback.
+pub(crate) enum DialectChoice {
+    /// No `dialect` (the author implements `Transform`).
+    Absent,
+    /// A known dialect.
+    Valid(Ident),
+    /// Written (or misspelt) but not usable: the fallback delegates to `openai`
+    /// so that no "has no transforms" error follows the real one.
+    Invalid,
+}
+
+/// The item the derive is on: everything the fallback needs.
+pub(crate) struct Item {
+    pub(crate) ident: Ident,
+    pub(crate) vis: Visibility,
+    pub(crate) shape: Option<Shape>,
+    /// Generic, or without `#[provider]`, or with a bad `crate`: emit no fallback.
+    pub(crate) no_fallback: bool,
+    /// The path to the runtime (`::llm_runtime` unless `crate = "..."`).
+    pub(crate) krate: Path,
+    pub(crate) dialect: DialectChoice,
+}
+
+/// A declaration every rule accepted.
+pub(crate) struct Declaration {
+    pub(crate) item: Item,
+    pub(crate) shape: Shape,
+    pub(crate) name: String,
+    pub(crate) base_url: BaseUrl,
+    pub(crate) auth: Auth,
+    pub(crate) api_key_env: Option<String>,
+    pub(crate) base_url_env: Option<String>,
+    /// Lowercased names.
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout_secs: Option<u64>,
+    pub(crate) models: Vec<String>,
+    pub(crate) default_model: Option<String>,
+    pub(crate) capabilities: Vec<Capability>,
+    pub(crate) dialect: Option<Ident>,
+    pub(crate) health: Option<Health>,
+    pub(crate) error: Option<Path>,
+    pub(crate) allow_http: bool,
+}
+
+/// Parse and check the derive input; `Err` (with the errors in `cx`) when any
+/// rule failed.
+pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Item> {
+    let shape = cx.ok(check::data_shape(input));
+    let generic = cx.ok(check::no_generics(&input.generics)).is_none();
+    let mut item = Item {
+        ident: input.ident.clone(),
+        vis: input.vis.clone(),
+        shape,
+        no_fallback: generic,
+        krate: syn::parse_quote!(::llm_runtime),
+        dialect: DialectChoice::Absent,
+    };
+    let Some(attrs) = attr::parse(cx, &input.attrs) else {
+        cx.error_at(
+            Span::call_site(),
+            format!(
+                "`#[derive(Provider)]` needs a `#[provider(...)]` attribute on `{}` with at least `name`, `base_url` and `auth`, e.g. `#[provider({}, {}, {})]`",
+                input.ident,
+                attr::example("name"),
+                attr::example("base_url"),
+                attr::example("auth"),
+            ),
+        );
+        item.no_fallback = true;
+        return Err(item);
+    };
+
+    if let Some(krate) = &attrs.krate {
+        match cx.ok(check::crate_path(&krate.value)) {
+            Some(path) => item.krate = path,
+            None => item.no_fallback = true,
+        }
+    } else if attrs.wrote("crate") {
+        item.no_fallback = true;
+    }
+    item.dialect = match &attrs.dialect {
+        Some(dialect) => match cx.ok(check::dialect(&dialect.value)) {
+            Some(ident) => DialectChoice::Valid(ident),
+            None => DialectChoice::Invalid,
+        },
+        None if attrs.wrote("dialect") || attrs.suggested.contains(&"dialect") => {
+            DialectChoice::Invalid
+        }
+        None => DialectChoice::Absent,
+    };
+
+    missing_required(cx, &attrs);
+    let name = attrs.name.as_ref().and_then(|n| cx.ok(check::provider_name(&n.value)));
+    let auth = attrs.auth.as_ref().and_then(|a| cx.ok(check::auth_scheme(&a.value)));
+    let base_url = base_url(cx, &attrs);
+    let api_key_env = env(cx, attrs.env.as_ref());
+    if let (Some(env), Some(auth)) = (&attrs.env, &auth) {
+        cx.ok(check::env_without_key(env, auth));
+    }
+    let base_url_env = env(cx, attrs.base_url_env.as_ref());
+    let headers = headers(cx, attrs.headers.as_ref(), auth.as_ref());
+    let timeout_secs = attrs.timeout_secs.as_ref().and_then(|t| cx.ok(check::timeout_secs(&t.value)));
+    let models = models(cx, attrs.models.as_ref());
+    let default_model = attrs.default_model.as_ref().and_then(|m| {
+        cx.ok(check::default_model(&m.value, attrs.models.as_ref().map(|_| models.as_slice())))
+    });
+    let capabilities = capabilities(cx, attrs.capabilities.as_ref());
+    let health = attrs.health.as_ref().and_then(|h| cx.ok(check::health(&h.value)));
+
+    let (Some(shape), Some(name), Some(base_url), Some(auth), false) =
+        (shape, name, base_url, auth, cx.has_errors())
+    else {
+        return Err(item);
+    };
+    let dialect = match &item.dialect {
+        DialectChoice::Valid(ident) => Some(ident.clone()),
+        DialectChoice::Absent | DialectChoice::Invalid => None,
+    };
+    Ok(Declaration {
+        item,
+        shape,
+        name,
+        base_url,
+        auth,
+        api_key_env,
+        base_url_env,
+        headers,
+        timeout_secs,
+        models,
+        default_model,
+        capabilities,
+        dialect,
+        health,
+        error: attrs.error.map(|e| e.value),
+        allow_http: attrs.allow_http.is_some_and(|a| a.value.value()),
+    })
+}
+
+/// One error naming every missing required key, on the `provider` of the attribute.
+fn missing_required(cx: &Ctxt, attrs: &Attrs) {
+    let missing = attrs.missing_required();
+    let examples: Vec<String> = missing.iter().map(|k| format!("`{}`", attr::example(k))).collect();
+    match missing.as_slice() {
+        [] => {}
+        [key] => cx.error_at(
+            attrs.anchor,
+            format!("missing required key `{key}` in `#[provider(...)]`: add {}", examples[0]),
+        ),
+        keys => cx.error_at(
+            attrs.anchor,
+            format!(
+                "missing required keys {} in `#[provider(...)]`: add {}",
+                keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                examples.join(", "),
+            ),
+        ),
+    }
+}
+
+fn base_url(cx: &Ctxt, attrs: &Attrs) -> Option<BaseUrl> {
+    let lit = &attrs.base_url.as_ref()?.value;
+    let url = cx.ok(check::base_url(lit))?;
+    cx.ok(check::plain_http(&url, lit, attrs.allow_http.as_ref().map(|a| &a.value)));
+    if let Some(allow_http) = &attrs.allow_http {
+        cx.ok(check::allow_http_effect(&url, allow_http));
+    }
+    Some(url)
+}
+
+fn env(cx: &Ctxt, env: Option<&Spanned<LitStr>>) -> Option<String> {
+    cx.ok(check::env_var(&env?.value))
+}
+
+fn headers(
+    cx: &Ctxt,
+    headers: Option<&Spanned<Vec<(LitStr, LitStr)>>>,
+    auth: Option<&Auth>,
+) -> Vec<(String, String)> {
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (name_lit, value_lit) in headers.map_or(&[][..], |h| &h.value) {
+        // One error per header name: the first rule it breaks.
+        let name = cx.ok(check::header_name(name_lit).and_then(|name| {
+            check::client_managed(&name, name_lit)?;
+            if let Some(auth) = auth {
+                check::set_by_auth(&name, name_lit, auth)?;
+            }
+            check::repeated_header(&name, name_lit, &names)?;
+            Ok(name)
+        }));
+        let value = cx.ok(check::header_value(value_lit));
+        if let Some(name) = &name {
+            names.push(name.clone());
+        }
+        if let (Some(name), Some(value)) = (name, value) {
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+fn models(cx: &Ctxt, models: Option<&Spanned<Vec<LitStr>>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for lit in models.map_or(&[][..], |m| &m.value) {
+        if cx.ok(check::repeated_model(lit, &out)).is_some() {
+            out.push(lit.value());
+        }
+    }
+    out
+}
+
+fn capabilities(cx: &Ctxt, capabilities: Option<&Spanned<Vec<Ident>>>) -> Vec<Capability> {
+    let Some(capabilities) = capabilities else {
+        return Capability::DEFAULT.to_vec();
+    };
+    let mut out = Vec::new();
+    for ident in &capabilities.value {
+        let cap = cx.ok(check::capability(ident).and_then(|cap| {
+            check::repeated_capability(ident, cap, &out)?;
+            Ok(cap)
+        }));
+        out.extend(cap);
+    }
+    out
+}
+
+/// `#krate::__private`, the root of every generated path.
+pub(crate) fn private(krate: &Path) -> TokenStream {
+    quote!(#krate::__private)
+}

@@ -1,0 +1,519 @@
+//! [`Client`]: every registered provider behind one `"provider/model"` router,
+//! with fallbacks.
+//!
+//! Providers are held as `Arc<dyn LlmProvider>` by name, so a provider declared
+//! in another crate registers exactly like a built-in one:
+//!
+//! ```no_run
+//! use llm_runtime::{ChatRequest, Client};
+//! use llm_runtime::providers::{Anthropic, OpenAi};
+//!
+//! # async fn run() -> llm_runtime::Result<()> {
+//! let client = Client::builder()
+//!     .register(OpenAi::from_env()?)?
+//!     .register(Anthropic::from_env()?)?
+//!     .fallback("openai/gpt-4o-mini")
+//!     .build()?;
+//! let reply = client
+//!     .chat("anthropic/claude-sonnet-4-5", ChatRequest::new("").user("Hello"))
+//!     .await?;
+//! println!("{} answered: {}", reply.provider, reply.text());
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::provider_client::{HealthStatus, LlmProvider};
+use crate::spec::ProviderSpec;
+use crate::stream::ChatStream;
+use crate::types::{
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, UnsupportedParamPolicy,
+};
+
+/// Where a call goes: a registered provider and one of its models.
+///
+/// Written `provider/model` and split at the first `/`, so the model may itself
+/// contain slashes (`openrouter/anthropic/claude-3.5-sonnet`). A bare `provider`
+/// (or `provider/`) selects the provider's default model.
+///
+/// ```
+/// use llm_runtime::Route;
+/// let r: Route = "openrouter/anthropic/claude-3.5-sonnet".parse()?;
+/// assert_eq!((r.provider.as_str(), r.model.as_str()), ("openrouter", "anthropic/claude-3.5-sonnet"));
+/// # Ok::<(), llm_runtime::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Route {
+    /// The provider's registered name.
+    pub provider: String,
+    /// The model as the provider names it; empty for the provider's default.
+    pub model: String,
+}
+
+impl Route {
+    /// Parse `provider/model`.
+    pub fn parse(route: &str) -> Result<Route> {
+        let (provider, model) = route.split_once('/').unwrap_or((route, ""));
+        if provider.trim().is_empty() {
+            return Err(Error::config(format!(
+                "`{route}` does not name a provider: write `provider/model`, e.g. `openai/gpt-4o-mini`"
+            )));
+        }
+        Ok(Route {
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+        })
+    }
+}
+
+impl std::str::FromStr for Route {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Route> {
+        Route::parse(s)
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.provider, self.model)
+    }
+}
+
+/// Options for one call through a [`Client`], overriding the client's.
+///
+/// ```
+/// use llm_runtime::{ChatOptions, UnsupportedParamPolicy};
+/// let opts = ChatOptions::new()
+///     .fallback("groq/llama-3.3-70b-versatile")
+///     .unsupported_params(UnsupportedParamPolicy::Drop);
+/// let none = ChatOptions::new().no_fallbacks();
+/// # let _ = (opts, none);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ChatOptions {
+    fallbacks: Option<Vec<String>>,
+    unsupported_params: Option<UnsupportedParamPolicy>,
+}
+
+impl ChatOptions {
+    /// No overrides.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Use this fallback for this call; the first call replaces the client's list,
+    /// later ones append to it.
+    pub fn fallback(mut self, route: impl Into<String>) -> Self {
+        self.fallbacks.get_or_insert_with(Vec::new).push(route.into());
+        self
+    }
+
+    /// Try no fallback for this call.
+    pub fn no_fallbacks(mut self) -> Self {
+        self.fallbacks = Some(Vec::new());
+        self
+    }
+
+    /// The unsupported-parameter policy for this call (a policy set on the
+    /// request itself still wins).
+    pub fn unsupported_params(mut self, policy: UnsupportedParamPolicy) -> Self {
+        self.unsupported_params = Some(policy);
+        self
+    }
+}
+
+/// Routes calls to registered providers by `"provider/model"`, with fallbacks.
+///
+/// Cheap to clone: clones share the providers and their connection pools.
+/// Build one with [`Client::builder`] or [`Client::from_env`].
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    providers: BTreeMap<&'static str, Arc<dyn LlmProvider>>,
+    fallbacks: Vec<Route>,
+    unsupported_params: Option<UnsupportedParamPolicy>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("providers", &self.inner.providers.keys().collect::<Vec<_>>())
+            .field("fallbacks", &self.inner.fallbacks)
+            .field("unsupported_params", &self.inner.unsupported_params)
+            .finish()
+    }
+}
+
+/// Builds a [`Client`]: register providers, then set fallbacks and defaults.
+#[derive(Default)]
+pub struct ClientBuilder {
+    providers: BTreeMap<&'static str, Arc<dyn LlmProvider>>,
+    fallbacks: Vec<String>,
+    unsupported_params: Option<UnsupportedParamPolicy>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("providers", &self.providers.keys().collect::<Vec<_>>())
+            .field("fallbacks", &self.fallbacks)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Register a provider under its declared name (a `ProviderClient<P>`, or any
+    /// other [`LlmProvider`]). A second provider with the same name is a
+    /// [`ErrorKind::Config`] error.
+    pub fn register(self, provider: impl LlmProvider + 'static) -> Result<Self> {
+        self.register_arc(Arc::new(provider))
+    }
+
+    /// Register a provider that is already shared.
+    pub fn register_arc(mut self, provider: Arc<dyn LlmProvider>) -> Result<Self> {
+        let name = provider.info().name;
+        if name.is_empty() || name.contains('/') {
+            return Err(Error::config(format!(
+                "a provider name must be non-empty and without `/`, got `{name}`"
+            )));
+        }
+        if self.providers.contains_key(name) {
+            return Err(Error::config(format!(
+                "a provider named `{name}` is already registered; each name routes to one provider"
+            ))
+            .with_provider(name));
+        }
+        self.providers.insert(name, provider);
+        Ok(self)
+    }
+
+    /// Register every built-in provider whose key variable is set (see [`Client::from_env`]).
+    pub fn register_from_env(mut self) -> Result<Self> {
+        for builtin in builtins() {
+            if env_configured(builtin.spec) && !self.providers.contains_key(builtin.spec.name) {
+                self = self.register_arc((builtin.connect)()?)?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Add a fallback route (`provider/model`), tried in order when a call fails
+    /// with a retryable error (after the provider's own retries) or because the
+    /// prompt exceeds the model's context window. Never tried on authentication,
+    /// permission, validation or unsupported-parameter errors.
+    pub fn fallback(mut self, route: impl Into<String>) -> Self {
+        self.fallbacks.push(route.into());
+        self
+    }
+
+    /// The unsupported-parameter policy for calls whose request sets none
+    /// (default: each provider's configured policy, which defaults to Reject).
+    pub fn unsupported_params(mut self, policy: UnsupportedParamPolicy) -> Self {
+        self.unsupported_params = Some(policy);
+        self
+    }
+
+    /// Check the fallbacks name registered providers and build the client.
+    pub fn build(self) -> Result<Client> {
+        let inner = Inner {
+            providers: self.providers,
+            fallbacks: Vec::new(),
+            unsupported_params: self.unsupported_params,
+        };
+        let fallbacks = self
+            .fallbacks
+            .iter()
+            .map(|r| inner.resolve(r).map(|(route, _)| route))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Client {
+            inner: Arc::new(Inner { fallbacks, ..inner }),
+        })
+    }
+}
+
+impl Client {
+    /// A builder with no providers.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client with every built-in provider whose key variable is set
+    /// (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, ...); a keyless provider such as
+    /// Ollama registers when its base-URL variable is set. A variable that is set
+    /// but unusable (e.g. a provider that also needs a base URL) is an error.
+    pub fn from_env() -> Result<Client> {
+        Client::builder().register_from_env()?.build()
+    }
+
+    /// The registered provider names, sorted.
+    pub fn providers(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.inner.providers.keys().copied()
+    }
+
+    /// The provider registered as `name`.
+    pub fn provider(&self, name: &str) -> Option<&Arc<dyn LlmProvider>> {
+        self.inner.providers.get(name)
+    }
+
+    /// The client's fallback routes, in order.
+    pub fn fallbacks(&self) -> &[Route] {
+        &self.inner.fallbacks
+    }
+
+    /// Send `request` to `route` (`provider/model`; it replaces `request.model`)
+    /// and wait for the whole answer, falling back as configured.
+    /// [`ChatResponse::provider`] and [`ChatResponse::model`] say who answered.
+    pub async fn chat(&self, route: &str, request: ChatRequest) -> Result<ChatResponse> {
+        self.chat_with(route, request, &ChatOptions::default()).await
+    }
+
+    /// [`Client::chat`] with per-call options.
+    pub async fn chat_with(&self, route: &str, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
+        let plan = self.inner.plan(route, options)?;
+        let request = self.inner.with_policy(request, options);
+        let last = plan.len() - 1;
+        let mut request = Some(request);
+        for (i, (route, provider)) in plan.iter().enumerate() {
+            let mut req = if i == last { request.take() } else { request.clone() }.unwrap_or_default();
+            req.model.clone_from(&route.model);
+            match provider.chat(req).await {
+                Ok(mut response) => {
+                    if response.provider.is_empty() {
+                        response.provider.clone_from(&route.provider);
+                    }
+                    return Ok(response);
+                }
+                Err(e) if i < last && falls_back(&e) => log_fallback(route, &plan[i + 1].0, &e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::config("no route to try"))
+    }
+
+    /// Send `request` to `route` and stream the answer. Fallbacks apply while the
+    /// stream is being opened; once events flow, an error ends the stream.
+    pub async fn chat_stream(&self, route: &str, request: ChatRequest) -> Result<ChatStream> {
+        self.chat_stream_with(route, request, &ChatOptions::default()).await
+    }
+
+    /// [`Client::chat_stream`] with per-call options.
+    pub async fn chat_stream_with(&self, route: &str, request: ChatRequest, options: &ChatOptions) -> Result<ChatStream> {
+        let plan = self.inner.plan(route, options)?;
+        let request = self.inner.with_policy(request, options);
+        let last = plan.len() - 1;
+        let mut request = Some(request);
+        for (i, (route, provider)) in plan.iter().enumerate() {
+            let mut req = if i == last { request.take() } else { request.clone() }.unwrap_or_default();
+            req.model.clone_from(&route.model);
+            match provider.chat_stream(req).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) if i < last && falls_back(&e) => log_fallback(route, &plan[i + 1].0, &e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::config("no route to try"))
+    }
+
+    /// Embed with the provider and model of `route` (no fallbacks: vectors from
+    /// different models are not comparable).
+    pub async fn embed(&self, route: &str, mut request: EmbeddingRequest) -> Result<EmbeddingResponse> {
+        let (route, provider) = self.inner.resolve(route)?;
+        if !route.model.is_empty() {
+            request.model = route.model;
+        }
+        provider.embed(request).await
+    }
+
+    /// The models a registered provider lists.
+    pub async fn list_models(&self, provider: &str) -> Result<Vec<ModelInfo>> {
+        let (_, provider) = self.inner.resolve(provider)?;
+        provider.list_models().await
+    }
+
+    /// Probe every registered provider concurrently, by name.
+    pub async fn health_check_all(&self) -> BTreeMap<String, HealthStatus> {
+        let checks = self.inner.providers.iter().map(|(name, provider)| async move {
+            ((*name).to_owned(), provider.health_check().await)
+        });
+        join_all(checks).await.into_iter().collect()
+    }
+}
+
+impl Inner {
+    fn resolve(&self, route: &str) -> Result<(Route, Arc<dyn LlmProvider>)> {
+        let route = Route::parse(route)?;
+        match self.providers.get(route.provider.as_str()) {
+            Some(p) => Ok((route, Arc::clone(p))),
+            None => Err(self.unknown_provider(&route.provider)),
+        }
+    }
+
+    fn unknown_provider(&self, name: &str) -> Error {
+        let registered = if self.providers.is_empty() {
+            "none".to_owned()
+        } else {
+            self.providers.keys().copied().collect::<Vec<_>>().join(", ")
+        };
+        let hint = builtins()
+            .iter()
+            .find(|b| b.spec.name == name)
+            .and_then(|b| b.spec.api_key_env.or(b.spec.base_url_env))
+            .map(|var| format!(" (set {var} and use `Client::from_env()`, or register it)"))
+            .unwrap_or_default();
+        Error::config(format!(
+            "no provider named `{name}` is registered{hint}; registered providers: {registered}"
+        ))
+    }
+
+    /// The routes to try, in order: the primary, then the fallbacks that differ from it.
+    fn plan(&self, route: &str, options: &ChatOptions) -> Result<Vec<(Route, Arc<dyn LlmProvider>)>> {
+        let mut plan = vec![self.resolve(route)?];
+        let fallbacks = match &options.fallbacks {
+            Some(list) => list.iter().map(|r| self.resolve(r)).collect::<Result<Vec<_>>>()?,
+            None => self
+                .fallbacks
+                .iter()
+                .map(|r| self.resolve(&r.to_string()))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        for fallback in fallbacks {
+            if plan.iter().all(|(r, _)| *r != fallback.0) {
+                plan.push(fallback);
+            }
+        }
+        Ok(plan)
+    }
+
+    fn with_policy(&self, mut request: ChatRequest, options: &ChatOptions) -> ChatRequest {
+        if request.unsupported_params.is_none() {
+            request.unsupported_params = options.unsupported_params.or(self.unsupported_params);
+        }
+        request
+    }
+}
+
+/// Whether a failed call should move on to the next route: the upstream is
+/// failing (after its own retries) or the prompt does not fit this model.
+/// Never for authentication, permission, validation or configuration errors,
+/// which another route would only repeat or hide.
+fn falls_back(e: &Error) -> bool {
+    e.is_retryable() || e.kind() == ErrorKind::ContextWindowExceeded
+}
+
+fn log_fallback(from: &Route, to: &Route, e: &Error) {
+    tracing::warn!(from = %from, to = %to, kind = %e.kind(), status = e.status(), "falling back");
+}
+
+/// A built-in provider [`Client::from_env`] knows how to build.
+struct Builtin {
+    spec: &'static ProviderSpec,
+    connect: fn() -> Result<Arc<dyn LlmProvider>>,
+}
+
+/// Whether the environment asks for this provider: its key variable is set, or,
+/// for a keyless provider, its base-URL variable.
+fn env_configured(spec: &ProviderSpec) -> bool {
+    let set = |var: Option<&str>| var.and_then(|v| std::env::var(v).ok()).is_some_and(|v| !v.trim().is_empty());
+    if spec.auth.needs_key() {
+        set(spec.api_key_env)
+    } else {
+        set(spec.base_url_env)
+    }
+}
+
+/// The built-in providers, in registration order.
+///
+/// LEAD: one line per built-in in `crate::providers`; add each provider here as it lands.
+fn builtins() -> &'static [Builtin] {
+    macro_rules! builtin {
+        ($ty:ident) => {
+            Builtin {
+                spec: &<crate::providers::$ty as crate::provider::Provider>::SPEC,
+                connect: || Ok(Arc::new(crate::providers::$ty::from_env()?) as Arc<dyn LlmProvider>),
+            }
+        };
+    }
+    static BUILTINS: &[Builtin] = &[
+        builtin!(OpenAi),
+        // builtin!(Anthropic),   // LEAD: uncomment when providers::Anthropic lands
+        // builtin!(Gemini),      // LEAD: uncomment when providers::Gemini lands
+        builtin!(Mistral),
+        builtin!(AzureOpenAi),
+        builtin!(Groq),
+        builtin!(DeepSeek),
+        builtin!(Together),
+        builtin!(Fireworks),
+        builtin!(OpenRouter),
+        builtin!(Xai),
+        builtin!(Perplexity),
+        builtin!(Cerebras),
+        builtin!(Ollama),
+        builtin!(Cohere),
+        builtin!(OpenAiCompatible),
+    ];
+    BUILTINS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_split_at_the_first_slash() {
+        let r = Route::parse("openai/gpt-4o").expect("valid");
+        assert_eq!((r.provider.as_str(), r.model.as_str()), ("openai", "gpt-4o"));
+        let r = Route::parse("openrouter/anthropic/claude-3").expect("valid");
+        assert_eq!((r.provider.as_str(), r.model.as_str()), ("openrouter", "anthropic/claude-3"));
+        let r = Route::parse("ollama").expect("valid");
+        assert_eq!((r.provider.as_str(), r.model.as_str()), ("ollama", ""));
+        assert_eq!(Route::parse("/gpt-4o").map_err(|e| e.kind()).err(), Some(ErrorKind::Config));
+        assert_eq!(Route::parse("").map_err(|e| e.kind()).err(), Some(ErrorKind::Config));
+    }
+
+    #[test]
+    fn what_falls_back() {
+        for kind in [
+            ErrorKind::RateLimited,
+            ErrorKind::ServerError,
+            ErrorKind::Overloaded,
+            ErrorKind::Timeout,
+            ErrorKind::Network,
+            ErrorKind::ContextWindowExceeded,
+        ] {
+            assert!(falls_back(&Error::new(kind, "x")), "{kind}");
+        }
+        for kind in [
+            ErrorKind::Authentication,
+            ErrorKind::PermissionDenied,
+            ErrorKind::InvalidRequest,
+            ErrorKind::Unsupported,
+            ErrorKind::Config,
+            ErrorKind::ContentFilter,
+        ] {
+            assert!(!falls_back(&Error::new(kind, "x")), "{kind}");
+        }
+    }
+
+    #[test]
+    fn unknown_provider_lists_the_registered_ones() {
+        let client = Client::builder().build().expect("empty client");
+        let err = client.inner.resolve("openai/gpt-4o").err().expect("unknown");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("registered providers: none"), "{}", err.message());
+    }
+
+    #[test]
+    fn fallbacks_must_name_registered_providers() {
+        let err = Client::builder().fallback("nobody/model").build().err().expect("unknown fallback");
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+}

@@ -1,0 +1,90 @@
+//! The Anthropic Messages API (`POST /messages`).
+//!
+//! Request: system messages become the top-level `system` prompt; the other
+//! messages become `user`/`assistant` turns of content blocks (`text`, `image`,
+//! `tool_use`, and `tool_result` inside a user turn), consecutive turns of one
+//! role merged; `max_tokens` is required by the API, so it defaults to
+//! [`DEFAULT_MAX_TOKENS`] (raised above the thinking budget when one is set).
+//!
+//! Response: `text` blocks are joined into the answer text, `thinking` blocks
+//! into [`ChatResponse::reasoning`](crate::ChatResponse::reasoning), `tool_use`
+//! blocks become tool calls whose arguments are the `input` object serialized
+//! with `serde_json::to_string`. Usage: the prompt counts `input_tokens` plus
+//! both cache counts (Anthropic reports them apart), `cached_tokens` is
+//! `cache_read_input_tokens`.
+//!
+//! Stream: the full event sequence (`message_start`, `content_block_start`,
+//! `content_block_delta`, `content_block_stop`, `message_delta`,
+//! `message_stop`, `ping`, `error`). A tool call's `input_json_delta` pieces are
+//! buffered and sent as one [`StreamEvent::ToolCallDelta`](crate::StreamEvent::ToolCallDelta)
+//! when its block stops, re-serialized like the non-streamed `input` object,
+//! so [`ChatStream::collect_response`](crate::ChatStream::collect_response)
+//! gives exactly what [`Transform::parse_response`] gives (the raw pieces carry
+//! the model's own whitespace, which the non-streamed object does not keep).
+
+mod request;
+mod response;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use http::HeaderMap;
+
+use crate::error::{Error, Result, classify_http_error};
+use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
+use crate::types::{ChatRequest, ChatResponse, ResponseFormat, StreamEvent};
+
+pub use stream::AnthropicStreamState;
+
+/// `max_tokens` when the request sets none (the API requires one).
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// The Anthropic Messages dialect: `dialect = anthropic` delegates to it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnthropicDialect;
+
+impl Transform for AnthropicDialect {
+    type StreamState = AnthropicStreamState;
+
+    fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        let model = if ctx.model.is_empty() { &request.model } else { ctx.model };
+        let body = request::body(request, model, ctx.stream)?;
+        HttpParts::post_json("/messages", &body)
+    }
+
+    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
+        response::parse(body)
+    }
+
+    fn parse_stream_event(
+        &self,
+        frame: &Frame,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<Control> {
+        stream::parse_event(frame, state, out)
+    }
+
+    fn classify_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        classify_http_error(status, headers, body)
+    }
+
+    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if request.seed.is_some() {
+            names.push("seed");
+        }
+        if matches!(
+            request.response_format,
+            Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
+        ) {
+            names.push("response_format");
+        }
+        names
+    }
+
+    fn models_request(&self, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        // The default page holds 20 models; 1000 is the API's largest page.
+        Ok(HttpParts::get("/models").query("limit", "1000"))
+    }
+}

@@ -1,0 +1,209 @@
+//! The Gemini API (`generateContent`, `streamGenerateContent?alt=sse`,
+//! `batchEmbedContents`).
+//!
+//! Request: system messages become `systemInstruction`; the other messages
+//! become `contents` with roles `user`/`model` (consecutive ones of one role
+//! merged); images become `inlineData` (base64 and `data:` URLs) or `fileData`
+//! (other URLs); a tool result becomes a `functionResponse` named after the
+//! earlier call it answers, its `response` the result's JSON object (other
+//! JSON, or plain text, wrapped as `{"result": ...}`). Tools are sent as
+//! `parametersJsonSchema` and a JSON-schema response format as
+//! `responseJsonSchema`: both take the JSON Schema a [`Tool`](crate::Tool)
+//! holds, where `parameters`/`responseSchema` take only an OpenAPI subset.
+//!
+//! Response: the first candidate's `text` parts are the answer, `thought: true`
+//! parts the reasoning, `functionCall` parts the tool calls (arguments
+//! serialized with `serde_json::to_string`, id `call_<n>` when the API gives
+//! none). A `STOP` with tool calls is [`FinishReason::ToolCalls`](crate::FinishReason::ToolCalls).
+//! A prompt blocked before any candidate (`promptFeedback.blockReason`) is a
+//! successful response with an empty message and
+//! [`FinishReason::ContentFilter`](crate::FinishReason::ContentFilter), the
+//! same as a candidate stopped for `SAFETY`, so callers check one place.
+//!
+//! Stream: every SSE event is a whole `GenerateContentResponse`; the stream has
+//! no terminator, so the usage and finish reason are sent when the body ends
+//! ([`Transform::finish_stream`]), and a body that ends before any
+//! `finishReason` is [`ErrorKind::StreamTruncated`](crate::ErrorKind::StreamTruncated).
+
+mod request;
+mod response;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use http::HeaderMap;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result, classify_http_error};
+use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
+use crate::types::{
+    ChatRequest, ChatResponse, Embedding, EmbeddingRequest, EmbeddingResponse, ModelInfo,
+    StreamEvent,
+};
+
+pub use stream::GeminiStreamState;
+
+/// The Gemini dialect: `dialect = gemini` delegates to it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GeminiDialect;
+
+/// The path of a model's method: `models/{model}:{method}`, or the model as
+/// given when it already names its collection (`models/...`, `tunedModels/...`).
+fn model_path(model: &str, method: &str) -> String {
+    if model.contains('/') {
+        format!("/{model}:{method}")
+    } else {
+        format!("/models/{model}:{method}")
+    }
+}
+
+impl Transform for GeminiDialect {
+    type StreamState = GeminiStreamState;
+
+    fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        let model = if ctx.model.is_empty() { &request.model } else { ctx.model };
+        let body = request::body(request)?;
+        if ctx.stream {
+            Ok(HttpParts::post_json(model_path(model, "streamGenerateContent"), &body)?.query("alt", "sse"))
+        } else {
+            HttpParts::post_json(model_path(model, "generateContent"), &body)
+        }
+    }
+
+    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
+        response::parse(body)
+    }
+
+    fn parse_stream_event(
+        &self,
+        frame: &Frame,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<Control> {
+        stream::parse_event(frame, state, out)
+    }
+
+    fn finish_stream(&self, state: &mut Self::StreamState, out: &mut Vec<StreamEvent>) -> Result<()> {
+        stream::finish(state, out)
+    }
+
+    /// The shared classification, plus the wait Google puts in a
+    /// `google.rpc.RetryInfo` detail (`"retryDelay": "37s"`) when no
+    /// `Retry-After` header says it.
+    fn classify_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        let error = classify_http_error(status, headers, body);
+        if error.retry_after().is_some() {
+            return error;
+        }
+        let delay = retry_delay(body);
+        error.with_retry_after(delay)
+    }
+
+    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
+        if request.user.is_some() { vec!["user"] } else { Vec::new() }
+    }
+
+    fn build_embedding_request(
+        &self,
+        request: &EmbeddingRequest,
+        ctx: &RequestContext<'_>,
+    ) -> Result<HttpParts> {
+        let model = if ctx.model.is_empty() { &request.model } else { ctx.model };
+        if model.is_empty() {
+            return Err(Error::invalid_request(
+                "a Gemini embedding request needs a model, e.g. `gemini-embedding-001`",
+            ));
+        }
+        let qualified = if model.contains('/') { model.to_owned() } else { format!("models/{model}") };
+        let requests: Vec<Value> = request
+            .input
+            .iter()
+            .map(|text| {
+                let mut one = json!({"model": qualified, "content": {"parts": [{"text": text}]}});
+                if let (Some(n), Some(obj)) = (request.dimensions, one.as_object_mut()) {
+                    obj.insert("outputDimensionality".into(), json!(n));
+                }
+                one
+            })
+            .collect();
+        HttpParts::post_json(model_path(model, "batchEmbedContents"), &json!({"requests": requests}))
+    }
+
+    fn parse_embedding_response(
+        &self,
+        body: &[u8],
+        ctx: &RequestContext<'_>,
+    ) -> Result<EmbeddingResponse> {
+        #[derive(Deserialize)]
+        struct Batch {
+            #[serde(default)]
+            embeddings: Vec<Values>,
+        }
+        #[derive(Deserialize)]
+        struct Values {
+            #[serde(default)]
+            values: Vec<f32>,
+        }
+        let batch: Batch = serde_json::from_slice(body).map_err(|e| {
+            Error::decode(format!("the Gemini embeddings response could not be read: {e}"))
+        })?;
+        Ok(EmbeddingResponse {
+            model: ctx.model.to_owned(),
+            provider: String::new(),
+            embeddings: batch
+                .embeddings
+                .into_iter()
+                .enumerate()
+                .map(|(index, e)| Embedding { index, vector: e.values })
+                .collect(),
+            usage: None,
+        })
+    }
+
+    fn models_request(&self, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        // The default page is 50 models; 1000 is the API's largest page.
+        Ok(HttpParts::get("/models").query("pageSize", "1000"))
+    }
+
+    fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(default)]
+            models: Vec<Model>,
+        }
+        #[derive(Deserialize)]
+        struct Model {
+            name: String,
+        }
+        let list: List = serde_json::from_slice(body)
+            .map_err(|e| Error::decode(format!("the Gemini model list could not be read: {e}")))?;
+        Ok(list
+            .models
+            .into_iter()
+            .map(|m| ModelInfo {
+                id: m.name.strip_prefix("models/").unwrap_or(&m.name).to_owned(),
+                owned_by: None,
+            })
+            .collect())
+    }
+}
+
+/// The `retryDelay` of a `google.rpc.RetryInfo` error detail (`"37s"`, `"1.5s"`).
+fn retry_delay(body: &[u8]) -> Option<Duration> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let v = match v {
+        Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),
+        other => other,
+    };
+    v.get("error")?
+        .get("details")?
+        .as_array()?
+        .iter()
+        .find_map(|d| d.get("retryDelay")?.as_str())
+        .and_then(|s| s.strip_suffix('s')?.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}

@@ -1,0 +1,180 @@
+//! `ChatRequest` -> `GenerateContentRequest` body.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::dialects::{arguments_object, effort_budget, split_data_url};
+use crate::error::{Error, Result};
+use crate::types::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
+
+/// The JSON body of a `generateContent` request (the model is in the path).
+pub(super) fn body(request: &ChatRequest) -> Result<Value> {
+    let mut body = Map::new();
+    if let Some(system) = request.system_text() {
+        body.insert("systemInstruction".into(), json!({"parts": [{"text": system}]}));
+    }
+    body.insert("contents".into(), Value::Array(contents(&request.messages)?));
+    if !request.tools.is_empty() {
+        let declarations: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| {
+                let mut f = Map::new();
+                f.insert("name".into(), json!(t.name));
+                if let Some(d) = &t.description {
+                    f.insert("description".into(), json!(d));
+                }
+                f.insert("parametersJsonSchema".into(), t.parameters.clone());
+                Value::Object(f)
+            })
+            .collect();
+        body.insert("tools".into(), json!([{"functionDeclarations": declarations}]));
+    }
+    if let Some(choice) = &request.tool_choice {
+        let config = match choice {
+            ToolChoice::Auto => json!({"mode": "AUTO"}),
+            ToolChoice::None => json!({"mode": "NONE"}),
+            ToolChoice::Required => json!({"mode": "ANY"}),
+            ToolChoice::Tool(name) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
+        };
+        body.insert("toolConfig".into(), json!({"functionCallingConfig": config}));
+    }
+    let generation = generation_config(request);
+    if !generation.is_empty() {
+        body.insert("generationConfig".into(), Value::Object(generation));
+    }
+    for (key, value) in &request.extra {
+        body.insert(key.clone(), value.clone());
+    }
+    Ok(Value::Object(body))
+}
+
+fn generation_config(request: &ChatRequest) -> Map<String, Value> {
+    let mut config = Map::new();
+    if let Some(t) = request.temperature {
+        config.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = request.top_p {
+        config.insert("topP".into(), json!(p));
+    }
+    if let Some(n) = request.max_tokens {
+        config.insert("maxOutputTokens".into(), json!(n));
+    }
+    if !request.stop.is_empty() {
+        config.insert("stopSequences".into(), json!(request.stop));
+    }
+    if let Some(seed) = request.seed {
+        config.insert("seed".into(), json!(seed));
+    }
+    match &request.response_format {
+        Some(ResponseFormat::JsonObject) => {
+            config.insert("responseMimeType".into(), json!("application/json"));
+        }
+        Some(ResponseFormat::JsonSchema { schema, .. }) => {
+            config.insert("responseMimeType".into(), json!("application/json"));
+            config.insert("responseJsonSchema".into(), schema.clone());
+        }
+        Some(ResponseFormat::Text) | None => {}
+    }
+    let budget = request
+        .reasoning_budget
+        .or_else(|| request.reasoning_effort.map(effort_budget));
+    if let Some(budget) = budget {
+        config.insert(
+            "thinkingConfig".into(),
+            json!({"thinkingBudget": budget, "includeThoughts": true}),
+        );
+    }
+    config
+}
+
+/// The conversation without its system messages, as `contents`.
+fn contents(messages: &[Message]) -> Result<Vec<Value>> {
+    // Tool results name the function, not the call: remember each call's name.
+    let mut names: HashMap<&str, &str> = HashMap::new();
+    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    for message in messages {
+        let (role, parts) = match message.role {
+            Role::System => continue,
+            Role::User => ("user", parts(&message.content)),
+            Role::Assistant => {
+                let mut parts = parts(&message.content);
+                for call in &message.tool_calls {
+                    names.insert(call.id.as_str(), call.name.as_str());
+                    let args = arguments_object(&call.name, &call.arguments)?;
+                    parts.push(json!({"functionCall": {"name": call.name, "args": args}}));
+                }
+                ("model", parts)
+            }
+            Role::Tool => ("user", vec![function_response(message, &names)?]),
+        };
+        match turns.last_mut() {
+            // Parallel calls are answered by one turn holding every functionResponse.
+            Some((last, prior)) if *last == role => prior.extend(parts),
+            _ => turns.push((role, parts)),
+        }
+    }
+    Ok(turns
+        .into_iter()
+        .map(|(role, parts)| json!({"role": role, "parts": parts}))
+        .collect())
+}
+
+fn parts(content: &[Part]) -> Vec<Value> {
+    let mut parts = Vec::with_capacity(content.len());
+    for part in content {
+        match part {
+            Part::Text { text } if text.is_empty() => {}
+            Part::Text { text } => parts.push(json!({"text": text})),
+            Part::Image { source } => parts.push(image_part(source)),
+        }
+    }
+    parts
+}
+
+fn image_part(source: &ImageSource) -> Value {
+    match source {
+        ImageSource::Base64 { mime, data } => json!({"inlineData": {"mimeType": mime, "data": data}}),
+        ImageSource::Url { url } => match split_data_url(url) {
+            Some((mime, data)) => json!({"inlineData": {"mimeType": mime, "data": data}}),
+            None => match mime_from_extension(url) {
+                Some(mime) => json!({"fileData": {"mimeType": mime, "fileUri": url}}),
+                None => json!({"fileData": {"fileUri": url}}),
+            },
+        },
+    }
+}
+
+/// The image media type a URL's file extension names, if any.
+fn mime_from_extension(url: &str) -> Option<&'static str> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        _ => return None,
+    })
+}
+
+fn function_response(message: &Message, names: &HashMap<&str, &str>) -> Result<Value> {
+    let id = message.tool_call_id.as_deref().ok_or_else(|| {
+        Error::invalid_request("a tool message needs the id of the call it answers (tool_call_id)")
+    })?;
+    let name = names.get(id).ok_or_else(|| {
+        Error::invalid_request(format!(
+            "the tool result for call `{id}` answers no earlier assistant tool call; Gemini needs the function's name"
+        ))
+    })?;
+    let text = message.text();
+    let response = match serde_json::from_str::<Value>(&text) {
+        Ok(object @ Value::Object(_)) => object,
+        Ok(other) => json!({"result": other}),
+        Err(_) => json!({"result": text}),
+    };
+    Ok(json!({"functionResponse": {"name": name, "response": response}}))
+}

@@ -1,0 +1,294 @@
+//! Reading Ollama's chat objects (the non-streamed body and each stream line
+//! share one shape), embeddings and the model list.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::{
+    ChatResponse, Embedding, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
+};
+
+/// One chat object: the whole non-streamed answer, or one stream line.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ChatObject {
+    #[serde(default)]
+    pub(super) model: Option<String>,
+    #[serde(default)]
+    pub(super) message: Option<WireMessage>,
+    #[serde(default)]
+    pub(super) done: bool,
+    #[serde(default)]
+    pub(super) done_reason: Option<String>,
+    #[serde(default)]
+    pub(super) prompt_eval_count: Option<u32>,
+    #[serde(default)]
+    pub(super) eval_count: Option<u32>,
+    /// Set instead of everything else when the server fails.
+    #[serde(default)]
+    pub(super) error: Option<Value>,
+}
+
+/// The assistant message of a chat object.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct WireMessage {
+    #[serde(default)]
+    pub(super) content: Option<String>,
+    #[serde(default)]
+    pub(super) thinking: Option<String>,
+    #[serde(default)]
+    pub(super) tool_calls: Option<Vec<WireToolCall>>,
+}
+
+/// A tool call: always whole (Ollama never splits one over stream lines).
+#[derive(Debug, Deserialize)]
+pub(super) struct WireToolCall {
+    /// Sent by recent servers only.
+    #[serde(default)]
+    pub(super) id: Option<String>,
+    #[serde(default)]
+    pub(super) function: WireFunction,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct WireFunction {
+    #[serde(default)]
+    pub(super) name: String,
+    /// A JSON object (a string from some compatible servers).
+    #[serde(default)]
+    pub(super) arguments: Value,
+}
+
+impl WireToolCall {
+    /// The call as the unified type; `position` names it `call_{position}` when
+    /// the server gives no id.
+    pub(super) fn to_tool_call(&self, position: usize) -> ToolCall {
+        let id = match self.id.as_deref() {
+            Some(id) if !id.is_empty() => id.to_owned(),
+            _ => format!("call_{position}"),
+        };
+        let arguments = match &self.function.arguments {
+            Value::Null => "{}".to_owned(),
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        ToolCall {
+            id,
+            name: self.function.name.clone(),
+            arguments,
+        }
+    }
+}
+
+impl ChatObject {
+    /// Parse one object; bytes that are not a JSON object are a decode error.
+    pub(super) fn parse(bytes: &[u8], what: &str) -> Result<Self> {
+        // serde would read a struct from an array too; a chat object is a JSON object.
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(Error::decode(format!("Ollama sent {what} that is not a JSON object")));
+        }
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::decode(format!("Ollama sent {what} that is not a chat object: {e}")))
+    }
+
+    /// The error the object carries, if it is an error object.
+    pub(super) fn error(&self) -> Option<Error> {
+        let message = match self.error.as_ref()? {
+            Value::String(s) => s.clone(),
+            Value::Null => return None,
+            other => other.to_string(),
+        };
+        Some(upstream_error(message))
+    }
+
+    /// Token counts, where the server reported any.
+    pub(super) fn usage(&self) -> Option<Usage> {
+        if self.prompt_eval_count.is_none() && self.eval_count.is_none() {
+            return None;
+        }
+        Some(Usage::new(
+            self.prompt_eval_count.unwrap_or(0),
+            self.eval_count.unwrap_or(0),
+        ))
+    }
+}
+
+/// Why the answer ended. Ollama says `stop` after tool calls too; that is
+/// reported as [`FinishReason::ToolCalls`], as every other dialect does.
+pub(super) fn finish_reason(done_reason: Option<&str>, made_tool_calls: bool) -> FinishReason {
+    match done_reason {
+        None | Some("" | "stop") if made_tool_calls => FinishReason::ToolCalls,
+        None | Some("" | "stop") => FinishReason::Stop,
+        Some("length") => FinishReason::Length,
+        Some(other) => FinishReason::Other(other.to_owned()),
+    }
+}
+
+/// Message patterns of errors Ollama reports as `{"error": "..."}` in a 200
+/// body or mid-stream, where there is no status to go by.
+const ERROR_PATTERNS: &[(&str, ErrorKind)] = &[
+    ("not found", ErrorKind::NotFound),
+    ("context length", ErrorKind::ContextWindowExceeded),
+    ("context window", ErrorKind::ContextWindowExceeded),
+    ("invalid", ErrorKind::InvalidRequest),
+    ("does not support", ErrorKind::InvalidRequest),
+    ("timed out", ErrorKind::Timeout),
+];
+
+/// An error Ollama reported in a body it sent with a success status.
+pub(super) fn upstream_error(message: String) -> Error {
+    let lower = message.to_ascii_lowercase();
+    let kind = ERROR_PATTERNS
+        .iter()
+        .find(|(pattern, _)| lower.contains(pattern))
+        .map_or(ErrorKind::ServerError, |(_, kind)| *kind);
+    Error::new(kind, format!("Ollama reported an error: {message}"))
+}
+
+/// Parse a non-streamed `/api/chat` body.
+pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
+    let object = ChatObject::parse(body, "a response")?;
+    if let Some(e) = object.error() {
+        return Err(e);
+    }
+    let mut response = ChatResponse::empty();
+    response.model = object.model.clone().unwrap_or_default();
+    response.usage = object.usage();
+    let message = object.message.unwrap_or_default();
+    if let Some(text) = message.content.filter(|t| !t.is_empty()) {
+        response.message.content.push(Part::text(text));
+    }
+    response.reasoning = message.thinking.filter(|t| !t.is_empty());
+    response.message.tool_calls = message
+        .tool_calls
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, call)| call.to_tool_call(i))
+        .collect();
+    response.finish_reason = Some(finish_reason(
+        object.done_reason.as_deref(),
+        !response.message.tool_calls.is_empty(),
+    ));
+    Ok(response)
+}
+
+/// Parse an `/api/embed` body: `{"model", "embeddings": [[...]], "prompt_eval_count"}`.
+pub(super) fn parse_embeddings(body: &[u8], model: &str) -> Result<EmbeddingResponse> {
+    #[derive(Deserialize)]
+    struct Embed {
+        #[serde(default)]
+        model: Option<String>,
+        embeddings: Vec<Vec<f32>>,
+        #[serde(default)]
+        prompt_eval_count: Option<u32>,
+    }
+    let embed: Embed = serde_json::from_slice(body)
+        .map_err(|e| Error::decode(format!("Ollama sent an embeddings body that is not understood: {e}")))?;
+    Ok(EmbeddingResponse {
+        model: embed.model.unwrap_or_else(|| model.to_owned()),
+        provider: String::new(),
+        embeddings: embed
+            .embeddings
+            .into_iter()
+            .enumerate()
+            .map(|(index, vector)| Embedding { index, vector })
+            .collect(),
+        usage: embed.prompt_eval_count.map(|n| Usage::new(n, 0)),
+    })
+}
+
+/// Parse `/api/tags`: `{"models": [{"name": "llama3.2:latest", ...}]}`.
+pub(super) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>> {
+    #[derive(Deserialize)]
+    struct Tags {
+        #[serde(default)]
+        models: Vec<Tag>,
+    }
+    #[derive(Deserialize)]
+    struct Tag {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        model: Option<String>,
+    }
+    let tags: Tags = serde_json::from_slice(body)
+        .map_err(|e| Error::decode(format!("Ollama sent a model list that is not understood: {e}")))?;
+    Ok(tags
+        .models
+        .into_iter()
+        .filter_map(|t| t.name.or(t.model))
+        .map(|id| ModelInfo { id, owned_by: None })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_reasoning_usage_and_finish() {
+        let body = br#"{"model":"qwen3","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi!","thinking":"User greets."},"done":true,"done_reason":"stop","total_duration":1,"prompt_eval_count":12,"eval_count":4}"#;
+        let r = parse_chat(body).unwrap();
+        assert_eq!(r.id, "");
+        assert_eq!(r.model, "qwen3");
+        assert_eq!(r.provider, "");
+        assert_eq!(r.message.content, vec![Part::text("Hi!")]);
+        assert_eq!(r.reasoning.as_deref(), Some("User greets."));
+        assert_eq!(r.finish_reason, Some(FinishReason::Stop));
+        assert_eq!(r.usage, Some(Usage::new(12, 4)));
+        assert_eq!(r.usage.map(|u| u.total_tokens), Some(16));
+    }
+
+    #[test]
+    fn tool_calls_get_ids_and_json_text_arguments() {
+        let body = br#"{"model":"m","message":{"role":"assistant","content":"","tool_calls":[
+            {"function":{"name":"get_weather","arguments":{"city":"Paris"}}},
+            {"id":"call_abc","function":{"index":1,"name":"get_time","arguments":{}}}]},"done":true,"done_reason":"stop"}"#;
+        let r = parse_chat(body).unwrap();
+        assert!(r.message.content.is_empty());
+        assert_eq!(r.reasoning, None);
+        assert_eq!(
+            r.message.tool_calls,
+            vec![
+                ToolCall { id: "call_0".into(), name: "get_weather".into(), arguments: r#"{"city":"Paris"}"#.into() },
+                ToolCall { id: "call_abc".into(), name: "get_time".into(), arguments: "{}".into() },
+            ]
+        );
+        assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
+        assert_eq!(r.usage, None);
+    }
+
+    #[test]
+    fn finish_reasons() {
+        assert_eq!(finish_reason(Some("stop"), false), FinishReason::Stop);
+        assert_eq!(finish_reason(None, false), FinishReason::Stop);
+        assert_eq!(finish_reason(Some("length"), true), FinishReason::Length);
+        assert_eq!(finish_reason(Some("stop"), true), FinishReason::ToolCalls);
+        assert_eq!(finish_reason(Some("unload"), false), FinishReason::Other("unload".into()));
+    }
+
+    #[test]
+    fn error_objects_and_bad_bytes() {
+        let e = parse_chat(br#"{"error":"model 'nope' not found, try pulling it first"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.message().contains("model 'nope' not found"));
+        let e = parse_chat(br#"{"error":"llama runner process has terminated"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ServerError);
+        for bad in [&b"{\"model\":"[..], b"<html>", b"", b"[1,2]", b"\xff\xfe"] {
+            assert_eq!(parse_chat(bad).unwrap_err().kind(), ErrorKind::Decode);
+        }
+    }
+
+    #[test]
+    fn embeddings_and_models() {
+        let e = parse_embeddings(br#"{"model":"all-minilm","embeddings":[[0.1,0.2],[0.3,0.4]],"prompt_eval_count":8}"#, "x").unwrap();
+        assert_eq!(e.model, "all-minilm");
+        assert_eq!(e.embeddings[1], Embedding { index: 1, vector: vec![0.3, 0.4] });
+        assert_eq!(e.usage, Some(Usage::new(8, 0)));
+        assert_eq!(parse_embeddings(b"{}", "x").unwrap_err().kind(), ErrorKind::Decode);
+        let models = parse_models(br#"{"models":[{"name":"llama3.2:latest","size":1},{"model":"qwen3:8b"}]}"#).unwrap();
+        let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["llama3.2:latest", "qwen3:8b"]);
+    }
+}

@@ -1,0 +1,59 @@
+//! OpenAI chat completions, the wire format most providers speak
+//! (Groq, Mistral, DeepSeek, Together, Fireworks, OpenRouter, xAI, vLLM...).
+
+mod request;
+mod response;
+mod stream;
+
+use crate::error::Result;
+use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
+use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent};
+
+pub use request::chat_body;
+pub use response::parse_model_list;
+pub use stream::OpenAiStreamState;
+
+/// The OpenAI chat-completions dialect (`dialect = openai`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenAiDialect;
+
+impl Transform for OpenAiDialect {
+    type StreamState = OpenAiStreamState;
+
+    fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        HttpParts::post_json("/chat/completions", &chat_body(request, ctx.stream)?)
+    }
+
+    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
+        response::parse_chat(body)
+    }
+
+    fn parse_stream_event(
+        &self,
+        frame: &Frame,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<Control> {
+        stream::parse_chunk(frame, state, out)
+    }
+
+    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if request.reasoning_budget.is_some() {
+            names.push("reasoning_budget");
+        }
+        names
+    }
+
+    fn build_embedding_request(&self, request: &EmbeddingRequest, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        HttpParts::post_json("/embeddings", &request::embedding_body(request))
+    }
+
+    fn parse_embedding_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<EmbeddingResponse> {
+        response::parse_embeddings(body)
+    }
+
+    fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
+        parse_model_list(body)
+    }
+}

@@ -1,0 +1,253 @@
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result, classify_http_error};
+use crate::types::{
+    ChatResponse, Embedding, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
+};
+
+#[derive(Deserialize)]
+struct Completion {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    message: WireMessage,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireMessage {
+    #[serde(default)]
+    content: Option<Value>,
+    #[serde(default)]
+    refusal: Option<String>,
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    #[serde(default)]
+    reasoning: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<WireToolCall>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: WireFunction,
+}
+
+#[derive(Deserialize, Default)]
+struct WireFunction {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u32,
+    #[serde(default)]
+    completion_tokens: u32,
+    #[serde(default)]
+    total_tokens: Option<u32>,
+    #[serde(default)]
+    prompt_tokens_details: Option<Details>,
+    #[serde(default)]
+    completion_tokens_details: Option<Details>,
+}
+
+#[derive(Deserialize, Default)]
+struct Details {
+    #[serde(default)]
+    cached_tokens: Option<u32>,
+    #[serde(default)]
+    reasoning_tokens: Option<u32>,
+}
+
+impl WireUsage {
+    pub(super) fn into_usage(self) -> Usage {
+        let mut u = Usage::new(self.prompt_tokens, self.completion_tokens);
+        if let Some(t) = self.total_tokens {
+            u.total_tokens = t;
+        }
+        u.cached_tokens = self.prompt_tokens_details.and_then(|d| d.cached_tokens);
+        u.reasoning_tokens = self.completion_tokens_details.and_then(|d| d.reasoning_tokens);
+        u
+    }
+}
+
+/// Map an OpenAI `finish_reason`.
+pub(super) fn finish_reason(raw: &str) -> FinishReason {
+    match raw {
+        "stop" => FinishReason::Stop,
+        "length" => FinishReason::Length,
+        "tool_calls" | "function_call" => FinishReason::ToolCalls,
+        "content_filter" => FinishReason::ContentFilter,
+        other => FinishReason::Other(other.to_owned()),
+    }
+}
+
+/// Text of a `content` that is a string or an array of `{type:text,text}` parts.
+fn content_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect(),
+        _ => String::new(),
+    }
+}
+
+/// An `{"error": ...}` object some compatible servers send with status 200.
+pub(super) fn embedded_error(v: &Value) -> Option<Error> {
+    let err = v.get("error")?;
+    if err.is_null() {
+        return None;
+    }
+    let status = err
+        .get("code")
+        .and_then(Value::as_u64)
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|c| (400..600).contains(c))
+        .unwrap_or(500);
+    Some(classify_http_error(status, &http::HeaderMap::new(), v.to_string().as_bytes()))
+}
+
+/// Parse a chat-completions response.
+pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Error::decode(format!("the chat response is not JSON: {e}")).with_body(body))?;
+    if let Some(e) = embedded_error(&value) {
+        return Err(e);
+    }
+    let completion: Completion = serde_json::from_value(value)
+        .map_err(|e| Error::decode(format!("the chat response has an unexpected shape: {e}")).with_body(body))?;
+    let Some(choice) = completion.choices.into_iter().next() else {
+        return Err(Error::decode("the chat response has no choices").with_body(body));
+    };
+    let mut r = ChatResponse::empty();
+    r.id = completion.id.unwrap_or_default();
+    r.model = completion.model.unwrap_or_default();
+    let text = choice.message.content.as_ref().map(content_text).unwrap_or_default();
+    if !text.is_empty() {
+        r.message.content.push(Part::text(text));
+    }
+    r.message.tool_calls = choice
+        .message
+        .tool_calls
+        .into_iter()
+        .map(|c| ToolCall {
+            id: c.id.unwrap_or_default(),
+            name: c.function.name.unwrap_or_default(),
+            arguments: c.function.arguments.unwrap_or_default(),
+        })
+        .collect();
+    r.reasoning = choice
+        .message
+        .reasoning_content
+        .or(choice.message.reasoning)
+        .filter(|s| !s.is_empty());
+    r.refusal = choice.message.refusal.filter(|s| !s.is_empty());
+    r.finish_reason = choice.finish_reason.as_deref().map(finish_reason);
+    r.usage = completion.usage.map(WireUsage::into_usage);
+    Ok(r)
+}
+
+/// Parse `{"data":[{"id":...}]}`.
+pub fn parse_model_list(body: &[u8]) -> Result<Vec<ModelInfo>> {
+    #[derive(Deserialize)]
+    struct List {
+        data: Vec<ModelInfo>,
+    }
+    let list: List = serde_json::from_slice(body)
+        .map_err(|e| Error::decode(format!("the model list is not the expected JSON: {e}")).with_body(body))?;
+    Ok(list.data)
+}
+
+/// Parse an embeddings response.
+pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse> {
+    #[derive(Deserialize)]
+    struct Wire {
+        data: Vec<Item>,
+        #[serde(default)]
+        model: String,
+        #[serde(default)]
+        usage: Option<WireUsage>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        index: usize,
+        embedding: Vec<f32>,
+    }
+    let wire: Wire = serde_json::from_slice(body)
+        .map_err(|e| Error::decode(format!("the embeddings response is not the expected JSON: {e}")).with_body(body))?;
+    let mut embeddings: Vec<Embedding> = wire
+        .data
+        .into_iter()
+        .map(|i| Embedding { index: i.index, vector: i.embedding })
+        .collect();
+    embeddings.sort_by_key(|e| e.index);
+    Ok(EmbeddingResponse {
+        model: wire.model,
+        provider: String::new(),
+        embeddings,
+        usage: wire.usage.map(WireUsage::into_usage),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn parses_text_tools_usage() {
+        let body = br#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini",
+          "choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":null,
+            "tool_calls":[{"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]},
+            "logprobs":null,"finish_reason":"tool_calls"}],
+          "usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,
+            "prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":0}},
+          "system_fingerprint":"fp"}"#;
+        let r = parse_chat(body).unwrap();
+        assert_eq!(r.id, "chatcmpl-1");
+        assert!(r.message.content.is_empty());
+        assert_eq!(r.message.tool_calls[0].arguments, r#"{"x":1}"#);
+        assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
+        let u = r.usage.unwrap();
+        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens), (10, 5, 15, Some(4)));
+    }
+
+    #[test]
+    fn unknown_finish_reason_is_other() {
+        let body = br#"{"choices":[{"message":{"content":"hi"},"finish_reason":"brand_new"}]}"#;
+        let r = parse_chat(body).unwrap();
+        assert_eq!(r.finish_reason, Some(FinishReason::Other("brand_new".into())));
+        assert_eq!(r.text(), "hi");
+    }
+
+    #[test]
+    fn bad_bodies_are_typed_errors() {
+        assert_eq!(parse_chat(b"").unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(parse_chat(b"<html>").unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(parse_chat(br#"{"choices":[]}"#).unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(parse_chat(br#"{"choices":"x"}"#).unwrap_err().kind(), ErrorKind::Decode);
+        let e = parse_chat(br#"{"error":{"message":"Rate limit","code":429}}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+    }
+}

@@ -1,0 +1,200 @@
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::response::{WireUsage, embedded_error, finish_reason};
+use crate::error::{Error, Result};
+use crate::provider::{Control, Frame};
+use crate::types::StreamEvent;
+
+/// What the OpenAI stream parser remembers between chunks.
+#[derive(Debug, Default)]
+pub struct OpenAiStreamState {
+    started: bool,
+    /// Tool-call indexes already announced, with their ids.
+    calls: Vec<(usize, String)>,
+    last_index: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    delta: Delta,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Delta {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    #[serde(default)]
+    reasoning: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolDelta>,
+}
+
+#[derive(Deserialize)]
+struct ToolDelta {
+    #[serde(default)]
+    index: Option<usize>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<FunctionDelta>,
+}
+
+#[derive(Deserialize, Default)]
+struct FunctionDelta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+}
+
+impl OpenAiStreamState {
+    /// The index a tool-call delta belongs to: its own, else the call with the
+    /// same id, else a new call for a new id, else the last one.
+    fn index_for(&self, delta: &ToolDelta) -> usize {
+        if let Some(i) = delta.index {
+            return i;
+        }
+        if let Some(id) = delta.id.as_deref().filter(|s| !s.is_empty()) {
+            if let Some((i, _)) = self.calls.iter().find(|(_, known)| known == id) {
+                return *i;
+            }
+            return self.calls.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+        }
+        self.last_index.unwrap_or(0)
+    }
+}
+
+/// Turn one SSE frame of a chat-completions stream into events.
+pub(super) fn parse_chunk(frame: &Frame, state: &mut OpenAiStreamState, out: &mut Vec<StreamEvent>) -> Result<Control> {
+    let data = frame.data.trim();
+    if data == "[DONE]" {
+        return Ok(Control::Done);
+    }
+    if data.is_empty() {
+        return Ok(Control::Continue);
+    }
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| Error::decode(format!("a stream chunk is not JSON: {e}")).with_body(data.as_bytes()))?;
+    if let Some(e) = embedded_error(&value) {
+        return Err(e);
+    }
+    let chunk: Chunk = serde_json::from_value(value)
+        .map_err(|e| Error::decode(format!("a stream chunk has an unexpected shape: {e}")).with_body(data.as_bytes()))?;
+    if !state.started {
+        state.started = true;
+        out.push(StreamEvent::Start {
+            id: chunk.id.clone().unwrap_or_default(),
+            model: chunk.model.clone().unwrap_or_default(),
+        });
+    }
+    if let Some(choice) = chunk.choices.into_iter().next() {
+        let d = choice.delta;
+        if let Some(text) = d.reasoning_content.or(d.reasoning).filter(|s| !s.is_empty()) {
+            out.push(StreamEvent::ReasoningDelta { text });
+        }
+        if let Some(text) = d.content.filter(|s| !s.is_empty()) {
+            out.push(StreamEvent::TextDelta { text });
+        }
+        if let Some(text) = d.refusal.filter(|s| !s.is_empty()) {
+            out.push(StreamEvent::RefusalDelta { text });
+        }
+        for call in d.tool_calls {
+            let index = state.index_for(&call);
+            state.last_index = Some(index);
+            let function = call.function.unwrap_or_default();
+            if !state.calls.iter().any(|(i, _)| *i == index) {
+                let id = call.id.clone().unwrap_or_default();
+                state.calls.push((index, id.clone()));
+                out.push(StreamEvent::ToolCallStart {
+                    index,
+                    id,
+                    name: function.name.clone().unwrap_or_default(),
+                });
+            }
+            if let Some(arguments) = function.arguments.filter(|s| !s.is_empty()) {
+                out.push(StreamEvent::ToolCallDelta { index, arguments });
+            }
+        }
+        if let Some(reason) = choice.finish_reason.as_deref() {
+            out.push(StreamEvent::Finish { reason: finish_reason(reason) });
+        }
+    }
+    if let Some(usage) = chunk.usage {
+        out.push(StreamEvent::Usage { usage: usage.into_usage() });
+    }
+    Ok(Control::Continue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn run(chunks: &[&str]) -> Result<Vec<StreamEvent>> {
+        let mut state = OpenAiStreamState::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            let frame = Frame { event: None, data: (*c).to_owned() };
+            if parse_chunk(&frame, &mut state, &mut out)? == Control::Done {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn tool_calls_tolerate_missing_index_and_repeated_id() {
+        let events = run(&[
+            r#"{"id":"c","model":"m","choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"f","arguments":""}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"id":"call_a","function":{"name":"","arguments":"{\"a\""}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":":1}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"id":"call_b","function":{"name":"g","arguments":"{}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}"#,
+            "[DONE]",
+        ])
+        .unwrap();
+        let starts: Vec<_> = events.iter().filter(|e| matches!(e, StreamEvent::ToolCallStart { .. })).collect();
+        assert_eq!(starts.len(), 2, "{events:?}");
+        let mut acc = crate::stream::ResponseAccumulator::default();
+        for e in events {
+            acc.push(e);
+        }
+        let r = acc.finish();
+        assert_eq!(r.message.tool_calls[0].arguments, r#"{"a":1}"#);
+        assert_eq!(r.message.tool_calls[0].name, "f");
+        assert_eq!(r.message.tool_calls[1].id, "call_b");
+    }
+
+    #[test]
+    fn usage_chunk_with_empty_choices() {
+        let events = run(&[r#"{"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#]).unwrap();
+        assert!(matches!(events.last(), Some(StreamEvent::Usage { usage }) if usage.total_tokens == 7));
+    }
+
+    #[test]
+    fn malformed_and_error_chunks() {
+        assert_eq!(run(&["{not json"]).unwrap_err().kind(), ErrorKind::Decode);
+        let e = run(&[r#"{"error":{"message":"overloaded","type":"server_error"}}"#]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ServerError);
+    }
+}

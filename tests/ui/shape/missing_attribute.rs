@@ -1,0 +1,6 @@
+use llm_runtime::Provider;
+
+#[derive(Provider)]
+pub struct Groq;
+
+fn main() {}

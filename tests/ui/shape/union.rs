@@ -1,0 +1,10 @@
+use llm_runtime::Provider;
+
+#[derive(Provider)]
+#[provider(name = "groq", base_url = "https://api.groq.com/openai/v1", auth = "bearer", dialect = openai)]
+pub union Groq {
+    a: u32,
+    b: f32,
+}
+
+fn main() {}
