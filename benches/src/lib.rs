@@ -1,1 +1,15 @@
-//! Benchmark harness.
+//! Benchmark harness for llm-runtime: a fast loopback upstream, wire-shaped
+//! fixtures, and the small statistics the bench binaries print.
+//!
+//! - `cargo run -p benches --release --bin overhead`: latency, throughput and
+//!   stream overhead against raw reqwest, side by side in one process.
+//! - `cargo run -p benches --release --bin memory`: memory per open stream.
+//! - `cargo bench -p benches`: criterion benches of framing and decoders.
+//!
+//! See `BENCHMARKS.md` at the workspace root for the targets and the latest figures.
+
+pub mod fixtures;
+pub mod stats;
+pub mod upstream;
+
+pub use upstream::{BenchUpstream, Reply, Routes};

@@ -24,6 +24,10 @@ pub mod dialect {
     pub type ollama = crate::dialects::OllamaDialect;
     /// `dialect = cohere`.
     pub type cohere = crate::dialects::CohereDialect;
+    /// `dialect = anthropic`.
+    pub type anthropic = crate::dialects::AnthropicDialect;
+    /// `dialect = gemini`.
+    pub type gemini = crate::dialects::GeminiDialect;
 }
 
 /// Implement [`Transform`] for `$ty` by delegating every method to the dialect `$dialect`.

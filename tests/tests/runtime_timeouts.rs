@@ -92,7 +92,7 @@ async fn a_body_stalled_after_the_headers_times_out_within_the_whole_timeout() {
     server.on(
         "POST",
         CHAT_PATH,
-        MockResponse::raw_body_chunks([r#"{"id":"x","choices":[{"index":0,"#, "never sent"]})
+        MockResponse::raw_body_chunks([r#"{"id":"x","choices":[{"index":0,"#, "never sent"])
             .header("content-type", "application/json")
             .with_fault(Fault::StallAfterChunks(1)),
     );

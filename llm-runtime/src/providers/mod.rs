@@ -14,3 +14,9 @@ pub use openai_compatible::{
     Cerebras, DeepSeek, Fireworks, Groq, Mistral, OpenAi, OpenAiCompatible, OpenRouter,
     Perplexity, Together, Xai,
 };
+
+mod anthropic;
+mod gemini;
+
+pub use anthropic::Anthropic;
+pub use gemini::Gemini;

@@ -1,0 +1,489 @@
+//! Anthropic (Messages API) end to end over real HTTP on 127.0.0.1, against
+//! fixtures written in the documented wire format (`tests/fixtures/anthropic`).
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use llm_runtime::dialects::AnthropicDialect;
+use llm_runtime::providers::Anthropic;
+use llm_runtime::testing::{Fault, MockResponse, MockServer, RecordedRequest, assert_split_invariant, replay_response};
+use llm_runtime::{
+    ChatRequest, ChatResponse, Error, ErrorKind, FinishReason, Message, Part, ProviderClient, StreamEvent, Tool,
+    ToolCall, ToolChoice, Usage,
+};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-ant-api03-conformance-key";
+const PATH: &str = "/v1/messages";
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/fixtures/anthropic/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&fixture(name)).unwrap()
+}
+
+async fn setup() -> (MockServer, ProviderClient<Anthropic>) {
+    let server = MockServer::start().await;
+    let client = Anthropic::config()
+        .api_key(KEY)
+        .base_url(format!("{}/v1", server.url()))
+        .max_retries(0)
+        .timeout(Duration::from_secs(10))
+        .connect()
+        .unwrap();
+    (server, client)
+}
+
+fn hello() -> ChatRequest {
+    ChatRequest::new("claude-sonnet-4-5").system("Answer in French.").user("Say hello.")
+}
+
+/// Serve the JSON fixture and call `chat`.
+async fn chat(name: &str, request: ChatRequest) -> (ChatResponse, RecordedRequest) {
+    let (server, client) = setup().await;
+    server.on("POST", PATH, MockResponse::json(200, fixture_json(name)));
+    let response = client.chat(request).await.unwrap();
+    (response, server.requests().remove(0))
+}
+
+/// Read a stream to its end: the events, and the error that ended it, if any.
+async fn drain(client: &ProviderClient<Anthropic>, request: ChatRequest) -> (Vec<StreamEvent>, Option<Error>) {
+    let mut stream = client.chat_stream(request).await.unwrap();
+    let mut events = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => events.push(event),
+            Err(e) => {
+                assert!(stream.next().await.is_none(), "a stream goes on after its error");
+                return (events, Some(e));
+            }
+        }
+    }
+    (events, None)
+}
+
+/// Serve the SSE fixture split into `chunks` and read the stream.
+async fn stream_chunks(chunks: Vec<Vec<u8>>, request: ChatRequest) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
+    let (server, client) = setup().await;
+    server.on("POST", PATH, MockResponse::sse(chunks));
+    let (events, error) = drain(&client, request).await;
+    (events, error, server.requests().remove(0))
+}
+
+async fn stream(name: &str, request: ChatRequest) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
+    stream_chunks(vec![fixture(name).into_bytes()], request).await
+}
+
+/// The non-streamed and the collected streamed answer of a fixture pair.
+async fn both(name: &str, request: ChatRequest) -> (ChatResponse, ChatResponse) {
+    let (server, client) = setup().await;
+    server.on("POST", PATH, MockResponse::json(200, fixture_json(&format!("{name}.json"))));
+    let whole = client.chat(request.clone()).await.unwrap();
+    server.on("POST", PATH, MockResponse::sse([fixture(&format!("{name}.sse"))]));
+    let collected = client.chat_stream(request).await.unwrap().collect_response().await.unwrap();
+    (whole, collected)
+}
+
+fn assert_request_head(sent: &RecordedRequest) {
+    assert_eq!(sent.method, "POST");
+    assert_eq!(sent.path, PATH);
+    assert_eq!(sent.query, None);
+    assert_eq!(sent.header("x-api-key"), Some(KEY));
+    assert_eq!(sent.header("authorization"), None);
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(sent.header("content-type"), Some("application/json"));
+}
+
+// ---- text ----
+
+#[tokio::test]
+async fn text_non_stream() {
+    let (r, sent) = chat("text.json", hello()).await;
+    assert_request_head(&sent);
+    assert_eq!(
+        sent.body_json(),
+        json!({
+            "model": "claude-sonnet-4-5",
+            "system": "Answer in French.",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Say hello."}]}],
+            "max_tokens": 4096,
+        })
+    );
+    assert_eq!(r.id, "msg_01Txt7Fixture4Anthropic01");
+    assert_eq!(r.model, "claude-sonnet-4-5-20250929");
+    assert_eq!(r.provider, "anthropic");
+    assert_eq!(r.text(), "Bonjour ! Voilà une réponse courte — avec un emoji 🌍.");
+    assert_eq!(r.finish_reason, Some(FinishReason::Stop));
+    let mut usage = Usage::new(21, 17);
+    usage.cached_tokens = Some(0);
+    assert_eq!(r.usage, Some(usage));
+    assert!(r.message.tool_calls.is_empty());
+    assert_eq!(r.reasoning, None);
+}
+
+#[tokio::test]
+async fn text_stream() {
+    let (events, error, sent) = stream("text.sse", hello().max_tokens(64)).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_request_head(&sent);
+    let body = sent.body_json();
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["max_tokens"], 64);
+    let mut usage = Usage::new(21, 17);
+    usage.cached_tokens = Some(0);
+    assert_eq!(
+        events,
+        [
+            StreamEvent::Start { id: "msg_01Txt7Fixture4Anthropic01".into(), model: "claude-sonnet-4-5-20250929".into() },
+            StreamEvent::TextDelta { text: "Bonjour ! ".into() },
+            StreamEvent::TextDelta { text: "Voilà une réponse ".into() },
+            StreamEvent::TextDelta { text: "courte — ".into() },
+            StreamEvent::TextDelta { text: "avec un emoji 🌍.".into() },
+            StreamEvent::Usage { usage },
+            StreamEvent::Finish { reason: FinishReason::Stop },
+        ]
+    );
+}
+
+// ---- tools, tool results, images ----
+
+fn forecast_tool() -> Tool {
+    Tool::function(
+        "get_forecast",
+        "Weather forecast for a city",
+        json!({"type": "object", "properties": {"location": {"type": "string"}, "unit": {"enum": ["celsius", "fahrenheit"]}, "days": {"type": "integer"}}, "required": ["location"]}),
+    )
+}
+
+fn tool_conversation() -> ChatRequest {
+    ChatRequest::new("claude-sonnet-4-5")
+        .system("You are a weather bot.")
+        .user_parts(vec![
+            Part::text("Where is this? And the weather in Paris?"),
+            Part::image_base64("image/png", "iVBORw0KGgoAAAANSUhEUg=="),
+            Part::image_url("https://example.com/photos/skyline.jpg"),
+        ])
+        .message(Message::assistant_tool_calls(
+            Some("Looking it up.".into()),
+            vec![ToolCall { id: "toolu_00Prev".into(), name: "get_forecast".into(), arguments: r#"{"location":"Paris"}"#.into() }],
+        ))
+        .message(Message::tool_result("toolu_00Prev", "18°C, sunny"))
+        .user("Also Tokyo, please.")
+        .tool(forecast_tool())
+        .tool_choice(ToolChoice::Auto)
+}
+
+#[tokio::test]
+async fn tool_calls_non_stream_and_request_mapping() {
+    let (r, sent) = chat("tools.json", tool_conversation()).await;
+    assert_request_head(&sent);
+    let body = sent.body_json();
+    assert_eq!(body["system"], "You are a weather bot.");
+    assert_eq!(body["tools"], json!([{"name": "get_forecast", "description": "Weather forecast for a city", "input_schema": forecast_tool().parameters}]));
+    assert_eq!(body["tool_choice"], json!({"type": "auto"}));
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "user", "content": [
+                {"type": "text", "text": "Where is this? And the weather in Paris?"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoAAAANSUhEUg=="}},
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/photos/skyline.jpg"}},
+            ]},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Looking it up."},
+                {"type": "tool_use", "id": "toolu_00Prev", "name": "get_forecast", "input": {"location": "Paris"}},
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_00Prev", "content": "18°C, sunny"},
+                {"type": "text", "text": "Also Tokyo, please."},
+            ]},
+        ])
+    );
+    assert_eq!(r.text(), "I'll check both cities.");
+    assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
+    let calls = &r.message.tool_calls;
+    assert_eq!(calls.len(), 2);
+    assert_eq!((calls[0].id.as_str(), calls[0].name.as_str()), ("toolu_01Paris", "get_forecast"));
+    assert_eq!(calls[0].arguments_json().unwrap(), json!({"location": "Paris, France", "unit": "celsius", "days": 3}));
+    assert_eq!((calls[1].id.as_str(), calls[1].name.as_str()), ("toolu_02Tokyo", "get_forecast"));
+    assert_eq!(calls[1].arguments_json().unwrap(), json!({"location": "Tōkyō", "unit": "celsius", "days": 1}));
+    let mut usage = Usage::new(310 + 1024, 96);
+    usage.cached_tokens = Some(1024);
+    assert_eq!(r.usage, Some(usage));
+}
+
+#[tokio::test]
+async fn tool_calls_stream() {
+    let (events, error, sent) = stream("tools.sse", tool_conversation()).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(sent.body_json()["stream"], true);
+    let starts: Vec<_> = events.iter().filter(|e| matches!(e, StreamEvent::ToolCallStart { .. })).collect();
+    assert_eq!(
+        starts,
+        [
+            &StreamEvent::ToolCallStart { index: 0, id: "toolu_01Paris".into(), name: "get_forecast".into() },
+            &StreamEvent::ToolCallStart { index: 1, id: "toolu_02Tokyo".into(), name: "get_forecast".into() },
+        ]
+    );
+    // Each call's Start comes before its arguments.
+    for index in [0, 1] {
+        let start = events.iter().position(|e| matches!(e, StreamEvent::ToolCallStart { index: i, .. } if *i == index));
+        let delta = events.iter().position(|e| matches!(e, StreamEvent::ToolCallDelta { index: i, .. } if *i == index));
+        assert!(start < delta, "call {index}");
+    }
+    assert!(matches!(events.last(), Some(StreamEvent::Finish { reason: FinishReason::ToolCalls })));
+}
+
+// ---- thinking ----
+
+#[tokio::test]
+async fn thinking_request_response_and_stream() {
+    let request = ChatRequest::new("claude-sonnet-4-5").user("17 × 23?").reasoning_budget(2048);
+    let (r, sent) = chat("thinking.json", request.clone()).await;
+    let body = sent.body_json();
+    assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 2048}));
+    assert_eq!(body["max_tokens"], 2048 + 4096);
+    assert_eq!(r.reasoning.as_deref(), Some("The user asks for 17 × 23. 17 × 20 = 340, 17 × 3 = 51, so 391."));
+    assert_eq!(r.text(), "17 × 23 = 391.");
+
+    let (events, error, _) = stream("thinking.sse", request).await;
+    assert!(error.is_none(), "{error:?}");
+    let reasoning: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::ReasoningDelta { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasoning, ["The user asks for 17 × 23. ", "17 × 20 = 340, 17 × 3 = 51, ", "so 391."]);
+}
+
+// ---- finish reasons, and streamed == non-streamed ----
+
+#[tokio::test]
+async fn finish_reasons_and_collected_streams_equal_non_streamed() {
+    for (name, reason) in [
+        ("text", FinishReason::Stop),
+        ("length", FinishReason::Length),
+        ("tools", FinishReason::ToolCalls),
+        ("refusal", FinishReason::ContentFilter),
+        ("thinking", FinishReason::Stop),
+    ] {
+        let (whole, collected) = both(name, tool_conversation()).await;
+        assert_eq!(whole.finish_reason, Some(reason), "{name}");
+        assert_eq!(collected, whole, "{name}: collect_response() differs from chat()");
+    }
+}
+
+#[tokio::test]
+async fn refusal_has_no_text() {
+    let (r, _) = chat("refusal.json", hello()).await;
+    assert_eq!(r.finish_reason, Some(FinishReason::ContentFilter));
+    assert!(r.message.content.is_empty());
+}
+
+// ---- byte splits ----
+
+const STREAMS: [&str; 5] = ["text.sse", "tools.sse", "thinking.sse", "length.sse", "refusal.sse"];
+
+#[test]
+fn every_stream_fixture_decodes_the_same_split_at_every_byte() {
+    for name in STREAMS {
+        let body = fixture(name);
+        let events = assert_split_invariant(&AnthropicDialect, body.as_bytes());
+        assert!(matches!(events.first(), Some(StreamEvent::Start { .. })), "{name}");
+        assert!(matches!(events.last(), Some(StreamEvent::Finish { .. })), "{name}");
+        let json = name.replace(".sse", ".json");
+        let whole = {
+            let body = serde_json::to_vec(&fixture_json(&json)).unwrap();
+            llm_runtime::Transform::parse_response(&AnthropicDialect, &body, &ctx()).unwrap()
+        };
+        assert_eq!(replay_response(&AnthropicDialect, [body.as_bytes()]).unwrap(), whole, "{name}");
+    }
+}
+
+fn ctx() -> llm_runtime::RequestContext<'static> {
+    static SPEC: llm_runtime::ProviderSpec = <Anthropic as llm_runtime::Provider>::SPEC;
+    llm_runtime::RequestContext { spec: &SPEC, model: "claude-sonnet-4-5", stream: false }
+}
+
+/// Cut `body` at `cuts` random places (a small deterministic generator: the
+/// same cuts on every run).
+fn random_split(body: &[u8], seed: u64, cuts: usize) -> Vec<Vec<u8>> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut points: Vec<usize> = (0..cuts)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % body.len() as u64) as usize
+        })
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for p in points.into_iter().chain([body.len()]) {
+        if p > start {
+            chunks.push(body[start..p].to_vec());
+            start = p;
+        }
+    }
+    chunks
+}
+
+#[tokio::test]
+async fn every_stream_fixture_gives_the_same_events_over_http_however_split() {
+    let (server, client) = setup().await;
+    for name in STREAMS {
+        let body = fixture(name).into_bytes();
+        server.on("POST", PATH, MockResponse::sse([body.clone()]));
+        let (whole, error) = drain(&client, hello()).await;
+        assert!(error.is_none(), "{name}: {error:?}");
+        for seed in 0..12 {
+            let chunks = random_split(&body, seed, 1 + (seed as usize * 7) % 40);
+            server.on("POST", PATH, MockResponse::sse(chunks));
+            let (events, error) = drain(&client, hello()).await;
+            assert!(error.is_none(), "{name} seed {seed}: {error:?}");
+            assert_eq!(events, whole, "{name} seed {seed}");
+        }
+        let bytes: Vec<Vec<u8>> = body.chunks(1).map(<[u8]>::to_vec).collect();
+        server.on("POST", PATH, MockResponse::sse(bytes));
+        assert_eq!(drain(&client, hello()).await.0, whole, "{name} one byte per chunk");
+    }
+}
+
+// ---- errors ----
+
+async fn error_of(response: MockResponse) -> (Error, Error) {
+    let (server, client) = setup().await;
+    server.on("POST", PATH, response);
+    let plain = client.chat(hello()).await.unwrap_err();
+    let streamed = client.chat_stream(hello()).await.unwrap_err();
+    assert_eq!(server.request_count(), 2, "max_retries(0) sends each call once");
+    (plain, streamed)
+}
+
+#[tokio::test]
+async fn http_errors_map_to_their_kinds() {
+    for (status, name, kind, words) in [
+        (401, "error_401.json", ErrorKind::Authentication, "invalid x-api-key"),
+        (403, "error_403.json", ErrorKind::PermissionDenied, "permission"),
+        (404, "error_404.json", ErrorKind::NotFound, "claude-nonexistent-1"),
+        (400, "error_400_context.json", ErrorKind::ContextWindowExceeded, "prompt is too long"),
+        (429, "error_429.json", ErrorKind::RateLimited, "rate limit"),
+        (500, "error_500.json", ErrorKind::ServerError, "Internal server error"),
+        (503, "error_503.json", ErrorKind::Overloaded, "unavailable"),
+        (529, "error_529.json", ErrorKind::Overloaded, "Overloaded"),
+    ] {
+        let response = MockResponse::json(status, fixture_json(name)).header("request-id", "req_011CUxFixture");
+        let (plain, streamed) = error_of(response).await;
+        for e in [&plain, &streamed] {
+            assert_eq!(e.kind(), kind, "{status}: {e}");
+            assert_eq!(e.status(), Some(status));
+            assert_eq!(e.provider(), Some("anthropic"));
+            assert_eq!(e.request_id(), Some("req_011CUxFixture"));
+            assert!(e.to_string().contains(words), "{status}: {e}");
+            assert!(!e.to_string().contains(KEY));
+        }
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_carries_retry_after() {
+    let response = MockResponse::json(429, fixture_json("error_429.json")).header("retry-after", "7");
+    let (plain, streamed) = error_of(response).await;
+    for e in [plain, streamed] {
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.code(), Some("rate_limit_error"));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        assert!(e.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn overloaded_529_is_retryable() {
+    let (e, _) = error_of(MockResponse::json(529, fixture_json("error_529.json"))).await;
+    assert_eq!(e.kind(), ErrorKind::Overloaded);
+    assert_eq!(e.code(), Some("overloaded_error"));
+    assert!(e.is_retryable());
+}
+
+#[tokio::test]
+async fn html_502_reads_well() {
+    let (e, streamed) = error_of(MockResponse::text(502, "text/html", fixture("error_502.html"))).await;
+    for e in [e, streamed] {
+        assert_eq!(e.kind(), ErrorKind::ServerError);
+        assert_eq!(e.status(), Some(502));
+        assert!(e.message().contains("HTML"), "{e}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_200_is_a_decode_error() {
+    let (server, client) = setup().await;
+    server.on("POST", PATH, MockResponse::text(200, "application/json", r#"{"id":"msg_01","content":[{"type":"text","#));
+    let e = client.chat(hello()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert!(e.message().contains("Anthropic"), "{e}");
+
+    let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\"}}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_del\n\n";
+    server.on("POST", PATH, MockResponse::sse([body]));
+    let (events, error) = drain(&client, hello()).await;
+    assert_eq!(events.len(), 1);
+    let e = error.unwrap();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert!(e.message().contains("content_block_delta"), "{e}");
+}
+
+#[tokio::test]
+async fn mid_stream_error_event_is_an_error() {
+    let (events, error, _) = stream("error_midstream.sse", hello()).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1], StreamEvent::TextDelta { text: "Partial".into() });
+    let e = error.unwrap();
+    assert_eq!(e.kind(), ErrorKind::Overloaded);
+    assert_eq!(e.code(), Some("overloaded_error"));
+    assert_eq!(e.provider(), Some("anthropic"));
+    assert!(e.message().contains("Overloaded"), "{e}");
+}
+
+#[tokio::test]
+async fn a_stream_cut_before_message_stop_is_truncated() {
+    let body = fixture("text.sse");
+    let cut = body.find("event: message_stop").unwrap();
+    let (events, error, _) = stream_chunks(vec![body[..cut].as_bytes().to_vec()], hello()).await;
+    assert!(matches!(events.last(), Some(StreamEvent::Finish { .. })));
+    let e = error.unwrap();
+    assert_eq!(e.kind(), ErrorKind::StreamTruncated);
+    assert!(e.message().contains("terminator"), "{e}");
+
+    // The connection dropping mid-body is a truncation too.
+    let (server, client) = setup().await;
+    let chunks: Vec<String> = body.split_inclusive("\n\n").map(str::to_owned).collect();
+    server.on("POST", PATH, MockResponse::sse(chunks).with_fault(Fault::ResetAfterChunks(3)));
+    let (events, error) = drain(&client, hello()).await;
+    assert!(events.len() <= 3);
+    let e = error.unwrap();
+    assert_eq!(e.kind(), ErrorKind::StreamTruncated, "{e:?}");
+}
+
+// ---- models ----
+
+#[tokio::test]
+async fn list_models() {
+    let (server, client) = setup().await;
+    server.on("GET", "/v1/models", MockResponse::json(200, fixture_json("models.json")));
+    let models = client.list_models().await.unwrap();
+    let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]);
+    let sent = &server.requests()[0];
+    assert_eq!(sent.method, "GET");
+    assert_eq!(sent.query_param("limit"), Some("1000"));
+    assert_eq!(sent.header("x-api-key"), Some(KEY));
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+}
