@@ -186,7 +186,10 @@ fn entries(cx: &Ctxt, tokens: TokenStream) -> Vec<Entry> {
                 if group.delimiter() == Delimiter::Parenthesis =>
             {
                 if let Some(extra) = after.first() {
-                    cx.error_spanned_by(extra, format!("unexpected token after `{key}(...)`; expected `,`"));
+                    cx.error_spanned_by(
+                        extra,
+                        format!("unexpected token after `{key}(...)`; expected `,`"),
+                    );
                     continue;
                 }
                 Value::List(group.clone())
@@ -228,13 +231,19 @@ fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
             }
             None => cx.error_spanned_by(
                 &entry.key,
-                format!("unknown key `{key_name}` in `#[provider(...)]`; expected one of: {}", KEYS.join(", ")),
+                format!(
+                    "unknown key `{key_name}` in `#[provider(...)]`; expected one of: {}",
+                    KEYS.join(", ")
+                ),
             ),
         }
         return;
     };
     if out.wrote(key) {
-        cx.error_spanned_by(&entry.key, format!("duplicate key `{key}`; it is already set above"));
+        cx.error_spanned_by(
+            &entry.key,
+            format!("duplicate key `{key}`; it is already set above"),
+        );
         return;
     }
     out.written.push(key);
@@ -262,7 +271,10 @@ fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
 }
 
 fn at<T>(key: &Ident, value: Option<T>) -> Option<Spanned<T>> {
-    value.map(|value| Spanned { key: key.clone(), value })
+    value.map(|value| Spanned {
+        key: key.clone(),
+        value,
+    })
 }
 
 /// How each key is written, for error messages.
@@ -320,27 +332,37 @@ fn wrong_type(value: &Expr, key: &str, expected: &str) -> syn::Error {
     };
     syn::Error::new_spanned(
         value,
-        format!("expected {expected} for `{key}`{found}; write `{}`", example(key)),
+        format!(
+            "expected {expected} for `{key}`{found}; write `{}`",
+            example(key)
+        ),
     )
 }
 
 fn lit_str(entry: &Entry, key: &str) -> syn::Result<LitStr> {
     match eq_value(entry, key, "a string")? {
-        Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit),
         other => Err(wrong_type(&other, key, "a string")),
     }
 }
 
 fn lit_int(entry: &Entry, key: &str) -> syn::Result<LitInt> {
     match eq_value(entry, key, "an integer")? {
-        Expr::Lit(syn::ExprLit { lit: Lit::Int(lit), .. }) => Ok(lit),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => Ok(lit),
         other => Err(wrong_type(&other, key, "an integer")),
     }
 }
 
 fn lit_bool(entry: &Entry, key: &str) -> syn::Result<LitBool> {
     match eq_value(entry, key, "`true` or `false`")? {
-        Expr::Lit(syn::ExprLit { lit: Lit::Bool(lit), .. }) => Ok(lit),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Bool(lit),
+            ..
+        }) => Ok(lit),
         other => Err(wrong_type(&other, key, "`true` or `false`")),
     }
 }
@@ -396,9 +418,14 @@ fn capability(tokens: TokenStream) -> syn::Result<Ident> {
         Ok(Expr::Path(expr)) if expr.qself.is_none() && expr.path.get_ident().is_some() => {
             Ok(expr.path.segments[0].ident.clone())
         }
-        Ok(Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. })) => Err(syn::Error::new_spanned(
+        Ok(Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        })) => Err(syn::Error::new_spanned(
             &lit,
-            format!("capabilities are names, not strings: write `{}`", lit.value()),
+            format!(
+                "capabilities are names, not strings: write `{}`",
+                lit.value()
+            ),
         )),
         _ => Err(syn::Error::new_spanned(
             tokens,
@@ -432,16 +459,25 @@ fn auth(entry: &Entry) -> syn::Result<RawAuth> {
     let form = "`auth = \"bearer\"`, `auth = \"none\"`, `auth(header = \"x-api-key\")` or `auth(query = \"key\")`";
     let mut inner = split_commas(group.stream()).into_iter();
     let (Some(first), None) = (inner.next(), inner.next()) else {
-        return Err(syn::Error::new_spanned(entry.tokens(), format!("expected {form}")));
+        return Err(syn::Error::new_spanned(
+            entry.tokens(),
+            format!("expected {form}"),
+        ));
     };
     let Some(inner) = entries_quiet(first) else {
-        return Err(syn::Error::new_spanned(entry.tokens(), format!("expected {form}")));
+        return Err(syn::Error::new_spanned(
+            entry.tokens(),
+            format!("expected {form}"),
+        ));
     };
     let name = match &inner.value {
         Value::Flag => None,
         Value::Eq(_) => Some(lit_str(&inner, "auth")?),
         Value::List(_) => {
-            return Err(syn::Error::new_spanned(inner.tokens(), format!("expected {form}")));
+            return Err(syn::Error::new_spanned(
+                inner.tokens(),
+                format!("expected {form}"),
+            ));
         }
     };
     let key = inner.key;
@@ -492,7 +528,10 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         let attrs = attrs.unwrap();
         assert_eq!(attrs.name.unwrap().value.value(), "groq");
-        assert!(matches!(attrs.auth.unwrap().value, RawAuth::Header { name: Some(_), .. }));
+        assert!(matches!(
+            attrs.auth.unwrap().value,
+            RawAuth::Header { name: Some(_), .. }
+        ));
         assert_eq!(attrs.headers.unwrap().value.len(), 1);
         assert_eq!(attrs.models.unwrap().value.len(), 2);
         assert_eq!(attrs.capabilities.unwrap().value[1], "tools");
@@ -503,14 +542,20 @@ mod tests {
 
     #[test]
     fn unknown_key_suggests_and_is_not_missing() {
-        let (attrs, errors) = parse_one(parse_quote!(#[provider(name = "x", base_ur = "https://x.dev", auth = "none")]));
-        assert_eq!(errors, ["unknown key `base_ur` in `#[provider(...)]`; did you mean `base_url`?"]);
+        let (attrs, errors) = parse_one(
+            parse_quote!(#[provider(name = "x", base_ur = "https://x.dev", auth = "none")]),
+        );
+        assert_eq!(
+            errors,
+            ["unknown key `base_ur` in `#[provider(...)]`; did you mean `base_url`?"]
+        );
         assert!(attrs.unwrap().missing_required().is_empty());
     }
 
     #[test]
     fn duplicate_and_wrong_type() {
-        let (_, errors) = parse_one(parse_quote!(#[provider(name = "x", name = "y", timeout_secs = "30")]));
+        let (_, errors) =
+            parse_one(parse_quote!(#[provider(name = "x", name = "y", timeout_secs = "30")]));
         assert_eq!(errors[0], "duplicate key `name`; it is already set above");
         assert_eq!(
             errors[1],
@@ -529,14 +574,18 @@ mod tests {
     fn auth_forms() {
         let (attrs, errors) = parse_one(parse_quote!(#[provider(auth(header))]));
         assert!(errors.is_empty());
-        assert!(matches!(attrs.unwrap().auth.unwrap().value, RawAuth::Header { name: None, .. }));
+        assert!(matches!(
+            attrs.unwrap().auth.unwrap().value,
+            RawAuth::Header { name: None, .. }
+        ));
         let (_, errors) = parse_one(parse_quote!(#[provider(auth(headr = "x"))]));
         assert!(errors[0].starts_with("unknown auth form `headr(...)`; did you mean `header`?"));
     }
 
     #[test]
     fn list_errors() {
-        let (_, errors) = parse_one(parse_quote!(#[provider(capabilities("tools"), models = "a", headers())]));
+        let (_, errors) =
+            parse_one(parse_quote!(#[provider(capabilities("tools"), models = "a", headers())]));
         assert_eq!(errors.len(), 3, "{errors:?}");
     }
 }

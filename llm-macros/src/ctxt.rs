@@ -62,11 +62,7 @@ impl Ctxt {
 
     /// Consume the context: `Err` with every recorded error, combined.
     pub(crate) fn check(self) -> Result<(), syn::Error> {
-        let errors = self
-            .errors
-            .borrow_mut()
-            .take()
-            .expect("Ctxt checked twice");
+        let errors = self.errors.borrow_mut().take().expect("Ctxt checked twice");
         let mut errors = errors.into_iter();
         let Some(mut combined) = errors.next() else {
             return Ok(());
@@ -85,4 +81,3 @@ impl Drop for Ctxt {
         }
     }
 }
-

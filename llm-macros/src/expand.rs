@@ -42,15 +42,26 @@ fn expand(decl: &Declaration) -> TokenStream {
             }
         }
     });
-    let transform = match &decl.dialect {
-        Some(dialect) => quote!(#p::delegate_transform!(#ident, #p::dialect::#dialect);),
-        None => assert_transform(item),
-    };
+    let transform = decl
+        .dialect
+        .as_ref()
+        .map(|dialect| quote!(#p::delegate_transform!(#ident, #p::dialect::#dialect);));
+    // Without a dialect the author implements `Transform`. The `impl Provider`
+    // below is the assertion: `Transform` is its supertrait and the self type
+    // carries the struct's span, so a missing impl is one error on the struct
+    // with the trait's `on_unimplemented` message. The markers (whose
+    // supertrait is `Provider`) then assume it through a where clause, which
+    // the `for<'a>` keeps from being a trivial bound; otherwise each marker
+    // would repeat the error.
+    let assume_transform = decl
+        .dialect
+        .is_none()
+        .then(|| quote!(where for<'__a> #ident: #p::Transform));
     let markers = decl
         .capabilities
         .iter()
         .filter_map(|cap| cap.marker())
-        .map(|marker| marker_impl(item, marker));
+        .map(|marker| marker_impl(item, marker, assume_transform.as_ref()));
     let (config_alias, constructors) = config(item, Some(decl.shape), &decl.name);
 
     quote! {
@@ -89,7 +100,10 @@ fn spec(decl: &Declaration) -> TokenStream {
     };
     let api_key_env = option(decl.api_key_env.as_ref().map(|env| quote!(#env)));
     let base_url_env = option(decl.base_url_env.as_ref().map(|env| quote!(#env)));
-    let headers = decl.headers.iter().map(|(name, value)| quote!((#name, #value)));
+    let headers = decl
+        .headers
+        .iter()
+        .map(|(name, value)| quote!((#name, #value)));
     let timeout_secs = option(decl.timeout_secs.map(|secs| quote!(#secs)));
     let models = &decl.models;
     let default_model = option(decl.default_model.as_ref().map(|model| quote!(#model)));
@@ -120,29 +134,14 @@ fn spec(decl: &Declaration) -> TokenStream {
     }
 }
 
-/// Without `dialect`, the author implements `Transform`: assert it with the
-/// struct's span, so a missing impl is reported on the struct with the trait's
-/// `#[diagnostic::on_unimplemented]` message.
-pub(crate) fn assert_transform(item: &Item) -> TokenStream {
-    let p = model::private(&item.krate);
-    let ident = &item.ident;
-    let assert = quote_spanned!(ident.span()=> __assert_transform::<#ident>);
-    quote! {
-        const _: () = {
-            fn __assert_transform<T: #p::Transform>() {}
-            let _ = #assert;
-        };
-    }
-}
-
 /// `impl SupportsX for Name {}`.
-pub(crate) fn marker_impl(item: &Item, marker: &str) -> TokenStream {
+pub(crate) fn marker_impl(item: &Item, marker: &str, bound: Option<&TokenStream>) -> TokenStream {
     let p = model::private(&item.krate);
     let ident = &item.ident;
     let marker = format_ident!("{}", marker);
     quote! {
         #[automatically_derived]
-        impl #p::#marker for #ident {}
+        impl #p::#marker for #ident #bound {}
     }
 }
 
@@ -160,13 +159,23 @@ pub(crate) fn config(item: &Item, shape: Option<Shape>, name: &str) -> (TokenStr
     let config_doc = format!(
         " A configuration builder for `{name}` with the declared defaults and nothing read from the environment."
     );
-    let from_env_doc = format!(" A `{name}` client configured from the declared environment variables.");
+    let from_env_doc =
+        format!(" A `{name}` client configured from the declared environment variables.");
     let value = match shape {
         Some(Shape::Unit) => quote!(#ident),
         Some(Shape::Named) => {
             quote_spanned!(ident.span()=> <#ident as #p::core::default::Default>::default())
         }
-        None => quote!(#p::core::panic!("`#[derive(Provider)]` failed")),
+        None => quote!(),
+    };
+    let (config_body, from_env_body) = if shape.is_some() {
+        (
+            quote!(#p::ProviderConfig::new(#value)),
+            quote!(#p::ProviderConfig::new(#value).with_env()?.connect()),
+        )
+    } else {
+        let failed = quote!(#p::core::panic!("`#[derive(Provider)]` failed"));
+        (failed.clone(), failed)
     };
     let alias_item = quote! {
         #[doc = #alias_doc]
@@ -180,7 +189,7 @@ pub(crate) fn config(item: &Item, shape: Option<Shape>, name: &str) -> (TokenStr
             #[doc = #config_doc]
             #[must_use]
             #vis fn config() -> #alias {
-                #p::ProviderConfig::new(#value)
+                #config_body
             }
 
             #[doc = #from_env_doc]
@@ -189,9 +198,66 @@ pub(crate) fn config(item: &Item, shape: Option<Shape>, name: &str) -> (TokenStr
             ///
             /// A `Config` error when a declared variable is missing or invalid.
             #vis fn from_env() -> #p::Result<#p::ProviderClient<#ident>> {
-                #p::ProviderConfig::new(#value).with_env()?.connect()
+                #from_env_body
             }
         }
     };
     (alias_item, constructors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn expanded(input: DeriveInput) -> String {
+        derive(&input).to_string()
+    }
+
+    #[test]
+    fn dialect_provider() {
+        let out = expanded(parse_quote! {
+            #[provider(name = "groq", base_url = "https://api.groq.com/openai/v1", auth = "bearer",
+                       env = "GROQ_API_KEY", capabilities(chat, tools), dialect = openai,
+                       error = errors::map)]
+            pub struct Groq;
+        });
+        for expected in [
+            "pub type GroqConfig = :: llm_runtime :: __private :: ProviderConfig < Groq >",
+            "impl :: llm_runtime :: __private :: Provider for Groq",
+            "api_key_env : :: llm_runtime :: __private :: core :: option :: Option :: Some (\"GROQ_API_KEY\")",
+            ":: llm_runtime :: __private :: delegate_transform ! (Groq , :: llm_runtime :: __private :: dialect :: openai)",
+            "impl :: llm_runtime :: __private :: SupportsTools for Groq { }",
+            "errors :: map (status , headers , body)",
+            "pub fn from_env ()",
+        ] {
+            assert!(out.contains(expected), "missing `{expected}` in\n{out}");
+        }
+        assert!(!out.contains("SupportsStreaming"), "stream is not declared");
+    }
+
+    #[test]
+    fn settings_and_own_transform() {
+        let out = expanded(parse_quote! {
+            #[provider(crate = "sdk::llm", name = "azure", base_url = "https://x.dev", auth(header = "api-key"))]
+            pub(crate) struct Azure { version: String }
+        });
+        assert!(out.contains("pub (crate) type AzureConfig = sdk :: llm :: __private :: ProviderConfig < Azure >"));
+        assert!(out.contains("< Azure as sdk :: llm :: __private :: core :: default :: Default > :: default ()"));
+        assert!(out.contains("impl sdk :: llm :: __private :: SupportsStreaming for Azure where for < '__a > Azure : sdk :: llm :: __private :: Transform"));
+        assert!(!out.contains("delegate_transform"));
+    }
+
+    #[test]
+    fn errors_come_with_a_fallback() {
+        let out = expanded(parse_quote! {
+            #[provider(name = "groq", base_url = "https://x.dev", auth = "barer", dialect = opnai)]
+            pub struct Groq;
+        });
+        assert_eq!(out.matches("compile_error").count(), 2, "{out}");
+        assert!(out.contains("ProviderSpec :: new (\"invalid\""));
+        assert!(out.contains("dialect :: openai"));
+        let generic = expanded(parse_quote!(#[provider(name = "g")] struct G<T>(T);));
+        assert!(!generic.contains("impl"), "no fallback for a generic struct: {generic}");
+    }
 }

@@ -29,11 +29,19 @@ pub(crate) fn fallback(item: &Item) -> TokenStream {
     let p = model::private(&item.krate);
     let ident = &item.ident;
     let transform = match &item.dialect {
-        DialectChoice::Valid(dialect) => quote!(#p::delegate_transform!(#ident, #p::dialect::#dialect);),
+        DialectChoice::Valid(dialect) => {
+            quote!(#p::delegate_transform!(#ident, #p::dialect::#dialect);)
+        }
         DialectChoice::Invalid => quote!(#p::delegate_transform!(#ident, #p::dialect::openai);),
         DialectChoice::Absent => TokenStream::new(),
     };
-    let markers = MARKERS.iter().map(|marker| expand::marker_impl(item, marker));
+    // As in the expansion: without a dialect, a missing `Transform` is reported
+    // once, on the `impl Provider`, not again on each marker.
+    let assume_transform = matches!(item.dialect, DialectChoice::Absent)
+        .then(|| quote!(where for<'__a> #ident: #p::Transform));
+    let markers = MARKERS
+        .iter()
+        .map(|marker| expand::marker_impl(item, marker, assume_transform.as_ref()));
     // A settings struct may lack `Default`; that is reported once the attribute is fixed.
     let unit = item.shape.filter(|shape| *shape == Shape::Unit);
     let (config_alias, constructors) = expand::config(item, unit, "invalid");

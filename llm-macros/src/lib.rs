@@ -35,7 +35,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// The struct is a unit struct, or a struct with named fields holding provider
 /// settings that the transforms read through `&self` (such a struct must
-/// implement `Default`; `GroqConfig::settings(value)` replaces the default).
+/// implement `Default`, which `config()` and `from_env()` start from;
+/// `Name::config().settings(value)` replaces it).
 /// Enums, unions, tuple structs and generic structs are rejected.
 ///
 /// Every mistake in the attribute is reported at compile time, all at once,
@@ -69,7 +70,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `default_model` | `default_model = "llama-3.3-70b-versatile"` | none | one of `models(...)` when that is declared |
 /// | `capabilities` | `capabilities(chat, stream, tools)` | `chat, stream` | any of `chat`, `stream`, `tools`, `vision`, `reasoning`, `embeddings`, `json_mode`, each once |
 /// | `dialect` | `dialect = openai` | none: implement `Transform` | one of `openai`, `anthropic`, `gemini`, `ollama`, `cohere` |
-/// | `health` | `health = "GET /models"` | none: the transform's `models_request` | `"METHOD /path"`, an uppercase HTTP method and a path starting with `/` |
+/// | `health` | `health = "GET /models"` | none: the transform's `models_request` (`GET /models`) | `"METHOD /path"`, an uppercase HTTP method and a path starting with `/` |
 /// | `error` | `error = my_errors::map_error` | the transform's `classify_error` | a path to `fn(u16, &HeaderMap, &[u8]) -> llm_runtime::Error` |
 /// | `allow_http` | `allow_http = true` | `false` | only where it has an effect: a plain `http://` URL to a non-loopback host |
 /// | `crate` | `crate = "my_sdk::llm_runtime"` | `::llm_runtime` | a path to `llm_runtime` or a re-export of it, for crates that re-export the derive |

@@ -159,7 +159,7 @@ pub(crate) struct Declaration {
 
 /// Parse and check the derive input; `Err` (with the errors in `cx`) when any
 /// rule failed.
-pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Item> {
+pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Box<Item>> {
     let shape = cx.ok(check::data_shape(input));
     let generic = cx.ok(check::no_generics(&input.generics)).is_none();
     let mut item = Item {
@@ -182,7 +182,7 @@ pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Item>
             ),
         );
         item.no_fallback = true;
-        return Err(item);
+        return Err(Box::new(item));
     };
 
     if let Some(krate) = &attrs.krate {
@@ -205,8 +205,14 @@ pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Item>
     };
 
     missing_required(cx, &attrs);
-    let name = attrs.name.as_ref().and_then(|n| cx.ok(check::provider_name(&n.value)));
-    let auth = attrs.auth.as_ref().and_then(|a| cx.ok(check::auth_scheme(&a.value)));
+    let name = attrs
+        .name
+        .as_ref()
+        .and_then(|n| cx.ok(check::provider_name(&n.value)));
+    let auth = attrs
+        .auth
+        .as_ref()
+        .and_then(|a| cx.ok(check::auth_scheme(&a.value)));
     let base_url = base_url(cx, &attrs);
     let api_key_env = env(cx, attrs.env.as_ref());
     if let (Some(env), Some(auth)) = (&attrs.env, &auth) {
@@ -214,18 +220,27 @@ pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Item>
     }
     let base_url_env = env(cx, attrs.base_url_env.as_ref());
     let headers = headers(cx, attrs.headers.as_ref(), auth.as_ref());
-    let timeout_secs = attrs.timeout_secs.as_ref().and_then(|t| cx.ok(check::timeout_secs(&t.value)));
+    let timeout_secs = attrs
+        .timeout_secs
+        .as_ref()
+        .and_then(|t| cx.ok(check::timeout_secs(&t.value)));
     let models = models(cx, attrs.models.as_ref());
     let default_model = attrs.default_model.as_ref().and_then(|m| {
-        cx.ok(check::default_model(&m.value, attrs.models.as_ref().map(|_| models.as_slice())))
+        cx.ok(check::default_model(
+            &m.value,
+            attrs.models.as_ref().map(|_| models.as_slice()),
+        ))
     });
     let capabilities = capabilities(cx, attrs.capabilities.as_ref());
-    let health = attrs.health.as_ref().and_then(|h| cx.ok(check::health(&h.value)));
+    let health = attrs
+        .health
+        .as_ref()
+        .and_then(|h| cx.ok(check::health(&h.value)));
 
     let (Some(shape), Some(name), Some(base_url), Some(auth), false) =
         (shape, name, base_url, auth, cx.has_errors())
     else {
-        return Err(item);
+        return Err(Box::new(item));
     };
     let dialect = match &item.dialect {
         DialectChoice::Valid(ident) => Some(ident.clone()),
@@ -254,18 +269,27 @@ pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Item>
 /// One error naming every missing required key, on the `provider` of the attribute.
 fn missing_required(cx: &Ctxt, attrs: &Attrs) {
     let missing = attrs.missing_required();
-    let examples: Vec<String> = missing.iter().map(|k| format!("`{}`", attr::example(k))).collect();
+    let examples: Vec<String> = missing
+        .iter()
+        .map(|k| format!("`{}`", attr::example(k)))
+        .collect();
     match missing.as_slice() {
         [] => {}
         [key] => cx.error_at(
             attrs.anchor,
-            format!("missing required key `{key}` in `#[provider(...)]`: add {}", examples[0]),
+            format!(
+                "missing required key `{key}` in `#[provider(...)]`: add {}",
+                examples[0]
+            ),
         ),
         keys => cx.error_at(
             attrs.anchor,
             format!(
                 "missing required keys {} in `#[provider(...)]`: add {}",
-                keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                keys.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 examples.join(", "),
             ),
         ),
@@ -275,7 +299,11 @@ fn missing_required(cx: &Ctxt, attrs: &Attrs) {
 fn base_url(cx: &Ctxt, attrs: &Attrs) -> Option<BaseUrl> {
     let lit = &attrs.base_url.as_ref()?.value;
     let url = cx.ok(check::base_url(lit))?;
-    cx.ok(check::plain_http(&url, lit, attrs.allow_http.as_ref().map(|a| &a.value)));
+    cx.ok(check::plain_http(
+        &url,
+        lit,
+        attrs.allow_http.as_ref().map(|a| &a.value),
+    ));
     if let Some(allow_http) = &attrs.allow_http {
         cx.ok(check::allow_http_effect(&url, allow_http));
     }
@@ -342,4 +370,70 @@ fn capabilities(cx: &Ctxt, capabilities: Option<&Spanned<Vec<Ident>>>) -> Vec<Ca
 /// `#krate::__private`, the root of every generated path.
 pub(crate) fn private(krate: &Path) -> TokenStream {
     quote!(#krate::__private)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    /// The error messages `build` gives for `input`.
+    fn errors(input: DeriveInput) -> Vec<String> {
+        let cx = Ctxt::new();
+        let built = build(&cx, &input);
+        let errors: Vec<String> = match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
+        };
+        assert_eq!(built.is_ok(), errors.is_empty());
+        errors
+    }
+
+    #[test]
+    fn a_valid_declaration_builds() {
+        let input: DeriveInput = parse_quote! {
+            #[provider(name = "groq", base_url = "https://api.groq.com/openai/v1/", auth = "bearer",
+                       env = "GROQ_API_KEY", models("a", "b"), default_model = "b", dialect = openai)]
+            pub struct Groq;
+        };
+        let cx = Ctxt::new();
+        let decl = build(&cx, &input).ok().expect("valid");
+        cx.check().expect("no errors");
+        assert_eq!(decl.base_url.url, "https://api.groq.com/openai/v1");
+        assert_eq!(decl.capabilities, Capability::DEFAULT);
+        assert_eq!(decl.default_model.as_deref(), Some("b"));
+        assert!(decl.dialect.is_some());
+    }
+
+    #[test]
+    fn one_mistake_one_error() {
+        let misspelt_key = errors(parse_quote! {
+            #[provider(name = "groq", base_ur = "https://api.groq.com/openai/v1", auth = "bearer")]
+            struct Groq;
+        });
+        assert_eq!(misspelt_key, ["unknown key `base_ur` in `#[provider(...)]`; did you mean `base_url`?"]);
+        let misspelt_scheme = errors(parse_quote! {
+            #[provider(name = "groq", base_url = "https://api.groq.com/openai/v1", auth = "barer",
+                       env = "GROQ_API_KEY", headers("authorization" = "x"))]
+            struct Groq;
+        });
+        assert_eq!(misspelt_scheme, ["unknown auth scheme `barer`; did you mean `\"bearer\"`?"]);
+    }
+
+    #[test]
+    fn every_error_is_reported() {
+        let all = errors(parse_quote! {
+            #[provider(name = "Groq", base_url = "http://example.com", auth = "bearer",
+                       env = "groq_key", timeout_secs = 0, capabilities(tool))]
+            enum Groq {}
+        });
+        assert_eq!(all.len(), 6, "{all:?}");
+    }
+
+    #[test]
+    fn missing_attribute() {
+        let missing = errors(parse_quote!(struct Groq;));
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].contains("needs a `#[provider(...)]` attribute"));
+    }
 }

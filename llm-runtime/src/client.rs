@@ -32,7 +32,8 @@ use crate::provider_client::{HealthStatus, LlmProvider};
 use crate::spec::ProviderSpec;
 use crate::stream::ChatStream;
 use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, UnsupportedParamPolicy,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
+    UnsupportedParamPolicy,
 };
 
 /// Where a call goes: a registered provider and one of its models.
@@ -110,7 +111,9 @@ impl ChatOptions {
     /// Use this fallback for this call; the first call replaces the client's list,
     /// later ones append to it.
     pub fn fallback(mut self, route: impl Into<String>) -> Self {
-        self.fallbacks.get_or_insert_with(Vec::new).push(route.into());
+        self.fallbacks
+            .get_or_insert_with(Vec::new)
+            .push(route.into());
         self
     }
 
@@ -146,7 +149,10 @@ struct Inner {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("providers", &self.inner.providers.keys().collect::<Vec<_>>())
+            .field(
+                "providers",
+                &self.inner.providers.keys().collect::<Vec<_>>(),
+            )
             .field("fallbacks", &self.inner.fallbacks)
             .field("unsupported_params", &self.inner.unsupported_params)
             .finish()
@@ -273,17 +279,28 @@ impl Client {
     /// and wait for the whole answer, falling back as configured.
     /// [`ChatResponse::provider`] and [`ChatResponse::model`] say who answered.
     pub async fn chat(&self, route: &str, request: ChatRequest) -> Result<ChatResponse> {
-        self.chat_with(route, request, &ChatOptions::default()).await
+        self.chat_with(route, request, &ChatOptions::default())
+            .await
     }
 
     /// [`Client::chat`] with per-call options.
-    pub async fn chat_with(&self, route: &str, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
+    pub async fn chat_with(
+        &self,
+        route: &str,
+        request: ChatRequest,
+        options: &ChatOptions,
+    ) -> Result<ChatResponse> {
         let plan = self.inner.plan(route, options)?;
         let request = self.inner.with_policy(request, options);
         let last = plan.len() - 1;
         let mut request = Some(request);
         for (i, (route, provider)) in plan.iter().enumerate() {
-            let mut req = if i == last { request.take() } else { request.clone() }.unwrap_or_default();
+            let mut req = if i == last {
+                request.take()
+            } else {
+                request.clone()
+            }
+            .unwrap_or_default();
             req.model.clone_from(&route.model);
             match provider.chat(req).await {
                 Ok(mut response) => {
@@ -302,17 +319,28 @@ impl Client {
     /// Send `request` to `route` and stream the answer. Fallbacks apply while the
     /// stream is being opened; once events flow, an error ends the stream.
     pub async fn chat_stream(&self, route: &str, request: ChatRequest) -> Result<ChatStream> {
-        self.chat_stream_with(route, request, &ChatOptions::default()).await
+        self.chat_stream_with(route, request, &ChatOptions::default())
+            .await
     }
 
     /// [`Client::chat_stream`] with per-call options.
-    pub async fn chat_stream_with(&self, route: &str, request: ChatRequest, options: &ChatOptions) -> Result<ChatStream> {
+    pub async fn chat_stream_with(
+        &self,
+        route: &str,
+        request: ChatRequest,
+        options: &ChatOptions,
+    ) -> Result<ChatStream> {
         let plan = self.inner.plan(route, options)?;
         let request = self.inner.with_policy(request, options);
         let last = plan.len() - 1;
         let mut request = Some(request);
         for (i, (route, provider)) in plan.iter().enumerate() {
-            let mut req = if i == last { request.take() } else { request.clone() }.unwrap_or_default();
+            let mut req = if i == last {
+                request.take()
+            } else {
+                request.clone()
+            }
+            .unwrap_or_default();
             req.model.clone_from(&route.model);
             match provider.chat_stream(req).await {
                 Ok(stream) => return Ok(stream),
@@ -325,7 +353,11 @@ impl Client {
 
     /// Embed with the provider and model of `route` (no fallbacks: vectors from
     /// different models are not comparable).
-    pub async fn embed(&self, route: &str, mut request: EmbeddingRequest) -> Result<EmbeddingResponse> {
+    pub async fn embed(
+        &self,
+        route: &str,
+        mut request: EmbeddingRequest,
+    ) -> Result<EmbeddingResponse> {
         let (route, provider) = self.inner.resolve(route)?;
         if !route.model.is_empty() {
             request.model = route.model;
@@ -341,9 +373,13 @@ impl Client {
 
     /// Probe every registered provider concurrently, by name.
     pub async fn health_check_all(&self) -> BTreeMap<String, HealthStatus> {
-        let checks = self.inner.providers.iter().map(|(name, provider)| async move {
-            ((*name).to_owned(), provider.health_check().await)
-        });
+        let checks =
+            self.inner
+                .providers
+                .iter()
+                .map(|(name, provider)| async move {
+                    ((*name).to_owned(), provider.health_check().await)
+                });
         join_all(checks).await.into_iter().collect()
     }
 }
@@ -361,7 +397,11 @@ impl Inner {
         let registered = if self.providers.is_empty() {
             "none".to_owned()
         } else {
-            self.providers.keys().copied().collect::<Vec<_>>().join(", ")
+            self.providers
+                .keys()
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let hint = builtins()
             .iter()
@@ -375,10 +415,17 @@ impl Inner {
     }
 
     /// The routes to try, in order: the primary, then the fallbacks that differ from it.
-    fn plan(&self, route: &str, options: &ChatOptions) -> Result<Vec<(Route, Arc<dyn LlmProvider>)>> {
+    fn plan(
+        &self,
+        route: &str,
+        options: &ChatOptions,
+    ) -> Result<Vec<(Route, Arc<dyn LlmProvider>)>> {
         let mut plan = vec![self.resolve(route)?];
         let fallbacks = match &options.fallbacks {
-            Some(list) => list.iter().map(|r| self.resolve(r)).collect::<Result<Vec<_>>>()?,
+            Some(list) => list
+                .iter()
+                .map(|r| self.resolve(r))
+                .collect::<Result<Vec<_>>>()?,
             None => self
                 .fallbacks
                 .iter()
@@ -422,7 +469,10 @@ struct Builtin {
 /// Whether the environment asks for this provider: its key variable is set, or,
 /// for a keyless provider, its base-URL variable.
 fn env_configured(spec: &ProviderSpec) -> bool {
-    let set = |var: Option<&str>| var.and_then(|v| std::env::var(v).ok()).is_some_and(|v| !v.trim().is_empty());
+    let set = |var: Option<&str>| {
+        var.and_then(|v| std::env::var(v).ok())
+            .is_some_and(|v| !v.trim().is_empty())
+    };
     if spec.auth.needs_key() {
         set(spec.api_key_env)
     } else {
@@ -444,8 +494,8 @@ fn builtins() -> &'static [Builtin] {
     }
     static BUILTINS: &[Builtin] = &[
         builtin!(OpenAi),
-        // builtin!(Anthropic),   // LEAD: uncomment when providers::Anthropic lands
-        // builtin!(Gemini),      // LEAD: uncomment when providers::Gemini lands
+        builtin!(Anthropic),
+        builtin!(Gemini),
         builtin!(Mistral),
         builtin!(AzureOpenAi),
         builtin!(Groq),
@@ -470,13 +520,25 @@ mod tests {
     #[test]
     fn routes_split_at_the_first_slash() {
         let r = Route::parse("openai/gpt-4o").expect("valid");
-        assert_eq!((r.provider.as_str(), r.model.as_str()), ("openai", "gpt-4o"));
+        assert_eq!(
+            (r.provider.as_str(), r.model.as_str()),
+            ("openai", "gpt-4o")
+        );
         let r = Route::parse("openrouter/anthropic/claude-3").expect("valid");
-        assert_eq!((r.provider.as_str(), r.model.as_str()), ("openrouter", "anthropic/claude-3"));
+        assert_eq!(
+            (r.provider.as_str(), r.model.as_str()),
+            ("openrouter", "anthropic/claude-3")
+        );
         let r = Route::parse("ollama").expect("valid");
         assert_eq!((r.provider.as_str(), r.model.as_str()), ("ollama", ""));
-        assert_eq!(Route::parse("/gpt-4o").map_err(|e| e.kind()).err(), Some(ErrorKind::Config));
-        assert_eq!(Route::parse("").map_err(|e| e.kind()).err(), Some(ErrorKind::Config));
+        assert_eq!(
+            Route::parse("/gpt-4o").map_err(|e| e.kind()).err(),
+            Some(ErrorKind::Config)
+        );
+        assert_eq!(
+            Route::parse("").map_err(|e| e.kind()).err(),
+            Some(ErrorKind::Config)
+        );
     }
 
     #[test]
@@ -506,14 +568,37 @@ mod tests {
     #[test]
     fn unknown_provider_lists_the_registered_ones() {
         let client = Client::builder().build().expect("empty client");
-        let err = client.inner.resolve("openai/gpt-4o").err().expect("unknown");
+        let err = client.inner.resolve("openai/gpt-4o").expect_err("unknown");
         assert_eq!(err.kind(), ErrorKind::Config);
-        assert!(err.message().contains("registered providers: none"), "{}", err.message());
+        assert!(
+            err.message().contains("registered providers: none"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn built_in_names_are_unique_and_cover_the_catalog() {
+        let names: Vec<&str> = builtins().iter().map(|b| b.spec.name).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        for card in crate::catalog::models() {
+            assert!(
+                names.contains(&card.provider),
+                "catalog provider `{}` is no built-in",
+                card.provider
+            );
+        }
     }
 
     #[test]
     fn fallbacks_must_name_registered_providers() {
-        let err = Client::builder().fallback("nobody/model").build().err().expect("unknown fallback");
+        let err = Client::builder()
+            .fallback("nobody/model")
+            .build()
+            .expect_err("unknown fallback");
         assert_eq!(err.kind(), ErrorKind::Config);
     }
 }

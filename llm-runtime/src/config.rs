@@ -217,6 +217,15 @@ impl<P: Provider> ProviderConfig<P> {
             }
             other => return Err(err(format!("base URL `{raw}` has scheme `{other}`; use https"))),
         }
+        // A declaration whose base URL is on the reserved `.invalid` TLD has no
+        // usable default (Azure: one endpoint per resource): the URL must be given.
+        if host.ends_with(".invalid") {
+            let var = spec.base_url_env.map(|v| format!("set {v} or ")).unwrap_or_default();
+            return Err(err(format!(
+                "the {} provider has no default endpoint: {var}pass one with `.base_url(...)`",
+                spec.name
+            )));
+        }
         if host.is_empty() {
             return Err(err(format!("base URL `{raw}` has no host")));
         }

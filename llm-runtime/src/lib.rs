@@ -1,8 +1,48 @@
 //! # llm-runtime
 //!
 //! One Rust runtime for every LLM provider. A provider is declared by annotating
-//! a struct with `#[derive(Provider)]`; the runtime gives it a pooled HTTP client,
-//! retries, streaming, one error taxonomy and config from the environment.
+//! a struct with [`#[derive(Provider)]`](derive@Provider); the runtime gives it a
+//! pooled HTTP client, retries, SSE/NDJSON streaming, one error taxonomy and
+//! config from the environment.
+//!
+//! ```
+//! # #[cfg(feature = "testing")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> llm_runtime::Result<()> {
+//! # let mock = llm_runtime::testing::MockServer::start().await;
+//! # mock.on("POST", "/v1/chat/completions", llm_runtime::testing::MockResponse::json(200, serde_json::json!({
+//! #     "id": "c1", "model": "gpt-4o-mini",
+//! #     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!"}, "finish_reason": "stop"}]})));
+//! # let base_url = format!("{}/v1", mock.url());
+//! use llm_runtime::{ChatRequest, ErrorKind, providers::OpenAi};
+//!
+//! // `OpenAi::from_env()?` reads OPENAI_API_KEY; here the loopback mock stands in.
+//! let openai = OpenAi::config().api_key("sk-test").base_url(base_url).connect()?;
+//! let request = ChatRequest::new("gpt-4o-mini").system("Be brief.").user("Hello");
+//! match openai.chat(request).await {
+//!     Ok(reply) => assert_eq!(reply.text(), "Hello!"),
+//!     Err(e) if e.kind() == ErrorKind::RateLimited => println!("retry after {:?}", e.retry_after()),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "testing"))]
+//! # fn main() {}
+//! ```
+//!
+//! ## Where things are
+//!
+//! - Declaring a provider: [`#[derive(Provider)]`](derive@Provider) documents
+//!   every `#[provider(...)]` key (form, default, rule); a native wire format
+//!   implements [`Transform`]; OpenAI-compatible servers write `dialect = openai`.
+//! - Calling one: [`ProviderClient`] (typed, from `Name::config()...connect()` or
+//!   `Name::from_env()`), [`LlmProvider`] (object-safe), [`Client`] (routes
+//!   `"provider/model"`, with fallbacks).
+//! - Types: [`ChatRequest`], [`ChatResponse`], [`StreamEvent`], [`ChatStream`],
+//!   [`Usage`], [`FinishReason`]; errors: [`Error`] with [`ErrorKind`].
+//! - Built-in providers: [`providers`]; their wire formats: [`dialects`].
+//! - Plumbing: [`http`] (the shared pool), [`retry`], [`stream`] (SSE/NDJSON framing).
+//! - Tests without network: the `testing` feature's loopback [`testing::MockServer`].
 #![warn(missing_docs)]
 #![allow(unused_extern_crates)] // `extern crate self` lets built-in providers use the derive like users do
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -262,7 +262,7 @@ impl<P: Provider> ProviderClient<P> {
                     }
                     dropped = unsupported.iter().map(|s| (*s).to_owned()).collect();
                 }
-                UnsupportedParamPolicy::Passthrough => {}
+                UnsupportedParamPolicy::Passthrough => passthrough_params(&mut request, &unsupported),
             }
         }
         Ok((request, dropped))
@@ -351,7 +351,7 @@ impl<P: Provider> ProviderClient<P> {
         let first_byte = cfg.first_byte_timeout.min(remaining);
         let send = self.build(parts, remaining).send();
         let response = match tokio::time::timeout(first_byte, send).await {
-            Ok(r) => r?,
+            Ok(r) => r.map_err(crate::http::send_error)?,
             Err(_) => {
                 return Err(Error::new(
                     ErrorKind::Timeout,
@@ -405,7 +405,7 @@ impl<P: Provider> ProviderClient<P> {
         let mut builder = self.build(parts, Duration::from_secs(365 * 24 * 3600));
         builder = builder.header(http::header::ACCEPT, "text/event-stream, application/x-ndjson, application/json");
         let response = match tokio::time::timeout(first_byte, builder.send()).await {
-            Ok(r) => r?,
+            Ok(r) => r.map_err(crate::http::send_error)?,
             Err(_) => {
                 return Err(Error::new(
                     ErrorKind::Timeout,
@@ -491,7 +491,7 @@ async fn read_body(response: reqwest::Response, max: usize) -> Result<Bytes> {
     let mut first: Option<Bytes> = None;
     let mut buf: Vec<u8> = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
+        let chunk = chunk.map_err(crate::http::body_read_error)?;
         let len = first.as_ref().map_or(0, Bytes::len) + buf.len() + chunk.len();
         if len > max {
             return Err(Error::decode(format!("the response body is larger than the {max}-byte cap")));
@@ -511,6 +511,21 @@ async fn read_body(response: reqwest::Response, max: usize) -> Result<Bytes> {
         Some(f) => f,
         None => Bytes::from(buf),
     })
+}
+
+/// Copy parameters the dialect cannot map into `extra`, under their own names,
+/// so they reach the body as-is (`extra` is merged into every dialect's body).
+fn passthrough_params(request: &mut ChatRequest, names: &[&'static str]) {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&*request) else {
+        return;
+    };
+    for name in names {
+        if let Some(value) = fields.get(*name) {
+            if !request.extra.contains_key(*name) {
+                request.extra.insert((*name).to_owned(), value.clone());
+            }
+        }
+    }
 }
 
 /// Clear one named request parameter (the names `Transform::unsupported_params` reports).

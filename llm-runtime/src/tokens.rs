@@ -6,7 +6,7 @@
 //! the per-message framing OpenAI documents in its cookbook ("How to count tokens
 //! with tiktoken"): 3 tokens per message, plus 3 that prime the reply.
 //!
-//! Every other model gets an estimate, and says so: [`TokenCount::exact`] is
+//! Every other model gets an estimate, and says so: `TokenCount.exact` is
 //! `false`. The estimate is the `o200k_base` count plus 10% headroom, because
 //! other vendors' tokenizers (Claude, Gemini, Llama, Mistral) usually split text
 //! a little finer than `o200k_base`, and a budget should err on the safe side.
@@ -54,12 +54,18 @@ pub struct TokenCount {
 impl TokenCount {
     /// An exact count.
     pub const fn exact(tokens: usize) -> Self {
-        TokenCount { tokens, exact: true }
+        TokenCount {
+            tokens,
+            exact: true,
+        }
     }
 
     /// An estimate.
     pub const fn estimate(tokens: usize) -> Self {
-        TokenCount { tokens, exact: false }
+        TokenCount {
+            tokens,
+            exact: false,
+        }
     }
 
     /// The sum of two counts; exact only if both are.
@@ -104,8 +110,12 @@ impl Encoding {
         static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
         static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
         match self {
-            Encoding::O200kBase => O200K.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref(),
-            Encoding::Cl100kBase => CL100K.get_or_init(|| tiktoken_rs::cl100k_base().ok()).as_ref(),
+            Encoding::O200kBase => O200K
+                .get_or_init(|| tiktoken_rs::o200k_base().ok())
+                .as_ref(),
+            Encoding::Cl100kBase => CL100K
+                .get_or_init(|| tiktoken_rs::cl100k_base().ok())
+                .as_ref(),
         }
     }
 }
@@ -121,8 +131,14 @@ impl Counter {
     fn for_model(model: &str) -> Self {
         match Encoding::for_model(model) {
             Some(enc) => match enc.bpe() {
-                Some(bpe) => Counter { bpe: Some(bpe), exact: true },
-                None => Counter { bpe: None, exact: false },
+                Some(bpe) => Counter {
+                    bpe: Some(bpe),
+                    exact: true,
+                },
+                None => Counter {
+                    bpe: None,
+                    exact: false,
+                },
             },
             None => Counter {
                 bpe: Encoding::O200kBase.bpe(),
@@ -135,7 +151,9 @@ impl Counter {
         match (self.bpe, self.exact) {
             (Some(bpe), true) => TokenCount::exact(bpe.encode_ordinary(text).len()),
             // Other tokenizers split finer than o200k_base: add 10% headroom.
-            (Some(bpe), false) => TokenCount::estimate(with_headroom(bpe.encode_ordinary(text).len())),
+            (Some(bpe), false) => {
+                TokenCount::estimate(with_headroom(bpe.encode_ordinary(text).len()))
+            }
             // No vocabulary at all: about four bytes a token in English.
             (None, _) => TokenCount::estimate(text.len().div_ceil(4)),
         }
@@ -147,7 +165,11 @@ impl Counter {
             exact: self.exact,
         };
         count = count.plus(self.text(role_name(message.role)));
-        let text_parts = message.content.iter().filter(|p| matches!(p, Part::Text { .. })).count();
+        let text_parts = message
+            .content
+            .iter()
+            .filter(|p| matches!(p, Part::Text { .. }))
+            .count();
         for part in &message.content {
             match part {
                 Part::Text { text } => count = count.plus(self.text(text)),
@@ -216,7 +238,10 @@ pub fn count_request(request: &ChatRequest) -> TokenCount {
     for tool in &request.tools {
         let json = serde_json::to_string(&tool.parameters).unwrap_or_default();
         let tokens = counter.text(&tool.name).tokens
-            + tool.description.as_deref().map_or(0, |d| counter.text(d).tokens)
+            + tool
+                .description
+                .as_deref()
+                .map_or(0, |d| counter.text(d).tokens)
             + counter.text(&json).tokens
             + TOKENS_PER_MESSAGE;
         total.add_estimate(tokens);
@@ -250,7 +275,11 @@ pub fn count_request(request: &ChatRequest) -> TokenCount {
 /// assert_eq!(kept, vec![history[0].clone(), history[3].clone()]);
 /// # Ok::<(), llm_runtime::Error>(())
 /// ```
-pub fn truncate_to_budget(messages: &[Message], budget: usize, model: &str) -> Result<Vec<Message>> {
+pub fn truncate_to_budget(
+    messages: &[Message],
+    budget: usize,
+    model: &str,
+) -> Result<Vec<Message>> {
     let counter = Counter::for_model(model);
     let mut used = REPLY_PRIMING_TOKENS;
     for m in messages.iter().filter(|m| m.role == Role::System) {
@@ -268,7 +297,10 @@ pub fn truncate_to_budget(messages: &[Message], budget: usize, model: &str) -> R
     let mut keep = vec![false; messages.len()];
     let mut kept_any = groups.is_empty();
     for group in groups.iter().rev() {
-        let cost: usize = group.iter().map(|&i| counter.message(&messages[i]).tokens).sum();
+        let cost: usize = group
+            .iter()
+            .map(|&i| counter.message(&messages[i]).tokens)
+            .sum();
         if used + cost > budget {
             break;
         }
@@ -328,14 +360,26 @@ mod tests {
     #[test]
     fn encodings_by_model() {
         assert_eq!(Encoding::for_model("gpt-4o"), Some(Encoding::O200kBase));
-        assert_eq!(Encoding::for_model("gpt-4o-mini-2024-07-18"), Some(Encoding::O200kBase));
-        assert_eq!(Encoding::for_model("gpt-4.1-nano"), Some(Encoding::O200kBase));
+        assert_eq!(
+            Encoding::for_model("gpt-4o-mini-2024-07-18"),
+            Some(Encoding::O200kBase)
+        );
+        assert_eq!(
+            Encoding::for_model("gpt-4.1-nano"),
+            Some(Encoding::O200kBase)
+        );
         assert_eq!(Encoding::for_model("o3"), Some(Encoding::O200kBase));
         assert_eq!(Encoding::for_model("o4-mini"), Some(Encoding::O200kBase));
         assert_eq!(Encoding::for_model("gpt-5-mini"), Some(Encoding::O200kBase));
-        assert_eq!(Encoding::for_model("openrouter/openai/gpt-4o"), Some(Encoding::O200kBase));
+        assert_eq!(
+            Encoding::for_model("openrouter/openai/gpt-4o"),
+            Some(Encoding::O200kBase)
+        );
         assert_eq!(Encoding::for_model("gpt-4"), Some(Encoding::Cl100kBase));
-        assert_eq!(Encoding::for_model("gpt-3.5-turbo"), Some(Encoding::Cl100kBase));
+        assert_eq!(
+            Encoding::for_model("gpt-3.5-turbo"),
+            Some(Encoding::Cl100kBase)
+        );
         assert_eq!(Encoding::for_model("claude-sonnet-4-5"), None);
         assert_eq!(Encoding::for_model("gemini-2.5-pro"), None);
     }
@@ -343,7 +387,10 @@ mod tests {
     #[test]
     fn estimates_add_headroom_and_say_so() {
         let exact = count_text("gpt-4o", "The quick brown fox jumps over the lazy dog.");
-        let est = count_text("mistral-large-latest", "The quick brown fox jumps over the lazy dog.");
+        let est = count_text(
+            "mistral-large-latest",
+            "The quick brown fox jumps over the lazy dog.",
+        );
         assert!(exact.exact && !est.exact);
         assert_eq!(exact.tokens, 10);
         assert_eq!(est.tokens, 11);
@@ -354,7 +401,10 @@ mod tests {
         // tiktoken-rs implements the same cookbook formula independently.
         let ours = count_messages(
             "gpt-4o",
-            &[Message::system("You are a helpful assistant."), Message::user("What is 2 + 2?")],
+            &[
+                Message::system("You are a helpful assistant."),
+                Message::user("What is 2 + 2?"),
+            ],
         );
         let theirs = tiktoken_rs::num_tokens_from_messages(
             "gpt-4o",

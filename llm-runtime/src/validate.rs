@@ -18,7 +18,8 @@
 //! use llm_runtime::validate::validate_request;
 //!
 //! const SPEC: ProviderSpec = ProviderSpec::new("example", "https://api.example.com/v1");
-//! let err = validate_request(&ChatRequest::new("m").user("hi").temperature(3.0), &SPEC).unwrap_err();
+//! let err = validate_request(&ChatRequest::new("m").user("hi").temperature(3.0), &SPEC)
+//!     .expect_err("out of range");
 //! assert_eq!(err.kind(), ErrorKind::InvalidRequest);
 //! assert!(validate_request(&ChatRequest::new("m").user("hi"), &SPEC).is_ok());
 //! ```
@@ -62,17 +63,19 @@ fn check_messages(request: &ChatRequest) -> Result<()> {
 }
 
 fn check_sampling(request: &ChatRequest) -> Result<()> {
-    if let Some(t) = request.temperature {
-        if !(0.0..=2.0).contains(&t) {
-            return Err(Error::invalid_request(format!(
-                "temperature must be between 0 and 2, got {t}"
-            )));
-        }
+    if let Some(t) = request.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(Error::invalid_request(format!(
+            "temperature must be between 0 and 2, got {t}"
+        )));
     }
-    if let Some(p) = request.top_p {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(Error::invalid_request(format!("top_p must be between 0 and 1, got {p}")));
-        }
+    if let Some(p) = request.top_p
+        && !(0.0..=1.0).contains(&p)
+    {
+        return Err(Error::invalid_request(format!(
+            "top_p must be between 0 and 1, got {p}"
+        )));
     }
     if request.max_tokens == Some(0) {
         return Err(Error::invalid_request("max_tokens must be at least 1"));
@@ -100,9 +103,11 @@ fn check_tools(request: &ChatRequest) -> Result<()> {
         })?;
     }
     match &request.tool_choice {
-        Some(ToolChoice::Tool(name)) if !names.contains(name.as_str()) => Err(Error::invalid_request(format!(
-            "tool_choice names the tool `{name}`, which is not among the request's tools"
-        ))),
+        Some(ToolChoice::Tool(name)) if !names.contains(name.as_str()) => {
+            Err(Error::invalid_request(format!(
+                "tool_choice names the tool `{name}`, which is not among the request's tools"
+            )))
+        }
         Some(ToolChoice::Required) if request.tools.is_empty() => Err(Error::invalid_request(
             "tool_choice is `required` but the request offers no tools",
         )),
@@ -113,7 +118,9 @@ fn check_tools(request: &ChatRequest) -> Result<()> {
 fn check_response_format(request: &ChatRequest) -> Result<()> {
     if let Some(ResponseFormat::JsonSchema { name, schema, .. }) = &request.response_format {
         if name.trim().is_empty() {
-            return Err(Error::invalid_request("the JSON-schema response format needs a name"));
+            return Err(Error::invalid_request(
+                "the JSON-schema response format needs a name",
+            ));
         }
         if !schema.is_object() {
             return Err(Error::invalid_request(
@@ -136,7 +143,10 @@ fn check_schema_object(schema: &Value) -> std::result::Result<(), String> {
     }
     match map.get("properties") {
         None | Some(Value::Object(_)) => Ok(()),
-        Some(other) => Err(format!("`properties` is {}, not an object", json_kind(other))),
+        Some(other) => Err(format!(
+            "`properties` is {}, not an object",
+            json_kind(other)
+        )),
     }
 }
 
@@ -183,7 +193,8 @@ mod tests {
     const PLAIN: ProviderSpec = ProviderSpec::new("plain", "https://plain.example/v1");
     const FULL: ProviderSpec = {
         let mut s = ProviderSpec::new("full", "https://full.example/v1");
-        s.capabilities = Capabilities::of(&[Capability::Chat, Capability::Tools, Capability::Vision]);
+        s.capabilities =
+            Capabilities::of(&[Capability::Chat, Capability::Tools, Capability::Vision]);
         s
     };
 
@@ -197,26 +208,45 @@ mod tests {
 
     #[test]
     fn a_plain_request_passes() {
-        let req = ChatRequest::new("m").system("s").user("u").temperature(0.0).top_p(1.0).max_tokens(1);
+        let req = ChatRequest::new("m")
+            .system("s")
+            .user("u")
+            .temperature(0.0)
+            .top_p(1.0)
+            .max_tokens(1);
         assert_eq!(kind(&req, &PLAIN), None);
         assert_eq!(kind(&req.clone().temperature(2.0), &PLAIN), None);
     }
 
     #[test]
     fn empty_messages_are_invalid() {
-        assert_eq!(kind(&ChatRequest::new("m"), &PLAIN), Some(ErrorKind::InvalidRequest));
+        assert_eq!(
+            kind(&ChatRequest::new("m"), &PLAIN),
+            Some(ErrorKind::InvalidRequest)
+        );
     }
 
     #[test]
     fn sampling_ranges() {
         let base = ChatRequest::new("m").user("u");
         for t in [-0.1, 2.01, f32::NAN, f32::INFINITY] {
-            assert_eq!(kind(&base.clone().temperature(t), &PLAIN), Some(ErrorKind::InvalidRequest), "{t}");
+            assert_eq!(
+                kind(&base.clone().temperature(t), &PLAIN),
+                Some(ErrorKind::InvalidRequest),
+                "{t}"
+            );
         }
         for p in [-0.01, 1.01, f32::NAN] {
-            assert_eq!(kind(&base.clone().top_p(p), &PLAIN), Some(ErrorKind::InvalidRequest), "{p}");
+            assert_eq!(
+                kind(&base.clone().top_p(p), &PLAIN),
+                Some(ErrorKind::InvalidRequest),
+                "{p}"
+            );
         }
-        assert_eq!(kind(&base.clone().max_tokens(0), &PLAIN), Some(ErrorKind::InvalidRequest));
+        assert_eq!(
+            kind(&base.clone().max_tokens(0), &PLAIN),
+            Some(ErrorKind::InvalidRequest)
+        );
     }
 
     #[test]
@@ -224,7 +254,13 @@ mod tests {
         let base = ChatRequest::new("m").user("u");
         let good = json!({"type": "object", "properties": {"city": {"type": "string"}}});
         assert_eq!(kind(&base.clone().tool(weather(good)), &FULL), None);
-        assert_eq!(kind(&base.clone().tool(weather(json!({"type": "object"}))), &FULL), None);
+        assert_eq!(
+            kind(
+                &base.clone().tool(weather(json!({"type": "object"}))),
+                &FULL
+            ),
+            None
+        );
         for bad in [
             json!("object"),
             json!([]),
@@ -233,7 +269,8 @@ mod tests {
             json!({"type": "string"}),
             json!({"type": "object", "properties": []}),
         ] {
-            let err = validate_request(&base.clone().tool(weather(bad.clone())), &FULL).unwrap_err();
+            let err = validate_request(&base.clone().tool(weather(bad.clone())), &FULL)
+                .expect_err("not a schema object");
             assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{bad}");
             assert!(err.message().contains("weather"), "{}", err.message());
         }
@@ -242,24 +279,48 @@ mod tests {
     #[test]
     fn tool_names_and_choice() {
         let schema = json!({"type": "object"});
-        let base = ChatRequest::new("m").user("u").tool(weather(schema.clone()));
-        assert_eq!(kind(&base.clone().tool(weather(schema)), &FULL), Some(ErrorKind::InvalidRequest));
+        let base = ChatRequest::new("m")
+            .user("u")
+            .tool(weather(schema.clone()));
         assert_eq!(
-            kind(&base.clone().tool_choice(ToolChoice::Tool("nope".into())), &FULL),
+            kind(&base.clone().tool(weather(schema)), &FULL),
             Some(ErrorKind::InvalidRequest)
         );
-        assert_eq!(kind(&base.clone().tool_choice(ToolChoice::Tool("weather".into())), &FULL), None);
         assert_eq!(
-            kind(&ChatRequest::new("m").user("u").tool_choice(ToolChoice::Required), &FULL),
+            kind(
+                &base.clone().tool_choice(ToolChoice::Tool("nope".into())),
+                &FULL
+            ),
+            Some(ErrorKind::InvalidRequest)
+        );
+        assert_eq!(
+            kind(
+                &base.clone().tool_choice(ToolChoice::Tool("weather".into())),
+                &FULL
+            ),
+            None
+        );
+        assert_eq!(
+            kind(
+                &ChatRequest::new("m")
+                    .user("u")
+                    .tool_choice(ToolChoice::Required),
+                &FULL
+            ),
             Some(ErrorKind::InvalidRequest)
         );
     }
 
     #[test]
     fn capabilities_are_unsupported_errors() {
-        let tools = ChatRequest::new("m").user("u").tool(weather(json!({"type": "object"})));
+        let tools = ChatRequest::new("m")
+            .user("u")
+            .tool(weather(json!({"type": "object"})));
         assert_eq!(kind(&tools, &PLAIN), Some(ErrorKind::Unsupported));
-        let image = ChatRequest::new("m").user_parts(vec![Part::text("what is it?"), Part::image_url("https://x/y.png")]);
+        let image = ChatRequest::new("m").user_parts(vec![
+            Part::text("what is it?"),
+            Part::image_url("https://x/y.png"),
+        ]);
         assert_eq!(kind(&image, &PLAIN), Some(ErrorKind::Unsupported));
         assert_eq!(kind(&image, &FULL), None);
     }
@@ -276,17 +337,19 @@ mod tests {
 
     #[test]
     fn json_schema_response_format_needs_an_object() {
-        let req = ChatRequest::new("m").user("u").response_format(ResponseFormat::JsonSchema {
-            name: "answer".into(),
-            schema: json!("x"),
-            strict: true,
-        });
+        let req = ChatRequest::new("m")
+            .user("u")
+            .response_format(ResponseFormat::JsonSchema {
+                name: "answer".into(),
+                schema: json!("x"),
+                strict: true,
+            });
         assert_eq!(kind(&req, &PLAIN), Some(ErrorKind::InvalidRequest));
     }
 
     #[test]
     fn errors_name_provider_and_model() {
-        let err = validate_request(&ChatRequest::new("gpt-x"), &PLAIN).unwrap_err();
+        let err = validate_request(&ChatRequest::new("gpt-x"), &PLAIN).expect_err("no messages");
         assert_eq!(err.provider(), Some("plain"));
         assert_eq!(err.model(), Some("gpt-x"));
     }

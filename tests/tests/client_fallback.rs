@@ -8,7 +8,10 @@ use llm_runtime::testing::{Fault, MockResponse, MockServer};
 use llm_runtime::{ChatOptions, Client, ErrorKind, Tool};
 use serde_json::json;
 
-use client_support::{Acme, Backup, CHAT_PATH, bad_key, chat_ok, connect, hello, models_sent, stream_ok, too_long, unavailable};
+use client_support::{
+    Acme, Backup, CHAT_PATH, bad_key, chat_ok, connect, hello, models_sent, server_error,
+    stream_ok, too_long,
+};
 
 /// `acme` (primary) and `backup` (fallback) on their own servers.
 async fn pair() -> (MockServer, MockServer) {
@@ -30,11 +33,18 @@ fn client(primary: &MockServer, healthy: &MockServer, fallback: Option<&str>) ->
 #[tokio::test]
 async fn a_server_error_falls_back_and_the_response_says_who_served_it() {
     let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, unavailable());
-    healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "from the backup"));
+    failing.on("POST", CHAT_PATH, server_error());
+    healthy.on(
+        "POST",
+        CHAT_PATH,
+        chat_ok("backup-small", "from the backup"),
+    );
     let client = client(&failing, &healthy, Some("backup/backup-small"));
 
-    let reply = client.chat("acme/acme-large", hello()).await.expect("the fallback answers");
+    let reply = client
+        .chat("acme/acme-large", hello())
+        .await
+        .expect("the fallback answers");
     assert_eq!(reply.provider, "backup");
     assert_eq!(reply.model, "backup-small");
     assert_eq!(reply.text(), "from the backup");
@@ -45,10 +55,17 @@ async fn a_server_error_falls_back_and_the_response_says_who_served_it() {
 #[tokio::test]
 async fn a_connection_failure_falls_back() {
     let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, MockResponse::fault(Fault::ResetBeforeHeaders));
+    failing.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::fault(Fault::ResetBeforeHeaders),
+    );
     healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "ok"));
     let client = client(&failing, &healthy, Some("backup/backup-small"));
-    let reply = client.chat("acme/acme-large", hello()).await.expect("the fallback answers");
+    let reply = client
+        .chat("acme/acme-large", hello())
+        .await
+        .expect("the fallback answers");
     assert_eq!(reply.provider, "backup");
 }
 
@@ -62,7 +79,14 @@ async fn a_rate_limit_falls_back() {
     );
     healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "ok"));
     let client = client(&failing, &healthy, Some("backup/backup-small"));
-    assert_eq!(client.chat("acme/acme-large", hello()).await.expect("falls back").provider, "backup");
+    assert_eq!(
+        client
+            .chat("acme/acme-large", hello())
+            .await
+            .expect("falls back")
+            .provider,
+        "backup"
+    );
 }
 
 #[tokio::test]
@@ -71,17 +95,30 @@ async fn a_context_window_error_falls_back() {
     failing.on("POST", CHAT_PATH, too_long());
     healthy.on("POST", CHAT_PATH, chat_ok("backup-long", "long context"));
     let client = client(&failing, &healthy, Some("backup/backup-long"));
-    let reply = client.chat("acme/acme-large", hello()).await.expect("the bigger window answers");
-    assert_eq!((reply.provider.as_str(), reply.model.as_str()), ("backup", "backup-long"));
+    let reply = client
+        .chat("acme/acme-large", hello())
+        .await
+        .expect("the bigger window answers");
+    assert_eq!(
+        (reply.provider.as_str(), reply.model.as_str()),
+        ("backup", "backup-long")
+    );
 }
 
 #[tokio::test]
 async fn an_authentication_error_never_falls_back() {
     let (failing, healthy) = pair().await;
     failing.on("POST", CHAT_PATH, bad_key());
-    healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "must not be asked"));
+    healthy.on(
+        "POST",
+        CHAT_PATH,
+        chat_ok("backup-small", "must not be asked"),
+    );
     let client = client(&failing, &healthy, Some("backup/backup-small"));
-    let err = client.chat("acme/acme-large", hello()).await.expect_err("401 is final");
+    let err = client
+        .chat("acme/acme-large", hello())
+        .await
+        .expect_err("401 is final");
     assert_eq!(err.kind(), ErrorKind::Authentication);
     assert_eq!(err.provider(), Some("acme"));
     assert_eq!(healthy.request_count(), 0);
@@ -95,9 +132,16 @@ async fn an_upstream_validation_error_never_falls_back() {
         CHAT_PATH,
         MockResponse::json(400, json!({"error": {"message": "Invalid value for 'n'", "type": "invalid_request_error", "code": "invalid_value"}})),
     );
-    healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "must not be asked"));
+    healthy.on(
+        "POST",
+        CHAT_PATH,
+        chat_ok("backup-small", "must not be asked"),
+    );
     let client = client(&failing, &healthy, Some("backup/backup-small"));
-    let err = client.chat("acme/acme-large", hello()).await.expect_err("400 is final");
+    let err = client
+        .chat("acme/acme-large", hello())
+        .await
+        .expect_err("400 is final");
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
     assert_eq!(healthy.request_count(), 0);
 }
@@ -105,7 +149,11 @@ async fn an_upstream_validation_error_never_falls_back() {
 #[tokio::test]
 async fn a_local_validation_error_never_falls_back_nor_reaches_the_network() {
     let (failing, healthy) = pair().await;
-    healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "must not be asked"));
+    healthy.on(
+        "POST",
+        CHAT_PATH,
+        chat_ok("backup-small", "must not be asked"),
+    );
     let client = client(&failing, &healthy, Some("backup/backup-small"));
     let err = client
         .chat("acme/acme-large", hello().temperature(5.0))
@@ -125,8 +173,8 @@ async fn a_local_validation_error_never_falls_back_nor_reaches_the_network() {
 #[tokio::test]
 async fn fallbacks_are_tried_in_order_and_the_last_error_is_returned() {
     let (first, second) = pair().await;
-    first.on("POST", CHAT_PATH, unavailable());
-    second.on("POST", CHAT_PATH, unavailable());
+    first.on("POST", CHAT_PATH, server_error());
+    second.on("POST", CHAT_PATH, server_error());
     let client = Client::builder()
         .register(connect::<Acme>(&first))
         .expect("new")
@@ -137,7 +185,10 @@ async fn fallbacks_are_tried_in_order_and_the_last_error_is_returned() {
         .fallback("acme/acme-large") // the primary itself is not tried twice
         .build()
         .expect("valid");
-    let err = client.chat("acme/acme-large", hello()).await.expect_err("all fail");
+    let err = client
+        .chat("acme/acme-large", hello())
+        .await
+        .expect_err("all fail");
     assert_eq!(err.kind(), ErrorKind::ServerError);
     assert_eq!(err.provider(), Some("backup"));
     assert_eq!(err.model(), Some("b2"));
@@ -148,12 +199,16 @@ async fn fallbacks_are_tried_in_order_and_the_last_error_is_returned() {
 #[tokio::test]
 async fn per_call_options_replace_or_disable_the_fallbacks() {
     let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, unavailable());
+    failing.on("POST", CHAT_PATH, server_error());
     healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "ok"));
 
     let with = client(&failing, &healthy, Some("backup/backup-small"));
     let err = with
-        .chat_with("acme/acme-large", hello(), &ChatOptions::new().no_fallbacks())
+        .chat_with(
+            "acme/acme-large",
+            hello(),
+            &ChatOptions::new().no_fallbacks(),
+        )
         .await
         .expect_err("no fallback for this call");
     assert_eq!(err.kind(), ErrorKind::ServerError);
@@ -161,7 +216,11 @@ async fn per_call_options_replace_or_disable_the_fallbacks() {
 
     let without = client(&failing, &healthy, None);
     let reply = without
-        .chat_with("acme/acme-large", hello(), &ChatOptions::new().fallback("backup/per-call"))
+        .chat_with(
+            "acme/acme-large",
+            hello(),
+            &ChatOptions::new().fallback("backup/per-call"),
+        )
         .await
         .expect("the per-call fallback answers");
     assert_eq!(reply.provider, "backup");
@@ -171,10 +230,17 @@ async fn per_call_options_replace_or_disable_the_fallbacks() {
 #[tokio::test]
 async fn a_stream_that_cannot_open_falls_back() {
     let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, unavailable());
-    healthy.on("POST", CHAT_PATH, stream_ok("backup-small", "streamed by the backup"));
+    failing.on("POST", CHAT_PATH, server_error());
+    healthy.on(
+        "POST",
+        CHAT_PATH,
+        stream_ok("backup-small", "streamed by the backup"),
+    );
     let client = client(&failing, &healthy, Some("backup/backup-small"));
-    let stream = client.chat_stream("acme/acme-large", hello()).await.expect("the fallback streams");
+    let stream = client
+        .chat_stream("acme/acme-large", hello())
+        .await
+        .expect("the fallback streams");
     assert_eq!(stream.provider(), "backup");
     let reply = stream.collect_response().await.expect("complete");
     assert_eq!(reply.text(), "streamed by the backup");
@@ -192,7 +258,11 @@ async fn a_fallback_to_an_unregistered_provider_is_a_config_error() {
     assert_eq!(err.kind(), ErrorKind::Config);
     let client = client(&a, &b, None);
     let err = client
-        .chat_with("acme/x", hello(), &ChatOptions::new().fallback("nobody/model"))
+        .chat_with(
+            "acme/x",
+            hello(),
+            &ChatOptions::new().fallback("nobody/model"),
+        )
         .await
         .expect_err("unknown per-call fallback");
     assert_eq!(err.kind(), ErrorKind::Config);

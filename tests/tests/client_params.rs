@@ -31,7 +31,10 @@ async fn reject_is_the_default_and_sends_nothing() {
     assert_eq!(err.kind(), ErrorKind::Unsupported);
     assert_eq!(server.request_count(), 0);
     // Without the parameter the same provider answers.
-    client.chat(ChatRequest::new("m").user("hi")).await.expect("no seed, no problem");
+    client
+        .chat(ChatRequest::new("m").user("hi"))
+        .await
+        .expect("no seed, no problem");
 }
 
 #[tokio::test]
@@ -87,19 +90,29 @@ async fn a_client_policy_applies_to_requests_that_set_none() {
         .unsupported_params(UnsupportedParamPolicy::Drop)
         .build()
         .expect("valid");
-    let reply = client.chat("noseed/m", seeded()).await.expect("the client drops it");
+    let reply = client
+        .chat("noseed/m", seeded())
+        .await
+        .expect("the client drops it");
     assert_eq!(reply.dropped_params, ["seed"]);
 
     // The request's own policy wins over the client's.
     let err = client
-        .chat("noseed/m", seeded().unsupported_params(UnsupportedParamPolicy::Reject))
+        .chat(
+            "noseed/m",
+            seeded().unsupported_params(UnsupportedParamPolicy::Reject),
+        )
         .await
         .expect_err("the request rejects");
     assert_eq!(err.kind(), ErrorKind::Unsupported);
 
     // Per-call options sit between the two.
     let reply = client
-        .chat_with("noseed/m", seeded(), &ChatOptions::new().unsupported_params(UnsupportedParamPolicy::Passthrough))
+        .chat_with(
+            "noseed/m",
+            seeded(),
+            &ChatOptions::new().unsupported_params(UnsupportedParamPolicy::Passthrough),
+        )
         .await
         .expect("passed through for this call");
     assert!(reply.dropped_params.is_empty());

@@ -12,8 +12,9 @@ use futures_util::StreamExt;
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    Capabilities, Capability, ChatRequest, ChatResponse, ChatStream, Client, EmbeddingRequest, EmbeddingResponse,
-    Error, ErrorKind, HealthStatus, LlmProvider, ModelInfo, ProviderInfo, Result, Route, StreamEvent,
+    Capabilities, Capability, ChatRequest, ChatResponse, ChatStream, Client, EmbeddingRequest,
+    EmbeddingResponse, Error, ErrorKind, HealthStatus, LlmProvider, ModelInfo, ProviderInfo,
+    Result, Route, StreamEvent,
 };
 use serde_json::json;
 
@@ -39,10 +40,26 @@ async fn a_provider_declared_in_this_package_routes_like_a_built_in() {
         .expect("valid");
     assert_eq!(client.providers().collect::<Vec<_>>(), ["acme", "openai"]);
 
-    let reply = client.chat("acme/acme-large", hello()).await.expect("acme answers");
-    assert_eq!((reply.provider.as_str(), reply.model.as_str(), reply.text().as_str()), ("acme", "acme-large", "from acme"));
-    let reply = client.chat("openai/gpt-4o-mini", hello()).await.expect("openai answers");
-    assert_eq!((reply.provider.as_str(), reply.text().as_str()), ("openai", "from openai"));
+    let reply = client
+        .chat("acme/acme-large", hello())
+        .await
+        .expect("acme answers");
+    assert_eq!(
+        (
+            reply.provider.as_str(),
+            reply.model.as_str(),
+            reply.text().as_str()
+        ),
+        ("acme", "acme-large", "from acme")
+    );
+    let reply = client
+        .chat("openai/gpt-4o-mini", hello())
+        .await
+        .expect("openai answers");
+    assert_eq!(
+        (reply.provider.as_str(), reply.text().as_str()),
+        ("openai", "from openai")
+    );
 
     assert_eq!(models_sent(&acme_server), ["acme-large"]);
     assert_eq!(models_sent(&openai_server), ["gpt-4o-mini"]);
@@ -52,8 +69,15 @@ async fn a_provider_declared_in_this_package_routes_like_a_built_in() {
 async fn the_model_keeps_every_slash_after_the_first() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, chat_ok("anthropic/claude-3", "ok"));
-    let client = Client::builder().register(connect::<Acme>(&server)).expect("new").build().expect("valid");
-    client.chat("acme/anthropic/claude-3", hello()).await.expect("routed");
+    let client = Client::builder()
+        .register(connect::<Acme>(&server))
+        .expect("new")
+        .build()
+        .expect("valid");
+    client
+        .chat("acme/anthropic/claude-3", hello())
+        .await
+        .expect("routed");
     assert_eq!(models_sent(&server), ["anthropic/claude-3"]);
 }
 
@@ -61,7 +85,11 @@ async fn the_model_keeps_every_slash_after_the_first() {
 async fn a_bare_provider_name_uses_its_default_model() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, chat_ok("acme-large", "ok"));
-    let client = Client::builder().register(connect::<Acme>(&server)).expect("new").build().expect("valid");
+    let client = Client::builder()
+        .register(connect::<Acme>(&server))
+        .expect("new")
+        .build()
+        .expect("valid");
     client.chat("acme", hello()).await.expect("default model");
     client.chat("acme/", hello()).await.expect("default model");
     assert_eq!(models_sent(&server), ["acme-large", "acme-large"]);
@@ -71,8 +99,15 @@ async fn a_bare_provider_name_uses_its_default_model() {
 async fn the_route_replaces_the_request_model() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, chat_ok("routed", "ok"));
-    let client = Client::builder().register(connect::<Acme>(&server)).expect("new").build().expect("valid");
-    client.chat("acme/routed", ChatRequest::new("ignored").user("hi")).await.expect("ok");
+    let client = Client::builder()
+        .register(connect::<Acme>(&server))
+        .expect("new")
+        .build()
+        .expect("valid");
+    client
+        .chat("acme/routed", ChatRequest::new("ignored").user("hi"))
+        .await
+        .expect("ok");
     assert_eq!(models_sent(&server), ["routed"]);
 }
 
@@ -83,8 +118,7 @@ async fn a_duplicate_name_is_a_config_error_at_registration() {
         .register(connect::<Acme>(&server))
         .expect("first")
         .register(connect::<Acme>(&server))
-        .err()
-        .expect("second acme is refused");
+        .expect_err("second acme is refused");
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.message().contains("acme"), "{err}");
     assert_eq!(server.request_count(), 0);
@@ -101,12 +135,21 @@ async fn an_unknown_provider_lists_the_registered_ones() {
         .expect("new")
         .build()
         .expect("valid");
-    let err = client.chat("nope/model", hello()).await.expect_err("unknown provider");
+    let err = client
+        .chat("nope/model", hello())
+        .await
+        .expect_err("unknown provider");
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.message().contains("`nope`"), "{err}");
     assert!(err.message().contains("acme, backup"), "{err}");
-    let err = client.chat("openai/gpt-4o", hello()).await.expect_err("openai is not registered");
-    assert!(err.message().contains("OPENAI_API_KEY"), "the hint names the key variable: {err}");
+    let err = client
+        .chat("openai/gpt-4o", hello())
+        .await
+        .expect_err("openai is not registered");
+    assert!(
+        err.message().contains("OPENAI_API_KEY"),
+        "the hint names the key variable: {err}"
+    );
     assert_eq!(a.request_count() + b.request_count(), 0);
 }
 
@@ -114,7 +157,11 @@ async fn an_unknown_provider_lists_the_registered_ones() {
 async fn streams_are_routed_too() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, stream_ok("acme-large", "streamed"));
-    let client = Client::builder().register(connect::<Acme>(&server)).expect("new").build().expect("valid");
+    let client = Client::builder()
+        .register(connect::<Acme>(&server))
+        .expect("new")
+        .build()
+        .expect("valid");
     let reply = client
         .chat_stream("acme/acme-large", hello())
         .await
@@ -138,7 +185,11 @@ async fn embeddings_are_routed() {
                    "usage": {"prompt_tokens": 2, "total_tokens": 2}}),
         ),
     );
-    let client = Client::builder().register(connect::<Acme>(&server)).expect("new").build().expect("valid");
+    let client = Client::builder()
+        .register(connect::<Acme>(&server))
+        .expect("new")
+        .build()
+        .expect("valid");
     let out = client
         .embed("acme/acme-embed", EmbeddingRequest::new("", ["hello"]))
         .await
@@ -173,7 +224,10 @@ impl LlmProvider for Canned {
         Box::pin(async move {
             let mut response = ChatResponse::empty();
             response.model = request.model;
-            response.message.content.push(llm_runtime::Part::text("canned answer"));
+            response
+                .message
+                .content
+                .push(llm_runtime::Part::text("canned answer"));
             Ok(response)
         })
     }
@@ -184,12 +238,20 @@ impl LlmProvider for Canned {
         Self: 'b,
     {
         Box::pin(async move {
-            let events = vec![Ok(StreamEvent::TextDelta { text: "canned".into() })];
-            Ok(ChatStream::new("canned", futures_util::stream::iter(events)))
+            let events = vec![Ok(StreamEvent::TextDelta {
+                text: "canned".into(),
+            })];
+            Ok(ChatStream::new(
+                "canned",
+                futures_util::stream::iter(events),
+            ))
         })
     }
 
-    fn embed<'a, 'b>(&'a self, _request: EmbeddingRequest) -> BoxFuture<'b, Result<EmbeddingResponse>>
+    fn embed<'a, 'b>(
+        &'a self,
+        _request: EmbeddingRequest,
+    ) -> BoxFuture<'b, Result<EmbeddingResponse>>
     where
         'a: 'b,
         Self: 'b,
@@ -202,7 +264,12 @@ impl LlmProvider for Canned {
         'a: 'b,
         Self: 'b,
     {
-        Box::pin(async move { Ok(vec![ModelInfo { id: "canned-1".into(), owned_by: None }]) })
+        Box::pin(async move {
+            Ok(vec![ModelInfo {
+                id: "canned-1".into(),
+                owned_by: None,
+            }])
+        })
     }
 
     fn health_check<'a, 'b>(&'a self) -> BoxFuture<'b, HealthStatus>
@@ -224,19 +291,37 @@ impl LlmProvider for Canned {
 #[tokio::test]
 async fn any_llm_provider_registers_through_an_arc() {
     let shared: Arc<dyn LlmProvider> = Arc::new(Canned);
-    let client = Client::builder().register_arc(Arc::clone(&shared)).expect("new").build().expect("valid");
-    let reply = client.chat("canned/canned-1", hello()).await.expect("answers");
+    let client = Client::builder()
+        .register_arc(Arc::clone(&shared))
+        .expect("new")
+        .build()
+        .expect("valid");
+    let reply = client
+        .chat("canned/canned-1", hello())
+        .await
+        .expect("answers");
     // The client fills in who served it when the provider does not.
-    assert_eq!((reply.provider.as_str(), reply.model.as_str()), ("canned", "canned-1"));
-    let mut stream = client.chat_stream("canned/x", hello()).await.expect("opens");
-    assert!(matches!(stream.next().await, Some(Ok(StreamEvent::TextDelta { .. }))));
-    assert_eq!(client.list_models("canned").await.expect("listed")[0].id, "canned-1");
+    assert_eq!(
+        (reply.provider.as_str(), reply.model.as_str()),
+        ("canned", "canned-1")
+    );
+    let mut stream = client
+        .chat_stream("canned/x", hello())
+        .await
+        .expect("opens");
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(StreamEvent::TextDelta { .. }))
+    ));
+    assert_eq!(
+        client.list_models("canned").await.expect("listed")[0].id,
+        "canned-1"
+    );
     let err = Client::builder()
         .register_arc(Arc::clone(&shared))
         .expect("first")
         .register(Canned)
-        .err()
-        .expect("duplicate");
+        .expect_err("duplicate");
     assert_eq!(err.kind(), ErrorKind::Config);
 }
 
@@ -246,5 +331,8 @@ fn routes_parse_and_display() {
     assert_eq!(r.provider, "openrouter");
     assert_eq!(r.model, "anthropic/claude-3");
     assert_eq!(r.to_string(), "openrouter/anthropic/claude-3");
-    assert_eq!("/x".parse::<Route>().map_err(|e| e.kind()).err(), Some(ErrorKind::Config));
+    assert_eq!(
+        "/x".parse::<Route>().map_err(|e| e.kind()).err(),
+        Some(ErrorKind::Config)
+    );
 }

@@ -7,10 +7,12 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use llm_runtime::dialects::AnthropicDialect;
 use llm_runtime::providers::Anthropic;
-use llm_runtime::testing::{Fault, MockResponse, MockServer, RecordedRequest, assert_split_invariant, replay_response};
+use llm_runtime::testing::{
+    Fault, MockResponse, MockServer, RecordedRequest, assert_split_invariant, replay_response,
+};
 use llm_runtime::{
-    ChatRequest, ChatResponse, Error, ErrorKind, FinishReason, Message, Part, ProviderClient, StreamEvent, Tool,
-    ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, Error, ErrorKind, FinishReason, Message, Part, ProviderClient,
+    StreamEvent, Tool, ToolCall, ToolChoice, Usage,
 };
 use serde_json::{Value, json};
 
@@ -39,7 +41,9 @@ async fn setup() -> (MockServer, ProviderClient<Anthropic>) {
 }
 
 fn hello() -> ChatRequest {
-    ChatRequest::new("claude-sonnet-4-5").system("Answer in French.").user("Say hello.")
+    ChatRequest::new("claude-sonnet-4-5")
+        .system("Answer in French.")
+        .user("Say hello.")
 }
 
 /// Serve the JSON fixture and call `chat`.
@@ -51,14 +55,20 @@ async fn chat(name: &str, request: ChatRequest) -> (ChatResponse, RecordedReques
 }
 
 /// Read a stream to its end: the events, and the error that ended it, if any.
-async fn drain(client: &ProviderClient<Anthropic>, request: ChatRequest) -> (Vec<StreamEvent>, Option<Error>) {
+async fn drain(
+    client: &ProviderClient<Anthropic>,
+    request: ChatRequest,
+) -> (Vec<StreamEvent>, Option<Error>) {
     let mut stream = client.chat_stream(request).await.unwrap();
     let mut events = Vec::new();
     while let Some(item) = stream.next().await {
         match item {
             Ok(event) => events.push(event),
             Err(e) => {
-                assert!(stream.next().await.is_none(), "a stream goes on after its error");
+                assert!(
+                    stream.next().await.is_none(),
+                    "a stream goes on after its error"
+                );
                 return (events, Some(e));
             }
         }
@@ -67,24 +77,44 @@ async fn drain(client: &ProviderClient<Anthropic>, request: ChatRequest) -> (Vec
 }
 
 /// Serve the SSE fixture split into `chunks` and read the stream.
-async fn stream_chunks(chunks: Vec<Vec<u8>>, request: ChatRequest) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
+async fn stream_chunks(
+    chunks: Vec<Vec<u8>>,
+    request: ChatRequest,
+) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
     let (server, client) = setup().await;
     server.on("POST", PATH, MockResponse::sse(chunks));
     let (events, error) = drain(&client, request).await;
     (events, error, server.requests().remove(0))
 }
 
-async fn stream(name: &str, request: ChatRequest) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
+async fn stream(
+    name: &str,
+    request: ChatRequest,
+) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
     stream_chunks(vec![fixture(name).into_bytes()], request).await
 }
 
 /// The non-streamed and the collected streamed answer of a fixture pair.
 async fn both(name: &str, request: ChatRequest) -> (ChatResponse, ChatResponse) {
     let (server, client) = setup().await;
-    server.on("POST", PATH, MockResponse::json(200, fixture_json(&format!("{name}.json"))));
+    server.on(
+        "POST",
+        PATH,
+        MockResponse::json(200, fixture_json(&format!("{name}.json"))),
+    );
     let whole = client.chat(request.clone()).await.unwrap();
-    server.on("POST", PATH, MockResponse::sse([fixture(&format!("{name}.sse"))]));
-    let collected = client.chat_stream(request).await.unwrap().collect_response().await.unwrap();
+    server.on(
+        "POST",
+        PATH,
+        MockResponse::sse([fixture(&format!("{name}.sse"))]),
+    );
+    let collected = client
+        .chat_stream(request)
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
     (whole, collected)
 }
 
@@ -116,7 +146,10 @@ async fn text_non_stream() {
     assert_eq!(r.id, "msg_01Txt7Fixture4Anthropic01");
     assert_eq!(r.model, "claude-sonnet-4-5-20250929");
     assert_eq!(r.provider, "anthropic");
-    assert_eq!(r.text(), "Bonjour ! Voilà une réponse courte — avec un emoji 🌍.");
+    assert_eq!(
+        r.text(),
+        "Bonjour ! Voilà une réponse courte — avec un emoji 🌍."
+    );
     assert_eq!(r.finish_reason, Some(FinishReason::Stop));
     let mut usage = Usage::new(21, 17);
     usage.cached_tokens = Some(0);
@@ -138,13 +171,26 @@ async fn text_stream() {
     assert_eq!(
         events,
         [
-            StreamEvent::Start { id: "msg_01Txt7Fixture4Anthropic01".into(), model: "claude-sonnet-4-5-20250929".into() },
-            StreamEvent::TextDelta { text: "Bonjour ! ".into() },
-            StreamEvent::TextDelta { text: "Voilà une réponse ".into() },
-            StreamEvent::TextDelta { text: "courte — ".into() },
-            StreamEvent::TextDelta { text: "avec un emoji 🌍.".into() },
+            StreamEvent::Start {
+                id: "msg_01Txt7Fixture4Anthropic01".into(),
+                model: "claude-sonnet-4-5-20250929".into()
+            },
+            StreamEvent::TextDelta {
+                text: "Bonjour ! ".into()
+            },
+            StreamEvent::TextDelta {
+                text: "Voilà une réponse ".into()
+            },
+            StreamEvent::TextDelta {
+                text: "courte — ".into()
+            },
+            StreamEvent::TextDelta {
+                text: "avec un emoji 🌍.".into()
+            },
             StreamEvent::Usage { usage },
-            StreamEvent::Finish { reason: FinishReason::Stop },
+            StreamEvent::Finish {
+                reason: FinishReason::Stop
+            },
         ]
     );
 }
@@ -169,7 +215,11 @@ fn tool_conversation() -> ChatRequest {
         ])
         .message(Message::assistant_tool_calls(
             Some("Looking it up.".into()),
-            vec![ToolCall { id: "toolu_00Prev".into(), name: "get_forecast".into(), arguments: r#"{"location":"Paris"}"#.into() }],
+            vec![ToolCall {
+                id: "toolu_00Prev".into(),
+                name: "get_forecast".into(),
+                arguments: r#"{"location":"Paris"}"#.into(),
+            }],
         ))
         .message(Message::tool_result("toolu_00Prev", "18°C, sunny"))
         .user("Also Tokyo, please.")
@@ -183,7 +233,10 @@ async fn tool_calls_non_stream_and_request_mapping() {
     assert_request_head(&sent);
     let body = sent.body_json();
     assert_eq!(body["system"], "You are a weather bot.");
-    assert_eq!(body["tools"], json!([{"name": "get_forecast", "description": "Weather forecast for a city", "input_schema": forecast_tool().parameters}]));
+    assert_eq!(
+        body["tools"],
+        json!([{"name": "get_forecast", "description": "Weather forecast for a city", "input_schema": forecast_tool().parameters}])
+    );
     assert_eq!(body["tool_choice"], json!({"type": "auto"}));
     assert_eq!(
         body["messages"],
@@ -207,10 +260,22 @@ async fn tool_calls_non_stream_and_request_mapping() {
     assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
     let calls = &r.message.tool_calls;
     assert_eq!(calls.len(), 2);
-    assert_eq!((calls[0].id.as_str(), calls[0].name.as_str()), ("toolu_01Paris", "get_forecast"));
-    assert_eq!(calls[0].arguments_json().unwrap(), json!({"location": "Paris, France", "unit": "celsius", "days": 3}));
-    assert_eq!((calls[1].id.as_str(), calls[1].name.as_str()), ("toolu_02Tokyo", "get_forecast"));
-    assert_eq!(calls[1].arguments_json().unwrap(), json!({"location": "Tōkyō", "unit": "celsius", "days": 1}));
+    assert_eq!(
+        (calls[0].id.as_str(), calls[0].name.as_str()),
+        ("toolu_01Paris", "get_forecast")
+    );
+    assert_eq!(
+        calls[0].arguments_json().unwrap(),
+        json!({"location": "Paris, France", "unit": "celsius", "days": 3})
+    );
+    assert_eq!(
+        (calls[1].id.as_str(), calls[1].name.as_str()),
+        ("toolu_02Tokyo", "get_forecast")
+    );
+    assert_eq!(
+        calls[1].arguments_json().unwrap(),
+        json!({"location": "Tōkyō", "unit": "celsius", "days": 1})
+    );
     let mut usage = Usage::new(310 + 1024, 96);
     usage.cached_tokens = Some(1024);
     assert_eq!(r.usage, Some(usage));
@@ -221,33 +286,61 @@ async fn tool_calls_stream() {
     let (events, error, sent) = stream("tools.sse", tool_conversation()).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(sent.body_json()["stream"], true);
-    let starts: Vec<_> = events.iter().filter(|e| matches!(e, StreamEvent::ToolCallStart { .. })).collect();
+    let starts: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, StreamEvent::ToolCallStart { .. }))
+        .collect();
     assert_eq!(
         starts,
         [
-            &StreamEvent::ToolCallStart { index: 0, id: "toolu_01Paris".into(), name: "get_forecast".into() },
-            &StreamEvent::ToolCallStart { index: 1, id: "toolu_02Tokyo".into(), name: "get_forecast".into() },
+            &StreamEvent::ToolCallStart {
+                index: 0,
+                id: "toolu_01Paris".into(),
+                name: "get_forecast".into()
+            },
+            &StreamEvent::ToolCallStart {
+                index: 1,
+                id: "toolu_02Tokyo".into(),
+                name: "get_forecast".into()
+            },
         ]
     );
     // Each call's Start comes before its arguments.
     for index in [0, 1] {
-        let start = events.iter().position(|e| matches!(e, StreamEvent::ToolCallStart { index: i, .. } if *i == index));
-        let delta = events.iter().position(|e| matches!(e, StreamEvent::ToolCallDelta { index: i, .. } if *i == index));
+        let start = events
+            .iter()
+            .position(|e| matches!(e, StreamEvent::ToolCallStart { index: i, .. } if *i == index));
+        let delta = events
+            .iter()
+            .position(|e| matches!(e, StreamEvent::ToolCallDelta { index: i, .. } if *i == index));
         assert!(start < delta, "call {index}");
     }
-    assert!(matches!(events.last(), Some(StreamEvent::Finish { reason: FinishReason::ToolCalls })));
+    assert!(matches!(
+        events.last(),
+        Some(StreamEvent::Finish {
+            reason: FinishReason::ToolCalls
+        })
+    ));
 }
 
 // ---- thinking ----
 
 #[tokio::test]
 async fn thinking_request_response_and_stream() {
-    let request = ChatRequest::new("claude-sonnet-4-5").user("17 × 23?").reasoning_budget(2048);
+    let request = ChatRequest::new("claude-sonnet-4-5")
+        .user("17 × 23?")
+        .reasoning_budget(2048);
     let (r, sent) = chat("thinking.json", request.clone()).await;
     let body = sent.body_json();
-    assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 2048}));
+    assert_eq!(
+        body["thinking"],
+        json!({"type": "enabled", "budget_tokens": 2048})
+    );
     assert_eq!(body["max_tokens"], 2048 + 4096);
-    assert_eq!(r.reasoning.as_deref(), Some("The user asks for 17 × 23. 17 × 20 = 340, 17 × 3 = 51, so 391."));
+    assert_eq!(
+        r.reasoning.as_deref(),
+        Some("The user asks for 17 × 23. 17 × 20 = 340, 17 × 3 = 51, so 391.")
+    );
     assert_eq!(r.text(), "17 × 23 = 391.");
 
     let (events, error, _) = stream("thinking.sse", request).await;
@@ -259,7 +352,14 @@ async fn thinking_request_response_and_stream() {
             _ => None,
         })
         .collect();
-    assert_eq!(reasoning, ["The user asks for 17 × 23. ", "17 × 20 = 340, 17 × 3 = 51, ", "so 391."]);
+    assert_eq!(
+        reasoning,
+        [
+            "The user asks for 17 × 23. ",
+            "17 × 20 = 340, 17 × 3 = 51, ",
+            "so 391."
+        ]
+    );
 }
 
 // ---- finish reasons, and streamed == non-streamed ----
@@ -275,7 +375,10 @@ async fn finish_reasons_and_collected_streams_equal_non_streamed() {
     ] {
         let (whole, collected) = both(name, tool_conversation()).await;
         assert_eq!(whole.finish_reason, Some(reason), "{name}");
-        assert_eq!(collected, whole, "{name}: collect_response() differs from chat()");
+        assert_eq!(
+            collected, whole,
+            "{name}: collect_response() differs from chat()"
+        );
     }
 }
 
@@ -288,27 +391,47 @@ async fn refusal_has_no_text() {
 
 // ---- byte splits ----
 
-const STREAMS: [&str; 5] = ["text.sse", "tools.sse", "thinking.sse", "length.sse", "refusal.sse"];
+const STREAMS: [&str; 5] = [
+    "text.sse",
+    "tools.sse",
+    "thinking.sse",
+    "length.sse",
+    "refusal.sse",
+];
 
 #[test]
 fn every_stream_fixture_decodes_the_same_split_at_every_byte() {
     for name in STREAMS {
         let body = fixture(name);
         let events = assert_split_invariant(&AnthropicDialect, body.as_bytes());
-        assert!(matches!(events.first(), Some(StreamEvent::Start { .. })), "{name}");
-        assert!(matches!(events.last(), Some(StreamEvent::Finish { .. })), "{name}");
+        assert!(
+            matches!(events.first(), Some(StreamEvent::Start { .. })),
+            "{name}"
+        );
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Finish { .. })),
+            "{name}"
+        );
         let json = name.replace(".sse", ".json");
         let whole = {
             let body = serde_json::to_vec(&fixture_json(&json)).unwrap();
             llm_runtime::Transform::parse_response(&AnthropicDialect, &body, &ctx()).unwrap()
         };
-        assert_eq!(replay_response(&AnthropicDialect, [body.as_bytes()]).unwrap(), whole, "{name}");
+        assert_eq!(
+            replay_response(&AnthropicDialect, [body.as_bytes()]).unwrap(),
+            whole,
+            "{name}"
+        );
     }
 }
 
 fn ctx() -> llm_runtime::RequestContext<'static> {
     static SPEC: llm_runtime::ProviderSpec = <Anthropic as llm_runtime::Provider>::SPEC;
-    llm_runtime::RequestContext { spec: &SPEC, model: "claude-sonnet-4-5", stream: false }
+    llm_runtime::RequestContext {
+        spec: &SPEC,
+        model: "claude-sonnet-4-5",
+        stream: false,
+    }
 }
 
 /// Cut `body` at `cuts` random places (a small deterministic generator: the
@@ -353,7 +476,11 @@ async fn every_stream_fixture_gives_the_same_events_over_http_however_split() {
         }
         let bytes: Vec<Vec<u8>> = body.chunks(1).map(<[u8]>::to_vec).collect();
         server.on("POST", PATH, MockResponse::sse(bytes));
-        assert_eq!(drain(&client, hello()).await.0, whole, "{name} one byte per chunk");
+        assert_eq!(
+            drain(&client, hello()).await.0,
+            whole,
+            "{name} one byte per chunk"
+        );
     }
 }
 
@@ -364,23 +491,53 @@ async fn error_of(response: MockResponse) -> (Error, Error) {
     server.on("POST", PATH, response);
     let plain = client.chat(hello()).await.unwrap_err();
     let streamed = client.chat_stream(hello()).await.unwrap_err();
-    assert_eq!(server.request_count(), 2, "max_retries(0) sends each call once");
+    assert_eq!(
+        server.request_count(),
+        2,
+        "max_retries(0) sends each call once"
+    );
     (plain, streamed)
 }
 
 #[tokio::test]
 async fn http_errors_map_to_their_kinds() {
     for (status, name, kind, words) in [
-        (401, "error_401.json", ErrorKind::Authentication, "invalid x-api-key"),
-        (403, "error_403.json", ErrorKind::PermissionDenied, "permission"),
-        (404, "error_404.json", ErrorKind::NotFound, "claude-nonexistent-1"),
-        (400, "error_400_context.json", ErrorKind::ContextWindowExceeded, "prompt is too long"),
+        (
+            401,
+            "error_401.json",
+            ErrorKind::Authentication,
+            "invalid x-api-key",
+        ),
+        (
+            403,
+            "error_403.json",
+            ErrorKind::PermissionDenied,
+            "permission",
+        ),
+        (
+            404,
+            "error_404.json",
+            ErrorKind::NotFound,
+            "claude-nonexistent-1",
+        ),
+        (
+            400,
+            "error_400_context.json",
+            ErrorKind::ContextWindowExceeded,
+            "prompt is too long",
+        ),
         (429, "error_429.json", ErrorKind::RateLimited, "rate limit"),
-        (500, "error_500.json", ErrorKind::ServerError, "Internal server error"),
+        (
+            500,
+            "error_500.json",
+            ErrorKind::ServerError,
+            "Internal server error",
+        ),
         (503, "error_503.json", ErrorKind::Overloaded, "unavailable"),
         (529, "error_529.json", ErrorKind::Overloaded, "Overloaded"),
     ] {
-        let response = MockResponse::json(status, fixture_json(name)).header("request-id", "req_011CUxFixture");
+        let response = MockResponse::json(status, fixture_json(name))
+            .header("request-id", "req_011CUxFixture");
         let (plain, streamed) = error_of(response).await;
         for e in [&plain, &streamed] {
             assert_eq!(e.kind(), kind, "{status}: {e}");
@@ -395,7 +552,8 @@ async fn http_errors_map_to_their_kinds() {
 
 #[tokio::test]
 async fn rate_limit_carries_retry_after() {
-    let response = MockResponse::json(429, fixture_json("error_429.json")).header("retry-after", "7");
+    let response =
+        MockResponse::json(429, fixture_json("error_429.json")).header("retry-after", "7");
     let (plain, streamed) = error_of(response).await;
     for e in [plain, streamed] {
         assert_eq!(e.kind(), ErrorKind::RateLimited);
@@ -415,7 +573,12 @@ async fn overloaded_529_is_retryable() {
 
 #[tokio::test]
 async fn html_502_reads_well() {
-    let (e, streamed) = error_of(MockResponse::text(502, "text/html", fixture("error_502.html"))).await;
+    let (e, streamed) = error_of(MockResponse::text(
+        502,
+        "text/html",
+        fixture("error_502.html"),
+    ))
+    .await;
     for e in [e, streamed] {
         assert_eq!(e.kind(), ErrorKind::ServerError);
         assert_eq!(e.status(), Some(502));
@@ -426,7 +589,15 @@ async fn html_502_reads_well() {
 #[tokio::test]
 async fn malformed_200_is_a_decode_error() {
     let (server, client) = setup().await;
-    server.on("POST", PATH, MockResponse::text(200, "application/json", r#"{"id":"msg_01","content":[{"type":"text","#));
+    server.on(
+        "POST",
+        PATH,
+        MockResponse::text(
+            200,
+            "application/json",
+            r#"{"id":"msg_01","content":[{"type":"text","#,
+        ),
+    );
     let e = client.chat(hello()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(e.message().contains("Anthropic"), "{e}");
@@ -444,7 +615,12 @@ async fn malformed_200_is_a_decode_error() {
 async fn mid_stream_error_event_is_an_error() {
     let (events, error, _) = stream("error_midstream.sse", hello()).await;
     assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(events[1], StreamEvent::TextDelta { text: "Partial".into() });
+    assert_eq!(
+        events[1],
+        StreamEvent::TextDelta {
+            text: "Partial".into()
+        }
+    );
     let e = error.unwrap();
     assert_eq!(e.kind(), ErrorKind::Overloaded);
     assert_eq!(e.code(), Some("overloaded_error"));
@@ -456,16 +632,23 @@ async fn mid_stream_error_event_is_an_error() {
 async fn a_stream_cut_before_message_stop_is_truncated() {
     let body = fixture("text.sse");
     let cut = body.find("event: message_stop").unwrap();
-    let (events, error, _) = stream_chunks(vec![body[..cut].as_bytes().to_vec()], hello()).await;
+    let (events, error, _) = stream_chunks(vec![body.as_bytes()[..cut].to_vec()], hello()).await;
     assert!(matches!(events.last(), Some(StreamEvent::Finish { .. })));
     let e = error.unwrap();
     assert_eq!(e.kind(), ErrorKind::StreamTruncated);
     assert!(e.message().contains("terminator"), "{e}");
+}
 
-    // The connection dropping mid-body is a truncation too.
+#[tokio::test]
+async fn a_connection_reset_mid_stream_is_truncated() {
+    let body = fixture("text.sse");
     let (server, client) = setup().await;
     let chunks: Vec<String> = body.split_inclusive("\n\n").map(str::to_owned).collect();
-    server.on("POST", PATH, MockResponse::sse(chunks).with_fault(Fault::ResetAfterChunks(3)));
+    server.on(
+        "POST",
+        PATH,
+        MockResponse::sse(chunks).with_fault(Fault::ResetAfterChunks(3)),
+    );
     let (events, error) = drain(&client, hello()).await;
     assert!(events.len() <= 3);
     let e = error.unwrap();
@@ -477,10 +660,17 @@ async fn a_stream_cut_before_message_stop_is_truncated() {
 #[tokio::test]
 async fn list_models() {
     let (server, client) = setup().await;
-    server.on("GET", "/v1/models", MockResponse::json(200, fixture_json("models.json")));
+    server.on(
+        "GET",
+        "/v1/models",
+        MockResponse::json(200, fixture_json("models.json")),
+    );
     let models = client.list_models().await.unwrap();
     let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(ids, ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]);
+    assert_eq!(
+        ids,
+        ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]
+    );
     let sent = &server.requests()[0];
     assert_eq!(sent.method, "GET");
     assert_eq!(sent.query_param("limit"), Some("1000"));

@@ -33,7 +33,12 @@ fn json_of(text: &str) -> Value {
 
 /// Serve `sse` in pieces of `size` bytes (splitting events and UTF-8 characters).
 fn in_pieces(sse: &str, size: usize) -> MockResponse {
-    MockResponse::sse(sse.as_bytes().chunks(size).map(<[u8]>::to_vec).collect::<Vec<_>>())
+    MockResponse::sse(
+        sse.as_bytes()
+            .chunks(size)
+            .map(<[u8]>::to_vec)
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn connect(server: &MockServer) -> ProviderClient<Cohere> {
@@ -47,7 +52,9 @@ fn connect(server: &MockServer) -> ProviderClient<Cohere> {
 }
 
 fn request() -> ChatRequest {
-    ChatRequest::new("command-a-03-2025").system("Réponds en français.").user("Bonjour")
+    ChatRequest::new("command-a-03-2025")
+        .system("Réponds en français.")
+        .user("Bonjour")
 }
 
 /// The non-streamed answer and the streamed one (served in `size`-byte pieces) are equal.
@@ -96,12 +103,31 @@ async fn stream_events_in_order() {
     }
     assert_eq!(
         events.first(),
-        Some(&StreamEvent::Start { id: "5a50480a-cf52-46f0-af01-53d18539bd31".into(), model: String::new() })
+        Some(&StreamEvent::Start {
+            id: "5a50480a-cf52-46f0-af01-53d18539bd31".into(),
+            model: String::new()
+        })
     );
-    assert_eq!(events.iter().filter(|e| matches!(e, StreamEvent::TextDelta { .. })).count(), 4);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, StreamEvent::TextDelta { .. }))
+            .count(),
+        4
+    );
     let n = events.len();
-    assert_eq!(events[n - 2], StreamEvent::Usage { usage: Usage::new(12, 14) });
-    assert_eq!(events[n - 1], StreamEvent::Finish { reason: FinishReason::Stop });
+    assert_eq!(
+        events[n - 2],
+        StreamEvent::Usage {
+            usage: Usage::new(12, 14)
+        }
+    );
+    assert_eq!(
+        events[n - 1],
+        StreamEvent::Finish {
+            reason: FinishReason::Stop
+        }
+    );
 }
 
 #[tokio::test]
@@ -109,20 +135,29 @@ async fn two_parallel_tool_calls_split_over_many_chunks() {
     let r = same_both_ways(TOOLS_JSON, TOOLS_SSE, 13).await;
     assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
     assert!(r.message.content.is_empty());
-    assert_eq!(r.reasoning.as_deref(), Some("I will look up the weather in Madrid and Brasília."));
+    assert_eq!(
+        r.reasoning.as_deref(),
+        Some("I will look up the weather in Madrid and Brasília.")
+    );
     let calls = &r.message.tool_calls;
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].id, "get_weather_q8c2ne3k1w7m");
     assert_eq!(calls[1].id, "get_weather_4vx0jz9ah5tb");
     assert_eq!(calls[0].arguments, r#"{"location":"Madrid"}"#);
-    assert_eq!(calls[1].arguments_json().expect("JSON")["location"], "Brasília");
+    assert_eq!(
+        calls[1].arguments_json().expect("JSON")["location"],
+        "Brasília"
+    );
     assert_eq!(r.usage.map(|u| u.total_tokens), Some(65));
 }
 
 #[tokio::test]
 async fn thinking_and_length_finish() {
     let r = same_both_ways(THINKING_JSON, THINKING_SSE, 5).await;
-    assert_eq!(r.reasoning.as_deref(), Some("The user asks which is larger. Tenths: 9 vs 1."));
+    assert_eq!(
+        r.reasoning.as_deref(),
+        Some("The user asks which is larger. Tenths: 9 vs 1.")
+    );
     assert_eq!(r.text(), "9.9 is larger than 9.11, since");
     assert_eq!(r.finish_reason, Some(FinishReason::Length));
 }
@@ -138,11 +173,20 @@ async fn content_blocked_is_content_filter() {
 fn every_stream_fixture_survives_any_split() {
     for fixture in [TEXT_SSE, TOOLS_SSE, THINKING_SSE, BLOCKED_SSE] {
         let events = assert_split_invariant(&CohereDialect, fixture.as_bytes());
-        assert!(matches!(events.first(), Some(StreamEvent::Start { .. })), "{events:?}");
-        assert!(matches!(events.last(), Some(StreamEvent::Finish { .. })), "{events:?}");
+        assert!(
+            matches!(events.first(), Some(StreamEvent::Start { .. })),
+            "{events:?}"
+        );
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Finish { .. })),
+            "{events:?}"
+        );
         let crlf = fixture.replace('\n', "\r\n");
         let r = replay_response(&CohereDialect, [crlf.as_bytes()]).expect("decodes");
-        assert_eq!(r, replay_response(&CohereDialect, [fixture.as_bytes()]).expect("decodes"));
+        assert_eq!(
+            r,
+            replay_response(&CohereDialect, [fixture.as_bytes()]).expect("decodes")
+        );
     }
 }
 
@@ -165,10 +209,18 @@ async fn request_side_mapping() {
         ])
         .message(Message::assistant_tool_calls(
             Some("I will look it up.".into()),
-            vec![ToolCall { id: "lookup_r2d2".into(), name: "lookup".into(), arguments: r#"{"q":"cat"}"#.into() }],
+            vec![ToolCall {
+                id: "lookup_r2d2".into(),
+                name: "lookup".into(),
+                arguments: r#"{"q":"cat"}"#.into(),
+            }],
         ))
         .message(Message::tool_result("lookup_r2d2", "a cat"))
-        .tool(Tool::function("lookup", "Look something up", json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]})))
+        .tool(Tool::function(
+            "lookup",
+            "Look something up",
+            json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}),
+        ))
         .tool_choice(ToolChoice::Required)
         .temperature(0.3)
         .top_p(0.75)
@@ -181,11 +233,17 @@ async fn request_side_mapping() {
     assert_eq!(r.method, "POST");
     assert_eq!(r.path, "/v2/chat");
     assert_eq!(r.query, None);
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     assert_eq!(r.header("content-type"), Some("application/json"));
     let body = r.body_json();
     assert_eq!(body["model"], "command-a-vision-07-2025");
-    assert_eq!(body["messages"][0], json!({"role": "system", "content": "You are terse."}));
+    assert_eq!(
+        body["messages"][0],
+        json!({"role": "system", "content": "You are terse."})
+    );
     assert_eq!(
         body["messages"][1],
         json!({"role": "user", "content": [
@@ -200,7 +258,10 @@ async fn request_side_mapping() {
             {"id": "lookup_r2d2", "type": "function", "function": {"name": "lookup", "arguments": "{\"q\":\"cat\"}"}}
         ]})
     );
-    assert_eq!(body["messages"][3], json!({"role": "tool", "tool_call_id": "lookup_r2d2", "content": "a cat"}));
+    assert_eq!(
+        body["messages"][3],
+        json!({"role": "tool", "tool_call_id": "lookup_r2d2", "content": "a cat"})
+    );
     assert_eq!(
         body["tools"][0],
         json!({"type": "function", "function": {"name": "lookup", "description": "Look something up",
@@ -221,13 +282,26 @@ async fn default_model_and_unsupported_params() {
     let server = MockServer::start().await;
     server.on("POST", CHAT, MockResponse::json(200, json_of(TEXT_JSON)));
     let client = connect(&server);
-    client.chat(ChatRequest::new("").user("hi")).await.expect("chat succeeds");
-    assert_eq!(server.requests()[0].body_json()["model"], "command-a-03-2025");
+    client
+        .chat(ChatRequest::new("").user("hi"))
+        .await
+        .expect("chat succeeds");
+    assert_eq!(
+        server.requests()[0].body_json()["model"],
+        "command-a-03-2025"
+    );
     let forced = ChatRequest::new("command-a-03-2025")
         .user("x")
-        .tool(Tool::function("lookup", "Look something up", json!({"type": "object"})))
+        .tool(Tool::function(
+            "lookup",
+            "Look something up",
+            json!({"type": "object"}),
+        ))
         .tool_choice(ToolChoice::Tool("lookup".into()));
-    let e = client.chat(forced).await.expect_err("a named tool choice is refused");
+    let e = client
+        .chat(forced)
+        .await
+        .expect_err("a named tool choice is refused");
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.message().contains("tool_choice"), "{e}");
     assert_eq!(server.request_count(), 1);
@@ -240,10 +314,16 @@ async fn failure(response: MockResponse, stream: bool) -> Error {
     if stream {
         match client.chat_stream(request()).await {
             Err(e) => e,
-            Ok(s) => s.collect_response().await.expect_err("the stream must fail"),
+            Ok(s) => s
+                .collect_response()
+                .await
+                .expect_err("the stream must fail"),
         }
     } else {
-        client.chat(request()).await.expect_err("the call must fail")
+        client
+            .chat(request())
+            .await
+            .expect_err("the call must fail")
     }
 }
 
@@ -254,17 +334,93 @@ fn cohere_error(message: &str) -> Value {
 #[tokio::test]
 async fn errors_map_to_kinds() {
     let cases: Vec<(MockResponse, ErrorKind, &str)> = vec![
-        (MockResponse::json(401, cohere_error("invalid api token")), ErrorKind::Authentication, "invalid api token"),
-        (MockResponse::json(498, cohere_error("invalid api token")), ErrorKind::Authentication, "invalid api token"),
-        (MockResponse::json(403, cohere_error("You do not have access to this model.")), ErrorKind::PermissionDenied, "access"),
-        (MockResponse::json(404, cohere_error("model 'command-x' not found, make sure the correct model ID was used and that you have access to the model.")), ErrorKind::NotFound, "command-x"),
-        (MockResponse::json(400, cohere_error("too many tokens: total number of tokens in the prompt cannot exceed 256000 - received 301442. Try using a shorter prompt")), ErrorKind::ContextWindowExceeded, "too many tokens"),
-        (MockResponse::json(400, cohere_error("invalid request: message must be at least 1 token long or tool results must be specified.")), ErrorKind::InvalidRequest, "invalid request"),
-        (MockResponse::json(429, cohere_error("You are using a Trial key, which is limited to 20 API calls / minute.")).header("retry-after", "4"), ErrorKind::RateLimited, "Trial key"),
-        (MockResponse::json(500, cohere_error("internal server error, this has been reported to our developers")), ErrorKind::ServerError, "internal server error"),
-        (MockResponse::json(503, cohere_error("service unavailable")), ErrorKind::Overloaded, "service unavailable"),
-        (MockResponse::text(502, "text/html", "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"), ErrorKind::ServerError, "HTML"),
-        (MockResponse::text(200, "application/json", "{\"id\":\"x\",\"message\":{\"role\":\"assistant\",\"content\":["), ErrorKind::Decode, "not JSON"),
+        (
+            MockResponse::json(401, cohere_error("invalid api token")),
+            ErrorKind::Authentication,
+            "invalid api token",
+        ),
+        (
+            MockResponse::json(498, cohere_error("invalid api token")),
+            ErrorKind::Authentication,
+            "invalid api token",
+        ),
+        (
+            MockResponse::json(403, cohere_error("You do not have access to this model.")),
+            ErrorKind::PermissionDenied,
+            "access",
+        ),
+        (
+            MockResponse::json(
+                404,
+                cohere_error(
+                    "model 'command-x' not found, make sure the correct model ID was used and that you have access to the model.",
+                ),
+            ),
+            ErrorKind::NotFound,
+            "command-x",
+        ),
+        (
+            MockResponse::json(
+                400,
+                cohere_error(
+                    "too many tokens: total number of tokens in the prompt cannot exceed 256000 - received 301442. Try using a shorter prompt",
+                ),
+            ),
+            ErrorKind::ContextWindowExceeded,
+            "too many tokens",
+        ),
+        (
+            MockResponse::json(
+                400,
+                cohere_error(
+                    "invalid request: message must be at least 1 token long or tool results must be specified.",
+                ),
+            ),
+            ErrorKind::InvalidRequest,
+            "invalid request",
+        ),
+        (
+            MockResponse::json(
+                429,
+                cohere_error(
+                    "You are using a Trial key, which is limited to 20 API calls / minute.",
+                ),
+            )
+            .header("retry-after", "4"),
+            ErrorKind::RateLimited,
+            "Trial key",
+        ),
+        (
+            MockResponse::json(
+                500,
+                cohere_error("internal server error, this has been reported to our developers"),
+            ),
+            ErrorKind::ServerError,
+            "internal server error",
+        ),
+        (
+            MockResponse::json(503, cohere_error("service unavailable")),
+            ErrorKind::Overloaded,
+            "service unavailable",
+        ),
+        (
+            MockResponse::text(
+                502,
+                "text/html",
+                "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+            ),
+            ErrorKind::ServerError,
+            "HTML",
+        ),
+        (
+            MockResponse::text(
+                200,
+                "application/json",
+                "{\"id\":\"x\",\"message\":{\"role\":\"assistant\",\"content\":[",
+            ),
+            ErrorKind::Decode,
+            "not JSON",
+        ),
     ];
     for (response, kind, needle) in cases {
         let e = failure(response, false).await;
@@ -277,7 +433,11 @@ async fn errors_map_to_kinds() {
 
 #[tokio::test]
 async fn rate_limit_carries_retry_after() {
-    let e = failure(MockResponse::json(429, cohere_error("Too many requests")).header("retry-after", "4"), false).await;
+    let e = failure(
+        MockResponse::json(429, cohere_error("Too many requests")).header("retry-after", "4"),
+        false,
+    )
+    .await;
     assert_eq!(e.retry_after(), Some(Duration::from_secs(4)));
     assert_eq!(e.status(), Some(429));
     assert!(e.is_retryable());
@@ -285,15 +445,31 @@ async fn rate_limit_carries_retry_after() {
 
 #[tokio::test]
 async fn stream_errors() {
-    let e = failure(MockResponse::json(401, cohere_error("invalid api token")), true).await;
+    let e = failure(
+        MockResponse::json(401, cohere_error("invalid api token")),
+        true,
+    )
+    .await;
     assert_eq!(e.kind(), ErrorKind::Authentication);
     // Cut before `message-end`.
-    let cut = TEXT_SSE.split("event: message-end").next().expect("fixture has message-end");
+    let cut = TEXT_SSE
+        .split("event: message-end")
+        .next()
+        .expect("fixture has message-end");
     let e = failure(MockResponse::sse([cut.to_owned()]), true).await;
     assert_eq!(e.kind(), ErrorKind::StreamTruncated, "{e}");
     // An event whose data is not JSON.
-    let start = TEXT_SSE.split("event: content-start").next().expect("fixture has content-start");
-    let e = failure(MockResponse::sse([format!("{start}event: content-delta\ndata: {{\"type\":\"content-de\n\n")]), true).await;
+    let start = TEXT_SSE
+        .split("event: content-start")
+        .next()
+        .expect("fixture has content-start");
+    let e = failure(
+        MockResponse::sse([format!(
+            "{start}event: content-delta\ndata: {{\"type\":\"content-de\n\n"
+        )]),
+        true,
+    )
+    .await;
     assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
     // `message-end` reporting an error.
     let e = failure(
@@ -310,7 +486,11 @@ async fn stream_errors() {
 #[tokio::test]
 async fn embeddings() {
     let server = MockServer::start().await;
-    server.on("POST", "/v2/embed", MockResponse::json(200, json_of(EMBED_JSON)));
+    server.on(
+        "POST",
+        "/v2/embed",
+        MockResponse::json(200, json_of(EMBED_JSON)),
+    );
     let client = connect(&server);
     let r = client
         .embed(EmbeddingRequest::new("embed-v4.0", ["hello", "goodbye"]))
@@ -324,7 +504,10 @@ async fn embeddings() {
     assert_eq!(r.usage.map(|u| u.prompt_tokens), Some(2));
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/v2/embed");
-    assert_eq!(sent.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        sent.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     assert_eq!(
         sent.body_json(),
         json!({"model": "embed-v4.0", "texts": ["hello", "goodbye"], "input_type": "search_document", "embedding_types": ["float"]})
@@ -334,7 +517,11 @@ async fn embeddings() {
 #[tokio::test]
 async fn list_models_and_health() {
     let server = MockServer::start().await;
-    server.on("GET", "/v1/models", MockResponse::json(200, json_of(MODELS_JSON)));
+    server.on(
+        "GET",
+        "/v1/models",
+        MockResponse::json(200, json_of(MODELS_JSON)),
+    );
     let client = connect(&server);
     let models = client.list_models().await.expect("list succeeds");
     let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
@@ -343,8 +530,15 @@ async fn list_models_and_health() {
     assert_eq!(sent.query_param("page_size"), Some("1000"));
     let health = client.health_check().await;
     assert!(health.healthy, "{:?}", health.error);
-    server.on("GET", "/v1/models", MockResponse::json(401, cohere_error("invalid api token")));
+    server.on(
+        "GET",
+        "/v1/models",
+        MockResponse::json(401, cohere_error("invalid api token")),
+    );
     let health = client.health_check().await;
     assert!(!health.healthy);
-    assert_eq!(health.error.map(|e| e.kind()), Some(ErrorKind::Authentication));
+    assert_eq!(
+        health.error.map(|e| e.kind()),
+        Some(ErrorKind::Authentication)
+    );
 }

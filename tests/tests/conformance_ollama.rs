@@ -11,7 +11,8 @@ use llm_runtime::providers::Ollama;
 use llm_runtime::testing::{MockResponse, MockServer, assert_split_invariant, replay_response};
 use llm_runtime::{
     ChatRequest, ChatResponse, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part,
-    ProviderClient, ReasoningEffort, ResponseFormat, StreamEvent, Tool, ToolCall, ToolChoice, Usage,
+    ProviderClient, ReasoningEffort, ResponseFormat, StreamEvent, Tool, ToolCall, ToolChoice,
+    Usage,
 };
 use serde_json::{Value, json};
 
@@ -47,10 +48,15 @@ fn connect(server: &MockServer) -> ProviderClient<Ollama> {
 }
 
 fn request() -> ChatRequest {
-    ChatRequest::new("llama3.2").system("Réponds en français.").user("Pourquoi le ciel est-il bleu ?")
+    ChatRequest::new("llama3.2")
+        .system("Réponds en français.")
+        .user("Pourquoi le ciel est-il bleu ?")
 }
 
-async fn collect(client: &ProviderClient<Ollama>, req: ChatRequest) -> llm_runtime::Result<ChatResponse> {
+async fn collect(
+    client: &ProviderClient<Ollama>,
+    req: ChatRequest,
+) -> llm_runtime::Result<ChatResponse> {
     client.chat_stream(req).await?.collect_response().await
 }
 
@@ -85,18 +91,44 @@ async fn text_non_stream_and_stream() {
 #[tokio::test]
 async fn stream_events_in_order() {
     let server = MockServer::start().await;
-    server.on("POST", CHAT, MockResponse::ndjson(TEXT_NDJSON.lines().map(str::to_owned).collect::<Vec<_>>()));
+    server.on(
+        "POST",
+        CHAT,
+        MockResponse::ndjson(TEXT_NDJSON.lines().map(str::to_owned).collect::<Vec<_>>()),
+    );
     let client = connect(&server);
     let mut stream = client.chat_stream(request()).await.expect("stream opens");
     let mut events = Vec::new();
     while let Some(event) = futures_util::StreamExt::next(&mut stream).await {
         events.push(event.expect("event"));
     }
-    assert_eq!(events.first(), Some(&StreamEvent::Start { id: String::new(), model: "llama3.2".into() }));
-    assert_eq!(events.iter().filter(|e| matches!(e, StreamEvent::TextDelta { .. })).count(), 5);
+    assert_eq!(
+        events.first(),
+        Some(&StreamEvent::Start {
+            id: String::new(),
+            model: "llama3.2".into()
+        })
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, StreamEvent::TextDelta { .. }))
+            .count(),
+        5
+    );
     let n = events.len();
-    assert_eq!(events[n - 2], StreamEvent::Usage { usage: Usage::new(31, 17) });
-    assert_eq!(events[n - 1], StreamEvent::Finish { reason: FinishReason::Stop });
+    assert_eq!(
+        events[n - 2],
+        StreamEvent::Usage {
+            usage: Usage::new(31, 17)
+        }
+    );
+    assert_eq!(
+        events[n - 1],
+        StreamEvent::Finish {
+            reason: FinishReason::Stop
+        }
+    );
 }
 
 #[tokio::test]
@@ -106,17 +138,29 @@ async fn two_parallel_tool_calls() {
     assert!(r.message.content.is_empty());
     let calls = &r.message.tool_calls;
     assert_eq!(calls.len(), 2);
-    assert_eq!((calls[0].id.as_str(), calls[1].id.as_str()), ("call_0", "call_1"));
+    assert_eq!(
+        (calls[0].id.as_str(), calls[1].id.as_str()),
+        ("call_0", "call_1")
+    );
     assert_eq!(calls[0].name, "get_current_weather");
-    assert_eq!(calls[0].arguments_json().expect("JSON"), json!({"location": "Paris, FR", "format": "celsius"}));
-    assert_eq!(calls[1].arguments_json().expect("JSON")["location"], "Tōkyō, JP");
+    assert_eq!(
+        calls[0].arguments_json().expect("JSON"),
+        json!({"location": "Paris, FR", "format": "celsius"})
+    );
+    assert_eq!(
+        calls[1].arguments_json().expect("JSON")["location"],
+        "Tōkyō, JP"
+    );
     assert_eq!(r.usage.map(|u| u.total_tokens), Some(260));
 }
 
 #[tokio::test]
 async fn thinking_and_length_finish() {
     let r = same_both_ways(THINKING_JSON, THINKING_NDJSON, 5).await;
-    assert_eq!(r.reasoning.as_deref(), Some("Compare the tenths: 9 > 1, so 9.9 is bigger."));
+    assert_eq!(
+        r.reasoning.as_deref(),
+        Some("Compare the tenths: 9 > 1, so 9.9 is bigger.")
+    );
     assert_eq!(r.text(), "9.9 is larger than 9.11, because");
     assert_eq!(r.finish_reason, Some(FinishReason::Length));
 }
@@ -125,12 +169,21 @@ async fn thinking_and_length_finish() {
 fn every_stream_fixture_survives_any_split() {
     for fixture in [TEXT_NDJSON, TOOLS_NDJSON, THINKING_NDJSON] {
         let events = assert_split_invariant(&OllamaDialect, fixture.as_bytes());
-        assert!(matches!(events.first(), Some(StreamEvent::Start { .. })), "{events:?}");
-        assert!(matches!(events.last(), Some(StreamEvent::Finish { .. })), "{events:?}");
+        assert!(
+            matches!(events.first(), Some(StreamEvent::Start { .. })),
+            "{events:?}"
+        );
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Finish { .. })),
+            "{events:?}"
+        );
         // Lines ending in CRLF (a proxy rewriting line ends) decode the same.
         let crlf = fixture.replace('\n', "\r\n");
         let r = replay_response(&OllamaDialect, [crlf.as_bytes()]).expect("decodes");
-        assert_eq!(r, replay_response(&OllamaDialect, [fixture.as_bytes()]).expect("decodes"));
+        assert_eq!(
+            r,
+            replay_response(&OllamaDialect, [fixture.as_bytes()]).expect("decodes")
+        );
     }
 }
 
@@ -148,13 +201,24 @@ async fn request_side_mapping() {
     let client = connect(&server);
     let req = ChatRequest::new("llava")
         .system("You are terse.")
-        .user_parts(vec![Part::text("What is in this image?"), Part::image_base64("image/png", "iVBORw0KGgoAAAANSUhEUg==")])
+        .user_parts(vec![
+            Part::text("What is in this image?"),
+            Part::image_base64("image/png", "iVBORw0KGgoAAAANSUhEUg=="),
+        ])
         .message(Message::assistant_tool_calls(
             None,
-            vec![ToolCall { id: "call_0".into(), name: "lookup".into(), arguments: r#"{"q":"cat"}"#.into() }],
+            vec![ToolCall {
+                id: "call_0".into(),
+                name: "lookup".into(),
+                arguments: r#"{"q":"cat"}"#.into(),
+            }],
         ))
         .message(Message::tool_result("call_0", "a cat"))
-        .tool(Tool::function("lookup", "Look something up", json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]})))
+        .tool(Tool::function(
+            "lookup",
+            "Look something up",
+            json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}),
+        ))
         .temperature(0.2)
         .max_tokens(128)
         .seed(42)
@@ -171,7 +235,10 @@ async fn request_side_mapping() {
     let body = r.body_json();
     assert_eq!(body["model"], "llava");
     assert_eq!(body["stream"], false);
-    assert_eq!(body["messages"][0], json!({"role": "system", "content": "You are terse."}));
+    assert_eq!(
+        body["messages"][0],
+        json!({"role": "system", "content": "You are terse."})
+    );
     assert_eq!(
         body["messages"][1],
         json!({"role": "user", "content": "What is in this image?", "images": ["iVBORw0KGgoAAAANSUhEUg=="]})
@@ -180,13 +247,19 @@ async fn request_side_mapping() {
         body["messages"][2],
         json!({"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "lookup", "arguments": {"q": "cat"}}}]})
     );
-    assert_eq!(body["messages"][3], json!({"role": "tool", "content": "a cat", "tool_name": "lookup"}));
+    assert_eq!(
+        body["messages"][3],
+        json!({"role": "tool", "content": "a cat", "tool_name": "lookup"})
+    );
     assert_eq!(
         body["tools"][0],
         json!({"type": "function", "function": {"name": "lookup", "description": "Look something up",
                "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}})
     );
-    assert_eq!(body["options"], json!({"temperature": 0.2, "num_predict": 128, "seed": 42, "stop": ["###"]}));
+    assert_eq!(
+        body["options"],
+        json!({"temperature": 0.2, "num_predict": 128, "seed": 42, "stop": ["###"]})
+    );
     assert_eq!(body["think"], "low");
     assert_eq!(body["format"], "json");
 }
@@ -195,15 +268,26 @@ async fn request_side_mapping() {
 async fn what_ollama_cannot_take_fails_before_the_network() {
     let server = MockServer::start().await;
     let client = connect(&server);
-    let url_image = ChatRequest::new("llava").user_parts(vec![Part::image_url("https://example.com/cat.png")]);
-    let e = client.chat(url_image).await.expect_err("a URL image is refused");
+    let url_image =
+        ChatRequest::new("llava").user_parts(vec![Part::image_url("https://example.com/cat.png")]);
+    let e = client
+        .chat(url_image)
+        .await
+        .expect_err("a URL image is refused");
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.message().contains("base64"), "{e}");
     let forced = ChatRequest::new("llama3.2")
         .user("x")
-        .tool(Tool::function("lookup", "Look something up", json!({"type": "object"})))
+        .tool(Tool::function(
+            "lookup",
+            "Look something up",
+            json!({"type": "object"}),
+        ))
         .tool_choice(ToolChoice::Required);
-    let e = client.chat(forced).await.expect_err("tool_choice is refused");
+    let e = client
+        .chat(forced)
+        .await
+        .expect_err("tool_choice is refused");
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.message().contains("tool_choice"), "{e}");
     assert_eq!(server.request_count(), 0);
@@ -216,27 +300,104 @@ async fn failure(response: MockResponse, stream: bool) -> Error {
     if stream {
         match client.chat_stream(request()).await {
             Err(e) => e,
-            Ok(s) => s.collect_response().await.expect_err("the stream must fail"),
+            Ok(s) => s
+                .collect_response()
+                .await
+                .expect_err("the stream must fail"),
         }
     } else {
-        client.chat(request()).await.expect_err("the call must fail")
+        client
+            .chat(request())
+            .await
+            .expect_err("the call must fail")
     }
 }
 
 #[tokio::test]
 async fn errors_map_to_kinds() {
     let cases: Vec<(MockResponse, ErrorKind, &str)> = vec![
-        (MockResponse::json(401, json!({"error": "unauthorized"})), ErrorKind::Authentication, "unauthorized"),
-        (MockResponse::json(403, json!({"error": "forbidden"})), ErrorKind::PermissionDenied, "forbidden"),
-        (MockResponse::json(404, json!({"error": "model \"llama9\" not found, try pulling it first"})), ErrorKind::NotFound, "try pulling it first"),
-        (MockResponse::json(400, json!({"error": "invalid format: expected \"json\" or a valid JSON schema"})), ErrorKind::InvalidRequest, "invalid format"),
-        (MockResponse::json(400, json!({"error": "input length exceeds the context length"})), ErrorKind::ContextWindowExceeded, "context length"),
-        (MockResponse::json(429, json!({"error": "too many requests"})).header("retry-after", "3"), ErrorKind::RateLimited, "too many requests"),
-        (MockResponse::json(500, json!({"error": "llama runner process has terminated: exit status 2"})), ErrorKind::ServerError, "runner process"),
-        (MockResponse::json(503, json!({"error": "server busy, please try again.  maximum pending requests exceeded"})), ErrorKind::Overloaded, "server busy"),
-        (MockResponse::text(502, "text/html", "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"), ErrorKind::ServerError, "HTML"),
-        (MockResponse::text(200, "application/json", "{\"model\":\"llama3.2\",\"message\":{\"role\":"), ErrorKind::Decode, "not a chat object"),
-        (MockResponse::json(200, json!({"error": "model \"llama9\" not found, try pulling it first"})), ErrorKind::NotFound, "llama9"),
+        (
+            MockResponse::json(401, json!({"error": "unauthorized"})),
+            ErrorKind::Authentication,
+            "unauthorized",
+        ),
+        (
+            MockResponse::json(403, json!({"error": "forbidden"})),
+            ErrorKind::PermissionDenied,
+            "forbidden",
+        ),
+        (
+            MockResponse::json(
+                404,
+                json!({"error": "model \"llama9\" not found, try pulling it first"}),
+            ),
+            ErrorKind::NotFound,
+            "try pulling it first",
+        ),
+        (
+            MockResponse::json(
+                400,
+                json!({"error": "invalid format: expected \"json\" or a valid JSON schema"}),
+            ),
+            ErrorKind::InvalidRequest,
+            "invalid format",
+        ),
+        (
+            MockResponse::json(
+                400,
+                json!({"error": "input length exceeds the context length"}),
+            ),
+            ErrorKind::ContextWindowExceeded,
+            "context length",
+        ),
+        (
+            MockResponse::json(429, json!({"error": "too many requests"}))
+                .header("retry-after", "3"),
+            ErrorKind::RateLimited,
+            "too many requests",
+        ),
+        (
+            MockResponse::json(
+                500,
+                json!({"error": "llama runner process has terminated: exit status 2"}),
+            ),
+            ErrorKind::ServerError,
+            "runner process",
+        ),
+        (
+            MockResponse::json(
+                503,
+                json!({"error": "server busy, please try again.  maximum pending requests exceeded"}),
+            ),
+            ErrorKind::Overloaded,
+            "server busy",
+        ),
+        (
+            MockResponse::text(
+                502,
+                "text/html",
+                "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>",
+            ),
+            ErrorKind::ServerError,
+            "HTML",
+        ),
+        (
+            MockResponse::text(
+                200,
+                "application/json",
+                "{\"model\":\"llama3.2\",\"message\":{\"role\":",
+            ),
+            ErrorKind::Decode,
+            "not a chat object",
+        ),
+        (
+            MockResponse::json(
+                200,
+                json!({"error": "model \"llama9\" not found, try pulling it first"}),
+            ),
+            ErrorKind::NotFound,
+            "llama9",
+        ),
     ];
     for (response, kind, needle) in cases {
         let e = failure(response, false).await;
@@ -248,7 +409,11 @@ async fn errors_map_to_kinds() {
 
 #[tokio::test]
 async fn rate_limit_carries_retry_after() {
-    let e = failure(MockResponse::json(429, json!({"error": "too many requests"})).header("retry-after", "3"), false).await;
+    let e = failure(
+        MockResponse::json(429, json!({"error": "too many requests"})).header("retry-after", "3"),
+        false,
+    )
+    .await;
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
     assert_eq!(e.status(), Some(429));
     assert!(e.is_retryable());
@@ -257,36 +422,65 @@ async fn rate_limit_carries_retry_after() {
 #[tokio::test]
 async fn stream_errors() {
     // Refused before the stream starts: the status decides.
-    let e = failure(MockResponse::json(404, json!({"error": "model \"llama9\" not found, try pulling it first"})), true).await;
+    let e = failure(
+        MockResponse::json(
+            404,
+            json!({"error": "model \"llama9\" not found, try pulling it first"}),
+        ),
+        true,
+    )
+    .await;
     assert_eq!(e.kind(), ErrorKind::NotFound);
     // An error line in the middle of the stream.
     let first = TEXT_NDJSON.lines().next().expect("a line").to_owned();
     let e = failure(
-        MockResponse::ndjson([first.clone(), r#"{"error":"an error was encountered while running the model: unexpected EOF"}"#.to_owned()]),
+        MockResponse::ndjson([
+            first.clone(),
+            r#"{"error":"an error was encountered while running the model: unexpected EOF"}"#
+                .to_owned(),
+        ]),
         true,
     )
     .await;
     assert_eq!(e.kind(), ErrorKind::ServerError);
     assert!(e.message().contains("unexpected EOF"), "{e}");
     // A line that is not JSON.
-    let e = failure(MockResponse::ndjson([first.clone(), "{\"model\":\"llama3.2\",\"mess".to_owned()]), true).await;
+    let e = failure(
+        MockResponse::ndjson([first.clone(), "{\"model\":\"llama3.2\",\"mess".to_owned()]),
+        true,
+    )
+    .await;
     assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
     // Cut before the `"done": true` line.
     let cut: Vec<String> = TEXT_NDJSON.lines().take(3).map(str::to_owned).collect();
     let e = failure(MockResponse::ndjson(cut), true).await;
     assert_eq!(e.kind(), ErrorKind::StreamTruncated, "{e}");
     // Cut in the middle of a line.
-    let e = failure(MockResponse::raw_body_chunks([format!("{first}\n{{\"model\":\"lla")]), true).await;
-    assert!(matches!(e.kind(), ErrorKind::StreamTruncated | ErrorKind::Decode), "{e}");
+    let e = failure(
+        MockResponse::raw_body_chunks([format!("{first}\n{{\"model\":\"lla")]),
+        true,
+    )
+    .await;
+    assert!(
+        matches!(e.kind(), ErrorKind::StreamTruncated | ErrorKind::Decode),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn embeddings() {
     let server = MockServer::start().await;
-    server.on("POST", "/api/embed", MockResponse::json(200, json_of(EMBED_JSON)));
+    server.on(
+        "POST",
+        "/api/embed",
+        MockResponse::json(200, json_of(EMBED_JSON)),
+    );
     let client = connect(&server);
     let r = client
-        .embed(EmbeddingRequest::new("all-minilm", ["Why is the sky blue?", "Why is grass green?"]))
+        .embed(EmbeddingRequest::new(
+            "all-minilm",
+            ["Why is the sky blue?", "Why is grass green?"],
+        ))
         .await
         .expect("embed succeeds");
     assert_eq!(r.model, "all-minilm");
@@ -297,13 +491,20 @@ async fn embeddings() {
     assert_eq!(r.usage.map(|u| u.prompt_tokens), Some(8));
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/api/embed");
-    assert_eq!(sent.body_json(), json!({"model": "all-minilm", "input": ["Why is the sky blue?", "Why is grass green?"]}));
+    assert_eq!(
+        sent.body_json(),
+        json!({"model": "all-minilm", "input": ["Why is the sky blue?", "Why is grass green?"]})
+    );
 }
 
 #[tokio::test]
 async fn list_models_and_health() {
     let server = MockServer::start().await;
-    server.on("GET", "/api/tags", MockResponse::json(200, json_of(TAGS_JSON)));
+    server.on(
+        "GET",
+        "/api/tags",
+        MockResponse::json(200, json_of(TAGS_JSON)),
+    );
     let client = connect(&server);
     let models = client.list_models().await.expect("list succeeds");
     let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
@@ -312,7 +513,14 @@ async fn list_models_and_health() {
     assert!(health.healthy, "{:?}", health.error);
     assert_eq!(health.status, Some(200));
     let sent = server.requests();
-    assert!(sent.iter().all(|r| r.method == "GET" && r.path == "/api/tags"));
-    server.on("GET", "/api/tags", MockResponse::json(500, json!({"error": "boom"})));
+    assert!(
+        sent.iter()
+            .all(|r| r.method == "GET" && r.path == "/api/tags")
+    );
+    server.on(
+        "GET",
+        "/api/tags",
+        MockResponse::json(500, json!({"error": "boom"})),
+    );
     assert!(!client.health_check().await.healthy);
 }

@@ -305,3 +305,32 @@ async fn embeddings() {
     assert_eq!(r.embeddings[1].index, 1);
     assert_eq!(server.requests()[0].body_json()["input"], json!(["a", "b"]));
 }
+
+#[tokio::test]
+async fn unsupported_param_policies_on_the_openai_dialect() {
+    use llm_runtime::UnsupportedParamPolicy;
+    let server = MockServer::start().await;
+    server.on("POST", "/v1/chat/completions", MockResponse::json(200, json_of(TEXT_JSON)));
+    let client = connect::<OpenAi>(&server);
+    let req = ChatRequest::new("gpt-4o").user("Think").reasoning_budget(2048);
+    // Reject (the default): nothing is sent.
+    let e = client.chat(req.clone()).await.expect_err("reasoning_budget is not an OpenAI parameter");
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert!(e.message().contains("reasoning_budget"), "{e}");
+    assert_eq!(server.request_count(), 0);
+    // Drop: sent without it, and the response says so.
+    let r = client.chat(req.clone().unsupported_params(UnsupportedParamPolicy::Drop)).await.expect("chat succeeds");
+    assert_eq!(r.dropped_params, vec!["reasoning_budget".to_owned()]);
+    assert!(server.requests()[0].body_json().get("reasoning_budget").is_none());
+    // Passthrough: sent as-is through `extra`.
+    let r = client.chat(req.unsupported_params(UnsupportedParamPolicy::Passthrough)).await.expect("chat succeeds");
+    assert!(r.dropped_params.is_empty());
+    assert_eq!(server.requests()[1].body_json()["reasoning_budget"], 2048);
+}
+
+#[test]
+fn azure_needs_an_endpoint() {
+    let e = AzureOpenAi::config().api_key(KEY).connect().expect_err("no endpoint given");
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.message().contains("AZURE_OPENAI_ENDPOINT"), "{e}");
+}

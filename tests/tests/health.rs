@@ -13,7 +13,10 @@ use serde_json::json;
 use client_support::{Acme, Backup, Probed, bad_key, config_for, connect};
 
 fn model_list() -> MockResponse {
-    MockResponse::json(200, json!({"object": "list", "data": [{"id": "acme-large", "object": "model", "owned_by": "acme"}]}))
+    MockResponse::json(
+        200,
+        json!({"object": "list", "data": [{"id": "acme-large", "object": "model", "owned_by": "acme"}]}),
+    )
 }
 
 #[tokio::test]
@@ -27,14 +30,24 @@ async fn healthy_upstream() {
     assert!(status.latency > Duration::ZERO && status.latency < Duration::from_secs(5));
     let sent = server.requests();
     assert_eq!(sent.len(), 1);
-    assert_eq!((sent[0].method.as_str(), sent[0].path.as_str()), ("GET", "/v1/models"));
-    assert_eq!(sent[0].header("authorization"), Some(format!("Bearer {}", client_support::KEY).as_str()));
+    assert_eq!(
+        (sent[0].method.as_str(), sent[0].path.as_str()),
+        ("GET", "/v1/models")
+    );
+    assert_eq!(
+        sent[0].header("authorization"),
+        Some(format!("Bearer {}", client_support::KEY).as_str())
+    );
 }
 
 #[tokio::test]
 async fn the_declared_probe_is_used() {
     let server = MockServer::start().await;
-    server.on("GET", "/v1/ping", MockResponse::json(200, json!({"ok": true})));
+    server.on(
+        "GET",
+        "/v1/ping",
+        MockResponse::json(200, json!({"ok": true})),
+    );
     let status = connect::<Probed>(&server).health_check().await;
     assert!(status.healthy, "{status:?}");
     assert_eq!(server.requests()[0].path, "/v1/ping");
@@ -57,7 +70,11 @@ async fn a_bad_key_is_unhealthy_with_an_authentication_error() {
 #[tokio::test]
 async fn a_stalled_upstream_is_unhealthy_within_the_bound() {
     let server = MockServer::start().await;
-    server.on("GET", "/v1/models", MockResponse::fault(Fault::StallBeforeHeaders));
+    server.on(
+        "GET",
+        "/v1/models",
+        MockResponse::fault(Fault::StallBeforeHeaders),
+    );
     let client = config_for::<Acme>(&server)
         .timeout(Duration::from_millis(300))
         .connect()
@@ -68,7 +85,10 @@ async fn a_stalled_upstream_is_unhealthy_within_the_bound() {
     assert!(!status.healthy);
     assert_eq!(status.status, None);
     assert_eq!(status.error.expect("the reason").kind(), ErrorKind::Timeout);
-    assert!(took >= Duration::from_millis(250), "gave up too early: {took:?}");
+    assert!(
+        took >= Duration::from_millis(250),
+        "gave up too early: {took:?}"
+    );
     assert!(took < Duration::from_secs(3), "not bounded: {took:?}");
     assert!(status.latency <= took);
 }
@@ -87,8 +107,14 @@ async fn the_client_checks_every_provider_by_name() {
         .build()
         .expect("valid");
     let all = client.health_check_all().await;
-    assert_eq!(all.keys().map(String::as_str).collect::<Vec<_>>(), ["acme", "backup"]);
+    assert_eq!(
+        all.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["acme", "backup"]
+    );
     assert!(all["acme"].healthy);
     assert!(!all["backup"].healthy);
-    assert_eq!(all["backup"].error.as_ref().map(|e| e.kind()), Some(ErrorKind::Authentication));
+    assert_eq!(
+        all["backup"].error.as_ref().map(|e| e.kind()),
+        Some(ErrorKind::Authentication)
+    );
 }

@@ -20,7 +20,9 @@ fn private_client(server: &MockServer) -> ProviderClient<OpenAi> {
 }
 
 fn alive_tasks() -> usize {
-    tokio::runtime::Handle::current().metrics().num_alive_tasks()
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
 }
 
 /// Waits until the runtime runs at most `n` tasks; the count it ended at.
@@ -59,11 +61,17 @@ async fn dropping_a_stream_mid_way_closes_the_connection() {
     let baseline = alive_tasks();
     // Two events, then the upstream keeps the stream open without a word.
     let events = openai_stream_events(&["one", "two", "never"], true);
-    server.on("POST", CHAT_PATH, MockResponse::sse_data(events).with_fault(Fault::StallAfterChunks(2)));
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::sse_data(events).with_fault(Fault::StallAfterChunks(2)),
+    );
     let client = private_client(&server);
 
     let mut stream = client.chat_stream(request()).await.expect("opens");
-    let first = tokio::time::timeout(PATIENCE, stream.next()).await.expect("bounded");
+    let first = tokio::time::timeout(PATIENCE, stream.next())
+        .await
+        .expect("bounded");
     assert!(matches!(first, Some(Ok(_))), "{first:?}");
     assert_eq!(server.connections_open(), 1);
     drop(stream);
@@ -74,9 +82,16 @@ async fn dropping_a_stream_mid_way_closes_the_connection() {
         server.connections_open()
     );
     let left = settle_tasks(baseline).await;
-    assert!(left <= baseline, "{left} tasks alive after the drop, {baseline} before the request");
+    assert!(
+        left <= baseline,
+        "{left} tasks alive after the drop, {baseline} before the request"
+    );
     assert_pool_still_usable(&server, &client).await;
-    assert_eq!(server.connections_accepted(), 2, "the dropped connection was not reused");
+    assert_eq!(
+        server.connections_accepted(),
+        2,
+        "the dropped connection was not reused"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +102,8 @@ async fn dropping_a_stream_while_it_drips_closes_the_connection() {
     server.on(
         "POST",
         CHAT_PATH,
-        MockResponse::sse_data(openai_stream_events(&texts, true)).chunk_delay(Duration::from_millis(20)),
+        MockResponse::sse_data(openai_stream_events(&texts, true))
+            .chunk_delay(Duration::from_millis(20)),
     );
     let client = private_client(&server);
     let mut stream = client.chat_stream(request()).await.expect("opens");
@@ -95,7 +111,11 @@ async fn dropping_a_stream_while_it_drips_closes_the_connection() {
         assert!(matches!(stream.next().await, Some(Ok(_))));
     }
     drop(stream);
-    assert!(server.wait_for_connections_open(0, PATIENCE).await, "still {} open", server.connections_open());
+    assert!(
+        server.wait_for_connections_open(0, PATIENCE).await,
+        "still {} open",
+        server.connections_open()
+    );
     assert_pool_still_usable(&server, &client).await;
 }
 
@@ -103,11 +123,18 @@ async fn dropping_a_stream_while_it_drips_closes_the_connection() {
 async fn dropping_a_pending_chat_closes_the_connection() {
     let server = MockServer::start().await;
     let baseline = alive_tasks();
-    server.on("POST", CHAT_PATH, MockResponse::fault(Fault::StallBeforeHeaders));
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::fault(Fault::StallBeforeHeaders),
+    );
     let client = private_client(&server);
 
     let pending = tokio::time::timeout(Duration::from_millis(300), client.chat(request())).await;
-    assert!(pending.is_err(), "the stalled call was still pending when dropped");
+    assert!(
+        pending.is_err(),
+        "the stalled call was still pending when dropped"
+    );
     assert!(server.wait_for_request_count(1, PATIENCE).await);
     assert!(
         server.wait_for_connections_open(0, PATIENCE).await,
@@ -115,18 +142,30 @@ async fn dropping_a_pending_chat_closes_the_connection() {
         server.connections_open()
     );
     let left = settle_tasks(baseline).await;
-    assert!(left <= baseline, "{left} tasks alive after the drop, {baseline} before the request");
+    assert!(
+        left <= baseline,
+        "{left} tasks alive after the drop, {baseline} before the request"
+    );
     assert_pool_still_usable(&server, &client).await;
 }
 
 #[tokio::test]
 async fn dropping_a_pending_stream_call_closes_the_connection() {
     let server = MockServer::start().await;
-    server.on("POST", CHAT_PATH, MockResponse::fault(Fault::StallBeforeHeaders));
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::fault(Fault::StallBeforeHeaders),
+    );
     let client = private_client(&server);
-    let pending = tokio::time::timeout(Duration::from_millis(300), client.chat_stream(request())).await;
+    let pending =
+        tokio::time::timeout(Duration::from_millis(300), client.chat_stream(request())).await;
     assert!(pending.is_err(), "still pending when dropped");
-    assert!(server.wait_for_connections_open(0, PATIENCE).await, "still {} open", server.connections_open());
+    assert!(
+        server.wait_for_connections_open(0, PATIENCE).await,
+        "still {} open",
+        server.connections_open()
+    );
     assert_pool_still_usable(&server, &client).await;
 }
 
@@ -137,7 +176,8 @@ async fn dropping_a_call_waiting_to_retry_sends_nothing_more() {
         "POST",
         CHAT_PATH,
         vec![
-            MockResponse::json(429, serde_json::json!({"error": {"message": "slow down"}})).header("retry-after", "2"),
+            MockResponse::json(429, serde_json::json!({"error": {"message": "slow down"}}))
+                .header("retry-after", "2"),
             chat_ok("too late"),
         ],
     );
@@ -145,7 +185,11 @@ async fn dropping_a_call_waiting_to_retry_sends_nothing_more() {
     let pending = tokio::time::timeout(Duration::from_millis(300), client.chat(request())).await;
     assert!(pending.is_err(), "still waiting to retry when dropped");
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(server.request_count(), 1, "a dropped call must not retry in the background");
+    assert_eq!(
+        server.request_count(),
+        1,
+        "a dropped call must not retry in the background"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +198,8 @@ async fn dropping_the_client_and_its_streams_closes_everything() {
     server.on(
         "POST",
         CHAT_PATH,
-        MockResponse::sse_data(openai_stream_events(&["a", "b"], true)).with_fault(Fault::StallAfterChunks(1)),
+        MockResponse::sse_data(openai_stream_events(&["a", "b"], true))
+            .with_fault(Fault::StallAfterChunks(1)),
     );
     let client = private_client(&server);
     let mut streams = Vec::new();
@@ -166,5 +211,9 @@ async fn dropping_the_client_and_its_streams_closes_everything() {
     assert_eq!(server.connections_open(), 5);
     drop(streams);
     drop(client);
-    assert!(server.wait_for_connections_open(0, PATIENCE).await, "still {} open", server.connections_open());
+    assert!(
+        server.wait_for_connections_open(0, PATIENCE).await,
+        "still {} open",
+        server.connections_open()
+    );
 }

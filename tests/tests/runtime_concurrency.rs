@@ -9,7 +9,9 @@ use llm_runtime::http::HttpClient;
 use llm_runtime::testing::{MockResponse, MockServer};
 use tokio::task::JoinSet;
 
-use common::{CHAT_PATH, config, drain, openai_stream_events, pieces, request, text_deltas, text_of};
+use common::{
+    CHAT_PATH, config, drain, openai_stream_events, pieces, request, text_deltas, text_of,
+};
 
 const STREAMS: usize = 1000;
 const CHUNKS: usize = 20;
@@ -17,7 +19,11 @@ const CHUNKS: usize = 20;
 fn peak_rss() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(|l| l.trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(|l| l.trim().to_owned())
+        })
         .unwrap_or_else(|| "VmHWM unavailable".to_owned())
 }
 
@@ -27,7 +33,11 @@ async fn a_thousand_concurrent_streams_deliver_every_event() {
     let texts = pieces(CHUNKS);
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let expected = texts.concat();
-    server.on("POST", CHAT_PATH, MockResponse::sse_data(openai_stream_events(&texts, true)));
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::sse_data(openai_stream_events(&texts, true)),
+    );
     let http = HttpClient::builder().build().expect("the client builds");
     let client = config(&server).http_client(http).connect().expect("valid");
 
@@ -47,14 +57,21 @@ async fn a_thousand_concurrent_streams_deliver_every_event() {
         while let Some(joined) = tasks.join_next().await {
             let (events, error) = joined.expect("no task panics").expect("every stream opens");
             assert!(error.is_none(), "a stream failed: {error:?}");
-            assert_eq!(text_of(&events), expected, "a stream lost or reordered events");
+            assert_eq!(
+                text_of(&events),
+                expected,
+                "a stream lost or reordered events"
+            );
             deltas += text_deltas(&events);
             done += 1;
         }
     })
     .await;
     let took = started.elapsed();
-    assert!(all.is_ok(), "only {done} of {STREAMS} streams finished in 60 s");
+    assert!(
+        all.is_ok(),
+        "only {done} of {STREAMS} streams finished in 60 s"
+    );
     assert_eq!(done, STREAMS);
     assert_eq!(deltas, STREAMS * CHUNKS, "every text delta was delivered");
     println!(

@@ -6,7 +6,7 @@ mod common;
 use llm_runtime::http::HttpClient;
 use llm_runtime::providers::{Groq, OpenAi};
 use llm_runtime::testing::MockServer;
-use llm_runtime::{ProviderClient, ProviderConfig, Provider};
+use llm_runtime::{Provider, ProviderClient, ProviderConfig};
 
 use common::{CHAT_PATH, KEY, chat_ok, config, drain, fast_retries, request, stream_ok, text_of};
 
@@ -20,13 +20,23 @@ fn groq_config(server: &MockServer) -> ProviderConfig<Groq> {
 }
 
 /// Two providers on the given client (the shared one when `None`), each on its own mock.
-async fn two_providers(http: Option<HttpClient>) -> (MockServer, ProviderClient<OpenAi>, MockServer, ProviderClient<Groq>) {
+async fn two_providers(
+    http: Option<HttpClient>,
+) -> (
+    MockServer,
+    ProviderClient<OpenAi>,
+    MockServer,
+    ProviderClient<Groq>,
+) {
     let a = MockServer::start().await;
     let b = MockServer::start().await;
     a.on("POST", CHAT_PATH, chat_ok("from openai"));
     b.on("POST", CHAT_PATH, chat_ok("from groq"));
     let (ca, cb) = match http {
-        Some(http) => (config(&a).http_client(http.clone()), groq_config(&b).http_client(http)),
+        Some(http) => (
+            config(&a).http_client(http.clone()),
+            groq_config(&b).http_client(http),
+        ),
         None => (config(&a), groq_config(&b)),
     };
     let openai = ca.connect().expect("valid config");
@@ -36,7 +46,11 @@ async fn two_providers(http: Option<HttpClient>) -> (MockServer, ProviderClient<
 
 fn assert_one_connection(server: &MockServer, expected_requests: usize) {
     assert_eq!(server.request_count(), expected_requests);
-    assert_eq!(server.connections_accepted(), 1, "the pool opened more than one connection");
+    assert_eq!(
+        server.connections_accepted(),
+        1,
+        "the pool opened more than one connection"
+    );
     assert!(server.requests().iter().all(|r| r.connection_id == 1));
 }
 
@@ -96,7 +110,10 @@ async fn calls_and_streams_interleaved_share_one_connection() {
     for i in 0..REQUESTS {
         if i % 2 == 0 {
             a.on("POST", CHAT_PATH, chat_ok("plain"));
-            assert_eq!(openai.chat(request()).await.expect("answers").text(), "plain");
+            assert_eq!(
+                openai.chat(request()).await.expect("answers").text(),
+                "plain"
+            );
         } else {
             a.on("POST", CHAT_PATH, stream_ok(&["str", "eam"]));
             let reply = openai
@@ -119,13 +136,19 @@ async fn failed_calls_that_read_their_body_keep_the_connection() {
     a.on(
         "POST",
         CHAT_PATH,
-        llm_runtime::testing::MockResponse::json(400, serde_json::json!({"error": {"message": "bad", "type": "invalid_request_error"}})),
+        llm_runtime::testing::MockResponse::json(
+            400,
+            serde_json::json!({"error": {"message": "bad", "type": "invalid_request_error"}}),
+        ),
     );
     let openai = common::connect(&a);
     for _ in 0..20 {
         let e = openai.chat(request()).await.expect_err("a 400 fails");
         assert_eq!(e.kind(), llm_runtime::ErrorKind::InvalidRequest);
-        let e = openai.chat_stream(request()).await.expect_err("a 400 fails");
+        let e = openai
+            .chat_stream(request())
+            .await
+            .expect_err("a 400 fails");
         assert_eq!(e.kind(), llm_runtime::ErrorKind::InvalidRequest);
     }
     assert_one_connection(&a, 40);

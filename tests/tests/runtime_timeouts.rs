@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use llm_runtime::ErrorKind;
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
 
-use common::{CHAT_PATH, PATIENCE, assert_error, chat_ok, config, drain, openai_stream_events, pieces, request, text_deltas};
+use common::{
+    CHAT_PATH, PATIENCE, assert_error, chat_ok, config, drain, openai_stream_events, pieces,
+    request, text_deltas,
+};
 
 const BOUND: Duration = Duration::from_millis(300);
 /// Generous: the bound plus scheduling on a loaded 2-core machine.
@@ -18,8 +21,16 @@ const SLACK: Duration = Duration::from_secs(4);
 #[tokio::test]
 async fn a_stall_before_the_headers_times_out_within_the_first_byte_bound() {
     let server = MockServer::start().await;
-    server.on("POST", CHAT_PATH, MockResponse::fault(Fault::StallBeforeHeaders));
-    let client = config(&server).first_byte_timeout(BOUND).max_retries(0).connect().expect("valid");
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::fault(Fault::StallBeforeHeaders),
+    );
+    let client = config(&server)
+        .first_byte_timeout(BOUND)
+        .max_retries(0)
+        .connect()
+        .expect("valid");
 
     let started = Instant::now();
     let e = tokio::time::timeout(PATIENCE, client.chat(request()))
@@ -36,8 +47,16 @@ async fn a_stall_before_the_headers_times_out_within_the_first_byte_bound() {
 #[tokio::test]
 async fn a_stream_stalled_before_the_headers_times_out_within_the_first_byte_bound() {
     let server = MockServer::start().await;
-    server.on("POST", CHAT_PATH, MockResponse::fault(Fault::StallBeforeHeaders));
-    let client = config(&server).first_byte_timeout(BOUND).max_retries(0).connect().expect("valid");
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::fault(Fault::StallBeforeHeaders),
+    );
+    let client = config(&server)
+        .first_byte_timeout(BOUND)
+        .max_retries(0)
+        .connect()
+        .expect("valid");
 
     let started = Instant::now();
     let e = tokio::time::timeout(PATIENCE, client.chat_stream(request()))
@@ -52,8 +71,16 @@ async fn a_stream_stalled_before_the_headers_times_out_within_the_first_byte_bou
 #[tokio::test]
 async fn the_whole_timeout_bounds_the_time_to_headers_without_a_first_byte_bound() {
     let server = MockServer::start().await;
-    server.on("POST", CHAT_PATH, MockResponse::fault(Fault::StallBeforeHeaders));
-    let client = config(&server).timeout(BOUND).max_retries(0).connect().expect("valid");
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::fault(Fault::StallBeforeHeaders),
+    );
+    let client = config(&server)
+        .timeout(BOUND)
+        .max_retries(0)
+        .connect()
+        .expect("valid");
     let started = Instant::now();
     let e = tokio::time::timeout(PATIENCE, client.chat_stream(request()))
         .await
@@ -66,7 +93,11 @@ async fn the_whole_timeout_bounds_the_time_to_headers_without_a_first_byte_bound
 #[tokio::test]
 async fn stalls_are_retried_but_never_past_the_deadline() {
     let server = MockServer::start().await;
-    server.on("POST", CHAT_PATH, MockResponse::fault(Fault::StallBeforeHeaders));
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::fault(Fault::StallBeforeHeaders),
+    );
     let deadline = Duration::from_millis(1200);
     let client = config(&server)
         .timeout(deadline)
@@ -81,8 +112,15 @@ async fn stalls_are_retried_but_never_past_the_deadline() {
         .expect_err("always stalled");
     let took = started.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
-    assert!(server.request_count() >= 2, "a timeout is retried: {}", server.request_count());
-    assert!(took < deadline + SLACK, "the deadline was not respected: {took:?}");
+    assert!(
+        server.request_count() >= 2,
+        "a timeout is retried: {}",
+        server.request_count()
+    );
+    assert!(
+        took < deadline + SLACK,
+        "the deadline was not respected: {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -96,7 +134,11 @@ async fn a_body_stalled_after_the_headers_times_out_within_the_whole_timeout() {
             .header("content-type", "application/json")
             .with_fault(Fault::StallAfterChunks(1)),
     );
-    let client = config(&server).timeout(Duration::from_millis(500)).max_retries(0).connect().expect("valid");
+    let client = config(&server)
+        .timeout(Duration::from_millis(500))
+        .max_retries(0)
+        .connect()
+        .expect("valid");
     let started = Instant::now();
     let e = tokio::time::timeout(PATIENCE, client.chat(request()))
         .await
@@ -105,21 +147,40 @@ async fn a_body_stalled_after_the_headers_times_out_within_the_whole_timeout() {
     let took = started.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
     assert!(!e.message().is_empty());
-    assert!(took >= Duration::from_millis(500) && took < Duration::from_millis(500) + SLACK, "{took:?}");
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(500) + SLACK,
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_stream_stalled_mid_way_times_out_via_the_idle_bound() {
     let server = MockServer::start().await;
     let events = openai_stream_events(&["Hel", "lo", "never"], true);
-    server.on("POST", CHAT_PATH, MockResponse::sse_data(events).with_fault(Fault::StallAfterChunks(2)));
-    let client = config(&server).idle_timeout(BOUND).connect().expect("valid");
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::sse_data(events).with_fault(Fault::StallAfterChunks(2)),
+    );
+    let client = config(&server)
+        .idle_timeout(BOUND)
+        .connect()
+        .expect("valid");
 
-    let stream = client.chat_stream(request()).await.expect("the stream opens");
+    let stream = client
+        .chat_stream(request())
+        .await
+        .expect("the stream opens");
     let started = Instant::now();
-    let (events, error) = tokio::time::timeout(PATIENCE, drain(stream)).await.expect("the idle bound fires first");
+    let (events, error) = tokio::time::timeout(PATIENCE, drain(stream))
+        .await
+        .expect("the idle bound fires first");
     let took = started.elapsed();
-    assert_eq!(common::text_of(&events), "Hello", "the events before the stall arrive: {events:?}");
+    assert_eq!(
+        common::text_of(&events),
+        "Hello",
+        "the events before the stall arrive: {events:?}"
+    );
     let e = error.expect("a stalled stream ends with an error");
     assert_error(&e, ErrorKind::Timeout, "300ms");
     assert!(took >= BOUND && took < BOUND + SLACK, "{took:?}");
@@ -136,7 +197,8 @@ async fn a_slow_drip_under_the_idle_bound_succeeds() {
     server.on(
         "POST",
         CHAT_PATH,
-        MockResponse::sse_data(openai_stream_events(&texts, true)).chunk_delay(Duration::from_millis(100)),
+        MockResponse::sse_data(openai_stream_events(&texts, true))
+            .chunk_delay(Duration::from_millis(100)),
     );
     let client = config(&server)
         .idle_timeout(Duration::from_millis(600))
@@ -144,18 +206,61 @@ async fn a_slow_drip_under_the_idle_bound_succeeds() {
         .connect()
         .expect("valid");
     let started = Instant::now();
-    let stream = client.chat_stream(request()).await.expect("the stream opens");
-    let (events, error) = tokio::time::timeout(Duration::from_secs(10), drain(stream)).await.expect("finishes");
+    let stream = client
+        .chat_stream(request())
+        .await
+        .expect("the stream opens");
+    let (events, error) = tokio::time::timeout(Duration::from_secs(10), drain(stream))
+        .await
+        .expect("finishes");
     assert!(error.is_none(), "{error:?}");
     assert_eq!(text_deltas(&events), 12);
     assert_eq!(common::text_of(&events), texts.concat());
-    assert!(started.elapsed() >= Duration::from_millis(1200), "it really dripped: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1200),
+        "it really dripped: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn a_slow_response_under_the_bounds_succeeds() {
     let server = MockServer::start().await;
-    server.on("POST", CHAT_PATH, chat_ok("slow but fine").delay(Duration::from_millis(200)));
-    let client = config(&server).first_byte_timeout(Duration::from_secs(2)).max_retries(0).connect().expect("valid");
-    assert_eq!(client.chat(request()).await.expect("in time").text(), "slow but fine");
+    server.on(
+        "POST",
+        CHAT_PATH,
+        chat_ok("slow but fine").delay(Duration::from_millis(200)),
+    );
+    let client = config(&server)
+        .first_byte_timeout(Duration::from_secs(2))
+        .max_retries(0)
+        .connect()
+        .expect("valid");
+    assert_eq!(
+        client.chat(request()).await.expect("in time").text(),
+        "slow but fine"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_whose_body_never_ends_after_done_still_completes() {
+    let server = MockServer::start().await;
+    // `[DONE]` arrives, but the chunked body is never terminated.
+    let events = openai_stream_events(&["fin", "ished"], true);
+    let chunks = events.len();
+    server.on(
+        "POST",
+        CHAT_PATH,
+        MockResponse::sse_data(events).with_fault(Fault::StallAfterChunks(chunks)),
+    );
+    let client = config(&server)
+        .idle_timeout(Duration::from_secs(30))
+        .connect()
+        .expect("valid");
+    let stream = client.chat_stream(request()).await.expect("opens");
+    let (events, error) = tokio::time::timeout(PATIENCE, drain(stream))
+        .await
+        .expect("the terminator ends the stream without waiting for the idle bound");
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(common::text_of(&events), "finished");
 }

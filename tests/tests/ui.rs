@@ -12,7 +12,16 @@ use std::process::Command;
 const PINNED: &str = "1.95.0";
 
 /// The compile-fail topics under `ui/`.
-const TOPICS: &[&str] = &["shape", "keys", "url", "auth", "env", "headers", "values", "transform"];
+const TOPICS: &[&str] = &[
+    "shape",
+    "keys",
+    "url",
+    "auth",
+    "env",
+    "headers",
+    "values",
+    "transform",
+];
 
 #[test]
 fn ui() {

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use benches::stats::{median_f64, micros, quantile};
+use benches::stats::{median_f64, micros, process_cpu_ns, quantile};
 use benches::{BenchUpstream, Reply, Routes, fixtures};
 use futures_util::StreamExt;
 use llm_runtime::http::HttpClient;
@@ -40,9 +40,11 @@ const CONCURRENCY: usize = 64;
 struct Plan {
     seq_requests: usize,
     seq_rounds: usize,
-    /// The canary runs this fraction of the requests (it opens a connection each time).
+    /// The canary runs this fraction of the sequential requests (it opens a connection each time).
     canary_divisor: usize,
     tput_requests: usize,
+    /// The canary's requests per throughput run: one per worker, each on a new client.
+    tput_canary_requests: usize,
     tput_rounds: usize,
     stream_rounds: usize,
     warmup: usize,
@@ -55,6 +57,7 @@ impl Plan {
             seq_rounds: 20,
             canary_divisor: 10,
             tput_requests: 64 * 100,
+            tput_canary_requests: 64,
             tput_rounds: 7,
             stream_rounds: 31,
             warmup: 200,
@@ -67,6 +70,7 @@ impl Plan {
             seq_rounds: 4,
             canary_divisor: 10,
             tput_requests: 64 * 10,
+            tput_canary_requests: 64,
             tput_rounds: 2,
             stream_rounds: 3,
             warmup: 20,
@@ -288,31 +292,44 @@ fn rotated<T: Copy>(all: &[T], round: usize) -> Vec<T> {
 
 struct Sequential {
     samples: Vec<Vec<Duration>>,
+    /// CPU nanoseconds (all threads) spent in each variant's rounds.
+    cpu_ns: Vec<u64>,
+}
+
+/// Throughput per variant: median req/s, and CPU nanoseconds per request.
+struct Throughput {
+    rates: Vec<f64>,
+    cpu_per_request: Vec<f64>,
 }
 
 async fn sequential(t: &Targets, plan: &Plan) -> Result<Sequential> {
     let mut samples = vec![Vec::with_capacity(plan.seq_requests); Variant::ALL.len()];
+    let mut cpu_ns = vec![0; Variant::ALL.len()];
     let per_round = plan.seq_requests / plan.seq_rounds;
     for round in 0..plan.seq_rounds {
         for v in rotated(&Variant::ALL, round) {
             let n = if v == Variant::Canary { per_round / plan.canary_divisor } else { per_round };
             let slot = &mut samples[v as usize];
+            let cpu_before = process_cpu_ns();
             for _ in 0..n.max(1) {
                 let started = Instant::now();
                 t.chat(v).await?;
                 slot.push(started.elapsed());
             }
+            cpu_ns[v as usize] += process_cpu_ns().saturating_sub(cpu_before);
         }
     }
-    Ok(Sequential { samples })
+    Ok(Sequential { samples, cpu_ns })
 }
 
-async fn throughput(t: &Arc<Targets>, plan: &Plan) -> Result<Vec<f64>> {
+async fn throughput(t: &Arc<Targets>, plan: &Plan) -> Result<Throughput> {
     let mut rates = vec![Vec::new(); Variant::ALL.len()];
+    let mut cpu = vec![(0u64, 0usize); Variant::ALL.len()];
     for round in 0..plan.tput_rounds {
         for v in rotated(&Variant::ALL, round) {
-            let total = if v == Variant::Canary { plan.tput_requests / plan.canary_divisor } else { plan.tput_requests };
+            let total = if v == Variant::Canary { plan.tput_canary_requests } else { plan.tput_requests };
             let per_worker = (total / CONCURRENCY).max(1);
+            let cpu_before = process_cpu_ns();
             let started = Instant::now();
             let mut workers = JoinSet::new();
             for _ in 0..CONCURRENCY {
@@ -327,10 +344,17 @@ async fn throughput(t: &Arc<Targets>, plan: &Plan) -> Result<Vec<f64>> {
             while let Some(done) = workers.join_next().await {
                 done??;
             }
-            rates[v as usize].push((per_worker * CONCURRENCY) as f64 / started.elapsed().as_secs_f64());
+            let elapsed = started.elapsed();
+            let spent = &mut cpu[v as usize];
+            spent.0 += process_cpu_ns().saturating_sub(cpu_before);
+            spent.1 += per_worker * CONCURRENCY;
+            rates[v as usize].push((per_worker * CONCURRENCY) as f64 / elapsed.as_secs_f64());
         }
     }
-    Ok(rates.iter_mut().map(|r| median_f64(r)).collect())
+    Ok(Throughput {
+        rates: rates.iter_mut().map(|r| median_f64(r)).collect(),
+        cpu_per_request: cpu.iter().map(|&(ns, n)| ns as f64 / n.max(1) as f64).collect(),
+    })
 }
 
 async fn streams(t: &Targets, plan: &Plan) -> Result<Vec<Duration>> {
@@ -395,8 +419,42 @@ fn verdict(pass: bool) -> &'static str {
     if pass { "PASS" } else { "MISS" }
 }
 
+/// `--only VARIANT --requests N [--concurrency C]`: N requests of one variant
+/// (sequential, or from C workers) and nothing else, to run under
+/// `perf record` or `valgrind --tool=callgrind`.
+async fn only(t: &Arc<Targets>, variant: &str, requests: usize, concurrency: usize) -> Result<()> {
+    let v = match variant {
+        "raw" => Variant::Raw,
+        "provider" => Variant::Provider,
+        "routed" => Variant::Routed,
+        "canary" => Variant::Canary,
+        other => return Err(format!("unknown variant `{other}`: raw, provider, routed or canary").into()),
+    };
+    let started = Instant::now();
+    let mut workers = JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let t = Arc::clone(t);
+        workers.spawn(async move {
+            for _ in 0..requests / concurrency.max(1) {
+                t.chat(v).await?;
+            }
+            Ok::<(), BoxError>(())
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done??;
+    }
+    println!("{requests} {} requests in {:.3} s", v.name(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 fn main() -> Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let only_variant = value("--only");
+    let only_requests: usize = value("--requests").map_or(Ok(10_000), |n| n.parse())?;
+    let only_concurrency: usize = value("--concurrency").map_or(Ok(1), |n| n.parse())?;
+    let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let routes = Routes::new()
         .route("/json/v1/chat/completions", Reply::json(fixtures::openai_chat_json()))
@@ -410,6 +468,9 @@ fn main() -> Result<()> {
     let result = runtime.block_on(async {
         let t = Arc::new(Targets::new(&upstream)?);
         check(&t).await?;
+        if let Some(variant) = &only_variant {
+            return only(&t, variant, only_requests, only_concurrency).await;
+        }
         println!("overhead bench: {}", machine());
         println!("upstream: loopback BenchUpstream on its own thread; client: tokio multi-thread, 2 workers");
         for v in Variant::ALL {
@@ -440,28 +501,31 @@ fn report_sequential(mut seq: Sequential, plan: &Plan) {
         plan.seq_rounds
     );
     println!(
-        "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "variant", "p50 µs", "p99 µs", "p50 ×raw", "p99 ×raw", "+p50 µs", "+p99 µs"
+        "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9}",
+        "variant", "p50 µs", "p99 µs", "p50 ×raw", "p99 ×raw", "+p50 µs", "+p99 µs", "CPU µs/req", "CPU ×raw"
     );
     let mut rows = Vec::new();
     for v in Variant::ALL {
         let s = &mut seq.samples[v as usize];
-        rows.push((v, micros(quantile(s, 0.5)), micros(quantile(s, 0.99))));
+        let cpu = seq.cpu_ns[v as usize] as f64 / 1e3 / s.len().max(1) as f64;
+        rows.push((v, micros(quantile(s, 0.5)), micros(quantile(s, 0.99)), cpu));
     }
-    let (_, b50, b99) = rows[0];
-    for &(v, p50, p99) in &rows {
+    let (_, b50, b99, bcpu) = rows[0];
+    for &(v, p50, p99, cpu) in &rows {
         println!(
-            "{:<28} {:>9.1} {:>9.1} {:>9.3} {:>9.3} {:>9.1} {:>9.1}",
+            "{:<28} {:>9.1} {:>9.1} {:>9.3} {:>9.3} {:>9.1} {:>9.1} {:>11.1} {:>9.3}",
             v.name(),
             p50,
             p99,
             p50 / b50,
             p99 / b99,
             p50 - b50,
-            p99 - b99
+            p99 - b99,
+            cpu,
+            cpu / bcpu
         );
     }
-    for &(v, p50, p99) in &rows[1..3] {
+    for &(v, p50, p99, _) in &rows[1..3] {
         println!(
             "target {}: added p50 {:.1} µs ≤ 15: {}; added p99 {:.1} µs ≤ 40: {}",
             v.name(),
@@ -471,7 +535,7 @@ fn report_sequential(mut seq: Sequential, plan: &Plan) {
             verdict(p99 - b99 <= 40.0)
         );
     }
-    let (_, c50, _) = rows[3];
+    let (_, c50, _, _) = rows[3];
     println!(
         "canary check: p50 {:.2}× the provider's: the harness {} a client per request",
         c50 / rows[1].1,
@@ -479,16 +543,26 @@ fn report_sequential(mut seq: Sequential, plan: &Plan) {
     );
 }
 
-fn report_throughput(rates: &[f64], plan: &Plan) {
+fn report_throughput(tput: &Throughput, plan: &Plan) {
+    let rates = &tput.rates;
+    let cpu = &tput.cpu_per_request;
     println!(
         "\n== throughput at concurrency {CONCURRENCY}: {} requests per run (canary {}), median of {} interleaved rounds ==",
         plan.tput_requests,
-        plan.tput_requests / plan.canary_divisor,
+        plan.tput_canary_requests,
         plan.tput_rounds
     );
-    println!("{:<28} {:>10} {:>9}", "variant", "req/s", "×raw");
+    println!("{:<28} {:>10} {:>9} {:>11} {:>9}", "variant", "req/s", "×raw", "CPU µs/req", "CPU ×raw");
     for v in Variant::ALL {
-        println!("{:<28} {:>10.0} {:>9.3}", v.name(), rates[v as usize], rates[v as usize] / rates[0]);
+        let i = v as usize;
+        println!(
+            "{:<28} {:>10.0} {:>9.3} {:>11.1} {:>9.3}",
+            v.name(),
+            rates[i],
+            rates[i] / rates[0],
+            cpu[i] / 1e3,
+            cpu[i] / cpu[0]
+        );
     }
     for v in [Variant::Provider, Variant::Routed] {
         let ratio = rates[v as usize] / rates[0];

@@ -16,7 +16,10 @@ pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
             "none" => Ok(Auth::None),
             form @ ("header" | "query") => Err(syn::Error::new_spanned(
                 lit,
-                format!("`{form}` auth needs a name: write `auth({form} = \"{}\")`", placeholder(form)),
+                format!(
+                    "`{form}` auth needs a name: write `auth({form} = \"{}\")`",
+                    placeholder(form)
+                ),
             )),
             other => {
                 let hint = match suggest::did_you_mean(other, &["bearer", "none", "header", "query"]) {
@@ -26,7 +29,10 @@ pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
                     Some(scheme) => format!("; did you mean `\"{scheme}\"`?"),
                     None => "; expected `\"bearer\"`, `\"none\"`, `auth(header = \"...\")` or `auth(query = \"...\")`".to_owned(),
                 };
-                Err(syn::Error::new_spanned(lit, format!("unknown auth scheme `{other}`{hint}")))
+                Err(syn::Error::new_spanned(
+                    lit,
+                    format!("unknown auth scheme `{other}`{hint}"),
+                ))
             }
         },
         RawAuth::Header { key, name } => {
@@ -45,7 +51,10 @@ pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
             {
                 return Err(syn::Error::new_spanned(
                     lit,
-                    format!("invalid query parameter name `{}`: use unreserved URL characters (letters, digits, `-._~`)", name.escape_debug()),
+                    format!(
+                        "invalid query parameter name `{}`: use unreserved URL characters (letters, digits, `-._~`)",
+                        name.escape_debug()
+                    ),
                 ));
             }
             Ok(Auth::Query(name))
@@ -62,13 +71,19 @@ fn named<'a>(key: &syn::Ident, name: Option<&'a LitStr>, form: &str) -> syn::Res
     let Some(lit) = name else {
         return Err(syn::Error::new_spanned(
             key,
-            format!("`auth({form})` needs a name: write `auth({form} = \"{}\")`", placeholder(form)),
+            format!(
+                "`auth({form})` needs a name: write `auth({form} = \"{}\")`",
+                placeholder(form)
+            ),
         ));
     };
     if lit.value().is_empty() {
         return Err(syn::Error::new_spanned(
             lit,
-            format!("`auth({form} = \"\")` has an empty name: write `auth({form} = \"{}\")`", placeholder(form)),
+            format!(
+                "`auth({form} = \"\")` has an empty name: write `auth({form} = \"{}\")`",
+                placeholder(form)
+            ),
         ));
     }
     Ok(lit)
@@ -100,26 +115,66 @@ mod tests {
     fn schemes() {
         assert_eq!(scheme(parse_quote!("bearer")), Ok(Auth::Bearer));
         assert_eq!(scheme(parse_quote!("none")), Ok(Auth::None));
-        assert_eq!(scheme(parse_quote!("barer")), Err("unknown auth scheme `barer`; did you mean `\"bearer\"`?".into()));
-        assert!(scheme(parse_quote!("header")).unwrap_err().contains("auth(header = \"x-api-key\")"));
-        assert!(scheme(parse_quote!("basic")).unwrap_err().contains("expected"));
+        assert_eq!(
+            scheme(parse_quote!("barer")),
+            Err("unknown auth scheme `barer`; did you mean `\"bearer\"`?".into())
+        );
+        assert!(
+            scheme(parse_quote!("header"))
+                .unwrap_err()
+                .contains("auth(header = \"x-api-key\")")
+        );
+        assert!(
+            scheme(parse_quote!("basic"))
+                .unwrap_err()
+                .contains("expected")
+        );
     }
 
     #[test]
     fn named_forms() {
-        let header = |name: Option<LitStr>| auth_scheme(&RawAuth::Header { key: parse_quote!(header), name });
-        assert_eq!(header(Some(parse_quote!("X-Api-Key"))).unwrap(), Auth::Header("x-api-key".into()));
-        assert!(header(None).unwrap_err().to_string().contains("needs a name"));
-        assert!(header(Some(parse_quote!(""))).unwrap_err().to_string().contains("empty name"));
+        let header = |name: Option<LitStr>| {
+            auth_scheme(&RawAuth::Header {
+                key: parse_quote!(header),
+                name,
+            })
+        };
+        assert_eq!(
+            header(Some(parse_quote!("X-Api-Key"))).unwrap(),
+            Auth::Header("x-api-key".into())
+        );
+        assert!(
+            header(None)
+                .unwrap_err()
+                .to_string()
+                .contains("needs a name")
+        );
+        assert!(
+            header(Some(parse_quote!("")))
+                .unwrap_err()
+                .to_string()
+                .contains("empty name")
+        );
         assert!(header(Some(parse_quote!("content-type"))).is_err());
-        let query = |name: LitStr| auth_scheme(&RawAuth::Query { key: parse_quote!(query), name: Some(name) });
-        assert_eq!(query(parse_quote!("key")).unwrap(), Auth::Query("key".into()));
+        let query = |name: LitStr| {
+            auth_scheme(&RawAuth::Query {
+                key: parse_quote!(query),
+                name: Some(name),
+            })
+        };
+        assert_eq!(
+            query(parse_quote!("key")).unwrap(),
+            Auth::Query("key".into())
+        );
         assert!(query(parse_quote!("a b")).is_err());
     }
 
     #[test]
     fn env_with_none() {
-        let env = Spanned { key: parse_quote!(env), value: parse_quote!("KEY") };
+        let env = Spanned {
+            key: parse_quote!(env),
+            value: parse_quote!("KEY"),
+        };
         assert!(env_without_key(&env, &Auth::None).is_err());
         assert!(env_without_key(&env, &Auth::Bearer).is_ok());
     }

@@ -51,7 +51,9 @@ pub(crate) fn header_value(lit: &LitStr) -> syn::Result<String> {
     if let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') {
         return Err(syn::Error::new_spanned(
             lit,
-            format!("header value contains the control character {bad:?}; header values cannot carry CR, LF, NUL or other control characters"),
+            format!(
+                "header value contains the control character {bad:?}; header values cannot carry CR, LF, NUL or other control characters"
+            ),
         ));
     }
     if !value.is_ascii() {
@@ -63,7 +65,9 @@ pub(crate) fn header_value(lit: &LitStr) -> syn::Result<String> {
     if value.trim_matches([' ', '\t']) != value {
         return Err(syn::Error::new_spanned(
             lit,
-            format!("header value {value:?} has leading or trailing whitespace, which HTTP strips; remove it"),
+            format!(
+                "header value {value:?} has leading or trailing whitespace, which HTTP strips; remove it"
+            ),
         ));
     }
     Ok(value)
@@ -79,7 +83,9 @@ pub(crate) fn set_by_auth(name: &str, lit: &LitStr, auth: &Auth) -> syn::Result<
     if name.eq_ignore_ascii_case(set) {
         return Err(syn::Error::new_spanned(
             lit,
-            format!("header `{name}` is already set by {by} from the API key; remove it from `headers(...)`"),
+            format!(
+                "header `{name}` is already set by {by} from the API key; remove it from `headers(...)`"
+            ),
         ));
     }
     Ok(())
@@ -101,7 +107,9 @@ pub(crate) fn client_managed(name: &str, lit: &LitStr) -> syn::Result<()> {
     if CLIENT_MANAGED.iter().any(|m| m.eq_ignore_ascii_case(name)) {
         return Err(syn::Error::new_spanned(
             lit,
-            format!("header `{name}` is set by the HTTP client for each request and cannot be declared"),
+            format!(
+                "header `{name}` is set by the HTTP client for each request and cannot be declared"
+            ),
         ));
     }
     Ok(())
@@ -114,7 +122,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(header_name(&parse_quote!("Anthropic-Version")).unwrap(), "anthropic-version");
+        assert_eq!(
+            header_name(&parse_quote!("Anthropic-Version")).unwrap(),
+            "anthropic-version"
+        );
         assert!(header_name(&parse_quote!("")).is_err());
         assert!(header_name(&parse_quote!("x api")).is_err());
         assert!(header_name(&parse_quote!("x:api")).is_err());
@@ -123,7 +134,10 @@ mod tests {
 
     #[test]
     fn values() {
-        assert_eq!(header_value(&parse_quote!("2023-06-01")).unwrap(), "2023-06-01");
+        assert_eq!(
+            header_value(&parse_quote!("2023-06-01")).unwrap(),
+            "2023-06-01"
+        );
         assert!(header_value(&parse_quote!("a\tb")).is_ok());
         assert!(header_value(&parse_quote!("a\r\nb")).is_err());
         assert!(header_value(&parse_quote!(" a")).is_err());

@@ -16,6 +16,6 @@ pub(crate) use names::{env_var, provider_name};
 pub(crate) use shape::{data_shape, no_generics};
 pub(crate) use url::{allow_http_effect, base_url, plain_http};
 pub(crate) use values::{
-    capability, crate_path, default_model, dialect, health, repeated_capability,
-    repeated_model, timeout_secs,
+    capability, crate_path, default_model, dialect, health, repeated_capability, repeated_model,
+    timeout_secs,
 };

@@ -49,7 +49,13 @@ pub(crate) fn env_var(lit: &LitStr) -> syn::Result<String> {
     let fixed: String = name
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let hint = if is_screaming_snake(&fixed) {
         format!("; did you mean `{fixed}`?")
@@ -80,8 +86,13 @@ mod tests {
     #[test]
     fn provider_names() {
         assert_eq!(provider_name(&parse_quote!("groq")).unwrap(), "groq");
-        assert_eq!(provider_name(&parse_quote!("open_router-2")).unwrap(), "open_router-2");
-        let error = provider_name(&parse_quote!("Groq Cloud")).unwrap_err().to_string();
+        assert_eq!(
+            provider_name(&parse_quote!("open_router-2")).unwrap(),
+            "open_router-2"
+        );
+        let error = provider_name(&parse_quote!("Groq Cloud"))
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("did you mean `groq-cloud`?"), "{error}");
         assert!(provider_name(&parse_quote!("")).is_err());
         assert!(provider_name(&parse_quote!("1ai")).is_err());
@@ -90,8 +101,13 @@ mod tests {
 
     #[test]
     fn env_vars() {
-        assert_eq!(env_var(&parse_quote!("GROQ_API_KEY")).unwrap(), "GROQ_API_KEY");
-        let error = env_var(&parse_quote!("groq-api-key")).unwrap_err().to_string();
+        assert_eq!(
+            env_var(&parse_quote!("GROQ_API_KEY")).unwrap(),
+            "GROQ_API_KEY"
+        );
+        let error = env_var(&parse_quote!("groq-api-key"))
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("did you mean `GROQ_API_KEY`?"), "{error}");
         assert!(env_var(&parse_quote!("")).is_err());
         assert!(env_var(&parse_quote!("_KEY")).is_err());

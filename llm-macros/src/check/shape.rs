@@ -4,7 +4,8 @@ use syn::{Data, DeriveInput, Fields, Generics};
 
 use crate::model::Shape;
 
-const ACCEPTED: &str = "declare a unit struct (`pub struct Groq;`) or a struct with named settings fields";
+const ACCEPTED: &str =
+    "declare a unit struct (`pub struct Groq;`) or a struct with named settings fields";
 
 /// A unit struct or a struct with named fields; enums, unions and tuple
 /// structs are errors spanned on their keyword or fields.
@@ -54,11 +55,33 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert!(matches!(data_shape(&parse_quote!(struct A;)), Ok(Shape::Unit)));
-        assert!(matches!(data_shape(&parse_quote!(struct A { v: u8 })), Ok(Shape::Named)));
-        let tuple = data_shape(&parse_quote!(struct A(u8);)).err().unwrap();
+        assert!(matches!(
+            data_shape(&parse_quote!(
+                struct A;
+            )),
+            Ok(Shape::Unit)
+        ));
+        assert!(matches!(
+            data_shape(&parse_quote!(
+                struct A {
+                    v: u8,
+                }
+            )),
+            Ok(Shape::Named)
+        ));
+        let tuple = data_shape(&parse_quote!(
+            struct A(u8);
+        ))
+        .err()
+        .unwrap();
         assert!(tuple.to_string().contains("tuple structs"));
-        let enum_ = data_shape(&parse_quote!(enum A { B })).err().unwrap();
+        let enum_ = data_shape(&parse_quote!(
+            enum A {
+                B,
+            }
+        ))
+        .err()
+        .unwrap();
         assert!(enum_.to_string().contains("found an enum"));
         let union_ = data_shape(&parse_quote!(union A { b: u8 })).err().unwrap();
         assert!(union_.to_string().contains("found a union"));
@@ -66,13 +89,25 @@ mod tests {
 
     #[test]
     fn generics() {
-        let input: DeriveInput = parse_quote!(struct A;);
+        let input: DeriveInput = parse_quote!(
+            struct A;
+        );
         assert!(no_generics(&input.generics).is_ok());
-        let input: DeriveInput = parse_quote!(struct A<T>(T););
+        let input: DeriveInput = parse_quote!(
+            struct A<T>(T);
+        );
         assert!(no_generics(&input.generics).is_err());
-        let input: DeriveInput = parse_quote!(struct A<'a> { s: &'a str });
+        let input: DeriveInput = parse_quote!(
+            struct A<'a> {
+                s: &'a str,
+            }
+        );
         assert!(no_generics(&input.generics).is_err());
-        let input: DeriveInput = parse_quote!(struct A where u8: Copy;);
+        let input: DeriveInput = parse_quote!(
+            struct A
+            where
+                u8: Copy;
+        );
         assert!(no_generics(&input.generics).is_err());
     }
 }

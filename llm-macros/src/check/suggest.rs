@@ -76,7 +76,10 @@ mod tests {
         assert_eq!(did_you_mean("base-url", &keys), Some("base_url"));
         assert_eq!(did_you_mean("nmae", &keys), Some("name"));
         assert_eq!(did_you_mean("url", &keys), None);
-        assert_eq!(did_you_mean("OpenAI", &["openai", "gemini"]), Some("openai"));
+        assert_eq!(
+            did_you_mean("OpenAI", &["openai", "gemini"]),
+            Some("openai")
+        );
         assert_eq!(did_you_mean("barer", &["bearer", "none"]), Some("bearer"));
         assert_eq!(hint("xyz", &keys), "");
         assert_eq!(hint("auht", &keys), "; did you mean `auth`?");

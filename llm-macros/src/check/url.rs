@@ -54,10 +54,10 @@ pub(crate) fn base_url(lit: &LitStr) -> syn::Result<BaseUrl> {
     if !is_host(host) {
         return fail(format!("`base_url` has an invalid host `{host}`"));
     }
-    if let Some(port) = port {
-        if port.parse::<u16>().map_or(true, |port| port == 0) {
-            return fail(format!("`base_url` has an invalid port `{port}`"));
-        }
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |port| port == 0)
+    {
+        return fail(format!("`base_url` has an invalid port `{port}`"));
     }
     Ok(BaseUrl {
         url: format!("{scheme}://{authority}{}", path.trim_end_matches('/')),
@@ -81,9 +81,9 @@ fn split_port(authority: &str) -> (&str, Option<&str>) {
 fn is_host(host: &str) -> bool {
     match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         Some(v6) => v6.parse::<Ipv6Addr>().is_ok(),
-        None => host
-            .split('.')
-            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')),
+        None => host.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        }),
     }
 }
 
@@ -102,7 +102,11 @@ fn is_loopback(host: &str) -> bool {
 
 /// Plain `http://` only to a loopback host, unless `allow_http = true`: the key
 /// and the prompts would cross the network unencrypted.
-pub(crate) fn plain_http(url: &BaseUrl, lit: &LitStr, allow_http: Option<&LitBool>) -> syn::Result<()> {
+pub(crate) fn plain_http(
+    url: &BaseUrl,
+    lit: &LitStr,
+    allow_http: Option<&LitBool>,
+) -> syn::Result<()> {
     if url.https || url.loopback || allow_http.is_some_and(LitBool::value) {
         return Ok(());
     }
@@ -160,7 +164,9 @@ mod tests {
 
     #[test]
     fn rejects() {
-        assert!(error("api.groq.com/v1").contains("absolute URL such as `https://api.groq.com/v1`"));
+        assert!(
+            error("api.groq.com/v1").contains("absolute URL such as `https://api.groq.com/v1`")
+        );
         assert!(error("ftp://x.dev").contains("scheme `ftp`"));
         assert!(error("https://x.dev/v1?x=1").contains("query or fragment"));
         assert!(error("https://x.dev/v1#top").contains("query or fragment"));
@@ -184,7 +190,10 @@ mod tests {
 
     #[test]
     fn allow_http_without_effect() {
-        let allow = Spanned { key: parse_quote!(allow_http), value: parse_quote!(true) };
+        let allow = Spanned {
+            key: parse_quote!(allow_http),
+            value: parse_quote!(true),
+        };
         assert!(allow_http_effect(&url("https://x.dev").unwrap(), &allow).is_err());
         assert!(allow_http_effect(&url("http://localhost").unwrap(), &allow).is_err());
         assert!(allow_http_effect(&url("http://10.0.0.2").unwrap(), &allow).is_ok());

@@ -13,7 +13,10 @@ pub(crate) fn timeout_secs(lit: &LitInt) -> syn::Result<u64> {
         Ok(secs @ 1..=3600) => Ok(secs),
         _ => Err(syn::Error::new_spanned(
             lit,
-            format!("`timeout_secs` must be between 1 and 3600 (one hour), found {}", lit.base10_digits()),
+            format!(
+                "`timeout_secs` must be between 1 and 3600 (one hour), found {}",
+                lit.base10_digits()
+            ),
         )),
     }
 }
@@ -35,9 +38,16 @@ pub(crate) fn capability(ident: &Ident) -> syn::Result<Capability> {
 }
 
 /// A capability listed twice.
-pub(crate) fn repeated_capability(ident: &Ident, cap: Capability, earlier: &[Capability]) -> syn::Result<()> {
+pub(crate) fn repeated_capability(
+    ident: &Ident,
+    cap: Capability,
+    earlier: &[Capability],
+) -> syn::Result<()> {
     if earlier.contains(&cap) {
-        return Err(syn::Error::new_spanned(ident, format!("capability `{ident}` is listed twice")));
+        return Err(syn::Error::new_spanned(
+            ident,
+            format!("capability `{ident}` is listed twice"),
+        ));
     }
     Ok(())
 }
@@ -49,12 +59,15 @@ pub(crate) fn dialect(ident: &Ident) -> syn::Result<Ident> {
         return Ok(ident.clone());
     }
     let hint = match suggest::did_you_mean(&name, DIALECTS) {
-        Some(candidate) => format!("; did you mean `{candidate}`?"),
-        None => format!("; expected one of: {}", DIALECTS.join(", ")),
+        Some(candidate) => format!("did you mean `{candidate}`?"),
+        None => format!(
+            "expected one of: {}; or remove `dialect` and implement `Transform`",
+            DIALECTS.join(", ")
+        ),
     };
     Err(syn::Error::new_spanned(
         ident,
-        format!("unknown dialect `{name}`{hint}; without `dialect`, implement `Transform` yourself"),
+        format!("unknown dialect `{name}`; {hint}"),
     ))
 }
 
@@ -64,7 +77,10 @@ pub(crate) fn repeated_model(lit: &LitStr, earlier: &[String]) -> syn::Result<()
         return Err(syn::Error::new_spanned(lit, "model id is empty"));
     }
     if earlier.contains(&lit.value()) {
-        return Err(syn::Error::new_spanned(lit, format!("model `{}` is listed twice", lit.value())));
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!("model `{}` is listed twice", lit.value()),
+        ));
     }
     Ok(())
 }
@@ -146,7 +162,11 @@ pub(crate) fn health(lit: &LitStr) -> syn::Result<Health> {
         };
         return Err(bad(&format!("`{method}` is not an HTTP method{hint}")));
     }
-    if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control() || c == '#') {
+    if !path.starts_with('/')
+        || path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '#')
+    {
         return Err(bad(&format!("`{path}` is not a path starting with `/`")));
     }
     Ok(Health {
@@ -171,17 +191,26 @@ mod tests {
 
     #[test]
     fn capabilities() {
-        assert_eq!(capability(&parse_quote!(json_mode)).unwrap(), Capability::JsonMode);
+        assert_eq!(
+            capability(&parse_quote!(json_mode)).unwrap(),
+            Capability::JsonMode
+        );
         let error = capability(&parse_quote!(tool)).unwrap_err().to_string();
         assert_eq!(error, "unknown capability `tool`; did you mean `tools`?");
-        assert!(repeated_capability(&parse_quote!(chat), Capability::Chat, &[Capability::Chat]).is_err());
+        assert!(
+            repeated_capability(&parse_quote!(chat), Capability::Chat, &[Capability::Chat])
+                .is_err()
+        );
     }
 
     #[test]
     fn dialects() {
         assert!(dialect(&parse_quote!(openai)).is_ok());
         let error = dialect(&parse_quote!(open_ai)).unwrap_err().to_string();
-        assert!(error.starts_with("unknown dialect `open_ai`; did you mean `openai`?"), "{error}");
+        assert!(
+            error.starts_with("unknown dialect `open_ai`; did you mean `openai`?"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -189,7 +218,9 @@ mod tests {
         let models = ["a-1".to_owned(), "b-2".to_owned()];
         assert!(default_model(&parse_quote!("a-1"), Some(&models)).is_ok());
         assert!(default_model(&parse_quote!("anything"), None).is_ok());
-        let error = default_model(&parse_quote!("a-2"), Some(&models)).unwrap_err().to_string();
+        let error = default_model(&parse_quote!("a-2"), Some(&models))
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("did you mean `a-1`?"), "{error}");
         assert!(repeated_model(&parse_quote!("a-1"), &models).is_err());
         assert!(repeated_model(&parse_quote!(""), &models).is_err());
@@ -207,9 +238,17 @@ mod tests {
     #[test]
     fn health_probes() {
         let probe = health(&parse_quote!("GET /models")).unwrap();
-        assert_eq!((probe.method.as_str(), probe.path.as_str()), ("GET", "/models"));
+        assert_eq!(
+            (probe.method.as_str(), probe.path.as_str()),
+            ("GET", "/models")
+        );
         assert!(health(&parse_quote!("/models")).is_err());
-        assert!(health(&parse_quote!("get /models")).unwrap_err().to_string().contains("did you mean `GET`?"));
+        assert!(
+            health(&parse_quote!("get /models"))
+                .unwrap_err()
+                .to_string()
+                .contains("did you mean `GET`?")
+        );
         assert!(health(&parse_quote!("GET models")).is_err());
         assert!(health(&parse_quote!("GET /a b")).is_err());
     }

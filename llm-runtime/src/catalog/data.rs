@@ -14,10 +14,18 @@ use super::{LongContextPrice, ModelCard, Price};
 use crate::spec::{Capabilities, Capability as C};
 
 const TEXT: Capabilities = Capabilities::of(&[C::Chat, C::Stream, C::Tools, C::JsonMode]);
-const TEXT_REASONING: Capabilities = Capabilities::of(&[C::Chat, C::Stream, C::Tools, C::JsonMode, C::Reasoning]);
-const VISION: Capabilities = Capabilities::of(&[C::Chat, C::Stream, C::Tools, C::Vision, C::JsonMode]);
-const VISION_REASONING: Capabilities =
-    Capabilities::of(&[C::Chat, C::Stream, C::Tools, C::Vision, C::JsonMode, C::Reasoning]);
+const TEXT_REASONING: Capabilities =
+    Capabilities::of(&[C::Chat, C::Stream, C::Tools, C::JsonMode, C::Reasoning]);
+const VISION: Capabilities =
+    Capabilities::of(&[C::Chat, C::Stream, C::Tools, C::Vision, C::JsonMode]);
+const VISION_REASONING: Capabilities = Capabilities::of(&[
+    C::Chat,
+    C::Stream,
+    C::Tools,
+    C::Vision,
+    C::JsonMode,
+    C::Reasoning,
+]);
 /// Chat without tool calls (search-grounded and plain completion models).
 const CHAT_ONLY: Capabilities = Capabilities::of(&[C::Chat, C::Stream, C::JsonMode]);
 const EMBEDDINGS: Capabilities = Capabilities::of(&[C::Embeddings]);
@@ -31,7 +39,12 @@ const fn price(input: f64, output: f64, cached_input: Option<f64>) -> Option<Pri
     })
 }
 
-const fn tiered(input: f64, output: f64, cached_input: Option<f64>, long: LongContextPrice) -> Option<Price> {
+const fn tiered(
+    input: f64,
+    output: f64,
+    cached_input: Option<f64>,
+    long: LongContextPrice,
+) -> Option<Price> {
     Some(Price {
         input,
         output,
@@ -58,6 +71,23 @@ const fn model(
     }
 }
 
+/// Claude Sonnet 4 and 4.5 prompts over 200k tokens (the 1M-context beta).
+const SONNET_OVER_200K: LongContextPrice = LongContextPrice {
+    above_prompt_tokens: 200_000,
+    input: 6.0,
+    output: 22.50,
+    cached_input: Some(0.60),
+};
+
+/// Gemini 2.5 Pro prompts over 200k tokens.
+const GEMINI_PRO_OVER_200K: LongContextPrice = LongContextPrice {
+    above_prompt_tokens: 200_000,
+    input: 2.50,
+    output: 15.0,
+    cached_input: Some(0.25),
+};
+
+#[rustfmt::skip]
 pub(super) static MODELS: &[ModelCard] = &[
     // ---- OpenAI (checked 2026-11-26) ----
     model("openai", "gpt-5", 400_000, Some(128_000), price(1.25, 10.0, Some(0.125)), VISION_REASONING),
@@ -81,35 +111,13 @@ pub(super) static MODELS: &[ModelCard] = &[
     model("anthropic", "claude-opus-4-5", 200_000, Some(64_000), price(5.0, 25.0, Some(0.50)), VISION_REASONING),
     model("anthropic", "claude-opus-4-1", 200_000, Some(32_000), price(15.0, 75.0, Some(1.50)), VISION_REASONING),
     model("anthropic", "claude-opus-4", 200_000, Some(32_000), price(15.0, 75.0, Some(1.50)), VISION_REASONING),
-    model(
-        "anthropic",
-        "claude-sonnet-4-5",
-        200_000,
-        Some(64_000),
-        // Prompts over 200k tokens (the 1M-context beta) are billed at the higher rate.
-        tiered(3.0, 15.0, Some(0.30), LongContextPrice { above_prompt_tokens: 200_000, input: 6.0, output: 22.50, cached_input: Some(0.60) }),
-        VISION_REASONING,
-    ),
-    model(
-        "anthropic",
-        "claude-sonnet-4",
-        200_000,
-        Some(64_000),
-        tiered(3.0, 15.0, Some(0.30), LongContextPrice { above_prompt_tokens: 200_000, input: 6.0, output: 22.50, cached_input: Some(0.60) }),
-        VISION_REASONING,
-    ),
+    model("anthropic", "claude-sonnet-4-5", 200_000, Some(64_000), tiered(3.0, 15.0, Some(0.30), SONNET_OVER_200K), VISION_REASONING),
+    model("anthropic", "claude-sonnet-4", 200_000, Some(64_000), tiered(3.0, 15.0, Some(0.30), SONNET_OVER_200K), VISION_REASONING),
     model("anthropic", "claude-haiku-4-5", 200_000, Some(64_000), price(1.0, 5.0, Some(0.10)), VISION_REASONING),
     model("anthropic", "claude-3-5-haiku", 200_000, Some(8_192), price(0.80, 4.0, Some(0.08)), VISION),
     model("anthropic", "claude-3-haiku", 200_000, Some(4_096), price(0.25, 1.25, Some(0.03)), VISION),
     // ---- Google Gemini (checked 2026-11-26) ----
-    model(
-        "gemini",
-        "gemini-2.5-pro",
-        1_048_576,
-        Some(65_536),
-        tiered(1.25, 10.0, Some(0.125), LongContextPrice { above_prompt_tokens: 200_000, input: 2.50, output: 15.0, cached_input: Some(0.25) }),
-        VISION_REASONING,
-    ),
+    model("gemini", "gemini-2.5-pro", 1_048_576, Some(65_536), tiered(1.25, 10.0, Some(0.125), GEMINI_PRO_OVER_200K), VISION_REASONING),
     model("gemini", "gemini-2.5-flash", 1_048_576, Some(65_536), price(0.30, 2.50, Some(0.03)), VISION_REASONING),
     model("gemini", "gemini-2.5-flash-lite", 1_048_576, Some(65_536), price(0.10, 0.40, Some(0.01)), VISION_REASONING),
     model("gemini", "gemini-2.0-flash", 1_048_576, Some(8_192), price(0.10, 0.40, Some(0.025)), VISION),

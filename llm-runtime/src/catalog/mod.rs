@@ -84,12 +84,15 @@ impl ModelCard {
     pub fn cost(&self, usage: &Usage) -> Option<Cost> {
         let price = self.price?;
         let (input, output, cached) = match price.long_context {
-            Some(long) if usage.prompt_tokens > long.above_prompt_tokens => (long.input, long.output, long.cached_input),
+            Some(long) if usage.prompt_tokens > long.above_prompt_tokens => {
+                (long.input, long.output, long.cached_input)
+            }
             _ => (price.input, price.output, price.cached_input),
         };
         let cached_tokens = usage.cached_tokens.unwrap_or(0).min(usage.prompt_tokens);
         let uncached_tokens = usage.prompt_tokens - cached_tokens;
-        let per_token = |tokens: u32, usd_per_million: f64| f64::from(tokens) * usd_per_million / 1_000_000.0;
+        let per_token =
+            |tokens: u32, usd_per_million: f64| f64::from(tokens) * usd_per_million / 1_000_000.0;
         let input_usd = per_token(uncached_tokens, input);
         let cached_input_usd = per_token(cached_tokens, cached.unwrap_or(input));
         let output_usd = per_token(usage.completion_tokens, output);
@@ -163,7 +166,8 @@ pub fn response_cost(response: &ChatResponse) -> Option<Cost> {
     let card = if response.provider.is_empty() {
         lookup(&response.model)
     } else {
-        lookup(&format!("{}/{}", response.provider, response.model)).or_else(|| lookup(&response.model))
+        lookup(&format!("{}/{}", response.provider, response.model))
+            .or_else(|| lookup(&response.model))
     };
     card?.cost(usage)
 }
@@ -174,7 +178,10 @@ fn is_catalog_provider(name: &str) -> bool {
 
 fn find(provider: Option<&str>, id: &str) -> Option<&'static ModelCard> {
     let in_scope = |m: &&ModelCard| provider.is_none_or(|p| m.provider == p);
-    let id = data::ALIASES.iter().find(|(alias, _)| *alias == id).map_or(id, |(_, target)| *target);
+    let id = data::ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == id)
+        .map_or(id, |(_, target)| *target);
     if let Some(card) = data::MODELS.iter().filter(in_scope).find(|m| m.id == id) {
         return Some(card);
     }
@@ -182,7 +189,11 @@ fn find(provider: Option<&str>, id: &str) -> Option<&'static ModelCard> {
     data::MODELS
         .iter()
         .filter(in_scope)
-        .filter(|m| id.strip_prefix(m.id).and_then(|s| s.strip_prefix('-')).is_some_and(is_date_suffix))
+        .filter(|m| {
+            id.strip_prefix(m.id)
+                .and_then(|s| s.strip_prefix('-'))
+                .is_some_and(is_date_suffix)
+        })
         .max_by_key(|m| m.id.len())
 }
 
@@ -207,7 +218,16 @@ mod tests {
     fn at_least_forty_models_across_the_built_in_providers() {
         assert!(models().len() >= 40, "{}", models().len());
         let providers: HashSet<&str> = models().iter().map(|m| m.provider).collect();
-        for p in ["openai", "anthropic", "gemini", "mistral", "groq", "deepseek", "xai", "cohere"] {
+        for p in [
+            "openai",
+            "anthropic",
+            "gemini",
+            "mistral",
+            "groq",
+            "deepseek",
+            "xai",
+            "cohere",
+        ] {
             assert!(providers.contains(p), "{p}");
         }
     }
@@ -216,7 +236,12 @@ mod tests {
     fn rows_are_unique_and_sane() {
         let mut seen = HashSet::new();
         for m in models() {
-            assert!(seen.insert((m.provider, m.id)), "duplicate {}/{}", m.provider, m.id);
+            assert!(
+                seen.insert((m.provider, m.id)),
+                "duplicate {}/{}",
+                m.provider,
+                m.id
+            );
             assert!(m.context_window >= 2048, "{}", m.id);
             if let Some(out) = m.max_output_tokens {
                 assert!(out <= m.context_window, "{}", m.id);
@@ -233,16 +258,37 @@ mod tests {
     #[test]
     fn lookups() {
         assert_eq!(lookup("gpt-4o").map(|m| m.provider), Some("openai"));
-        assert_eq!(lookup("openai/gpt-4o-mini").map(|m| m.id), Some("gpt-4o-mini"));
-        assert_eq!(lookup("gpt-4o-mini-2024-07-18").map(|m| m.id), Some("gpt-4o-mini"));
+        assert_eq!(
+            lookup("openai/gpt-4o-mini").map(|m| m.id),
+            Some("gpt-4o-mini")
+        );
+        assert_eq!(
+            lookup("gpt-4o-mini-2024-07-18").map(|m| m.id),
+            Some("gpt-4o-mini")
+        );
         assert_eq!(lookup("gpt-4o-2024-08-06").map(|m| m.id), Some("gpt-4o"));
-        assert_eq!(lookup("claude-sonnet-4-5-20250929").map(|m| m.id), Some("claude-sonnet-4-5"));
-        assert_eq!(lookup("anthropic/claude-sonnet-4-20250514").map(|m| m.id), Some("claude-sonnet-4"));
-        assert_eq!(lookup("claude-sonnet-4-0").map(|m| m.id), Some("claude-sonnet-4"));
+        assert_eq!(
+            lookup("claude-sonnet-4-5-20250929").map(|m| m.id),
+            Some("claude-sonnet-4-5")
+        );
+        assert_eq!(
+            lookup("anthropic/claude-sonnet-4-20250514").map(|m| m.id),
+            Some("claude-sonnet-4")
+        );
+        assert_eq!(
+            lookup("claude-sonnet-4-0").map(|m| m.id),
+            Some("claude-sonnet-4")
+        );
         assert_eq!(lookup("grok-4-0709").map(|m| m.id), Some("grok-4"));
         assert_eq!(lookup("o3-2025-04-16").map(|m| m.id), Some("o3"));
-        assert_eq!(lookup("openrouter/openai/gpt-4o").map(|m| m.id), Some("gpt-4o"));
-        assert_eq!(lookup("groq/openai/gpt-oss-120b").map(|m| m.provider), Some("groq"));
+        assert_eq!(
+            lookup("openrouter/openai/gpt-4o").map(|m| m.id),
+            Some("gpt-4o")
+        );
+        assert_eq!(
+            lookup("groq/openai/gpt-oss-120b").map(|m| m.provider),
+            Some("groq")
+        );
         // A provider the catalog knows, a model it does not: not someone else's model.
         assert!(lookup("anthropic/gpt-4o").is_none());
         // A suffix that is not a date is a different model.

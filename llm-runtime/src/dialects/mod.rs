@@ -54,6 +54,32 @@ pub(crate) fn f32_json(x: f32) -> serde_json::Value {
         .map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
+/// An image as a URL: its own, or a `data:` URL of its base64 bytes
+/// (for APIs that take `image_url` parts: OpenAI, Cohere).
+pub(crate) fn image_url(source: &crate::types::ImageSource) -> String {
+    match source {
+        crate::types::ImageSource::Url { url } => url.clone(),
+        crate::types::ImageSource::Base64 { mime, data } => format!("data:{mime};base64,{data}"),
+    }
+}
+
+/// Tools in the `[{"type": "function", "function": {name, description, parameters}}]`
+/// shape OpenAI, Ollama and Cohere share.
+pub(crate) fn function_tools(tools: &[crate::types::Tool]) -> serde_json::Value {
+    tools
+        .iter()
+        .map(|t| {
+            let mut f = serde_json::Map::new();
+            f.insert("name".into(), t.name.clone().into());
+            if let Some(d) = &t.description {
+                f.insert("description".into(), d.clone().into());
+            }
+            f.insert("parameters".into(), t.parameters.clone());
+            serde_json::json!({"type": "function", "function": f})
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod f32_json_tests {
     #[test]

@@ -5,3 +5,67 @@ mod request;
 
 pub use client::{HttpClient, is_loopback_host};
 pub use request::{HttpRequest, HttpResponse};
+
+use crate::error::{Error, ErrorKind};
+
+/// The error of a failed read of a response body.
+///
+/// With the `gzip` feature on, reqwest reports *every* failure under a body it
+/// could decompress as a decode error wrapping a body error: a connection reset
+/// or closed mid-body as well as bytes that do not decompress. The first is a
+/// broken transfer ([`ErrorKind::Network`], retryable before a stream starts),
+/// the second bad bytes ([`ErrorKind::Decode`]). Decompressors fail with an
+/// `io::Error` of kind `InvalidData` or `Other`; a broken connection shows as
+/// another I/O kind (reset, EOF...) or as a protocol error with no I/O cause.
+pub(crate) fn body_read_error(e: reqwest::Error) -> Error {
+    if !e.is_decode() || e.is_timeout() {
+        return Error::from(e);
+    }
+    let Some(body) = causes(&e).find(|c| {
+        c.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_body)
+    }) else {
+        return Error::from(e);
+    };
+    let bad_bytes = causes(body).any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::Other
+            )
+        })
+    });
+    if bad_bytes {
+        return Error::from(e);
+    }
+    let mut message = "the connection broke while reading the response body".to_owned();
+    for cause in causes(body).skip(1) {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+    }
+    Error::new(ErrorKind::Network, message).with_source(e.without_url())
+}
+
+/// `e` and its chain of sources.
+fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |c| c.source())
+}
+
+/// The error of a failed send.
+///
+/// A redirect the client refused (to another origin, or too many) is not
+/// transient: it is a [`ErrorKind::Config`] error naming the fix, never retried.
+pub(crate) fn send_error(e: reqwest::Error) -> Error {
+    if !e.is_redirect() {
+        return Error::from(e);
+    }
+    let mut message = "the upstream answered with a redirect that was not followed".to_owned();
+    for cause in causes(&e).skip(1) {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+    }
+    message.push_str(" (point the base URL at the final address)");
+    Error::new(ErrorKind::Config, message).with_source(e.without_url())
+}

@@ -8,10 +8,11 @@ use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingRespons
 use crate::Provider;
 
 /// Azure OpenAI (`AZURE_OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT` =
-/// `https://<resource>.openai.azure.com/openai`). The request's model is the
-/// deployment name.
+/// `https://<resource>.openai.azure.com/openai`, required: the declared base
+/// URL is a placeholder on the reserved `.invalid` TLD). The request's model is
+/// the deployment name.
 #[derive(Debug, Clone, Provider)]
-#[provider(name = "azure_openai", base_url = "https://example-resource.openai.azure.com/openai",
+#[provider(name = "azure_openai", base_url = "https://your-resource.invalid/openai",
            auth(header = "api-key"), env = "AZURE_OPENAI_API_KEY", base_url_env = "AZURE_OPENAI_ENDPOINT",
            capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode))]
 pub struct AzureOpenAi {

@@ -239,7 +239,7 @@ impl<P: Provider> Driver<P> {
                     format!("the stream sent nothing for {idle:?}"),
                 )),
                 Ok(Some(Err(e))) => {
-                    let e = Error::from(e);
+                    let e = crate::http::body_read_error(e);
                     let e = if e.kind() == ErrorKind::Network {
                         e.with_kind(ErrorKind::StreamTruncated)
                     } else {

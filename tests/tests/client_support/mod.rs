@@ -9,8 +9,8 @@ use std::time::Duration;
 use llm_runtime::dialects::OpenAiDialect;
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ChatResponse, Control, EmbeddingRequest, EmbeddingResponse, Frame, HttpParts, ModelInfo,
-    ProviderClient, ProviderConfig, RequestContext, Result, StreamEvent, Transform,
+    ChatRequest, ChatResponse, Control, EmbeddingRequest, EmbeddingResponse, Frame, HttpParts,
+    ModelInfo, ProviderClient, ProviderConfig, RequestContext, Result, StreamEvent, Transform,
 };
 use serde_json::{Value, json};
 
@@ -43,8 +43,12 @@ pub struct Probed;
 /// parameter as unsupported, but (like the OpenAI transform it wraps) still
 /// writes it when asked to send it anyway.
 #[derive(Debug, Clone, Copy, Default, llm_runtime::Provider)]
-#[provider(name = "noseed", base_url = "https://api.noseed.example/v1", auth = "bearer",
-           capabilities(chat, stream))]
+#[provider(
+    name = "noseed",
+    base_url = "https://api.noseed.example/v1",
+    auth = "bearer",
+    capabilities(chat, stream)
+)]
 pub struct NoSeed;
 
 impl Transform for NoSeed {
@@ -58,19 +62,36 @@ impl Transform for NoSeed {
         OpenAiDialect.parse_response(body, ctx)
     }
 
-    fn parse_stream_event(&self, frame: &Frame, state: &mut Self::StreamState, out: &mut Vec<StreamEvent>) -> Result<Control> {
+    fn parse_stream_event(
+        &self,
+        frame: &Frame,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<Control> {
         OpenAiDialect.parse_stream_event(frame, state, out)
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
-        if request.seed.is_some() { vec!["seed"] } else { Vec::new() }
+        if request.seed.is_some() {
+            vec!["seed"]
+        } else {
+            Vec::new()
+        }
     }
 
-    fn build_embedding_request(&self, request: &EmbeddingRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
+    fn build_embedding_request(
+        &self,
+        request: &EmbeddingRequest,
+        ctx: &RequestContext<'_>,
+    ) -> Result<HttpParts> {
         OpenAiDialect.build_embedding_request(request, ctx)
     }
 
-    fn parse_embedding_response(&self, body: &[u8], ctx: &RequestContext<'_>) -> Result<EmbeddingResponse> {
+    fn parse_embedding_response(
+        &self,
+        body: &[u8],
+        ctx: &RequestContext<'_>,
+    ) -> Result<EmbeddingResponse> {
         OpenAiDialect.parse_embedding_response(body, ctx)
     }
 
@@ -90,7 +111,9 @@ pub fn config_for<P: llm_runtime::Provider + Default>(server: &MockServer) -> Pr
 
 /// `P` connected to `server`.
 pub fn connect<P: llm_runtime::Provider + Default>(server: &MockServer) -> ProviderClient<P> {
-    config_for::<P>(server).connect().expect("a loopback config is valid")
+    config_for::<P>(server)
+        .connect()
+        .expect("a loopback config is valid")
 }
 
 /// A chat-completions body from `model` answering `text`.
@@ -125,17 +148,30 @@ pub fn stream_ok(model: &str, text: &str) -> MockResponse {
 
 /// An OpenAI-shaped error body.
 pub fn error_body(status: u16, message: &str, kind: &str, code: &str) -> MockResponse {
-    MockResponse::json(status, json!({"error": {"message": message, "type": kind, "code": code}}))
+    MockResponse::json(
+        status,
+        json!({"error": {"message": message, "type": kind, "code": code}}),
+    )
 }
 
-/// `503 Service Unavailable`.
-pub fn unavailable() -> MockResponse {
-    error_body(503, "The server is overloaded", "server_error", "server_error")
+/// `500` with OpenAI's server-error body.
+pub fn server_error() -> MockResponse {
+    error_body(
+        500,
+        "The server had an error while processing your request",
+        "server_error",
+        "server_error",
+    )
 }
 
 /// `401` with OpenAI's invalid-key body.
 pub fn bad_key() -> MockResponse {
-    error_body(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
+    error_body(
+        401,
+        "Incorrect API key provided",
+        "invalid_request_error",
+        "invalid_api_key",
+    )
 }
 
 /// `400` with OpenAI's context-length body.
@@ -159,6 +195,11 @@ pub fn models_sent(server: &MockServer) -> Vec<String> {
         .requests()
         .iter()
         .filter(|r| r.path == CHAT_PATH)
-        .map(|r| r.body_json()["model"].as_str().unwrap_or_default().to_owned())
+        .map(|r| {
+            r.body_json()["model"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect()
 }

@@ -9,7 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::StreamExt;
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatRequest, ChatStream, Error, ErrorKind, ProviderClient, ProviderConfig, RetryPolicy, StreamEvent};
+use llm_runtime::{
+    ChatRequest, ChatStream, Error, ErrorKind, ProviderClient, ProviderConfig, RetryPolicy,
+    StreamEvent,
+};
 use serde_json::{Value, json};
 
 /// The route of the OpenAI chat-completions endpoint under `{server}/v1`.
@@ -39,7 +42,9 @@ pub(crate) fn config(server: &MockServer) -> ProviderConfig<OpenAi> {
 
 /// An OpenAI client on the shared pool, pointed at `server`.
 pub(crate) fn connect(server: &MockServer) -> ProviderClient<OpenAi> {
-    config(server).connect().expect("a loopback config is valid")
+    config(server)
+        .connect()
+        .expect("a loopback config is valid")
 }
 
 /// A small chat request.
@@ -65,6 +70,19 @@ pub(crate) fn openai_completion(text: &str) -> Value {
 /// `200` with [`openai_completion`].
 pub(crate) fn chat_ok(text: &str) -> MockResponse {
     MockResponse::json(200, openai_completion(text))
+}
+
+/// A `401` that quotes the key back, as OpenAI does ("Incorrect API key provided: sk-...").
+pub(crate) fn key_echoing_401() -> MockResponse {
+    MockResponse::json(
+        401,
+        json!({"error": {
+            "message": format!("Incorrect API key provided: {KEY}. You can find your API key at https://platform.openai.com/account/api-keys."),
+            "type": "invalid_request_error",
+            "param": null,
+            "code": "invalid_api_key"
+        }}),
+    )
 }
 
 /// One stream chunk (the `data:` payload) carrying `text`.
@@ -118,7 +136,10 @@ pub(crate) async fn drain(mut stream: ChatStream) -> (Vec<StreamEvent>, Option<E
             Ok(event) => events.push(event),
             Err(e) => {
                 // A stream ends after its error.
-                assert!(stream.next().await.is_none(), "a stream must end after its error");
+                assert!(
+                    stream.next().await.is_none(),
+                    "a stream must end after its error"
+                );
                 return (events, Some(e));
             }
         }
@@ -151,8 +172,14 @@ pub(crate) fn text_deltas(events: &[StreamEvent]) -> usize {
 pub(crate) fn assert_error(error: &Error, kind: ErrorKind, needle: &str) {
     let shown = error.to_string();
     assert_eq!(error.kind(), kind, "unexpected kind: {shown} / {error:?}");
-    assert!(!error.message().trim().is_empty(), "empty message: {error:?}");
-    assert!(shown.contains(kind.as_str()), "Display does not name the kind: {shown}");
+    assert!(
+        !error.message().trim().is_empty(),
+        "empty message: {error:?}"
+    );
+    assert!(
+        shown.contains(kind.as_str()),
+        "Display does not name the kind: {shown}"
+    );
     assert!(
         shown.to_lowercase().contains(&needle.to_lowercase()),
         "Display does not mention {needle:?}: {shown}"
@@ -165,20 +192,28 @@ pub(crate) fn assert_error(error: &Error, kind: ErrorKind, needle: &str) {
 #[track_caller]
 pub(crate) fn assert_no_key(text: &str) {
     assert!(!text.contains(KEY), "the API key leaked: {text}");
-    assert!(!text.contains(&KEY[..20]), "part of the API key leaked: {text}");
+    assert!(
+        !text.contains(&KEY[..20]),
+        "part of the API key leaked: {text}"
+    );
 }
 
 /// `Retry-After` as an HTTP-date (IMF-fixdate), `secs` seconds from now.
 pub(crate) fn http_date_in(secs: u64) -> String {
     let at = SystemTime::now() + Duration::from_secs(secs);
-    let unix = at.duration_since(UNIX_EPOCH).expect("the clock is after 1970").as_secs();
+    let unix = at
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs();
     let days = (unix / 86_400) as i64;
     let rem = unix % 86_400;
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
     // 1970-01-01 was a Thursday.
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
     let (year, month, day) = civil_from_days(days);
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][month as usize - 1];
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][month as usize - 1];
     format!("{weekday}, {day:02} {month} {year} {h:02}:{m:02}:{s:02} GMT")
 }
 
@@ -195,4 +230,3 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
-

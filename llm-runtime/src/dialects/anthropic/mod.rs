@@ -47,7 +47,11 @@ impl Transform for AnthropicDialect {
     type StreamState = AnthropicStreamState;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        let model = if ctx.model.is_empty() { &request.model } else { ctx.model };
+        let model = if ctx.model.is_empty() {
+            &request.model
+        } else {
+            ctx.model
+        };
         let body = request::body(request, model, ctx.stream)?;
         HttpParts::post_json("/messages", &body)
     }

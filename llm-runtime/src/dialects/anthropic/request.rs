@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::DEFAULT_MAX_TOKENS;
-use crate::dialects::{arguments_object, effort_budget, split_data_url};
+use crate::dialects::{arguments_object, effort_budget, f32_json, split_data_url};
 use crate::error::{Error, Result};
 use crate::types::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
 
@@ -14,24 +14,30 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
     if let Some(system) = request.system_text() {
         body.insert("system".into(), json!(system));
     }
-    body.insert("messages".into(), Value::Array(messages(&request.messages)?));
+    body.insert(
+        "messages".into(),
+        Value::Array(messages(&request.messages)?),
+    );
 
     let budget = request
         .reasoning_budget
         .or_else(|| request.reasoning_effort.map(effort_budget));
     // `max_tokens` must exceed the thinking budget: leave room for the answer.
-    let max_tokens = request
-        .max_tokens
-        .unwrap_or_else(|| budget.map_or(DEFAULT_MAX_TOKENS, |b| b.saturating_add(DEFAULT_MAX_TOKENS)));
+    let max_tokens = request.max_tokens.unwrap_or_else(|| {
+        budget.map_or(DEFAULT_MAX_TOKENS, |b| b.saturating_add(DEFAULT_MAX_TOKENS))
+    });
     body.insert("max_tokens".into(), json!(max_tokens));
     if let Some(budget) = budget {
-        body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+        body.insert(
+            "thinking".into(),
+            json!({"type": "enabled", "budget_tokens": budget}),
+        );
     }
     if let Some(t) = request.temperature {
-        body.insert("temperature".into(), json!(t));
+        body.insert("temperature".into(), f32_json(t));
     }
     if let Some(p) = request.top_p {
-        body.insert("top_p".into(), json!(p));
+        body.insert("top_p".into(), f32_json(p));
     }
     if !request.stop.is_empty() {
         body.insert("stop_sequences".into(), json!(request.stop));

@@ -53,7 +53,9 @@ impl WireUsage {
         self.cache_creation_input_tokens = newer
             .cache_creation_input_tokens
             .or(self.cache_creation_input_tokens);
-        self.cache_read_input_tokens = newer.cache_read_input_tokens.or(self.cache_read_input_tokens);
+        self.cache_read_input_tokens = newer
+            .cache_read_input_tokens
+            .or(self.cache_read_input_tokens);
     }
 
     /// The unified usage: Anthropic counts cached prompt tokens apart from
@@ -106,7 +108,9 @@ struct MessageResponse {
 /// Parse a non-streamed Messages response.
 pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     let message: MessageResponse = serde_json::from_slice(body).map_err(|e| {
-        Error::decode(format!("the Anthropic response is not a Messages API message: {e}"))
+        Error::decode(format!(
+            "the Anthropic response is not a Messages API message: {e}"
+        ))
     })?;
     let mut response = ChatResponse::empty();
     response.id = message.id;
@@ -117,11 +121,13 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
         match block {
             ContentBlock::Text { text: t } => text.push_str(&t),
             ContentBlock::Thinking { thinking } => reasoning.push_str(&thinking),
-            ContentBlock::ToolUse { id, name, input } => response.message.tool_calls.push(ToolCall {
-                id,
-                name,
-                arguments: arguments_text(&input),
-            }),
+            ContentBlock::ToolUse { id, name, input } => {
+                response.message.tool_calls.push(ToolCall {
+                    id,
+                    name,
+                    arguments: arguments_text(&input),
+                })
+            }
             ContentBlock::Other => {}
         }
     }

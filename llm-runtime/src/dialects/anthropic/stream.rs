@@ -76,15 +76,18 @@ struct StartMessage {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Delta {
-    TextDelta {
+    #[serde(rename = "text_delta")]
+    Text {
         #[serde(default)]
         text: String,
     },
-    InputJsonDelta {
+    #[serde(rename = "input_json_delta")]
+    InputJson {
         #[serde(default)]
         partial_json: String,
     },
-    ThinkingDelta {
+    #[serde(rename = "thinking_delta")]
+    Thinking {
         #[serde(default)]
         thinking: String,
     },
@@ -107,7 +110,9 @@ pub(super) fn parse_event(
 ) -> Result<Control> {
     let event: WireEvent = serde_json::from_str(&frame.data).map_err(|e| {
         let name = frame.event.as_deref().unwrap_or("message");
-        Error::decode(format!("the Anthropic stream sent a `{name}` event that could not be read: {e}"))
+        Error::decode(format!(
+            "the Anthropic stream sent a `{name}` event that could not be read: {e}"
+        ))
     })?;
     match event {
         WireEvent::Ping {} | WireEvent::Unknown => return Ok(Control::Continue),
@@ -137,7 +142,10 @@ pub(super) fn parse_event(
         });
     }
     match event {
-        WireEvent::ContentBlockStart { index, content_block } => match content_block {
+        WireEvent::ContentBlockStart {
+            index,
+            content_block,
+        } => match content_block {
             ContentBlock::Text { text } => push_text(out, text),
             ContentBlock::Thinking { thinking } => push_reasoning(out, thinking),
             ContentBlock::ToolUse { id, name, input } => {
@@ -156,9 +164,9 @@ pub(super) fn parse_event(
             ContentBlock::Other => {}
         },
         WireEvent::ContentBlockDelta { index, delta } => match delta {
-            Delta::TextDelta { text } => push_text(out, text),
-            Delta::ThinkingDelta { thinking } => push_reasoning(out, thinking),
-            Delta::InputJsonDelta { partial_json } => {
+            Delta::Text { text } => push_text(out, text),
+            Delta::Thinking { thinking } => push_reasoning(out, thinking),
+            Delta::InputJson { partial_json } => {
                 if let Some(tool) = state.tools.iter_mut().rev().find(|t| t.block == index) {
                     tool.json.push_str(&partial_json);
                 }
@@ -198,7 +206,10 @@ pub(super) fn parse_event(
             }
             return Ok(Control::Done);
         }
-        WireEvent::MessageStart { .. } | WireEvent::Ping {} | WireEvent::Error {} | WireEvent::Unknown => {}
+        WireEvent::MessageStart { .. }
+        | WireEvent::Ping {}
+        | WireEvent::Error {}
+        | WireEvent::Unknown => {}
     }
     Ok(Control::Continue)
 }
@@ -263,7 +274,8 @@ fn stream_error(data: &str) -> Error {
     let message = parsed
         .message
         .unwrap_or_else(|| "an error event without a message".to_owned());
-    let mut error = Error::new(kind, format!("the stream failed mid-way: {message}")).with_body(data.as_bytes());
+    let mut error = Error::new(kind, format!("the stream failed mid-way: {message}"))
+        .with_body(data.as_bytes());
     if let Some(code) = parsed.code {
         error = error.with_code(code);
     }

@@ -1,11 +1,16 @@
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use serde_json::{Value, json};
 
 use super::*;
 use crate::error::ErrorKind;
 use crate::stream::{ResponseAccumulator, SseDecoder};
-use crate::types::{FinishReason, Message, Part, ReasoningEffort, Tool, ToolCall, ToolChoice, Usage};
+use crate::types::{
+    FinishReason, Message, Part, ReasoningEffort, Tool, ToolCall, ToolChoice, Usage,
+};
 
-static SPEC: crate::spec::ProviderSpec = crate::spec::ProviderSpec::new("anthropic", "https://api.anthropic.com/v1");
+static SPEC: crate::spec::ProviderSpec =
+    crate::spec::ProviderSpec::new("anthropic", "https://api.anthropic.com/v1");
 
 fn ctx(stream: bool) -> RequestContext<'static> {
     RequestContext {
@@ -16,7 +21,9 @@ fn ctx(stream: bool) -> RequestContext<'static> {
 }
 
 fn body_of(request: &ChatRequest, stream: bool) -> Value {
-    let parts = AnthropicDialect.build_request(request, &ctx(stream)).unwrap();
+    let parts = AnthropicDialect
+        .build_request(request, &ctx(stream))
+        .unwrap();
     assert_eq!(parts.method, http::Method::POST);
     assert_eq!(parts.path, "/messages");
     serde_json::from_slice(parts.body.as_deref().unwrap()).unwrap()
@@ -75,7 +82,7 @@ fn request_maps_system_messages_and_parameters() {
     assert_eq!(body["system"], "Be brief.\n\nAnswer in French.");
     assert_eq!(body["max_tokens"], DEFAULT_MAX_TOKENS);
     assert_eq!(body["temperature"], 0.5);
-    assert!((body["top_p"].as_f64().unwrap() - 0.9).abs() < 1e-6);
+    assert_eq!(body["top_p"].to_string(), "0.9");
     assert_eq!(body["stop_sequences"], json!(["END"]));
     assert_eq!(body["metadata"], json!({"user_id": "user-42"}));
     assert_eq!(body["top_k"], 5);
@@ -113,14 +120,23 @@ fn request_maps_images() {
 
 #[test]
 fn request_maps_tools_tool_calls_and_results() {
-    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let schema =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
     let request = ChatRequest::new("m")
         .user("Weather in Paris and Rome?")
         .message(Message::assistant_tool_calls(
             Some("Checking.".into()),
             vec![
-                ToolCall { id: "toolu_1".into(), name: "weather".into(), arguments: r#"{"city":"Paris"}"#.into() },
-                ToolCall { id: "toolu_2".into(), name: "weather".into(), arguments: String::new() },
+                ToolCall {
+                    id: "toolu_1".into(),
+                    name: "weather".into(),
+                    arguments: r#"{"city":"Paris"}"#.into(),
+                },
+                ToolCall {
+                    id: "toolu_2".into(),
+                    name: "weather".into(),
+                    arguments: String::new(),
+                },
             ],
         ))
         .message(Message::tool_result("toolu_1", "18C"))
@@ -129,8 +145,14 @@ fn request_maps_tools_tool_calls_and_results() {
         .tool(Tool::function("weather", "Current weather", schema.clone()))
         .tool_choice(ToolChoice::Tool("weather".into()));
     let body = body_of(&request, false);
-    assert_eq!(body["tools"], json!([{"name": "weather", "description": "Current weather", "input_schema": schema}]));
-    assert_eq!(body["tool_choice"], json!({"type": "tool", "name": "weather"}));
+    assert_eq!(
+        body["tools"],
+        json!([{"name": "weather", "description": "Current weather", "input_schema": schema}])
+    );
+    assert_eq!(
+        body["tool_choice"],
+        json!({"type": "tool", "name": "weather"})
+    );
     assert_eq!(
         body["messages"],
         json!([
@@ -151,7 +173,9 @@ fn request_maps_tools_tool_calls_and_results() {
 
 #[test]
 fn request_tool_choice_forms() {
-    let choice = |c: ToolChoice| body_of(&ChatRequest::new("m").user("x").tool_choice(c), false)["tool_choice"].clone();
+    let choice = |c: ToolChoice| {
+        body_of(&ChatRequest::new("m").user("x").tool_choice(c), false)["tool_choice"].clone()
+    };
     assert_eq!(choice(ToolChoice::Auto), json!({"type": "auto"}));
     assert_eq!(choice(ToolChoice::Required), json!({"type": "any"}));
     assert_eq!(choice(ToolChoice::None), json!({"type": "none"}));
@@ -161,9 +185,15 @@ fn request_tool_choice_forms() {
 fn request_rejects_tool_arguments_that_are_not_json_and_results_without_id() {
     let bad = ChatRequest::new("m").message(Message::assistant_tool_calls(
         None,
-        vec![ToolCall { id: "t".into(), name: "f".into(), arguments: "{oops".into() }],
+        vec![ToolCall {
+            id: "t".into(),
+            name: "f".into(),
+            arguments: "{oops".into(),
+        }],
     ));
-    let e = AnthropicDialect.build_request(&bad, &ctx(false)).unwrap_err();
+    let e = AnthropicDialect
+        .build_request(&bad, &ctx(false))
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     assert!(e.message().contains("`f`"), "{}", e.message());
 
@@ -177,24 +207,51 @@ fn request_rejects_tool_arguments_that_are_not_json_and_results_without_id() {
 
 #[test]
 fn request_thinking_budget_and_max_tokens() {
-    let body = body_of(&ChatRequest::new("m").user("x").reasoning_budget(2048), false);
-    assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 2048}));
+    let body = body_of(
+        &ChatRequest::new("m").user("x").reasoning_budget(2048),
+        false,
+    );
+    assert_eq!(
+        body["thinking"],
+        json!({"type": "enabled", "budget_tokens": 2048})
+    );
     assert_eq!(body["max_tokens"], 2048 + DEFAULT_MAX_TOKENS);
-    let body = body_of(&ChatRequest::new("m").user("x").reasoning_budget(2048).max_tokens(3000), false);
+    let body = body_of(
+        &ChatRequest::new("m")
+            .user("x")
+            .reasoning_budget(2048)
+            .max_tokens(3000),
+        false,
+    );
     assert_eq!(body["max_tokens"], 3000);
-    let body = body_of(&ChatRequest::new("m").user("x").reasoning_effort(ReasoningEffort::Low), false);
+    let body = body_of(
+        &ChatRequest::new("m")
+            .user("x")
+            .reasoning_effort(ReasoningEffort::Low),
+        false,
+    );
     assert_eq!(body["thinking"]["budget_tokens"], 1024);
-    assert!(body_of(&ChatRequest::new("m").user("x"), false).get("thinking").is_none());
+    assert!(
+        body_of(&ChatRequest::new("m").user("x"), false)
+            .get("thinking")
+            .is_none()
+    );
 }
 
 #[test]
 fn unsupported_params_are_named() {
-    let plain = ChatRequest::new("m").user("x").temperature(0.1).end_user("u");
+    let plain = ChatRequest::new("m")
+        .user("x")
+        .temperature(0.1)
+        .end_user("u");
     assert!(AnthropicDialect.unsupported_params(&plain).is_empty());
     let request = plain
         .seed(7)
         .response_format(crate::types::ResponseFormat::JsonObject);
-    assert_eq!(AnthropicDialect.unsupported_params(&request), ["seed", "response_format"]);
+    assert_eq!(
+        AnthropicDialect.unsupported_params(&request),
+        ["seed", "response_format"]
+    );
     let text = ChatRequest::new("m").response_format(crate::types::ResponseFormat::Text);
     assert!(AnthropicDialect.unsupported_params(&text).is_empty());
 }
@@ -228,7 +285,9 @@ const MESSAGE: &str = r#"{
 
 #[test]
 fn response_maps_blocks_usage_and_stop_reason() {
-    let r = AnthropicDialect.parse_response(MESSAGE.as_bytes(), &ctx(false)).unwrap();
+    let r = AnthropicDialect
+        .parse_response(MESSAGE.as_bytes(), &ctx(false))
+        .unwrap();
     assert_eq!(r.id, "msg_01");
     assert_eq!(r.model, "claude-sonnet-4-5-20250929");
     assert_eq!(r.provider, "");
@@ -237,8 +296,16 @@ fn response_maps_blocks_usage_and_stop_reason() {
     assert_eq!(
         r.message.tool_calls,
         [
-            ToolCall { id: "toolu_a".into(), name: "weather".into(), arguments: r#"{"city":"Paris","unit":"c"}"#.into() },
-            ToolCall { id: "toolu_b".into(), name: "weather".into(), arguments: r#"{"city":"Rome"}"#.into() },
+            ToolCall {
+                id: "toolu_a".into(),
+                name: "weather".into(),
+                arguments: r#"{"city":"Paris","unit":"c"}"#.into()
+            },
+            ToolCall {
+                id: "toolu_b".into(),
+                name: "weather".into(),
+                arguments: r#"{"city":"Rome"}"#.into()
+            },
         ]
     );
     assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
@@ -260,7 +327,9 @@ fn stop_reasons_map() {
         ("something_new", FinishReason::Other("something_new".into())),
     ] {
         let body = json!({"id": "m", "model": "c", "content": [], "stop_reason": raw});
-        let r = AnthropicDialect.parse_response(body.to_string().as_bytes(), &ctx(false)).unwrap();
+        let r = AnthropicDialect
+            .parse_response(body.to_string().as_bytes(), &ctx(false))
+            .unwrap();
         assert_eq!(r.finish_reason, Some(expected), "{raw}");
         assert!(r.message.content.is_empty());
         assert_eq!(r.reasoning, None);
@@ -270,8 +339,15 @@ fn stop_reasons_map() {
 
 #[test]
 fn malformed_response_is_a_decode_error() {
-    for body in [&b"{\"id\": \"msg_01\", \"content\": [ {"[..], b"", b"<html>", b"{\"content\": 7}"] {
-        let e = AnthropicDialect.parse_response(body, &ctx(false)).unwrap_err();
+    for body in [
+        &b"{\"id\": \"msg_01\", \"content\": [ {"[..],
+        b"",
+        b"<html>",
+        b"{\"content\": 7}",
+    ] {
+        let e = AnthropicDialect
+            .parse_response(body, &ctx(false))
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
         assert!(e.message().contains("Anthropic"), "{}", e.message());
     }
@@ -281,32 +357,107 @@ fn malformed_response_is_a_decode_error() {
 
 fn tool_stream() -> String {
     sse(&[
-        ("message_start", json!({"type": "message_start", "message": {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929", "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 20, "output_tokens": 1, "cache_creation_input_tokens": 5, "cache_read_input_tokens": 100}}})),
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929", "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 20, "output_tokens": 1, "cache_creation_input_tokens": 5, "cache_read_input_tokens": 100}}}),
+        ),
         ("ping", json!({"type": "ping"})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "The user wants "}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "weather."}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Let me check "}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 1})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": "both cities."}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 2})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 3, "content_block": {"type": "tool_use", "id": "toolu_a", "name": "weather", "input": {}}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": ""}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": \"Pa"}})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 4, "content_block": {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {}}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 4})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "ris\", \"unit\""}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": ": \"c\"}"}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 3})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 5, "content_block": {"type": "tool_use", "id": "toolu_b", "name": "weather", "input": {}}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": "{\"ci"}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": "ty\":\"Rome\"}"}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 5})),
-        ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 30}})),
-        ("some_future_event", json!({"type": "some_future_event", "x": 1})),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "The user wants "}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "weather."}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Let me check "}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 1}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": "both cities."}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 2}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 3, "content_block": {"type": "tool_use", "id": "toolu_a", "name": "weather", "input": {}}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": ""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": \"Pa"}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 4, "content_block": {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {}}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 4}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "ris\", \"unit\""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": ": \"c\"}"}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 3}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 5, "content_block": {"type": "tool_use", "id": "toolu_b", "name": "weather", "input": {}}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": "{\"ci"}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": "ty\":\"Rome\"}"}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 5}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 30}}),
+        ),
+        (
+            "some_future_event",
+            json!({"type": "some_future_event", "x": 1}),
+        ),
         ("message_stop", json!({"type": "message_stop"})),
     ])
 }
@@ -320,17 +471,44 @@ fn stream_events_in_order() {
     assert_eq!(
         events,
         [
-            StreamEvent::Start { id: "msg_01".into(), model: "claude-sonnet-4-5-20250929".into() },
-            StreamEvent::ReasoningDelta { text: "The user wants ".into() },
-            StreamEvent::ReasoningDelta { text: "weather.".into() },
-            StreamEvent::TextDelta { text: "Let me check ".into() },
-            StreamEvent::TextDelta { text: "both cities.".into() },
-            StreamEvent::ToolCallStart { index: 0, id: "toolu_a".into(), name: "weather".into() },
-            StreamEvent::ToolCallDelta { index: 0, arguments: r#"{"city":"Paris","unit":"c"}"#.into() },
-            StreamEvent::ToolCallStart { index: 1, id: "toolu_b".into(), name: "weather".into() },
-            StreamEvent::ToolCallDelta { index: 1, arguments: r#"{"city":"Rome"}"#.into() },
+            StreamEvent::Start {
+                id: "msg_01".into(),
+                model: "claude-sonnet-4-5-20250929".into()
+            },
+            StreamEvent::ReasoningDelta {
+                text: "The user wants ".into()
+            },
+            StreamEvent::ReasoningDelta {
+                text: "weather.".into()
+            },
+            StreamEvent::TextDelta {
+                text: "Let me check ".into()
+            },
+            StreamEvent::TextDelta {
+                text: "both cities.".into()
+            },
+            StreamEvent::ToolCallStart {
+                index: 0,
+                id: "toolu_a".into(),
+                name: "weather".into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: r#"{"city":"Paris","unit":"c"}"#.into()
+            },
+            StreamEvent::ToolCallStart {
+                index: 1,
+                id: "toolu_b".into(),
+                name: "weather".into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 1,
+                arguments: r#"{"city":"Rome"}"#.into()
+            },
             StreamEvent::Usage { usage },
-            StreamEvent::Finish { reason: FinishReason::ToolCalls },
+            StreamEvent::Finish {
+                reason: FinishReason::ToolCalls
+            },
         ]
     );
 }
@@ -339,15 +517,23 @@ fn stream_events_in_order() {
 fn collected_stream_equals_the_non_streamed_response() {
     let (events, _) = stream(&tool_stream());
     let streamed = collect(events);
-    let whole = AnthropicDialect.parse_response(MESSAGE.as_bytes(), &ctx(false)).unwrap();
+    let whole = AnthropicDialect
+        .parse_response(MESSAGE.as_bytes(), &ctx(false))
+        .unwrap();
     assert_eq!(streamed, whole);
 }
 
 #[test]
 fn stream_without_message_start_still_starts_and_tool_without_deltas_uses_its_input() {
     let body = sse(&[
-        ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "now", "input": {}}})),
-        ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}})),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "now", "input": {}}}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}}),
+        ),
         ("message_stop", json!({"type": "message_stop"})),
     ]);
     let (events, control) = stream(&body);
@@ -355,10 +541,22 @@ fn stream_without_message_start_still_starts_and_tool_without_deltas_uses_its_in
     assert_eq!(
         events,
         [
-            StreamEvent::Start { id: String::new(), model: String::new() },
-            StreamEvent::ToolCallStart { index: 0, id: "t".into(), name: "now".into() },
-            StreamEvent::ToolCallDelta { index: 0, arguments: "{}".into() },
-            StreamEvent::Finish { reason: FinishReason::ToolCalls },
+            StreamEvent::Start {
+                id: String::new(),
+                model: String::new()
+            },
+            StreamEvent::ToolCallStart {
+                index: 0,
+                id: "t".into(),
+                name: "now".into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: "{}".into()
+            },
+            StreamEvent::Finish {
+                reason: FinishReason::ToolCalls
+            },
         ]
     );
 }
@@ -366,8 +564,14 @@ fn stream_without_message_start_still_starts_and_tool_without_deltas_uses_its_in
 #[test]
 fn tool_arguments_that_are_not_json_are_passed_on_raw() {
     let body = sse(&[
-        ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"a\": "}})),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"a\": "}}),
+        ),
         ("message_stop", json!({"type": "message_stop"})),
     ]);
     let (events, _) = stream(&body);
@@ -378,8 +582,14 @@ fn tool_arguments_that_are_not_json_are_passed_on_raw() {
 fn message_delta_usage_updates_what_message_start_said() {
     // Some gateways report input tokens only at the end.
     let body = sse(&[
-        ("message_start", json!({"type": "message_start", "message": {"id": "m", "model": "c", "usage": {"input_tokens": 0, "output_tokens": 1}}})),
-        ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"input_tokens": 9, "output_tokens": 16}})),
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "m", "model": "c", "usage": {"input_tokens": 0, "output_tokens": 1}}}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"input_tokens": 9, "output_tokens": 16}}),
+        ),
         ("message_stop", json!({"type": "message_stop"})),
     ]);
     let r = collect(stream(&body).0);
@@ -412,19 +622,36 @@ fn error_events_fail_with_the_right_kind() {
 
 #[test]
 fn malformed_stream_events_are_decode_errors() {
-    for data in ["{\"type\": \"content_block_delta\", \"index\": 0, \"delta\": {", "not json", "{\"type\": \"content_block_delta\"}"] {
-        let frame = Frame { event: Some("content_block_delta".into()), data: data.into() };
+    for data in [
+        "{\"type\": \"content_block_delta\", \"index\": 0, \"delta\": {",
+        "not json",
+        "{\"type\": \"content_block_delta\"}",
+    ] {
+        let frame = Frame {
+            event: Some("content_block_delta".into()),
+            data: data.into(),
+        };
         let e = AnthropicDialect
-            .parse_stream_event(&frame, &mut AnthropicStreamState::default(), &mut Vec::new())
+            .parse_stream_event(
+                &frame,
+                &mut AnthropicStreamState::default(),
+                &mut Vec::new(),
+            )
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
-        assert!(e.message().contains("content_block_delta"), "{}", e.message());
+        assert!(
+            e.message().contains("content_block_delta"),
+            "{}",
+            e.message()
+        );
     }
 }
 
 #[test]
 fn a_stream_cut_before_message_stop_is_truncated() {
     let mut state = AnthropicStreamState::default();
-    let e = AnthropicDialect.finish_stream(&mut state, &mut Vec::new()).unwrap_err();
+    let e = AnthropicDialect
+        .finish_stream(&mut state, &mut Vec::new())
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StreamTruncated);
 }

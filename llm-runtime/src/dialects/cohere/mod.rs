@@ -61,7 +61,11 @@ impl Transform for CohereDialect {
     fn classify_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         let error = classify_http_error(status, headers, body);
         // Cohere answers a revoked or malformed key with 498 "invalid token".
-        if status == 498 { error.with_kind(ErrorKind::Authentication) } else { error }
+        if status == 498 {
+            error.with_kind(ErrorKind::Authentication)
+        } else {
+            error
+        }
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
@@ -78,11 +82,19 @@ impl Transform for CohereDialect {
         names
     }
 
-    fn build_embedding_request(&self, request: &EmbeddingRequest, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+    fn build_embedding_request(
+        &self,
+        request: &EmbeddingRequest,
+        _ctx: &RequestContext<'_>,
+    ) -> Result<HttpParts> {
         HttpParts::post_json("/v2/embed", &request::embedding_body(request))
     }
 
-    fn parse_embedding_response(&self, body: &[u8], ctx: &RequestContext<'_>) -> Result<EmbeddingResponse> {
+    fn parse_embedding_response(
+        &self,
+        body: &[u8],
+        ctx: &RequestContext<'_>,
+    ) -> Result<EmbeddingResponse> {
         response::parse_embeddings(body, ctx.model)
     }
 
@@ -103,13 +115,22 @@ mod tests {
     static SPEC: ProviderSpec = ProviderSpec::new("cohere", "https://api.cohere.com");
 
     fn ctx(stream: bool) -> RequestContext<'static> {
-        RequestContext { spec: &SPEC, model: "command-a-03-2025", stream }
+        RequestContext {
+            spec: &SPEC,
+            model: "command-a-03-2025",
+            stream,
+        }
     }
 
     #[test]
     fn request_parts() {
-        let parts = CohereDialect.build_request(&ChatRequest::new("c").user("hi"), &ctx(true)).unwrap();
-        assert_eq!((parts.method, parts.path.as_str()), (http::Method::POST, "/v2/chat"));
+        let parts = CohereDialect
+            .build_request(&ChatRequest::new("c").user("hi"), &ctx(true))
+            .unwrap();
+        assert_eq!(
+            (parts.method, parts.path.as_str()),
+            (http::Method::POST, "/v2/chat")
+        );
         let parts = CohereDialect
             .build_embedding_request(&EmbeddingRequest::new("embed-v4.0", ["x"]), &ctx(false))
             .unwrap();
@@ -122,7 +143,8 @@ mod tests {
     #[test]
     fn errors() {
         let h = HeaderMap::new();
-        let e = CohereDialect.classify_error(498, &h, br#"{"id":"x","message":"invalid api token"}"#);
+        let e =
+            CohereDialect.classify_error(498, &h, br#"{"id":"x","message":"invalid api token"}"#);
         assert_eq!(e.kind(), ErrorKind::Authentication);
         let e = CohereDialect.classify_error(400, &h, br#"{"id":"x","message":"too many tokens: total number of tokens in the prompt cannot exceed 128000"}"#);
         assert_eq!(e.kind(), ErrorKind::ContextWindowExceeded);
@@ -139,6 +161,9 @@ mod tests {
             .tool_choice(ToolChoice::Tool("f".into()))
             .reasoning_effort(crate::types::ReasoningEffort::Low)
             .end_user("u");
-        assert_eq!(CohereDialect.unsupported_params(&req), ["tool_choice", "reasoning_effort", "user"]);
+        assert_eq!(
+            CohereDialect.unsupported_params(&req),
+            ["tool_choice", "reasoning_effort", "user"]
+        );
     }
 }

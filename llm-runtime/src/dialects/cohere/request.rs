@@ -2,18 +2,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dialects::f32_json;
+use crate::dialects::{f32_json, function_tools, image_url};
 use crate::error::{Error, Result};
 use crate::types::{
-    ChatRequest, EmbeddingRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice,
+    ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolChoice,
 };
-
-fn image_url(source: &ImageSource) -> String {
-    match source {
-        ImageSource::Url { url } => url.clone(),
-        ImageSource::Base64 { mime, data } => format!("data:{mime};base64,{data}"),
-    }
-}
 
 /// User content: a plain string when it is text only, else typed parts.
 fn user_content(parts: &[Part]) -> Value {
@@ -24,7 +17,9 @@ fn user_content(parts: &[Part]) -> Value {
         .iter()
         .map(|p| match p {
             Part::Text { text } => json!({"type": "text", "text": text}),
-            Part::Image { source } => json!({"type": "image_url", "image_url": {"url": image_url(source)}}),
+            Part::Image { source } => {
+                json!({"type": "image_url", "image_url": {"url": image_url(source)}})
+            }
         })
         .collect()
 }
@@ -65,7 +60,10 @@ fn message(m: &Message) -> Result<Value> {
         }
         Role::Tool => {
             obj.insert("role".into(), "tool".into());
-            obj.insert("tool_call_id".into(), m.tool_call_id.clone().unwrap_or_default().into());
+            obj.insert(
+                "tool_call_id".into(),
+                m.tool_call_id.clone().unwrap_or_default().into(),
+            );
             obj.insert("content".into(), m.text().into());
         }
     }
@@ -76,23 +74,14 @@ fn message(m: &Message) -> Result<Value> {
 pub(crate) fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
     let mut body = Map::new();
     body.insert("model".into(), req.model.clone().into());
-    let messages = req.messages.iter().map(message).collect::<Result<Vec<Value>>>()?;
+    let messages = req
+        .messages
+        .iter()
+        .map(message)
+        .collect::<Result<Vec<Value>>>()?;
     body.insert("messages".into(), messages.into());
     if !req.tools.is_empty() {
-        let tools: Vec<Value> = req
-            .tools
-            .iter()
-            .map(|t| {
-                let mut f = Map::new();
-                f.insert("name".into(), t.name.clone().into());
-                if let Some(d) = &t.description {
-                    f.insert("description".into(), d.clone().into());
-                }
-                f.insert("parameters".into(), t.parameters.clone());
-                json!({"type": "function", "function": f})
-            })
-            .collect();
-        body.insert("tools".into(), tools.into());
+        body.insert("tools".into(), function_tools(&req.tools));
     }
     match &req.tool_choice {
         Some(ToolChoice::None) => {
@@ -130,12 +119,18 @@ pub(crate) fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
             body.insert("response_format".into(), json!({"type": "json_object"}));
         }
         Some(ResponseFormat::JsonSchema { schema, .. }) => {
-            body.insert("response_format".into(), json!({"type": "json_object", "json_schema": schema}));
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_object", "json_schema": schema}),
+            );
         }
         None => {}
     }
     if let Some(budget) = req.reasoning_budget {
-        body.insert("thinking".into(), json!({"type": "enabled", "token_budget": budget}));
+        body.insert(
+            "thinking".into(),
+            json!({"type": "enabled", "token_budget": budget}),
+        );
     }
     body.insert("stream".into(), stream.into());
     for (key, value) in &req.extra {
@@ -168,10 +163,17 @@ mod tests {
     fn maps_every_field() {
         let req = ChatRequest::new("command-a-03-2025")
             .system("Be brief.")
-            .user_parts(vec![Part::text("What is this?"), Part::image_base64("image/png", "AAAA")])
+            .user_parts(vec![
+                Part::text("What is this?"),
+                Part::image_base64("image/png", "AAAA"),
+            ])
             .message(Message::assistant_tool_calls(
                 Some("I will look it up.".into()),
-                vec![ToolCall { id: "get_weather_1".into(), name: "get_weather".into(), arguments: r#"{"city":"Paris"}"#.into() }],
+                vec![ToolCall {
+                    id: "get_weather_1".into(),
+                    name: "get_weather".into(),
+                    arguments: r#"{"city":"Paris"}"#.into(),
+                }],
             ))
             .message(Message::tool_result("get_weather_1", "sunny"))
             .assistant("It is sunny.")
@@ -180,14 +182,21 @@ mod tests {
             .max_tokens(100)
             .stop("END")
             .seed(7)
-            .tool(Tool::function("get_weather", "Weather", json!({"type": "object", "properties": {}})))
+            .tool(Tool::function(
+                "get_weather",
+                "Weather",
+                json!({"type": "object", "properties": {}}),
+            ))
             .tool_choice(ToolChoice::Required)
             .response_format(ResponseFormat::JsonObject)
             .reasoning_budget(2048)
             .extra("safety_mode", json!("STRICT"));
         let body = chat_body(&req, true).unwrap();
         assert_eq!(body["model"], "command-a-03-2025");
-        assert_eq!(body["messages"][0], json!({"role": "system", "content": "Be brief."}));
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "Be brief."})
+        );
         assert_eq!(
             body["messages"][1]["content"],
             json!([
@@ -201,8 +210,14 @@ mod tests {
                 {"id": "get_weather_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}
             ]})
         );
-        assert_eq!(body["messages"][3], json!({"role": "tool", "tool_call_id": "get_weather_1", "content": "sunny"}));
-        assert_eq!(body["messages"][4], json!({"role": "assistant", "content": "It is sunny."}));
+        assert_eq!(
+            body["messages"][3],
+            json!({"role": "tool", "tool_call_id": "get_weather_1", "content": "sunny"})
+        );
+        assert_eq!(
+            body["messages"][4],
+            json!({"role": "assistant", "content": "It is sunny."})
+        );
         assert_eq!(body["tools"][0]["function"]["name"], "get_weather");
         assert_eq!(body["tool_choice"], "REQUIRED");
         assert_eq!(body["temperature"].to_string(), "0.3");
@@ -211,7 +226,10 @@ mod tests {
         assert_eq!(body["stop_sequences"], json!(["END"]));
         assert_eq!(body["seed"], 7);
         assert_eq!(body["response_format"], json!({"type": "json_object"}));
-        assert_eq!(body["thinking"], json!({"type": "enabled", "token_budget": 2048}));
+        assert_eq!(
+            body["thinking"],
+            json!({"type": "enabled", "token_budget": 2048})
+        );
         assert_eq!(body["stream"], true);
         assert_eq!(body["safety_mode"], "STRICT");
     }
@@ -219,14 +237,22 @@ mod tests {
     #[test]
     fn text_only_user_content_is_a_string_and_schema_goes_in_json_object() {
         let schema = json!({"type": "object"});
-        let req = ChatRequest::new("m").user("hi").response_format(ResponseFormat::JsonSchema {
-            name: "x".into(),
-            schema: schema.clone(),
-            strict: false,
-        });
+        let req = ChatRequest::new("m")
+            .user("hi")
+            .response_format(ResponseFormat::JsonSchema {
+                name: "x".into(),
+                schema: schema.clone(),
+                strict: false,
+            });
         let body = chat_body(&req, false).unwrap();
-        assert_eq!(body["messages"][0], json!({"role": "user", "content": "hi"}));
-        assert_eq!(body["response_format"], json!({"type": "json_object", "json_schema": schema}));
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "user", "content": "hi"})
+        );
+        assert_eq!(
+            body["response_format"],
+            json!({"type": "json_object", "json_schema": schema})
+        );
         assert_eq!(body["stream"], false);
         assert!(body.get("tool_choice").is_none());
     }

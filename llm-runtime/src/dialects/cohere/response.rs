@@ -21,7 +21,8 @@ pub(super) fn usage(v: &Value) -> Option<Usage> {
         let counts = v.get(key)?;
         let input = count(counts.get("input_tokens"));
         let output = count(counts.get("output_tokens"));
-        (input.is_some() || output.is_some()).then(|| Usage::new(input.unwrap_or(0), output.unwrap_or(0)))
+        (input.is_some() || output.is_some())
+            .then(|| Usage::new(input.unwrap_or(0), output.unwrap_or(0)))
     };
     let mut usage = pick("billed_units").or_else(|| pick("tokens"))?;
     usage.cached_tokens = count(v.get("cached_tokens")).filter(|n| *n > 0);
@@ -57,16 +58,23 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| Error::decode(format!("Cohere sent a response that is not JSON: {e}")))?;
     if !v.is_object() {
-        return Err(Error::decode("Cohere sent a response that is not a JSON object"));
+        return Err(Error::decode(
+            "Cohere sent a response that is not a JSON object",
+        ));
     }
-    let message = v.get("message").ok_or_else(|| {
-        Error::decode("Cohere sent a chat response without a `message`")
-    })?;
+    let message = v
+        .get("message")
+        .ok_or_else(|| Error::decode("Cohere sent a chat response without a `message`"))?;
     let mut response = ChatResponse::empty();
     response.id = str_at(&v, "id").unwrap_or_default().to_owned();
     let mut text = String::new();
     let mut reasoning = String::new();
-    for item in message.get("content").and_then(Value::as_array).into_iter().flatten() {
+    for item in message
+        .get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         match str_at(item, "type") {
             Some("thinking") => reasoning.push_str(str_at(item, "thinking").unwrap_or_default()),
             Some("text") | None => text.push_str(str_at(item, "text").unwrap_or_default()),
@@ -89,7 +97,10 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
             let function = call.get("function");
             ToolCall {
                 id: str_at(call, "id").unwrap_or_default().to_owned(),
-                name: function.and_then(|f| str_at(f, "name")).unwrap_or_default().to_owned(),
+                name: function
+                    .and_then(|f| str_at(f, "name"))
+                    .unwrap_or_default()
+                    .to_owned(),
                 arguments: arguments_text(function.and_then(|f| f.get("arguments"))),
             }
         })
@@ -103,7 +114,9 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
 /// (or the older `{"embeddings": [[...]]}`).
 pub(super) fn parse_embeddings(body: &[u8], model: &str) -> Result<EmbeddingResponse> {
     let decode = |e: &dyn std::fmt::Display| {
-        Error::decode(format!("Cohere sent an embeddings body that is not understood: {e}"))
+        Error::decode(format!(
+            "Cohere sent an embeddings body that is not understood: {e}"
+        ))
     };
     let v: Value = serde_json::from_slice(body).map_err(|e| decode(&e))?;
     let vectors = match v.get("embeddings") {
@@ -140,12 +153,18 @@ pub(super) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>> {
     struct Model {
         name: String,
     }
-    let list: List = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("Cohere sent a model list that is not understood: {e}")))?;
+    let list: List = serde_json::from_slice(body).map_err(|e| {
+        Error::decode(format!(
+            "Cohere sent a model list that is not understood: {e}"
+        ))
+    })?;
     Ok(list
         .models
         .into_iter()
-        .map(|m| ModelInfo { id: m.name, owned_by: None })
+        .map(|m| ModelInfo {
+            id: m.name,
+            owned_by: None,
+        })
         .collect())
 }
 
@@ -178,7 +197,10 @@ mod tests {
             "usage":{"tokens":{"input_tokens":10,"output_tokens":20}}}"#;
         let r = parse_chat(body).unwrap();
         assert!(r.message.content.is_empty());
-        assert_eq!(r.reasoning.as_deref(), Some("Two cities. I will check both."));
+        assert_eq!(
+            r.reasoning.as_deref(),
+            Some("Two cities. I will check both.")
+        );
         assert_eq!(r.message.tool_calls.len(), 2);
         assert_eq!(r.message.tool_calls[1].id, "w_2");
         assert_eq!(r.message.tool_calls[1].arguments, r#"{"city":"Lima"}"#);
@@ -192,13 +214,25 @@ mod tests {
         assert_eq!(finish_reason("stop_sequence"), FinishReason::Stop);
         assert_eq!(finish_reason("MAX_TOKENS"), FinishReason::Length);
         assert_eq!(finish_reason("TOOL_CALL"), FinishReason::ToolCalls);
-        assert_eq!(finish_reason("CONTENT_BLOCKED"), FinishReason::ContentFilter);
-        assert_eq!(finish_reason("TIMEOUT"), FinishReason::Other("TIMEOUT".into()));
+        assert_eq!(
+            finish_reason("CONTENT_BLOCKED"),
+            FinishReason::ContentFilter
+        );
+        assert_eq!(
+            finish_reason("TIMEOUT"),
+            FinishReason::Other("TIMEOUT".into())
+        );
     }
 
     #[test]
     fn bad_bodies_are_decode_errors() {
-        for bad in [&b"{\"id\":"[..], b"<html></html>", b"", b"[]", b"{\"id\":\"x\"}"] {
+        for bad in [
+            &b"{\"id\":"[..],
+            b"<html></html>",
+            b"",
+            b"[]",
+            b"{\"id\":\"x\"}",
+        ] {
             assert_eq!(parse_chat(bad).unwrap_err().kind(), ErrorKind::Decode);
         }
     }
@@ -212,7 +246,12 @@ mod tests {
         assert_eq!(e.usage, Some(Usage::new(4, 0)));
         let e = parse_embeddings(br#"{"embeddings":[[1]]}"#, "m").unwrap();
         assert_eq!(e.embeddings.len(), 1);
-        assert_eq!(parse_embeddings(br#"{"embeddings":{"int8":[[1]]}}"#, "m").unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(
+            parse_embeddings(br#"{"embeddings":{"int8":[[1]]}}"#, "m")
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Decode
+        );
         let models = parse_models(br#"{"models":[{"name":"command-a-03-2025","endpoints":["chat"]}],"next_page_token":""}"#).unwrap();
         assert_eq!(models[0].id, "command-a-03-2025");
     }

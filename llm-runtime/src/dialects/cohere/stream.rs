@@ -17,7 +17,9 @@ pub struct CohereStreamState {
 }
 
 fn text_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty())
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// The tool call of a `tool-call-start`/`tool-call-delta` event: an object
@@ -43,7 +45,9 @@ pub(super) fn parse_event(
     let v: Value = serde_json::from_str(data)
         .map_err(|e| Error::decode(format!("Cohere sent a stream event that is not JSON: {e}")))?;
     if !v.is_object() {
-        return Err(Error::decode("Cohere sent a stream event that is not a JSON object"));
+        return Err(Error::decode(
+            "Cohere sent a stream event that is not a JSON object",
+        ));
     }
     let kind = v
         .get("type")
@@ -53,26 +57,39 @@ pub(super) fn parse_event(
     if !state.started {
         state.started = true;
         out.push(StreamEvent::Start {
-            id: if kind == "message-start" { text_at(&v, "/id").unwrap_or_default().to_owned() } else { String::new() },
+            id: if kind == "message-start" {
+                text_at(&v, "/id").unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            },
             model: String::new(),
         });
     }
     match kind {
         "content-start" | "content-delta" => {
             if let Some(text) = text_at(&v, "/delta/message/content/thinking") {
-                out.push(StreamEvent::ReasoningDelta { text: text.to_owned() });
+                out.push(StreamEvent::ReasoningDelta {
+                    text: text.to_owned(),
+                });
             }
             if let Some(text) = text_at(&v, "/delta/message/content/text") {
-                out.push(StreamEvent::TextDelta { text: text.to_owned() });
+                out.push(StreamEvent::TextDelta {
+                    text: text.to_owned(),
+                });
             }
         }
         "tool-plan-delta" => {
             if let Some(text) = text_at(&v, "/delta/message/tool_plan") {
-                out.push(StreamEvent::ReasoningDelta { text: text.to_owned() });
+                out.push(StreamEvent::ReasoningDelta {
+                    text: text.to_owned(),
+                });
             }
         }
         "tool-call-start" | "tool-call-delta" => {
-            let index = v.get("index").and_then(Value::as_u64).and_then(|i| usize::try_from(i).ok());
+            let index = v
+                .get("index")
+                .and_then(Value::as_u64)
+                .and_then(|i| usize::try_from(i).ok());
             let call = tool_call(&v);
             let id = call.and_then(|c| c.get("id")).and_then(Value::as_str);
             let function = call.and_then(|c| c.get("function"));
@@ -91,7 +108,9 @@ pub(super) fn parse_event(
                 out.push(StreamEvent::Usage { usage });
             }
             if let Some(reason) = text_at(&v, "/delta/finish_reason") {
-                out.push(StreamEvent::Finish { reason: finish_reason(reason) });
+                out.push(StreamEvent::Finish {
+                    reason: finish_reason(reason),
+                });
             }
             return Ok(Control::Done);
         }
@@ -110,7 +129,10 @@ mod tests {
         let mut out = Vec::new();
         let mut last = Ok(Control::Continue);
         for (event, data) in events {
-            let frame = Frame { event: Some((*event).to_owned()), data: (*data).to_owned() };
+            let frame = Frame {
+                event: Some((*event).to_owned()),
+                data: (*data).to_owned(),
+            };
             last = parse_event(&frame, &mut state, &mut out);
             if !matches!(last, Ok(Control::Continue)) {
                 break;
@@ -122,23 +144,48 @@ mod tests {
     #[test]
     fn text_stream() {
         let (events, last) = run(&[
-            ("message-start", r#"{"id":"m1","type":"message-start","delta":{"message":{"role":"assistant","content":[],"tool_plan":"","tool_calls":[],"citations":[]}}}"#),
-            ("content-start", r#"{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"text","text":""}}}}"#),
-            ("content-delta", r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"Hel"}}}}"#),
-            ("content-delta", r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"lo"}}}}"#),
+            (
+                "message-start",
+                r#"{"id":"m1","type":"message-start","delta":{"message":{"role":"assistant","content":[],"tool_plan":"","tool_calls":[],"citations":[]}}}"#,
+            ),
+            (
+                "content-start",
+                r#"{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"text","text":""}}}}"#,
+            ),
+            (
+                "content-delta",
+                r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"Hel"}}}}"#,
+            ),
+            (
+                "content-delta",
+                r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"lo"}}}}"#,
+            ),
             ("content-end", r#"{"type":"content-end","index":0}"#),
-            ("citation-start", r#"{"type":"citation-start","index":0,"delta":{"message":{"citations":{"start":0,"end":1}}}}"#),
-            ("message-end", r#"{"type":"message-end","delta":{"finish_reason":"MAX_TOKENS","usage":{"billed_units":{"input_tokens":3,"output_tokens":2},"tokens":{"input_tokens":70,"output_tokens":2}}}}"#),
+            (
+                "citation-start",
+                r#"{"type":"citation-start","index":0,"delta":{"message":{"citations":{"start":0,"end":1}}}}"#,
+            ),
+            (
+                "message-end",
+                r#"{"type":"message-end","delta":{"finish_reason":"MAX_TOKENS","usage":{"billed_units":{"input_tokens":3,"output_tokens":2},"tokens":{"input_tokens":70,"output_tokens":2}}}}"#,
+            ),
         ]);
         assert!(matches!(last, Ok(Control::Done)));
         assert_eq!(
             events,
             vec![
-                StreamEvent::Start { id: "m1".into(), model: String::new() },
+                StreamEvent::Start {
+                    id: "m1".into(),
+                    model: String::new()
+                },
                 StreamEvent::TextDelta { text: "Hel".into() },
                 StreamEvent::TextDelta { text: "lo".into() },
-                StreamEvent::Usage { usage: Usage::new(3, 2) },
-                StreamEvent::Finish { reason: FinishReason::Length },
+                StreamEvent::Usage {
+                    usage: Usage::new(3, 2)
+                },
+                StreamEvent::Finish {
+                    reason: FinishReason::Length
+                },
             ]
         );
     }
@@ -146,44 +193,104 @@ mod tests {
     #[test]
     fn thinking_plan_and_parallel_tool_calls() {
         let (events, last) = run(&[
-            ("message-start", r#"{"id":"m2","type":"message-start","delta":{"message":{"role":"assistant"}}}"#),
-            ("content-start", r#"{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"thinking","thinking":""}}}}"#),
-            ("content-delta", r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"Hmm"}}}}"#),
-            ("tool-plan-delta", r#"{"type":"tool-plan-delta","delta":{"message":{"tool_plan":"Plan"}}}"#),
-            ("tool-call-start", r#"{"type":"tool-call-start","index":0,"delta":{"message":{"tool_calls":{"id":"a_1","type":"function","function":{"name":"a","arguments":""}}}}}"#),
-            ("tool-call-delta", r#"{"type":"tool-call-delta","index":0,"delta":{"message":{"tool_calls":{"function":{"arguments":"{\"x\""}}}}}"#),
-            ("tool-call-start", r#"{"type":"tool-call-start","index":1,"delta":{"message":{"tool_calls":[{"id":"b_1","type":"function","function":{"name":"b","arguments":"{"}}]}}}"#),
-            ("tool-call-delta", r#"{"type":"tool-call-delta","index":0,"delta":{"message":{"tool_calls":{"function":{"arguments":":1}"}}}}}"#),
-            ("tool-call-delta", r#"{"type":"tool-call-delta","index":1,"delta":{"message":{"tool_calls":{"function":{"arguments":"}"}}}}}"#),
+            (
+                "message-start",
+                r#"{"id":"m2","type":"message-start","delta":{"message":{"role":"assistant"}}}"#,
+            ),
+            (
+                "content-start",
+                r#"{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"thinking","thinking":""}}}}"#,
+            ),
+            (
+                "content-delta",
+                r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"Hmm"}}}}"#,
+            ),
+            (
+                "tool-plan-delta",
+                r#"{"type":"tool-plan-delta","delta":{"message":{"tool_plan":"Plan"}}}"#,
+            ),
+            (
+                "tool-call-start",
+                r#"{"type":"tool-call-start","index":0,"delta":{"message":{"tool_calls":{"id":"a_1","type":"function","function":{"name":"a","arguments":""}}}}}"#,
+            ),
+            (
+                "tool-call-delta",
+                r#"{"type":"tool-call-delta","index":0,"delta":{"message":{"tool_calls":{"function":{"arguments":"{\"x\""}}}}}"#,
+            ),
+            (
+                "tool-call-start",
+                r#"{"type":"tool-call-start","index":1,"delta":{"message":{"tool_calls":[{"id":"b_1","type":"function","function":{"name":"b","arguments":"{"}}]}}}"#,
+            ),
+            (
+                "tool-call-delta",
+                r#"{"type":"tool-call-delta","index":0,"delta":{"message":{"tool_calls":{"function":{"arguments":":1}"}}}}}"#,
+            ),
+            (
+                "tool-call-delta",
+                r#"{"type":"tool-call-delta","index":1,"delta":{"message":{"tool_calls":{"function":{"arguments":"}"}}}}}"#,
+            ),
             ("tool-call-end", r#"{"type":"tool-call-end","index":1}"#),
-            ("message-end", r#"{"type":"message-end","delta":{"finish_reason":"TOOL_CALL"}}"#),
+            (
+                "message-end",
+                r#"{"type":"message-end","delta":{"finish_reason":"TOOL_CALL"}}"#,
+            ),
         ]);
         assert!(matches!(last, Ok(Control::Done)));
         assert_eq!(
             &events[1..],
             &[
                 StreamEvent::ReasoningDelta { text: "Hmm".into() },
-                StreamEvent::ReasoningDelta { text: "Plan".into() },
-                StreamEvent::ToolCallStart { index: 0, id: "a_1".into(), name: "a".into() },
-                StreamEvent::ToolCallDelta { index: 0, arguments: "{\"x\"".into() },
-                StreamEvent::ToolCallStart { index: 1, id: "b_1".into(), name: "b".into() },
-                StreamEvent::ToolCallDelta { index: 1, arguments: "{".into() },
-                StreamEvent::ToolCallDelta { index: 0, arguments: ":1}".into() },
-                StreamEvent::ToolCallDelta { index: 1, arguments: "}".into() },
-                StreamEvent::Finish { reason: FinishReason::ToolCalls },
+                StreamEvent::ReasoningDelta {
+                    text: "Plan".into()
+                },
+                StreamEvent::ToolCallStart {
+                    index: 0,
+                    id: "a_1".into(),
+                    name: "a".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 0,
+                    arguments: "{\"x\"".into()
+                },
+                StreamEvent::ToolCallStart {
+                    index: 1,
+                    id: "b_1".into(),
+                    name: "b".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 1,
+                    arguments: "{".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 0,
+                    arguments: ":1}".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 1,
+                    arguments: "}".into()
+                },
+                StreamEvent::Finish {
+                    reason: FinishReason::ToolCalls
+                },
             ]
         );
     }
 
     #[test]
     fn type_falls_back_to_the_event_name() {
-        let (events, _) = run(&[("content-delta", r#"{"delta":{"message":{"content":{"text":"x"}}}}"#)]);
+        let (events, _) = run(&[(
+            "content-delta",
+            r#"{"delta":{"message":{"content":{"text":"x"}}}}"#,
+        )]);
         assert_eq!(events[1], StreamEvent::TextDelta { text: "x".into() });
     }
 
     #[test]
     fn error_at_message_end_fails() {
-        let (_, last) = run(&[("message-end", r#"{"type":"message-end","delta":{"finish_reason":"ERROR","error":"internal failure"}}"#)]);
+        let (_, last) = run(&[(
+            "message-end",
+            r#"{"type":"message-end","delta":{"finish_reason":"ERROR","error":"internal failure"}}"#,
+        )]);
         let e = last.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ServerError);
         assert!(e.message().contains("internal failure"));
@@ -192,7 +299,11 @@ mod tests {
     #[test]
     fn malformed_events_are_decode_errors() {
         for bad in ["{\"type\":", "[DONE]", "42", "\"text\""] {
-            assert_eq!(run(&[("content-delta", bad)]).1.unwrap_err().kind(), ErrorKind::Decode, "{bad}");
+            assert_eq!(
+                run(&[("content-delta", bad)]).1.unwrap_err().kind(),
+                ErrorKind::Decode,
+                "{bad}"
+            );
         }
     }
 }

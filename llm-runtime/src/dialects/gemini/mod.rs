@@ -64,10 +64,17 @@ impl Transform for GeminiDialect {
     type StreamState = GeminiStreamState;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        let model = if ctx.model.is_empty() { &request.model } else { ctx.model };
+        let model = if ctx.model.is_empty() {
+            &request.model
+        } else {
+            ctx.model
+        };
         let body = request::body(request)?;
         if ctx.stream {
-            Ok(HttpParts::post_json(model_path(model, "streamGenerateContent"), &body)?.query("alt", "sse"))
+            Ok(
+                HttpParts::post_json(model_path(model, "streamGenerateContent"), &body)?
+                    .query("alt", "sse"),
+            )
         } else {
             HttpParts::post_json(model_path(model, "generateContent"), &body)
         }
@@ -86,7 +93,11 @@ impl Transform for GeminiDialect {
         stream::parse_event(frame, state, out)
     }
 
-    fn finish_stream(&self, state: &mut Self::StreamState, out: &mut Vec<StreamEvent>) -> Result<()> {
+    fn finish_stream(
+        &self,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<()> {
         stream::finish(state, out)
     }
 
@@ -103,7 +114,11 @@ impl Transform for GeminiDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
-        if request.user.is_some() { vec!["user"] } else { Vec::new() }
+        if request.user.is_some() {
+            vec!["user"]
+        } else {
+            Vec::new()
+        }
     }
 
     fn build_embedding_request(
@@ -111,13 +126,21 @@ impl Transform for GeminiDialect {
         request: &EmbeddingRequest,
         ctx: &RequestContext<'_>,
     ) -> Result<HttpParts> {
-        let model = if ctx.model.is_empty() { &request.model } else { ctx.model };
+        let model = if ctx.model.is_empty() {
+            &request.model
+        } else {
+            ctx.model
+        };
         if model.is_empty() {
             return Err(Error::invalid_request(
                 "a Gemini embedding request needs a model, e.g. `gemini-embedding-001`",
             ));
         }
-        let qualified = if model.contains('/') { model.to_owned() } else { format!("models/{model}") };
+        let qualified = if model.contains('/') {
+            model.to_owned()
+        } else {
+            format!("models/{model}")
+        };
         let requests: Vec<Value> = request
             .input
             .iter()
@@ -129,7 +152,10 @@ impl Transform for GeminiDialect {
                 one
             })
             .collect();
-        HttpParts::post_json(model_path(model, "batchEmbedContents"), &json!({"requests": requests}))
+        HttpParts::post_json(
+            model_path(model, "batchEmbedContents"),
+            &json!({"requests": requests}),
+        )
     }
 
     fn parse_embedding_response(
@@ -148,7 +174,9 @@ impl Transform for GeminiDialect {
             values: Vec<f32>,
         }
         let batch: Batch = serde_json::from_slice(body).map_err(|e| {
-            Error::decode(format!("the Gemini embeddings response could not be read: {e}"))
+            Error::decode(format!(
+                "the Gemini embeddings response could not be read: {e}"
+            ))
         })?;
         Ok(EmbeddingResponse {
             model: ctx.model.to_owned(),
@@ -157,7 +185,10 @@ impl Transform for GeminiDialect {
                 .embeddings
                 .into_iter()
                 .enumerate()
-                .map(|(index, e)| Embedding { index, vector: e.values })
+                .map(|(index, e)| Embedding {
+                    index,
+                    vector: e.values,
+                })
                 .collect(),
             usage: None,
         })

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::dialects::{arguments_object, effort_budget, split_data_url};
+use crate::dialects::{arguments_object, effort_budget, f32_json, split_data_url};
 use crate::error::{Error, Result};
 use crate::types::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
 
@@ -12,9 +12,15 @@ use crate::types::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role
 pub(super) fn body(request: &ChatRequest) -> Result<Value> {
     let mut body = Map::new();
     if let Some(system) = request.system_text() {
-        body.insert("systemInstruction".into(), json!({"parts": [{"text": system}]}));
+        body.insert(
+            "systemInstruction".into(),
+            json!({"parts": [{"text": system}]}),
+        );
     }
-    body.insert("contents".into(), Value::Array(contents(&request.messages)?));
+    body.insert(
+        "contents".into(),
+        Value::Array(contents(&request.messages)?),
+    );
     if !request.tools.is_empty() {
         let declarations: Vec<Value> = request
             .tools
@@ -29,7 +35,10 @@ pub(super) fn body(request: &ChatRequest) -> Result<Value> {
                 Value::Object(f)
             })
             .collect();
-        body.insert("tools".into(), json!([{"functionDeclarations": declarations}]));
+        body.insert(
+            "tools".into(),
+            json!([{"functionDeclarations": declarations}]),
+        );
     }
     if let Some(choice) = &request.tool_choice {
         let config = match choice {
@@ -38,7 +47,10 @@ pub(super) fn body(request: &ChatRequest) -> Result<Value> {
             ToolChoice::Required => json!({"mode": "ANY"}),
             ToolChoice::Tool(name) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
         };
-        body.insert("toolConfig".into(), json!({"functionCallingConfig": config}));
+        body.insert(
+            "toolConfig".into(),
+            json!({"functionCallingConfig": config}),
+        );
     }
     let generation = generation_config(request);
     if !generation.is_empty() {
@@ -53,10 +65,10 @@ pub(super) fn body(request: &ChatRequest) -> Result<Value> {
 fn generation_config(request: &ChatRequest) -> Map<String, Value> {
     let mut config = Map::new();
     if let Some(t) = request.temperature {
-        config.insert("temperature".into(), json!(t));
+        config.insert("temperature".into(), f32_json(t));
     }
     if let Some(p) = request.top_p {
-        config.insert("topP".into(), json!(p));
+        config.insert("topP".into(), f32_json(p));
     }
     if let Some(n) = request.max_tokens {
         config.insert("maxOutputTokens".into(), json!(n));
@@ -135,7 +147,9 @@ fn parts(content: &[Part]) -> Vec<Value> {
 
 fn image_part(source: &ImageSource) -> Value {
     match source {
-        ImageSource::Base64 { mime, data } => json!({"inlineData": {"mimeType": mime, "data": data}}),
+        ImageSource::Base64 { mime, data } => {
+            json!({"inlineData": {"mimeType": mime, "data": data}})
+        }
         ImageSource::Url { url } => match split_data_url(url) {
             Some((mime, data)) => json!({"inlineData": {"mimeType": mime, "data": data}}),
             None => match mime_from_extension(url) {

@@ -38,9 +38,11 @@ impl WireResponse {
 
     /// Whether the prompt was blocked before any candidate was made.
     pub(super) fn prompt_blocked(&self) -> bool {
-        self.prompt_feedback
-            .as_ref()
-            .is_some_and(|f| f.block_reason.as_deref().is_some_and(|r| r != "BLOCK_REASON_UNSPECIFIED"))
+        self.prompt_feedback.as_ref().is_some_and(|f| {
+            f.block_reason
+                .as_deref()
+                .is_some_and(|r| r != "BLOCK_REASON_UNSPECIFIED")
+        })
     }
 }
 
@@ -127,8 +129,10 @@ impl UsageMetadata {
     /// completion counts thinking tokens (as `totalTokenCount` does).
     pub(super) fn to_usage(self) -> Usage {
         let count = |n: Option<u64>| u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX);
-        let prompt = count(self.prompt_token_count).saturating_add(count(self.tool_use_prompt_token_count));
-        let completion = count(self.candidates_token_count).saturating_add(count(self.thoughts_token_count));
+        let prompt =
+            count(self.prompt_token_count).saturating_add(count(self.tool_use_prompt_token_count));
+        let completion =
+            count(self.candidates_token_count).saturating_add(count(self.thoughts_token_count));
         let mut usage = Usage::new(prompt, completion);
         usage.cached_tokens = self.cached_content_token_count.map(|n| count(Some(n)));
         usage.reasoning_tokens = self.thoughts_token_count.map(|n| count(Some(n)));
@@ -152,7 +156,9 @@ pub(super) fn finish_reason(raw: &str, has_tool_calls: bool) -> FinishReason {
 /// Parse a non-streamed `generateContent` response.
 pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     let mut wire: WireResponse = serde_json::from_slice(body).map_err(|e| {
-        Error::decode(format!("the Gemini response is not a GenerateContentResponse: {e}"))
+        Error::decode(format!(
+            "the Gemini response is not a GenerateContentResponse: {e}"
+        ))
     })?;
     let mut response = ChatResponse::empty();
     response.id = wire.response_id.take().unwrap_or_default();
@@ -164,11 +170,18 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     let mut raw_finish = None;
     if let Some(candidate) = wire.first_candidate() {
         raw_finish = candidate.finish_reason.take();
-        let parts = candidate.content.take().map(|c| c.parts).unwrap_or_default();
+        let parts = candidate
+            .content
+            .take()
+            .map(|c| c.parts)
+            .unwrap_or_default();
         for part in parts {
             if let Some(call) = part.function_call {
                 let position = response.message.tool_calls.len();
-                response.message.tool_calls.push(call.into_tool_call(position));
+                response
+                    .message
+                    .tool_calls
+                    .push(call.into_tool_call(position));
             } else if let Some(t) = part.text {
                 if part.thought == Some(true) {
                     reasoning.push_str(&t);

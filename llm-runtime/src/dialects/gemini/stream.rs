@@ -26,7 +26,9 @@ pub(super) fn parse_event(
     out: &mut Vec<StreamEvent>,
 ) -> Result<Control> {
     let mut wire: WireResponse = serde_json::from_str(&frame.data).map_err(|e| {
-        Error::decode(format!("the Gemini stream sent an event that is not a GenerateContentResponse: {e}"))
+        Error::decode(format!(
+            "the Gemini stream sent an event that is not a GenerateContentResponse: {e}"
+        ))
     })?;
     if let Some(error) = &wire.error {
         let status = error
@@ -60,7 +62,12 @@ pub(super) fn parse_event(
         if let Some(reason) = candidate.finish_reason.take() {
             state.finish = Some(reason);
         }
-        for part in candidate.content.take().map(|c| c.parts).unwrap_or_default() {
+        for part in candidate
+            .content
+            .take()
+            .map(|c| c.parts)
+            .unwrap_or_default()
+        {
             if let Some(call) = part.function_call {
                 let position = state.calls;
                 state.calls += 1;

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -19,7 +21,9 @@ fn ctx(model: &'static str, stream: bool) -> RequestContext<'static> {
 }
 
 fn body_of(request: &ChatRequest) -> Value {
-    let parts = GeminiDialect.build_request(request, &ctx("gemini-2.5-flash", false)).unwrap();
+    let parts = GeminiDialect
+        .build_request(request, &ctx("gemini-2.5-flash", false))
+        .unwrap();
     serde_json::from_slice(parts.body.as_deref().unwrap()).unwrap()
 }
 
@@ -42,7 +46,10 @@ fn stream(sse: &str) -> (Vec<StreamEvent>, Result<()>) {
 }
 
 fn sse(events: &[Value]) -> String {
-    events.iter().map(|e| format!("data: {e}\r\n\r\n")).collect()
+    events
+        .iter()
+        .map(|e| format!("data: {e}\r\n\r\n"))
+        .collect()
 }
 
 fn collect(events: Vec<StreamEvent>) -> ChatResponse {
@@ -58,13 +65,19 @@ fn collect(events: Vec<StreamEvent>) -> ChatResponse {
 #[test]
 fn paths_and_query() {
     let request = ChatRequest::new("gemini-2.5-flash").user("hi");
-    let parts = GeminiDialect.build_request(&request, &ctx("gemini-2.5-flash", false)).unwrap();
+    let parts = GeminiDialect
+        .build_request(&request, &ctx("gemini-2.5-flash", false))
+        .unwrap();
     assert_eq!(parts.path, "/models/gemini-2.5-flash:generateContent");
     assert!(parts.query.is_empty());
-    let parts = GeminiDialect.build_request(&request, &ctx("gemini-2.5-flash", true)).unwrap();
+    let parts = GeminiDialect
+        .build_request(&request, &ctx("gemini-2.5-flash", true))
+        .unwrap();
     assert_eq!(parts.path, "/models/gemini-2.5-flash:streamGenerateContent");
     assert_eq!(parts.query, [("alt".to_owned(), "sse".to_owned())]);
-    let parts = GeminiDialect.build_request(&request, &ctx("tunedModels/mine", false)).unwrap();
+    let parts = GeminiDialect
+        .build_request(&request, &ctx("tunedModels/mine", false))
+        .unwrap();
     assert_eq!(parts.path, "/tunedModels/mine:generateContent");
 }
 
@@ -83,7 +96,10 @@ fn request_maps_system_contents_and_generation_config() {
         .reasoning_budget(512)
         .extra("safetySettings", json!([]));
     let body = body_of(&request);
-    assert_eq!(body["systemInstruction"], json!({"parts": [{"text": "Be brief."}]}));
+    assert_eq!(
+        body["systemInstruction"],
+        json!({"parts": [{"text": "Be brief."}]})
+    );
     assert_eq!(
         body["contents"],
         json!([
@@ -99,22 +115,45 @@ fn request_maps_system_contents_and_generation_config() {
         })
     );
     assert_eq!(body["safetySettings"], json!([]));
-    assert!(body_of(&ChatRequest::new("m").user("x")).get("generationConfig").is_none());
-    let effort = body_of(&ChatRequest::new("m").user("x").reasoning_effort(ReasoningEffort::High));
-    assert_eq!(effort["generationConfig"]["thinkingConfig"]["thinkingBudget"], 24576);
+    assert!(
+        body_of(&ChatRequest::new("m").user("x"))
+            .get("generationConfig")
+            .is_none()
+    );
+    let effort = body_of(
+        &ChatRequest::new("m")
+            .user("x")
+            .reasoning_effort(ReasoningEffort::High),
+    );
+    assert_eq!(
+        effort["generationConfig"]["thinkingConfig"]["thinkingBudget"],
+        24576
+    );
 }
 
 #[test]
 fn request_maps_response_formats() {
-    let body = body_of(&ChatRequest::new("m").user("x").response_format(ResponseFormat::JsonObject));
-    assert_eq!(body["generationConfig"], json!({"responseMimeType": "application/json"}));
+    let body = body_of(
+        &ChatRequest::new("m")
+            .user("x")
+            .response_format(ResponseFormat::JsonObject),
+    );
+    assert_eq!(
+        body["generationConfig"],
+        json!({"responseMimeType": "application/json"})
+    );
     let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": false});
-    let body = body_of(&ChatRequest::new("m").user("x").response_format(ResponseFormat::JsonSchema {
-        name: "n".into(),
-        schema: schema.clone(),
-        strict: true,
-    }));
-    assert_eq!(body["generationConfig"], json!({"responseMimeType": "application/json", "responseJsonSchema": schema}));
+    let body = body_of(&ChatRequest::new("m").user("x").response_format(
+        ResponseFormat::JsonSchema {
+            name: "n".into(),
+            schema: schema.clone(),
+            strict: true,
+        },
+    ));
+    assert_eq!(
+        body["generationConfig"],
+        json!({"responseMimeType": "application/json", "responseJsonSchema": schema})
+    );
 }
 
 #[test]
@@ -146,8 +185,16 @@ fn request_maps_tools_calls_and_results() {
         .message(Message::assistant_tool_calls(
             None,
             vec![
-                ToolCall { id: "call_0".into(), name: "weather".into(), arguments: r#"{"city":"Paris"}"#.into() },
-                ToolCall { id: "call_1".into(), name: "time".into(), arguments: "{}".into() },
+                ToolCall {
+                    id: "call_0".into(),
+                    name: "weather".into(),
+                    arguments: r#"{"city":"Paris"}"#.into(),
+                },
+                ToolCall {
+                    id: "call_1".into(),
+                    name: "time".into(),
+                    arguments: "{}".into(),
+                },
             ],
         ))
         .message(Message::tool_result("call_0", r#"{"temp": 18}"#))
@@ -159,7 +206,10 @@ fn request_maps_tools_calls_and_results() {
         body["tools"],
         json!([{"functionDeclarations": [{"name": "weather", "description": "Current weather", "parametersJsonSchema": schema}]}])
     );
-    assert_eq!(body["toolConfig"], json!({"functionCallingConfig": {"mode": "AUTO"}}));
+    assert_eq!(
+        body["toolConfig"],
+        json!({"functionCallingConfig": {"mode": "AUTO"}})
+    );
     assert_eq!(
         body["contents"],
         json!([
@@ -182,7 +232,11 @@ fn tool_results_are_wrapped_into_objects() {
         let request = ChatRequest::new("m")
             .message(Message::assistant_tool_calls(
                 None,
-                vec![ToolCall { id: "c".into(), name: "f".into(), arguments: "{}".into() }],
+                vec![ToolCall {
+                    id: "c".into(),
+                    name: "f".into(),
+                    arguments: "{}".into(),
+                }],
             ))
             .message(Message::tool_result("c", content));
         body_of(&request)["contents"][1]["parts"][0]["functionResponse"]["response"].clone()
@@ -196,16 +250,26 @@ fn tool_results_are_wrapped_into_objects() {
 #[test]
 fn a_tool_result_for_an_unknown_call_is_rejected() {
     let request = ChatRequest::new("m").message(Message::tool_result("nope", "x"));
-    let e = GeminiDialect.build_request(&request, &ctx("m", false)).unwrap_err();
+    let e = GeminiDialect
+        .build_request(&request, &ctx("m", false))
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     assert!(e.message().contains("nope"), "{}", e.message());
 }
 
 #[test]
 fn tool_choice_forms() {
-    let config = |c: ToolChoice| body_of(&ChatRequest::new("m").user("x").tool_choice(c))["toolConfig"].clone();
-    assert_eq!(config(ToolChoice::None), json!({"functionCallingConfig": {"mode": "NONE"}}));
-    assert_eq!(config(ToolChoice::Required), json!({"functionCallingConfig": {"mode": "ANY"}}));
+    let config = |c: ToolChoice| {
+        body_of(&ChatRequest::new("m").user("x").tool_choice(c))["toolConfig"].clone()
+    };
+    assert_eq!(
+        config(ToolChoice::None),
+        json!({"functionCallingConfig": {"mode": "NONE"}})
+    );
+    assert_eq!(
+        config(ToolChoice::Required),
+        json!({"functionCallingConfig": {"mode": "ANY"}})
+    );
     assert_eq!(
         config(ToolChoice::Tool("f".into())),
         json!({"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["f"]}})
@@ -214,9 +278,15 @@ fn tool_choice_forms() {
 
 #[test]
 fn unsupported_params_are_named() {
-    let request = ChatRequest::new("m").user("x").seed(1).response_format(ResponseFormat::JsonObject);
+    let request = ChatRequest::new("m")
+        .user("x")
+        .seed(1)
+        .response_format(ResponseFormat::JsonObject);
     assert!(GeminiDialect.unsupported_params(&request).is_empty());
-    assert_eq!(GeminiDialect.unsupported_params(&request.end_user("u")), ["user"]);
+    assert_eq!(
+        GeminiDialect.unsupported_params(&request.end_user("u")),
+        ["user"]
+    );
 }
 
 // ---- response ----
@@ -240,7 +310,9 @@ const RESPONSE: &str = r#"{
 
 #[test]
 fn response_maps_parts_usage_and_finish() {
-    let r = GeminiDialect.parse_response(RESPONSE.as_bytes(), &ctx("m", false)).unwrap();
+    let r = GeminiDialect
+        .parse_response(RESPONSE.as_bytes(), &ctx("m", false))
+        .unwrap();
     assert_eq!(r.id, "resp-1");
     assert_eq!(r.model, "gemini-2.5-flash");
     assert_eq!(r.message.content, [Part::text("Checking both.")]);
@@ -248,8 +320,16 @@ fn response_maps_parts_usage_and_finish() {
     assert_eq!(
         r.message.tool_calls,
         [
-            ToolCall { id: "call_0".into(), name: "weather".into(), arguments: r#"{"city":"Paris","unit":"c"}"#.into() },
-            ToolCall { id: "fc_9".into(), name: "weather".into(), arguments: r#"{"city":"Rome"}"#.into() },
+            ToolCall {
+                id: "call_0".into(),
+                name: "weather".into(),
+                arguments: r#"{"city":"Paris","unit":"c"}"#.into()
+            },
+            ToolCall {
+                id: "fc_9".into(),
+                name: "weather".into(),
+                arguments: r#"{"city":"Rome"}"#.into()
+            },
         ]
     );
     assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
@@ -269,12 +349,17 @@ fn finish_reasons_map() {
         ("BLOCKLIST", FinishReason::ContentFilter),
         ("PROHIBITED_CONTENT", FinishReason::ContentFilter),
         ("SPII", FinishReason::ContentFilter),
-        ("MALFORMED_FUNCTION_CALL", FinishReason::Other("MALFORMED_FUNCTION_CALL".into())),
+        (
+            "MALFORMED_FUNCTION_CALL",
+            FinishReason::Other("MALFORMED_FUNCTION_CALL".into()),
+        ),
         ("SOMETHING_NEW", FinishReason::Other("SOMETHING_NEW".into())),
     ] {
         // A candidate stopped by a filter may have no content at all.
         let body = json!({"candidates": [{"finishReason": raw}]});
-        let r = GeminiDialect.parse_response(body.to_string().as_bytes(), &ctx("m", false)).unwrap();
+        let r = GeminiDialect
+            .parse_response(body.to_string().as_bytes(), &ctx("m", false))
+            .unwrap();
         assert_eq!(r.finish_reason, Some(expected), "{raw}");
         assert!(r.message.content.is_empty());
     }
@@ -283,7 +368,9 @@ fn finish_reasons_map() {
 #[test]
 fn a_blocked_prompt_is_a_content_filter_finish() {
     let body = json!({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 7, "totalTokenCount": 7}});
-    let r = GeminiDialect.parse_response(body.to_string().as_bytes(), &ctx("m", false)).unwrap();
+    let r = GeminiDialect
+        .parse_response(body.to_string().as_bytes(), &ctx("m", false))
+        .unwrap();
     assert_eq!(r.finish_reason, Some(FinishReason::ContentFilter));
     assert_eq!(r.usage, Some(Usage::new(7, 0)));
     assert!(r.message.content.is_empty() && r.message.tool_calls.is_empty());
@@ -295,8 +382,15 @@ fn a_blocked_prompt_is_a_content_filter_finish() {
 
 #[test]
 fn malformed_response_is_a_decode_error() {
-    for body in [&b"{\"candidates\": ["[..], b"", b"<!DOCTYPE html>", b"{\"candidates\": {}}"] {
-        let e = GeminiDialect.parse_response(body, &ctx("m", false)).unwrap_err();
+    for body in [
+        &b"{\"candidates\": ["[..],
+        b"",
+        b"<!DOCTYPE html>",
+        b"{\"candidates\": {}}",
+    ] {
+        let e = GeminiDialect
+            .parse_response(body, &ctx("m", false))
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
         assert!(e.message().contains("Gemini"), "{}", e.message());
     }
@@ -330,17 +424,44 @@ fn stream_events_in_order() {
     assert_eq!(
         events,
         [
-            StreamEvent::Start { id: "resp-1".into(), model: "gemini-2.5-flash".into() },
-            StreamEvent::ReasoningDelta { text: "Thinking about ".into() },
-            StreamEvent::ReasoningDelta { text: "weather.".into() },
-            StreamEvent::TextDelta { text: "Checking ".into() },
-            StreamEvent::TextDelta { text: "both.".into() },
-            StreamEvent::ToolCallStart { index: 0, id: "call_0".into(), name: "weather".into() },
-            StreamEvent::ToolCallDelta { index: 0, arguments: r#"{"city":"Paris","unit":"c"}"#.into() },
-            StreamEvent::ToolCallStart { index: 1, id: "fc_9".into(), name: "weather".into() },
-            StreamEvent::ToolCallDelta { index: 1, arguments: r#"{"city":"Rome"}"#.into() },
+            StreamEvent::Start {
+                id: "resp-1".into(),
+                model: "gemini-2.5-flash".into()
+            },
+            StreamEvent::ReasoningDelta {
+                text: "Thinking about ".into()
+            },
+            StreamEvent::ReasoningDelta {
+                text: "weather.".into()
+            },
+            StreamEvent::TextDelta {
+                text: "Checking ".into()
+            },
+            StreamEvent::TextDelta {
+                text: "both.".into()
+            },
+            StreamEvent::ToolCallStart {
+                index: 0,
+                id: "call_0".into(),
+                name: "weather".into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: r#"{"city":"Paris","unit":"c"}"#.into()
+            },
+            StreamEvent::ToolCallStart {
+                index: 1,
+                id: "fc_9".into(),
+                name: "weather".into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 1,
+                arguments: r#"{"city":"Rome"}"#.into()
+            },
             StreamEvent::Usage { usage },
-            StreamEvent::Finish { reason: FinishReason::ToolCalls },
+            StreamEvent::Finish {
+                reason: FinishReason::ToolCalls
+            },
         ]
     );
 }
@@ -349,13 +470,17 @@ fn stream_events_in_order() {
 fn collected_stream_equals_the_non_streamed_response() {
     let (events, end) = stream(&tool_stream());
     end.unwrap();
-    let whole = GeminiDialect.parse_response(RESPONSE.as_bytes(), &ctx("m", false)).unwrap();
+    let whole = GeminiDialect
+        .parse_response(RESPONSE.as_bytes(), &ctx("m", false))
+        .unwrap();
     assert_eq!(collect(events), whole);
 }
 
 #[test]
 fn a_stream_without_finish_reason_is_truncated() {
-    let (events, end) = stream(&sse(&[json!({"candidates": [{"content": {"parts": [{"text": "Hel"}]}}]})]));
+    let (events, end) = stream(&sse(&[
+        json!({"candidates": [{"content": {"parts": [{"text": "Hel"}]}}]}),
+    ]));
     assert_eq!(events.len(), 2);
     let e = end.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StreamTruncated);
@@ -377,14 +502,19 @@ fn a_mid_stream_error_event_fails_with_its_kind() {
     assert_eq!(e.kind(), ErrorKind::RateLimited);
     assert_eq!(e.code(), Some("RESOURCE_EXHAUSTED"));
     assert!(e.message().contains("exhausted"), "{}", e.message());
-    let body = sse(&[json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}})]);
+    let body = sse(&[
+        json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}),
+    ]);
     assert_eq!(stream(&body).1.unwrap_err().kind(), ErrorKind::Overloaded);
 }
 
 #[test]
 fn malformed_stream_events_are_decode_errors() {
     for data in ["{\"candidates\": [", "[DONE]", "{\"candidates\": 3}"] {
-        let frame = Frame { event: None, data: data.into() };
+        let frame = Frame {
+            event: None,
+            data: data.into(),
+        };
         let e = GeminiDialect
             .parse_stream_event(&frame, &mut GeminiStreamState::default(), &mut Vec::new())
             .unwrap_err();
@@ -405,12 +535,33 @@ fn errors_take_the_retry_delay_google_gives() {
     assert_eq!(e.retry_after(), Some(Duration::from_secs(37)));
     let mut headers = HeaderMap::new();
     headers.insert("retry-after", http::HeaderValue::from_static("2"));
-    assert_eq!(GeminiDialect.classify_error(429, &headers, body).retry_after(), Some(Duration::from_secs(2)));
+    assert_eq!(
+        GeminiDialect
+            .classify_error(429, &headers, body)
+            .retry_after(),
+        Some(Duration::from_secs(2))
+    );
     for (status, body, kind) in [
-        (400, r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT"}}"#, ErrorKind::Authentication),
-        (400, r#"{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}"#, ErrorKind::ContextWindowExceeded),
-        (403, r#"{"error":{"code":403,"message":"Permission denied.","status":"PERMISSION_DENIED"}}"#, ErrorKind::PermissionDenied),
-        (404, r#"{"error":{"code":404,"message":"models/nope is not found.","status":"NOT_FOUND"}}"#, ErrorKind::NotFound),
+        (
+            400,
+            r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT"}}"#,
+            ErrorKind::Authentication,
+        ),
+        (
+            400,
+            r#"{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}"#,
+            ErrorKind::ContextWindowExceeded,
+        ),
+        (
+            403,
+            r#"{"error":{"code":403,"message":"Permission denied.","status":"PERMISSION_DENIED"}}"#,
+            ErrorKind::PermissionDenied,
+        ),
+        (
+            404,
+            r#"{"error":{"code":404,"message":"models/nope is not found.","status":"NOT_FOUND"}}"#,
+            ErrorKind::NotFound,
+        ),
     ] {
         let e = GeminiDialect.classify_error(status, &HeaderMap::new(), body.as_bytes());
         assert_eq!(e.kind(), kind, "{body}");
@@ -422,8 +573,13 @@ fn errors_take_the_retry_delay_google_gives() {
 fn embeddings_round_trip() {
     let request = EmbeddingRequest::new("gemini-embedding-001", ["a", "b"]).dimensions(3);
     let ctx = ctx("gemini-embedding-001", false);
-    let parts = GeminiDialect.build_embedding_request(&request, &ctx).unwrap();
-    assert_eq!(parts.path, "/models/gemini-embedding-001:batchEmbedContents");
+    let parts = GeminiDialect
+        .build_embedding_request(&request, &ctx)
+        .unwrap();
+    assert_eq!(
+        parts.path,
+        "/models/gemini-embedding-001:batchEmbedContents"
+    );
     let body: Value = serde_json::from_slice(parts.body.as_deref().unwrap()).unwrap();
     assert_eq!(
         body,
@@ -433,14 +589,28 @@ fn embeddings_round_trip() {
         ]})
     );
     let r = GeminiDialect
-        .parse_embedding_response(br#"{"embeddings":[{"values":[0.1,0.2,0.3]},{"values":[0.4,0.5,0.6]}]}"#, &ctx)
+        .parse_embedding_response(
+            br#"{"embeddings":[{"values":[0.1,0.2,0.3]},{"values":[0.4,0.5,0.6]}]}"#,
+            &ctx,
+        )
         .unwrap();
     assert_eq!(r.model, "gemini-embedding-001");
-    assert_eq!(r.embeddings[1], Embedding { index: 1, vector: vec![0.4, 0.5, 0.6] });
-    let e = GeminiDialect.parse_embedding_response(b"{\"embeddings\": [", &ctx).unwrap_err();
+    assert_eq!(
+        r.embeddings[1],
+        Embedding {
+            index: 1,
+            vector: vec![0.4, 0.5, 0.6]
+        }
+    );
+    let e = GeminiDialect
+        .parse_embedding_response(b"{\"embeddings\": [", &ctx)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
     let e = GeminiDialect
-        .build_embedding_request(&EmbeddingRequest::new("", ["a"]), &super::tests::ctx("", false))
+        .build_embedding_request(
+            &EmbeddingRequest::new("", ["a"]),
+            &super::tests::ctx("", false),
+        )
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
 }
@@ -448,11 +618,17 @@ fn embeddings_round_trip() {
 #[test]
 fn models_are_listed_without_their_prefix() {
     let parts = GeminiDialect.models_request(&ctx("", false)).unwrap();
-    assert_eq!((parts.method, parts.path.as_str()), (http::Method::GET, "/models"));
+    assert_eq!(
+        (parts.method, parts.path.as_str()),
+        (http::Method::GET, "/models")
+    );
     let models = GeminiDialect
         .parse_models(br#"{"models":[{"name":"models/gemini-2.5-flash","displayName":"Gemini 2.5 Flash","supportedGenerationMethods":["generateContent"]},{"name":"models/gemini-embedding-001"}],"nextPageToken":"x"}"#)
         .unwrap();
     let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(ids, ["gemini-2.5-flash", "gemini-embedding-001"]);
-    assert_eq!(GeminiDialect.parse_models(b"nope").unwrap_err().kind(), ErrorKind::Decode);
+    assert_eq!(
+        GeminiDialect.parse_models(b"nope").unwrap_err().kind(),
+        ErrorKind::Decode
+    );
 }

@@ -71,11 +71,19 @@ impl Transform for OllamaDialect {
         names
     }
 
-    fn build_embedding_request(&self, request: &EmbeddingRequest, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+    fn build_embedding_request(
+        &self,
+        request: &EmbeddingRequest,
+        _ctx: &RequestContext<'_>,
+    ) -> Result<HttpParts> {
         HttpParts::post_json("/api/embed", &request::embedding_body(request))
     }
 
-    fn parse_embedding_response(&self, body: &[u8], ctx: &RequestContext<'_>) -> Result<EmbeddingResponse> {
+    fn parse_embedding_response(
+        &self,
+        body: &[u8],
+        ctx: &RequestContext<'_>,
+    ) -> Result<EmbeddingResponse> {
         response::parse_embeddings(body, ctx.model)
     }
 
@@ -96,18 +104,28 @@ mod tests {
     static SPEC: ProviderSpec = ProviderSpec::new("ollama", "http://localhost:11434");
 
     fn ctx(stream: bool) -> RequestContext<'static> {
-        RequestContext { spec: &SPEC, model: "llama3.2", stream }
+        RequestContext {
+            spec: &SPEC,
+            model: "llama3.2",
+            stream,
+        }
     }
 
     #[test]
     fn request_parts() {
-        let parts = OllamaDialect.build_request(&ChatRequest::new("llama3.2").user("hi"), &ctx(true)).unwrap();
+        let parts = OllamaDialect
+            .build_request(&ChatRequest::new("llama3.2").user("hi"), &ctx(true))
+            .unwrap();
         assert_eq!(parts.method, http::Method::POST);
         assert_eq!(parts.path, "/api/chat");
-        let body: serde_json::Value = serde_json::from_slice(parts.body.as_deref().unwrap_or_default()).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(parts.body.as_deref().unwrap_or_default()).unwrap();
         assert_eq!(body["stream"], true);
         let parts = OllamaDialect.models_request(&ctx(false)).unwrap();
-        assert_eq!((parts.method, parts.path.as_str()), (http::Method::GET, "/api/tags"));
+        assert_eq!(
+            (parts.method, parts.path.as_str()),
+            (http::Method::GET, "/api/tags")
+        );
         let parts = OllamaDialect
             .build_embedding_request(&EmbeddingRequest::new("all-minilm", ["x"]), &ctx(false))
             .unwrap();
@@ -123,14 +141,19 @@ mod tests {
             .tool_choice(ToolChoice::Required)
             .reasoning_budget(100)
             .end_user("u1");
-        assert_eq!(OllamaDialect.unsupported_params(&req), ["tool_choice", "reasoning_budget", "user"]);
+        assert_eq!(
+            OllamaDialect.unsupported_params(&req),
+            ["tool_choice", "reasoning_budget", "user"]
+        );
     }
 
     #[test]
     fn a_stream_without_its_done_line_is_truncated() {
         let mut state = OllamaStreamState::default();
         let mut out = Vec::new();
-        let e = OllamaDialect.finish_stream(&mut state, &mut out).unwrap_err();
+        let e = OllamaDialect
+            .finish_stream(&mut state, &mut out)
+            .unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::StreamTruncated);
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dialects::{arguments_object, f32_json, split_data_url};
+use crate::dialects::{arguments_object, f32_json, function_tools, split_data_url};
 use crate::error::{Error, Result};
 use crate::types::{
     ChatRequest, EmbeddingRequest, ImageSource, Message, Part, ReasoningEffort, ResponseFormat,
@@ -65,10 +65,13 @@ fn message(m: &Message, history: &[Message]) -> Result<Value> {
             .collect::<Result<Vec<Value>>>()?;
         obj.insert("tool_calls".into(), calls.into());
     }
-    if m.role == Role::Tool {
-        if let Some(name) = m.tool_call_id.as_deref().and_then(|id| tool_name(history, id)) {
-            obj.insert("tool_name".into(), name.into());
-        }
+    if m.role == Role::Tool
+        && let Some(name) = m
+            .tool_call_id
+            .as_deref()
+            .and_then(|id| tool_name(history, id))
+    {
+        obj.insert("tool_name".into(), name.into());
     }
     Ok(Value::Object(obj))
 }
@@ -93,20 +96,7 @@ pub(crate) fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         .collect::<Result<Vec<Value>>>()?;
     body.insert("messages".into(), messages.into());
     if !req.tools.is_empty() {
-        let tools: Vec<Value> = req
-            .tools
-            .iter()
-            .map(|t| {
-                let mut f = Map::new();
-                f.insert("name".into(), t.name.clone().into());
-                if let Some(d) = &t.description {
-                    f.insert("description".into(), d.clone().into());
-                }
-                f.insert("parameters".into(), t.parameters.clone());
-                json!({"type": "function", "function": f})
-            })
-            .collect();
-        body.insert("tools".into(), tools.into());
+        body.insert("tools".into(), function_tools(&req.tools));
     }
     body.insert("stream".into(), stream.into());
     match &req.response_format {
@@ -170,17 +160,27 @@ mod tests {
     use crate::types::{Tool, ToolCall};
 
     fn call(id: &str, name: &str, arguments: &str) -> ToolCall {
-        ToolCall { id: id.into(), name: name.into(), arguments: arguments.into() }
+        ToolCall {
+            id: id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+        }
     }
 
     #[test]
     fn maps_messages_tools_and_options() {
         let req = ChatRequest::new("llama3.2")
             .system("Be brief.")
-            .user_parts(vec![Part::text("What is this?"), Part::image_base64("image/png", "iVBORw0KGgo=")])
+            .user_parts(vec![
+                Part::text("What is this?"),
+                Part::image_base64("image/png", "iVBORw0KGgo="),
+            ])
             .message(Message::assistant_tool_calls(
                 None,
-                vec![call("call_0", "get_weather", r#"{"city":"Paris"}"#), call("call_1", "get_time", "")],
+                vec![
+                    call("call_0", "get_weather", r#"{"city":"Paris"}"#),
+                    call("call_1", "get_time", ""),
+                ],
             ))
             .message(Message::tool_result("call_1", "12:00"))
             .message(Message::tool_result("call_0", "sunny"))
@@ -189,7 +189,11 @@ mod tests {
             .max_tokens(64)
             .stop("END")
             .seed(7)
-            .tool(Tool::function("get_weather", "Weather", json!({"type": "object"})))
+            .tool(Tool::function(
+                "get_weather",
+                "Weather",
+                json!({"type": "object"}),
+            ))
             .response_format(ResponseFormat::JsonObject)
             .reasoning_effort(ReasoningEffort::High)
             .extra("keep_alive", json!("5m"))
@@ -197,7 +201,10 @@ mod tests {
         let body = chat_body(&req, false).unwrap();
         assert_eq!(body["model"], "llama3.2");
         assert_eq!(body["stream"], false);
-        assert_eq!(body["messages"][0], json!({"role": "system", "content": "Be brief."}));
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "Be brief."})
+        );
         assert_eq!(
             body["messages"][1],
             json!({"role": "user", "content": "What is this?", "images": ["iVBORw0KGgo="]})
@@ -209,9 +216,15 @@ mod tests {
                 {"function": {"name": "get_time", "arguments": {}}}
             ])
         );
-        assert_eq!(body["messages"][3], json!({"role": "tool", "content": "12:00", "tool_name": "get_time"}));
+        assert_eq!(
+            body["messages"][3],
+            json!({"role": "tool", "content": "12:00", "tool_name": "get_time"})
+        );
         assert_eq!(body["messages"][4]["tool_name"], "get_weather");
-        assert_eq!(body["tools"][0], json!({"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}}));
+        assert_eq!(
+            body["tools"][0],
+            json!({"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}})
+        );
         assert_eq!(body["format"], "json");
         assert_eq!(body["think"], "high");
         assert_eq!(body["keep_alive"], "5m");
@@ -224,25 +237,35 @@ mod tests {
     #[test]
     fn minimal_request_has_no_options_and_streams_when_asked() {
         let body = chat_body(&ChatRequest::new("m").user("hi"), true).unwrap();
-        assert_eq!(body, json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": true}));
+        assert_eq!(
+            body,
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": true})
+        );
     }
 
     #[test]
     fn json_schema_goes_to_format() {
         let schema = json!({"type": "object", "properties": {"age": {"type": "integer"}}});
-        let req = ChatRequest::new("m").user("x").response_format(ResponseFormat::JsonSchema {
-            name: "person".into(),
-            schema: schema.clone(),
-            strict: true,
-        });
+        let req = ChatRequest::new("m")
+            .user("x")
+            .response_format(ResponseFormat::JsonSchema {
+                name: "person".into(),
+                schema: schema.clone(),
+                strict: true,
+            });
         assert_eq!(chat_body(&req, false).unwrap()["format"], schema);
     }
 
     #[test]
     fn data_urls_become_base64_and_web_urls_are_refused() {
-        let req = ChatRequest::new("m").user_parts(vec![Part::image_url("data:image/jpeg;base64,/9j/4AAQ")]);
-        assert_eq!(chat_body(&req, false).unwrap()["messages"][0]["images"], json!(["/9j/4AAQ"]));
-        let req = ChatRequest::new("m").user_parts(vec![Part::image_url("https://example.com/cat.png")]);
+        let req = ChatRequest::new("m")
+            .user_parts(vec![Part::image_url("data:image/jpeg;base64,/9j/4AAQ")]);
+        assert_eq!(
+            chat_body(&req, false).unwrap()["messages"][0]["images"],
+            json!(["/9j/4AAQ"])
+        );
+        let req =
+            ChatRequest::new("m").user_parts(vec![Part::image_url("https://example.com/cat.png")]);
         let err = chat_body(&req, false).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unsupported);
         assert!(err.message().contains("base64"), "{}", err.message());
@@ -250,13 +273,22 @@ mod tests {
 
     #[test]
     fn non_json_tool_arguments_are_an_invalid_request() {
-        let req = ChatRequest::new("m").message(Message::assistant_tool_calls(None, vec![call("c", "f", "{oops")]));
-        assert_eq!(chat_body(&req, false).unwrap_err().kind(), ErrorKind::InvalidRequest);
+        let req = ChatRequest::new("m").message(Message::assistant_tool_calls(
+            None,
+            vec![call("c", "f", "{oops")],
+        ));
+        assert_eq!(
+            chat_body(&req, false).unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
     }
 
     #[test]
     fn embedding_body_maps_input_and_dimensions() {
         let req = EmbeddingRequest::new("nomic-embed-text", ["a", "b"]).dimensions(256);
-        assert_eq!(embedding_body(&req), json!({"model": "nomic-embed-text", "input": ["a", "b"], "dimensions": 256}));
+        assert_eq!(
+            embedding_body(&req),
+            json!({"model": "nomic-embed-text", "input": ["a", "b"], "dimensions": 256})
+        );
     }
 }

@@ -85,10 +85,13 @@ impl ChatObject {
     pub(super) fn parse(bytes: &[u8], what: &str) -> Result<Self> {
         // serde would read a struct from an array too; a chat object is a JSON object.
         if bytes.trim_ascii_start().first() != Some(&b'{') {
-            return Err(Error::decode(format!("Ollama sent {what} that is not a JSON object")));
+            return Err(Error::decode(format!(
+                "Ollama sent {what} that is not a JSON object"
+            )));
         }
-        serde_json::from_slice(bytes)
-            .map_err(|e| Error::decode(format!("Ollama sent {what} that is not a chat object: {e}")))
+        serde_json::from_slice(bytes).map_err(|e| {
+            Error::decode(format!("Ollama sent {what} that is not a chat object: {e}"))
+        })
     }
 
     /// The error the object carries, if it is an error object.
@@ -183,8 +186,11 @@ pub(super) fn parse_embeddings(body: &[u8], model: &str) -> Result<EmbeddingResp
         #[serde(default)]
         prompt_eval_count: Option<u32>,
     }
-    let embed: Embed = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("Ollama sent an embeddings body that is not understood: {e}")))?;
+    let embed: Embed = serde_json::from_slice(body).map_err(|e| {
+        Error::decode(format!(
+            "Ollama sent an embeddings body that is not understood: {e}"
+        ))
+    })?;
     Ok(EmbeddingResponse {
         model: embed.model.unwrap_or_else(|| model.to_owned()),
         provider: String::new(),
@@ -212,8 +218,11 @@ pub(super) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>> {
         #[serde(default)]
         model: Option<String>,
     }
-    let tags: Tags = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("Ollama sent a model list that is not understood: {e}")))?;
+    let tags: Tags = serde_json::from_slice(body).map_err(|e| {
+        Error::decode(format!(
+            "Ollama sent a model list that is not understood: {e}"
+        ))
+    })?;
     Ok(tags
         .models
         .into_iter()
@@ -251,8 +260,16 @@ mod tests {
         assert_eq!(
             r.message.tool_calls,
             vec![
-                ToolCall { id: "call_0".into(), name: "get_weather".into(), arguments: r#"{"city":"Paris"}"#.into() },
-                ToolCall { id: "call_abc".into(), name: "get_time".into(), arguments: "{}".into() },
+                ToolCall {
+                    id: "call_0".into(),
+                    name: "get_weather".into(),
+                    arguments: r#"{"city":"Paris"}"#.into()
+                },
+                ToolCall {
+                    id: "call_abc".into(),
+                    name: "get_time".into(),
+                    arguments: "{}".into()
+                },
             ]
         );
         assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
@@ -265,12 +282,16 @@ mod tests {
         assert_eq!(finish_reason(None, false), FinishReason::Stop);
         assert_eq!(finish_reason(Some("length"), true), FinishReason::Length);
         assert_eq!(finish_reason(Some("stop"), true), FinishReason::ToolCalls);
-        assert_eq!(finish_reason(Some("unload"), false), FinishReason::Other("unload".into()));
+        assert_eq!(
+            finish_reason(Some("unload"), false),
+            FinishReason::Other("unload".into())
+        );
     }
 
     #[test]
     fn error_objects_and_bad_bytes() {
-        let e = parse_chat(br#"{"error":"model 'nope' not found, try pulling it first"}"#).unwrap_err();
+        let e =
+            parse_chat(br#"{"error":"model 'nope' not found, try pulling it first"}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.message().contains("model 'nope' not found"));
         let e = parse_chat(br#"{"error":"llama runner process has terminated"}"#).unwrap_err();
@@ -282,12 +303,28 @@ mod tests {
 
     #[test]
     fn embeddings_and_models() {
-        let e = parse_embeddings(br#"{"model":"all-minilm","embeddings":[[0.1,0.2],[0.3,0.4]],"prompt_eval_count":8}"#, "x").unwrap();
+        let e = parse_embeddings(
+            br#"{"model":"all-minilm","embeddings":[[0.1,0.2],[0.3,0.4]],"prompt_eval_count":8}"#,
+            "x",
+        )
+        .unwrap();
         assert_eq!(e.model, "all-minilm");
-        assert_eq!(e.embeddings[1], Embedding { index: 1, vector: vec![0.3, 0.4] });
+        assert_eq!(
+            e.embeddings[1],
+            Embedding {
+                index: 1,
+                vector: vec![0.3, 0.4]
+            }
+        );
         assert_eq!(e.usage, Some(Usage::new(8, 0)));
-        assert_eq!(parse_embeddings(b"{}", "x").unwrap_err().kind(), ErrorKind::Decode);
-        let models = parse_models(br#"{"models":[{"name":"llama3.2:latest","size":1},{"model":"qwen3:8b"}]}"#).unwrap();
+        assert_eq!(
+            parse_embeddings(b"{}", "x").unwrap_err().kind(),
+            ErrorKind::Decode
+        );
+        let models = parse_models(
+            br#"{"models":[{"name":"llama3.2:latest","size":1},{"model":"qwen3:8b"}]}"#,
+        )
+        .unwrap();
         let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["llama3.2:latest", "qwen3:8b"]);
     }

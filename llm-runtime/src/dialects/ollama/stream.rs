@@ -38,10 +38,14 @@ pub(super) fn parse_line(
     }
     if let Some(message) = &object.message {
         if let Some(text) = message.thinking.as_deref().filter(|t| !t.is_empty()) {
-            out.push(StreamEvent::ReasoningDelta { text: text.to_owned() });
+            out.push(StreamEvent::ReasoningDelta {
+                text: text.to_owned(),
+            });
         }
         if let Some(text) = message.content.as_deref().filter(|t| !t.is_empty()) {
-            out.push(StreamEvent::TextDelta { text: text.to_owned() });
+            out.push(StreamEvent::TextDelta {
+                text: text.to_owned(),
+            });
         }
         for wire in message.tool_calls.iter().flatten() {
             let index = state.calls;
@@ -81,7 +85,10 @@ mod tests {
         let mut out = Vec::new();
         let mut last = Ok(Control::Continue);
         for line in lines {
-            let frame = Frame { event: None, data: (*line).to_owned() };
+            let frame = Frame {
+                event: None,
+                data: (*line).to_owned(),
+            };
             last = parse_line(&frame, &mut state, &mut out);
             if !matches!(last, Ok(Control::Continue)) {
                 break;
@@ -103,12 +110,19 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                StreamEvent::Start { id: String::new(), model: "qwen3".into() },
+                StreamEvent::Start {
+                    id: String::new(),
+                    model: "qwen3".into()
+                },
                 StreamEvent::ReasoningDelta { text: "Hmm".into() },
                 StreamEvent::TextDelta { text: "Hel".into() },
                 StreamEvent::TextDelta { text: "lo".into() },
-                StreamEvent::Usage { usage: Usage::new(5, 3) },
-                StreamEvent::Finish { reason: FinishReason::Length },
+                StreamEvent::Usage {
+                    usage: Usage::new(5, 3)
+                },
+                StreamEvent::Finish {
+                    reason: FinishReason::Length
+                },
             ]
         );
     }
@@ -124,11 +138,27 @@ mod tests {
         assert_eq!(
             &events[1..],
             &[
-                StreamEvent::ToolCallStart { index: 0, id: "call_0".into(), name: "a".into() },
-                StreamEvent::ToolCallDelta { index: 0, arguments: r#"{"x":1}"#.into() },
-                StreamEvent::ToolCallStart { index: 1, id: "call_1".into(), name: "b".into() },
-                StreamEvent::ToolCallDelta { index: 1, arguments: "{}".into() },
-                StreamEvent::Finish { reason: FinishReason::ToolCalls },
+                StreamEvent::ToolCallStart {
+                    index: 0,
+                    id: "call_0".into(),
+                    name: "a".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 0,
+                    arguments: r#"{"x":1}"#.into()
+                },
+                StreamEvent::ToolCallStart {
+                    index: 1,
+                    id: "call_1".into(),
+                    name: "b".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 1,
+                    arguments: "{}".into()
+                },
+                StreamEvent::Finish {
+                    reason: FinishReason::ToolCalls
+                },
             ]
         );
     }
@@ -147,7 +177,13 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_decode_errors() {
-        for bad in ["{\"model\":", "data: {}", "[]", "nope", "{\"done\":\"yes\"}"] {
+        for bad in [
+            "{\"model\":",
+            "data: {}",
+            "[]",
+            "nope",
+            "{\"done\":\"yes\"}",
+        ] {
             let e = run(&[bad]).1.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Decode, "{bad}");
         }

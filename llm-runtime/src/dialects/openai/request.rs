@@ -1,16 +1,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::Result;
-use crate::types::{
-    ChatRequest, EmbeddingRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice,
-};
-
-fn image_url(source: &ImageSource) -> String {
-    match source {
-        ImageSource::Url { url } => url.clone(),
-        ImageSource::Base64 { mime, data } => format!("data:{mime};base64,{data}"),
-    }
-}
+use crate::dialects::{f32_json, function_tools, image_url};
+use crate::types::{ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolChoice};
 
 /// Content as a plain string when it is text only, else the array form.
 fn content(parts: &[Part]) -> Value {
@@ -72,10 +64,10 @@ pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
     body.insert("model".into(), req.model.clone().into());
     body.insert("messages".into(), req.messages.iter().map(message).collect());
     if let Some(t) = req.temperature {
-        body.insert("temperature".into(), json!(t));
+        body.insert("temperature".into(), f32_json(t));
     }
     if let Some(p) = req.top_p {
-        body.insert("top_p".into(), json!(p));
+        body.insert("top_p".into(), f32_json(p));
     }
     if let Some(n) = req.max_tokens {
         let key = if uses_max_completion_tokens(&req.model) { "max_completion_tokens" } else { "max_tokens" };
@@ -88,21 +80,7 @@ pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         body.insert("seed".into(), seed.into());
     }
     if !req.tools.is_empty() {
-        body.insert(
-            "tools".into(),
-            req.tools
-                .iter()
-                .map(|t| {
-                    let mut f = Map::new();
-                    f.insert("name".into(), t.name.clone().into());
-                    if let Some(d) = &t.description {
-                        f.insert("description".into(), d.clone().into());
-                    }
-                    f.insert("parameters".into(), t.parameters.clone());
-                    json!({"type": "function", "function": f})
-                })
-                .collect(),
-        );
+        body.insert("tools".into(), function_tools(&req.tools));
     }
     if let Some(choice) = &req.tool_choice {
         let v = match choice {

@@ -1,0 +1,56 @@
+//! What every fuzz target checks, so the targets are one line each.
+
+use llm_runtime::stream::{Framer, SseDecoder};
+use llm_runtime::testing::replay_stream;
+use llm_runtime::{Frame, RequestContext, StreamFormat, Transform};
+
+/// The first byte picks where the rest is split (so the fuzzer explores splits
+/// as well as contents); the rest is the body.
+fn split_input(data: &[u8]) -> (&[u8], &[u8], &[u8]) {
+    let Some((&cut, body)) = data.split_first() else {
+        return (&[], &[], &[]);
+    };
+    let at = if body.is_empty() { 0 } else { usize::from(cut) % body.len() };
+    let (a, b) = body.split_at(at);
+    (body, a, b)
+}
+
+/// A dialect's decoders never panic, and its stream gives the same events
+/// whole and split.
+pub fn dialect<T: Transform>(transform: &T, data: &[u8]) {
+    let (body, a, b) = split_input(data);
+    let spec = llm_runtime::ProviderSpec::new("fuzz", "https://fuzz.invalid");
+    let spec: &'static llm_runtime::ProviderSpec = Box::leak(Box::new(spec));
+    let ctx = RequestContext { spec, model: "m", stream: false };
+    let _ = transform.parse_response(body, &ctx);
+    let _ = transform.parse_embedding_response(body, &ctx);
+    let _ = transform.parse_models(body);
+    let _ = transform.classify_error(400, &Default::default(), body);
+    let whole = replay_stream(transform, [body]);
+    let split = replay_stream(transform, [a, b]);
+    assert_eq!(format!("{whole:?}"), format!("{split:?}"), "a split changed the stream's result");
+}
+
+fn frames(format: StreamFormat, chunks: &[&[u8]]) -> (Vec<Frame>, bool) {
+    let mut framer = Framer::new(format, 4096);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        if framer.feed(chunk, &mut out).is_err() {
+            return (out, false);
+        }
+    }
+    let ok = framer.finish(&mut out).is_ok();
+    (out, ok)
+}
+
+/// Framing never panics and gives the same frames whole and split.
+pub fn framing(format: StreamFormat, data: &[u8]) {
+    let (body, a, b) = split_input(data);
+    let whole = frames(format, &[body]);
+    let split = frames(format, &[a, b]);
+    let bytes: Vec<&[u8]> = body.chunks(1).collect();
+    let single = frames(format, &bytes);
+    assert_eq!(whole, split, "a split changed the frames");
+    assert_eq!(whole, single, "one-byte chunks changed the frames");
+    let _ = SseDecoder::new();
+}

@@ -1,0 +1,117 @@
+//! `Client::from_env()` registers every built-in whose key variable is set.
+//!
+//! The environment is process-wide (and setting it is `unsafe`, which this
+//! workspace forbids), so each scenario runs this binary again as a child
+//! process with exactly the variables it needs; the child runs
+//! [`from_env_child`], which is ignored in a normal run.
+
+use std::process::Command;
+
+use llm_runtime::Client;
+use llm_runtime::testing::{MockResponse, MockServer};
+use serde_json::json;
+
+/// The child's expectations travel in this variable: the registered providers, comma-separated.
+const EXPECT: &str = "CLIENT_FROM_ENV_EXPECT";
+
+fn run_child(vars: &[(&str, &str)]) {
+    let exe = std::env::current_exe().expect("the test binary");
+    let output = Command::new(exe)
+        .args([
+            "from_env_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_clear()
+        .envs(vars.iter().copied())
+        .output()
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "child failed for {vars:?}:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child test did not run for {vars:?}:\n{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_env_registers_the_built_ins_whose_key_is_set() {
+    let server = MockServer::start().await;
+    server.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::json(
+            200,
+            json!({"id": "1", "object": "chat.completion", "model": "gpt-4o-mini",
+                   "choices": [{"index": 0, "message": {"role": "assistant", "content": "from env"}, "finish_reason": "stop"}]}),
+        ),
+    );
+    let base = format!("{}/v1", server.url());
+    let scenarios: Vec<Vec<(&str, String)>> = vec![
+        // Two keys: two providers, and `openai` follows its base-URL variable to the mock.
+        vec![
+            ("OPENAI_API_KEY", "sk-from-env".into()),
+            ("OPENAI_BASE_URL", base.clone()),
+            ("GROQ_API_KEY", "gsk-from-env".into()),
+            (EXPECT, "groq,openai".into()),
+        ],
+        // Ollama has no key: its base-URL variable asks for it.
+        vec![
+            ("OLLAMA_BASE_URL", "http://127.0.0.1:11434".into()),
+            (EXPECT, "ollama".into()),
+        ],
+        // An empty variable is not set.
+        vec![
+            ("OPENAI_API_KEY", String::new()),
+            ("MISTRAL_API_KEY", "m-key".into()),
+            (EXPECT, "mistral".into()),
+        ],
+        // Nothing set: an empty client.
+        vec![(EXPECT, String::new())],
+    ];
+    for vars in scenarios {
+        tokio::task::spawn_blocking(move || {
+            let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            run_child(&vars);
+        })
+        .await
+        .expect("the child ran");
+    }
+    // Only the first scenario calls the mock.
+    assert_eq!(server.request_count(), 1);
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer sk-from-env")
+    );
+}
+
+#[tokio::test]
+#[ignore = "run in a child process by from_env_registers_the_built_ins_whose_key_is_set"]
+async fn from_env_child() {
+    let Ok(expected) = std::env::var(EXPECT) else {
+        return; // run by hand with --ignored: nothing to check
+    };
+    let client = Client::from_env().expect("from_env");
+    let names: Vec<&str> = client.providers().collect();
+    let expected: Vec<&str> = expected.split(',').filter(|s| !s.is_empty()).collect();
+    assert_eq!(names, expected);
+    if std::env::var("OPENAI_BASE_URL").is_ok() {
+        let reply = client
+            .chat(
+                "openai/gpt-4o-mini",
+                llm_runtime::ChatRequest::new("").user("hi"),
+            )
+            .await
+            .expect("the mock answers");
+        assert_eq!(
+            (reply.provider.as_str(), reply.text().as_str()),
+            ("openai", "from env")
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! The generated code is lint-clean in a downstream crate under the strictest
+//! rustc lints (the same declarations as `tests/lib.rs`, which clippy checks
+//! with `clippy::pedantic`).
+#![deny(warnings, missing_docs, unreachable_pub, unused_qualifications)]
+#![deny(rust_2018_idioms, unused, let_underscore_drop)]
+
+use llm_runtime::{
+    ChatResponse, Control, Frame, HttpParts, Provider, RequestContext, Result, StreamEvent, ChatRequest, Transform,
+};
+
+/// An OpenAI-compatible provider: no transform code.
+#[derive(Provider)]
+#[provider(name = "groq", base_url = "https://api.groq.com/openai/v1", auth = "bearer",
+           env = "GROQ_API_KEY", capabilities(chat, stream, tools, json_mode), dialect = openai)]
+pub struct Groq;
+
+/// A provider with settings and its own transforms.
+#[derive(Provider, Default)]
+#[provider(name = "versioned", base_url = "https://api.example.com/v1", auth(header = "x-api-key"),
+           env = "VERSIONED_API_KEY", headers("x-client" = "tests"), timeout_secs = 30,
+           models("small"), default_model = "small", health = "GET /models")]
+pub struct Versioned {
+    /// The API version sent with each request.
+    pub api_version: String,
+}
+
+/// A provider only this module uses.
+#[derive(Provider)]
+#[provider(name = "private", base_url = "http://127.0.0.1:9/v1", auth = "none", dialect = openai)]
+struct Private;
+
+impl Transform for Versioned {
+    type StreamState = ();
+
+    fn build_request(&self, request: &ChatRequest, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        Ok(HttpParts::get(format!("/chat?version={}&model={}", self.api_version, request.model)))
+    }
+
+    fn parse_response(&self, _body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
+        Err(llm_runtime::Error::unsupported("not in this test"))
+    }
+
+    fn parse_stream_event(
+        &self,
+        _frame: &Frame,
+        _state: &mut Self::StreamState,
+        _out: &mut Vec<StreamEvent>,
+    ) -> Result<Control> {
+        Ok(Control::Done)
+    }
+}
+
+fn main() {
+    assert_eq!(Groq::SPEC.name, "groq");
+    assert_eq!(Versioned::SPEC.default_model, Some("small"));
+    assert_eq!(Private::SPEC.api_key_env, None);
+}
