@@ -8,7 +8,9 @@ use std::time::Duration;
 use benches::fixtures;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use llm_runtime::dialects::{AnthropicDialect, CohereDialect, GeminiDialect, OllamaDialect, OpenAiDialect};
+use llm_runtime::dialects::{
+    AnthropicDialect, CohereDialect, GeminiDialect, OllamaDialect, OpenAiDialect,
+};
 use llm_runtime::testing::replay_stream;
 use llm_runtime::{ChatStream, Transform};
 
@@ -30,16 +32,44 @@ fn bench_dialect<T: Transform>(c: &mut Criterion, name: &str, dialect: &T, event
 }
 
 fn dialects(c: &mut Criterion) {
-    bench_dialect(c, "openai", &OpenAiDialect, &fixtures::openai_sse_events(DELTAS));
-    bench_dialect(c, "anthropic", &AnthropicDialect, &fixtures::anthropic_sse_events(DELTAS));
-    bench_dialect(c, "gemini", &GeminiDialect, &fixtures::gemini_sse_events(DELTAS));
-    bench_dialect(c, "ollama", &OllamaDialect, &fixtures::ollama_ndjson_lines(DELTAS));
-    bench_dialect(c, "cohere", &CohereDialect, &fixtures::cohere_sse_events(DELTAS));
+    bench_dialect(
+        c,
+        "openai",
+        &OpenAiDialect,
+        &fixtures::openai_sse_events(DELTAS),
+    );
+    bench_dialect(
+        c,
+        "anthropic",
+        &AnthropicDialect,
+        &fixtures::anthropic_sse_events(DELTAS),
+    );
+    bench_dialect(
+        c,
+        "gemini",
+        &GeminiDialect,
+        &fixtures::gemini_sse_events(DELTAS),
+    );
+    bench_dialect(
+        c,
+        "ollama",
+        &OllamaDialect,
+        &fixtures::ollama_ndjson_lines(DELTAS),
+    );
+    bench_dialect(
+        c,
+        "cohere",
+        &CohereDialect,
+        &fixtures::cohere_sse_events(DELTAS),
+    );
 }
 
 fn collect_response(c: &mut Criterion) {
-    let events = replay_stream(&OpenAiDialect, fixtures::openai_sse_events(DELTAS).iter().map(|e| &e[..]))
-        .expect("the fixture decodes");
+    let events = replay_stream(
+        &OpenAiDialect,
+        fixtures::openai_sse_events(DELTAS).iter().map(|e| &e[..]),
+    )
+    .expect("the fixture decodes");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime");
@@ -49,7 +79,10 @@ fn collect_response(c: &mut Criterion) {
         b.iter_batched(
             || events.clone(),
             |events| {
-                let stream = ChatStream::new("bench", futures_util::stream::iter(events.into_iter().map(Ok)));
+                let stream = ChatStream::new(
+                    "bench",
+                    futures_util::stream::iter(events.into_iter().map(Ok)),
+                );
                 runtime
                     .block_on(stream.collect_response())
                     .expect("the events assemble")

@@ -16,7 +16,9 @@ fn sse_frames<'a>(decoder: &mut SseDecoder, pieces: impl IntoIterator<Item = &'a
     let mut out = Vec::new();
     let mut frames = 0;
     for piece in pieces {
-        decoder.feed(piece, &mut out).expect("the fixture is valid SSE");
+        decoder
+            .feed(piece, &mut out)
+            .expect("the fixture is valid SSE");
         frames += out.len();
         out.clear();
     }
@@ -48,16 +50,22 @@ fn ndjson_framing(c: &mut Criterion) {
         let mut out = Vec::new();
         let mut frames = 0;
         for piece in pieces {
-            decoder.feed(piece, &mut out).expect("the fixture is valid NDJSON");
+            decoder
+                .feed(piece, &mut out)
+                .expect("the fixture is valid NDJSON");
             frames += out.len();
             out.clear();
         }
-        decoder.finish(&mut out).expect("the fixture is valid NDJSON");
+        decoder
+            .finish(&mut out)
+            .expect("the fixture is valid NDJSON");
         frames + out.len()
     };
     let mut group = c.benchmark_group("ndjson_framing");
     group.throughput(Throughput::Elements(lines.len() as u64));
-    group.bench_function("line_aligned", |b| b.iter(|| run(&mut lines.iter().map(|l| &l[..]))));
+    group.bench_function("line_aligned", |b| {
+        b.iter(|| run(&mut lines.iter().map(|l| &l[..])))
+    });
     group.bench_function("unaligned/1460", |b| b.iter(|| run(&mut body.chunks(1460))));
     group.finish();
 }
@@ -81,9 +89,11 @@ fn long_lines(c: &mut Criterion) {
     for mib in [4usize, 8] {
         let line = long_line(mib << 20);
         group.throughput(Throughput::Bytes(line.len() as u64));
-        group.bench_with_input(BenchmarkId::new("1460B_pieces", format!("{mib}MiB")), &line, |b, line| {
-            b.iter(|| feed_long_line(black_box(line)))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("1460B_pieces", format!("{mib}MiB")),
+            &line,
+            |b, line| b.iter(|| feed_long_line(black_box(line))),
+        );
     }
     group.finish();
 }

@@ -71,7 +71,10 @@ data: {"type":"message_start","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","ty
             token(i)
         ));
     }
-    events.push("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n".to_owned());
+    events.push(
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+            .to_owned(),
+    );
     events.push(format!(
         "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"end_turn\",\"stop_sequence\":null}},\"usage\":{{\"output_tokens\":{n}}}}}\n\n"
     ));

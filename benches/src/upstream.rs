@@ -167,14 +167,18 @@ impl BenchUpstream {
     /// [`start`](BenchUpstream::start) with `threads` runtime worker threads.
     pub fn start_with_threads(routes: Routes, threads: usize) -> io::Result<BenchUpstream> {
         let runtime = if threads <= 1 {
-            tokio::runtime::Builder::new_current_thread().enable_all().build()?
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
         } else {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(threads)
                 .enable_all()
                 .build()?
         };
-        let listener = runtime.block_on(TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))?;
+        // Bound with std so `start` also works from inside another runtime.
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (release, released) = watch::channel(false);
         let (stop, stopped) = oneshot::channel();
@@ -183,6 +187,9 @@ impl BenchUpstream {
             .name("bench-upstream".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(listener) else {
+                        return;
+                    };
                     tokio::select! {
                         () = accept_loop(listener, routes, released) => {}
                         _ = stopped => {}
@@ -242,13 +249,22 @@ async fn accept_loop(listener: TcpListener, routes: Arc<Routes>, released: watch
 }
 
 /// Serve one keep-alive connection until the client closes it.
-async fn serve(mut socket: TcpStream, routes: Arc<Routes>, mut released: watch::Receiver<bool>) -> io::Result<()> {
+async fn serve(
+    mut socket: TcpStream,
+    routes: Arc<Routes>,
+    mut released: watch::Receiver<bool>,
+) -> io::Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     loop {
         let Some(head_end) = read_head(&mut socket, &mut buf).await? else {
             return Ok(());
         };
-        let Some(RequestHead { path, body_len, close }) = parse_head(&buf[..head_end]) else {
+        let Some(RequestHead {
+            path,
+            body_len,
+            close,
+        }) = parse_head(&buf[..head_end])
+        else {
             socket.write_all(BAD_REQUEST).await?;
             return Ok(());
         };
@@ -283,7 +299,10 @@ async fn read_head(socket: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Opti
         }
         scanned = buf.len().saturating_sub(3);
         if buf.len() > MAX_HEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "request head too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "request head too large",
+            ));
         }
         if buf.capacity() == buf.len() {
             buf.reserve(4096);
@@ -301,7 +320,9 @@ struct RequestHead {
 }
 
 fn parse_head(head: &[u8]) -> Option<RequestHead> {
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let request_line = lines.next()?;
     let mut parts = request_line.split(|&b| b == b' ');
     let _method = parts.next()?;
@@ -309,7 +330,9 @@ fn parse_head(head: &[u8]) -> Option<RequestHead> {
     let mut body_len = 0;
     let mut close = false;
     for line in lines {
-        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
         let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
         if name.eq_ignore_ascii_case(b"content-length") {
             body_len = std::str::from_utf8(value).ok()?.parse().ok()?;
@@ -320,11 +343,19 @@ fn parse_head(head: &[u8]) -> Option<RequestHead> {
             close = value.eq_ignore_ascii_case(b"close");
         }
     }
-    Some(RequestHead { path, body_len, close })
+    Some(RequestHead {
+        path,
+        body_len,
+        close,
+    })
 }
 
 /// Write `reply`; `false` when the connection must close (the client hung up on a held stream).
-async fn write_reply(socket: &mut TcpStream, reply: &Reply, released: &mut watch::Receiver<bool>) -> io::Result<bool> {
+async fn write_reply(
+    socket: &mut TcpStream,
+    reply: &Reply,
+    released: &mut watch::Receiver<bool>,
+) -> io::Result<bool> {
     if reply.delay.is_none() && reply.hold_after.is_none() {
         socket.write_all(&reply.whole).await?;
         return Ok(true);
@@ -374,10 +405,17 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn serves_reqwest_with_keep_alive() -> Result<(), Box<dyn std::error::Error>> {
-        let upstream = BenchUpstream::start(Routes::new().route("/a", Reply::json(r#"{"ok":true}"#)))?;
+        let upstream =
+            BenchUpstream::start(Routes::new().route("/a", Reply::json(r#"{"ok":true}"#)))?;
         let client = reqwest::Client::new();
         for _ in 0..3 {
-            let body = client.post(upstream.url("/a")).body("{}").send().await?.text().await?;
+            let body = client
+                .post(upstream.url("/a"))
+                .body("{}")
+                .send()
+                .await?
+                .text()
+                .await?;
             assert_eq!(body, r#"{"ok":true}"#);
         }
         let status = client.get(upstream.url("/missing")).send().await?.status();

@@ -26,7 +26,9 @@ async fn main() -> Result<(), llm_runtime::Error> {
         .api_key("local-key")
         .base_url(format!("{}/v1", mock.url()))
         .connect()?;
-    let reply = client.chat(ChatRequest::new("Qwen/Qwen2.5-7B-Instruct").user("Hello")).await?;
+    let reply = client
+        .chat(ChatRequest::new("Qwen/Qwen2.5-7B-Instruct").user("Hello"))
+        .await?;
     println!("{} says: {}", reply.provider, reply.text());
     assert_eq!(reply.text(), "Hi from vLLM!");
     Ok(())

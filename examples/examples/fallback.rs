@@ -11,20 +11,49 @@ use serde_json::json;
 #[tokio::main]
 async fn main() -> Result<(), llm_runtime::Error> {
     let down = MockServer::start().await;
-    down.on("POST", "/v1/chat/completions", MockResponse::json(503, json!({"error": {"message": "overloaded", "type": "server_error"}})));
+    down.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::json(
+            503,
+            json!({"error": {"message": "overloaded", "type": "server_error"}}),
+        ),
+    );
     let up = MockServer::start().await;
     up.on("POST", "/v1/chat/completions", MockResponse::json(200, json!({"id": "g1", "model": "llama-3.3-70b-versatile",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "Served by the fallback."}, "finish_reason": "stop"}]})));
 
     let client = Client::builder()
-        .register(OpenAi::config().api_key("demo").base_url(format!("{}/v1", down.url())).max_retries(1).connect()?)?
-        .register(Groq::config().api_key("demo").base_url(format!("{}/v1", up.url())).connect()?)?
+        .register(
+            OpenAi::config()
+                .api_key("demo")
+                .base_url(format!("{}/v1", down.url()))
+                .max_retries(1)
+                .connect()?,
+        )?
+        .register(
+            Groq::config()
+                .api_key("demo")
+                .base_url(format!("{}/v1", up.url()))
+                .connect()?,
+        )?
         .fallback("groq/llama-3.3-70b-versatile")
         .build()?;
 
-    let reply = client.chat("openai/gpt-4o-mini", ChatRequest::new("").user("Hi")).await?;
-    println!("{} (provider {}, model {})", reply.text(), reply.provider, reply.model);
-    println!("openai got {} requests (1 + 1 retry), groq got {}", down.request_count(), up.request_count());
+    let reply = client
+        .chat("openai/gpt-4o-mini", ChatRequest::new("").user("Hi"))
+        .await?;
+    println!(
+        "{} (provider {}, model {})",
+        reply.text(),
+        reply.provider,
+        reply.model
+    );
+    println!(
+        "openai got {} requests (1 + 1 retry), groq got {}",
+        down.request_count(),
+        up.request_count()
+    );
     assert_eq!(reply.provider, "groq");
     Ok(())
 }

@@ -22,7 +22,9 @@ use serde_json::json;
 #[tokio::main]
 async fn main() -> Result<(), llm_runtime::Error> {
     let real = Client::from_env()?;
-    let route = std::env::var("LLM_MODEL").ok().or_else(|| default_route(&real));
+    let route = std::env::var("LLM_MODEL")
+        .ok()
+        .or_else(|| default_route(&real));
     match route {
         Some(route) => {
             println!("Calling the real API: {route}\n");
@@ -36,14 +38,21 @@ async fn main() -> Result<(), llm_runtime::Error> {
                 .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_millis(50)))
                 .connect()?;
             let client = Client::builder().register(openai)?.build()?;
-            println!("No provider key is set: running offline against the loopback mock at {}\n", mock.url());
+            println!(
+                "No provider key is set: running offline against the loopback mock at {}\n",
+                mock.url()
+            );
             run(&client, "openai/gpt-4o-mini").await?;
             println!(
                 "\n{} HTTP requests reached the mock (the first got a 503 and was retried).",
                 mock.request_count()
             );
-            println!("To call a real provider, set its key, e.g. `OPENAI_API_KEY=sk-... cargo run --example quickstart`,");
-            println!("or pick one with `LLM_MODEL=anthropic/claude-sonnet-4-5` and `ANTHROPIC_API_KEY`.");
+            println!(
+                "To call a real provider, set its key, e.g. `OPENAI_API_KEY=sk-... cargo run --example quickstart`,"
+            );
+            println!(
+                "or pick one with `LLM_MODEL=anthropic/claude-sonnet-4-5` and `ANTHROPIC_API_KEY`."
+            );
             Ok(())
         }
     }
@@ -60,10 +69,20 @@ fn default_route(client: &Client) -> Option<String> {
 async fn run(client: &Client, route: &str) -> Result<(), llm_runtime::Error> {
     // 1. A chat.
     let reply = client
-        .chat(route, ChatRequest::new("").system("Be brief.").user("Say hello in five words."))
+        .chat(
+            route,
+            ChatRequest::new("")
+                .system("Be brief.")
+                .user("Say hello in five words."),
+        )
         .await?;
     println!("chat      > {}", reply.text());
-    println!("            (served by {}/{}, {:?} tokens)", reply.provider, reply.model, reply.usage.map(|u| u.total_tokens));
+    println!(
+        "            (served by {}/{}, {:?} tokens)",
+        reply.provider,
+        reply.model,
+        reply.usage.map(|u| u.total_tokens)
+    );
 
     // 2. A streamed chat: tokens are printed as they arrive.
     print!("stream    > ");
@@ -84,14 +103,19 @@ async fn run(client: &Client, route: &str) -> Result<(), llm_runtime::Error> {
         "The current weather in a city",
         json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
     );
-    let mut request = ChatRequest::new("").user("What's the weather in Paris?").tool(weather);
+    let mut request = ChatRequest::new("")
+        .user("What's the weather in Paris?")
+        .tool(weather);
     let first = client.chat(route, request.clone()).await?;
     for call in &first.message.tool_calls {
         println!("tool call > {}({})", call.name, call.arguments);
     }
     request = request.message(first.message.clone());
     for call in &first.message.tool_calls {
-        request = request.message(Message::tool_result(call.id.clone(), r#"{"temp_c": 21, "sky": "clear"}"#));
+        request = request.message(Message::tool_result(
+            call.id.clone(),
+            r#"{"temp_c": 21, "sky": "clear"}"#,
+        ));
     }
     let answer = client.chat(route, request).await?;
     println!("tool      > {}", answer.text());
@@ -106,7 +130,10 @@ async fn scripted_mock() -> MockServer {
                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
         .to_string()
     };
-    let mut stream: Vec<String> = ["One", ", two", ", three", ", four", ", five."].iter().map(|t| chunk(t)).collect();
+    let mut stream: Vec<String> = ["One", ", two", ", three", ", four", ", five."]
+        .iter()
+        .map(|t| chunk(t))
+        .collect();
     stream.push(
         json!({"id": "chatcmpl-demo2", "object": "chat.completion.chunk", "model": "gpt-4o-mini",
                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})

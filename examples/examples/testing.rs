@@ -15,7 +15,12 @@ use serde_json::json;
 /// The code under test: it summarises a text with whatever client it is given.
 async fn summarize(client: &ProviderClient<OpenAi>, text: &str) -> llm_runtime::Result<String> {
     let reply = client
-        .chat(ChatRequest::new("gpt-4o-mini").system("Summarise in one line.").user(text).max_tokens(50))
+        .chat(
+            ChatRequest::new("gpt-4o-mini")
+                .system("Summarise in one line.")
+                .user(text)
+                .max_tokens(50),
+        )
         .await?;
     Ok(reply.text())
 }
@@ -41,15 +46,38 @@ async fn main() -> Result<(), llm_runtime::Error> {
     println!("1. scripted answer: {summary:?}; the request carried max_tokens=50");
 
     // 2. Script a failure and check your code's error handling.
-    mock.on("POST", "/v1/chat/completions", MockResponse::json(429, json!({"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}})).header("retry-after", "3"));
-    let err = summarize(&client, "text").await.expect_err("a 429 is an error");
+    mock.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::json(
+            429,
+            json!({"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}),
+        )
+        .header("retry-after", "3"),
+    );
+    let err = summarize(&client, "text")
+        .await
+        .expect_err("a 429 is an error");
     assert_eq!(err.kind(), ErrorKind::RateLimited);
-    println!("2. a 429 became {:?} with retry_after={:?}", err.kind(), err.retry_after());
+    println!(
+        "2. a 429 became {:?} with retry_after={:?}",
+        err.kind(),
+        err.retry_after()
+    );
 
     // 3. Inject a transport fault.
-    mock.on("POST", "/v1/chat/completions", MockResponse::fault(Fault::StallBeforeHeaders));
-    let err = summarize(&client, "text").await.expect_err("a stall times out");
+    mock.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::fault(Fault::StallBeforeHeaders),
+    );
+    let err = summarize(&client, "text")
+        .await
+        .expect_err("a stall times out");
     assert_eq!(err.kind(), ErrorKind::Timeout);
-    println!("3. a stalled upstream became {:?} after the 2 s bound", err.kind());
+    println!(
+        "3. a stalled upstream became {:?} after the 2 s bound",
+        err.kind()
+    );
     Ok(())
 }

@@ -27,11 +27,20 @@ async fn main() -> Result<(), llm_runtime::Error> {
         MockResponse::json(200, json!({"id": "c2", "model": "gpt-4o-mini", "choices": [{"index": 0, "finish_reason": "stop",
             "message": {"role": "assistant", "content": "2+3 is 5 and 10-4 is 6."}}]})),
     ]);
-    let client = OpenAi::config().api_key("demo").base_url(format!("{}/v1", mock.url())).connect()?;
+    let client = OpenAi::config()
+        .api_key("demo")
+        .base_url(format!("{}/v1", mock.url()))
+        .connect()?;
 
-    let add = Tool::function("add", "Add two numbers", json!({
-        "type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}));
-    let mut request = ChatRequest::new("gpt-4o-mini").user("What are 2+3 and 10-4?").tool(add);
+    let add = Tool::function(
+        "add",
+        "Add two numbers",
+        json!({
+        "type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}),
+    );
+    let mut request = ChatRequest::new("gpt-4o-mini")
+        .user("What are 2+3 and 10-4?")
+        .tool(add);
     loop {
         let reply = client.chat(request.clone()).await?;
         if reply.finish_reason != Some(FinishReason::ToolCalls) {
@@ -46,6 +55,9 @@ async fn main() -> Result<(), llm_runtime::Error> {
         }
     }
     // The second request carried both results back.
-    assert_eq!(mock.requests()[1].body_json()["messages"][2]["role"], "tool");
+    assert_eq!(
+        mock.requests()[1].body_json()["messages"][2]["role"],
+        "tool"
+    );
     Ok(())
 }

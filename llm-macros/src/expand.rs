@@ -242,8 +242,12 @@ mod tests {
             #[provider(crate = "sdk::llm", name = "azure", base_url = "https://x.dev", auth(header = "api-key"))]
             pub(crate) struct Azure { version: String }
         });
-        assert!(out.contains("pub (crate) type AzureConfig = sdk :: llm :: __private :: ProviderConfig < Azure >"));
-        assert!(out.contains("< Azure as sdk :: llm :: __private :: core :: default :: Default > :: default ()"));
+        assert!(out.contains(
+            "pub (crate) type AzureConfig = sdk :: llm :: __private :: ProviderConfig < Azure >"
+        ));
+        assert!(out.contains(
+            "< Azure as sdk :: llm :: __private :: core :: default :: Default > :: default ()"
+        ));
         assert!(out.contains("impl sdk :: llm :: __private :: SupportsStreaming for Azure where for < '__a > Azure : sdk :: llm :: __private :: Transform"));
         assert!(!out.contains("delegate_transform"));
     }
@@ -257,7 +261,13 @@ mod tests {
         assert_eq!(out.matches("compile_error").count(), 2, "{out}");
         assert!(out.contains("ProviderSpec :: new (\"invalid\""));
         assert!(out.contains("dialect :: openai"));
-        let generic = expanded(parse_quote!(#[provider(name = "g")] struct G<T>(T);));
-        assert!(!generic.contains("impl"), "no fallback for a generic struct: {generic}");
+        let generic = expanded(parse_quote!(
+            #[provider(name = "g")]
+            struct G<T>(T);
+        ));
+        assert!(
+            !generic.contains("impl"),
+            "no fallback for a generic struct: {generic}"
+        );
     }
 }

@@ -411,13 +411,19 @@ mod tests {
             #[provider(name = "groq", base_ur = "https://api.groq.com/openai/v1", auth = "bearer")]
             struct Groq;
         });
-        assert_eq!(misspelt_key, ["unknown key `base_ur` in `#[provider(...)]`; did you mean `base_url`?"]);
+        assert_eq!(
+            misspelt_key,
+            ["unknown key `base_ur` in `#[provider(...)]`; did you mean `base_url`?"]
+        );
         let misspelt_scheme = errors(parse_quote! {
             #[provider(name = "groq", base_url = "https://api.groq.com/openai/v1", auth = "barer",
                        env = "GROQ_API_KEY", headers("authorization" = "x"))]
             struct Groq;
         });
-        assert_eq!(misspelt_scheme, ["unknown auth scheme `barer`; did you mean `\"bearer\"`?"]);
+        assert_eq!(
+            misspelt_scheme,
+            ["unknown auth scheme `barer`; did you mean `\"bearer\"`?"]
+        );
     }
 
     #[test]
@@ -432,7 +438,9 @@ mod tests {
 
     #[test]
     fn missing_attribute() {
-        let missing = errors(parse_quote!(struct Groq;));
+        let missing = errors(parse_quote!(
+            struct Groq;
+        ));
         assert_eq!(missing.len(), 1);
         assert!(missing[0].contains("needs a `#[provider(...)]` attribute"));
     }

@@ -1,15 +1,15 @@
 //! Paths the `#[derive(Provider)]` expansion uses. Not public API.
 
 pub use ::core;
-pub use ::http::{HeaderMap};
+pub use ::http::HeaderMap;
 
 pub use crate::config::ProviderConfig;
-pub use crate::provider_client::ProviderClient;
 pub use crate::error::{Error, Result};
 pub use crate::provider::{
     Control, Frame, HttpParts, Provider, RequestContext, StreamFormat, SupportsEmbeddings,
     SupportsReasoning, SupportsStreaming, SupportsTools, SupportsVision, Transform,
 };
+pub use crate::provider_client::ProviderClient;
 pub use crate::spec::{AuthScheme, Capabilities, Capability, HealthProbe, ProviderSpec};
 pub use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,

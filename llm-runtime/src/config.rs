@@ -77,10 +77,10 @@ impl<P: Provider> ProviderConfig<P> {
     /// be set unless one was given already, and the base URL override (`base_url_env = ...`).
     pub fn with_env(mut self) -> Result<Self> {
         let spec = &P::SPEC;
-        if let Some(var) = spec.base_url_env {
-            if let Some(url) = read_env(var) {
-                self.base_url = Some(url);
-            }
+        if let Some(var) = spec.base_url_env
+            && let Some(url) = read_env(var)
+        {
+            self.base_url = Some(url);
         }
         if spec.auth.needs_key() && self.api_key.is_none() {
             match spec.api_key_env {
@@ -205,7 +205,8 @@ impl<P: Provider> ProviderConfig<P> {
         let spec = &P::SPEC;
         let err = |msg: String| Error::config(msg).with_provider(spec.name);
         let raw = self.base_url.as_deref().unwrap_or(spec.base_url);
-        let url = url::Url::parse(raw).map_err(|e| err(format!("base URL `{raw}` is not a valid URL: {e}")))?;
+        let url = url::Url::parse(raw)
+            .map_err(|e| err(format!("base URL `{raw}` is not a valid URL: {e}")))?;
         let host = url.host_str().unwrap_or("");
         match url.scheme() {
             "https" => {}
@@ -215,12 +216,19 @@ impl<P: Provider> ProviderConfig<P> {
                     "base URL `{raw}` is plain http to a non-loopback host; the key would cross the network in clear text. Use https, or `.allow_http(true)` if you mean it"
                 )));
             }
-            other => return Err(err(format!("base URL `{raw}` has scheme `{other}`; use https"))),
+            other => {
+                return Err(err(format!(
+                    "base URL `{raw}` has scheme `{other}`; use https"
+                )));
+            }
         }
         // A declaration whose base URL is on the reserved `.invalid` TLD has no
         // usable default (Azure: one endpoint per resource): the URL must be given.
         if host.ends_with(".invalid") {
-            let var = spec.base_url_env.map(|v| format!("set {v} or ")).unwrap_or_default();
+            let var = spec
+                .base_url_env
+                .map(|v| format!("set {v} or "))
+                .unwrap_or_default();
             return Err(err(format!(
                 "the {} provider has no default endpoint: {var}pass one with `.base_url(...)`",
                 spec.name
@@ -230,7 +238,9 @@ impl<P: Provider> ProviderConfig<P> {
             return Err(err(format!("base URL `{raw}` has no host")));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(err(format!("base URL `{raw}` must not have a query or fragment")));
+            return Err(err(format!(
+                "base URL `{raw}` must not have a query or fragment"
+            )));
         }
         let api_key = match (&self.api_key, spec.auth) {
             (_, AuthScheme::None) => None,
@@ -253,23 +263,31 @@ impl<P: Provider> ProviderConfig<P> {
             .map(|(n, v)| (*n, *v))
             .chain(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         {
-            let name = HeaderName::try_from(name).map_err(|_| err(format!("`{name}` is not a valid header name")))?;
-            let value = HeaderValue::try_from(value)
-                .map_err(|_| err(format!("the value of header `{name}` is not a valid header value")))?;
+            let name = HeaderName::try_from(name)
+                .map_err(|_| err(format!("`{name}` is not a valid header name")))?;
+            let value = HeaderValue::try_from(value).map_err(|_| {
+                err(format!(
+                    "the value of header `{name}` is not a valid header value"
+                ))
+            })?;
             headers.insert(name, value);
         }
         if let Some(key) = &api_key {
             match spec.auth {
                 AuthScheme::Bearer => {
                     let mut v = HeaderValue::try_from(format!("Bearer {}", key.expose_secret()))
-                        .map_err(|_| err("the API key has characters a header cannot carry".into()))?;
+                        .map_err(|_| {
+                            err("the API key has characters a header cannot carry".into())
+                        })?;
                     v.set_sensitive(true);
                     headers.insert(http::header::AUTHORIZATION, v);
                 }
                 AuthScheme::Header(name) => {
-                    let name = HeaderName::try_from(name).map_err(|_| err(format!("`{name}` is not a valid header name")))?;
-                    let mut v = HeaderValue::try_from(key.expose_secret())
-                        .map_err(|_| err("the API key has characters a header cannot carry".into()))?;
+                    let name = HeaderName::try_from(name)
+                        .map_err(|_| err(format!("`{name}` is not a valid header name")))?;
+                    let mut v = HeaderValue::try_from(key.expose_secret()).map_err(|_| {
+                        err("the API key has characters a header cannot carry".into())
+                    })?;
                     v.set_sensitive(true);
                     headers.insert(name, v);
                 }
@@ -313,7 +331,10 @@ impl<P: fmt::Debug> fmt::Debug for ProviderConfig<P> {
             .field("settings", &self.settings)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("base_url", &self.base_url)
-            .field("headers", &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()

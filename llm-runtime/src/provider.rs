@@ -41,8 +41,9 @@ pub struct HttpParts {
 impl HttpParts {
     /// `POST path` with `body` serialized as JSON.
     pub fn post_json(path: impl Into<String>, body: &impl Serialize) -> Result<Self> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid_request(format!("request body could not be serialized: {e}")))?;
+        let body = serde_json::to_vec(body).map_err(|e| {
+            Error::invalid_request(format!("request body could not be serialized: {e}"))
+        })?;
         Ok(HttpParts {
             method: Method::POST,
             path: path.into(),
@@ -124,7 +125,11 @@ pub trait Transform: Send + Sync + 'static {
     /// Called when the byte stream ends before [`Control::Done`]: emit what is
     /// pending, or fail. The default is [`ErrorKind::StreamTruncated`](crate::ErrorKind::StreamTruncated),
     /// for APIs whose streams end with a terminator.
-    fn finish_stream(&self, state: &mut Self::StreamState, out: &mut Vec<StreamEvent>) -> Result<()> {
+    fn finish_stream(
+        &self,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<()> {
         let _ = (state, out);
         Err(Error::new(
             crate::ErrorKind::StreamTruncated,

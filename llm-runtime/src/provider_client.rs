@@ -138,7 +138,10 @@ impl<P: Provider> ProviderClient<P> {
             let mut response = self.inner.provider.parse_response(&body, &ctx)?;
             response.provider = P::SPEC.name.to_owned();
             response.dropped_params = dropped;
-            tracing::info!(latency_ms = started.elapsed().as_millis() as u64, "chat done");
+            tracing::info!(
+                latency_ms = started.elapsed().as_millis() as u64,
+                "chat done"
+            );
             Ok(response)
         }
         .instrument(span)
@@ -185,7 +188,8 @@ impl<P: Provider> ProviderClient<P> {
         let started = Instant::now();
         let parts = match P::SPEC.health {
             Some(probe) => {
-                let method = http::Method::from_bytes(probe.method.as_bytes()).unwrap_or(http::Method::GET);
+                let method =
+                    http::Method::from_bytes(probe.method.as_bytes()).unwrap_or(http::Method::GET);
                 let mut parts = HttpParts::get(probe.path);
                 parts.method = method;
                 Ok(parts)
@@ -193,7 +197,10 @@ impl<P: Provider> ProviderClient<P> {
             None => self.inner.provider.models_request(&self.ctx("", false)),
         };
         let result = match parts {
-            Ok(parts) => self.execute(&parts, Some(started + self.inner.config.timeout), false).await,
+            Ok(parts) => {
+                self.execute(&parts, Some(started + self.inner.config.timeout), false)
+                    .await
+            }
             Err(e) => Err(e),
         };
         let latency = started.elapsed();
@@ -222,7 +229,11 @@ impl<P: Provider> ProviderClient<P> {
     }
 
     /// Fill the default model, validate, and apply the unsupported-parameter policy.
-    fn prepare(&self, mut request: ChatRequest, stream: bool) -> Result<(ChatRequest, Vec<String>)> {
+    fn prepare(
+        &self,
+        mut request: ChatRequest,
+        stream: bool,
+    ) -> Result<(ChatRequest, Vec<String>)> {
         if request.model.is_empty() {
             match P::SPEC.default_model {
                 Some(m) => request.model = m.to_owned(),
@@ -236,8 +247,11 @@ impl<P: Provider> ProviderClient<P> {
             }
         }
         if stream && !P::SPEC.supports(Capability::Stream) {
-            return Err(Error::unsupported(format!("the {} provider does not stream", P::SPEC.name))
-                .with_provider(P::SPEC.name));
+            return Err(Error::unsupported(format!(
+                "the {} provider does not stream",
+                P::SPEC.name
+            ))
+            .with_provider(P::SPEC.name));
         }
         crate::validate::validate_request(&request, &P::SPEC)?;
         let policy = request
@@ -262,7 +276,9 @@ impl<P: Provider> ProviderClient<P> {
                     }
                     dropped = unsupported.iter().map(|s| (*s).to_owned()).collect();
                 }
-                UnsupportedParamPolicy::Passthrough => passthrough_params(&mut request, &unsupported),
+                UnsupportedParamPolicy::Passthrough => {
+                    passthrough_params(&mut request, &unsupported)
+                }
             }
         }
         Ok((request, dropped))
@@ -323,7 +339,12 @@ impl<P: Provider> ProviderClient<P> {
             let now = Instant::now();
             match result {
                 Ok((status, body)) => {
-                    tracing::debug!(attempt = attempts, status, latency_ms = (now - started).as_millis() as u64, "upstream answered");
+                    tracing::debug!(
+                        attempt = attempts,
+                        status,
+                        latency_ms = (now - started).as_millis() as u64,
+                        "upstream answered"
+                    );
                     return Ok((status, body));
                 }
                 Err(e) => {
@@ -331,7 +352,10 @@ impl<P: Provider> ProviderClient<P> {
                     if !retry {
                         return Err(e);
                     }
-                    match decide(&cfg.retry, &RetryInput::from_error(&e, attempts, now, deadline)) {
+                    match decide(
+                        &cfg.retry,
+                        &RetryInput::from_error(&e, attempts, now, deadline),
+                    ) {
                         Decision::Retry(wait) => {
                             tracing::info!(attempt = attempts, wait_ms = wait.as_millis() as u64, kind = %e.kind(), "retrying");
                             tokio::time::sleep(wait).await;
@@ -346,7 +370,10 @@ impl<P: Provider> ProviderClient<P> {
     async fn attempt_full(&self, parts: &HttpParts, remaining: Duration) -> Result<(u16, Bytes)> {
         let cfg = &self.inner.config;
         if remaining.is_zero() {
-            return Err(Error::new(ErrorKind::Timeout, "the deadline passed before the request was sent"));
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                "the deadline passed before the request was sent",
+            ));
         }
         let first_byte = cfg.first_byte_timeout.min(remaining);
         let send = self.build(parts, remaining).send();
@@ -370,7 +397,11 @@ impl<P: Provider> ProviderClient<P> {
     }
 
     /// Send with retries until a 2xx arrives; hand back the response unread.
-    async fn execute_streaming(&self, parts: &HttpParts, deadline: Instant) -> Result<reqwest::Response> {
+    async fn execute_streaming(
+        &self,
+        parts: &HttpParts,
+        deadline: Instant,
+    ) -> Result<reqwest::Response> {
         let cfg = &self.inner.config;
         let mut attempts = 0u32;
         loop {
@@ -381,10 +412,18 @@ impl<P: Provider> ProviderClient<P> {
             let now = Instant::now();
             match result {
                 Ok(resp) => {
-                    tracing::debug!(attempt = attempts, status = resp.status().as_u16(), ttfb_ms = (now - started).as_millis() as u64, "stream opened");
+                    tracing::debug!(
+                        attempt = attempts,
+                        status = resp.status().as_u16(),
+                        ttfb_ms = (now - started).as_millis() as u64,
+                        "stream opened"
+                    );
                     return Ok(resp);
                 }
-                Err(e) => match decide(&cfg.retry, &RetryInput::from_error(&e, attempts, now, Some(deadline))) {
+                Err(e) => match decide(
+                    &cfg.retry,
+                    &RetryInput::from_error(&e, attempts, now, Some(deadline)),
+                ) {
                     Decision::Retry(wait) => {
                         tracing::info!(attempt = attempts, wait_ms = wait.as_millis() as u64, kind = %e.kind(), "retrying");
                         tokio::time::sleep(wait).await;
@@ -395,15 +434,25 @@ impl<P: Provider> ProviderClient<P> {
         }
     }
 
-    async fn attempt_streaming(&self, parts: &HttpParts, remaining: Duration) -> Result<reqwest::Response> {
+    async fn attempt_streaming(
+        &self,
+        parts: &HttpParts,
+        remaining: Duration,
+    ) -> Result<reqwest::Response> {
         let cfg = &self.inner.config;
         if remaining.is_zero() {
-            return Err(Error::new(ErrorKind::Timeout, "the deadline passed before the request was sent"));
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                "the deadline passed before the request was sent",
+            ));
         }
         let first_byte = cfg.first_byte_timeout.min(remaining);
         // No whole-request timeout on a stream: its length is bounded by the idle gap instead.
         let mut builder = self.build(parts, Duration::from_secs(365 * 24 * 3600));
-        builder = builder.header(http::header::ACCEPT, "text/event-stream, application/x-ndjson, application/json");
+        builder = builder.header(
+            http::header::ACCEPT,
+            "text/event-stream, application/x-ndjson, application/json",
+        );
         let response = match tokio::time::timeout(first_byte, builder.send()).await {
             Ok(r) => r.map_err(crate::http::send_error)?,
             Err(_) => {
@@ -436,10 +485,16 @@ impl<P: SupportsEmbeddings> ProviderClient<P> {
 impl<P: Provider> ProviderClient<P> {
     async fn embed_unchecked(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse> {
         if request.input.is_empty() {
-            return Err(Error::invalid_request("an embedding request needs at least one input").with_provider(P::SPEC.name));
+            return Err(
+                Error::invalid_request("an embedding request needs at least one input")
+                    .with_provider(P::SPEC.name),
+            );
         }
         let ctx = self.ctx(&request.model, false);
-        let parts = self.inner.provider.build_embedding_request(&request, &ctx)?;
+        let parts = self
+            .inner
+            .provider
+            .build_embedding_request(&request, &ctx)?;
         let deadline = Instant::now() + self.inner.config.timeout;
         let (_, body) = self
             .execute(&parts, Some(deadline), true)
@@ -467,8 +522,11 @@ impl<P: Provider + fmt::Debug> LlmProvider for ProviderClient<P> {
 
     async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse> {
         if !P::SPEC.supports(Capability::Embeddings) {
-            return Err(Error::unsupported(format!("the {} provider has no embeddings", P::SPEC.name))
-                .with_provider(P::SPEC.name));
+            return Err(Error::unsupported(format!(
+                "the {} provider has no embeddings",
+                P::SPEC.name
+            ))
+            .with_provider(P::SPEC.name));
         }
         self.embed_unchecked(request).await
     }
@@ -485,7 +543,9 @@ impl<P: Provider + fmt::Debug> LlmProvider for ProviderClient<P> {
 /// Read a whole body, failing once it grows past `max` bytes.
 async fn read_body(response: reqwest::Response, max: usize) -> Result<Bytes> {
     if response.content_length().is_some_and(|n| n > max as u64) {
-        return Err(Error::decode(format!("the response body is larger than the {max}-byte cap")));
+        return Err(Error::decode(format!(
+            "the response body is larger than the {max}-byte cap"
+        )));
     }
     let mut stream = response.bytes_stream();
     let mut first: Option<Bytes> = None;
@@ -494,7 +554,9 @@ async fn read_body(response: reqwest::Response, max: usize) -> Result<Bytes> {
         let chunk = chunk.map_err(crate::http::body_read_error)?;
         let len = first.as_ref().map_or(0, Bytes::len) + buf.len() + chunk.len();
         if len > max {
-            return Err(Error::decode(format!("the response body is larger than the {max}-byte cap")));
+            return Err(Error::decode(format!(
+                "the response body is larger than the {max}-byte cap"
+            )));
         }
         // Most bodies arrive in one chunk: keep it without copying.
         match (&first, buf.is_empty()) {
@@ -520,10 +582,10 @@ fn passthrough_params(request: &mut ChatRequest, names: &[&'static str]) {
         return;
     };
     for name in names {
-        if let Some(value) = fields.get(*name) {
-            if !request.extra.contains_key(*name) {
-                request.extra.insert((*name).to_owned(), value.clone());
-            }
+        if let Some(value) = fields.get(*name)
+            && !request.extra.contains_key(*name)
+        {
+            request.extra.insert((*name).to_owned(), value.clone());
         }
     }
 }

@@ -74,7 +74,9 @@ impl RetryPolicy {
 
     /// The backoff ceiling before the `retry`-th retry (1-based): `initial * 2^(retry-1)`, capped.
     pub fn backoff_cap(&self, retry: u32) -> Duration {
-        let factor = 1u32.checked_shl(retry.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.initial_backoff
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)
@@ -103,7 +105,12 @@ pub struct RetryInput {
 
 impl RetryInput {
     /// The input for `error` after `attempts` attempts.
-    pub fn from_error(error: &Error, attempts: u32, now: Instant, deadline: Option<Instant>) -> Self {
+    pub fn from_error(
+        error: &Error,
+        attempts: u32,
+        now: Instant,
+        deadline: Option<Instant>,
+    ) -> Self {
         RetryInput {
             kind: error.kind(),
             should_retry: error.should_retry_hint(),
@@ -151,12 +158,14 @@ pub fn decide_with_jitter(policy: &RetryPolicy, input: &RetryInput, jitter: f64)
     let wait = match input.retry_after {
         Some(after) if after > policy.max_retry_after => return Decision::Stop,
         Some(after) => after,
-        None => policy.backoff_cap(input.attempts).mul_f64(jitter.clamp(0.0, 1.0)),
+        None => policy
+            .backoff_cap(input.attempts)
+            .mul_f64(jitter.clamp(0.0, 1.0)),
     };
-    if let Some(deadline) = input.deadline {
-        if input.now + wait >= deadline {
-            return Decision::Stop;
-        }
+    if let Some(deadline) = input.deadline
+        && input.now + wait >= deadline
+    {
+        return Decision::Stop;
     }
     Decision::Retry(wait)
 }
@@ -201,24 +210,40 @@ mod tests {
             (ErrorKind::ContentFilter, false),
         ];
         for (kind, expected) in rows {
-            assert_eq!(matches!(retry(kind), Decision::Retry(_)), expected, "{kind}");
+            assert_eq!(
+                matches!(retry(kind), Decision::Retry(_)),
+                expected,
+                "{kind}"
+            );
         }
     }
 
     #[test]
     fn stops_after_max_retries() {
         let p = RetryPolicy::default().max_retries(2);
-        assert!(matches!(decide_with_jitter(&p, &input(ErrorKind::ServerError, 2), 0.5), Decision::Retry(_)));
-        assert_eq!(decide_with_jitter(&p, &input(ErrorKind::ServerError, 3), 0.5), Decision::Stop);
+        assert!(matches!(
+            decide_with_jitter(&p, &input(ErrorKind::ServerError, 2), 0.5),
+            Decision::Retry(_)
+        ));
+        assert_eq!(
+            decide_with_jitter(&p, &input(ErrorKind::ServerError, 3), 0.5),
+            Decision::Stop
+        );
         let none = RetryPolicy::none();
-        assert_eq!(decide_with_jitter(&none, &input(ErrorKind::ServerError, 1), 0.5), Decision::Stop);
+        assert_eq!(
+            decide_with_jitter(&none, &input(ErrorKind::ServerError, 1), 0.5),
+            Decision::Stop
+        );
     }
 
     #[test]
     fn never_after_stream_started() {
         let mut i = input(ErrorKind::Network, 1);
         i.stream_started = true;
-        assert_eq!(decide_with_jitter(&RetryPolicy::default(), &i, 0.5), Decision::Stop);
+        assert_eq!(
+            decide_with_jitter(&RetryPolicy::default(), &i, 0.5),
+            Decision::Stop
+        );
     }
 
     #[test]
@@ -231,8 +256,14 @@ mod tests {
         assert_eq!(p.backoff_cap(2), Duration::from_millis(200));
         assert_eq!(p.backoff_cap(3), Duration::from_millis(350));
         assert_eq!(p.backoff_cap(40), Duration::from_millis(350));
-        assert_eq!(decide_with_jitter(&p, &input(ErrorKind::Network, 2), 0.5), Decision::Retry(Duration::from_millis(100)));
-        assert_eq!(decide_with_jitter(&p, &input(ErrorKind::Network, 2), 0.0), Decision::Retry(Duration::ZERO));
+        assert_eq!(
+            decide_with_jitter(&p, &input(ErrorKind::Network, 2), 0.5),
+            Decision::Retry(Duration::from_millis(100))
+        );
+        assert_eq!(
+            decide_with_jitter(&p, &input(ErrorKind::Network, 2), 0.0),
+            Decision::Retry(Duration::ZERO)
+        );
         for _ in 0..100 {
             match decide(&p, &input(ErrorKind::Network, 3)) {
                 Decision::Retry(d) => assert!(d <= Duration::from_millis(350)),
@@ -246,7 +277,10 @@ mod tests {
         let p = RetryPolicy::default();
         let mut i = input(ErrorKind::RateLimited, 1);
         i.retry_after = Some(Duration::from_secs(3));
-        assert_eq!(decide_with_jitter(&p, &i, 0.1), Decision::Retry(Duration::from_secs(3)));
+        assert_eq!(
+            decide_with_jitter(&p, &i, 0.1),
+            Decision::Retry(Duration::from_secs(3))
+        );
         i.retry_after = Some(Duration::from_secs(3600));
         assert_eq!(decide_with_jitter(&p, &i, 0.1), Decision::Stop);
     }
@@ -259,7 +293,10 @@ mod tests {
         assert_eq!(decide_with_jitter(&p, &i, 0.5), Decision::Stop);
         let mut i = input(ErrorKind::InvalidRequest, 1);
         i.should_retry = Some(true);
-        assert!(matches!(decide_with_jitter(&p, &i, 0.5), Decision::Retry(_)));
+        assert!(matches!(
+            decide_with_jitter(&p, &i, 0.5),
+            Decision::Retry(_)
+        ));
     }
 
     #[test]
@@ -270,6 +307,9 @@ mod tests {
         i.deadline = Some(i.now + Duration::from_secs(1));
         assert_eq!(decide_with_jitter(&p, &i, 0.5), Decision::Stop);
         i.deadline = Some(i.now + Duration::from_secs(5));
-        assert_eq!(decide_with_jitter(&p, &i, 0.5), Decision::Retry(Duration::from_secs(2)));
+        assert_eq!(
+            decide_with_jitter(&p, &i, 0.5),
+            Decision::Retry(Duration::from_secs(2))
+        );
     }
 }

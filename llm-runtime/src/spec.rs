@@ -95,13 +95,17 @@ impl Capabilities {
 
     /// The capabilities in the set.
     pub fn iter(self) -> impl Iterator<Item = Capability> {
-        Capability::ALL.into_iter().filter(move |c| self.contains(*c))
+        Capability::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
     }
 }
 
 impl std::fmt::Debug for Capabilities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.iter().map(Capability::name)).finish()
+        f.debug_set()
+            .entries(self.iter().map(Capability::name))
+            .finish()
     }
 }
 

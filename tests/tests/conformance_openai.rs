@@ -34,7 +34,12 @@ fn json_of(text: &str) -> Value {
 
 /// Serve `sse` in pieces of `size` bytes.
 fn sse_in_pieces(sse: &str, size: usize) -> MockResponse {
-    MockResponse::sse(sse.as_bytes().chunks(size).map(<[u8]>::to_vec).collect::<Vec<_>>())
+    MockResponse::sse(
+        sse.as_bytes()
+            .chunks(size)
+            .map(<[u8]>::to_vec)
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn connect<P: Provider + Default>(server: &MockServer) -> ProviderClient<P> {
@@ -111,7 +116,10 @@ async fn azure_text_uses_deployment_path_api_version_and_api_key_header() {
         MockResponse::json(200, json_of(TEXT_JSON)),
     );
     let client = connect::<AzureOpenAi>(&server);
-    client.chat(ChatRequest::new("my-gpt4o").user("Hi")).await.expect("chat succeeds");
+    client
+        .chat(ChatRequest::new("my-gpt4o").user("Hi"))
+        .await
+        .expect("chat succeeds");
     let r = &server.requests()[0];
     assert_eq!(r.query_param("api-version"), Some("2024-10-21"));
     assert_eq!(r.header("api-key"), Some(KEY));
@@ -121,44 +129,82 @@ async fn azure_text_uses_deployment_path_api_version_and_api_key_header() {
 #[tokio::test]
 async fn request_side_mapping() {
     let server = MockServer::start().await;
-    server.on("POST", "/v1/chat/completions", MockResponse::json(200, json_of(TEXT_JSON)));
+    server.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::json(200, json_of(TEXT_JSON)),
+    );
     let client = connect::<OpenAi>(&server);
     let req = ChatRequest::new("gpt-4o")
         .system("You are terse.")
-        .user_parts(vec![Part::text("What is in this image?"), Part::image_url("https://example.com/cat.png")])
+        .user_parts(vec![
+            Part::text("What is in this image?"),
+            Part::image_url("https://example.com/cat.png"),
+        ])
         .message(Message::assistant_tool_calls(
             None,
-            vec![ToolCall { id: "call_1".into(), name: "lookup".into(), arguments: r#"{"q":"cat"}"#.into() }],
+            vec![ToolCall {
+                id: "call_1".into(),
+                name: "lookup".into(),
+                arguments: r#"{"q":"cat"}"#.into(),
+            }],
         ))
         .message(Message::tool_result("call_1", "a cat"))
-        .tool(Tool::function("lookup", "Look something up", json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]})));
+        .tool(Tool::function(
+            "lookup",
+            "Look something up",
+            json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}),
+        ));
     client.chat(req).await.expect("chat succeeds");
     let r = &server.requests()[0];
     assert_eq!(r.method, "POST");
     assert_eq!(r.path, "/v1/chat/completions");
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     assert_eq!(r.header("content-type"), Some("application/json"));
     let body = r.body_json();
     assert_eq!(body["model"], "gpt-4o");
-    assert_eq!(body["messages"][0], json!({"role": "system", "content": "You are terse."}));
+    assert_eq!(
+        body["messages"][0],
+        json!({"role": "system", "content": "You are terse."})
+    );
     assert_eq!(
         body["messages"][1]["content"],
         json!([{"type": "text", "text": "What is in this image?"}, {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}])
     );
-    assert_eq!(body["messages"][2]["tool_calls"][0], json!({"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"q\":\"cat\"}"}}));
-    assert_eq!(body["messages"][3], json!({"role": "tool", "content": "a cat", "tool_call_id": "call_1"}));
+    assert_eq!(
+        body["messages"][2]["tool_calls"][0],
+        json!({"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"q\":\"cat\"}"}})
+    );
+    assert_eq!(
+        body["messages"][3],
+        json!({"role": "tool", "content": "a cat", "tool_call_id": "call_1"})
+    );
     assert_eq!(body["tools"][0]["type"], "function");
-    assert_eq!(body["tools"][0]["function"]["parameters"]["required"], json!(["q"]));
+    assert_eq!(
+        body["tools"][0]["function"]["parameters"]["required"],
+        json!(["q"])
+    );
 }
 
 /// Non-stream and stream of the same content give the same response.
 async fn same_both_ways(json_fixture: &str, sse_fixture: &str) -> ChatResponse {
     let server = MockServer::start().await;
-    server.on("POST", "/v1/chat/completions", MockResponse::json(200, json_of(json_fixture)));
+    server.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::json(200, json_of(json_fixture)),
+    );
     let client = connect::<OpenAi>(&server);
     let req = ChatRequest::new("gpt-4o").user("Go");
     let whole = client.chat(req.clone()).await.expect("chat succeeds");
-    server.on("POST", "/v1/chat/completions", sse_in_pieces(sse_fixture, 13));
+    server.on(
+        "POST",
+        "/v1/chat/completions",
+        sse_in_pieces(sse_fixture, 13),
+    );
     let streamed = client
         .chat_stream(req)
         .await
@@ -176,14 +222,20 @@ async fn parallel_tool_calls_split_over_many_chunks() {
     assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
     assert_eq!(r.message.tool_calls.len(), 2);
     assert_eq!(r.message.tool_calls[0].id, "call_paris");
-    assert_eq!(r.message.tool_calls[1].arguments_json().expect("JSON")["city"], "Tokyo");
+    assert_eq!(
+        r.message.tool_calls[1].arguments_json().expect("JSON")["city"],
+        "Tokyo"
+    );
     assert_eq!(r.usage.map(|u| u.total_tokens), Some(128));
 }
 
 #[tokio::test]
 async fn reasoning_content_and_length_finish() {
     let r = same_both_ways(REASONING_JSON, REASONING_SSE).await;
-    assert_eq!(r.reasoning.as_deref(), Some("Compare 9.11 and 9.9: 0.11 < 0.9."));
+    assert_eq!(
+        r.reasoning.as_deref(),
+        Some("Compare 9.11 and 9.9: 0.11 < 0.9.")
+    );
     assert_eq!(r.finish_reason, Some(FinishReason::Length));
     let u = r.usage.expect("usage");
     assert_eq!((u.cached_tokens, u.reasoning_tokens), (Some(8), Some(20)));
@@ -234,16 +286,111 @@ fn openai_error(message: &str, kind: &str, code: Value) -> Value {
 #[tokio::test]
 async fn errors_map_to_kinds() {
     let cases: Vec<(MockResponse, ErrorKind)> = vec![
-        (MockResponse::json(401, openai_error("Incorrect API key provided: sk-conf*****key.", "invalid_request_error", json!("invalid_api_key"))), ErrorKind::Authentication),
-        (MockResponse::json(403, openai_error("You are not allowed to sample from this model", "invalid_request_error", Value::Null)), ErrorKind::PermissionDenied),
-        (MockResponse::json(404, openai_error("The model `gpt-5-mega` does not exist or you do not have access to it.", "invalid_request_error", json!("model_not_found"))), ErrorKind::NotFound),
-        (MockResponse::json(400, openai_error("This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.", "invalid_request_error", json!("context_length_exceeded"))), ErrorKind::ContextWindowExceeded),
-        (MockResponse::json(429, openai_error("Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM).", "tokens", json!("rate_limit_exceeded"))).header("retry-after", "7"), ErrorKind::RateLimited),
-        (MockResponse::json(429, openai_error("You exceeded your current quota, please check your plan and billing details.", "insufficient_quota", json!("insufficient_quota"))), ErrorKind::QuotaExceeded),
-        (MockResponse::json(500, openai_error("The server had an error while processing your request.", "server_error", Value::Null)), ErrorKind::ServerError),
-        (MockResponse::json(503, openai_error("The engine is currently overloaded, please try again later.", "server_error", Value::Null)), ErrorKind::Overloaded),
-        (MockResponse::text(502, "text/html", "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"), ErrorKind::ServerError),
-        (MockResponse::text(200, "application/json", "{\"id\": \"chatcmpl-1\", \"choices\": [{"), ErrorKind::Decode),
+        (
+            MockResponse::json(
+                401,
+                openai_error(
+                    "Incorrect API key provided: sk-conf*****key.",
+                    "invalid_request_error",
+                    json!("invalid_api_key"),
+                ),
+            ),
+            ErrorKind::Authentication,
+        ),
+        (
+            MockResponse::json(
+                403,
+                openai_error(
+                    "You are not allowed to sample from this model",
+                    "invalid_request_error",
+                    Value::Null,
+                ),
+            ),
+            ErrorKind::PermissionDenied,
+        ),
+        (
+            MockResponse::json(
+                404,
+                openai_error(
+                    "The model `gpt-5-mega` does not exist or you do not have access to it.",
+                    "invalid_request_error",
+                    json!("model_not_found"),
+                ),
+            ),
+            ErrorKind::NotFound,
+        ),
+        (
+            MockResponse::json(
+                400,
+                openai_error(
+                    "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+                    "invalid_request_error",
+                    json!("context_length_exceeded"),
+                ),
+            ),
+            ErrorKind::ContextWindowExceeded,
+        ),
+        (
+            MockResponse::json(
+                429,
+                openai_error(
+                    "Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM).",
+                    "tokens",
+                    json!("rate_limit_exceeded"),
+                ),
+            )
+            .header("retry-after", "7"),
+            ErrorKind::RateLimited,
+        ),
+        (
+            MockResponse::json(
+                429,
+                openai_error(
+                    "You exceeded your current quota, please check your plan and billing details.",
+                    "insufficient_quota",
+                    json!("insufficient_quota"),
+                ),
+            ),
+            ErrorKind::QuotaExceeded,
+        ),
+        (
+            MockResponse::json(
+                500,
+                openai_error(
+                    "The server had an error while processing your request.",
+                    "server_error",
+                    Value::Null,
+                ),
+            ),
+            ErrorKind::ServerError,
+        ),
+        (
+            MockResponse::json(
+                503,
+                openai_error(
+                    "The engine is currently overloaded, please try again later.",
+                    "server_error",
+                    Value::Null,
+                ),
+            ),
+            ErrorKind::Overloaded,
+        ),
+        (
+            MockResponse::text(
+                502,
+                "text/html",
+                "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+            ),
+            ErrorKind::ServerError,
+        ),
+        (
+            MockResponse::text(
+                200,
+                "application/json",
+                "{\"id\": \"chatcmpl-1\", \"choices\": [{",
+            ),
+            ErrorKind::Decode,
+        ),
     ];
     for (response, expected) in cases {
         let e = error_kind(response, false).await;
@@ -257,7 +404,15 @@ async fn errors_map_to_kinds() {
 #[tokio::test]
 async fn rate_limit_carries_retry_after() {
     let e = error_kind(
-        MockResponse::json(429, openai_error("Rate limit reached", "requests", json!("rate_limit_exceeded"))).header("retry-after", "7"),
+        MockResponse::json(
+            429,
+            openai_error(
+                "Rate limit reached",
+                "requests",
+                json!("rate_limit_exceeded"),
+            ),
+        )
+        .header("retry-after", "7"),
         false,
     )
     .await;
@@ -268,20 +423,34 @@ async fn rate_limit_carries_retry_after() {
 
 #[tokio::test]
 async fn html_502_reads_well() {
-    let e = error_kind(MockResponse::text(502, "text/html", "<html><body>Bad Gateway</body></html>"), false).await;
+    let e = error_kind(
+        MockResponse::text(502, "text/html", "<html><body>Bad Gateway</body></html>"),
+        false,
+    )
+    .await;
     assert!(e.message().contains("HTML"), "{e}");
 }
 
 #[tokio::test]
 async fn stream_cut_before_done_is_truncated() {
-    let cut = TEXT_SSE.split("data: [DONE]").next().expect("fixture has DONE");
+    let cut = TEXT_SSE
+        .split("data: [DONE]")
+        .next()
+        .expect("fixture has DONE");
     let e = error_kind(MockResponse::sse([cut.to_owned()]), true).await;
     assert_eq!(e.kind(), ErrorKind::StreamTruncated, "{e}");
 }
 
 #[tokio::test]
 async fn stream_error_status_is_classified() {
-    let e = error_kind(MockResponse::json(429, openai_error("slow down", "requests", json!("rate_limit_exceeded"))), true).await;
+    let e = error_kind(
+        MockResponse::json(
+            429,
+            openai_error("slow down", "requests", json!("rate_limit_exceeded")),
+        ),
+        true,
+    )
+    .await;
     assert_eq!(e.kind(), ErrorKind::RateLimited);
 }
 
@@ -291,14 +460,20 @@ async fn embeddings() {
     server.on(
         "POST",
         "/v1/embeddings",
-        MockResponse::json(200, json!({"object": "list", "data": [
+        MockResponse::json(
+            200,
+            json!({"object": "list", "data": [
             {"object": "embedding", "index": 1, "embedding": [0.5, -0.25]},
             {"object": "embedding", "index": 0, "embedding": [0.125, 1.0]}
-        ], "model": "text-embedding-3-small", "usage": {"prompt_tokens": 4, "total_tokens": 4}})),
+        ], "model": "text-embedding-3-small", "usage": {"prompt_tokens": 4, "total_tokens": 4}}),
+        ),
     );
     let client = connect::<OpenAi>(&server);
     let r = client
-        .embed(llm_runtime::EmbeddingRequest::new("text-embedding-3-small", ["a", "b"]))
+        .embed(llm_runtime::EmbeddingRequest::new(
+            "text-embedding-3-small",
+            ["a", "b"],
+        ))
         .await
         .expect("embed succeeds");
     assert_eq!(r.embeddings[0].vector, vec![0.125, 1.0]);
@@ -310,27 +485,50 @@ async fn embeddings() {
 async fn unsupported_param_policies_on_the_openai_dialect() {
     use llm_runtime::UnsupportedParamPolicy;
     let server = MockServer::start().await;
-    server.on("POST", "/v1/chat/completions", MockResponse::json(200, json_of(TEXT_JSON)));
+    server.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::json(200, json_of(TEXT_JSON)),
+    );
     let client = connect::<OpenAi>(&server);
-    let req = ChatRequest::new("gpt-4o").user("Think").reasoning_budget(2048);
+    let req = ChatRequest::new("gpt-4o")
+        .user("Think")
+        .reasoning_budget(2048);
     // Reject (the default): nothing is sent.
-    let e = client.chat(req.clone()).await.expect_err("reasoning_budget is not an OpenAI parameter");
+    let e = client
+        .chat(req.clone())
+        .await
+        .expect_err("reasoning_budget is not an OpenAI parameter");
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     assert!(e.message().contains("reasoning_budget"), "{e}");
     assert_eq!(server.request_count(), 0);
     // Drop: sent without it, and the response says so.
-    let r = client.chat(req.clone().unsupported_params(UnsupportedParamPolicy::Drop)).await.expect("chat succeeds");
+    let r = client
+        .chat(req.clone().unsupported_params(UnsupportedParamPolicy::Drop))
+        .await
+        .expect("chat succeeds");
     assert_eq!(r.dropped_params, vec!["reasoning_budget".to_owned()]);
-    assert!(server.requests()[0].body_json().get("reasoning_budget").is_none());
+    assert!(
+        server.requests()[0]
+            .body_json()
+            .get("reasoning_budget")
+            .is_none()
+    );
     // Passthrough: sent as-is through `extra`.
-    let r = client.chat(req.unsupported_params(UnsupportedParamPolicy::Passthrough)).await.expect("chat succeeds");
+    let r = client
+        .chat(req.unsupported_params(UnsupportedParamPolicy::Passthrough))
+        .await
+        .expect("chat succeeds");
     assert!(r.dropped_params.is_empty());
     assert_eq!(server.requests()[1].body_json()["reasoning_budget"], 2048);
 }
 
 #[test]
 fn azure_needs_an_endpoint() {
-    let e = AzureOpenAi::config().api_key(KEY).connect().expect_err("no endpoint given");
+    let e = AzureOpenAi::config()
+        .api_key(KEY)
+        .connect()
+        .expect_err("no endpoint given");
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("AZURE_OPENAI_ENDPOINT"), "{e}");
 }

@@ -2,7 +2,9 @@
 //! dialect's response, embedding, model-list, error and stream decoders. The
 //! same entry points are fuzzed with coverage guidance under `fuzz/`.
 
-use llm_runtime::dialects::{AnthropicDialect, CohereDialect, GeminiDialect, OllamaDialect, OpenAiDialect};
+use llm_runtime::dialects::{
+    AnthropicDialect, CohereDialect, GeminiDialect, OllamaDialect, OpenAiDialect,
+};
 use llm_runtime::stream::Framer;
 use llm_runtime::testing::replay_stream;
 use llm_runtime::{ProviderSpec, RequestContext, StreamFormat, Transform};
@@ -11,7 +13,11 @@ use proptest::prelude::*;
 static SPEC: ProviderSpec = ProviderSpec::new("proptest", "https://proptest.invalid");
 
 fn exercise<T: Transform>(transform: &T, body: &[u8], cut: usize) {
-    let ctx = RequestContext { spec: &SPEC, model: "m", stream: false };
+    let ctx = RequestContext {
+        spec: &SPEC,
+        model: "m",
+        stream: false,
+    };
     let _ = transform.parse_response(body, &ctx);
     let _ = transform.parse_embedding_response(body, &ctx);
     let _ = transform.parse_models(body);

@@ -285,7 +285,11 @@ async fn backoffs_stop_before_the_deadline() {
     let started = Instant::now();
     let e = client.chat(request()).await.expect_err("always 503");
     let took = started.elapsed();
-    assert_eq!(e.kind(), ErrorKind::Overloaded, "{e:?}");
+    // The last error, or a timeout when the deadline cut the last attempt short.
+    assert!(
+        matches!(e.kind(), ErrorKind::Overloaded | ErrorKind::Timeout),
+        "{e:?}"
+    );
     assert!(
         server.request_count() >= 2,
         "it retried: {}",
@@ -340,7 +344,10 @@ async fn a_rate_limit_storm_stops_at_the_deadline() {
     let started = Instant::now();
     let e = client.chat(request()).await.expect_err("always 429");
     let took = started.elapsed();
-    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert!(
+        matches!(e.kind(), ErrorKind::RateLimited | ErrorKind::Timeout),
+        "{e:?}"
+    );
     let sent = server.request_count();
     assert!(
         (2..=8).contains(&sent),

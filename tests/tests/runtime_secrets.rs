@@ -180,7 +180,11 @@ async fn a_redirect_to_another_origin_never_carries_the_key() {
     let e = result.expect_err("a cross-origin redirect is refused");
     assert_error(&e, ErrorKind::Config, "redirect");
     assert!(!e.is_retryable());
-    assert_eq!(first.request_count(), 1, "a refused redirect is not retried");
+    assert_eq!(
+        first.request_count(),
+        1,
+        "a refused redirect is not retried"
+    );
 
     let streamed = client.chat_stream(request()).await;
     assert!(!second.requests().iter().any(carries_key));

@@ -201,7 +201,7 @@ async fn a_slow_drip_under_the_idle_bound_succeeds() {
             .chunk_delay(Duration::from_millis(100)),
     );
     let client = config(&server)
-        .idle_timeout(Duration::from_millis(600))
+        .idle_timeout(Duration::from_secs(1))
         .timeout(Duration::from_millis(800))
         .connect()
         .expect("valid");

@@ -39,7 +39,9 @@ const TARGET_PER_STREAM: u64 = 32 * 1024;
 
 fn arg_value(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() -> Result<()> {
@@ -57,7 +59,8 @@ fn main() -> Result<()> {
 fn parent(streams: usize) -> Result<()> {
     // Role chunk and one text delta, then held until the client goes away.
     let reply = Reply::sse(&fixtures::openai_sse_events(8)).hold_after(2);
-    let upstream = BenchUpstream::start(Routes::new().route(format!("{PATH}/chat/completions"), reply))?;
+    let upstream =
+        BenchUpstream::start(Routes::new().route(format!("{PATH}/chat/completions"), reply))?;
     let exe = std::env::current_exe()?;
     println!("memory bench: {streams} concurrent open streams, each variant in a fresh process");
     println!(
@@ -67,7 +70,14 @@ fn parent(streams: usize) -> Result<()> {
     let mut per_stream = Vec::new();
     for variant in ["raw", "runtime"] {
         let child = Command::new(&exe)
-            .args(["--measure", variant, "--base", &upstream.url(PATH), "--streams", &streams.to_string()])
+            .args([
+                "--measure",
+                variant,
+                "--base",
+                &upstream.url(PATH),
+                "--streams",
+                &streams.to_string(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
@@ -81,7 +91,11 @@ fn parent(streams: usize) -> Result<()> {
             .map_while(std::result::Result::ok)
             .find(|l| l.starts_with("RESULT "))
             .ok_or("the child printed no RESULT line")?;
-        let fields: Vec<u64> = line.split_whitespace().skip(1).map(str::parse).collect::<Result<_, _>>()?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
         let [before, after, hwm] = fields[..] else {
             return Err(format!("bad RESULT line: {line}").into());
         };
@@ -107,7 +121,11 @@ fn parent(streams: usize) -> Result<()> {
     );
     println!(
         "target ≤ 32 KiB per open stream: {}",
-        if runtime <= TARGET_PER_STREAM { "PASS" } else { "MISS" }
+        if runtime <= TARGET_PER_STREAM {
+            "PASS"
+        } else {
+            "MISS"
+        }
     );
     Ok(())
 }

@@ -87,7 +87,12 @@ enum Variant {
 }
 
 impl Variant {
-    const ALL: [Variant; 4] = [Variant::Raw, Variant::Provider, Variant::Routed, Variant::Canary];
+    const ALL: [Variant; 4] = [
+        Variant::Raw,
+        Variant::Provider,
+        Variant::Routed,
+        Variant::Canary,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -144,8 +149,14 @@ impl Targets {
     fn new(upstream: &BenchUpstream) -> Result<Targets> {
         let json_base = upstream.url("/json/v1");
         let sse_base = upstream.url("/sse/v1");
-        let provider = OpenAi::config().api_key(KEY).base_url(&json_base).connect()?;
-        let provider_sse = OpenAi::config().api_key(KEY).base_url(&sse_base).connect()?;
+        let provider = OpenAi::config()
+            .api_key(KEY)
+            .base_url(&json_base)
+            .connect()?;
+        let provider_sse = OpenAi::config()
+            .api_key(KEY)
+            .base_url(&sse_base)
+            .connect()?;
         Ok(Targets {
             raw: HttpClient::builder().into_reqwest().build()?,
             json_url: format!("{json_base}/chat/completions"),
@@ -187,10 +198,17 @@ impl Targets {
                 }
                 let body = response.bytes().await?;
                 let value: Value = serde_json::from_slice(&body)?;
-                Ok(value["choices"][0]["message"]["content"].as_str().map_or(0, str::len))
+                Ok(value["choices"][0]["message"]["content"]
+                    .as_str()
+                    .map_or(0, str::len))
             }
             Variant::Provider => Ok(self.provider.chat(Targets::request()).await?.text().len()),
-            Variant::Routed => Ok(self.client.chat(ROUTE, Targets::request()).await?.text().len()),
+            Variant::Routed => Ok(self
+                .client
+                .chat(ROUTE, Targets::request())
+                .await?
+                .text()
+                .len()),
             Variant::Canary => {
                 let fresh = OpenAi::config()
                     .api_key(KEY)
@@ -233,7 +251,9 @@ impl Targets {
                 let mut stream = if variant == StreamVariant::Provider {
                     self.provider_sse.chat_stream(Targets::request()).await?
                 } else {
-                    self.client_sse.chat_stream(ROUTE, Targets::request()).await?
+                    self.client_sse
+                        .chat_stream(ROUTE, Targets::request())
+                        .await?
                 };
                 let mut text_chunks = 0;
                 while let Some(event) = stream.next().await {
@@ -287,7 +307,9 @@ impl RawSseLines {
 }
 
 fn rotated<T: Copy>(all: &[T], round: usize) -> Vec<T> {
-    (0..all.len()).map(|i| all[(round + i) % all.len()]).collect()
+    (0..all.len())
+        .map(|i| all[(round + i) % all.len()])
+        .collect()
 }
 
 struct Sequential {
@@ -308,7 +330,11 @@ async fn sequential(t: &Targets, plan: &Plan) -> Result<Sequential> {
     let per_round = plan.seq_requests / plan.seq_rounds;
     for round in 0..plan.seq_rounds {
         for v in rotated(&Variant::ALL, round) {
-            let n = if v == Variant::Canary { per_round / plan.canary_divisor } else { per_round };
+            let n = if v == Variant::Canary {
+                per_round / plan.canary_divisor
+            } else {
+                per_round
+            };
             let slot = &mut samples[v as usize];
             let cpu_before = process_cpu_ns();
             for _ in 0..n.max(1) {
@@ -327,7 +353,11 @@ async fn throughput(t: &Arc<Targets>, plan: &Plan) -> Result<Throughput> {
     let mut cpu = vec![(0u64, 0usize); Variant::ALL.len()];
     for round in 0..plan.tput_rounds {
         for v in rotated(&Variant::ALL, round) {
-            let total = if v == Variant::Canary { plan.tput_canary_requests } else { plan.tput_requests };
+            let total = if v == Variant::Canary {
+                plan.tput_canary_requests
+            } else {
+                plan.tput_requests
+            };
             let per_worker = (total / CONCURRENCY).max(1);
             let cpu_before = process_cpu_ns();
             let started = Instant::now();
@@ -353,7 +383,10 @@ async fn throughput(t: &Arc<Targets>, plan: &Plan) -> Result<Throughput> {
     }
     Ok(Throughput {
         rates: rates.iter_mut().map(|r| median_f64(r)).collect(),
-        cpu_per_request: cpu.iter().map(|&(ns, n)| ns as f64 / n.max(1) as f64).collect(),
+        cpu_per_request: cpu
+            .iter()
+            .map(|&(ns, n)| ns as f64 / n.max(1) as f64)
+            .collect(),
     })
 }
 
@@ -375,14 +408,27 @@ async fn check(t: &Targets) -> Result<()> {
     for v in Variant::ALL {
         let got = t.chat(v).await?;
         if got != expected {
-            return Err(format!("{} answered {got} bytes of text, the baseline {expected}", v.name()).into());
+            return Err(format!(
+                "{} answered {got} bytes of text, the baseline {expected}",
+                v.name()
+            )
+            .into());
         }
     }
-    for v in [StreamVariant::RawLines, StreamVariant::RawJson, StreamVariant::Provider, StreamVariant::Routed] {
+    for v in [
+        StreamVariant::RawLines,
+        StreamVariant::RawJson,
+        StreamVariant::Provider,
+        StreamVariant::Routed,
+    ] {
         let chunks = t.stream(v).await?;
         // The raw reader counts every data line; the runtime counts text deltas.
         if chunks < STREAM_CHUNKS {
-            return Err(format!("{} saw {chunks} chunks, expected at least {STREAM_CHUNKS}", v.name()).into());
+            return Err(format!(
+                "{} saw {chunks} chunks, expected at least {STREAM_CHUNKS}",
+                v.name()
+            )
+            .into());
         }
     }
     t.stream(StreamVariant::Collect).await?;
@@ -428,7 +474,11 @@ async fn only(t: &Arc<Targets>, variant: &str, requests: usize, concurrency: usi
         "provider" => Variant::Provider,
         "routed" => Variant::Routed,
         "canary" => Variant::Canary,
-        other => return Err(format!("unknown variant `{other}`: raw, provider, routed or canary").into()),
+        other => {
+            return Err(
+                format!("unknown variant `{other}`: raw, provider, routed or canary").into(),
+            );
+        }
     };
     let started = Instant::now();
     let mut workers = JoinSet::new();
@@ -444,21 +494,36 @@ async fn only(t: &Arc<Targets>, variant: &str, requests: usize, concurrency: usi
     while let Some(done) = workers.join_next().await {
         done??;
     }
-    println!("{requests} {} requests in {:.3} s", v.name(), started.elapsed().as_secs_f64());
+    println!(
+        "{requests} {} requests in {:.3} s",
+        v.name(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let only_variant = value("--only");
     let only_requests: usize = value("--requests").map_or(Ok(10_000), |n| n.parse())?;
     let only_concurrency: usize = value("--concurrency").map_or(Ok(1), |n| n.parse())?;
     let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let routes = Routes::new()
-        .route("/json/v1/chat/completions", Reply::json(fixtures::openai_chat_json()))
-        .route("/sse/v1/chat/completions", Reply::sse(&fixtures::openai_sse_events(STREAM_CHUNKS)));
+        .route(
+            "/json/v1/chat/completions",
+            Reply::json(fixtures::openai_chat_json()),
+        )
+        .route(
+            "/sse/v1/chat/completions",
+            Reply::sse(&fixtures::openai_sse_events(STREAM_CHUNKS)),
+        );
     let upstream = BenchUpstream::start(routes)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -502,7 +567,15 @@ fn report_sequential(mut seq: Sequential, plan: &Plan) {
     );
     println!(
         "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9}",
-        "variant", "p50 µs", "p99 µs", "p50 ×raw", "p99 ×raw", "+p50 µs", "+p99 µs", "CPU µs/req", "CPU ×raw"
+        "variant",
+        "p50 µs",
+        "p99 µs",
+        "p50 ×raw",
+        "p99 ×raw",
+        "+p50 µs",
+        "+p99 µs",
+        "CPU µs/req",
+        "CPU ×raw"
     );
     let mut rows = Vec::new();
     for v in Variant::ALL {
@@ -539,7 +612,11 @@ fn report_sequential(mut seq: Sequential, plan: &Plan) {
     println!(
         "canary check: p50 {:.2}× the provider's: the harness {} a client per request",
         c50 / rows[1].1,
-        if c50 > rows[1].1 * 1.5 { "sees" } else { "does NOT see" }
+        if c50 > rows[1].1 * 1.5 {
+            "sees"
+        } else {
+            "does NOT see"
+        }
     );
 }
 
@@ -548,11 +625,12 @@ fn report_throughput(tput: &Throughput, plan: &Plan) {
     let cpu = &tput.cpu_per_request;
     println!(
         "\n== throughput at concurrency {CONCURRENCY}: {} requests per run (canary {}), median of {} interleaved rounds ==",
-        plan.tput_requests,
-        plan.tput_canary_requests,
-        plan.tput_rounds
+        plan.tput_requests, plan.tput_canary_requests, plan.tput_rounds
     );
-    println!("{:<28} {:>10} {:>9} {:>11} {:>9}", "variant", "req/s", "×raw", "CPU µs/req", "CPU ×raw");
+    println!(
+        "{:<28} {:>10} {:>9} {:>11} {:>9}",
+        "variant", "req/s", "×raw", "CPU µs/req", "CPU ×raw"
+    );
     for v in Variant::ALL {
         let i = v as usize;
         println!(
@@ -566,7 +644,12 @@ fn report_throughput(tput: &Throughput, plan: &Plan) {
     }
     for v in [Variant::Provider, Variant::Routed] {
         let ratio = rates[v as usize] / rates[0];
-        println!("target {}: {:.3}× raw ≥ 0.95: {}", v.name(), ratio, verdict(ratio >= 0.95));
+        println!(
+            "target {}: {:.3}× raw ≥ 0.95: {}",
+            v.name(),
+            ratio,
+            verdict(ratio >= 0.95)
+        );
     }
 }
 
@@ -575,7 +658,10 @@ fn report_streams(times: &[Duration], plan: &Plan) {
         "\n== {STREAM_CHUNKS}-chunk SSE stream: median of {} interleaved rounds ==",
         plan.stream_rounds
     );
-    println!("{:<42} {:>9} {:>12} {:>9}", "variant", "ms", "chunks/s", "time ×raw");
+    println!(
+        "{:<42} {:>9} {:>12} {:>9}",
+        "variant", "ms", "chunks/s", "time ×raw"
+    );
     let base = times[0].as_secs_f64();
     for v in StreamVariant::ALL {
         let t = times[v as usize].as_secs_f64();

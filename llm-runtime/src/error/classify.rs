@@ -131,7 +131,10 @@ const MESSAGE_PATTERNS: &[(&str, ErrorKind)] = &[
     ("prompt is too long", ErrorKind::ContextWindowExceeded),
     ("too many tokens", ErrorKind::ContextWindowExceeded),
     ("input token count", ErrorKind::ContextWindowExceeded),
-    ("exceeds the maximum number of tokens", ErrorKind::ContextWindowExceeded),
+    (
+        "exceeds the maximum number of tokens",
+        ErrorKind::ContextWindowExceeded,
+    ),
     ("quota", ErrorKind::QuotaExceeded),
     ("credit balance", ErrorKind::QuotaExceeded),
     ("content management policy", ErrorKind::ContentFilter),
@@ -142,10 +145,7 @@ const MESSAGE_PATTERNS: &[(&str, ErrorKind)] = &[
 ];
 
 fn kind_from_code(code: &str) -> Option<ErrorKind> {
-    CODE_TABLE
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, k)| *k)
+    CODE_TABLE.iter().find(|(c, _)| *c == code).map(|(_, k)| *k)
 }
 
 fn kind_from_message(message: &str) -> Option<ErrorKind> {
@@ -174,19 +174,21 @@ pub(crate) fn refine(base: ErrorKind, codes: &[Option<&str>], message: Option<&s
             }
         }
     }
-    if matches!(kind, ErrorKind::InvalidRequest | ErrorKind::PermissionDenied) {
-        if let Some(k) = message.and_then(kind_from_message) {
-            // Only let a message upgrade to a more specific client-side kind.
-            let allowed = match kind {
-                ErrorKind::InvalidRequest => true,
-                ErrorKind::PermissionDenied => {
-                    matches!(k, ErrorKind::QuotaExceeded | ErrorKind::Authentication)
-                }
-                _ => false,
-            };
-            if allowed {
-                kind = k;
+    if matches!(
+        kind,
+        ErrorKind::InvalidRequest | ErrorKind::PermissionDenied
+    ) && let Some(k) = message.and_then(kind_from_message)
+    {
+        // Only let a message upgrade to a more specific client-side kind.
+        let allowed = match kind {
+            ErrorKind::InvalidRequest => true,
+            ErrorKind::PermissionDenied => {
+                matches!(k, ErrorKind::QuotaExceeded | ErrorKind::Authentication)
             }
+            _ => false,
+        };
+        if allowed {
+            kind = k;
         }
     }
     kind
@@ -198,12 +200,16 @@ pub fn retry_after_from_headers(headers: &HeaderMap) -> Option<Duration> {
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
     {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
-        }
+        return Some(Duration::from_secs_f64(ms / 1000.0));
     }
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
             return Some(Duration::from_secs_f64(secs));
@@ -281,7 +287,9 @@ fn describe_unparsed(status: u16, headers: &HeaderMap, body: &[u8]) -> String {
     if body.is_empty() {
         format!("HTTP {status} {reason} with an empty body")
     } else if content_type.contains("html") || body.trim_ascii_start().starts_with(b"<") {
-        format!("HTTP {status} {reason}: the upstream (or a proxy in front of it) sent an HTML page, not an API error")
+        format!(
+            "HTTP {status} {reason}: the upstream (or a proxy in front of it) sent an HTML page, not an API error"
+        )
     } else {
         format!("HTTP {status} {reason}: the body is not a known error shape")
     }
@@ -302,7 +310,10 @@ mod tests {
         assert_eq!(kind(404, ""), ErrorKind::NotFound);
         assert_eq!(kind(429, ""), ErrorKind::RateLimited);
         assert_eq!(kind(500, ""), ErrorKind::ServerError);
-        assert_eq!(kind(502, "<html>Bad gateway</html>"), ErrorKind::ServerError);
+        assert_eq!(
+            kind(502, "<html>Bad gateway</html>"),
+            ErrorKind::ServerError
+        );
         assert_eq!(kind(503, ""), ErrorKind::Overloaded);
         assert_eq!(kind(529, ""), ErrorKind::Overloaded);
         assert_eq!(kind(408, ""), ErrorKind::Timeout);
@@ -358,7 +369,11 @@ mod tests {
 
     #[test]
     fn html_page_reads_well() {
-        let e = classify_http_error(502, &HeaderMap::new(), b"<html><body>502 Bad Gateway</body></html>");
+        let e = classify_http_error(
+            502,
+            &HeaderMap::new(),
+            b"<html><body>502 Bad Gateway</body></html>",
+        );
         assert!(e.message().contains("HTML"), "{}", e.message());
         assert_eq!(e.status(), Some(502));
     }
@@ -369,12 +384,21 @@ mod tests {
         h.insert("retry-after", "2".parse().unwrap());
         assert_eq!(retry_after_from_headers(&h), Some(Duration::from_secs(2)));
         h.insert("retry-after-ms", "1500".parse().unwrap());
-        assert_eq!(retry_after_from_headers(&h), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            retry_after_from_headers(&h),
+            Some(Duration::from_millis(1500))
+        );
         let mut h = HeaderMap::new();
         let future = std::time::SystemTime::now() + Duration::from_secs(30);
-        h.insert("retry-after", httpdate::fmt_http_date(future).parse().unwrap());
+        h.insert(
+            "retry-after",
+            httpdate::fmt_http_date(future).parse().unwrap(),
+        );
         let got = retry_after_from_headers(&h).unwrap();
-        assert!(got > Duration::from_secs(27) && got <= Duration::from_secs(30), "{got:?}");
+        assert!(
+            got > Duration::from_secs(27) && got <= Duration::from_secs(30),
+            "{got:?}"
+        );
         let mut h = HeaderMap::new();
         h.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after_from_headers(&h), None);

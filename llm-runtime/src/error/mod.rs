@@ -293,10 +293,10 @@ impl Error {
             if self.inner.message.contains(secret) {
                 self.inner.message = self.inner.message.replace(secret, "[redacted]");
             }
-            if let Some(body) = &mut self.inner.body {
-                if body.contains(secret) {
-                    *body = body.replace(secret, "[redacted]");
-                }
+            if let Some(body) = &mut self.inner.body
+                && body.contains(secret)
+            {
+                *body = body.replace(secret, "[redacted]");
             }
         }
         self
@@ -373,7 +373,11 @@ impl From<reqwest::Error> for Error {
         } else if e.is_decode() || e.is_body() && !e.is_connect() {
             // A body that fails mid-way is a broken connection, not bad bytes,
             // unless reqwest says it could not decode it.
-            if e.is_decode() { ErrorKind::Decode } else { ErrorKind::Network }
+            if e.is_decode() {
+                ErrorKind::Decode
+            } else {
+                ErrorKind::Network
+            }
         } else if e.is_builder() {
             ErrorKind::Config
         } else {

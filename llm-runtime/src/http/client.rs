@@ -174,10 +174,23 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for h in ["localhost", "127.0.0.1", "127.1.2.3", "[::1]", "::1", "api.localhost"] {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "[::1]",
+            "::1",
+            "api.localhost",
+        ] {
             assert!(is_loopback_host(h), "{h}");
         }
-        for h in ["example.com", "10.0.0.1", "192.168.1.1", "localhost.example.com", "[::2]"] {
+        for h in [
+            "example.com",
+            "10.0.0.1",
+            "192.168.1.1",
+            "localhost.example.com",
+            "[::2]",
+        ] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }

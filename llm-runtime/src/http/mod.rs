@@ -6,6 +6,9 @@ mod request;
 pub use client::{HttpClient, is_loopback_host};
 pub use request::{HttpRequest, HttpResponse};
 
+/// The `http` crate's types that appear in this crate's API (e.g. an `error = path` mapper's `&HeaderMap`).
+pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+
 use crate::error::{Error, ErrorKind};
 
 /// The error of a failed read of a response body.

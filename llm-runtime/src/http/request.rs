@@ -47,8 +47,9 @@ impl HttpRequest {
 
     /// A JSON body.
     pub fn json(mut self, body: &impl Serialize) -> Result<Self> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid_request(format!("request body could not be serialized: {e}")))?;
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::invalid_request(format!("request body could not be serialized: {e}"))
+        })?;
         self.headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -71,7 +72,10 @@ impl HttpRequest {
 
     /// Send it; a non-2xx status becomes a classified [`Error`].
     pub async fn send(self) -> Result<HttpResponse> {
-        let mut req = self.client.request(self.method, &self.url).headers(self.headers);
+        let mut req = self
+            .client
+            .request(self.method, &self.url)
+            .headers(self.headers);
         if let Some(body) = self.body {
             req = req.body(body);
         }
@@ -108,7 +112,8 @@ impl HttpResponse {
     /// Decode the body as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            Error::decode(format!("the response body is not the expected JSON: {e}")).with_body(&self.body)
+            Error::decode(format!("the response body is not the expected JSON: {e}"))
+                .with_body(&self.body)
         })
     }
 }

@@ -1,20 +1,25 @@
 //! Azure OpenAI: the OpenAI wire format with the deployment in the path, an
 //! `api-version` query parameter and an `api-key` header.
 
+use crate::Provider;
 use crate::dialects::OpenAiDialect;
 use crate::error::Result;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, StreamEvent};
-use crate::Provider;
 
 /// Azure OpenAI (`AZURE_OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT` =
 /// `https://<resource>.openai.azure.com/openai`, required: the declared base
 /// URL is a placeholder on the reserved `.invalid` TLD). The request's model is
 /// the deployment name.
 #[derive(Debug, Clone, Provider)]
-#[provider(name = "azure_openai", base_url = "https://your-resource.invalid/openai",
-           auth(header = "api-key"), env = "AZURE_OPENAI_API_KEY", base_url_env = "AZURE_OPENAI_ENDPOINT",
-           capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode))]
+#[provider(
+    name = "azure_openai",
+    base_url = "https://your-resource.invalid/openai",
+    auth(header = "api-key"),
+    env = "AZURE_OPENAI_API_KEY",
+    base_url_env = "AZURE_OPENAI_ENDPOINT",
+    capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode)
+)]
 pub struct AzureOpenAi {
     /// The `api-version` query parameter.
     pub api_version: String,
@@ -60,12 +65,20 @@ impl Transform for AzureOpenAi {
         OpenAiDialect.unsupported_params(request)
     }
 
-    fn build_embedding_request(&self, request: &EmbeddingRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
+    fn build_embedding_request(
+        &self,
+        request: &EmbeddingRequest,
+        ctx: &RequestContext<'_>,
+    ) -> Result<HttpParts> {
         let parts = OpenAiDialect.build_embedding_request(request, ctx)?;
         Ok(self.deployment_path(&request.model, "/embeddings", parts))
     }
 
-    fn parse_embedding_response(&self, body: &[u8], ctx: &RequestContext<'_>) -> Result<EmbeddingResponse> {
+    fn parse_embedding_response(
+        &self,
+        body: &[u8],
+        ctx: &RequestContext<'_>,
+    ) -> Result<EmbeddingResponse> {
         OpenAiDialect.parse_embedding_response(body, ctx)
     }
 

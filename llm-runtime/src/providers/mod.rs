@@ -11,8 +11,8 @@ mod openai_compatible;
 
 pub use azure_openai::AzureOpenAi;
 pub use openai_compatible::{
-    Cerebras, DeepSeek, Fireworks, Groq, Mistral, OpenAi, OpenAiCompatible, OpenRouter,
-    Perplexity, Together, Xai,
+    Cerebras, DeepSeek, Fireworks, Groq, Mistral, OpenAi, OpenAiCompatible, OpenRouter, Perplexity,
+    Together, Xai,
 };
 
 mod anthropic;

@@ -39,7 +39,10 @@ pub struct ChatStream {
 
 impl ChatStream {
     /// Wrap any stream of events (for tests and hand-written providers).
-    pub fn new(provider: impl Into<String>, inner: impl Stream<Item = Result<StreamEvent>> + Send + 'static) -> Self {
+    pub fn new(
+        provider: impl Into<String>,
+        inner: impl Stream<Item = Result<StreamEvent>> + Send + 'static,
+    ) -> Self {
         ChatStream {
             inner: Box::pin(inner),
             provider: provider.into(),
@@ -261,7 +264,11 @@ impl<P: Provider> Driver<P> {
                     }
                     self.parse_frames();
                     if !self.done && !self.ended {
-                        match self.inner.provider.finish_stream(&mut self.state, &mut self.scratch) {
+                        match self
+                            .inner
+                            .provider
+                            .finish_stream(&mut self.state, &mut self.scratch)
+                        {
                             Ok(()) => {
                                 self.events.extend(self.scratch.drain(..));
                                 self.ended = true;

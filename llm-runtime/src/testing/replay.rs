@@ -29,7 +29,9 @@ pub fn replay_stream<'a, T: Transform>(
     for chunk in chunks {
         framer.feed(chunk, &mut frames)?;
         for frame in frames.drain(..) {
-            if !done && transform.parse_stream_event(&frame, &mut state, &mut events)? == Control::Done {
+            if !done
+                && transform.parse_stream_event(&frame, &mut state, &mut events)? == Control::Done
+            {
                 done = true;
             }
         }
@@ -39,7 +41,8 @@ pub fn replay_stream<'a, T: Transform>(
     }
     framer.finish(&mut frames)?;
     for frame in frames.drain(..) {
-        if !done && transform.parse_stream_event(&frame, &mut state, &mut events)? == Control::Done {
+        if !done && transform.parse_stream_event(&frame, &mut state, &mut events)? == Control::Done
+        {
             done = true;
         }
     }
@@ -76,7 +79,11 @@ pub fn assert_split_invariant<T: Transform>(transform: &T, body: &[u8]) -> Vec<S
         );
     }
     let bytes = replay_stream(transform, body.chunks(1));
-    assert_eq!(format!("{bytes:?}"), format!("{whole:?}"), "one-byte chunks changed the result");
+    assert_eq!(
+        format!("{bytes:?}"),
+        format!("{whole:?}"),
+        "one-byte chunks changed the result"
+    );
     match whole {
         Ok(events) => events,
         Err(e) => panic!("the stream does not decode: {e}"),

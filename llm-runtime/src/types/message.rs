@@ -97,7 +97,10 @@ impl ToolCall {
         serde_json::from_str(&self.arguments).map_err(|e| {
             crate::Error::new(
                 crate::ErrorKind::Decode,
-                format!("tool call `{}` has arguments that are not JSON: {e}", self.name),
+                format!(
+                    "tool call `{}` has arguments that are not JSON: {e}",
+                    self.name
+                ),
             )
         })
     }

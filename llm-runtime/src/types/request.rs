@@ -17,7 +17,11 @@ pub struct Tool {
 
 impl Tool {
     /// A function tool with a JSON-schema `parameters` object.
-    pub fn function(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
+    pub fn function(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+    ) -> Self {
         Tool {
             name: name.into(),
             description: Some(description.into()),
@@ -270,6 +274,10 @@ impl ChatRequest {
             .filter(|m| m.role == super::Role::System)
             .map(|m| m.text())
             .collect();
-        if parts.is_empty() { None } else { Some(parts.join("\n\n")) }
+        if parts.is_empty() {
+            None
+        } else {
+            Some(parts.join("\n\n"))
+        }
     }
 }

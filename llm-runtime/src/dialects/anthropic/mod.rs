@@ -16,7 +16,7 @@
 //! Stream: the full event sequence (`message_start`, `content_block_start`,
 //! `content_block_delta`, `content_block_stop`, `message_delta`,
 //! `message_stop`, `ping`, `error`). A tool call's `input_json_delta` pieces are
-//! buffered and sent as one [`StreamEvent::ToolCallDelta`](crate::StreamEvent::ToolCallDelta)
+//! buffered and sent as one [`StreamEvent::ToolCallDelta`]
 //! when its block stops, re-serialized like the non-streamed `input` object,
 //! so [`ChatStream::collect_response`](crate::ChatStream::collect_response)
 //! gives exactly what [`Transform::parse_response`] gives (the raw pieces carry

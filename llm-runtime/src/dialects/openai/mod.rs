@@ -7,7 +7,9 @@ mod stream;
 
 use crate::error::Result;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
-use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent};
+use crate::types::{
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
+};
 
 pub use request::chat_body;
 pub use response::parse_model_list;
@@ -45,11 +47,19 @@ impl Transform for OpenAiDialect {
         names
     }
 
-    fn build_embedding_request(&self, request: &EmbeddingRequest, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+    fn build_embedding_request(
+        &self,
+        request: &EmbeddingRequest,
+        _ctx: &RequestContext<'_>,
+    ) -> Result<HttpParts> {
         HttpParts::post_json("/embeddings", &request::embedding_body(request))
     }
 
-    fn parse_embedding_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<EmbeddingResponse> {
+    fn parse_embedding_response(
+        &self,
+        body: &[u8],
+        _ctx: &RequestContext<'_>,
+    ) -> Result<EmbeddingResponse> {
         response::parse_embeddings(body)
     }
 

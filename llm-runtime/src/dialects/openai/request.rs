@@ -1,8 +1,10 @@
 use serde_json::{Map, Value, json};
 
-use crate::error::Result;
 use crate::dialects::{f32_json, function_tools, image_url};
-use crate::types::{ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolChoice};
+use crate::error::Result;
+use crate::types::{
+    ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolChoice,
+};
 
 /// Content as a plain string when it is text only, else the array form.
 fn content(parts: &[Part]) -> Value {
@@ -15,7 +17,9 @@ fn content(parts: &[Part]) -> Value {
             .iter()
             .map(|p| match p {
                 Part::Text { text } => json!({"type": "text", "text": text}),
-                Part::Image { source } => json!({"type": "image_url", "image_url": {"url": image_url(source)}}),
+                Part::Image { source } => {
+                    json!({"type": "image_url", "image_url": {"url": image_url(source)}})
+                }
             })
             .collect(),
     )
@@ -33,7 +37,14 @@ fn message(m: &Message) -> Value {
     match m.role {
         Role::Assistant if !m.tool_calls.is_empty() => {
             let text = m.text();
-            obj.insert("content".into(), if text.is_empty() { Value::Null } else { text.into() });
+            obj.insert(
+                "content".into(),
+                if text.is_empty() {
+                    Value::Null
+                } else {
+                    text.into()
+                },
+            );
             obj.insert(
                 "tool_calls".into(),
                 m.tool_calls
@@ -44,7 +55,10 @@ fn message(m: &Message) -> Value {
         }
         Role::Tool => {
             obj.insert("content".into(), m.text().into());
-            obj.insert("tool_call_id".into(), m.tool_call_id.clone().unwrap_or_default().into());
+            obj.insert(
+                "tool_call_id".into(),
+                m.tool_call_id.clone().unwrap_or_default().into(),
+            );
         }
         _ => {
             obj.insert("content".into(), content(&m.content));
@@ -55,14 +69,19 @@ fn message(m: &Message) -> Value {
 
 /// Whether the model takes `max_completion_tokens` instead of `max_tokens` (OpenAI reasoning models).
 fn uses_max_completion_tokens(model: &str) -> bool {
-    ["o1", "o3", "o4", "gpt-5"].iter().any(|p| model.starts_with(p))
+    ["o1", "o3", "o4", "gpt-5"]
+        .iter()
+        .any(|p| model.starts_with(p))
 }
 
 /// The chat-completions request body.
 pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
     let mut body = Map::new();
     body.insert("model".into(), req.model.clone().into());
-    body.insert("messages".into(), req.messages.iter().map(message).collect());
+    body.insert(
+        "messages".into(),
+        req.messages.iter().map(message).collect(),
+    );
     if let Some(t) = req.temperature {
         body.insert("temperature".into(), f32_json(t));
     }
@@ -70,7 +89,11 @@ pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         body.insert("top_p".into(), f32_json(p));
     }
     if let Some(n) = req.max_tokens {
-        let key = if uses_max_completion_tokens(&req.model) { "max_completion_tokens" } else { "max_tokens" };
+        let key = if uses_max_completion_tokens(&req.model) {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
         body.insert(key.into(), n.into());
     }
     if !req.stop.is_empty() {
@@ -95,7 +118,11 @@ pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         let v = match format {
             ResponseFormat::Text => json!({"type": "text"}),
             ResponseFormat::JsonObject => json!({"type": "json_object"}),
-            ResponseFormat::JsonSchema { name, schema, strict } => {
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => {
                 json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}})
             }
         };
@@ -135,26 +162,49 @@ mod tests {
     fn maps_every_field() {
         let req = ChatRequest::new("gpt-4o-mini")
             .system("Be brief.")
-            .user_parts(vec![Part::text("What is this?"), Part::image_base64("image/png", "AAAA")])
+            .user_parts(vec![
+                Part::text("What is this?"),
+                Part::image_base64("image/png", "AAAA"),
+            ])
             .message(Message::assistant_tool_calls(
                 None,
-                vec![ToolCall { id: "call_1".into(), name: "get_weather".into(), arguments: r#"{"city":"Paris"}"#.into() }],
+                vec![ToolCall {
+                    id: "call_1".into(),
+                    name: "get_weather".into(),
+                    arguments: r#"{"city":"Paris"}"#.into(),
+                }],
             ))
             .message(Message::tool_result("call_1", "sunny"))
             .temperature(0.5)
             .max_tokens(100)
             .stop("END")
             .seed(7)
-            .tool(Tool::function("get_weather", "Weather", json!({"type": "object", "properties": {}})))
+            .tool(Tool::function(
+                "get_weather",
+                "Weather",
+                json!({"type": "object", "properties": {}}),
+            ))
             .tool_choice(ToolChoice::Tool("get_weather".into()))
             .response_format(ResponseFormat::JsonObject)
             .extra("logprobs", json!(true));
         let body = chat_body(&req, true).unwrap();
-        assert_eq!(body["messages"][0], json!({"role": "system", "content": "Be brief."}));
-        assert_eq!(body["messages"][1]["content"][1], json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}));
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "Be brief."})
+        );
+        assert_eq!(
+            body["messages"][1]["content"][1],
+            json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}})
+        );
         assert_eq!(body["messages"][2]["content"], Value::Null);
-        assert_eq!(body["messages"][2]["tool_calls"][0]["function"]["arguments"], r#"{"city":"Paris"}"#);
-        assert_eq!(body["messages"][3], json!({"role": "tool", "content": "sunny", "tool_call_id": "call_1"}));
+        assert_eq!(
+            body["messages"][2]["tool_calls"][0]["function"]["arguments"],
+            r#"{"city":"Paris"}"#
+        );
+        assert_eq!(
+            body["messages"][3],
+            json!({"role": "tool", "content": "sunny", "tool_call_id": "call_1"})
+        );
         assert_eq!(body["max_tokens"], 100);
         assert_eq!(body["stop"], json!(["END"]));
         assert_eq!(body["tools"][0]["function"]["name"], "get_weather");

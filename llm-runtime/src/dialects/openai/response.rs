@@ -85,7 +85,9 @@ impl WireUsage {
             u.total_tokens = t;
         }
         u.cached_tokens = self.prompt_tokens_details.and_then(|d| d.cached_tokens);
-        u.reasoning_tokens = self.completion_tokens_details.and_then(|d| d.reasoning_tokens);
+        u.reasoning_tokens = self
+            .completion_tokens_details
+            .and_then(|d| d.reasoning_tokens);
         u
     }
 }
@@ -125,25 +127,36 @@ pub(super) fn embedded_error(v: &Value) -> Option<Error> {
         .and_then(|c| u16::try_from(c).ok())
         .filter(|c| (400..600).contains(c))
         .unwrap_or(500);
-    Some(classify_http_error(status, &http::HeaderMap::new(), v.to_string().as_bytes()))
+    Some(classify_http_error(
+        status,
+        &http::HeaderMap::new(),
+        v.to_string().as_bytes(),
+    ))
 }
 
 /// Parse a chat-completions response.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("the chat response is not JSON: {e}")).with_body(body))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Error::decode(format!("the chat response is not JSON: {e}")).with_body(body)
+    })?;
     if let Some(e) = embedded_error(&value) {
         return Err(e);
     }
-    let completion: Completion = serde_json::from_value(value)
-        .map_err(|e| Error::decode(format!("the chat response has an unexpected shape: {e}")).with_body(body))?;
+    let completion: Completion = serde_json::from_value(value).map_err(|e| {
+        Error::decode(format!("the chat response has an unexpected shape: {e}")).with_body(body)
+    })?;
     let Some(choice) = completion.choices.into_iter().next() else {
         return Err(Error::decode("the chat response has no choices").with_body(body));
     };
     let mut r = ChatResponse::empty();
     r.id = completion.id.unwrap_or_default();
     r.model = completion.model.unwrap_or_default();
-    let text = choice.message.content.as_ref().map(content_text).unwrap_or_default();
+    let text = choice
+        .message
+        .content
+        .as_ref()
+        .map(content_text)
+        .unwrap_or_default();
     if !text.is_empty() {
         r.message.content.push(Part::text(text));
     }
@@ -174,8 +187,9 @@ pub fn parse_model_list(body: &[u8]) -> Result<Vec<ModelInfo>> {
     struct List {
         data: Vec<ModelInfo>,
     }
-    let list: List = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("the model list is not the expected JSON: {e}")).with_body(body))?;
+    let list: List = serde_json::from_slice(body).map_err(|e| {
+        Error::decode(format!("the model list is not the expected JSON: {e}")).with_body(body)
+    })?;
     Ok(list.data)
 }
 
@@ -194,12 +208,19 @@ pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse> {
         index: usize,
         embedding: Vec<f32>,
     }
-    let wire: Wire = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("the embeddings response is not the expected JSON: {e}")).with_body(body))?;
+    let wire: Wire = serde_json::from_slice(body).map_err(|e| {
+        Error::decode(format!(
+            "the embeddings response is not the expected JSON: {e}"
+        ))
+        .with_body(body)
+    })?;
     let mut embeddings: Vec<Embedding> = wire
         .data
         .into_iter()
-        .map(|i| Embedding { index: i.index, vector: i.embedding })
+        .map(|i| Embedding {
+            index: i.index,
+            vector: i.embedding,
+        })
         .collect();
     embeddings.sort_by_key(|e| e.index);
     Ok(EmbeddingResponse {
@@ -230,14 +251,25 @@ mod tests {
         assert_eq!(r.message.tool_calls[0].arguments, r#"{"x":1}"#);
         assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
         let u = r.usage.unwrap();
-        assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens), (10, 5, 15, Some(4)));
+        assert_eq!(
+            (
+                u.prompt_tokens,
+                u.completion_tokens,
+                u.total_tokens,
+                u.cached_tokens
+            ),
+            (10, 5, 15, Some(4))
+        );
     }
 
     #[test]
     fn unknown_finish_reason_is_other() {
         let body = br#"{"choices":[{"message":{"content":"hi"},"finish_reason":"brand_new"}]}"#;
         let r = parse_chat(body).unwrap();
-        assert_eq!(r.finish_reason, Some(FinishReason::Other("brand_new".into())));
+        assert_eq!(
+            r.finish_reason,
+            Some(FinishReason::Other("brand_new".into()))
+        );
         assert_eq!(r.text(), "hi");
     }
 
@@ -245,8 +277,14 @@ mod tests {
     fn bad_bodies_are_typed_errors() {
         assert_eq!(parse_chat(b"").unwrap_err().kind(), ErrorKind::Decode);
         assert_eq!(parse_chat(b"<html>").unwrap_err().kind(), ErrorKind::Decode);
-        assert_eq!(parse_chat(br#"{"choices":[]}"#).unwrap_err().kind(), ErrorKind::Decode);
-        assert_eq!(parse_chat(br#"{"choices":"x"}"#).unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(
+            parse_chat(br#"{"choices":[]}"#).unwrap_err().kind(),
+            ErrorKind::Decode
+        );
+        assert_eq!(
+            parse_chat(br#"{"choices":"x"}"#).unwrap_err().kind(),
+            ErrorKind::Decode
+        );
         let e = parse_chat(br#"{"error":{"message":"Rate limit","code":429}}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimited);
     }

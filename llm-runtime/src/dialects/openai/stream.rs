@@ -85,7 +85,11 @@ impl OpenAiStreamState {
 }
 
 /// Turn one SSE frame of a chat-completions stream into events.
-pub(super) fn parse_chunk(frame: &Frame, state: &mut OpenAiStreamState, out: &mut Vec<StreamEvent>) -> Result<Control> {
+pub(super) fn parse_chunk(
+    frame: &Frame,
+    state: &mut OpenAiStreamState,
+    out: &mut Vec<StreamEvent>,
+) -> Result<Control> {
     let data = frame.data.trim();
     if data == "[DONE]" {
         return Ok(Control::Done);
@@ -93,13 +97,16 @@ pub(super) fn parse_chunk(frame: &Frame, state: &mut OpenAiStreamState, out: &mu
     if data.is_empty() {
         return Ok(Control::Continue);
     }
-    let value: Value = serde_json::from_str(data)
-        .map_err(|e| Error::decode(format!("a stream chunk is not JSON: {e}")).with_body(data.as_bytes()))?;
+    let value: Value = serde_json::from_str(data).map_err(|e| {
+        Error::decode(format!("a stream chunk is not JSON: {e}")).with_body(data.as_bytes())
+    })?;
     if let Some(e) = embedded_error(&value) {
         return Err(e);
     }
-    let chunk: Chunk = serde_json::from_value(value)
-        .map_err(|e| Error::decode(format!("a stream chunk has an unexpected shape: {e}")).with_body(data.as_bytes()))?;
+    let chunk: Chunk = serde_json::from_value(value).map_err(|e| {
+        Error::decode(format!("a stream chunk has an unexpected shape: {e}"))
+            .with_body(data.as_bytes())
+    })?;
     if !state.started {
         state.started = true;
         out.push(StreamEvent::Start {
@@ -109,7 +116,11 @@ pub(super) fn parse_chunk(frame: &Frame, state: &mut OpenAiStreamState, out: &mu
     }
     if let Some(choice) = chunk.choices.into_iter().next() {
         let d = choice.delta;
-        if let Some(text) = d.reasoning_content.or(d.reasoning).filter(|s| !s.is_empty()) {
+        if let Some(text) = d
+            .reasoning_content
+            .or(d.reasoning)
+            .filter(|s| !s.is_empty())
+        {
             out.push(StreamEvent::ReasoningDelta { text });
         }
         if let Some(text) = d.content.filter(|s| !s.is_empty()) {
@@ -136,11 +147,15 @@ pub(super) fn parse_chunk(frame: &Frame, state: &mut OpenAiStreamState, out: &mu
             }
         }
         if let Some(reason) = choice.finish_reason.as_deref() {
-            out.push(StreamEvent::Finish { reason: finish_reason(reason) });
+            out.push(StreamEvent::Finish {
+                reason: finish_reason(reason),
+            });
         }
     }
     if let Some(usage) = chunk.usage {
-        out.push(StreamEvent::Usage { usage: usage.into_usage() });
+        out.push(StreamEvent::Usage {
+            usage: usage.into_usage(),
+        });
     }
     Ok(Control::Continue)
 }
@@ -154,7 +169,10 @@ mod tests {
         let mut state = OpenAiStreamState::default();
         let mut out = Vec::new();
         for c in chunks {
-            let frame = Frame { event: None, data: (*c).to_owned() };
+            let frame = Frame {
+                event: None,
+                data: (*c).to_owned(),
+            };
             if parse_chunk(&frame, &mut state, &mut out)? == Control::Done {
                 break;
             }
@@ -173,7 +191,10 @@ mod tests {
             "[DONE]",
         ])
         .unwrap();
-        let starts: Vec<_> = events.iter().filter(|e| matches!(e, StreamEvent::ToolCallStart { .. })).collect();
+        let starts: Vec<_> = events
+            .iter()
+            .filter(|e| matches!(e, StreamEvent::ToolCallStart { .. }))
+            .collect();
         assert_eq!(starts.len(), 2, "{events:?}");
         let mut acc = crate::stream::ResponseAccumulator::default();
         for e in events {
@@ -188,7 +209,9 @@ mod tests {
     #[test]
     fn usage_chunk_with_empty_choices() {
         let events = run(&[r#"{"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#]).unwrap();
-        assert!(matches!(events.last(), Some(StreamEvent::Usage { usage }) if usage.total_tokens == 7));
+        assert!(
+            matches!(events.last(), Some(StreamEvent::Usage { usage }) if usage.total_tokens == 7)
+        );
     }
 
     #[test]
