@@ -420,16 +420,19 @@ impl<P: Provider> ProviderClient<P> {
                     );
                     return Ok(resp);
                 }
-                Err(e) => match decide(
-                    &cfg.retry,
-                    &RetryInput::from_error(&e, attempts, now, Some(deadline)),
-                ) {
-                    Decision::Retry(wait) => {
-                        tracing::info!(attempt = attempts, wait_ms = wait.as_millis() as u64, kind = %e.kind(), "retrying");
-                        tokio::time::sleep(wait).await;
+                Err(e) => {
+                    tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
+                    match decide(
+                        &cfg.retry,
+                        &RetryInput::from_error(&e, attempts, now, Some(deadline)),
+                    ) {
+                        Decision::Retry(wait) => {
+                            tracing::info!(attempt = attempts, wait_ms = wait.as_millis() as u64, kind = %e.kind(), "retrying");
+                            tokio::time::sleep(wait).await;
+                        }
+                        Decision::Stop => return Err(e),
                     }
-                    Decision::Stop => return Err(e),
-                },
+                }
             }
         }
     }

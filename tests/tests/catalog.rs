@@ -1,7 +1,7 @@
 //! The compiled model catalog: coverage, lookups, and cost from reported usage
 //! (cached tokens included; unknown models cost `None`, never zero).
 
-mod client_support;
+mod common;
 
 use std::collections::HashSet;
 
@@ -9,7 +9,7 @@ use llm_runtime::catalog::{self, Cost};
 use llm_runtime::testing::MockServer;
 use llm_runtime::{Capability, Client, Usage};
 
-use client_support::{Acme, CHAT_PATH, connect};
+use common::clients::{acme_client, Acme, CHAT_PATH, connect};
 
 fn usage(prompt: u32, completion: u32, cached: Option<u32>) -> Usage {
     Usage {
@@ -197,13 +197,9 @@ async fn the_cost_of_a_response_from_its_reported_usage() {
             }),
         ),
     );
-    let client = Client::builder()
-        .register(connect::<Acme>(&server))
-        .expect("new")
-        .build()
-        .expect("valid");
+    let client = acme_client(&server);
     let reply = client
-        .chat("acme/gpt-4o-mini", client_support::hello())
+        .chat("acme/gpt-4o-mini", common::clients::hello())
         .await
         .expect("answers");
     // `acme` is not in the catalog, so the model is priced as its maker lists it.

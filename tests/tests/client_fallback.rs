@@ -2,13 +2,13 @@
 //! order on retryable and context-window errors, never on authentication or
 //! validation errors; the response names who served it.
 
-mod client_support;
+mod common;
 
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
 use llm_runtime::{ChatOptions, Client, ErrorKind, Tool};
 use serde_json::json;
 
-use client_support::{
+use common::clients::{
     Acme, Backup, CHAT_PATH, bad_key, chat_ok, connect, hello, models_sent, server_error,
     stream_ok, too_long,
 };

@@ -2,12 +2,12 @@
 //! `Client` and per request: Reject (default), Drop (reported on the response),
 //! Passthrough (sent as-is).
 
-mod client_support;
+mod common;
 
 use llm_runtime::testing::MockServer;
 use llm_runtime::{ChatOptions, ChatRequest, Client, ErrorKind, UnsupportedParamPolicy};
 
-use client_support::{CHAT_PATH, NoSeed, chat_ok, config_for, connect};
+use common::clients::{CHAT_PATH, NoSeed, chat_ok, config_for, connect};
 
 /// A request with the parameter `noseed` cannot send.
 fn seeded() -> ChatRequest {

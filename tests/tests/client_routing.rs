@@ -2,7 +2,7 @@
 //! exactly like built-ins, `provider/model` is split at the first `/`, and
 //! registration and routing mistakes are `Config` errors found before any request.
 
-mod client_support;
+mod common;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +18,7 @@ use llm_runtime::{
 };
 use serde_json::json;
 
-use client_support::{Acme, Backup, CHAT_PATH, chat_ok, connect, hello, models_sent, stream_ok};
+use common::clients::{acme_client, Acme, Backup, CHAT_PATH, chat_ok, connect, hello, models_sent, stream_ok};
 
 #[tokio::test]
 async fn a_provider_declared_in_this_package_routes_like_a_built_in() {
@@ -69,11 +69,7 @@ async fn a_provider_declared_in_this_package_routes_like_a_built_in() {
 async fn the_model_keeps_every_slash_after_the_first() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, chat_ok("anthropic/claude-3", "ok"));
-    let client = Client::builder()
-        .register(connect::<Acme>(&server))
-        .expect("new")
-        .build()
-        .expect("valid");
+    let client = acme_client(&server);
     client
         .chat("acme/anthropic/claude-3", hello())
         .await
@@ -85,11 +81,7 @@ async fn the_model_keeps_every_slash_after_the_first() {
 async fn a_bare_provider_name_uses_its_default_model() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, chat_ok("acme-large", "ok"));
-    let client = Client::builder()
-        .register(connect::<Acme>(&server))
-        .expect("new")
-        .build()
-        .expect("valid");
+    let client = acme_client(&server);
     client.chat("acme", hello()).await.expect("default model");
     client.chat("acme/", hello()).await.expect("default model");
     assert_eq!(models_sent(&server), ["acme-large", "acme-large"]);
@@ -99,11 +91,7 @@ async fn a_bare_provider_name_uses_its_default_model() {
 async fn the_route_replaces_the_request_model() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, chat_ok("routed", "ok"));
-    let client = Client::builder()
-        .register(connect::<Acme>(&server))
-        .expect("new")
-        .build()
-        .expect("valid");
+    let client = acme_client(&server);
     client
         .chat("acme/routed", ChatRequest::new("ignored").user("hi"))
         .await
@@ -157,11 +145,7 @@ async fn an_unknown_provider_lists_the_registered_ones() {
 async fn streams_are_routed_too() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, stream_ok("acme-large", "streamed"));
-    let client = Client::builder()
-        .register(connect::<Acme>(&server))
-        .expect("new")
-        .build()
-        .expect("valid");
+    let client = acme_client(&server);
     let reply = client
         .chat_stream("acme/acme-large", hello())
         .await
@@ -185,11 +169,7 @@ async fn embeddings_are_routed() {
                    "usage": {"prompt_tokens": 2, "total_tokens": 2}}),
         ),
     );
-    let client = Client::builder()
-        .register(connect::<Acme>(&server))
-        .expect("new")
-        .build()
-        .expect("valid");
+    let client = acme_client(&server);
     let out = client
         .embed("acme/acme-embed", EmbeddingRequest::new("", ["hello"]))
         .await

@@ -2,7 +2,7 @@
 //! one) that reports status and latency; a bad key and a stalled upstream are
 //! unhealthy, the latter within the configured bound.
 
-mod client_support;
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use llm_runtime::testing::{Fault, MockResponse, MockServer};
 use llm_runtime::{Client, ErrorKind};
 use serde_json::json;
 
-use client_support::{Acme, Backup, Probed, bad_key, config_for, connect};
+use common::clients::{Acme, Backup, Probed, bad_key, config_for, connect};
 
 fn model_list() -> MockResponse {
     MockResponse::json(
@@ -36,7 +36,7 @@ async fn healthy_upstream() {
     );
     assert_eq!(
         sent[0].header("authorization"),
-        Some(format!("Bearer {}", client_support::KEY).as_str())
+        Some(format!("Bearer {}", common::KEY).as_str())
     );
 }
 

@@ -1,13 +1,13 @@
 //! Validation before any network call: each bad request gives a typed error and
 //! the mock upstream receives nothing, on every path (chat, stream, `Client`).
 
-mod client_support;
+mod common;
 
 use llm_runtime::testing::MockServer;
 use llm_runtime::{ChatRequest, Client, ErrorKind, Part, ProviderClient, Tool, ToolChoice};
 use serde_json::{Value, json};
 
-use client_support::{Acme, Backup, CHAT_PATH, chat_ok, connect};
+use common::clients::{acme_client, Acme, Backup, CHAT_PATH, chat_ok, connect};
 
 fn ok_request() -> ChatRequest {
     ChatRequest::new("m").user("hi")
@@ -171,11 +171,7 @@ async fn the_same_requests_pass_where_the_capability_is_declared() {
 async fn the_client_path_validates_too() {
     let server = MockServer::start().await;
     server.on("POST", CHAT_PATH, chat_ok("m", "must not be asked"));
-    let client = Client::builder()
-        .register(connect::<Acme>(&server))
-        .expect("new")
-        .build()
-        .expect("valid");
+    let client = acme_client(&server);
     for (name, req, _) in invalid_everywhere() {
         let err = client.chat("acme/m", req.clone()).await.expect_err(name);
         assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{name}: {err}");

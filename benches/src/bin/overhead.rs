@@ -54,11 +54,12 @@ impl Plan {
     fn full() -> Plan {
         Plan {
             seq_requests: 2000,
-            seq_rounds: 20,
+            seq_rounds: 40,
             canary_divisor: 10,
-            tput_requests: 64 * 100,
+            // Many short rounds: a neighbour's burst then spoils one sample, not a variant.
+            tput_requests: 64 * 40,
             tput_canary_requests: 64,
-            tput_rounds: 7,
+            tput_rounds: 21,
             stream_rounds: 31,
             warmup: 200,
         }
@@ -538,6 +539,13 @@ fn main() -> Result<()> {
         }
         println!("overhead bench: {}", machine());
         println!("upstream: loopback BenchUpstream on its own thread; client: tokio multi-thread, 2 workers");
+        // Futures are moved (memcpy) when boxed or awaited inside another: their size is a cost.
+        println!(
+            "future sizes: raw reqwest send {} B, ProviderClient::chat {} B, Client::chat {} B",
+            std::mem::size_of_val(&t.raw.post(&t.json_url).send()),
+            std::mem::size_of_val(&t.provider.chat(Targets::request())),
+            std::mem::size_of_val(&t.client.chat(ROUTE, Targets::request())),
+        );
         for v in Variant::ALL {
             let n = if v == Variant::Canary { plan.warmup / plan.canary_divisor } else { plan.warmup };
             for _ in 0..n {

@@ -1,8 +1,14 @@
 //! Helpers shared by the integration tests: OpenAI-shaped fixtures, a client
-//! wired to a [`MockServer`], and small assertions.
+//! wired to a [`MockServer`], and small assertions; [`clients`] holds the
+//! providers declared in this package, [`conformance`] the harness of the
+//! per-dialect suites.
 //!
-//! Each test binary compiles this module on its own and uses only part of it.
+//! Each test binary compiles this module on its own and uses only part of it,
+//! so what one binary leaves unused would warn there.
 #![allow(dead_code)]
+
+pub(crate) mod clients;
+pub(crate) mod conformance;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -126,7 +126,15 @@ pub(super) fn embedded_error(v: &Value) -> Option<Error> {
         .and_then(Value::as_u64)
         .and_then(|c| u16::try_from(c).ok())
         .filter(|c| (400..600).contains(c))
-        .unwrap_or(500);
+        // No HTTP-like code: a client-side error type says 400, anything else 500.
+        .unwrap_or_else(|| {
+            let kind = err.get("type").and_then(Value::as_str).unwrap_or("");
+            if kind.contains("invalid_request") {
+                400
+            } else {
+                500
+            }
+        });
     Some(classify_http_error(
         status,
         &http::HeaderMap::new(),

@@ -1,8 +1,7 @@
 //! Providers declared in the `tests` package, the way a third-party crate would,
 //! and fixtures for the client, fallback, validation and health tests.
-//!
-//! Each test binary compiles this module on its own and uses only part of it.
-#![allow(dead_code, unreachable_pub)]
+// The derive expands to `pub` items; these providers are `pub` like a user's.
+#![allow(unreachable_pub)]
 
 use std::time::Duration;
 
@@ -14,11 +13,9 @@ use llm_runtime::{
 };
 use serde_json::{Value, json};
 
-/// The path of the chat endpoint below a mock's `/v1` base URL.
-pub const CHAT_PATH: &str = "/v1/chat/completions";
+use super::conformance::loopback_config;
 
-/// A test key.
-pub const KEY: &str = "sk-client-tests-0123456789";
+pub(crate) use super::{CHAT_PATH, KEY};
 
 /// A provider declared outside the runtime: OpenAI-compatible, every capability.
 #[derive(Debug, Clone, Copy, Default, llm_runtime::Provider)]
@@ -102,10 +99,8 @@ impl Transform for NoSeed {
 
 /// `P`'s config pointed at `server`'s `/v1`, with no retries and a 5 s bound.
 pub fn config_for<P: llm_runtime::Provider + Default>(server: &MockServer) -> ProviderConfig<P> {
-    ProviderConfig::new(P::default())
+    loopback_config::<P>(server, "/v1")
         .api_key(KEY)
-        .base_url(format!("{}/v1", server.url()))
-        .max_retries(0)
         .timeout(Duration::from_secs(5))
 }
 
@@ -202,4 +197,13 @@ pub fn models_sent(server: &MockServer) -> Vec<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// A [`Client`](llm_runtime::Client) with [`Acme`] alone, on `server`.
+pub fn acme_client(server: &MockServer) -> llm_runtime::Client {
+    llm_runtime::Client::builder()
+        .register(connect::<Acme>(server))
+        .expect("new")
+        .build()
+        .expect("valid")
 }
