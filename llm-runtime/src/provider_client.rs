@@ -301,8 +301,12 @@ impl<P: Provider> ProviderClient<P> {
             .http
             .reqwest()
             .request(parts.method.clone(), url)
-            .headers(cfg.headers.clone())
             .timeout(timeout);
+        // One header at a time: `.headers(map.clone())` clones the whole map
+        // only for reqwest to re-insert it entry by entry.
+        for (name, value) in &cfg.headers {
+            req = req.header(name, value);
+        }
         if !parts.query.is_empty() {
             req = req.query(&parts.query);
         }
@@ -377,7 +381,14 @@ impl<P: Provider> ProviderClient<P> {
         }
         let first_byte = cfg.first_byte_timeout.min(remaining);
         let send = self.build(parts, remaining).send();
-        let response = match tokio::time::timeout(first_byte, send).await {
+        // reqwest's own timeout already bounds the whole request; a second timer
+        // is armed only when the time-to-headers bound is shorter.
+        let sent = if first_byte < remaining {
+            tokio::time::timeout(first_byte, send).await
+        } else {
+            Ok(send.await)
+        };
+        let response = match sent {
             Ok(r) => r.map_err(crate::http::send_error)?,
             Err(_) => {
                 return Err(Error::new(

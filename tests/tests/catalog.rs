@@ -7,9 +7,9 @@ use std::collections::HashSet;
 
 use llm_runtime::catalog::{self, Cost};
 use llm_runtime::testing::MockServer;
-use llm_runtime::{Capability, Client, Usage};
+use llm_runtime::{Capability, Usage};
 
-use common::clients::{acme_client, Acme, CHAT_PATH, connect};
+use common::clients::{CHAT_PATH, acme_client};
 
 fn usage(prompt: u32, completion: u32, cached: Option<u32>) -> Usage {
     Usage {

@@ -5,7 +5,7 @@
 mod common;
 
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
-use llm_runtime::{ChatOptions, Client, ErrorKind, Tool};
+use llm_runtime::{ChatOptions, ChatResponse, Client, ErrorKind, Result, Tool};
 use serde_json::json;
 
 use common::clients::{
@@ -16,6 +16,28 @@ use common::clients::{
 /// `acme` (primary) and `backup` (fallback) on their own servers.
 async fn pair() -> (MockServer, MockServer) {
     (MockServer::start().await, MockServer::start().await)
+}
+
+/// `acme` (primary) answering `failure` when given, `backup` answering
+/// `answer`, and a client that falls back to `backup/{fallback_model}`.
+async fn failing_primary(
+    failure: Option<MockResponse>,
+    answer: MockResponse,
+    fallback_model: &str,
+) -> (MockServer, MockServer, Client) {
+    let (failing, healthy) = pair().await;
+    if let Some(failure) = failure {
+        failing.on("POST", CHAT_PATH, failure);
+    }
+    healthy.on("POST", CHAT_PATH, answer);
+    let route = format!("backup/{fallback_model}");
+    let client = client(&failing, &healthy, Some(&route));
+    (failing, healthy, client)
+}
+
+/// Ask `acme/acme-large`.
+async fn ask_primary(client: &Client) -> Result<ChatResponse> {
+    client.chat("acme/acme-large", hello()).await
 }
 
 fn client(primary: &MockServer, healthy: &MockServer, fallback: Option<&str>) -> Client {
@@ -32,19 +54,14 @@ fn client(primary: &MockServer, healthy: &MockServer, fallback: Option<&str>) ->
 
 #[tokio::test]
 async fn a_server_error_falls_back_and_the_response_says_who_served_it() {
-    let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, server_error());
-    healthy.on(
-        "POST",
-        CHAT_PATH,
+    let (failing, healthy, client) = failing_primary(
+        Some(server_error()),
         chat_ok("backup-small", "from the backup"),
-    );
-    let client = client(&failing, &healthy, Some("backup/backup-small"));
+        "backup-small",
+    )
+    .await;
 
-    let reply = client
-        .chat("acme/acme-large", hello())
-        .await
-        .expect("the fallback answers");
+    let reply = ask_primary(&client).await.expect("the fallback answers");
     assert_eq!(reply.provider, "backup");
     assert_eq!(reply.model, "backup-small");
     assert_eq!(reply.text(), "from the backup");
@@ -54,49 +71,39 @@ async fn a_server_error_falls_back_and_the_response_says_who_served_it() {
 
 #[tokio::test]
 async fn a_connection_failure_falls_back() {
-    let (failing, healthy) = pair().await;
-    failing.on(
-        "POST",
-        CHAT_PATH,
-        MockResponse::fault(Fault::ResetBeforeHeaders),
-    );
-    healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "ok"));
-    let client = client(&failing, &healthy, Some("backup/backup-small"));
-    let reply = client
-        .chat("acme/acme-large", hello())
-        .await
-        .expect("the fallback answers");
+    let (_failing, _healthy, client) = failing_primary(
+        Some(MockResponse::fault(Fault::ResetBeforeHeaders)),
+        chat_ok("backup-small", "ok"),
+        "backup-small",
+    )
+    .await;
+    let reply = ask_primary(&client).await.expect("the fallback answers");
     assert_eq!(reply.provider, "backup");
 }
 
 #[tokio::test]
 async fn a_rate_limit_falls_back() {
-    let (failing, healthy) = pair().await;
-    failing.on(
-        "POST",
-        CHAT_PATH,
-        MockResponse::json(429, json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}})),
-    );
-    healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "ok"));
-    let client = client(&failing, &healthy, Some("backup/backup-small"));
+    let (_failing, _healthy, client) = failing_primary(
+        Some(MockResponse::json(429, json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}))),
+        chat_ok("backup-small", "ok"),
+        "backup-small",
+    )
+    .await;
     assert_eq!(
-        client
-            .chat("acme/acme-large", hello())
-            .await
-            .expect("falls back")
-            .provider,
+        ask_primary(&client).await.expect("falls back").provider,
         "backup"
     );
 }
 
 #[tokio::test]
 async fn a_context_window_error_falls_back() {
-    let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, too_long());
-    healthy.on("POST", CHAT_PATH, chat_ok("backup-long", "long context"));
-    let client = client(&failing, &healthy, Some("backup/backup-long"));
-    let reply = client
-        .chat("acme/acme-large", hello())
+    let (_failing, _healthy, client) = failing_primary(
+        Some(too_long()),
+        chat_ok("backup-long", "long context"),
+        "backup-long",
+    )
+    .await;
+    let reply = ask_primary(&client)
         .await
         .expect("the bigger window answers");
     assert_eq!(
@@ -107,18 +114,13 @@ async fn a_context_window_error_falls_back() {
 
 #[tokio::test]
 async fn an_authentication_error_never_falls_back() {
-    let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, bad_key());
-    healthy.on(
-        "POST",
-        CHAT_PATH,
+    let (_failing, healthy, client) = failing_primary(
+        Some(bad_key()),
         chat_ok("backup-small", "must not be asked"),
-    );
-    let client = client(&failing, &healthy, Some("backup/backup-small"));
-    let err = client
-        .chat("acme/acme-large", hello())
-        .await
-        .expect_err("401 is final");
+        "backup-small",
+    )
+    .await;
+    let err = ask_primary(&client).await.expect_err("401 is final");
     assert_eq!(err.kind(), ErrorKind::Authentication);
     assert_eq!(err.provider(), Some("acme"));
     assert_eq!(healthy.request_count(), 0);
@@ -126,35 +128,25 @@ async fn an_authentication_error_never_falls_back() {
 
 #[tokio::test]
 async fn an_upstream_validation_error_never_falls_back() {
-    let (failing, healthy) = pair().await;
-    failing.on(
-        "POST",
-        CHAT_PATH,
-        MockResponse::json(400, json!({"error": {"message": "Invalid value for 'n'", "type": "invalid_request_error", "code": "invalid_value"}})),
-    );
-    healthy.on(
-        "POST",
-        CHAT_PATH,
+    let (_failing, healthy, client) = failing_primary(
+        Some(MockResponse::json(400, json!({"error": {"message": "Invalid value for 'n'", "type": "invalid_request_error", "code": "invalid_value"}}))),
         chat_ok("backup-small", "must not be asked"),
-    );
-    let client = client(&failing, &healthy, Some("backup/backup-small"));
-    let err = client
-        .chat("acme/acme-large", hello())
-        .await
-        .expect_err("400 is final");
+        "backup-small",
+    )
+    .await;
+    let err = ask_primary(&client).await.expect_err("400 is final");
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
     assert_eq!(healthy.request_count(), 0);
 }
 
 #[tokio::test]
 async fn a_local_validation_error_never_falls_back_nor_reaches_the_network() {
-    let (failing, healthy) = pair().await;
-    healthy.on(
-        "POST",
-        CHAT_PATH,
+    let (failing, healthy, client) = failing_primary(
+        None,
         chat_ok("backup-small", "must not be asked"),
-    );
-    let client = client(&failing, &healthy, Some("backup/backup-small"));
+        "backup-small",
+    )
+    .await;
     let err = client
         .chat("acme/acme-large", hello().temperature(5.0))
         .await
@@ -185,10 +177,7 @@ async fn fallbacks_are_tried_in_order_and_the_last_error_is_returned() {
         .fallback("acme/acme-large") // the primary itself is not tried twice
         .build()
         .expect("valid");
-    let err = client
-        .chat("acme/acme-large", hello())
-        .await
-        .expect_err("all fail");
+    let err = ask_primary(&client).await.expect_err("all fail");
     assert_eq!(err.kind(), ErrorKind::ServerError);
     assert_eq!(err.provider(), Some("backup"));
     assert_eq!(err.model(), Some("b2"));
@@ -198,11 +187,12 @@ async fn fallbacks_are_tried_in_order_and_the_last_error_is_returned() {
 
 #[tokio::test]
 async fn per_call_options_replace_or_disable_the_fallbacks() {
-    let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, server_error());
-    healthy.on("POST", CHAT_PATH, chat_ok("backup-small", "ok"));
-
-    let with = client(&failing, &healthy, Some("backup/backup-small"));
+    let (failing, healthy, with) = failing_primary(
+        Some(server_error()),
+        chat_ok("backup-small", "ok"),
+        "backup-small",
+    )
+    .await;
     let err = with
         .chat_with(
             "acme/acme-large",
@@ -229,14 +219,12 @@ async fn per_call_options_replace_or_disable_the_fallbacks() {
 
 #[tokio::test]
 async fn a_stream_that_cannot_open_falls_back() {
-    let (failing, healthy) = pair().await;
-    failing.on("POST", CHAT_PATH, server_error());
-    healthy.on(
-        "POST",
-        CHAT_PATH,
+    let (_failing, _healthy, client) = failing_primary(
+        Some(server_error()),
         stream_ok("backup-small", "streamed by the backup"),
-    );
-    let client = client(&failing, &healthy, Some("backup/backup-small"));
+        "backup-small",
+    )
+    .await;
     let stream = client
         .chat_stream("acme/acme-large", hello())
         .await

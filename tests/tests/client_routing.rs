@@ -18,7 +18,9 @@ use llm_runtime::{
 };
 use serde_json::json;
 
-use common::clients::{acme_client, Acme, Backup, CHAT_PATH, chat_ok, connect, hello, models_sent, stream_ok};
+use common::clients::{
+    Acme, Backup, CHAT_PATH, acme_client, chat_ok, connect, hello, models_sent, stream_ok,
+};
 
 #[tokio::test]
 async fn a_provider_declared_in_this_package_routes_like_a_built_in() {

@@ -2,120 +2,30 @@
 //! fixtures written in the documented wire format (`tests/fixtures/anthropic`).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use llm_runtime::dialects::AnthropicDialect;
 use llm_runtime::providers::Anthropic;
-use llm_runtime::testing::{
-    Fault, MockResponse, MockServer, RecordedRequest, assert_split_invariant, replay_response,
-};
+use llm_runtime::testing::{Fault, MockResponse, RecordedRequest};
 use llm_runtime::{
-    ChatRequest, ChatResponse, Error, ErrorKind, FinishReason, Message, Part, ProviderClient,
-    StreamEvent, Tool, ToolCall, ToolChoice, Usage,
+    ChatRequest, Error, ErrorKind, FinishReason, Message, Part, StreamEvent, Tool, ToolCall,
+    ToolChoice, Usage,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-const KEY: &str = "sk-ant-api03-conformance-key";
+use common::KEY;
+use common::conformance::{Suite, stream_events};
+
 const PATH: &str = "/v1/messages";
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/fixtures/anthropic/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn fixture_json(name: &str) -> Value {
-    serde_json::from_str(&fixture(name)).unwrap()
-}
-
-async fn setup() -> (MockServer, ProviderClient<Anthropic>) {
-    let server = MockServer::start().await;
-    let client = Anthropic::config()
-        .api_key(KEY)
-        .base_url(format!("{}/v1", server.url()))
-        .max_retries(0)
-        .timeout(Duration::from_secs(10))
-        .connect()
-        .unwrap();
-    (server, client)
-}
+const SUITE: Suite<Anthropic> = Suite::new("anthropic", "/v1", PATH, PATH);
 
 fn hello() -> ChatRequest {
     ChatRequest::new("claude-sonnet-4-5")
         .system("Answer in French.")
         .user("Say hello.")
-}
-
-/// Serve the JSON fixture and call `chat`.
-async fn chat(name: &str, request: ChatRequest) -> (ChatResponse, RecordedRequest) {
-    let (server, client) = setup().await;
-    server.on("POST", PATH, MockResponse::json(200, fixture_json(name)));
-    let response = client.chat(request).await.unwrap();
-    (response, server.requests().remove(0))
-}
-
-/// Read a stream to its end: the events, and the error that ended it, if any.
-async fn drain(
-    client: &ProviderClient<Anthropic>,
-    request: ChatRequest,
-) -> (Vec<StreamEvent>, Option<Error>) {
-    let mut stream = client.chat_stream(request).await.unwrap();
-    let mut events = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => events.push(event),
-            Err(e) => {
-                assert!(
-                    stream.next().await.is_none(),
-                    "a stream goes on after its error"
-                );
-                return (events, Some(e));
-            }
-        }
-    }
-    (events, None)
-}
-
-/// Serve the SSE fixture split into `chunks` and read the stream.
-async fn stream_chunks(
-    chunks: Vec<Vec<u8>>,
-    request: ChatRequest,
-) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
-    let (server, client) = setup().await;
-    server.on("POST", PATH, MockResponse::sse(chunks));
-    let (events, error) = drain(&client, request).await;
-    (events, error, server.requests().remove(0))
-}
-
-async fn stream(
-    name: &str,
-    request: ChatRequest,
-) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
-    stream_chunks(vec![fixture(name).into_bytes()], request).await
-}
-
-/// The non-streamed and the collected streamed answer of a fixture pair.
-async fn both(name: &str, request: ChatRequest) -> (ChatResponse, ChatResponse) {
-    let (server, client) = setup().await;
-    server.on(
-        "POST",
-        PATH,
-        MockResponse::json(200, fixture_json(&format!("{name}.json"))),
-    );
-    let whole = client.chat(request.clone()).await.unwrap();
-    server.on(
-        "POST",
-        PATH,
-        MockResponse::sse([fixture(&format!("{name}.sse"))]),
-    );
-    let collected = client
-        .chat_stream(request)
-        .await
-        .unwrap()
-        .collect_response()
-        .await
-        .unwrap();
-    (whole, collected)
 }
 
 fn assert_request_head(sent: &RecordedRequest) {
@@ -132,7 +42,7 @@ fn assert_request_head(sent: &RecordedRequest) {
 
 #[tokio::test]
 async fn text_non_stream() {
-    let (r, sent) = chat("text.json", hello()).await;
+    let (r, sent) = SUITE.chat("text.json", hello()).await;
     assert_request_head(&sent);
     assert_eq!(
         sent.body_json(),
@@ -160,7 +70,7 @@ async fn text_non_stream() {
 
 #[tokio::test]
 async fn text_stream() {
-    let (events, error, sent) = stream("text.sse", hello().max_tokens(64)).await;
+    let (events, error, sent) = SUITE.stream("text.sse", hello().max_tokens(64)).await;
     assert!(error.is_none(), "{error:?}");
     assert_request_head(&sent);
     let body = sent.body_json();
@@ -229,7 +139,7 @@ fn tool_conversation() -> ChatRequest {
 
 #[tokio::test]
 async fn tool_calls_non_stream_and_request_mapping() {
-    let (r, sent) = chat("tools.json", tool_conversation()).await;
+    let (r, sent) = SUITE.chat("tools.json", tool_conversation()).await;
     assert_request_head(&sent);
     let body = sent.body_json();
     assert_eq!(body["system"], "You are a weather bot.");
@@ -283,7 +193,7 @@ async fn tool_calls_non_stream_and_request_mapping() {
 
 #[tokio::test]
 async fn tool_calls_stream() {
-    let (events, error, sent) = stream("tools.sse", tool_conversation()).await;
+    let (events, error, sent) = SUITE.stream("tools.sse", tool_conversation()).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(sent.body_json()["stream"], true);
     let starts: Vec<_> = events
@@ -330,7 +240,7 @@ async fn thinking_request_response_and_stream() {
     let request = ChatRequest::new("claude-sonnet-4-5")
         .user("17 × 23?")
         .reasoning_budget(2048);
-    let (r, sent) = chat("thinking.json", request.clone()).await;
+    let (r, sent) = SUITE.chat("thinking.json", request.clone()).await;
     let body = sent.body_json();
     assert_eq!(
         body["thinking"],
@@ -343,7 +253,7 @@ async fn thinking_request_response_and_stream() {
     );
     assert_eq!(r.text(), "17 × 23 = 391.");
 
-    let (events, error, _) = stream("thinking.sse", request).await;
+    let (events, error, _) = SUITE.stream("thinking.sse", request).await;
     assert!(error.is_none(), "{error:?}");
     let reasoning: Vec<&str> = events
         .iter()
@@ -373,18 +283,14 @@ async fn finish_reasons_and_collected_streams_equal_non_streamed() {
         ("refusal", FinishReason::ContentFilter),
         ("thinking", FinishReason::Stop),
     ] {
-        let (whole, collected) = both(name, tool_conversation()).await;
+        let whole = SUITE.same_both_ways(name, tool_conversation()).await;
         assert_eq!(whole.finish_reason, Some(reason), "{name}");
-        assert_eq!(
-            collected, whole,
-            "{name}: collect_response() differs from chat()"
-        );
     }
 }
 
 #[tokio::test]
 async fn refusal_has_no_text() {
-    let (r, _) = chat("refusal.json", hello()).await;
+    let (r, _) = SUITE.chat("refusal.json", hello()).await;
     assert_eq!(r.finish_reason, Some(FinishReason::ContentFilter));
     assert!(r.message.content.is_empty());
 }
@@ -401,28 +307,7 @@ const STREAMS: [&str; 5] = [
 
 #[test]
 fn every_stream_fixture_decodes_the_same_split_at_every_byte() {
-    for name in STREAMS {
-        let body = fixture(name);
-        let events = assert_split_invariant(&AnthropicDialect, body.as_bytes());
-        assert!(
-            matches!(events.first(), Some(StreamEvent::Start { .. })),
-            "{name}"
-        );
-        assert!(
-            matches!(events.last(), Some(StreamEvent::Finish { .. })),
-            "{name}"
-        );
-        let json = name.replace(".sse", ".json");
-        let whole = {
-            let body = serde_json::to_vec(&fixture_json(&json)).unwrap();
-            llm_runtime::Transform::parse_response(&AnthropicDialect, &body, &ctx()).unwrap()
-        };
-        assert_eq!(
-            replay_response(&AnthropicDialect, [body.as_bytes()]).unwrap(),
-            whole,
-            "{name}"
-        );
-    }
+    SUITE.assert_fixtures_decode_however_split(&AnthropicDialect, &ctx(), &STREAMS);
 }
 
 fn ctx() -> llm_runtime::RequestContext<'static> {
@@ -434,69 +319,17 @@ fn ctx() -> llm_runtime::RequestContext<'static> {
     }
 }
 
-/// Cut `body` at `cuts` random places (a small deterministic generator: the
-/// same cuts on every run).
-fn random_split(body: &[u8], seed: u64, cuts: usize) -> Vec<Vec<u8>> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut points: Vec<usize> = (0..cuts)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % body.len() as u64) as usize
-        })
-        .collect();
-    points.sort_unstable();
-    points.dedup();
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for p in points.into_iter().chain([body.len()]) {
-        if p > start {
-            chunks.push(body[start..p].to_vec());
-            start = p;
-        }
-    }
-    chunks
-}
-
 #[tokio::test]
 async fn every_stream_fixture_gives_the_same_events_over_http_however_split() {
-    let (server, client) = setup().await;
-    for name in STREAMS {
-        let body = fixture(name).into_bytes();
-        server.on("POST", PATH, MockResponse::sse([body.clone()]));
-        let (whole, error) = drain(&client, hello()).await;
-        assert!(error.is_none(), "{name}: {error:?}");
-        for seed in 0..12 {
-            let chunks = random_split(&body, seed, 1 + (seed as usize * 7) % 40);
-            server.on("POST", PATH, MockResponse::sse(chunks));
-            let (events, error) = drain(&client, hello()).await;
-            assert!(error.is_none(), "{name} seed {seed}: {error:?}");
-            assert_eq!(events, whole, "{name} seed {seed}");
-        }
-        let bytes: Vec<Vec<u8>> = body.chunks(1).map(<[u8]>::to_vec).collect();
-        server.on("POST", PATH, MockResponse::sse(bytes));
-        assert_eq!(
-            drain(&client, hello()).await.0,
-            whole,
-            "{name} one byte per chunk"
-        );
-    }
+    SUITE
+        .assert_same_events_over_http_however_split(&STREAMS, hello)
+        .await;
 }
 
 // ---- errors ----
 
 async fn error_of(response: MockResponse) -> (Error, Error) {
-    let (server, client) = setup().await;
-    server.on("POST", PATH, response);
-    let plain = client.chat(hello()).await.unwrap_err();
-    let streamed = client.chat_stream(hello()).await.unwrap_err();
-    assert_eq!(
-        server.request_count(),
-        2,
-        "max_retries(0) sends each call once"
-    );
-    (plain, streamed)
+    SUITE.errors_of(response, &hello()).await
 }
 
 #[tokio::test]
@@ -536,7 +369,7 @@ async fn http_errors_map_to_their_kinds() {
         (503, "error_503.json", ErrorKind::Overloaded, "unavailable"),
         (529, "error_529.json", ErrorKind::Overloaded, "Overloaded"),
     ] {
-        let response = MockResponse::json(status, fixture_json(name))
+        let response = MockResponse::json(status, SUITE.fixture_json(name))
             .header("request-id", "req_011CUxFixture");
         let (plain, streamed) = error_of(response).await;
         for e in [&plain, &streamed] {
@@ -553,7 +386,7 @@ async fn http_errors_map_to_their_kinds() {
 #[tokio::test]
 async fn rate_limit_carries_retry_after() {
     let response =
-        MockResponse::json(429, fixture_json("error_429.json")).header("retry-after", "7");
+        MockResponse::json(429, SUITE.fixture_json("error_429.json")).header("retry-after", "7");
     let (plain, streamed) = error_of(response).await;
     for e in [plain, streamed] {
         assert_eq!(e.kind(), ErrorKind::RateLimited);
@@ -565,7 +398,11 @@ async fn rate_limit_carries_retry_after() {
 
 #[tokio::test]
 async fn overloaded_529_is_retryable() {
-    let (e, _) = error_of(MockResponse::json(529, fixture_json("error_529.json"))).await;
+    let (e, _) = error_of(MockResponse::json(
+        529,
+        SUITE.fixture_json("error_529.json"),
+    ))
+    .await;
     assert_eq!(e.kind(), ErrorKind::Overloaded);
     assert_eq!(e.code(), Some("overloaded_error"));
     assert!(e.is_retryable());
@@ -576,7 +413,7 @@ async fn html_502_reads_well() {
     let (e, streamed) = error_of(MockResponse::text(
         502,
         "text/html",
-        fixture("error_502.html"),
+        SUITE.fixture("error_502.html"),
     ))
     .await;
     for e in [e, streamed] {
@@ -588,7 +425,7 @@ async fn html_502_reads_well() {
 
 #[tokio::test]
 async fn malformed_200_is_a_decode_error() {
-    let (server, client) = setup().await;
+    let (server, client) = SUITE.setup().await;
     server.on(
         "POST",
         PATH,
@@ -604,7 +441,7 @@ async fn malformed_200_is_a_decode_error() {
 
     let body = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\"}}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_del\n\n";
     server.on("POST", PATH, MockResponse::sse([body]));
-    let (events, error) = drain(&client, hello()).await;
+    let (events, error) = stream_events(&client, hello()).await;
     assert_eq!(events.len(), 1);
     let e = error.unwrap();
     assert_eq!(e.kind(), ErrorKind::Decode);
@@ -613,7 +450,7 @@ async fn malformed_200_is_a_decode_error() {
 
 #[tokio::test]
 async fn mid_stream_error_event_is_an_error() {
-    let (events, error, _) = stream("error_midstream.sse", hello()).await;
+    let (events, error, _) = SUITE.stream("error_midstream.sse", hello()).await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(
         events[1],
@@ -630,9 +467,11 @@ async fn mid_stream_error_event_is_an_error() {
 
 #[tokio::test]
 async fn a_stream_cut_before_message_stop_is_truncated() {
-    let body = fixture("text.sse");
+    let body = SUITE.fixture("text.sse");
     let cut = body.find("event: message_stop").unwrap();
-    let (events, error, _) = stream_chunks(vec![body.as_bytes()[..cut].to_vec()], hello()).await;
+    let (events, error, _) = SUITE
+        .stream_chunks(vec![body.as_bytes()[..cut].to_vec()], hello())
+        .await;
     assert!(matches!(events.last(), Some(StreamEvent::Finish { .. })));
     let e = error.unwrap();
     assert_eq!(e.kind(), ErrorKind::StreamTruncated);
@@ -641,15 +480,15 @@ async fn a_stream_cut_before_message_stop_is_truncated() {
 
 #[tokio::test]
 async fn a_connection_reset_mid_stream_is_truncated() {
-    let body = fixture("text.sse");
-    let (server, client) = setup().await;
+    let body = SUITE.fixture("text.sse");
+    let (server, client) = SUITE.setup().await;
     let chunks: Vec<String> = body.split_inclusive("\n\n").map(str::to_owned).collect();
     server.on(
         "POST",
         PATH,
         MockResponse::sse(chunks).with_fault(Fault::ResetAfterChunks(3)),
     );
-    let (events, error) = drain(&client, hello()).await;
+    let (events, error) = stream_events(&client, hello()).await;
     assert!(events.len() <= 3);
     let e = error.unwrap();
     assert_eq!(e.kind(), ErrorKind::StreamTruncated, "{e:?}");
@@ -659,11 +498,11 @@ async fn a_connection_reset_mid_stream_is_truncated() {
 
 #[tokio::test]
 async fn list_models() {
-    let (server, client) = setup().await;
+    let (server, client) = SUITE.setup().await;
     server.on(
         "GET",
         "/v1/models",
-        MockResponse::json(200, fixture_json("models.json")),
+        MockResponse::json(200, SUITE.fixture_json("models.json")),
     );
     let models = client.list_models().await.unwrap();
     let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();

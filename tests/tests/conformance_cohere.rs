@@ -2,16 +2,25 @@
 //! against fixtures in Cohere's documented wire format (`/v2/chat` with typed
 //! SSE events, `/v2/embed`, `/v1/models`).
 
+mod common;
+
 use std::time::Duration;
 
 use llm_runtime::dialects::CohereDialect;
 use llm_runtime::providers::Cohere;
-use llm_runtime::testing::{MockResponse, MockServer, assert_split_invariant, replay_response};
+use llm_runtime::testing::{MockResponse, MockServer, assert_split_invariant};
 use llm_runtime::{
     ChatRequest, ChatResponse, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part,
     ProviderClient, ResponseFormat, StreamEvent, Tool, ToolCall, ToolChoice, Usage,
 };
 use serde_json::{Value, json};
+
+use common::KEY;
+use common::conformance::{
+    assert_crlf_decodes_the_same, assert_errors_map_to_kinds, assert_same_both_ways,
+    assert_starts_and_finishes, assert_text_stream, in_pieces, json_of, loopback_client,
+    stream_events,
+};
 
 const TEXT_JSON: &str = include_str!("../fixtures/cohere/chat_text.json");
 const TEXT_SSE: &str = include_str!("../fixtures/cohere/stream_text.sse");
@@ -25,30 +34,9 @@ const EMBED_JSON: &str = include_str!("../fixtures/cohere/embed.json");
 const MODELS_JSON: &str = include_str!("../fixtures/cohere/models.json");
 
 const CHAT: &str = "/v2/chat";
-const KEY: &str = "co-conformance-test-key-5d1e";
-
-fn json_of(text: &str) -> Value {
-    serde_json::from_str(text).expect("fixture is JSON")
-}
-
-/// Serve `sse` in pieces of `size` bytes (splitting events and UTF-8 characters).
-fn in_pieces(sse: &str, size: usize) -> MockResponse {
-    MockResponse::sse(
-        sse.as_bytes()
-            .chunks(size)
-            .map(<[u8]>::to_vec)
-            .collect::<Vec<_>>(),
-    )
-}
 
 fn connect(server: &MockServer) -> ProviderClient<Cohere> {
-    Cohere::config()
-        .api_key(KEY)
-        .base_url(server.url())
-        .max_retries(0)
-        .timeout(Duration::from_secs(5))
-        .connect()
-        .expect("a loopback config is valid")
+    loopback_client(server, "")
 }
 
 fn request() -> ChatRequest {
@@ -59,24 +47,8 @@ fn request() -> ChatRequest {
 
 /// The non-streamed answer and the streamed one (served in `size`-byte pieces) are equal.
 async fn same_both_ways(json_fixture: &str, sse_fixture: &str, size: usize) -> ChatResponse {
-    let server = MockServer::start().await;
-    let client = connect(&server);
-    server.on("POST", CHAT, MockResponse::json(200, json_of(json_fixture)));
-    let whole = client.chat(request()).await.expect("chat succeeds");
-    server.on("POST", CHAT, in_pieces(sse_fixture, size));
-    let streamed = client
-        .chat_stream(request())
-        .await
-        .expect("stream opens")
-        .collect_response()
-        .await
-        .expect("stream completes");
-    assert_eq!(streamed, whole);
-    assert_eq!(whole.provider, "cohere");
-    let sent = server.requests();
-    assert_eq!(sent[0].body_json()["stream"], false);
-    assert_eq!(sent[1].body_json()["stream"], true);
-    whole
+    let streamed = MockResponse::sse(in_pieces(sse_fixture, size));
+    assert_same_both_ways(connect, CHAT, json_fixture, streamed, request(), "cohere").await
 }
 
 #[tokio::test]
@@ -96,38 +68,13 @@ async fn stream_events_in_order() {
     let server = MockServer::start().await;
     server.on("POST", CHAT, MockResponse::sse([TEXT_SSE]));
     let client = connect(&server);
-    let mut stream = client.chat_stream(request()).await.expect("stream opens");
-    let mut events = Vec::new();
-    while let Some(event) = futures_util::StreamExt::next(&mut stream).await {
-        events.push(event.expect("event"));
-    }
-    assert_eq!(
-        events.first(),
-        Some(&StreamEvent::Start {
-            id: "5a50480a-cf52-46f0-af01-53d18539bd31".into(),
-            model: String::new()
-        })
-    );
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| matches!(e, StreamEvent::TextDelta { .. }))
-            .count(),
-        4
-    );
-    let n = events.len();
-    assert_eq!(
-        events[n - 2],
-        StreamEvent::Usage {
-            usage: Usage::new(12, 14)
-        }
-    );
-    assert_eq!(
-        events[n - 1],
-        StreamEvent::Finish {
-            reason: FinishReason::Stop
-        }
-    );
+    let (events, error) = stream_events(&client, request()).await;
+    assert!(error.is_none(), "{error:?}");
+    let start = StreamEvent::Start {
+        id: "5a50480a-cf52-46f0-af01-53d18539bd31".into(),
+        model: String::new(),
+    };
+    assert_text_stream(&events, &start, 4, Usage::new(12, 14));
 }
 
 #[tokio::test]
@@ -173,20 +120,8 @@ async fn content_blocked_is_content_filter() {
 fn every_stream_fixture_survives_any_split() {
     for fixture in [TEXT_SSE, TOOLS_SSE, THINKING_SSE, BLOCKED_SSE] {
         let events = assert_split_invariant(&CohereDialect, fixture.as_bytes());
-        assert!(
-            matches!(events.first(), Some(StreamEvent::Start { .. })),
-            "{events:?}"
-        );
-        assert!(
-            matches!(events.last(), Some(StreamEvent::Finish { .. })),
-            "{events:?}"
-        );
-        let crlf = fixture.replace('\n', "\r\n");
-        let r = replay_response(&CohereDialect, [crlf.as_bytes()]).expect("decodes");
-        assert_eq!(
-            r,
-            replay_response(&CohereDialect, [fixture.as_bytes()]).expect("decodes")
-        );
+        assert_starts_and_finishes(&events, &format!("{events:?}"));
+        assert_crlf_decodes_the_same(&CohereDialect, fixture);
     }
 }
 
@@ -308,23 +243,7 @@ async fn default_model_and_unsupported_params() {
 }
 
 async fn failure(response: MockResponse, stream: bool) -> Error {
-    let server = MockServer::start().await;
-    server.on("POST", CHAT, response);
-    let client = connect(&server);
-    if stream {
-        match client.chat_stream(request()).await {
-            Err(e) => e,
-            Ok(s) => s
-                .collect_response()
-                .await
-                .expect_err("the stream must fail"),
-        }
-    } else {
-        client
-            .chat(request())
-            .await
-            .expect_err("the call must fail")
-    }
+    common::conformance::failure(connect, CHAT, response, request(), stream).await
 }
 
 fn cohere_error(message: &str) -> Value {
@@ -422,13 +341,7 @@ async fn errors_map_to_kinds() {
             "not JSON",
         ),
     ];
-    for (response, kind, needle) in cases {
-        let e = failure(response, false).await;
-        assert_eq!(e.kind(), kind, "{e}");
-        assert!(e.to_string().contains(needle), "{e}");
-        assert_eq!(e.provider(), Some("cohere"));
-        assert!(!e.to_string().contains(KEY), "{e}");
-    }
+    assert_errors_map_to_kinds(connect, CHAT, request, "cohere", cases).await;
 }
 
 #[tokio::test]

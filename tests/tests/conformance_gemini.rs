@@ -3,95 +3,31 @@
 //! format (`tests/fixtures/gemini`).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use llm_runtime::dialects::GeminiDialect;
 use llm_runtime::providers::Gemini;
-use llm_runtime::testing::{
-    MockResponse, MockServer, RecordedRequest, assert_split_invariant, replay_response,
-};
+use llm_runtime::testing::{MockResponse, RecordedRequest};
 use llm_runtime::{
-    ChatRequest, ChatResponse, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part,
-    ProviderClient, ResponseFormat, StreamEvent, Tool, ToolCall, ToolChoice, Usage,
+    ChatRequest, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part, ResponseFormat,
+    StreamEvent, Tool, ToolCall, ToolChoice, Usage,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-const KEY: &str = "AIzaSy-conformance-key";
+use common::KEY;
+use common::conformance::{Suite, stream_events};
+
 const CHAT: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
 const STREAM: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
 
-fn fixture(name: &str) -> String {
-    let path = format!("{}/fixtures/gemini/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn fixture_json(name: &str) -> Value {
-    serde_json::from_str(&fixture(name)).unwrap()
-}
-
-async fn setup() -> (MockServer, ProviderClient<Gemini>) {
-    let server = MockServer::start().await;
-    let client = Gemini::config()
-        .api_key(KEY)
-        .base_url(format!("{}/v1beta", server.url()))
-        .max_retries(0)
-        .timeout(Duration::from_secs(10))
-        .connect()
-        .unwrap();
-    (server, client)
-}
+const SUITE: Suite<Gemini> = Suite::new("gemini", "/v1beta", CHAT, STREAM);
 
 fn hello() -> ChatRequest {
     ChatRequest::new("gemini-2.5-flash")
         .system("Answer in French.")
         .user("Say hello.")
-}
-
-async fn chat(name: &str, request: ChatRequest) -> (ChatResponse, RecordedRequest) {
-    let (server, client) = setup().await;
-    server.on("POST", CHAT, MockResponse::json(200, fixture_json(name)));
-    let response = client.chat(request).await.unwrap();
-    (response, server.requests().remove(0))
-}
-
-/// Read a stream to its end: the events, and the error that ended it, if any.
-async fn drain(
-    client: &ProviderClient<Gemini>,
-    request: ChatRequest,
-) -> (Vec<StreamEvent>, Option<Error>) {
-    let mut stream = client.chat_stream(request).await.unwrap();
-    let mut events = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => events.push(event),
-            Err(e) => {
-                assert!(
-                    stream.next().await.is_none(),
-                    "a stream goes on after its error"
-                );
-                return (events, Some(e));
-            }
-        }
-    }
-    (events, None)
-}
-
-async fn stream_chunks(
-    chunks: Vec<Vec<u8>>,
-    request: ChatRequest,
-) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
-    let (server, client) = setup().await;
-    server.on("POST", STREAM, MockResponse::sse(chunks));
-    let (events, error) = drain(&client, request).await;
-    (events, error, server.requests().remove(0))
-}
-
-async fn stream(
-    name: &str,
-    request: ChatRequest,
-) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
-    stream_chunks(vec![fixture(name).into_bytes()], request).await
 }
 
 fn assert_request_head(sent: &RecordedRequest, path: &str) {
@@ -111,15 +47,16 @@ fn assert_request_head(sent: &RecordedRequest, path: &str) {
 
 #[tokio::test]
 async fn text_non_stream() {
-    let (r, sent) = chat(
-        "text.json",
-        hello()
-            .temperature(0.5)
-            .max_tokens(200)
-            .stop("###")
-            .seed(42),
-    )
-    .await;
+    let (r, sent) = SUITE
+        .chat(
+            "text.json",
+            hello()
+                .temperature(0.5)
+                .max_tokens(200)
+                .stop("###")
+                .seed(42),
+        )
+        .await;
     assert_request_head(&sent, CHAT);
     assert_eq!(sent.query, None);
     assert_eq!(
@@ -144,7 +81,7 @@ async fn text_non_stream() {
 
 #[tokio::test]
 async fn text_stream() {
-    let (events, error, sent) = stream("text.sse", hello()).await;
+    let (events, error, sent) = SUITE.stream("text.sse", hello()).await;
     assert!(error.is_none(), "{error:?}");
     assert_request_head(&sent, STREAM);
     assert_eq!(sent.query_param("alt"), Some("sse"));
@@ -223,7 +160,7 @@ fn tool_conversation() -> ChatRequest {
 
 #[tokio::test]
 async fn tool_calls_non_stream_and_request_mapping() {
-    let (r, sent) = chat("tools.json", tool_conversation()).await;
+    let (r, sent) = SUITE.chat("tools.json", tool_conversation()).await;
     assert_request_head(&sent, CHAT);
     let body = sent.body_json();
     assert_eq!(
@@ -284,7 +221,7 @@ async fn tool_calls_non_stream_and_request_mapping() {
 
 #[tokio::test]
 async fn tool_calls_stream() {
-    let (events, error, _) = stream("tools.sse", tool_conversation()).await;
+    let (events, error, _) = SUITE.stream("tools.sse", tool_conversation()).await;
     assert!(error.is_none(), "{error:?}");
     let starts: Vec<_> = events
         .iter()
@@ -320,7 +257,7 @@ async fn thinking_request_response_and_stream() {
     let request = ChatRequest::new("gemini-2.5-flash")
         .user("17 × 23?")
         .reasoning_budget(1024);
-    let (r, sent) = chat("thinking.json", request.clone()).await;
+    let (r, sent) = SUITE.chat("thinking.json", request.clone()).await;
     assert_eq!(
         sent.body_json()["generationConfig"],
         json!({"thinkingConfig": {"thinkingBudget": 1024, "includeThoughts": true}})
@@ -334,7 +271,7 @@ async fn thinking_request_response_and_stream() {
     usage.reasoning_tokens = Some(162);
     assert_eq!(r.usage, Some(usage));
 
-    let (events, error, _) = stream("thinking.sse", request).await;
+    let (events, error, _) = SUITE.stream("thinking.sse", request).await;
     assert!(error.is_none(), "{error:?}");
     let reasoning: Vec<&str> = events
         .iter()
@@ -360,7 +297,7 @@ async fn json_schema_response_format() {
         schema: schema.clone(),
         strict: true,
     });
-    let (_, sent) = chat("text.json", request).await;
+    let (_, sent) = SUITE.chat("text.json", request).await;
     assert_eq!(
         sent.body_json()["generationConfig"],
         json!({"responseMimeType": "application/json", "responseJsonSchema": schema})
@@ -371,7 +308,6 @@ async fn json_schema_response_format() {
 
 #[tokio::test]
 async fn finish_reasons_and_collected_streams_equal_non_streamed() {
-    let (server, client) = setup().await;
     for (name, reason) in [
         ("text", FinishReason::Stop),
         ("length", FinishReason::Length),
@@ -380,36 +316,15 @@ async fn finish_reasons_and_collected_streams_equal_non_streamed() {
         ("blocked", FinishReason::ContentFilter),
         ("thinking", FinishReason::Stop),
     ] {
-        server.on(
-            "POST",
-            CHAT,
-            MockResponse::json(200, fixture_json(&format!("{name}.json"))),
-        );
-        server.on(
-            "POST",
-            STREAM,
-            MockResponse::sse([fixture(&format!("{name}.sse"))]),
-        );
-        let whole = client.chat(hello()).await.unwrap();
-        let collected = client
-            .chat_stream(hello())
-            .await
-            .unwrap()
-            .collect_response()
-            .await
-            .unwrap();
+        let whole = SUITE.same_both_ways(name, hello()).await;
         assert_eq!(whole.finish_reason, Some(reason), "{name}");
-        assert_eq!(
-            collected, whole,
-            "{name}: collect_response() differs from chat()"
-        );
     }
 }
 
 #[tokio::test]
 async fn content_filtered_answers_are_empty() {
     for name in ["safety.json", "blocked.json"] {
-        let (r, _) = chat(name, hello()).await;
+        let (r, _) = SUITE.chat(name, hello()).await;
         assert_eq!(r.finish_reason, Some(FinishReason::ContentFilter), "{name}");
         assert!(
             r.message.content.is_empty() && r.message.tool_calls.is_empty(),
@@ -440,91 +355,20 @@ fn ctx() -> llm_runtime::RequestContext<'static> {
 
 #[test]
 fn every_stream_fixture_decodes_the_same_split_at_every_byte() {
-    for name in STREAMS {
-        let body = fixture(name);
-        let events = assert_split_invariant(&GeminiDialect, body.as_bytes());
-        assert!(
-            matches!(events.first(), Some(StreamEvent::Start { .. })),
-            "{name}"
-        );
-        assert!(
-            matches!(events.last(), Some(StreamEvent::Finish { .. })),
-            "{name}"
-        );
-        let json = serde_json::to_vec(&fixture_json(&name.replace(".sse", ".json"))).unwrap();
-        let whole = llm_runtime::Transform::parse_response(&GeminiDialect, &json, &ctx()).unwrap();
-        assert_eq!(
-            replay_response(&GeminiDialect, [body.as_bytes()]).unwrap(),
-            whole,
-            "{name}"
-        );
-    }
-}
-
-/// Cut `body` at `cuts` random places (a small deterministic generator: the
-/// same cuts on every run).
-fn random_split(body: &[u8], seed: u64, cuts: usize) -> Vec<Vec<u8>> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut points: Vec<usize> = (0..cuts)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % body.len() as u64) as usize
-        })
-        .collect();
-    points.sort_unstable();
-    points.dedup();
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    for p in points.into_iter().chain([body.len()]) {
-        if p > start {
-            chunks.push(body[start..p].to_vec());
-            start = p;
-        }
-    }
-    chunks
+    SUITE.assert_fixtures_decode_however_split(&GeminiDialect, &ctx(), &STREAMS);
 }
 
 #[tokio::test]
 async fn every_stream_fixture_gives_the_same_events_over_http_however_split() {
-    let (server, client) = setup().await;
-    for name in STREAMS {
-        let body = fixture(name).into_bytes();
-        server.on("POST", STREAM, MockResponse::sse([body.clone()]));
-        let (whole, error) = drain(&client, hello()).await;
-        assert!(error.is_none(), "{name}: {error:?}");
-        for seed in 0..12 {
-            let chunks = random_split(&body, seed, 1 + (seed as usize * 7) % 40);
-            server.on("POST", STREAM, MockResponse::sse(chunks));
-            let (events, error) = drain(&client, hello()).await;
-            assert!(error.is_none(), "{name} seed {seed}: {error:?}");
-            assert_eq!(events, whole, "{name} seed {seed}");
-        }
-        let bytes: Vec<Vec<u8>> = body.chunks(1).map(<[u8]>::to_vec).collect();
-        server.on("POST", STREAM, MockResponse::sse(bytes));
-        assert_eq!(
-            drain(&client, hello()).await.0,
-            whole,
-            "{name} one byte per chunk"
-        );
-    }
+    SUITE
+        .assert_same_events_over_http_however_split(&STREAMS, hello)
+        .await;
 }
 
 // ---- errors ----
 
 async fn error_of(response: MockResponse) -> (Error, Error) {
-    let (server, client) = setup().await;
-    server.on("POST", CHAT, response.clone());
-    server.on("POST", STREAM, response);
-    let plain = client.chat(hello()).await.unwrap_err();
-    let streamed = client.chat_stream(hello()).await.unwrap_err();
-    assert_eq!(
-        server.request_count(),
-        2,
-        "max_retries(0) sends each call once"
-    );
-    (plain, streamed)
+    SUITE.errors_of(response, &hello()).await
 }
 
 #[tokio::test]
@@ -587,7 +431,8 @@ async fn http_errors_map_to_their_kinds() {
             "overloaded",
         ),
     ] {
-        let (plain, streamed) = error_of(MockResponse::json(status, fixture_json(name))).await;
+        let (plain, streamed) =
+            error_of(MockResponse::json(status, SUITE.fixture_json(name))).await;
         for e in [&plain, &streamed] {
             assert_eq!(e.kind(), kind, "{name}: {e}");
             assert_eq!(e.status(), Some(status));
@@ -603,7 +448,7 @@ async fn http_errors_map_to_their_kinds() {
 async fn resource_exhausted_carries_retry_after() {
     // From the Retry-After header when there is one...
     let with_header =
-        MockResponse::json(429, fixture_json("error_429.json")).header("retry-after", "7");
+        MockResponse::json(429, SUITE.fixture_json("error_429.json")).header("retry-after", "7");
     let (plain, streamed) = error_of(with_header).await;
     for e in [plain, streamed] {
         assert_eq!(e.kind(), ErrorKind::RateLimited);
@@ -611,7 +456,11 @@ async fn resource_exhausted_carries_retry_after() {
         assert!(e.is_retryable());
     }
     // ...else from the google.rpc.RetryInfo detail of the body.
-    let (plain, _) = error_of(MockResponse::json(429, fixture_json("error_429.json"))).await;
+    let (plain, _) = error_of(MockResponse::json(
+        429,
+        SUITE.fixture_json("error_429.json"),
+    ))
+    .await;
     assert_eq!(plain.retry_after(), Some(Duration::from_secs(23)));
 }
 
@@ -620,7 +469,7 @@ async fn html_502_reads_well() {
     let (e, streamed) = error_of(MockResponse::text(
         502,
         "text/html; charset=UTF-8",
-        fixture("error_502.html"),
+        SUITE.fixture("error_502.html"),
     ))
     .await;
     for e in [e, streamed] {
@@ -632,7 +481,7 @@ async fn html_502_reads_well() {
 
 #[tokio::test]
 async fn malformed_200_is_a_decode_error() {
-    let (server, client) = setup().await;
+    let (server, client) = SUITE.setup().await;
     server.on(
         "POST",
         CHAT,
@@ -646,7 +495,7 @@ async fn malformed_200_is_a_decode_error() {
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(e.message().contains("Gemini"), "{e}");
 
-    let good = fixture("text.sse");
+    let good = SUITE.fixture("text.sse");
     let first = good.split_inclusive("\r\n\r\n").next().unwrap().to_owned();
     server.on(
         "POST",
@@ -656,7 +505,7 @@ async fn malformed_200_is_a_decode_error() {
             "data: {\"candidates\":[{\"content\":\r\n\r\n".to_owned(),
         ]),
     );
-    let (events, error) = drain(&client, hello()).await;
+    let (events, error) = stream_events(&client, hello()).await;
     assert_eq!(events.len(), 2);
     let e = error.unwrap();
     assert_eq!(e.kind(), ErrorKind::Decode);
@@ -665,7 +514,7 @@ async fn malformed_200_is_a_decode_error() {
 
 #[tokio::test]
 async fn mid_stream_error_is_an_error() {
-    let (events, error, _) = stream("error_midstream.sse", hello()).await;
+    let (events, error, _) = SUITE.stream("error_midstream.sse", hello()).await;
     assert_eq!(events.len(), 2, "{events:?}");
     let e = error.unwrap();
     assert_eq!(e.kind(), ErrorKind::Overloaded);
@@ -675,9 +524,11 @@ async fn mid_stream_error_is_an_error() {
 
 #[tokio::test]
 async fn a_stream_ending_before_its_finish_reason_is_truncated() {
-    let body = fixture("text.sse");
+    let body = SUITE.fixture("text.sse");
     let cut = body.rfind("data: ").unwrap();
-    let (events, error, _) = stream_chunks(vec![body.as_bytes()[..cut].to_vec()], hello()).await;
+    let (events, error, _) = SUITE
+        .stream_chunks(vec![body.as_bytes()[..cut].to_vec()], hello())
+        .await;
     assert_eq!(events.len(), 3, "{events:?}");
     let e = error.unwrap();
     assert_eq!(e.kind(), ErrorKind::StreamTruncated);
@@ -688,11 +539,11 @@ async fn a_stream_ending_before_its_finish_reason_is_truncated() {
 
 #[tokio::test]
 async fn list_models() {
-    let (server, client) = setup().await;
+    let (server, client) = SUITE.setup().await;
     server.on(
         "GET",
         "/v1beta/models",
-        MockResponse::json(200, fixture_json("models.json")),
+        MockResponse::json(200, SUITE.fixture_json("models.json")),
     );
     let models = client.list_models().await.unwrap();
     let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
@@ -705,12 +556,12 @@ async fn list_models() {
 
 #[tokio::test]
 async fn embeddings() {
-    let (server, client) = setup().await;
+    let (server, client) = SUITE.setup().await;
     let path = "/v1beta/models/gemini-embedding-001:batchEmbedContents";
     server.on(
         "POST",
         path,
-        MockResponse::json(200, fixture_json("embeddings.json")),
+        MockResponse::json(200, SUITE.fixture_json("embeddings.json")),
     );
     let r = client
         .embed(EmbeddingRequest::new("gemini-embedding-001", ["bonjour", "hello"]).dimensions(4))

@@ -4,17 +4,25 @@
 //!
 //! Ollama has no content-filter finish reason, no response id and no key.
 
+mod common;
+
 use std::time::Duration;
 
 use llm_runtime::dialects::OllamaDialect;
 use llm_runtime::providers::Ollama;
-use llm_runtime::testing::{MockResponse, MockServer, assert_split_invariant, replay_response};
+use llm_runtime::testing::{MockResponse, MockServer, assert_split_invariant};
 use llm_runtime::{
     ChatRequest, ChatResponse, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part,
     ProviderClient, ReasoningEffort, ResponseFormat, StreamEvent, Tool, ToolCall, ToolChoice,
     Usage,
 };
-use serde_json::{Value, json};
+use serde_json::json;
+
+use common::conformance::{
+    assert_crlf_decodes_the_same, assert_errors_map_to_kinds, assert_same_both_ways,
+    assert_starts_and_finishes, assert_text_stream, in_pieces, json_of, loopback_config,
+    stream_events,
+};
 
 const TEXT_JSON: &str = include_str!("../fixtures/ollama/chat_text.json");
 const TEXT_NDJSON: &str = include_str!("../fixtures/ollama/stream_text.ndjson");
@@ -28,21 +36,15 @@ const TAGS_JSON: &str = include_str!("../fixtures/ollama/tags.json");
 const CHAT: &str = "/api/chat";
 const TEXT: &str = "Le ciel est bleu à cause de la diffusion Rayleigh — 🌤 voilà.";
 
-fn json_of(text: &str) -> Value {
-    serde_json::from_str(text).expect("fixture is JSON")
-}
-
 /// Serve `body` in pieces of `size` bytes (splitting lines and UTF-8 characters).
-fn in_pieces(body: &str, size: usize) -> MockResponse {
-    let chunks: Vec<Vec<u8>> = body.as_bytes().chunks(size).map(<[u8]>::to_vec).collect();
-    MockResponse::raw_body_chunks(chunks).header("content-type", "application/x-ndjson")
+fn ndjson_in_pieces(body: &str, size: usize) -> MockResponse {
+    MockResponse::raw_body_chunks(in_pieces(body, size))
+        .header("content-type", "application/x-ndjson")
 }
 
+/// Ollama on `server`, without a key.
 fn connect(server: &MockServer) -> ProviderClient<Ollama> {
-    Ollama::config()
-        .base_url(server.url())
-        .max_retries(0)
-        .timeout(Duration::from_secs(5))
+    loopback_config(server, "")
         .connect()
         .expect("a loopback config is valid")
 }
@@ -53,27 +55,10 @@ fn request() -> ChatRequest {
         .user("Pourquoi le ciel est-il bleu ?")
 }
 
-async fn collect(
-    client: &ProviderClient<Ollama>,
-    req: ChatRequest,
-) -> llm_runtime::Result<ChatResponse> {
-    client.chat_stream(req).await?.collect_response().await
-}
-
 /// The non-streamed answer and the streamed one (served in `size`-byte pieces) are equal.
 async fn same_both_ways(json_fixture: &str, ndjson_fixture: &str, size: usize) -> ChatResponse {
-    let server = MockServer::start().await;
-    let client = connect(&server);
-    server.on("POST", CHAT, MockResponse::json(200, json_of(json_fixture)));
-    let whole = client.chat(request()).await.expect("chat succeeds");
-    server.on("POST", CHAT, in_pieces(ndjson_fixture, size));
-    let streamed = collect(&client, request()).await.expect("stream completes");
-    assert_eq!(streamed, whole);
-    assert_eq!(whole.provider, "ollama");
-    let sent = server.requests();
-    assert_eq!(sent[0].body_json()["stream"], false);
-    assert_eq!(sent[1].body_json()["stream"], true);
-    whole
+    let streamed = ndjson_in_pieces(ndjson_fixture, size);
+    assert_same_both_ways(connect, CHAT, json_fixture, streamed, request(), "ollama").await
 }
 
 #[tokio::test]
@@ -97,38 +82,13 @@ async fn stream_events_in_order() {
         MockResponse::ndjson(TEXT_NDJSON.lines().map(str::to_owned).collect::<Vec<_>>()),
     );
     let client = connect(&server);
-    let mut stream = client.chat_stream(request()).await.expect("stream opens");
-    let mut events = Vec::new();
-    while let Some(event) = futures_util::StreamExt::next(&mut stream).await {
-        events.push(event.expect("event"));
-    }
-    assert_eq!(
-        events.first(),
-        Some(&StreamEvent::Start {
-            id: String::new(),
-            model: "llama3.2".into()
-        })
-    );
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| matches!(e, StreamEvent::TextDelta { .. }))
-            .count(),
-        5
-    );
-    let n = events.len();
-    assert_eq!(
-        events[n - 2],
-        StreamEvent::Usage {
-            usage: Usage::new(31, 17)
-        }
-    );
-    assert_eq!(
-        events[n - 1],
-        StreamEvent::Finish {
-            reason: FinishReason::Stop
-        }
-    );
+    let (events, error) = stream_events(&client, request()).await;
+    assert!(error.is_none(), "{error:?}");
+    let start = StreamEvent::Start {
+        id: String::new(),
+        model: "llama3.2".into(),
+    };
+    assert_text_stream(&events, &start, 5, Usage::new(31, 17));
 }
 
 #[tokio::test]
@@ -169,21 +129,8 @@ async fn thinking_and_length_finish() {
 fn every_stream_fixture_survives_any_split() {
     for fixture in [TEXT_NDJSON, TOOLS_NDJSON, THINKING_NDJSON] {
         let events = assert_split_invariant(&OllamaDialect, fixture.as_bytes());
-        assert!(
-            matches!(events.first(), Some(StreamEvent::Start { .. })),
-            "{events:?}"
-        );
-        assert!(
-            matches!(events.last(), Some(StreamEvent::Finish { .. })),
-            "{events:?}"
-        );
-        // Lines ending in CRLF (a proxy rewriting line ends) decode the same.
-        let crlf = fixture.replace('\n', "\r\n");
-        let r = replay_response(&OllamaDialect, [crlf.as_bytes()]).expect("decodes");
-        assert_eq!(
-            r,
-            replay_response(&OllamaDialect, [fixture.as_bytes()]).expect("decodes")
-        );
+        assert_starts_and_finishes(&events, &format!("{events:?}"));
+        assert_crlf_decodes_the_same(&OllamaDialect, fixture);
     }
 }
 
@@ -294,23 +241,7 @@ async fn what_ollama_cannot_take_fails_before_the_network() {
 }
 
 async fn failure(response: MockResponse, stream: bool) -> Error {
-    let server = MockServer::start().await;
-    server.on("POST", CHAT, response);
-    let client = connect(&server);
-    if stream {
-        match client.chat_stream(request()).await {
-            Err(e) => e,
-            Ok(s) => s
-                .collect_response()
-                .await
-                .expect_err("the stream must fail"),
-        }
-    } else {
-        client
-            .chat(request())
-            .await
-            .expect_err("the call must fail")
-    }
+    common::conformance::failure(connect, CHAT, response, request(), stream).await
 }
 
 #[tokio::test]
@@ -399,12 +330,7 @@ async fn errors_map_to_kinds() {
             "llama9",
         ),
     ];
-    for (response, kind, needle) in cases {
-        let e = failure(response, false).await;
-        assert_eq!(e.kind(), kind, "{e}");
-        assert!(e.to_string().contains(needle), "{e}");
-        assert_eq!(e.provider(), Some("ollama"));
-    }
+    assert_errors_map_to_kinds(connect, CHAT, request, "ollama", cases).await;
 }
 
 #[tokio::test]

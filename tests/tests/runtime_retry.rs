@@ -29,20 +29,25 @@ fn unavailable() -> MockResponse {
     )
 }
 
+/// `first`, then `chat_ok(text)`: the retry gets `text` on the second
+/// request. Returns how long the call took.
+async fn retried_after(first: MockResponse, text: &str) -> Duration {
+    let server = MockServer::start().await;
+    server.on_sequence("POST", CHAT_PATH, vec![first, chat_ok(text)]);
+    let started = Instant::now();
+    let reply = connect(&server)
+        .chat(request())
+        .await
+        .expect("the retry succeeds");
+    let waited = started.elapsed();
+    assert_eq!(reply.text(), text);
+    assert_eq!(server.request_count(), 2);
+    waited
+}
+
 #[tokio::test]
 async fn rate_limit_with_retry_after_seconds_waits_then_succeeds() {
-    let server = MockServer::start().await;
-    server.on_sequence(
-        "POST",
-        CHAT_PATH,
-        vec![rate_limited().header("retry-after", "1"), chat_ok("done")],
-    );
-    let client = connect(&server);
-    let started = Instant::now();
-    let reply = client.chat(request()).await.expect("the retry succeeds");
-    let waited = started.elapsed();
-    assert_eq!(reply.text(), "done");
-    assert_eq!(server.request_count(), 2);
+    let waited = retried_after(rate_limited().header("retry-after", "1"), "done").await;
     assert!(
         waited >= Duration::from_secs(1),
         "Retry-After: 1 not honoured, waited {waited:?}"
@@ -133,26 +138,11 @@ async fn validation_errors_are_not_retried() {
 
 #[tokio::test]
 async fn retry_after_ms_is_honoured_and_preferred() {
-    let server = MockServer::start().await;
     // retry-after-ms is the precise form; the coarse Retry-After (30 s) must not be used.
-    server.on_sequence(
-        "POST",
-        CHAT_PATH,
-        vec![
-            rate_limited()
-                .header("retry-after-ms", "400")
-                .header("retry-after", "30"),
-            chat_ok("done"),
-        ],
-    );
-    let started = Instant::now();
-    let reply = connect(&server)
-        .chat(request())
-        .await
-        .expect("the retry succeeds");
-    let waited = started.elapsed();
-    assert_eq!(reply.text(), "done");
-    assert_eq!(server.request_count(), 2);
+    let first = rate_limited()
+        .header("retry-after-ms", "400")
+        .header("retry-after", "30");
+    let waited = retried_after(first, "done").await;
     assert!(
         waited >= Duration::from_millis(400),
         "retry-after-ms not honoured: {waited:?}"
@@ -165,24 +155,9 @@ async fn retry_after_ms_is_honoured_and_preferred() {
 
 #[tokio::test]
 async fn retry_after_http_date_is_honoured() {
-    let server = MockServer::start().await;
     // An HTTP-date has whole seconds: 3 s ahead is at least 2 s of waiting.
-    server.on_sequence(
-        "POST",
-        CHAT_PATH,
-        vec![
-            rate_limited().header("retry-after", http_date_in(3)),
-            chat_ok("done"),
-        ],
-    );
-    let started = Instant::now();
-    let reply = connect(&server)
-        .chat(request())
-        .await
-        .expect("the retry succeeds");
-    let waited = started.elapsed();
-    assert_eq!(reply.text(), "done");
-    assert_eq!(server.request_count(), 2);
+    let first = rate_limited().header("retry-after", http_date_in(3));
+    let waited = retried_after(first, "done").await;
     assert!(
         waited >= Duration::from_millis(1900),
         "the HTTP-date Retry-After was not honoured: {waited:?}"
@@ -387,42 +362,19 @@ async fn x_should_retry_false_is_honoured() {
 
 #[tokio::test]
 async fn x_should_retry_true_is_honoured() {
-    let server = MockServer::start().await;
     let conflict = MockResponse::json(
         400,
         json!({"error": {"message": "try again", "type": "invalid_request_error"}}),
     );
-    server.on_sequence(
-        "POST",
-        CHAT_PATH,
-        vec![conflict.header("x-should-retry", "true"), chat_ok("yes")],
-    );
-    let reply = connect(&server)
-        .chat(request())
-        .await
-        .expect("the provider said to retry");
-    assert_eq!(reply.text(), "yes");
-    assert_eq!(server.request_count(), 2);
+    // The provider said to retry.
+    retried_after(conflict.header("x-should-retry", "true"), "yes").await;
 }
 
 #[tokio::test]
 async fn a_reset_before_the_headers_is_retried() {
-    let server = MockServer::start().await;
-    server.on_sequence(
-        "POST",
-        CHAT_PATH,
-        vec![
-            MockResponse::fault(Fault::ResetBeforeHeaders),
-            chat_ok("recovered"),
-        ],
-    );
-    let reply = connect(&server)
-        .chat(request())
-        .await
-        .expect("the retry succeeds");
-    assert_eq!(reply.text(), "recovered");
-    assert_eq!(server.request_count(), 2);
+    retried_after(MockResponse::fault(Fault::ResetBeforeHeaders), "recovered").await;
 
+    let server = MockServer::start().await;
     server.on_sequence(
         "POST",
         CHAT_PATH,

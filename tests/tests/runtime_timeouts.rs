@@ -6,8 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use llm_runtime::ErrorKind;
+use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
+use llm_runtime::{Error, ErrorKind, ProviderClient};
 
 use common::{
     CHAT_PATH, PATIENCE, assert_error, chat_ok, config, drain, openai_stream_events, pieces,
@@ -18,26 +19,45 @@ const BOUND: Duration = Duration::from_millis(300);
 /// Generous: the bound plus scheduling on a loaded 2-core machine.
 const SLACK: Duration = Duration::from_secs(4);
 
-#[tokio::test]
-async fn a_stall_before_the_headers_times_out_within_the_first_byte_bound() {
+/// A server whose chat route stalls before sending any header.
+async fn stalled_server() -> MockServer {
     let server = MockServer::start().await;
     server.on(
         "POST",
         CHAT_PATH,
         MockResponse::fault(Fault::StallBeforeHeaders),
     );
-    let client = config(&server)
+    server
+}
+
+/// A client that waits [`BOUND`] for the first byte and never retries.
+fn first_byte_bounded(server: &MockServer) -> ProviderClient<OpenAi> {
+    config(server)
         .first_byte_timeout(BOUND)
         .max_retries(0)
         .connect()
-        .expect("valid");
+        .expect("valid")
+}
 
+/// Await `call`, which must fail before [`PATIENCE`] runs out: its error and
+/// how long it took.
+async fn failure_within_patience<T: std::fmt::Debug>(
+    call: impl Future<Output = llm_runtime::Result<T>>,
+) -> (Error, Duration) {
     let started = Instant::now();
-    let e = tokio::time::timeout(PATIENCE, client.chat(request()))
+    let e = tokio::time::timeout(PATIENCE, call)
         .await
         .expect("the client's own bound fires first")
         .expect_err("a stalled upstream fails");
-    let took = started.elapsed();
+    (e, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_stall_before_the_headers_times_out_within_the_first_byte_bound() {
+    let server = stalled_server().await;
+    let client = first_byte_bounded(&server);
+
+    let (e, took) = failure_within_patience(client.chat(request())).await;
     assert_error(&e, ErrorKind::Timeout, "300ms");
     assert!(took >= BOUND, "gave up before the bound: {took:?}");
     assert!(took < BOUND + SLACK, "{took:?}");
@@ -46,58 +66,30 @@ async fn a_stall_before_the_headers_times_out_within_the_first_byte_bound() {
 
 #[tokio::test]
 async fn a_stream_stalled_before_the_headers_times_out_within_the_first_byte_bound() {
-    let server = MockServer::start().await;
-    server.on(
-        "POST",
-        CHAT_PATH,
-        MockResponse::fault(Fault::StallBeforeHeaders),
-    );
-    let client = config(&server)
-        .first_byte_timeout(BOUND)
-        .max_retries(0)
-        .connect()
-        .expect("valid");
+    let server = stalled_server().await;
+    let client = first_byte_bounded(&server);
 
-    let started = Instant::now();
-    let e = tokio::time::timeout(PATIENCE, client.chat_stream(request()))
-        .await
-        .expect("the client's own bound fires first")
-        .expect_err("a stalled upstream fails");
-    let took = started.elapsed();
+    let (e, took) = failure_within_patience(client.chat_stream(request())).await;
     assert_error(&e, ErrorKind::Timeout, "headers");
     assert!(took >= BOUND && took < BOUND + SLACK, "{took:?}");
 }
 
 #[tokio::test]
 async fn the_whole_timeout_bounds_the_time_to_headers_without_a_first_byte_bound() {
-    let server = MockServer::start().await;
-    server.on(
-        "POST",
-        CHAT_PATH,
-        MockResponse::fault(Fault::StallBeforeHeaders),
-    );
+    let server = stalled_server().await;
     let client = config(&server)
         .timeout(BOUND)
         .max_retries(0)
         .connect()
         .expect("valid");
-    let started = Instant::now();
-    let e = tokio::time::timeout(PATIENCE, client.chat_stream(request()))
-        .await
-        .expect("the client's own bound fires first")
-        .expect_err("a stalled upstream fails");
+    let (e, took) = failure_within_patience(client.chat_stream(request())).await;
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
-    assert!(started.elapsed() >= BOUND && started.elapsed() < BOUND + SLACK);
+    assert!(took >= BOUND && took < BOUND + SLACK);
 }
 
 #[tokio::test]
 async fn stalls_are_retried_but_never_past_the_deadline() {
-    let server = MockServer::start().await;
-    server.on(
-        "POST",
-        CHAT_PATH,
-        MockResponse::fault(Fault::StallBeforeHeaders),
-    );
+    let server = stalled_server().await;
     let deadline = Duration::from_millis(1200);
     let client = config(&server)
         .timeout(deadline)
@@ -105,12 +97,7 @@ async fn stalls_are_retried_but_never_past_the_deadline() {
         .retry_policy(common::fast_retries().max_retries(100))
         .connect()
         .expect("valid");
-    let started = Instant::now();
-    let e = tokio::time::timeout(PATIENCE, client.chat(request()))
-        .await
-        .expect("the deadline fires first")
-        .expect_err("always stalled");
-    let took = started.elapsed();
+    let (e, took) = failure_within_patience(client.chat(request())).await;
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
     assert!(
         server.request_count() >= 2,
@@ -139,12 +126,7 @@ async fn a_body_stalled_after_the_headers_times_out_within_the_whole_timeout() {
         .max_retries(0)
         .connect()
         .expect("valid");
-    let started = Instant::now();
-    let e = tokio::time::timeout(PATIENCE, client.chat(request()))
-        .await
-        .expect("the client's own bound fires first")
-        .expect_err("a stalled body fails");
-    let took = started.elapsed();
+    let (e, took) = failure_within_patience(client.chat(request())).await;
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
     assert!(!e.message().is_empty());
     assert!(

@@ -4,10 +4,10 @@
 mod common;
 
 use llm_runtime::testing::MockServer;
-use llm_runtime::{ChatRequest, Client, ErrorKind, Part, ProviderClient, Tool, ToolChoice};
+use llm_runtime::{ChatRequest, ErrorKind, Part, ProviderClient, Tool, ToolChoice};
 use serde_json::{Value, json};
 
-use common::clients::{acme_client, Acme, Backup, CHAT_PATH, chat_ok, connect};
+use common::clients::{Acme, Backup, CHAT_PATH, acme_client, chat_ok, connect};
 
 fn ok_request() -> ChatRequest {
     ChatRequest::new("m").user("hi")

@@ -3,9 +3,12 @@
 //! dialect goes through (streamed equals non-streamed, any split decodes the
 //! same, error statuses map to kinds).
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
-use llm_runtime::testing::{MockResponse, MockServer, RecordedRequest, replay_response};
+use llm_runtime::testing::{
+    MockResponse, MockServer, RecordedRequest, assert_split_invariant, replay_response,
+};
 use llm_runtime::{
     ChatRequest, ChatResponse, Error, ErrorKind, Provider, ProviderClient, ProviderConfig,
     RequestContext, StreamEvent, Transform, Usage,
@@ -147,15 +150,6 @@ pub(crate) async fn assert_streamed_equals_whole<P: Provider>(
         "{label}: collect_response() differs from chat()"
     );
     answer
-}
-
-/// The first two requests `server` received were a non-streamed and a
-/// streamed one, as the `stream` field says.
-#[track_caller]
-pub(crate) fn assert_sent_whole_then_streamed(server: &MockServer) {
-    let sent = server.requests();
-    assert_eq!(sent[0].body_json()["stream"], false);
-    assert_eq!(sent[1].body_json()["stream"], true);
 }
 
 /// Serve `body` (at `path`) whole, at a dozen random cuts, and one byte per
@@ -320,5 +314,181 @@ pub(crate) async fn assert_errors_map_to_kinds<P: Provider>(
         assert!(e.to_string().contains(needle), "{e}");
         assert_eq!(e.provider(), Some(provider));
         assert!(!e.to_string().contains(KEY), "{e}");
+    }
+}
+
+/// On a fresh server: `request` answered non-streamed from the `json` fixture
+/// and streamed with `streamed`, both at `path`, give the same response, from
+/// `provider`, and the `stream` field of the requests says which was which.
+pub(crate) async fn assert_same_both_ways<P: Provider>(
+    connect: fn(&MockServer) -> ProviderClient<P>,
+    path: &str,
+    json: &str,
+    streamed: MockResponse,
+    request: ChatRequest,
+    provider: &str,
+) -> ChatResponse {
+    let server = MockServer::start().await;
+    let client = connect(&server);
+    let whole = MockResponse::json(200, json_of(json));
+    let answer = assert_streamed_equals_whole(
+        &server,
+        &client,
+        (path, whole),
+        (path, streamed),
+        request,
+        provider,
+    )
+    .await;
+    assert_eq!(answer.provider, provider);
+    let sent = server.requests();
+    assert_eq!(sent[0].body_json()["stream"], false);
+    assert_eq!(sent[1].body_json()["stream"], true);
+    answer
+}
+
+/// Where the suite of a dialect finds its fixtures and its provider's routes
+/// on the mock; its methods are that suite's harness.
+pub(crate) struct Suite<P> {
+    /// The folder of the fixtures under `tests/fixtures`.
+    dialect: &'static str,
+    /// The path of the provider's base URL on the mock (`/v1`, `/v1beta`).
+    base_path: &'static str,
+    /// The route of non-streamed chat calls.
+    chat_path: &'static str,
+    /// The route of streamed chat calls.
+    stream_path: &'static str,
+    provider: PhantomData<P>,
+}
+
+impl<P: Provider + Default> Suite<P> {
+    /// The suite of `P`, its fixtures in `tests/fixtures/{dialect}`.
+    pub(crate) const fn new(
+        dialect: &'static str,
+        base_path: &'static str,
+        chat_path: &'static str,
+        stream_path: &'static str,
+    ) -> Self {
+        Suite {
+            dialect,
+            base_path,
+            chat_path,
+            stream_path,
+            provider: PhantomData,
+        }
+    }
+
+    /// The text of a fixture of this dialect.
+    pub(crate) fn fixture(&self, name: &str) -> String {
+        fixture(self.dialect, name)
+    }
+
+    /// A JSON fixture of this dialect.
+    pub(crate) fn fixture_json(&self, name: &str) -> Value {
+        fixture_json(self.dialect, name)
+    }
+
+    /// A fresh mock and `P` connected to it with the test key.
+    pub(crate) async fn setup(&self) -> (MockServer, ProviderClient<P>) {
+        let server = MockServer::start().await;
+        let client = loopback_client(&server, self.base_path);
+        (server, client)
+    }
+
+    /// Serve the JSON fixture `name` and call `chat`: the answer and the
+    /// request sent.
+    pub(crate) async fn chat(
+        &self,
+        name: &str,
+        request: ChatRequest,
+    ) -> (ChatResponse, RecordedRequest) {
+        let (server, client) = self.setup().await;
+        let response = MockResponse::json(200, self.fixture_json(name));
+        chat_once(&server, &client, self.chat_path, response, request).await
+    }
+
+    /// Serve an SSE body split into `chunks` and read the stream: its events,
+    /// its error and the request sent.
+    pub(crate) async fn stream_chunks(
+        &self,
+        chunks: Vec<Vec<u8>>,
+        request: ChatRequest,
+    ) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
+        let (server, client) = self.setup().await;
+        let response = MockResponse::sse(chunks);
+        stream_once(&server, &client, self.stream_path, response, request).await
+    }
+
+    /// [`Suite::stream_chunks`] with the SSE fixture `name` in one chunk.
+    pub(crate) async fn stream(
+        &self,
+        name: &str,
+        request: ChatRequest,
+    ) -> (Vec<StreamEvent>, Option<Error>, RecordedRequest) {
+        self.stream_chunks(vec![self.fixture(name).into_bytes()], request)
+            .await
+    }
+
+    /// Answer both routes with `response`: the errors of one `chat` and one
+    /// `chat_stream`, each sent once.
+    pub(crate) async fn errors_of(
+        &self,
+        response: MockResponse,
+        request: &ChatRequest,
+    ) -> (Error, Error) {
+        let (server, client) = self.setup().await;
+        let paths = [self.chat_path, self.stream_path];
+        chat_and_stream_errors(&server, &client, &paths, response, request).await
+    }
+
+    /// The fixture pair `{name}.json` and `{name}.sse` answers `request` the
+    /// same non-streamed and streamed: that answer.
+    pub(crate) async fn same_both_ways(&self, name: &str, request: ChatRequest) -> ChatResponse {
+        let (server, client) = self.setup().await;
+        let whole = MockResponse::json(200, self.fixture_json(&format!("{name}.json")));
+        let streamed = MockResponse::sse([self.fixture(&format!("{name}.sse"))]);
+        let (whole, streamed) = ((self.chat_path, whole), (self.stream_path, streamed));
+        assert_streamed_equals_whole(&server, &client, whole, streamed, request, name).await
+    }
+
+    /// Each SSE fixture of `names` decodes to the same events however its
+    /// bytes are split, from `Start` to `Finish`, and replays to the response
+    /// its JSON twin parses to.
+    pub(crate) fn assert_fixtures_decode_however_split<T: Transform>(
+        &self,
+        dialect: &T,
+        ctx: &RequestContext<'_>,
+        names: &[&str],
+    ) {
+        for name in names {
+            let body = self.fixture(name);
+            let events = assert_split_invariant(dialect, body.as_bytes());
+            assert_starts_and_finishes(&events, name);
+            let json = self.fixture_json(&name.replace(".sse", ".json"));
+            assert_replays_like_json(dialect, ctx, name, &body, &json);
+        }
+    }
+
+    /// Each SSE fixture of `names`, served over HTTP however split, gives
+    /// the same events.
+    pub(crate) async fn assert_same_events_over_http_however_split(
+        &self,
+        names: &[&str],
+        request: impl Fn() -> ChatRequest,
+    ) {
+        let (server, client) = self.setup().await;
+        for name in names {
+            let body = self.fixture(name);
+            let path = self.stream_path;
+            assert_same_events_however_split(
+                &server,
+                &client,
+                path,
+                name,
+                body.as_bytes(),
+                &request,
+            )
+            .await;
+        }
     }
 }

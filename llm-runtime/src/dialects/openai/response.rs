@@ -9,6 +9,8 @@ use crate::types::{
 #[derive(Deserialize)]
 struct Completion {
     #[serde(default)]
+    error: Option<Value>,
+    #[serde(default)]
     id: Option<String>,
     #[serde(default)]
     model: Option<String>,
@@ -117,7 +119,23 @@ fn content_text(content: &Value) -> String {
 
 /// An `{"error": ...}` object some compatible servers send with status 200.
 pub(super) fn embedded_error(v: &Value) -> Option<Error> {
-    let err = v.get("error")?;
+    error_value(v.get("error")?)
+}
+
+/// Why a body did not decode into `what`: not JSON, an embedded error, or a
+/// JSON shape we do not know. Only called on failure, so the fast path parses
+/// once, straight into the typed struct.
+pub(super) fn decode_failure(body: &[u8], e: &serde_json::Error, what: &str) -> Error {
+    match serde_json::from_slice::<Value>(body) {
+        Err(e) => Error::decode(format!("{what} is not JSON: {e}")).with_body(body),
+        Ok(v) => embedded_error(&v).unwrap_or_else(|| {
+            Error::decode(format!("{what} has an unexpected shape: {e}")).with_body(body)
+        }),
+    }
+}
+
+/// The error for the value of an `"error"` field, unless it is `null`.
+pub(super) fn error_value(err: &Value) -> Option<Error> {
     if err.is_null() {
         return None;
     }
@@ -138,21 +156,17 @@ pub(super) fn embedded_error(v: &Value) -> Option<Error> {
     Some(classify_http_error(
         status,
         &http::HeaderMap::new(),
-        v.to_string().as_bytes(),
+        serde_json::json!({ "error": err }).to_string().as_bytes(),
     ))
 }
 
 /// Parse a chat-completions response.
 pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::decode(format!("the chat response is not JSON: {e}")).with_body(body)
-    })?;
-    if let Some(e) = embedded_error(&value) {
+    let completion: Completion =
+        serde_json::from_slice(body).map_err(|e| decode_failure(body, &e, "the chat response"))?;
+    if let Some(e) = completion.error.as_ref().and_then(error_value) {
         return Err(e);
     }
-    let completion: Completion = serde_json::from_value(value).map_err(|e| {
-        Error::decode(format!("the chat response has an unexpected shape: {e}")).with_body(body)
-    })?;
     let Some(choice) = completion.choices.into_iter().next() else {
         return Err(Error::decode("the chat response has no choices").with_body(body));
     };

@@ -1,8 +1,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::response::{WireUsage, embedded_error, finish_reason};
-use crate::error::{Error, Result};
+use super::response::{WireUsage, decode_failure, error_value, finish_reason};
+use crate::error::Result;
 use crate::provider::{Control, Frame};
 use crate::types::StreamEvent;
 
@@ -17,6 +17,8 @@ pub struct OpenAiStreamState {
 
 #[derive(Deserialize)]
 struct Chunk {
+    #[serde(default)]
+    error: Option<Value>,
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
@@ -97,16 +99,11 @@ pub(super) fn parse_chunk(
     if data.is_empty() {
         return Ok(Control::Continue);
     }
-    let value: Value = serde_json::from_str(data).map_err(|e| {
-        Error::decode(format!("a stream chunk is not JSON: {e}")).with_body(data.as_bytes())
-    })?;
-    if let Some(e) = embedded_error(&value) {
+    let chunk: Chunk = serde_json::from_str(data)
+        .map_err(|e| decode_failure(data.as_bytes(), &e, "a stream chunk"))?;
+    if let Some(e) = chunk.error.as_ref().and_then(error_value) {
         return Err(e);
     }
-    let chunk: Chunk = serde_json::from_value(value).map_err(|e| {
-        Error::decode(format!("a stream chunk has an unexpected shape: {e}"))
-            .with_body(data.as_bytes())
-    })?;
     if !state.started {
         state.started = true;
         out.push(StreamEvent::Start {
