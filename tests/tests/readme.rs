@@ -87,11 +87,17 @@ fn openai_compatible_declarations_are_at_most_ten_lines() {
         block.push(line);
         if line.starts_with("pub struct ") {
             let text = block.join("\n");
-            assert!(text.contains("dialect = openai"), "{line} writes transform code");
+            assert!(
+                text.contains("dialect = openai"),
+                "{line} writes transform code"
+            );
             assert!(block.len() <= 10, "{line} takes {} lines", block.len());
             declared += 1;
             block.clear();
         }
     }
-    assert_eq!(declared, 11, "OpenAI, Mistral, Groq, DeepSeek, Together, Fireworks, OpenRouter, xAI, Perplexity, Cerebras, OpenAiCompatible");
+    assert_eq!(
+        declared, 11,
+        "OpenAI, Mistral, Groq, DeepSeek, Together, Fireworks, OpenRouter, xAI, Perplexity, Cerebras, OpenAiCompatible"
+    );
 }
