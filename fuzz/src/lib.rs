@@ -4,6 +4,8 @@ use llm_runtime::stream::{Framer, SseDecoder};
 use llm_runtime::testing::replay_stream;
 use llm_runtime::{Frame, RequestContext, StreamFormat, Transform};
 
+static SPEC: llm_runtime::ProviderSpec = llm_runtime::ProviderSpec::new("fuzz", "https://fuzz.invalid");
+
 /// The first byte picks where the rest is split (so the fuzzer explores splits
 /// as well as contents); the rest is the body.
 fn split_input(data: &[u8]) -> (&[u8], &[u8], &[u8]) {
@@ -19,9 +21,7 @@ fn split_input(data: &[u8]) -> (&[u8], &[u8], &[u8]) {
 /// whole and split.
 pub fn dialect<T: Transform>(transform: &T, data: &[u8]) {
     let (body, a, b) = split_input(data);
-    let spec = llm_runtime::ProviderSpec::new("fuzz", "https://fuzz.invalid");
-    let spec: &'static llm_runtime::ProviderSpec = Box::leak(Box::new(spec));
-    let ctx = RequestContext { spec, model: "m", stream: false };
+    let ctx = RequestContext { spec: &SPEC, model: "m", stream: false };
     let _ = transform.parse_response(body, &ctx);
     let _ = transform.parse_embedding_response(body, &ctx);
     let _ = transform.parse_models(body);

@@ -532,3 +532,37 @@ fn azure_needs_an_endpoint() {
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("AZURE_OPENAI_ENDPOINT"), "{e}");
 }
+
+/// The runtime's stream driver and `replay_stream` agree on which error a bad
+/// stream gives, however it is split over HTTP (a fuzz finding: a bad frame,
+/// then invalid UTF-8 later in the same chunk; the earliest error wins).
+#[tokio::test]
+async fn earliest_stream_error_wins_however_split_over_http() {
+    let input: &[u8] = include_bytes!("../fixtures/fuzz/openai-split-error-order.bin");
+    let body = &input[1..];
+    let expected = llm_runtime::testing::replay_stream(&OpenAiDialect, [body])
+        .expect_err("the fixture is a bad stream");
+    let server = MockServer::start().await;
+    let client = connect::<OpenAi>(&server);
+    for cut in (0..=body.len()).step_by(7) {
+        let (a, b) = body.split_at(cut);
+        server.on(
+            "POST",
+            "/v1/chat/completions",
+            MockResponse::sse([a.to_vec(), b.to_vec()]),
+        );
+        let stream = client
+            .chat_stream(ChatRequest::new("gpt-4o").user("Go"))
+            .await
+            .expect("stream opens");
+        let e = stream
+            .collect_response()
+            .await
+            .expect_err("the stream is bad");
+        assert_eq!(
+            (e.kind(), e.message()),
+            (expected.kind(), expected.message()),
+            "cut at {cut}"
+        );
+    }
+}

@@ -80,3 +80,44 @@ proptest! {
         }
     }
 }
+
+/// Inputs the fuzzers found (`fuzz/`): a bad frame followed, later in the
+/// same chunk, by invalid UTF-8. The earliest error in stream order must win
+/// whatever the split (the first byte is the fuzz target's split selector).
+#[test]
+fn fuzz_findings_decode_the_same_however_split() {
+    let cases: [(&str, &[u8]); 5] = [
+        (
+            "openai",
+            include_bytes!("../fixtures/fuzz/openai-split-error-order.bin"),
+        ),
+        (
+            "anthropic",
+            include_bytes!("../fixtures/fuzz/anthropic-split-error-order.bin"),
+        ),
+        (
+            "gemini",
+            include_bytes!("../fixtures/fuzz/gemini-split-error-order.bin"),
+        ),
+        (
+            "ollama",
+            include_bytes!("../fixtures/fuzz/ollama-split-error-order.bin"),
+        ),
+        (
+            "cohere",
+            include_bytes!("../fixtures/fuzz/cohere-split-error-order.bin"),
+        ),
+    ];
+    for (dialect, input) in cases {
+        let body = &input[1..];
+        for cut in 0..=body.len() {
+            match dialect {
+                "openai" => exercise(&OpenAiDialect, body, cut),
+                "anthropic" => exercise(&AnthropicDialect, body, cut),
+                "gemini" => exercise(&GeminiDialect, body, cut),
+                "ollama" => exercise(&OllamaDialect, body, cut),
+                _ => exercise(&CohereDialect, body, cut),
+            }
+        }
+    }
+}

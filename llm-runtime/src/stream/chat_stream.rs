@@ -187,6 +187,16 @@ impl<P: Provider> Driver<P> {
         self.ended = true;
     }
 
+    /// Fail with a framing error unless parsing the frames before it already
+    /// failed or reached the terminator (then the bytes after it do not matter).
+    fn fail_after_frames(&mut self, e: Error) {
+        if self.error.is_none() && !self.done {
+            self.fail(e);
+        } else {
+            self.ended = true;
+        }
+    }
+
     /// Run the transform over the frames the framer produced.
     fn parse_frames(&mut self) {
         for frame in self.frames.drain(..) {
@@ -253,16 +263,19 @@ impl<P: Provider> Driver<P> {
                 Ok(Some(Ok(chunk))) => match self.framer.feed(&chunk, &mut self.frames) {
                     Ok(()) => self.parse_frames(),
                     Err(e) => {
+                        // Frames completed before the bad bytes come first, so the
+                        // earliest error in stream order wins, however the bytes were split.
                         self.parse_frames();
-                        self.fail(e);
+                        self.fail_after_frames(e);
                     }
                 },
                 Ok(None) => {
-                    if let Err(e) = self.framer.finish(&mut self.frames) {
-                        self.fail(e);
+                    let finished = self.framer.finish(&mut self.frames);
+                    self.parse_frames();
+                    if let Err(e) = finished {
+                        self.fail_after_frames(e);
                         continue;
                     }
-                    self.parse_frames();
                     if !self.done && !self.ended {
                         match self
                             .inner

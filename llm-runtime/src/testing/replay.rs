@@ -26,8 +26,10 @@ pub fn replay_stream<'a, T: Transform>(
     let mut frames = Vec::new();
     let mut events = Vec::new();
     let mut done = false;
+    // As the runtime does: frames completed before a framing error are parsed
+    // first, and bytes after the terminator are never looked at.
     for chunk in chunks {
-        framer.feed(chunk, &mut frames)?;
+        let fed = framer.feed(chunk, &mut frames);
         for frame in frames.drain(..) {
             if !done
                 && transform.parse_stream_event(&frame, &mut state, &mut events)? == Control::Done
@@ -38,14 +40,19 @@ pub fn replay_stream<'a, T: Transform>(
         if done {
             return Ok(events);
         }
+        fed?;
     }
-    framer.finish(&mut frames)?;
+    let finished = framer.finish(&mut frames);
     for frame in frames.drain(..) {
         if !done && transform.parse_stream_event(&frame, &mut state, &mut events)? == Control::Done
         {
             done = true;
         }
     }
+    if done {
+        return Ok(events);
+    }
+    finished?;
     if !done {
         transform.finish_stream(&mut state, &mut events)?;
     }
