@@ -290,6 +290,30 @@ impl Client {
         request: ChatRequest,
         options: &ChatOptions,
     ) -> Result<ChatResponse> {
+        let call = |provider: Arc<dyn LlmProvider>, req| async move { provider.chat(req).await };
+        self.with_fallbacks(route, request, options, call, |response, route| {
+            // A hand-written provider may leave it empty: say who served it.
+            if response.provider.is_empty() {
+                response.provider.clone_from(&route.provider);
+            }
+        })
+        .await
+    }
+
+    /// Try `call` on the primary route, then on each fallback while the error
+    /// allows it; `served` sees the result with the route that served it.
+    async fn with_fallbacks<T, F, Fut>(
+        &self,
+        route: &str,
+        request: ChatRequest,
+        options: &ChatOptions,
+        call: F,
+        served: impl Fn(&mut T, &Route),
+    ) -> Result<T>
+    where
+        F: Fn(Arc<dyn LlmProvider>, ChatRequest) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let plan = self.inner.plan(route, options)?;
         let request = self.inner.with_policy(request, options);
         let last = plan.len() - 1;
@@ -302,12 +326,10 @@ impl Client {
             }
             .unwrap_or_default();
             req.model.clone_from(&route.model);
-            match provider.chat(req).await {
-                Ok(mut response) => {
-                    if response.provider.is_empty() {
-                        response.provider.clone_from(&route.provider);
-                    }
-                    return Ok(response);
+            match call(Arc::clone(provider), req).await {
+                Ok(mut value) => {
+                    served(&mut value, route);
+                    return Ok(value);
                 }
                 Err(e) if i < last && falls_back(&e) => log_fallback(route, &plan[i + 1].0, &e),
                 Err(e) => return Err(e),
@@ -330,25 +352,10 @@ impl Client {
         request: ChatRequest,
         options: &ChatOptions,
     ) -> Result<ChatStream> {
-        let plan = self.inner.plan(route, options)?;
-        let request = self.inner.with_policy(request, options);
-        let last = plan.len() - 1;
-        let mut request = Some(request);
-        for (i, (route, provider)) in plan.iter().enumerate() {
-            let mut req = if i == last {
-                request.take()
-            } else {
-                request.clone()
-            }
-            .unwrap_or_default();
-            req.model.clone_from(&route.model);
-            match provider.chat_stream(req).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) if i < last && falls_back(&e) => log_fallback(route, &plan[i + 1].0, &e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(Error::config("no route to try"))
+        let call =
+            |provider: Arc<dyn LlmProvider>, req| async move { provider.chat_stream(req).await };
+        self.with_fallbacks(route, request, options, call, |_, _| {})
+            .await
     }
 
     /// Embed with the provider and model of `route` (no fallbacks: vectors from

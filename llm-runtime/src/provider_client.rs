@@ -134,7 +134,7 @@ impl<P: Provider> ProviderClient<P> {
             let parts = self.inner.provider.build_request(&request, &ctx)?;
             let started = Instant::now();
             let deadline = started + self.inner.config.timeout;
-            let (_, body) = self.execute(&parts, Some(deadline), true).await?;
+            let (_, body) = self.execute(&parts, deadline, true).await?;
             let mut response = self.inner.provider.parse_response(&body, &ctx)?;
             response.provider = P::SPEC.name.to_owned();
             response.dropped_params = dropped;
@@ -176,7 +176,7 @@ impl<P: Provider> ProviderClient<P> {
         let parts = self.inner.provider.models_request(&ctx)?;
         let deadline = Instant::now() + self.inner.config.timeout;
         let (_, body) = self
-            .execute(&parts, Some(deadline), true)
+            .execute(&parts, deadline, true)
             .await
             .map_err(|e| self.finish_error(e, ""))?;
         self.inner.provider.parse_models(&body)
@@ -198,7 +198,7 @@ impl<P: Provider> ProviderClient<P> {
         };
         let result = match parts {
             Ok(parts) => {
-                self.execute(&parts, Some(started + self.inner.config.timeout), false)
+                self.execute(&parts, started + self.inner.config.timeout, false)
                     .await
             }
             Err(e) => Err(e),
@@ -328,28 +328,46 @@ impl<P: Provider> ProviderClient<P> {
     pub(crate) async fn execute(
         &self,
         parts: &HttpParts,
-        deadline: Option<Instant>,
+        deadline: Instant,
         retry: bool,
     ) -> Result<(u16, Bytes)> {
-        let cfg = &self.inner.config;
+        self.with_retries(
+            deadline,
+            retry,
+            |(status, _)| *status,
+            |remaining| self.attempt_full(parts, remaining),
+        )
+        .await
+    }
+
+    /// The one retry driver: run `attempt` with the time left until `deadline`,
+    /// and on failure ask [`decide`] whether and when to try again.
+    async fn with_retries<T, Fut>(
+        &self,
+        deadline: Instant,
+        retry: bool,
+        status: impl Fn(&T) -> u16,
+        mut attempt: impl FnMut(Duration) -> Fut,
+    ) -> Result<T>
+    where
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let policy = &self.inner.config.retry;
         let mut attempts = 0u32;
         loop {
             attempts += 1;
             let started = Instant::now();
-            let remaining = deadline
-                .map(|d| d.saturating_duration_since(started))
-                .unwrap_or(cfg.timeout);
-            let result = self.attempt_full(parts, remaining).await;
+            let result = attempt(deadline.saturating_duration_since(started)).await;
             let now = Instant::now();
             match result {
-                Ok((status, body)) => {
+                Ok(value) => {
                     tracing::debug!(
                         attempt = attempts,
-                        status,
+                        status = status(&value),
                         latency_ms = (now - started).as_millis() as u64,
                         "upstream answered"
                     );
-                    return Ok((status, body));
+                    return Ok(value);
                 }
                 Err(e) => {
                     tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
@@ -357,8 +375,8 @@ impl<P: Provider> ProviderClient<P> {
                         return Err(e);
                     }
                     match decide(
-                        &cfg.retry,
-                        &RetryInput::from_error(&e, attempts, now, deadline),
+                        policy,
+                        &RetryInput::from_error(&e, attempts, now, Some(deadline)),
                     ) {
                         Decision::Retry(wait) => {
                             tracing::info!(attempt = attempts, wait_ms = wait.as_millis() as u64, kind = %e.kind(), "retrying");
@@ -413,39 +431,13 @@ impl<P: Provider> ProviderClient<P> {
         parts: &HttpParts,
         deadline: Instant,
     ) -> Result<reqwest::Response> {
-        let cfg = &self.inner.config;
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let started = Instant::now();
-            let remaining = deadline.saturating_duration_since(started);
-            let result = self.attempt_streaming(parts, remaining).await;
-            let now = Instant::now();
-            match result {
-                Ok(resp) => {
-                    tracing::debug!(
-                        attempt = attempts,
-                        status = resp.status().as_u16(),
-                        ttfb_ms = (now - started).as_millis() as u64,
-                        "stream opened"
-                    );
-                    return Ok(resp);
-                }
-                Err(e) => {
-                    tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
-                    match decide(
-                        &cfg.retry,
-                        &RetryInput::from_error(&e, attempts, now, Some(deadline)),
-                    ) {
-                        Decision::Retry(wait) => {
-                            tracing::info!(attempt = attempts, wait_ms = wait.as_millis() as u64, kind = %e.kind(), "retrying");
-                            tokio::time::sleep(wait).await;
-                        }
-                        Decision::Stop => return Err(e),
-                    }
-                }
-            }
-        }
+        self.with_retries(
+            deadline,
+            true,
+            |r: &reqwest::Response| r.status().as_u16(),
+            |remaining| self.attempt_streaming(parts, remaining),
+        )
+        .await
     }
 
     async fn attempt_streaming(
@@ -511,7 +503,7 @@ impl<P: Provider> ProviderClient<P> {
             .build_embedding_request(&request, &ctx)?;
         let deadline = Instant::now() + self.inner.config.timeout;
         let (_, body) = self
-            .execute(&parts, Some(deadline), true)
+            .execute(&parts, deadline, true)
             .await
             .map_err(|e| self.finish_error(e, &request.model))?;
         let mut response = self.inner.provider.parse_embedding_response(&body, &ctx)?;
