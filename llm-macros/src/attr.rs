@@ -25,6 +25,7 @@ pub(crate) const KEYS: &[&str] = &[
     "dialect",
     "health",
     "error",
+    "rewrite",
     "allow_http",
     "crate",
 ];
@@ -65,6 +66,7 @@ pub(crate) struct Attrs {
     pub(crate) dialect: Option<Spanned<Ident>>,
     pub(crate) health: Option<Spanned<LitStr>>,
     pub(crate) error: Option<Spanned<Path>>,
+    pub(crate) rewrite: Option<Spanned<Path>>,
     pub(crate) allow_http: Option<Spanned<LitBool>>,
     pub(crate) krate: Option<Spanned<LitStr>>,
     /// Keys that were written, even with a value that did not parse.
@@ -90,6 +92,7 @@ impl Attrs {
             dialect: None,
             health: None,
             error: None,
+            rewrite: None,
             allow_http: None,
             krate: None,
             written: Vec::new(),
@@ -260,6 +263,7 @@ fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
         "allow_http" => out.allow_http = at(k, cx.ok(lit_bool(&entry, key))),
         "dialect" => out.dialect = at(k, cx.ok(ident(&entry, key))),
         "error" => out.error = at(k, cx.ok(path(&entry, key))),
+        "rewrite" => out.rewrite = at(k, cx.ok(path(&entry, key))),
         "auth" => out.auth = at(k, cx.ok(auth(&entry))),
         "models" => {
             out.models = at(k, list(cx, &entry, key, syn::parse2::<LitStr>));
@@ -293,6 +297,7 @@ pub(crate) fn example(key: &str) -> &'static str {
         "dialect" => "dialect = openai",
         "health" => r#"health = "GET /models""#,
         "error" => "error = my_errors::map_error",
+        "rewrite" => "rewrite = Self::rewrite_request",
         "allow_http" => "allow_http = true",
         "crate" => r#"crate = "my_sdk::llm_runtime""#,
         _ => "",

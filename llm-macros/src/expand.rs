@@ -42,26 +42,31 @@ fn expand(decl: &Declaration) -> TokenStream {
             }
         }
     });
-    let transform = decl
-        .dialect
-        .as_ref()
-        .map(|dialect| quote!(#p::delegate_transform!(#ident, #p::dialect::#dialect);));
-    // Without a dialect the author implements `Transform`. The `impl Provider`
-    // below is the assertion: `Transform` is its supertrait and the self type
-    // carries the struct's span, so a missing impl is one error on the struct
-    // with the trait's `on_unimplemented` message. The markers (whose
-    // supertrait is `Provider`) then assume it through a where clause, which
-    // the `for<'a>` keeps from being a trivial bound; otherwise each marker
-    // would repeat the error.
-    let assume_transform = decl
-        .dialect
-        .is_none()
-        .then(|| quote!(where for<'__a> #ident: #p::Transform));
+    let rewrite = decl.rewrite.as_ref().map(|path| {
+        quote! {
+            fn rewrite_request(
+                &self,
+                parts: #p::HttpParts,
+                operation: #p::Operation,
+                ctx: &#p::RequestContext<'_>,
+            ) -> #p::Result<#p::HttpParts> {
+                #path(self, parts, operation, ctx)
+            }
+        }
+    });
+    // Delegation is structural: the wire is the dialect, or the struct itself
+    // when the author implements `Transform`. `type Wire = Name` carries the
+    // struct's span, so a missing impl is one error on the struct with the
+    // trait's `on_unimplemented` message.
+    let wire = match &decl.dialect {
+        Some(dialect) => dialect_wire(&p, dialect),
+        None => own_wire(ident),
+    };
     let markers = decl
         .capabilities
         .iter()
         .filter_map(|cap| cap.marker())
-        .map(|marker| marker_impl(item, marker, assume_transform.as_ref()));
+        .map(|marker| marker_impl(item, marker));
     let (config_alias, constructors) = config(item, Some(decl.shape), &decl.name);
 
     quote! {
@@ -71,10 +76,10 @@ fn expand(decl: &Declaration) -> TokenStream {
             #[automatically_derived]
             impl #p::Provider for #ident {
                 const SPEC: #p::ProviderSpec = #spec;
+                #wire
+                #rewrite
                 #map_error
             }
-
-            #transform
 
             #(#markers)*
 
@@ -135,13 +140,36 @@ fn spec(decl: &Declaration) -> TokenStream {
 }
 
 /// `impl SupportsX for Name {}`.
-pub(crate) fn marker_impl(item: &Item, marker: &str, bound: Option<&TokenStream>) -> TokenStream {
+pub(crate) fn marker_impl(item: &Item, marker: &str) -> TokenStream {
     let p = model::private(&item.krate);
     let ident = &item.ident;
     let marker = format_ident!("{}", marker);
     quote! {
         #[automatically_derived]
-        impl #p::#marker for #ident #bound {}
+        impl #p::#marker for #ident {}
+    }
+}
+
+/// Delegation is structural: `dialect = x` makes the wire that dialect, and
+/// the runtime calls every `Transform` method through it.
+pub(crate) fn dialect_wire(p: &TokenStream, dialect: &Ident) -> TokenStream {
+    quote! {
+        type Wire = #p::dialect::#dialect;
+        fn wire(&self) -> &Self::Wire {
+            &#p::dialect::#dialect
+        }
+    }
+}
+
+/// Without a dialect the struct is its own wire. `type Wire = Name` carries
+/// the struct's span, so a missing `Transform` impl is one error on the
+/// struct with the trait's `on_unimplemented` message.
+pub(crate) fn own_wire(ident: &Ident) -> TokenStream {
+    quote! {
+        type Wire = #ident;
+        fn wire(&self) -> &Self::Wire {
+            self
+        }
     }
 }
 
@@ -226,7 +254,7 @@ mod tests {
             "pub type GroqConfig = :: llm_runtime :: __private :: ProviderConfig < Groq >",
             "impl :: llm_runtime :: __private :: Provider for Groq",
             "api_key_env : :: llm_runtime :: __private :: core :: option :: Option :: Some (\"GROQ_API_KEY\")",
-            ":: llm_runtime :: __private :: delegate_transform ! (Groq , :: llm_runtime :: __private :: dialect :: openai)",
+            "type Wire = :: llm_runtime :: __private :: dialect :: openai ;",
             "impl :: llm_runtime :: __private :: SupportsTools for Groq { }",
             "errors :: map (status , headers , body)",
             "pub fn from_env ()",
@@ -248,8 +276,8 @@ mod tests {
         assert!(out.contains(
             "< Azure as sdk :: llm :: __private :: core :: default :: Default > :: default ()"
         ));
-        assert!(out.contains("impl sdk :: llm :: __private :: SupportsStreaming for Azure where for < '__a > Azure : sdk :: llm :: __private :: Transform"));
-        assert!(!out.contains("delegate_transform"));
+        assert!(out.contains("impl sdk :: llm :: __private :: SupportsStreaming for Azure { }"));
+        assert!(out.contains("type Wire = Azure ;"));
     }
 
     #[test]

@@ -18,30 +18,22 @@ const MARKERS: &[&str] = &[
 ];
 
 /// A `Provider` impl with a placeholder spec, the config alias and
-/// constructors, every capability marker, and, when a dialect was asked for
-/// (even a misspelt one), the delegation to it or to `openai`. With no
-/// dialect the author's own `Transform` impl is expected, so none is emitted
-/// (it would conflict).
+/// constructors, every capability marker, and the wire: the dialect asked
+/// for (`openai` for a misspelt one), or the author's own `Transform` impl.
 pub(crate) fn fallback(item: &Item) -> TokenStream {
     if item.no_fallback {
         return TokenStream::new();
     }
     let p = model::private(&item.krate);
     let ident = &item.ident;
-    let transform = match &item.dialect {
-        DialectChoice::Valid(dialect) => {
-            quote!(#p::delegate_transform!(#ident, #p::dialect::#dialect);)
-        }
-        DialectChoice::Invalid => quote!(#p::delegate_transform!(#ident, #p::dialect::openai);),
-        DialectChoice::Absent => TokenStream::new(),
+    let wire = match &item.dialect {
+        DialectChoice::Valid(dialect) => expand::dialect_wire(&p, dialect),
+        DialectChoice::Invalid => expand::dialect_wire(&p, &quote::format_ident!("openai")),
+        DialectChoice::Absent => expand::own_wire(ident),
     };
-    // As in the expansion: without a dialect, a missing `Transform` is reported
-    // once, on the `impl Provider`, not again on each marker.
-    let assume_transform = matches!(item.dialect, DialectChoice::Absent)
-        .then(|| quote!(where for<'__a> #ident: #p::Transform));
     let markers = MARKERS
         .iter()
-        .map(|marker| expand::marker_impl(item, marker, assume_transform.as_ref()));
+        .map(|marker| expand::marker_impl(item, marker));
     // A settings struct may lack `Default`; that is reported once the attribute is fixed.
     let unit = item.shape.filter(|shape| *shape == Shape::Unit);
     let (config_alias, constructors) = expand::config(item, unit, "invalid");
@@ -52,9 +44,8 @@ pub(crate) fn fallback(item: &Item) -> TokenStream {
             #[automatically_derived]
             impl #p::Provider for #ident {
                 const SPEC: #p::ProviderSpec = #p::ProviderSpec::new("invalid", "https://invalid.invalid");
+                #wire
             }
-
-            #transform
 
             #(#markers)*
 

@@ -154,6 +154,8 @@ pub(crate) struct Declaration {
     pub(crate) dialect: Option<Ident>,
     pub(crate) health: Option<Health>,
     pub(crate) error: Option<Path>,
+    /// `rewrite = path`: the request rewrite hook.
+    pub(crate) rewrite: Option<Path>,
     pub(crate) allow_http: bool,
 }
 
@@ -262,6 +264,7 @@ pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Box<I
         dialect,
         health,
         error: attrs.error.map(|e| e.value),
+        rewrite: attrs.rewrite.map(|e| e.value),
         allow_http: attrs.allow_http.is_some_and(|a| a.value.value()),
     })
 }

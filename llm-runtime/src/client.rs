@@ -29,6 +29,7 @@ use futures_util::future::join_all;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider_client::{HealthStatus, LlmProvider};
+use crate::providers::Builtin;
 use crate::spec::ProviderSpec;
 use crate::stream::ChatStream;
 use crate::types::{
@@ -467,12 +468,6 @@ fn log_fallback(from: &Route, to: &Route, e: &Error) {
     tracing::warn!(from = %from, to = %to, kind = %e.kind(), status = e.status(), "falling back");
 }
 
-/// A built-in provider [`Client::from_env`] knows how to build.
-struct Builtin {
-    spec: &'static ProviderSpec,
-    connect: fn() -> Result<Arc<dyn LlmProvider>>,
-}
-
 /// Whether the environment asks for this provider: its key variable is set, or,
 /// for a keyless provider, its base-URL variable.
 fn env_configured(spec: &ProviderSpec) -> bool {
@@ -487,37 +482,9 @@ fn env_configured(spec: &ProviderSpec) -> bool {
     }
 }
 
-/// The built-in providers, in registration order.
-///
-/// LEAD: one line per built-in in `crate::providers`; add each provider here as it lands.
+/// The built-in providers, in registration order: the one table in [`crate::providers`].
 fn builtins() -> &'static [Builtin] {
-    macro_rules! builtin {
-        ($ty:ident) => {
-            Builtin {
-                spec: &<crate::providers::$ty as crate::provider::Provider>::SPEC,
-                connect: || Ok(Arc::new(crate::providers::$ty::from_env()?) as Arc<dyn LlmProvider>),
-            }
-        };
-    }
-    static BUILTINS: &[Builtin] = &[
-        builtin!(OpenAi),
-        builtin!(Anthropic),
-        builtin!(Gemini),
-        builtin!(Mistral),
-        builtin!(AzureOpenAi),
-        builtin!(Groq),
-        builtin!(DeepSeek),
-        builtin!(Together),
-        builtin!(Fireworks),
-        builtin!(OpenRouter),
-        builtin!(Xai),
-        builtin!(Perplexity),
-        builtin!(Cerebras),
-        builtin!(Ollama),
-        builtin!(Cohere),
-        builtin!(OpenAiCompatible),
-    ];
-    BUILTINS
+    crate::providers::BUILTINS
 }
 
 #[cfg(test)]

@@ -6,12 +6,15 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{Error, Result};
+use std::sync::Arc;
+
+use crate::error::{Error, Redactor, Result};
+use crate::http::transport::{Timeouts, Transport};
 use crate::http::{HttpClient, is_loopback_host};
 use crate::provider::Provider;
 use crate::provider_client::ProviderClient;
 use crate::retry::RetryPolicy;
-use crate::spec::AuthScheme;
+use crate::spec::{AuthScheme, ProviderSpec};
 use crate::types::UnsupportedParamPolicy;
 
 /// The default whole-request bound when the declaration gives no `timeout_secs`.
@@ -44,7 +47,8 @@ pub struct ProviderConfig<P> {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) first_byte_timeout: Option<Duration>,
-    pub(crate) idle_timeout: Duration,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) stream_timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) http: Option<HttpClient>,
     pub(crate) allow_http: bool,
@@ -63,7 +67,8 @@ impl<P: Provider> ProviderConfig<P> {
             headers: Vec::new(),
             timeout: None,
             first_byte_timeout: None,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            idle_timeout: None,
+            stream_timeout: None,
             retry: RetryPolicy::default(),
             http: None,
             allow_http: false,
@@ -130,21 +135,42 @@ impl<P: Provider> ProviderConfig<P> {
         self
     }
 
-    /// Bound a non-streamed call, and a stream's time to its response headers.
+    /// The call's bound. Every wait of a call is bounded; this table is what bounds each:
+    ///
+    /// | wait | bound | default |
+    /// |---|---|---|
+    /// | TCP + TLS connect | the HTTP client's connect timeout ([`HttpClientBuilder::connect_timeout`](crate::http::HttpClientBuilder::connect_timeout)), within the bounds below | 10 s |
+    /// | time to the response headers, per attempt | [`first_byte_timeout`](Self::first_byte_timeout), never more than what is left of `timeout` | `timeout` |
+    /// | a whole non-streamed call: every attempt, its body and the waits between retries | `timeout` | the declaration's `timeout_secs`, else [`DEFAULT_TIMEOUT`] (600 s) |
+    /// | a stream, up to its response headers (attempts and retry waits included) | `timeout` | as above |
+    /// | the error body of a failed attempt (full or stream) | what is left of `timeout` | |
+    /// | each gap between two chunks of a stream | [`idle_timeout`](Self::idle_timeout) when set (larger or smaller than `timeout`, on purpose); otherwise `timeout`, capped at [`DEFAULT_IDLE_TIMEOUT`] | min(`timeout`, 120 s) |
+    /// | a whole stream, from the call to its last event | [`stream_timeout`](Self::stream_timeout) | none: a stream that keeps sending may run as long as it sends |
+    /// | reading the rest of a stream's body after its terminator (so the connection is reused) | 1 s, then the connection is dropped | |
+    ///
+    /// A bound too large to represent (`Duration::MAX`) means unbounded, never a panic.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = Some(d);
         self
     }
 
-    /// Bound the time to the response headers (default: the whole timeout).
+    /// Bound the time to the response headers of each attempt (default: the whole timeout).
     pub fn first_byte_timeout(mut self, d: Duration) -> Self {
         self.first_byte_timeout = Some(d);
         self
     }
 
-    /// Bound the gap between two chunks of a stream (default 120 s).
+    /// Bound the gap between two chunks of a stream (default: `timeout`,
+    /// capped at 120 s). Set it larger than `timeout` on purpose for a model
+    /// that thinks in silence; see the table on [`timeout`](Self::timeout).
     pub fn idle_timeout(mut self, d: Duration) -> Self {
-        self.idle_timeout = d;
+        self.idle_timeout = Some(d);
+        self
+    }
+
+    /// Bound a whole stream, from the call to its last event (default: none).
+    pub fn stream_timeout(mut self, d: Duration) -> Self {
+        self.stream_timeout = Some(d);
         self
     }
 
@@ -197,65 +223,64 @@ impl<P: Provider> ProviderConfig<P> {
 
     /// Validate and build the client, on the shared pool unless one was given.
     pub fn connect(self) -> Result<ProviderClient<P>> {
-        let resolved = self.resolve()?;
-        Ok(ProviderClient::from_parts(self.settings, resolved))
+        let transport = self.resolve()?;
+        Ok(ProviderClient::from_parts(
+            self.settings,
+            transport,
+            self.unsupported_params,
+            self.max_line,
+        ))
     }
 
-    fn resolve(&self) -> Result<ResolvedConfig> {
+    /// Validate everything and build the transport.
+    fn resolve(&self) -> Result<Transport> {
+        self.transport().map_err(|e| e.with_provider(P::SPEC.name))
+    }
+
+    fn transport(&self) -> Result<Transport> {
         let spec = &P::SPEC;
-        let err = |msg: String| Error::config(msg).with_provider(spec.name);
         let raw = self.base_url.as_deref().unwrap_or(spec.base_url);
-        let url = url::Url::parse(raw)
-            .map_err(|e| err(format!("base URL `{raw}` is not a valid URL: {e}")))?;
-        let host = url.host_str().unwrap_or("");
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback_host(host) || self.allow_http || spec.allow_http => {}
-            "http" => {
-                return Err(err(format!(
-                    "base URL `{raw}` is plain http to a non-loopback host; the key would cross the network in clear text. Use https, or `.allow_http(true)` if you mean it"
-                )));
-            }
-            other => {
-                return Err(err(format!(
-                    "base URL `{raw}` has scheme `{other}`; use https"
-                )));
-            }
-        }
-        // A declaration whose base URL is on the reserved `.invalid` TLD has no
-        // usable default (Azure: one endpoint per resource): the URL must be given.
-        if host.ends_with(".invalid") {
-            let var = spec
-                .base_url_env
-                .map(|v| format!("set {v} or "))
-                .unwrap_or_default();
-            return Err(err(format!(
-                "the {} provider has no default endpoint: {var}pass one with `.base_url(...)`",
-                spec.name
-            )));
-        }
-        if host.is_empty() {
-            return Err(err(format!("base URL `{raw}` has no host")));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(err(format!(
-                "base URL `{raw}` must not have a query or fragment"
-            )));
-        }
-        let api_key = match (&self.api_key, spec.auth) {
-            (_, AuthScheme::None) => None,
-            (Some(k), _) if !k.expose_secret().trim().is_empty() => Some(k.clone()),
+        check_base_url(spec, raw, self.allow_http || spec.allow_http)?;
+        let api_key = self.resolved_key()?;
+        let headers = self.resolved_headers(api_key.as_ref())?;
+        let timeouts = self.timeouts()?;
+        Ok(Transport {
+            http: self.http.clone().unwrap_or_else(HttpClient::shared),
+            base_url: raw.trim_end_matches('/').to_owned(),
+            headers,
+            query_auth: match spec.auth {
+                AuthScheme::Query(param) => api_key.clone().map(|k| (param, k)),
+                _ => None,
+            },
+            redactor: Arc::new(Redactor::new(api_key.as_ref().map(|k| k.expose_secret()))),
+            timeouts,
+            retry: self.retry,
+            max_body: self.max_body,
+        })
+    }
+
+    /// The key, unless the provider takes none.
+    fn resolved_key(&self) -> Result<Option<SecretString>> {
+        let spec = &P::SPEC;
+        match (&self.api_key, spec.auth) {
+            (_, AuthScheme::None) => Ok(None),
+            (Some(k), _) if !k.expose_secret().trim().is_empty() => Ok(Some(k.clone())),
             _ => {
                 let hint = spec
                     .api_key_env
                     .map(|v| format!("set {v} and use `from_env()`, or "))
                     .unwrap_or_default();
-                return Err(err(format!(
+                Err(Error::config(format!(
                     "no API key for the {} provider: {hint}pass one with `.api_key(...)`",
                     spec.name
-                )));
+                )))
             }
-        };
+        }
+    }
+
+    /// Static and configured headers, then the auth header (marked sensitive).
+    fn resolved_headers(&self, api_key: Option<&SecretString>) -> Result<HeaderMap> {
+        let spec = &P::SPEC;
         let mut headers = HeaderMap::new();
         for (name, value) in spec
             .headers
@@ -264,61 +289,106 @@ impl<P: Provider> ProviderConfig<P> {
             .chain(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
         {
             let name = HeaderName::try_from(name)
-                .map_err(|_| err(format!("`{name}` is not a valid header name")))?;
+                .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?;
             let value = HeaderValue::try_from(value).map_err(|_| {
-                err(format!(
+                Error::config(format!(
                     "the value of header `{name}` is not a valid header value"
                 ))
             })?;
             headers.insert(name, value);
         }
-        if let Some(key) = &api_key {
-            match spec.auth {
-                AuthScheme::Bearer => {
-                    let mut v = HeaderValue::try_from(format!("Bearer {}", key.expose_secret()))
-                        .map_err(|_| {
-                            err("the API key has characters a header cannot carry".into())
-                        })?;
-                    v.set_sensitive(true);
-                    headers.insert(http::header::AUTHORIZATION, v);
-                }
-                AuthScheme::Header(name) => {
-                    let name = HeaderName::try_from(name)
-                        .map_err(|_| err(format!("`{name}` is not a valid header name")))?;
-                    let mut v = HeaderValue::try_from(key.expose_secret()).map_err(|_| {
-                        err("the API key has characters a header cannot carry".into())
-                    })?;
-                    v.set_sensitive(true);
-                    headers.insert(name, v);
-                }
-                AuthScheme::Query(_) | AuthScheme::None => {}
-            }
-        }
-        let timeout = self
+        let Some(key) = api_key else {
+            return Ok(headers);
+        };
+        let (name, value) = match spec.auth {
+            AuthScheme::Bearer => (
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", key.expose_secret()),
+            ),
+            AuthScheme::Header(name) => (
+                HeaderName::try_from(name)
+                    .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?,
+                key.expose_secret().to_owned(),
+            ),
+            AuthScheme::Query(_) | AuthScheme::None => return Ok(headers),
+        };
+        let mut value = HeaderValue::try_from(value)
+            .map_err(|_| Error::config("the API key has characters a header cannot carry"))?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+        Ok(headers)
+    }
+
+    /// The bounds of a call; the table is on [`timeout`](Self::timeout).
+    fn timeouts(&self) -> Result<Timeouts> {
+        let call = self
             .timeout
-            .or(spec.timeout_secs.map(Duration::from_secs))
+            .or(P::SPEC.timeout_secs.map(Duration::from_secs))
             .unwrap_or(DEFAULT_TIMEOUT);
-        if timeout.is_zero() || self.idle_timeout.is_zero() {
-            return Err(err("timeouts must be longer than zero".into()));
+        let idle = self
+            .idle_timeout
+            .unwrap_or_else(|| call.min(DEFAULT_IDLE_TIMEOUT));
+        let all = [
+            Some(call),
+            Some(idle),
+            self.first_byte_timeout,
+            self.stream_timeout,
+        ];
+        if all.iter().flatten().any(Duration::is_zero) {
+            return Err(Error::config("timeouts must be longer than zero"));
         }
-        Ok(ResolvedConfig {
-            base_url: raw.trim_end_matches('/').to_owned(),
-            headers,
-            query_auth: match spec.auth {
-                AuthScheme::Query(param) => api_key.clone().map(|k| (param, k)),
-                _ => None,
-            },
-            api_key,
-            timeout,
-            first_byte_timeout: self.first_byte_timeout.unwrap_or(timeout).min(timeout),
-            idle_timeout: self.idle_timeout,
-            retry: self.retry,
-            http: self.http.clone().unwrap_or_else(HttpClient::shared),
-            max_line: self.max_line,
-            max_body: self.max_body,
-            unsupported_params: self.unsupported_params,
+        Ok(Timeouts {
+            call,
+            first_byte: self.first_byte_timeout.unwrap_or(call).min(call),
+            idle,
+            stream: self.stream_timeout,
         })
     }
+}
+
+/// The base URL is absolute https (plain http only to loopback or when
+/// allowed), has a host, no query or fragment, and is not the `.invalid`
+/// placeholder of a provider that has no default endpoint.
+fn check_base_url(spec: &ProviderSpec, raw: &str, allow_http: bool) -> Result<()> {
+    let err = |msg: String| Error::config(msg).with_provider(spec.name);
+    let url = url::Url::parse(raw)
+        .map_err(|e| err(format!("base URL `{raw}` is not a valid URL: {e}")))?;
+    let host = url.host_str().unwrap_or("");
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) || allow_http => {}
+        "http" => {
+            return Err(err(format!(
+                "base URL `{raw}` is plain http to a non-loopback host; the key would cross the network in clear text. Use https, or `.allow_http(true)` if you mean it"
+            )));
+        }
+        other => {
+            return Err(err(format!(
+                "base URL `{raw}` has scheme `{other}`; use https"
+            )));
+        }
+    }
+    // A declaration whose base URL is on the reserved `.invalid` TLD has no
+    // usable default (Azure: one endpoint per resource): the URL must be given.
+    if host.ends_with(".invalid") {
+        let var = spec
+            .base_url_env
+            .map(|v| format!("set {v} or "))
+            .unwrap_or_default();
+        return Err(err(format!(
+            "the {} provider has no default endpoint: {var}pass one with `.base_url(...)`",
+            spec.name
+        )));
+    }
+    if host.is_empty() {
+        return Err(err(format!("base URL `{raw}` has no host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(err(format!(
+            "base URL `{raw}` must not have a query or fragment"
+        )));
+    }
+    Ok(())
 }
 
 fn read_env(var: &str) -> Option<String> {
@@ -336,36 +406,6 @@ impl<P: fmt::Debug> fmt::Debug for ProviderConfig<P> {
                 &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
             .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A validated configuration, ready to send requests.
-#[derive(Clone)]
-pub(crate) struct ResolvedConfig {
-    pub(crate) base_url: String,
-    /// Static, configured and auth headers (auth marked sensitive).
-    pub(crate) headers: HeaderMap,
-    pub(crate) query_auth: Option<(&'static str, SecretString)>,
-    pub(crate) api_key: Option<SecretString>,
-    pub(crate) timeout: Duration,
-    pub(crate) first_byte_timeout: Duration,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) http: HttpClient,
-    pub(crate) max_line: usize,
-    pub(crate) max_body: usize,
-    pub(crate) unsupported_params: UnsupportedParamPolicy,
-}
-
-impl fmt::Debug for ResolvedConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResolvedConfig")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("timeout", &self.timeout)
-            .field("idle_timeout", &self.idle_timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, classify_http_error};
 use crate::spec::ProviderSpec;
+pub use crate::stream::frame::{Control, Frame, StreamFormat};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
 };
@@ -69,33 +70,6 @@ impl HttpParts {
         self.query.push((key.into(), value.into()));
         self
     }
-}
-
-/// How a provider frames its stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamFormat {
-    /// Server-sent events (`data: ...\n\n`).
-    Sse,
-    /// One JSON document per line (Ollama).
-    Ndjson,
-}
-
-/// One framed message of a stream: an SSE event, or one NDJSON line.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Frame {
-    /// The SSE `event:` name, if any (always `None` for NDJSON).
-    pub event: Option<String>,
-    /// The SSE data (multi-line data joined with `\n`), or the NDJSON line.
-    pub data: String,
-}
-
-/// Whether a stream goes on after a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// More frames follow.
-    Continue,
-    /// The provider's terminator was seen (`[DONE]`, `message_stop`, `"done": true`).
-    Done,
 }
 
 /// The request/response transforms of a provider: what an author writes for a
@@ -182,22 +156,57 @@ pub trait Transform: Send + Sync + 'static {
 
     /// Parse the model list (OpenAI shape: `{"data":[{"id":...}]}`).
     fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
-        crate::dialects::openai::parse_model_list(body)
+        parse_model_list(body)
     }
 }
 
-/// A declared provider: its [`ProviderSpec`] and its transforms.
+/// Which call a request is built for (what a [`Provider::rewrite_request`] hook sees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// A chat call, streamed or not.
+    Chat,
+    /// An embeddings call.
+    Embeddings,
+    /// The model list (also the default health probe).
+    Models,
+}
+
+/// A declared provider: its [`ProviderSpec`], its wire format and the one
+/// request rewrite where it differs from that format.
 ///
 /// Implemented by `#[derive(Provider)]`; the runtime's
 /// [`ProviderClient`](crate::ProviderClient) runs it on the shared HTTP client.
-pub trait Provider: Transform + Sized {
+/// Delegation is structural: the runtime calls every [`Transform`] method
+/// through [`Provider::wire`], so a provider declared with `dialect = x` gets
+/// every method of that dialect, including ones added later.
+pub trait Provider: Sized + Send + Sync + 'static {
     /// The declaration.
     const SPEC: ProviderSpec;
 
-    /// Map a non-success response to an [`Error`]; `error = path` in the
-    /// declaration replaces it, otherwise the transform's [`Transform::classify_error`].
+    /// The wire format: the dialect for `dialect = x`, otherwise the provider itself.
+    type Wire: Transform;
+
+    /// The wire format's transforms.
+    fn wire(&self) -> &Self::Wire;
+
+    /// Rewrite a request the wire format built (`rewrite = path` in the
+    /// declaration): a path, a query parameter, a header. Azure puts the
+    /// deployment in the path and adds `api-version` here.
+    fn rewrite_request(
+        &self,
+        parts: HttpParts,
+        operation: Operation,
+        ctx: &RequestContext<'_>,
+    ) -> Result<HttpParts> {
+        let _ = (operation, ctx);
+        Ok(parts)
+    }
+
+    /// Map a non-success response to an [`Error`]: the wire format's
+    /// [`Transform::classify_error`], or the declaration's `error = path`.
     fn map_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
-        self.classify_error(status, headers, body)
+        self.wire().classify_error(status, headers, body)
     }
 }
 
@@ -220,3 +229,16 @@ pub trait SupportsStreaming: Provider {}
 
 /// Marker: the provider declares `capabilities(reasoning)`.
 pub trait SupportsReasoning: Provider {}
+
+/// Parse an OpenAI-shaped model list, `{"data":[{"id":...}]}` (the default of
+/// [`Transform::parse_models`]).
+pub fn parse_model_list(body: &[u8]) -> Result<Vec<ModelInfo>> {
+    #[derive(serde::Deserialize)]
+    struct List {
+        data: Vec<ModelInfo>,
+    }
+    let list: List = serde_json::from_slice(body).map_err(|e| {
+        Error::decode(format!("the model list is not the expected JSON: {e}")).with_body(body)
+    })?;
+    Ok(list.data)
+}

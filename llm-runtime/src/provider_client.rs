@@ -7,16 +7,18 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::StreamExt;
-use secrecy::ExposeSecret;
 use tracing::Instrument;
 
-use crate::config::ResolvedConfig;
-use crate::error::{Error, ErrorKind, Result};
-use crate::provider::{HttpParts, Provider, RequestContext, SupportsEmbeddings};
-use crate::retry::{Decision, RetryInput, decide};
+use crate::error::{Error, Result};
+use crate::http::transport::{
+    Answer, Deadline, ErrorFinisher, Expect, Transport, millis, probe_method,
+};
+use crate::provider::{
+    HttpParts, Operation, Provider, RequestContext, SupportsEmbeddings, Transform,
+};
 use crate::spec::{Capabilities, Capability, ProviderSpec};
 use crate::stream::ChatStream;
+use crate::stream::chat_stream::{OwnedContext, StreamSetup, StreamSource};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
     UnsupportedParamPolicy,
@@ -72,18 +74,19 @@ pub trait LlmProvider: Send + Sync + fmt::Debug {
 ///
 /// Build one with `Name::config()...connect()` or `Name::from_env()`.
 pub struct ProviderClient<P> {
-    inner: Arc<Inner<P>>,
-}
-
-pub(crate) struct Inner<P> {
-    pub(crate) provider: P,
-    pub(crate) config: ResolvedConfig,
+    provider: Arc<P>,
+    transport: Arc<Transport>,
+    policy: UnsupportedParamPolicy,
+    max_line: usize,
 }
 
 impl<P> Clone for ProviderClient<P> {
     fn clone(&self) -> Self {
         ProviderClient {
-            inner: Arc::clone(&self.inner),
+            provider: Arc::clone(&self.provider),
+            transport: Arc::clone(&self.transport),
+            policy: self.policy,
+            max_line: self.max_line,
         }
     }
 }
@@ -92,15 +95,23 @@ impl<P: Provider> fmt::Debug for ProviderClient<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderClient")
             .field("provider", &P::SPEC.name)
-            .field("config", &self.inner.config)
+            .field("transport", &self.transport)
             .finish()
     }
 }
 
 impl<P: Provider> ProviderClient<P> {
-    pub(crate) fn from_parts(provider: P, config: ResolvedConfig) -> Self {
+    pub(crate) fn from_parts(
+        provider: P,
+        transport: Transport,
+        policy: UnsupportedParamPolicy,
+        max_line: usize,
+    ) -> Self {
         ProviderClient {
-            inner: Arc::new(Inner { provider, config }),
+            provider: Arc::new(provider),
+            transport: Arc::new(transport),
+            policy,
+            max_line,
         }
     }
 
@@ -111,14 +122,14 @@ impl<P: Provider> ProviderClient<P> {
 
     /// The provider settings.
     pub fn provider(&self) -> &P {
-        &self.inner.provider
+        &self.provider
     }
 
     /// What the provider is.
     pub fn info(&self) -> ProviderInfo {
         ProviderInfo {
             name: P::SPEC.name,
-            base_url: self.inner.config.base_url.clone(),
+            base_url: self.transport.base_url.clone(),
             capabilities: P::SPEC.capabilities,
             models: P::SPEC.models,
             default_model: P::SPEC.default_model,
@@ -128,86 +139,111 @@ impl<P: Provider> ProviderClient<P> {
     /// Send a chat request and wait for the whole answer.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
         let (request, dropped) = self.prepare(request, false)?;
+        let finisher = self.finisher(&request.model);
         let span = tracing::info_span!("llm.chat", provider = P::SPEC.name, model = %request.model, stream = false);
         async {
             let ctx = self.ctx(&request.model, false);
-            let parts = self.inner.provider.build_request(&request, &ctx)?;
+            let parts = self.build(Operation::Chat, &ctx, |w| w.build_request(&request, &ctx))?;
             let started = Instant::now();
-            let deadline = started + self.inner.config.timeout;
-            let (_, body) = self.execute(&parts, deadline, true).await?;
-            let mut response = self.inner.provider.parse_response(&body, &ctx)?;
+            let deadline = Deadline::after(self.transport.timeouts.call);
+            let body = self.full(&parts, deadline, true).await?;
+            let mut response = self.provider.wire().parse_response(&body, &ctx)?;
             response.provider = P::SPEC.name.to_owned();
             response.dropped_params = dropped;
-            tracing::info!(
-                latency_ms = started.elapsed().as_millis() as u64,
-                "chat done"
-            );
+            tracing::info!(latency_ms = millis(started.elapsed()), "chat done");
             Ok(response)
         }
         .instrument(span)
         .await
-        .map_err(|e: Error| self.finish_error(e, &request.model))
+        .map_err(|e: Error| finisher.finish(e))
     }
 
     /// Send a chat request and stream the answer as it is generated.
     pub async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
         let (request, dropped) = self.prepare(request, true)?;
+        let finisher = self.finisher(&request.model);
         let span = tracing::info_span!("llm.chat", provider = P::SPEC.name, model = %request.model, stream = true);
-        let result = async {
+        let timeouts = self.transport.timeouts;
+        async {
             let ctx = self.ctx(&request.model, true);
-            let parts = self.inner.provider.build_request(&request, &ctx)?;
-            let deadline = Instant::now() + self.inner.config.timeout;
-            let response = self.execute_streaming(&parts, deadline).await?;
-            Ok(crate::stream::chat_stream::from_response(
-                Arc::clone(&self.inner),
-                response,
-                request.model.clone(),
-                dropped,
-            ))
+            let parts = self.build(Operation::Chat, &ctx, |w| w.build_request(&request, &ctx))?;
+            let whole = timeouts.stream.map(Deadline::after);
+            let deadline = Deadline::after(timeouts.call);
+            let answer = self
+                .transport
+                .send(&parts, Expect::Stream, deadline, true, &|s, h, b| {
+                    self.provider.map_error(s, h, b)
+                })
+                .await?;
+            let setup = StreamSetup {
+                format: self.provider.wire().stream_format(),
+                max_line: self.max_line,
+                idle: timeouts.idle,
+                deadline: whole,
+                finisher: finisher.clone(),
+            };
+            let source = match answer {
+                Answer::Stream(response) => StreamSource::Body(response),
+                Answer::Body { body, .. } => StreamSource::Whole(body),
+            };
+            let ctx = OwnedContext::new(&P::SPEC, &request.model);
+            Ok(
+                ChatStream::drive(Arc::clone(&self.provider), source, setup, ctx)
+                    .with_dropped_params(dropped),
+            )
         }
         .instrument(span)
-        .await;
-        result.map_err(|e: Error| self.finish_error(e, &request.model))
+        .await
+        .map_err(|e: Error| finisher.finish(e))
     }
 
     /// List the provider's models.
     pub async fn list_models(&self) -> Result<Vec<ModelInfo>> {
-        let ctx = self.ctx("", false);
-        let parts = self.inner.provider.models_request(&ctx)?;
-        let deadline = Instant::now() + self.inner.config.timeout;
-        let (_, body) = self
-            .execute(&parts, deadline, true)
-            .await
-            .map_err(|e| self.finish_error(e, ""))?;
-        self.inner.provider.parse_models(&body)
+        let finisher = self.finisher("");
+        async {
+            let ctx = self.ctx("", false);
+            let parts = self.build(Operation::Models, &ctx, |w| w.models_request(&ctx))?;
+            let body = self
+                .full(&parts, Deadline::after(self.transport.timeouts.call), true)
+                .await?;
+            self.provider.wire().parse_models(&body)
+        }
+        .await
+        .map_err(|e| finisher.finish(e))
     }
 
     /// Probe the key and the upstream with a request that costs nothing
     /// (the declared `health` probe, or `GET /models`).
     pub async fn health_check(&self) -> HealthStatus {
         let started = Instant::now();
+        let ctx = self.ctx("", false);
         let parts = match P::SPEC.health {
             Some(probe) => {
-                let method =
-                    http::Method::from_bytes(probe.method.as_bytes()).unwrap_or(http::Method::GET);
                 let mut parts = HttpParts::get(probe.path);
-                parts.method = method;
+                parts.method = probe_method(probe.method);
                 Ok(parts)
             }
-            None => self.inner.provider.models_request(&self.ctx("", false)),
+            None => self.build(Operation::Models, &ctx, |w| w.models_request(&ctx)),
         };
+        let deadline = Deadline::after(self.transport.timeouts.call);
         let result = match parts {
             Ok(parts) => {
-                self.execute(&parts, started + self.inner.config.timeout, false)
+                self.transport
+                    .send(&parts, Expect::Full, deadline, false, &|s, h, b| {
+                        self.provider.map_error(s, h, b)
+                    })
                     .await
             }
             Err(e) => Err(e),
         };
         let latency = started.elapsed();
         match result {
-            Ok((status, _)) => HealthStatus {
+            Ok(answer) => HealthStatus {
                 healthy: true,
-                status: Some(status),
+                status: match answer {
+                    Answer::Body { status, .. } => Some(status),
+                    Answer::Stream(r) => Some(r.status().as_u16()),
+                },
                 latency,
                 error: None,
             },
@@ -215,7 +251,7 @@ impl<P: Provider> ProviderClient<P> {
                 healthy: false,
                 status: e.status(),
                 latency,
-                error: Some(self.finish_error(e, "")),
+                error: Some(self.finisher("").finish(e)),
             },
         }
     }
@@ -225,6 +261,39 @@ impl<P: Provider> ProviderClient<P> {
             spec: &P::SPEC,
             model,
             stream,
+        }
+    }
+
+    fn finisher(&self, model: &str) -> ErrorFinisher {
+        ErrorFinisher {
+            provider: P::SPEC.name,
+            model: model.to_owned(),
+            redactor: Arc::clone(&self.transport.redactor),
+        }
+    }
+
+    /// The wire builds the request, then the provider's rewrite hook adjusts it.
+    fn build(
+        &self,
+        operation: Operation,
+        ctx: &RequestContext<'_>,
+        build: impl FnOnce(&P::Wire) -> Result<HttpParts>,
+    ) -> Result<HttpParts> {
+        let parts = build(self.provider.wire())?;
+        self.provider.rewrite_request(parts, operation, ctx)
+    }
+
+    /// Send with retries until a 2xx arrives; the whole body (bounded).
+    async fn full(&self, parts: &HttpParts, deadline: Deadline, retry: bool) -> Result<Bytes> {
+        let answer = self
+            .transport
+            .send(parts, Expect::Full, deadline, retry, &|s, h, b| {
+                self.provider.map_error(s, h, b)
+            })
+            .await?;
+        match answer {
+            Answer::Body { body, .. } => Ok(body),
+            Answer::Stream(_) => Err(Error::decode("expected a whole body, got a stream")),
         }
     }
 
@@ -254,10 +323,8 @@ impl<P: Provider> ProviderClient<P> {
             .with_provider(P::SPEC.name));
         }
         crate::validate::validate_request(&request, &P::SPEC)?;
-        let policy = request
-            .unsupported_params
-            .unwrap_or(self.inner.config.unsupported_params);
-        let unsupported = self.inner.provider.unsupported_params(&request);
+        let policy = request.unsupported_params.unwrap_or(self.policy);
+        let unsupported = self.provider.wire().unsupported_params(&request);
         let mut dropped = Vec::new();
         if !unsupported.is_empty() {
             match policy {
@@ -283,202 +350,6 @@ impl<P: Provider> ProviderClient<P> {
         }
         Ok((request, dropped))
     }
-
-    fn finish_error(&self, e: Error, model: &str) -> Error {
-        let e = e.or_context(P::SPEC.name, model);
-        match &self.inner.config.api_key {
-            Some(k) => e.redact(k.expose_secret()),
-            None => e,
-        }
-    }
-
-    fn build(&self, parts: &HttpParts, timeout: Duration) -> reqwest::RequestBuilder {
-        let cfg = &self.inner.config;
-        let mut url = String::with_capacity(cfg.base_url.len() + parts.path.len());
-        url.push_str(&cfg.base_url);
-        url.push_str(&parts.path);
-        let mut req = cfg
-            .http
-            .reqwest()
-            .request(parts.method.clone(), url)
-            .timeout(timeout);
-        // One header at a time: `.headers(map.clone())` clones the whole map
-        // only for reqwest to re-insert it entry by entry.
-        for (name, value) in &cfg.headers {
-            req = req.header(name, value);
-        }
-        if !parts.query.is_empty() {
-            req = req.query(&parts.query);
-        }
-        if let Some((param, key)) = &cfg.query_auth {
-            req = req.query(&[(*param, key.expose_secret())]);
-        }
-        for (name, value) in &parts.headers {
-            req = req.header(name, value);
-        }
-        if let Some(body) = &parts.body {
-            req = req
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-        req
-    }
-
-    /// Send with retries until a 2xx arrives; read the whole body (bounded).
-    pub(crate) async fn execute(
-        &self,
-        parts: &HttpParts,
-        deadline: Instant,
-        retry: bool,
-    ) -> Result<(u16, Bytes)> {
-        self.with_retries(
-            deadline,
-            retry,
-            |(status, _)| *status,
-            |remaining| self.attempt_full(parts, remaining),
-        )
-        .await
-    }
-
-    /// The one retry driver: run `attempt` with the time left until `deadline`,
-    /// and on failure ask [`decide`] whether and when to try again.
-    async fn with_retries<T, Fut>(
-        &self,
-        deadline: Instant,
-        retry: bool,
-        status: impl Fn(&T) -> u16,
-        mut attempt: impl FnMut(Duration) -> Fut,
-    ) -> Result<T>
-    where
-        Fut: std::future::Future<Output = Result<T>>,
-    {
-        let policy = &self.inner.config.retry;
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let started = Instant::now();
-            let result = attempt(deadline.saturating_duration_since(started)).await;
-            let now = Instant::now();
-            match result {
-                Ok(value) => {
-                    tracing::debug!(
-                        attempt = attempts,
-                        status = status(&value),
-                        latency_ms = (now - started).as_millis() as u64,
-                        "upstream answered"
-                    );
-                    return Ok(value);
-                }
-                Err(e) => {
-                    tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
-                    if !retry {
-                        return Err(e);
-                    }
-                    match decide(
-                        policy,
-                        &RetryInput::from_error(&e, attempts, now, Some(deadline)),
-                    ) {
-                        Decision::Retry(wait) => {
-                            tracing::info!(attempt = attempts, wait_ms = wait.as_millis() as u64, kind = %e.kind(), "retrying");
-                            tokio::time::sleep(wait).await;
-                        }
-                        Decision::Stop => return Err(e),
-                    }
-                }
-            }
-        }
-    }
-
-    async fn attempt_full(&self, parts: &HttpParts, remaining: Duration) -> Result<(u16, Bytes)> {
-        let cfg = &self.inner.config;
-        if remaining.is_zero() {
-            return Err(Error::new(
-                ErrorKind::Timeout,
-                "the deadline passed before the request was sent",
-            ));
-        }
-        let first_byte = cfg.first_byte_timeout.min(remaining);
-        let send = self.build(parts, remaining).send();
-        // reqwest's own timeout already bounds the whole request; a second timer
-        // is armed only when the time-to-headers bound is shorter.
-        let sent = if first_byte < remaining {
-            tokio::time::timeout(first_byte, send).await
-        } else {
-            Ok(send.await)
-        };
-        let response = match sent {
-            Ok(r) => r.map_err(crate::http::send_error)?,
-            Err(_) => {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no response headers within {first_byte:?}"),
-                ));
-            }
-        };
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = read_body(response, cfg.max_body).await?;
-        if (200..300).contains(&status) {
-            Ok((status, body))
-        } else {
-            Err(self.inner.provider.map_error(status, &headers, &body))
-        }
-    }
-
-    /// Send with retries until a 2xx arrives; hand back the response unread.
-    async fn execute_streaming(
-        &self,
-        parts: &HttpParts,
-        deadline: Instant,
-    ) -> Result<reqwest::Response> {
-        self.with_retries(
-            deadline,
-            true,
-            |r: &reqwest::Response| r.status().as_u16(),
-            |remaining| self.attempt_streaming(parts, remaining),
-        )
-        .await
-    }
-
-    async fn attempt_streaming(
-        &self,
-        parts: &HttpParts,
-        remaining: Duration,
-    ) -> Result<reqwest::Response> {
-        let cfg = &self.inner.config;
-        if remaining.is_zero() {
-            return Err(Error::new(
-                ErrorKind::Timeout,
-                "the deadline passed before the request was sent",
-            ));
-        }
-        let first_byte = cfg.first_byte_timeout.min(remaining);
-        // No whole-request timeout on a stream: its length is bounded by the idle gap instead.
-        let mut builder = self.build(parts, Duration::from_secs(365 * 24 * 3600));
-        builder = builder.header(
-            http::header::ACCEPT,
-            "text/event-stream, application/x-ndjson, application/json",
-        );
-        let response = match tokio::time::timeout(first_byte, builder.send()).await {
-            Ok(r) => r.map_err(crate::http::send_error)?,
-            Err(_) => {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!("no response headers within {first_byte:?}"),
-                ));
-            }
-        };
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(response);
-        }
-        let headers = response.headers().clone();
-        let body = match tokio::time::timeout(first_byte, read_body(response, cfg.max_body)).await {
-            Ok(b) => b.unwrap_or_default(),
-            Err(_) => Bytes::new(),
-        };
-        Err(self.inner.provider.map_error(status, &headers, &body))
-    }
 }
 
 impl<P: SupportsEmbeddings> ProviderClient<P> {
@@ -496,19 +367,20 @@ impl<P: Provider> ProviderClient<P> {
                     .with_provider(P::SPEC.name),
             );
         }
-        let ctx = self.ctx(&request.model, false);
-        let parts = self
-            .inner
-            .provider
-            .build_embedding_request(&request, &ctx)?;
-        let deadline = Instant::now() + self.inner.config.timeout;
-        let (_, body) = self
-            .execute(&parts, deadline, true)
-            .await
-            .map_err(|e| self.finish_error(e, &request.model))?;
-        let mut response = self.inner.provider.parse_embedding_response(&body, &ctx)?;
-        response.provider = P::SPEC.name.to_owned();
-        Ok(response)
+        let finisher = self.finisher(&request.model);
+        async {
+            let ctx = self.ctx(&request.model, false);
+            let parts = self.build(Operation::Embeddings, &ctx, |w| {
+                w.build_embedding_request(&request, &ctx)
+            })?;
+            let deadline = Deadline::after(self.transport.timeouts.call);
+            let body = self.full(&parts, deadline, true).await?;
+            let mut response = self.provider.wire().parse_embedding_response(&body, &ctx)?;
+            response.provider = P::SPEC.name.to_owned();
+            Ok(response)
+        }
+        .await
+        .map_err(|e| finisher.finish(e))
     }
 }
 
@@ -544,41 +416,6 @@ impl<P: Provider + fmt::Debug> LlmProvider for ProviderClient<P> {
     async fn health_check(&self) -> HealthStatus {
         ProviderClient::health_check(self).await
     }
-}
-
-/// Read a whole body, failing once it grows past `max` bytes.
-async fn read_body(response: reqwest::Response, max: usize) -> Result<Bytes> {
-    if response.content_length().is_some_and(|n| n > max as u64) {
-        return Err(Error::decode(format!(
-            "the response body is larger than the {max}-byte cap"
-        )));
-    }
-    let mut stream = response.bytes_stream();
-    let mut first: Option<Bytes> = None;
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(crate::http::body_read_error)?;
-        let len = first.as_ref().map_or(0, Bytes::len) + buf.len() + chunk.len();
-        if len > max {
-            return Err(Error::decode(format!(
-                "the response body is larger than the {max}-byte cap"
-            )));
-        }
-        // Most bodies arrive in one chunk: keep it without copying.
-        match (&first, buf.is_empty()) {
-            (None, true) => first = Some(chunk),
-            _ => {
-                if let Some(f) = first.take() {
-                    buf.extend_from_slice(&f);
-                }
-                buf.extend_from_slice(&chunk);
-            }
-        }
-    }
-    Ok(match first {
-        Some(f) => f,
-        None => Bytes::from(buf),
-    })
 }
 
 /// Copy parameters the dialect cannot map into `extra`, under their own names,

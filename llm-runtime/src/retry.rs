@@ -24,7 +24,8 @@ pub struct RetryPolicy {
     /// The most a backoff may grow to.
     pub max_backoff: Duration,
     /// The longest `Retry-After` honoured; a longer one stops retrying and
-    /// hands the error (with its `retry_after`) to the caller.
+    /// hands the error (with its `retry_after`) to the caller. A header too
+    /// large to represent reads as [`crate::error::MAX_DELAY`].
     pub max_retry_after: Duration,
 }
 
@@ -137,8 +138,13 @@ pub enum Decision {
 /// Never retries once a stream event reached the caller (its text would be
 /// duplicated), never authentication or validation errors (unless the provider
 /// says `x-should-retry: true`), never when the provider says
-/// `x-should-retry: false`, never past `max_retries`, and never when the wait
-/// would end past the deadline.
+/// `x-should-retry: false`, never past `max_retries`, never when the provider
+/// asks for a wait longer than `max_retry_after` (the error keeps the wait in
+/// [`Error::retry_after`]), and never when the wait would end past the deadline.
+///
+/// A `Retry-After` shorter than the backoff (`0`, or an HTTP-date in the past)
+/// is raised to a jittered minimum, half to all of the backoff cap, so a server
+/// that keeps answering `Retry-After: 0` cannot drive a tight loop.
 pub fn decide(policy: &RetryPolicy, input: &RetryInput) -> Decision {
     decide_with_jitter(policy, input, fastrand::f64())
 }
@@ -155,19 +161,34 @@ pub fn decide_with_jitter(policy: &RetryPolicy, input: &RetryInput, jitter: f64)
     if !retryable {
         return Decision::Stop;
     }
+    let jitter = if jitter.is_nan() {
+        0.0
+    } else {
+        jitter.clamp(0.0, 1.0)
+    };
+    let cap = policy.backoff_cap(input.attempts);
     let wait = match input.retry_after {
         Some(after) if after > policy.max_retry_after => return Decision::Stop,
-        Some(after) => after,
-        None => policy
-            .backoff_cap(input.attempts)
-            .mul_f64(jitter.clamp(0.0, 1.0)),
+        // Equal jitter for the floor: never zero, and clients do not return together.
+        Some(after) => after.max(scale(cap, 0.5 + jitter / 2.0)),
+        None => scale(cap, jitter),
     };
-    if let Some(deadline) = input.deadline
-        && input.now + wait >= deadline
-    {
-        return Decision::Stop;
+    if let Some(deadline) = input.deadline {
+        match input.now.checked_add(wait) {
+            Some(end) if end < deadline => {}
+            // Past the deadline, or so far ahead that the clock cannot say.
+            _ => return Decision::Stop,
+        }
     }
     Decision::Retry(wait)
+}
+
+/// `d * factor` for `factor` in `0.0..=1.0`, without `Duration::mul_f64`'s
+/// panic when `d` is near `Duration::MAX` (its `f64` rounds up past it).
+fn scale(d: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor)
+        .unwrap_or(d)
+        .min(d)
 }
 
 #[cfg(test)]
@@ -311,5 +332,199 @@ mod tests {
             decide_with_jitter(&p, &i, 0.5),
             Decision::Retry(Duration::from_secs(2))
         );
+    }
+
+    fn rate_limited_with(header: &str, value: &str) -> Error {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::HeaderName::from_bytes(header.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+        crate::error::classify_http_error(429, &h, b"")
+    }
+
+    #[test]
+    fn retry_after_zero_keeps_a_jittered_minimum() {
+        let p = RetryPolicy::default().max_retries(5);
+        for attempts in 1..=5 {
+            let cap = p.backoff_cap(attempts);
+            let mut i = input(ErrorKind::RateLimited, attempts);
+            i.retry_after = Some(Duration::ZERO);
+            // (jitter, wait)
+            for (jitter, wait) in [
+                (0.0, cap / 2),
+                (1.0, cap),
+                (f64::NAN, cap / 2),
+                (-3.0, cap / 2),
+            ] {
+                assert_eq!(
+                    decide_with_jitter(&p, &i, jitter),
+                    Decision::Retry(wait),
+                    "attempt {attempts}, jitter {jitter}"
+                );
+            }
+            for _ in 0..50 {
+                match decide(&p, &i) {
+                    Decision::Retry(d) => assert!(d >= cap / 2 && d <= cap, "{d:?}"),
+                    Decision::Stop => panic!("should retry"),
+                }
+            }
+        }
+        // A longer Retry-After than the floor is honoured as given.
+        let mut i = input(ErrorKind::RateLimited, 1);
+        i.retry_after = Some(Duration::from_millis(400));
+        assert_eq!(
+            decide_with_jitter(&p, &i, 0.0),
+            Decision::Retry(Duration::from_millis(400))
+        );
+    }
+
+    #[test]
+    fn a_date_in_the_past_retries_promptly() {
+        let p = RetryPolicy::default();
+        let past = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let e = rate_limited_with("retry-after", &httpdate::fmt_http_date(past));
+        assert_eq!(e.retry_after(), Some(Duration::ZERO));
+        let i = RetryInput::from_error(&e, 1, Instant::now(), None);
+        assert_eq!(
+            decide_with_jitter(&p, &i, 0.0),
+            Decision::Retry(p.backoff_cap(1) / 2)
+        );
+    }
+
+    #[test]
+    fn a_wait_past_the_cap_stops_and_the_error_keeps_it() {
+        let p = RetryPolicy::default();
+        // (header, value, the wait the error reports)
+        let rows = [
+            ("retry-after", "3600", Duration::from_secs(3600)),
+            ("retry-after", "61", Duration::from_secs(61)),
+            ("retry-after", "1e20", crate::error::MAX_DELAY),
+            (
+                "retry-after",
+                "18446744073709551616",
+                crate::error::MAX_DELAY,
+            ),
+            ("retry-after-ms", "1e23", crate::error::MAX_DELAY),
+            ("retry-after-ms", "60001", Duration::from_millis(60_001)),
+        ];
+        for (header, value, wait) in rows {
+            let e = rate_limited_with(header, value);
+            assert_eq!(e.retry_after(), Some(wait), "{header}: {value}");
+            let i = RetryInput::from_error(&e, 1, Instant::now(), None);
+            assert_eq!(
+                decide_with_jitter(&p, &i, 0.5),
+                Decision::Stop,
+                "{header}: {value}"
+            );
+            assert_eq!(e.retry_after(), Some(wait));
+        }
+        // Garbage is no wait at all: plain backoff.
+        for value in ["-1", "NaN", "inf", "soon", "1e-400x"] {
+            let e = rate_limited_with("retry-after", value);
+            assert_eq!(e.retry_after(), None, "{value}");
+            let i = RetryInput::from_error(&e, 1, Instant::now(), None);
+            assert!(matches!(
+                decide_with_jitter(&p, &i, 0.5),
+                Decision::Retry(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn extreme_settings_do_not_panic() {
+        let now = Instant::now();
+        let max = RetryPolicy::default()
+            .max_retries(u32::MAX)
+            .initial_backoff(Duration::MAX)
+            .max_backoff(Duration::MAX)
+            .max_retry_after(Duration::MAX);
+        assert_eq!(max.backoff_cap(u32::MAX), Duration::MAX);
+        assert_eq!(max.backoff_cap(0), Duration::MAX);
+        // (retry_after, deadline, jitter, decision)
+        let rows = [
+            (None, None, 1.0, Decision::Retry(Duration::MAX)),
+            (None, None, 0.0, Decision::Retry(Duration::ZERO)),
+            (
+                None,
+                Some(now + Duration::from_secs(1)),
+                1.0,
+                Decision::Stop,
+            ),
+            (
+                Some(Duration::MAX),
+                None,
+                0.5,
+                Decision::Retry(Duration::MAX),
+            ),
+            (Some(Duration::MAX), Some(now), 0.5, Decision::Stop),
+            (
+                Some(crate::error::MAX_DELAY),
+                Some(now + Duration::from_secs(1)),
+                0.5,
+                Decision::Stop,
+            ),
+            (
+                Some(Duration::ZERO),
+                Some(now),
+                f64::INFINITY,
+                Decision::Stop,
+            ),
+        ];
+        for (retry_after, deadline, jitter, expected) in rows {
+            let mut i = input(ErrorKind::Overloaded, u32::MAX);
+            i.now = now;
+            i.retry_after = retry_after;
+            i.deadline = deadline;
+            assert_eq!(
+                decide_with_jitter(&max, &i, jitter),
+                expected,
+                "{retry_after:?} {deadline:?} {jitter}"
+            );
+        }
+        // The default policy with u32::MAX attempts simply stops.
+        let i = input(ErrorKind::Overloaded, u32::MAX);
+        assert_eq!(
+            decide_with_jitter(&RetryPolicy::default(), &i, 0.5),
+            Decision::Stop
+        );
+        let zero = RetryPolicy::default()
+            .initial_backoff(Duration::ZERO)
+            .max_backoff(Duration::ZERO);
+        let mut i = input(ErrorKind::Overloaded, 1);
+        i.retry_after = Some(Duration::ZERO);
+        assert_eq!(
+            decide_with_jitter(&zero, &i, 0.5),
+            Decision::Retry(Duration::ZERO)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_header_never_panics(
+            header in proptest::sample::select(vec!["retry-after", "retry-after-ms", "x-should-retry"]),
+            value in "[ -~]{0,40}",
+            attempts in proptest::prelude::any::<u32>(),
+            deadline_secs in proptest::option::of(proptest::prelude::any::<u64>()),
+            big in proptest::prelude::any::<bool>(),
+        ) {
+            let mut h = http::HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&value) {
+                h.insert(header, v);
+            }
+            let e = crate::error::classify_http_error(429, &h, b"");
+            let now = Instant::now();
+            let deadline = deadline_secs.and_then(|s| now.checked_add(Duration::from_secs(s)));
+            let policy = if big {
+                RetryPolicy::default()
+                    .max_retries(u32::MAX)
+                    .max_backoff(Duration::MAX)
+                    .initial_backoff(Duration::MAX)
+                    .max_retry_after(Duration::MAX)
+            } else {
+                RetryPolicy::default().max_retries(u32::MAX)
+            };
+            let _ = decide(&policy, &RetryInput::from_error(&e, attempts, now, deadline));
+        }
     }
 }

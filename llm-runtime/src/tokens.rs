@@ -13,7 +13,12 @@
 //! Images, tool calls and tool definitions are always estimates: providers do not
 //! publish how they frame them.
 //!
+//! The vocabularies are compiled in and sizeable: they sit behind the default-on
+//! `tokens` cargo feature. Without it every count is a flagged estimate (about
+//! four bytes a token) and nothing of `tiktoken-rs` is built.
+//!
 //! ```
+//! # #[cfg(feature = "tokens")] {
 //! use llm_runtime::tokens::{count_text, count_messages};
 //! use llm_runtime::Message;
 //!
@@ -24,13 +29,10 @@
 //! assert_eq!(n.tokens, 3 + 1 + 2 + 3); // framing + role + text + reply priming
 //!
 //! assert!(!count_text("claude-sonnet-4-5", "hello world").exact);
+//! # }
 //! ```
 
-use std::sync::OnceLock;
-
-use tiktoken_rs::CoreBPE;
-use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
-
+use self::vocab::Bpe;
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{ChatRequest, Message, Part, Role};
 
@@ -96,7 +98,27 @@ impl Encoding {
     /// The encoding an OpenAI model uses, or `None` for a model tiktoken does not know.
     /// A `provider/` prefix (`openai/gpt-4o`, `openrouter/openai/gpt-4o`) is ignored.
     pub fn for_model(model: &str) -> Option<Encoding> {
-        let name = model.rsplit('/').next().unwrap_or(model);
+        vocab::encoding(model.rsplit('/').next().unwrap_or(model))
+    }
+
+    /// The vocabulary, built on first use and kept for the life of the process.
+    fn bpe(self) -> Option<&'static Bpe> {
+        vocab::bpe(self)
+    }
+}
+
+/// The vocabularies, from `tiktoken-rs` (feature `tokens`).
+#[cfg(feature = "tokens")]
+mod vocab {
+    use std::sync::OnceLock;
+
+    use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
+
+    use super::Encoding;
+
+    pub(super) type Bpe = tiktoken_rs::CoreBPE;
+
+    pub(super) fn encoding(name: &str) -> Option<Encoding> {
         match get_tokenizer(name)? {
             Tokenizer::O200kBase => Some(Encoding::O200kBase),
             Tokenizer::Cl100kBase => Some(Encoding::Cl100kBase),
@@ -104,12 +126,11 @@ impl Encoding {
         }
     }
 
-    /// The vocabulary, built on first use and kept for the life of the process
-    /// (building one takes a noticeable fraction of a second).
-    fn bpe(self) -> Option<&'static CoreBPE> {
-        static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
-        static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
-        match self {
+    /// Building one takes a noticeable fraction of a second: once per process.
+    pub(super) fn bpe(encoding: Encoding) -> Option<&'static Bpe> {
+        static O200K: OnceLock<Option<Bpe>> = OnceLock::new();
+        static CL100K: OnceLock<Option<Bpe>> = OnceLock::new();
+        match encoding {
             Encoding::O200kBase => O200K
                 .get_or_init(|| tiktoken_rs::o200k_base().ok())
                 .as_ref(),
@@ -118,12 +139,37 @@ impl Encoding {
                 .as_ref(),
         }
     }
+
+    pub(super) fn count(bpe: &Bpe, text: &str) -> usize {
+        bpe.encode_ordinary(text).len()
+    }
+}
+
+/// Without the `tokens` feature: no vocabulary, so every count is an estimate.
+#[cfg(not(feature = "tokens"))]
+mod vocab {
+    use super::Encoding;
+
+    /// No vocabulary exists: the type has no values.
+    pub(super) enum Bpe {}
+
+    pub(super) fn encoding(_name: &str) -> Option<Encoding> {
+        None
+    }
+
+    pub(super) fn bpe(_encoding: Encoding) -> Option<&'static Bpe> {
+        None
+    }
+
+    pub(super) fn count(bpe: &Bpe, _text: &str) -> usize {
+        match *bpe {}
+    }
 }
 
 /// Counts text for one model: exactly with its own vocabulary, or as a flagged estimate.
 #[derive(Clone, Copy)]
 struct Counter {
-    bpe: Option<&'static CoreBPE>,
+    bpe: Option<&'static Bpe>,
     exact: bool,
 }
 
@@ -149,11 +195,9 @@ impl Counter {
 
     fn text(self, text: &str) -> TokenCount {
         match (self.bpe, self.exact) {
-            (Some(bpe), true) => TokenCount::exact(bpe.encode_ordinary(text).len()),
+            (Some(bpe), true) => TokenCount::exact(vocab::count(bpe, text)),
             // Other tokenizers split finer than o200k_base: add 10% headroom.
-            (Some(bpe), false) => {
-                TokenCount::estimate(with_headroom(bpe.encode_ordinary(text).len()))
-            }
+            (Some(bpe), false) => TokenCount::estimate(with_headroom(vocab::count(bpe, text))),
             // No vocabulary at all: about four bytes a token in English.
             (None, _) => TokenCount::estimate(text.len().div_ceil(4)),
         }
@@ -352,7 +396,7 @@ fn turn_groups(messages: &[Message]) -> Vec<Vec<usize>> {
     groups
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tokens"))]
 mod tests {
     use super::*;
     use crate::types::ToolCall;

@@ -6,12 +6,13 @@ use std::time::Duration;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::{Error, ErrorKind};
+use super::delay::{delay_from_millis, delay_from_secs, delay_until};
+use super::{Error, ErrorKind, MAX_ERROR_MESSAGE, floor_char_boundary};
 
 /// The fields of an upstream error body, whatever its dialect.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorBody {
-    /// The human-readable message.
+    /// The human-readable message (at most [`MAX_ERROR_MESSAGE`] bytes).
     pub message: Option<String>,
     /// The provider's code or type (`rate_limit_exceeded`, `overloaded_error`, `RESOURCE_EXHAUSTED`...).
     pub code: Option<String>,
@@ -19,19 +20,159 @@ pub struct ErrorBody {
     pub kind: Option<String>,
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
+/// A symbolic code: a non-empty string that is not a number (a numeric `code`
+/// is an HTTP status, read by [`super::in_band_error_status`], not a code) and
+/// not the word `error` (Anthropic's and vLLM's envelope marker).
+fn code_field(v: &Value, key: &str) -> Option<String> {
     match v.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s)
+            if !s.is_empty() && s != "error" && !s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Some(s.clone())
+        }
         _ => None,
+    }
+}
+
+/// The keys a message may hide under, most specific first.
+const MESSAGE_KEYS: &[&str] = &[
+    "message",
+    "msg",
+    "detail",
+    "details",
+    "error_description",
+    "error",
+    "errors",
+    "description",
+    "title",
+];
+
+/// Nesting deeper than this is not rendered (serde_json stops at 128 anyway).
+const MAX_DEPTH: usize = 8;
+
+/// Human text, capped at [`MAX_ERROR_MESSAGE`] bytes however large the input.
+#[derive(Default)]
+struct Text(String);
+
+impl Text {
+    fn full(&self) -> bool {
+        self.0.len() >= MAX_ERROR_MESSAGE
+    }
+
+    fn push(&mut self, s: &str) {
+        let room = MAX_ERROR_MESSAGE.saturating_sub(self.0.len());
+        self.0.push_str(&s[..floor_char_boundary(s, room)]);
+    }
+
+    fn into_message(self) -> Option<String> {
+        let t = self.0.trim();
+        (!t.is_empty()).then(|| t.to_owned())
+    }
+}
+
+/// Render the message held by an error object, under one of [`MESSAGE_KEYS`].
+fn object_message(v: &Value, out: &mut Text, depth: usize) -> bool {
+    let Some(obj) = v.as_object() else {
+        return false;
+    };
+    MESSAGE_KEYS.iter().any(|key| match obj.get(*key) {
+        Some(m) => render(m, out, depth + 1),
+        None => false,
+    })
+}
+
+/// Render any message value: a string, a list (FastAPI/pydantic `detail`,
+/// `errors`), an object holding a message, or, failing that, the object's JSON.
+fn render(v: &Value, out: &mut Text, depth: usize) -> bool {
+    if depth > MAX_DEPTH || out.full() {
+        return false;
+    }
+    match v {
+        Value::String(s) if !s.trim().is_empty() => {
+            out.push(s);
+            true
+        }
+        Value::Array(items) => {
+            let mut any = false;
+            for item in items {
+                if out.full() {
+                    break;
+                }
+                let mark = out.0.len();
+                if any {
+                    out.push("; ");
+                }
+                if render_item(item, out, depth + 1) {
+                    any = true;
+                } else {
+                    out.0.truncate(mark);
+                }
+            }
+            any
+        }
+        Value::Object(_) => {
+            object_message(v, out, depth) || {
+                out.push(&v.to_string());
+                true
+            }
+        }
+        Value::Number(n) => {
+            out.push(&n.to_string());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// One list item; a pydantic item reads `body.messages.0.content: field required`.
+fn render_item(item: &Value, out: &mut Text, depth: usize) -> bool {
+    if let (Some(loc), Some(msg)) = (
+        item.get("loc").and_then(Value::as_array),
+        item.get("msg").and_then(Value::as_str),
+    ) {
+        let path: Vec<String> = loc
+            .iter()
+            .map(|p| match p {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        if !path.is_empty() {
+            out.push(&path.join("."));
+            out.push(": ");
+        }
+        out.push(msg);
+        return true;
+    }
+    render(item, out, depth)
+}
+
+fn message_of(v: &Value, f: fn(&Value, &mut Text, usize) -> bool) -> Option<String> {
+    let mut out = Text::default();
+    if f(v, &mut out, 0) {
+        out.into_message()
+    } else {
+        None
     }
 }
 
 /// Read an error body in any of the shapes providers use:
 /// OpenAI `{"error":{"message","type","code"}}`, Anthropic
 /// `{"type":"error","error":{"type","message"}}`, Google
-/// `{"error":{"code":429,"message","status"}}`, and flat `{"message","code"}` or
-/// `{"error":"text"}`. Anything else (HTML, empty, binary) yields `None`.
+/// `{"error":{"code":429,"message","status","details"}}`, vLLM
+/// `{"object":"error","message","type","code":400}`, FastAPI/pydantic
+/// `{"detail":[{"loc","msg","type"}]}` (also nested under `error`),
+/// `{"detail":"text"}`, `{"errors":[{"message"}]}`, flat `{"message","code"}` and
+/// `{"error":"text"}`. A message may itself be an object or a list; it is
+/// rendered as text and capped at [`MAX_ERROR_MESSAGE`] bytes.
+/// Anything else (HTML, empty, binary) yields `None`.
+///
+/// ```
+/// use llm_runtime::error::parse_error_body;
+/// let body = br#"{"detail":[{"loc":["body","messages",0,"content"],"msg":"field required","type":"missing"}]}"#;
+/// let parsed = parse_error_body(body).unwrap();
+/// assert_eq!(parsed.message.as_deref(), Some("body.messages.0.content: field required"));
+/// ```
 pub fn parse_error_body(body: &[u8]) -> Option<ErrorBody> {
     let v: Value = serde_json::from_slice(body).ok()?;
     // Some servers wrap the error in a one-element array (Google streaming).
@@ -39,34 +180,41 @@ pub fn parse_error_body(body: &[u8]) -> Option<ErrorBody> {
         Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),
         other => other,
     };
-    let obj = v.as_object()?;
-    match obj.get("error") {
-        Some(Value::String(s)) => Some(ErrorBody {
-            message: Some(s.clone()),
-            code: str_field(&v, "code").or_else(|| str_field(&v, "type")),
-            kind: None,
-        }),
-        Some(e @ Value::Object(_)) => Some(ErrorBody {
-            message: str_field(e, "message"),
+    v.as_object()?;
+    let parsed = match v.get("error") {
+        Some(e @ Value::Object(_)) => ErrorBody {
+            message: message_of(e, object_message),
             // Google: `status` is the symbolic code; OpenAI: `code`, then `type`.
-            code: str_field(e, "status")
-                .or_else(|| str_field(e, "code").filter(|c| c.parse::<u16>().is_err()))
-                .or_else(|| str_field(e, "type")),
-            kind: str_field(e, "type"),
-        }),
+            code: code_field(e, "status")
+                .or_else(|| code_field(e, "code"))
+                .or_else(|| code_field(e, "type")),
+            kind: code_field(e, "type"),
+        },
+        Some(e @ Value::Array(items)) if !items.is_empty() => ErrorBody {
+            message: message_of(e, render),
+            code: code_field(&items[0], "code").or_else(|| code_field(&items[0], "type")),
+            kind: None,
+        },
+        Some(e @ Value::String(_)) => ErrorBody {
+            message: message_of(e, render),
+            code: code_field(&v, "code").or_else(|| code_field(&v, "type")),
+            kind: None,
+        },
         _ => {
-            let message = str_field(&v, "message").or_else(|| str_field(&v, "detail"));
-            let code = str_field(&v, "code").or_else(|| str_field(&v, "type"));
-            if message.is_none() && code.is_none() {
-                None
-            } else {
-                Some(ErrorBody {
-                    message,
-                    code,
-                    kind: None,
-                })
+            let first_error = v.get("errors").and_then(|e| e.get(0));
+            ErrorBody {
+                message: message_of(&v, object_message),
+                code: code_field(&v, "code")
+                    .or_else(|| code_field(&v, "type"))
+                    .or_else(|| first_error.and_then(|e| code_field(e, "code"))),
+                kind: None,
             }
         }
+    };
+    if parsed.message.is_none() && parsed.code.is_none() {
+        None
+    } else {
+        Some(parsed)
     }
 }
 
@@ -144,16 +292,36 @@ const MESSAGE_PATTERNS: &[(&str, ErrorKind)] = &[
     ("incorrect api key", ErrorKind::Authentication),
 ];
 
+/// Extra message patterns for an error that arrived in-band (in a 2xx body or a
+/// stream event), where no error status narrows the kind: Ollama reports all of
+/// its failures as `{"error": "..."}` this way. Checked after [`MESSAGE_PATTERNS`],
+/// so `invalid api key` is still an authentication error.
+const IN_BAND_PATTERNS: &[(&str, ErrorKind)] = &[
+    ("not found", ErrorKind::NotFound),
+    ("invalid", ErrorKind::InvalidRequest),
+    ("does not support", ErrorKind::InvalidRequest),
+    ("timed out", ErrorKind::Timeout),
+];
+
 fn kind_from_code(code: &str) -> Option<ErrorKind> {
     CODE_TABLE.iter().find(|(c, _)| *c == code).map(|(_, k)| *k)
 }
 
-fn kind_from_message(message: &str) -> Option<ErrorKind> {
-    let lower = message.to_ascii_lowercase();
-    MESSAGE_PATTERNS
+fn kind_from_patterns(patterns: &[(&str, ErrorKind)], lower: &str) -> Option<ErrorKind> {
+    patterns
         .iter()
         .find(|(p, _)| lower.contains(p))
         .map(|(_, k)| *k)
+}
+
+fn kind_from_message(message: &str) -> Option<ErrorKind> {
+    kind_from_patterns(MESSAGE_PATTERNS, &message.to_ascii_lowercase())
+}
+
+fn kind_from_in_band_message(message: &str) -> Option<ErrorKind> {
+    let lower = message.to_ascii_lowercase();
+    kind_from_patterns(MESSAGE_PATTERNS, &lower)
+        .or_else(|| kind_from_patterns(IN_BAND_PATTERNS, &lower))
 }
 
 /// Refine `base` (from the status) with a code and a message.
@@ -164,6 +332,15 @@ fn kind_from_message(message: &str) -> Option<ErrorKind> {
 /// mentions "quota" keeps its retryable kind (Google words per-minute limits
 /// as "check quota").
 pub(crate) fn refine(base: ErrorKind, codes: &[Option<&str>], message: Option<&str>) -> ErrorKind {
+    refine_with(base, codes, message, kind_from_message)
+}
+
+fn refine_with(
+    base: ErrorKind,
+    codes: &[Option<&str>],
+    message: Option<&str>,
+    patterns: fn(&str) -> Option<ErrorKind>,
+) -> ErrorKind {
     let mut kind = base;
     for code in codes.iter().flatten() {
         if let Some(k) = kind_from_code(code) {
@@ -177,7 +354,7 @@ pub(crate) fn refine(base: ErrorKind, codes: &[Option<&str>], message: Option<&s
     if matches!(
         kind,
         ErrorKind::InvalidRequest | ErrorKind::PermissionDenied
-    ) && let Some(k) = message.and_then(kind_from_message)
+    ) && let Some(k) = message.and_then(patterns)
     {
         // Only let a message upgrade to a more specific client-side kind.
         let allowed = match kind {
@@ -194,33 +371,65 @@ pub(crate) fn refine(base: ErrorKind, codes: &[Option<&str>], message: Option<&s
     kind
 }
 
-/// Parse a `Retry-After` header (seconds or HTTP-date) or `retry-after-ms`.
+/// Whether `status` is a success status, i.e. the error arrived in-band.
+fn is_in_band(status: u16) -> bool {
+    (200..=299).contains(&status)
+}
+
+/// The kind of an error answered with `status`, its codes and its message.
+///
+/// A 2xx `status` means the error arrived in-band (see
+/// [`super::in_band_error_status`]): no status narrows the kind, so the code
+/// table decides, then the message patterns (plus [`IN_BAND_PATTERNS`]); what
+/// neither knows is a [`ErrorKind::ServerError`], since the request was
+/// accepted and the failure is the provider's.
+pub(crate) fn classify_kind(
+    status: u16,
+    codes: &[Option<&str>],
+    message: Option<&str>,
+) -> ErrorKind {
+    if !is_in_band(status) {
+        return refine(kind_from_status(status), codes, message);
+    }
+    let kind = refine_with(
+        ErrorKind::InvalidRequest,
+        codes,
+        message,
+        kind_from_in_band_message,
+    );
+    let said_invalid = codes
+        .iter()
+        .flatten()
+        .any(|c| kind_from_code(c) == Some(ErrorKind::InvalidRequest))
+        || message.and_then(kind_from_in_band_message) == Some(ErrorKind::InvalidRequest);
+    if kind == ErrorKind::InvalidRequest && !said_invalid {
+        ErrorKind::ServerError
+    } else {
+        kind
+    }
+}
+
+/// Parse `retry-after-ms` (milliseconds) or `Retry-After` (seconds or an
+/// HTTP-date; a date in the past is no wait). Garbage, negative, NaN and
+/// infinite values are ignored; huge ones saturate at [`super::MAX_DELAY`].
 pub fn retry_after_from_headers(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
+        .and_then(delay_from_millis)
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(ms);
     }
     let value = headers
         .get(http::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
-    if let Ok(secs) = value.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs));
-        }
-        return None;
+    if value.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return delay_from_secs(value);
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(delay_until(when, std::time::SystemTime::now()))
 }
 
 /// The `x-should-retry` hint some providers send.
@@ -243,29 +452,48 @@ pub(crate) fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
 
 /// Build the [`Error`] for a non-success HTTP response: the default error mapper
 /// of every provider (a declaration's `error = path` replaces it).
+///
+/// A 2xx `status` classifies an error payload found in a success body (see
+/// [`super::in_band_error_status`]): the kind comes from the payload's codes and
+/// message, never from the status, and the error records no HTTP status.
 pub fn classify_http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     let parsed = parse_error_body(body);
-    let base = kind_from_status(status);
-    let (kind, message, code) = match &parsed {
+    let in_band = is_in_band(status);
+    let (kind, message, code) = match parsed {
         Some(p) => {
-            let kind = refine(
-                base,
+            let kind = classify_kind(
+                status,
                 &[p.code.as_deref(), p.kind.as_deref()],
                 p.message.as_deref(),
             );
-            let message = p
-                .message
-                .clone()
-                .unwrap_or_else(|| format!("HTTP {status} with no message"));
-            (kind, message, p.code.clone())
+            let message = p.message.unwrap_or_else(|| {
+                let code = p.code.as_deref().unwrap_or("none");
+                if in_band {
+                    format!("the response carried an error with no message (code {code})")
+                } else {
+                    format!("HTTP {status} with no message (code {code})")
+                }
+            });
+            (kind, message, p.code)
         }
-        None => (base, describe_unparsed(status, headers, body), None),
+        None if in_band => (
+            ErrorKind::ServerError,
+            "the response carried an error of an unknown shape".to_owned(),
+            None,
+        ),
+        None => (
+            kind_from_status(status),
+            describe_unparsed(status, headers, body),
+            None,
+        ),
     };
     let mut err = Error::new(kind, message)
-        .with_status(status)
         .with_retry_after(retry_after_from_headers(headers))
         .with_request_id(request_id_from_headers(headers))
         .with_should_retry(should_retry_from_headers(headers));
+    if !in_band {
+        err = err.with_status(status);
+    }
     if let Some(code) = code {
         err = err.with_code(code);
     }
@@ -402,5 +630,240 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after_from_headers(&h), None);
+    }
+
+    #[test]
+    fn messages_of_every_shape() {
+        // (body, message, code)
+        let rows: &[(&str, &str, Option<&str>)] = &[
+            (
+                r#"{"detail":[{"loc":["body","messages",0,"content"],"msg":"field required","type":"value_error.missing"},{"loc":["body","model"],"msg":"str type expected","type":"type_error.str"}]}"#,
+                "body.messages.0.content: field required; body.model: str type expected",
+                None,
+            ),
+            (
+                r#"{"error":{"detail":[{"loc":["query","n"],"msg":"must be positive"}]}}"#,
+                "query.n: must be positive",
+                None,
+            ),
+            (r#"{"detail":"Not Found"}"#, "Not Found", None),
+            (
+                r#"{"object":"error","message":"max_tokens must be at least 1","type":"BadRequestError","param":null,"code":400}"#,
+                "max_tokens must be at least 1",
+                Some("BadRequestError"),
+            ),
+            (r#"{"error":"plain string"}"#, "plain string", None),
+            (
+                r#"{"error":"slow down","code":"rate_limit_exceeded"}"#,
+                "slow down",
+                Some("rate_limit_exceeded"),
+            ),
+            (
+                r#"{"error":{"message":{"nested":"obj"}}}"#,
+                r#"{"nested":"obj"}"#,
+                None,
+            ),
+            (
+                r#"{"error":{"message":{"message":"deeper"},"type":"server_error"}}"#,
+                "deeper",
+                Some("server_error"),
+            ),
+            (r#"{"message":"flat"}"#, "flat", None),
+            (
+                r#"{"errors":[{"message":"first","code":"bad_thing"},{"message":"second"}]}"#,
+                "first; second",
+                Some("bad_thing"),
+            ),
+            (r#"{"error":[{"message":"in a list"}]}"#, "in a list", None),
+            (
+                r#"{"error":{"code":429,"message":"Quota exceeded.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"37s"}]}}"#,
+                "Quota exceeded.",
+                Some("RESOURCE_EXHAUSTED"),
+            ),
+            (
+                r#"[{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}]"#,
+                "The model is overloaded.",
+                Some("UNAVAILABLE"),
+            ),
+            (
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+                "Overloaded",
+                Some("overloaded_error"),
+            ),
+            (
+                r#"{"error":{"message":"","code":"context_length_exceeded","msg":"too long"}}"#,
+                "too long",
+                Some("context_length_exceeded"),
+            ),
+            (
+                r#"{"id":"x","message":"invalid api token"}"#,
+                "invalid api token",
+                None,
+            ),
+        ];
+        for (body, message, code) in rows {
+            let parsed = parse_error_body(body.as_bytes()).expect(body);
+            assert_eq!(parsed.message.as_deref(), Some(*message), "{body}");
+            assert_eq!(parsed.code.as_deref(), *code, "{body}");
+            let e = classify_http_error(400, &HeaderMap::new(), body.as_bytes());
+            assert_eq!(e.message(), *message, "{body}");
+        }
+        for body in [
+            "",
+            "<html>",
+            "[]",
+            "{}",
+            r#"{"error":null}"#,
+            r#"{"type":"error"}"#,
+            "\u{0}",
+        ] {
+            assert_eq!(parse_error_body(body.as_bytes()), None, "{body}");
+        }
+        // A code without a message says which code.
+        let e = classify_http_error(500, &HeaderMap::new(), br#"{"error":{"type":"api_error"}}"#);
+        assert_eq!(e.message(), "HTTP 500 with no message (code api_error)");
+    }
+
+    #[test]
+    fn a_huge_message_is_capped_on_a_char_boundary() {
+        let huge = "é".repeat(16 * 1024 * 1024); // 32 MiB
+        let body =
+            serde_json::json!({"error": {"message": huge, "type": "server_error"}}).to_string();
+        let e = classify_http_error(500, &HeaderMap::new(), body.as_bytes());
+        assert!(
+            e.message().len() <= MAX_ERROR_MESSAGE,
+            "{}",
+            e.message().len()
+        );
+        assert!(e.message().len() >= MAX_ERROR_MESSAGE - 1);
+        assert!(e.message().chars().all(|c| c == 'é'));
+        assert!(e.body().unwrap().len() <= crate::error::MAX_ERROR_BODY);
+        assert!(!e.body().unwrap().ends_with('\u{FFFD}'));
+        // A pydantic list of 100k items stops at the cap too.
+        let items: Vec<Value> = (0..100_000)
+            .map(|i| serde_json::json!({"loc": ["body", i], "msg": "bad"}))
+            .collect();
+        let body = serde_json::json!({ "detail": items }).to_string();
+        let parsed = parse_error_body(body.as_bytes()).unwrap();
+        assert!(parsed.message.unwrap().len() <= MAX_ERROR_MESSAGE);
+        // Any message, from anywhere, is capped.
+        let e = Error::new(ErrorKind::Decode, "x".repeat(MAX_ERROR_MESSAGE * 3));
+        assert_eq!(e.message().len(), MAX_ERROR_MESSAGE);
+    }
+
+    #[test]
+    fn every_in_band_pattern_row_classifies() {
+        for (pattern, expected) in IN_BAND_PATTERNS.iter().chain(MESSAGE_PATTERNS) {
+            let body = format!(r#"{{"error":"Oops: {pattern} here"}}"#);
+            assert_eq!(kind(200, &body), *expected, "pattern {pattern}");
+        }
+        // What no table knows is the provider's failure.
+        assert_eq!(
+            kind(200, r#"{"error":"runner crashed"}"#),
+            ErrorKind::ServerError
+        );
+        // In-band rows do not apply to status-carrying errors.
+        assert_eq!(
+            kind(500, r#"{"error":"the upstream timed out"}"#),
+            ErrorKind::ServerError
+        );
+        assert_eq!(
+            kind(400, r#"{"error":"the upstream timed out"}"#),
+            ErrorKind::InvalidRequest
+        );
+        let e = classify_http_error(200, &HeaderMap::new(), br#"{"error":"x"}"#);
+        assert_eq!(e.status(), None);
+    }
+
+    #[test]
+    fn wire_delays_never_panic() {
+        let max = crate::error::MAX_DELAY;
+        // (header, value, parsed)
+        let rows: &[(&str, &[u8], Option<Duration>)] = &[
+            ("retry-after", b"1e20", Some(max)),
+            ("retry-after", b"18446744073709551616", Some(max)),
+            ("retry-after", b"-1", None),
+            ("retry-after", b"NaN", None),
+            ("retry-after", b"inf", None),
+            ("retry-after", b"-inf", None),
+            ("retry-after", b"0", Some(Duration::ZERO)),
+            ("retry-after", b"garbage", None),
+            (
+                "retry-after",
+                b"Wed, 21 Oct 2015 07:28:00 GMT",
+                Some(Duration::ZERO),
+            ),
+            ("retry-after", b"Fri, 31 Dec 9999 23:59:59 GMT", Some(max)),
+            ("retry-after", b"\xff\xfe", None),
+            ("retry-after-ms", b"1e23", Some(max)),
+            ("retry-after-ms", b"-1", None),
+            (
+                "retry-after-ms",
+                b"250.5",
+                Some(Duration::from_micros(250_500)),
+            ),
+        ];
+        for (header, value, expected) in rows {
+            let mut h = HeaderMap::new();
+            h.insert(*header, http::HeaderValue::from_bytes(value).unwrap());
+            assert_eq!(
+                retry_after_from_headers(&h),
+                *expected,
+                "{header}: {}",
+                String::from_utf8_lossy(value)
+            );
+        }
+        // Google's retryDelay goes through the same parser.
+        use crate::provider::Transform;
+        for (delay, expected) in [
+            ("1e20s", Some(max)),
+            ("37s", Some(Duration::from_secs(37))),
+            ("-1s", None),
+            ("NaNs", None),
+            ("1.5s", Some(Duration::from_millis(1500))),
+            ("37", None),
+        ] {
+            let body = serde_json::json!({"error": {"code": 429, "message": "m", "status": "RESOURCE_EXHAUSTED",
+                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}]}})
+            .to_string();
+            let e = crate::dialects::GeminiDialect.classify_error(
+                429,
+                &HeaderMap::new(),
+                body.as_bytes(),
+            );
+            assert_eq!(e.retry_after(), expected, "{delay}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_delay_header_never_panics(
+            ms in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+            secs in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+            text in ".{0,40}",
+        ) {
+            for (a, b) in [(ms.as_slice(), secs.as_slice()), (text.as_bytes(), text.as_bytes())] {
+                let mut h = HeaderMap::new();
+                if let Ok(v) = http::HeaderValue::from_bytes(a) {
+                    h.insert("retry-after-ms", v);
+                }
+                if let Ok(v) = http::HeaderValue::from_bytes(b) {
+                    h.insert("retry-after", v);
+                }
+                if let Some(d) = retry_after_from_headers(&h) {
+                    proptest::prop_assert!(d <= crate::error::MAX_DELAY);
+                }
+                let _ = classify_http_error(429, &h, text.as_bytes());
+            }
+        }
+
+        #[test]
+        fn any_body_gives_an_error_with_a_bounded_message(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            for status in [200, 400, 429, 500] {
+                let e = classify_http_error(status, &HeaderMap::new(), &body);
+                proptest::prop_assert!(e.message().len() <= MAX_ERROR_MESSAGE);
+                proptest::prop_assert!(!e.message().is_empty());
+            }
+        }
     }
 }

@@ -1,8 +1,15 @@
 //! One error type for every provider, with a [`ErrorKind`] to match on.
 
 mod classify;
+mod delay;
+mod in_band;
+mod redact;
 
 pub use classify::{ErrorBody, classify_http_error, parse_error_body, retry_after_from_headers};
+pub use delay::MAX_DELAY;
+pub(crate) use delay::delay_from_secs;
+pub(crate) use in_band::{error_value_error, in_band_error_status, stream_error};
+pub(crate) use redact::Redactor;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -10,6 +17,53 @@ use std::time::Duration;
 
 /// The most bytes of an upstream body kept in an [`Error`].
 pub const MAX_ERROR_BODY: usize = 2048;
+
+/// The most bytes of a message kept in an [`Error`]: an upstream that sends a
+/// 32 MiB message does not get it stored.
+pub const MAX_ERROR_MESSAGE: usize = 8192;
+
+/// The largest `i <= max` that is a char boundary of `s` (`s.len()` if shorter).
+pub(crate) fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if max >= s.len() {
+        return s.len();
+    }
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
+/// `b` without a UTF-8 character that a cut left incomplete at its end, so the
+/// kept body does not end in U+FFFD.
+fn without_cut_char(b: &[u8]) -> &[u8] {
+    for back in 1..=b.len().min(3) {
+        let byte = b[b.len() - back];
+        if byte & 0xC0 != 0x80 {
+            let width = match byte {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => 1,
+            };
+            return if width > back {
+                &b[..b.len() - back]
+            } else {
+                b
+            };
+        }
+    }
+    b
+}
+
+/// `s` cut to [`MAX_ERROR_MESSAGE`] bytes on a char boundary, without keeping
+/// the capacity of a huge original.
+fn capped_message(mut s: String) -> String {
+    if s.len() > MAX_ERROR_MESSAGE {
+        s.truncate(floor_char_boundary(&s, MAX_ERROR_MESSAGE));
+        s.shrink_to_fit();
+    }
+    s
+}
 
 /// What went wrong, independent of the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,12 +175,12 @@ struct Inner {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// An error of `kind` with a message.
+    /// An error of `kind` with a message (kept up to [`MAX_ERROR_MESSAGE`] bytes).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             inner: Box::new(Inner {
                 kind,
-                message: message.into(),
+                message: capped_message(message.into()),
                 provider: None,
                 model: None,
                 status: None,
@@ -270,8 +324,11 @@ impl Error {
 
     /// Keep the start of the upstream body (cut at [`MAX_ERROR_BODY`] bytes on a char boundary).
     pub fn with_body(mut self, body: &[u8]) -> Self {
-        let text = String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)]);
-        self.inner.body = Some(text.into_owned());
+        let mut kept = &body[..body.len().min(MAX_ERROR_BODY)];
+        if kept.len() < body.len() {
+            kept = without_cut_char(kept);
+        }
+        self.inner.body = Some(String::from_utf8_lossy(kept).into_owned());
         self
     }
 
@@ -287,18 +344,9 @@ impl Error {
         self
     }
 
-    /// Replace every occurrence of `secret` in the message and body by `[redacted]`.
-    pub(crate) fn redact(mut self, secret: &str) -> Self {
-        if secret.len() >= 4 {
-            if self.inner.message.contains(secret) {
-                self.inner.message = self.inner.message.replace(secret, "[redacted]");
-            }
-            if let Some(body) = &mut self.inner.body
-                && body.contains(secret)
-            {
-                *body = body.replace(secret, "[redacted]");
-            }
-        }
+    /// Prefix the message with what was going on (`"{what}: {message}"`).
+    pub(crate) fn context(mut self, what: &str) -> Self {
+        self.inner.message = capped_message(format!("{what}: {}", self.inner.message));
         self
     }
 }

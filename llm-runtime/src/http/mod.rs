@@ -2,6 +2,7 @@
 
 mod client;
 mod request;
+pub(crate) mod transport;
 
 pub use client::{HttpClient, is_loopback_host};
 pub use request::{HttpRequest, HttpResponse};
@@ -24,9 +25,11 @@ pub(crate) fn body_read_error(e: reqwest::Error) -> Error {
     if !e.is_decode() || e.is_timeout() {
         return Error::from(e);
     }
-    let Some(body) = causes(&e).find(|c| {
+    // The cause is a reqwest body error when the request had a timeout (reqwest
+    // wraps the body then), or the bare hyper/io error when it had none (streams).
+    let Some(body) = causes(&e).skip(1).find(|c| {
         c.downcast_ref::<reqwest::Error>()
-            .is_some_and(reqwest::Error::is_body)
+            .is_none_or(reqwest::Error::is_body)
     }) else {
         return Error::from(e);
     };
@@ -42,7 +45,8 @@ pub(crate) fn body_read_error(e: reqwest::Error) -> Error {
         return Error::from(e);
     }
     let mut message = "the connection broke while reading the response body".to_owned();
-    for cause in causes(body).skip(1) {
+    let skip = usize::from(body.downcast_ref::<reqwest::Error>().is_some());
+    for cause in causes(body).skip(skip) {
         message.push_str(": ");
         message.push_str(&cause.to_string());
     }

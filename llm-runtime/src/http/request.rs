@@ -5,7 +5,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result, classify_http_error};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::transport::{Answer, Deadline, Expect, exchange};
+use crate::error::{Error, Redactor, Result, classify_http_error};
 
 /// A request being built on the shared client: `http.post(url).bearer_auth(k).json(&body)?.send().await`.
 #[derive(Debug)]
@@ -16,6 +19,8 @@ pub struct HttpRequest {
     headers: HeaderMap,
     body: Option<Bytes>,
     timeout: Option<Duration>,
+    /// The bearer key, redacted from errors.
+    secret: Option<SecretString>,
 }
 
 impl HttpRequest {
@@ -27,6 +32,7 @@ impl HttpRequest {
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
+            secret: None,
         }
     }
 
@@ -41,6 +47,7 @@ impl HttpRequest {
         if let Ok(mut v) = HeaderValue::try_from(format!("Bearer {key}")) {
             v.set_sensitive(true);
             self.headers.insert(http::header::AUTHORIZATION, v);
+            self.secret = Some(SecretString::from(key.to_owned()));
         }
         self
     }
@@ -70,7 +77,13 @@ impl HttpRequest {
         self
     }
 
-    /// Send it; a non-2xx status becomes a classified [`Error`].
+    /// Send it through the runtime's one transport, with the same bounds as a
+    /// provider's calls: the timeout (default
+    /// [`DEFAULT_TIMEOUT`](crate::config::DEFAULT_TIMEOUT)) bounds the whole
+    /// exchange, the body is capped at
+    /// [`DEFAULT_MAX_BODY`](crate::config::DEFAULT_MAX_BODY), a non-2xx status
+    /// (or an error payload inside a 2xx) becomes a classified [`Error`], and
+    /// the bearer key is redacted from it.
     pub async fn send(self) -> Result<HttpResponse> {
         let mut req = self
             .client
@@ -79,21 +92,33 @@ impl HttpRequest {
         if let Some(body) = self.body {
             req = req.body(body);
         }
-        if let Some(t) = self.timeout {
-            req = req.timeout(t);
+        let request = req.build().map_err(Error::from)?;
+        let timeout = self.timeout.unwrap_or(crate::config::DEFAULT_TIMEOUT);
+        let redactor = Redactor::new(self.secret.as_ref().map(|k| k.expose_secret()));
+        let answer = exchange(
+            &self.client,
+            request,
+            Expect::Full,
+            Deadline::after(timeout),
+            timeout,
+            crate::config::DEFAULT_MAX_BODY,
+            &redactor,
+            &classify_http_error,
+        )
+        .await
+        .map_err(|e| redactor.error(e))?;
+        match answer {
+            Answer::Body {
+                status,
+                headers,
+                body,
+            } => Ok(HttpResponse {
+                status,
+                headers,
+                body,
+            }),
+            Answer::Stream(_) => Err(Error::decode("expected a whole body, got a stream")),
         }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await?;
-        if !(200..300).contains(&status) {
-            return Err(classify_http_error(status, &headers, &body));
-        }
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
     }
 }
 

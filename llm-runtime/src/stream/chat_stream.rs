@@ -8,12 +8,13 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use secrecy::ExposeSecret;
 
 use super::Framer;
+use super::frame::{Control, Frame, StreamFormat};
 use crate::error::{Error, ErrorKind, Result};
-use crate::provider::{Control, Frame, Provider};
-use crate::provider_client::Inner;
+use crate::http::transport::{Deadline, ErrorFinisher};
+use crate::provider::{Provider, RequestContext, Transform};
+use crate::spec::ProviderSpec;
 use crate::types::{ChatResponse, FinishReason, Part, StreamEvent, ToolCall};
 
 /// A streamed answer: a `Stream` of [`StreamEvent`]s, ending with `None` after
@@ -35,6 +36,8 @@ pub struct ChatStream {
     inner: Pin<Box<dyn Stream<Item = Result<StreamEvent>> + Send>>,
     provider: String,
     dropped_params: Vec<String>,
+    /// The inner stream returned `None`: it is never polled again (fused).
+    finished: bool,
 }
 
 impl ChatStream {
@@ -47,7 +50,48 @@ impl ChatStream {
             inner: Box::pin(inner),
             provider: provider.into(),
             dropped_params: Vec::new(),
+            finished: false,
         }
+    }
+
+    /// Drive a provider's answer: frame the body, parse each frame with the
+    /// wire format, bound each wait, and finish every error the one way.
+    pub(crate) fn drive<P: Provider>(
+        provider: Arc<P>,
+        source: StreamSource,
+        setup: StreamSetup,
+        ctx: OwnedContext,
+    ) -> Self {
+        let mut driver = Driver {
+            body: None,
+            framer: Framer::new(setup.format, setup.max_line),
+            frames: Vec::new(),
+            state: Default::default(),
+            scratch: Vec::new(),
+            events: VecDeque::new(),
+            error: None,
+            done: false,
+            ended: false,
+            started: false,
+            provider,
+            setup,
+            ctx,
+        };
+        match source {
+            StreamSource::Body(response) => driver.body = Some(response.bytes_stream().boxed()),
+            StreamSource::Whole(body) => driver.whole(&body),
+        }
+        let stream = futures_util::stream::unfold(driver, |mut d| async move {
+            let item = d.next_event().await?;
+            Some((item, d))
+        });
+        ChatStream::new(P::SPEC.name, stream)
+    }
+
+    /// The parameters the runtime dropped under the unsupported-parameter policy.
+    pub(crate) fn with_dropped_params(mut self, dropped: Vec<String>) -> Self {
+        self.dropped_params = dropped;
+        self
     }
 
     /// The provider that serves it.
@@ -80,7 +124,14 @@ impl std::fmt::Debug for ChatStream {
 impl Stream for ChatStream {
     type Item = Result<StreamEvent>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let item = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(None) = item {
+            self.finished = true;
+        }
+        item
     }
 }
 
@@ -159,31 +210,75 @@ impl ResponseAccumulator {
 }
 
 /// The longest wait for the body's end after the provider's terminator, so the
-/// connection can go back to the pool.
-const DRAIN_BOUND: Duration = Duration::from_secs(1);
+/// connection can go back to the pool (documented in the timeout table of
+/// [`ProviderConfig::timeout`](crate::ProviderConfig::timeout)).
+pub(crate) const DRAIN_BOUND: Duration = Duration::from_secs(1);
+
+/// What a stream is read from.
+pub(crate) enum StreamSource {
+    /// A 2xx streaming body.
+    Body(reqwest::Response),
+    /// A stream request answered with one JSON document (some proxies do):
+    /// decoded as the whole response, then given as the events a stream of it
+    /// would have carried.
+    Whole(Bytes),
+}
+
+/// What the driver needs from the call: framing, bounds, and how to finish an error.
+pub(crate) struct StreamSetup {
+    pub(crate) format: StreamFormat,
+    pub(crate) max_line: usize,
+    /// The longest gap between two chunks.
+    pub(crate) idle: Duration,
+    /// The whole-stream deadline, if one was configured.
+    pub(crate) deadline: Option<Deadline>,
+    pub(crate) finisher: ErrorFinisher,
+}
+
+/// The owned parts of a [`RequestContext`], for parsing a whole body later.
+pub(crate) struct OwnedContext {
+    spec: &'static ProviderSpec,
+    model: String,
+}
+
+impl OwnedContext {
+    pub(crate) fn new(spec: &'static ProviderSpec, model: &str) -> Self {
+        OwnedContext {
+            spec,
+            model: model.to_owned(),
+        }
+    }
+
+    fn get(&self) -> RequestContext<'_> {
+        RequestContext {
+            spec: self.spec,
+            model: &self.model,
+            stream: true,
+        }
+    }
+}
 
 struct Driver<P: Provider> {
-    inner: Arc<Inner<P>>,
-    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    provider: Arc<P>,
+    body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
     framer: Framer,
     frames: Vec<Frame>,
-    state: P::StreamState,
+    state: <P::Wire as Transform>::StreamState,
     scratch: Vec<StreamEvent>,
     events: VecDeque<StreamEvent>,
     error: Option<Error>,
     done: bool,
     ended: bool,
-    model: String,
+    /// A `Start` was handed on: later ones are dropped, so each parser may emit
+    /// one whenever it sees an id or a model.
+    started: bool,
+    setup: StreamSetup,
+    ctx: OwnedContext,
 }
 
 impl<P: Provider> Driver<P> {
     fn fail(&mut self, e: Error) {
-        let e = e.or_context(P::SPEC.name, &self.model);
-        let e = match &self.inner.config.api_key {
-            Some(k) => e.redact(k.expose_secret()),
-            None => e,
-        };
-        self.error = Some(e);
+        self.error = Some(self.setup.finisher.finish(e));
         self.ended = true;
     }
 
@@ -197,31 +292,104 @@ impl<P: Provider> Driver<P> {
         }
     }
 
+    /// Move what the parser emitted to the caller's queue (one `Start` at most).
+    fn emit(&mut self) {
+        for event in self.scratch.drain(..) {
+            if matches!(event, StreamEvent::Start { .. }) {
+                if self.started {
+                    continue;
+                }
+                self.started = true;
+            }
+            self.events.push_back(event);
+        }
+    }
+
     /// Run the transform over the frames the framer produced.
     fn parse_frames(&mut self) {
-        for frame in self.frames.drain(..) {
+        let mut frames = std::mem::take(&mut self.frames);
+        for frame in frames.drain(..) {
             if self.done {
                 break;
             }
-            match self
-                .inner
-                .provider
-                .parse_stream_event(&frame, &mut self.state, &mut self.scratch)
-            {
+            let parsed =
+                self.provider
+                    .wire()
+                    .parse_stream_event(&frame, &mut self.state, &mut self.scratch);
+            self.emit();
+            match parsed {
                 Ok(Control::Continue) => {}
                 Ok(Control::Done) => self.done = true,
                 Err(e) => {
-                    self.events.extend(self.scratch.drain(..));
-                    let e = e.or_context(P::SPEC.name, &self.model);
-                    self.error = Some(match &self.inner.config.api_key {
-                        Some(k) => e.redact(k.expose_secret()),
-                        None => e,
-                    });
-                    self.ended = true;
-                    return;
+                    self.fail(e);
+                    break;
                 }
             }
-            self.events.extend(self.scratch.drain(..));
+        }
+        // Keep the allocation for the next chunk.
+        self.frames = frames;
+    }
+
+    /// The byte stream ended: flush the framer, then the parser.
+    fn end_of_body(&mut self) {
+        let finished = self.framer.finish(&mut self.frames);
+        self.parse_frames();
+        if let Err(e) = finished {
+            self.fail_after_frames(e);
+            return;
+        }
+        if self.done || self.ended {
+            self.ended = true;
+            return;
+        }
+        let finished = self
+            .provider
+            .wire()
+            .finish_stream(&mut self.state, &mut self.scratch);
+        self.emit();
+        match finished {
+            Ok(()) => self.ended = true,
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// One chunk of the body.
+    fn chunk(&mut self, chunk: &[u8]) {
+        match self.framer.feed(chunk, &mut self.frames) {
+            Ok(()) => self.parse_frames(),
+            Err(e) => {
+                // Frames completed before the bad bytes come first, so the
+                // earliest error in stream order wins, however the bytes were split.
+                self.parse_frames();
+                self.fail_after_frames(e);
+            }
+        }
+    }
+
+    /// A whole JSON body: the response it holds, as the events a stream of it
+    /// gives. A body that is not a whole response (a stream sent as
+    /// `application/json`) is framed as the stream it is; if that fails too,
+    /// the whole-response error is the one reported.
+    fn whole(&mut self, body: &[u8]) {
+        let parsed = self.provider.wire().parse_response(body, &self.ctx.get());
+        match parsed {
+            Ok(response) => {
+                self.scratch.extend(response_events(response));
+                self.emit();
+                self.done = true;
+                self.ended = true;
+            }
+            Err(whole_error) => {
+                self.chunk(body);
+                if !self.ended {
+                    self.end_of_body();
+                }
+                if self.error.is_some() {
+                    self.events.clear();
+                    self.error = Some(self.setup.finisher.finish(whole_error));
+                }
+                self.ended = true;
+            }
         }
     }
 
@@ -236,17 +404,27 @@ impl<P: Provider> Driver<P> {
             if self.ended {
                 return None;
             }
+            let body = self.body.as_mut()?;
             if self.done {
                 // Read the body to its end (bounded) so the connection is reusable.
                 let _ = tokio::time::timeout(DRAIN_BOUND, async {
-                    while let Some(Ok(_)) = self.body.next().await {}
+                    while let Some(Ok(_)) = body.next().await {}
                 })
                 .await;
                 self.ended = true;
                 continue;
             }
-            let idle = self.inner.config.idle_timeout;
-            match tokio::time::timeout(idle, self.body.next()).await {
+            let idle = self.setup.idle;
+            let left = self.setup.deadline.and_then(Deadline::remaining);
+            let (bound, whole) = match left {
+                Some(left) if left < idle => (left, true),
+                _ => (idle, false),
+            };
+            match tokio::time::timeout(bound, body.next()).await {
+                Err(_) if whole => self.fail(Error::new(
+                    ErrorKind::Timeout,
+                    "the stream did not finish within its whole-stream deadline",
+                )),
                 Err(_) => self.fail(Error::new(
                     ErrorKind::Timeout,
                     format!("the stream sent nothing for {idle:?}"),
@@ -260,75 +438,47 @@ impl<P: Provider> Driver<P> {
                     };
                     self.fail(e);
                 }
-                Ok(Some(Ok(chunk))) => match self.framer.feed(&chunk, &mut self.frames) {
-                    Ok(()) => self.parse_frames(),
-                    Err(e) => {
-                        // Frames completed before the bad bytes come first, so the
-                        // earliest error in stream order wins, however the bytes were split.
-                        self.parse_frames();
-                        self.fail_after_frames(e);
-                    }
-                },
-                Ok(None) => {
-                    let finished = self.framer.finish(&mut self.frames);
-                    self.parse_frames();
-                    if let Err(e) = finished {
-                        self.fail_after_frames(e);
-                        continue;
-                    }
-                    if !self.done && !self.ended {
-                        match self
-                            .inner
-                            .provider
-                            .finish_stream(&mut self.state, &mut self.scratch)
-                        {
-                            Ok(()) => {
-                                self.events.extend(self.scratch.drain(..));
-                                self.ended = true;
-                            }
-                            Err(e) => {
-                                self.events.extend(self.scratch.drain(..));
-                                self.fail(e);
-                            }
-                        }
-                    } else {
-                        self.ended = true;
-                    }
-                }
+                Ok(Some(Ok(chunk))) => self.chunk(&chunk),
+                Ok(None) => self.end_of_body(),
             }
         }
     }
 }
 
-/// Turn a 2xx streaming response into a [`ChatStream`].
-pub(crate) fn from_response<P: Provider>(
-    inner: Arc<Inner<P>>,
-    response: reqwest::Response,
-    model: String,
-    dropped_params: Vec<String>,
-) -> ChatStream {
-    let format = inner.provider.stream_format();
-    let max_line = inner.config.max_line;
-    let driver = Driver {
-        body: response.bytes_stream().boxed(),
-        framer: Framer::new(format, max_line),
-        frames: Vec::new(),
-        state: P::StreamState::default(),
-        scratch: Vec::new(),
-        events: VecDeque::new(),
-        error: None,
-        done: false,
-        ended: false,
-        model,
-        inner,
-    };
-    let stream = futures_util::stream::unfold(driver, |mut d| async move {
-        let item = d.next_event().await?;
-        Some((item, d))
-    });
-    ChatStream {
-        inner: Box::pin(stream),
-        provider: P::SPEC.name.to_owned(),
-        dropped_params,
+/// The events a stream of `response` carries, in stream order, so that
+/// [`ChatStream::collect_response`] gives `response` back.
+pub(crate) fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
+    let mut events = vec![StreamEvent::Start {
+        id: response.id,
+        model: response.model,
+    }];
+    if let Some(text) = response.reasoning {
+        events.push(StreamEvent::ReasoningDelta { text });
     }
+    for part in response.message.content {
+        if let Part::Text { text } = part {
+            events.push(StreamEvent::TextDelta { text });
+        }
+    }
+    if let Some(text) = response.refusal {
+        events.push(StreamEvent::RefusalDelta { text });
+    }
+    for (index, call) in response.message.tool_calls.into_iter().enumerate() {
+        events.push(StreamEvent::ToolCallStart {
+            index,
+            id: call.id,
+            name: call.name,
+        });
+        events.push(StreamEvent::ToolCallDelta {
+            index,
+            arguments: call.arguments,
+        });
+    }
+    if let Some(usage) = response.usage {
+        events.push(StreamEvent::Usage { usage });
+    }
+    if let Some(reason) = response.finish_reason {
+        events.push(StreamEvent::Finish { reason });
+    }
+    events
 }

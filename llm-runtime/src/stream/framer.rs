@@ -1,5 +1,5 @@
 use crate::error::Result;
-use crate::provider::{Frame, StreamFormat};
+use super::frame::{Frame, StreamFormat};
 
 use super::{NdjsonDecoder, SseDecoder};
 

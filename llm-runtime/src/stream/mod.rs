@@ -1,16 +1,18 @@
 //! Stream framing (SSE, NDJSON) and the [`ChatStream`] callers consume.
 
 pub(crate) mod chat_stream;
+pub(crate) mod frame;
 mod framer;
 mod ndjson;
 mod sse;
 mod tool_calls;
 
 pub use chat_stream::{ChatStream, ResponseAccumulator};
+pub use frame::{Control, Frame, StreamFormat};
 pub use framer::Framer;
 pub use ndjson::NdjsonDecoder;
 pub use sse::SseDecoder;
-pub use tool_calls::ToolCallAssembler;
+pub use tool_calls::{MAX_TOOL_ARGUMENT_BYTES, MAX_TOOL_CALLS, ToolCallAssembler};
 
 /// The longest line (or NDJSON document) a decoder buffers before it fails
 /// with [`ErrorKind::Decode`](crate::ErrorKind::Decode): 8 MiB.

@@ -1,6 +1,20 @@
 //! Assembling tool calls that arrive in pieces over a stream.
 
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
 use crate::types::{StreamEvent, ToolCall};
+
+/// The most tool calls one answer may make; a stream that begins more fails
+/// with [`ErrorKind::Decode`](crate::ErrorKind::Decode) rather than growing
+/// without bound (a model asked for tools makes a handful).
+pub const MAX_TOOL_CALLS: usize = 1024;
+
+/// The most bytes of tool-call arguments one answer may stream, all calls
+/// together: 64 MiB, the default cap on a whole response body, so a streamed
+/// answer holds no more than a non-streamed one could. Past it the stream
+/// fails with [`ErrorKind::Decode`](crate::ErrorKind::Decode).
+pub const MAX_TOOL_ARGUMENT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Assembles streamed tool calls (OpenAI-style deltas) into whole [`ToolCall`]s.
 ///
@@ -18,7 +32,13 @@ use crate::types::{StreamEvent, ToolCall};
 /// (0, 1, 2...), as [`StreamEvent::ToolCallStart::index`](StreamEvent::ToolCallStart)
 /// wants; for OpenAI the position is the wire index. A dialect calls
 /// [`push_events`](Self::push_events) for each tool-call delta of a frame, or
-/// [`begins_call`](Self::begins_call) and [`push`](Self::push) to emit events of its own.
+/// [`begins_call`](Self::begins_call) and [`push`](Self::push) to emit events of
+/// its own, or [`push_whole`](Self::push_whole) for APIs that send whole calls.
+///
+/// Each chunk costs O(1) whatever the number of calls (an index and an id map
+/// point at the calls), and an answer is held to [`MAX_TOOL_CALLS`] calls and
+/// [`MAX_TOOL_ARGUMENT_BYTES`] of arguments: past either, the chunk is an
+/// [`ErrorKind::Decode`](crate::ErrorKind::Decode) error that names the cap.
 ///
 /// ```
 /// use llm_runtime::StreamEvent;
@@ -26,20 +46,29 @@ use crate::types::{StreamEvent, ToolCall};
 ///
 /// let mut calls = ToolCallAssembler::new();
 /// let mut events = Vec::new();
-/// calls.push_events(Some(0), Some("call_1"), Some("weather"), "{\"city\":", &mut events);
-/// calls.push_events(Some(0), Some("call_1"), Some(""), "\"Paris\"}", &mut events);
-/// calls.push_events(None, None, None, "", &mut events); // a keep-alive delta
+/// calls.push_events(Some(0), Some("call_1"), Some("weather"), "{\"city\":", &mut events)?;
+/// calls.push_events(Some(0), Some("call_1"), Some(""), "\"Paris\"}", &mut events)?;
+/// calls.push_events(None, None, None, "", &mut events)?; // a keep-alive delta
 ///
 /// let starts = events.iter().filter(|e| matches!(e, StreamEvent::ToolCallStart { .. }));
 /// assert_eq!(starts.count(), 1);
 /// let done = calls.finish();
 /// assert_eq!((done[0].id.as_str(), done[0].name.as_str()), ("call_1", "weather"));
 /// assert_eq!(done[0].arguments, "{\"city\":\"Paris\"}");
+/// # Ok::<(), llm_runtime::Error>(())
 /// ```
 #[derive(Debug, Default)]
 pub struct ToolCallAssembler {
     /// In order of first appearance: the position is the vector index.
     calls: Vec<OpenCall>,
+    /// Each provider index's latest call.
+    by_key: HashMap<usize, usize>,
+    /// Each id's latest call.
+    by_id: HashMap<String, usize>,
+    /// The key of the next call that comes without an index: one past the highest key.
+    next_key: usize,
+    /// Argument bytes taken so far, all calls together.
+    argument_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -71,49 +100,59 @@ impl ToolCallAssembler {
         matches!(self.route(index, id), Route::New(_))
     }
 
+    /// The position of the call a chunk with this `index` and `id` continues,
+    /// or `None` when it would begin a new one.
+    pub fn find(&self, index: Option<usize>, id: Option<&str>) -> Option<usize> {
+        match self.route(index, id) {
+            Route::Existing(position) => Some(position),
+            Route::New(_) => None,
+        }
+    }
+
     /// Add a chunk of a streamed tool call and return the call's position.
     ///
     /// `id` and `name` are taken where the call has none yet (empty strings
     /// count as absent); `arguments` is appended.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the chunk would
+    /// begin call number [`MAX_TOOL_CALLS`] + 1 or take the arguments past
+    /// [`MAX_TOOL_ARGUMENT_BYTES`]; the assembler is unchanged then.
     pub fn push(
         &mut self,
         index: Option<usize>,
         id: Option<&str>,
         name: Option<&str>,
         arguments: &str,
-    ) -> usize {
+    ) -> Result<usize> {
+        self.take_bytes(arguments.len())?;
         let position = match self.route(index, id) {
             Route::Existing(position) => position,
-            Route::New(key) => {
-                self.calls.push(OpenCall {
-                    key,
-                    call: ToolCall {
-                        id: String::new(),
-                        name: String::new(),
-                        arguments: String::new(),
-                    },
-                });
-                self.calls.len() - 1
-            }
+            Route::New(key) => self.open(key)?,
         };
-        // `route` returned a position in `calls` or the call just pushed.
+        // `route` returned a position in `calls`, or `open` the call it pushed.
         if let Some(open) = self.calls.get_mut(position) {
             let call = &mut open.call;
             if let Some(id) = id.filter(|id| call.id.is_empty() && !id.is_empty()) {
                 id.clone_into(&mut call.id);
+                self.by_id.insert(id.to_owned(), position);
             }
             if let Some(name) = name.filter(|name| call.name.is_empty() && !name.is_empty()) {
                 name.clone_into(&mut call.name);
             }
             call.arguments.push_str(arguments);
         }
-        position
+        self.argument_bytes += arguments.len();
+        Ok(position)
     }
 
     /// [`push`](Self::push) a chunk and write its events to `out`:
     /// [`StreamEvent::ToolCallStart`] once, on the first chunk of a call (with
     /// the id and name known then), and [`StreamEvent::ToolCallDelta`] for
     /// non-empty `arguments`. Returns the call's position.
+    ///
+    /// # Errors
+    /// As [`push`](Self::push); nothing is written to `out` then.
     pub fn push_events(
         &mut self,
         index: Option<usize>,
@@ -121,9 +160,9 @@ impl ToolCallAssembler {
         name: Option<&str>,
         arguments: &str,
         out: &mut Vec<StreamEvent>,
-    ) -> usize {
+    ) -> Result<usize> {
         let new = self.begins_call(index, id);
-        let position = self.push(index, id, name, arguments);
+        let position = self.push(index, id, name, arguments)?;
         if let (true, Some(open)) = (new, self.calls.get(position)) {
             out.push(StreamEvent::ToolCallStart {
                 index: position,
@@ -137,7 +176,35 @@ impl ToolCallAssembler {
                 arguments: arguments.to_owned(),
             });
         }
-        position
+        Ok(position)
+    }
+
+    /// Add a call that arrived whole (Gemini, Ollama) as a new call after the
+    /// others, and write its [`StreamEvent::ToolCallStart`] and
+    /// [`StreamEvent::ToolCallDelta`] to `out`. Returns its position.
+    ///
+    /// # Errors
+    /// As [`push`](Self::push).
+    pub fn push_whole(&mut self, call: ToolCall, out: &mut Vec<StreamEvent>) -> Result<usize> {
+        self.take_bytes(call.arguments.len())?;
+        let position = self.open(self.next_key)?;
+        if let Some(open) = self.calls.get_mut(position) {
+            self.argument_bytes += call.arguments.len();
+            if !call.id.is_empty() {
+                self.by_id.insert(call.id.clone(), position);
+            }
+            out.push(StreamEvent::ToolCallStart {
+                index: position,
+                id: call.id.clone(),
+                name: call.name.clone(),
+            });
+            out.push(StreamEvent::ToolCallDelta {
+                index: position,
+                arguments: call.arguments.clone(),
+            });
+            open.call = call;
+        }
+        Ok(position)
     }
 
     /// The call at `position`, as assembled so far.
@@ -163,29 +230,52 @@ impl ToolCallAssembler {
         calls.into_iter().map(|open| open.call).collect()
     }
 
+    /// Check that `more` argument bytes stay within [`MAX_TOOL_ARGUMENT_BYTES`].
+    fn take_bytes(&self, more: usize) -> Result<()> {
+        if self.argument_bytes.saturating_add(more) > MAX_TOOL_ARGUMENT_BYTES {
+            return Err(Error::decode(format!(
+                "the answer streamed more than {MAX_TOOL_ARGUMENT_BYTES} bytes of tool-call arguments (MAX_TOOL_ARGUMENT_BYTES)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Begin a call with `key`; its position.
+    fn open(&mut self, key: usize) -> Result<usize> {
+        if self.calls.len() >= MAX_TOOL_CALLS {
+            return Err(Error::decode(format!(
+                "the answer began more than {MAX_TOOL_CALLS} tool calls (MAX_TOOL_CALLS)"
+            )));
+        }
+        let position = self.calls.len();
+        self.calls.push(OpenCall {
+            key,
+            call: ToolCall {
+                id: String::new(),
+                name: String::new(),
+                arguments: String::new(),
+            },
+        });
+        self.by_key.insert(key, position);
+        self.next_key = self.next_key.max(key.saturating_add(1));
+        Ok(position)
+    }
+
     fn route(&self, index: Option<usize>, id: Option<&str>) -> Route {
         let id = id.filter(|id| !id.is_empty());
-        let conflicts = |open: &OpenCall| matches!(id, Some(id) if !open.call.id.is_empty() && open.call.id != id);
+        let conflicts = |position: usize| matches!((id, self.calls.get(position)), (Some(id), Some(open)) if !open.call.id.is_empty() && open.call.id != id);
         if let Some(key) = index {
-            return match self.calls.iter().rposition(|open| open.key == key) {
-                Some(position) if !conflicts(&self.calls[position]) => Route::Existing(position),
+            return match self.by_key.get(&key) {
+                Some(&position) if !conflicts(position) => Route::Existing(position),
                 _ => Route::New(key),
             };
         }
-        if let Some(id) = id
-            && let Some(position) = self.calls.iter().rposition(|open| open.call.id == id)
-        {
+        if let Some(&position) = id.and_then(|id| self.by_id.get(id)) {
             return Route::Existing(position);
         }
-        match self.calls.last() {
-            Some(last) if !conflicts(last) => Route::Existing(self.calls.len() - 1),
-            _ => Route::New(
-                self.calls
-                    .iter()
-                    .map(|open| open.key.saturating_add(1))
-                    .max()
-                    .unwrap_or(0),
-            ),
+        match self.calls.len().checked_sub(1) {
+            Some(last) if !conflicts(last) => Route::Existing(last),
+            _ => Route::New(self.next_key),
         }
     }
 }
@@ -207,10 +297,10 @@ mod tests {
     #[test]
     fn openai_two_calls_with_split_arguments() {
         let mut a = ToolCallAssembler::new();
-        assert_eq!(a.push(Some(0), Some("c1"), Some("f"), ""), 0);
-        a.push(Some(0), None, None, "{\"x\"");
-        assert_eq!(a.push(Some(1), Some("c2"), Some("g"), "{}"), 1);
-        a.push(Some(0), None, None, ":1}");
+        assert_eq!(a.push(Some(0), Some("c1"), Some("f"), "").unwrap(), 0);
+        a.push(Some(0), None, None, "{\"x\"").unwrap();
+        assert_eq!(a.push(Some(1), Some("c2"), Some("g"), "{}").unwrap(), 1);
+        a.push(Some(0), None, None, ":1}").unwrap();
         assert_eq!(a.len(), 2);
         assert_eq!(
             a.finish(),
@@ -221,10 +311,10 @@ mod tests {
     #[test]
     fn repeated_id_and_empty_name_continue_the_call() {
         let mut a = ToolCallAssembler::new();
-        a.push(Some(0), Some("c1"), Some("f"), "[");
+        a.push(Some(0), Some("c1"), Some("f"), "[").unwrap();
         assert!(!a.begins_call(Some(0), Some("c1")));
-        a.push(Some(0), Some("c1"), Some(""), "1");
-        a.push(Some(0), Some(""), Some("other"), "]");
+        a.push(Some(0), Some("c1"), Some(""), "1").unwrap();
+        a.push(Some(0), Some(""), Some("other"), "]").unwrap();
         assert_eq!(a.finish(), [call("c1", "f", "[1]")]);
     }
 
@@ -232,33 +322,33 @@ mod tests {
     fn missing_index_continues_the_last_call_or_starts_at_zero() {
         let mut a = ToolCallAssembler::new();
         assert!(a.begins_call(None, None));
-        assert_eq!(a.push(None, Some("c1"), Some("f"), "{"), 0);
-        assert_eq!(a.push(None, None, None, "}"), 0);
+        assert_eq!(a.push(None, Some("c1"), Some("f"), "{").unwrap(), 0);
+        assert_eq!(a.push(None, None, None, "}").unwrap(), 0);
         // A new id without an index is a new call, after the highest index.
         assert!(a.begins_call(None, Some("c2")));
-        assert_eq!(a.push(None, Some("c2"), Some("g"), "{"), 1);
+        assert_eq!(a.push(None, Some("c2"), Some("g"), "{").unwrap(), 1);
         // An id seen before routes back to its call.
-        assert_eq!(a.push(None, Some("c1"), None, " "), 0);
-        assert_eq!(a.push(Some(1), None, None, "}"), 1);
+        assert_eq!(a.push(None, Some("c1"), None, " ").unwrap(), 0);
+        assert_eq!(a.push(Some(1), None, None, "}").unwrap(), 1);
         assert_eq!(a.finish(), [call("c1", "f", "{} "), call("c2", "g", "{}")]);
     }
 
     #[test]
     fn id_and_name_arriving_late_are_filled_in() {
         let mut a = ToolCallAssembler::new();
-        a.push(Some(0), None, None, "{");
+        a.push(Some(0), None, None, "{").unwrap();
         assert!(!a.begins_call(Some(0), Some("c1")));
-        a.push(Some(0), Some("c1"), Some("f"), "}");
+        a.push(Some(0), Some("c1"), Some("f"), "}").unwrap();
         assert_eq!(a.get(0), Some(&call("c1", "f", "{}")));
     }
 
     #[test]
     fn a_reused_index_with_a_new_id_is_a_new_call() {
         let mut a = ToolCallAssembler::new();
-        a.push(Some(0), Some("c1"), Some("f"), "{}");
+        a.push(Some(0), Some("c1"), Some("f"), "{}").unwrap();
         assert!(a.begins_call(Some(0), Some("c2")));
-        assert_eq!(a.push(Some(0), Some("c2"), Some("g"), "{"), 1);
-        assert_eq!(a.push(Some(0), None, None, "}"), 1);
+        assert_eq!(a.push(Some(0), Some("c2"), Some("g"), "{").unwrap(), 1);
+        assert_eq!(a.push(Some(0), None, None, "}").unwrap(), 1);
         assert_eq!(a.finish(), [call("c1", "f", "{}"), call("c2", "g", "{}")]);
     }
 
@@ -266,8 +356,8 @@ mod tests {
     fn finish_orders_by_index_and_positions_follow_appearance() {
         // Anthropic-style content-block indices: sparse, text block at 0.
         let mut a = ToolCallAssembler::new();
-        assert_eq!(a.push(Some(3), Some("b"), Some("g"), "2"), 0);
-        assert_eq!(a.push(Some(1), Some("a"), Some("f"), "1"), 1);
+        assert_eq!(a.push(Some(3), Some("b"), Some("g"), "2").unwrap(), 0);
+        assert_eq!(a.push(Some(1), Some("a"), Some("f"), "1").unwrap(), 1);
         let names: Vec<String> = a.finish().into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["f", "g"]);
     }
@@ -276,9 +366,12 @@ mod tests {
     fn push_events_emits_one_start_per_call() {
         let mut a = ToolCallAssembler::new();
         let mut out = Vec::new();
-        a.push_events(Some(0), Some("c1"), Some("f"), "", &mut out);
-        a.push_events(Some(0), Some("c1"), Some(""), "{}", &mut out);
-        a.push_events(Some(1), Some("c2"), Some("g"), "[]", &mut out);
+        a.push_events(Some(0), Some("c1"), Some("f"), "", &mut out)
+            .unwrap();
+        a.push_events(Some(0), Some("c1"), Some(""), "{}", &mut out)
+            .unwrap();
+        a.push_events(Some(1), Some("c2"), Some("g"), "[]", &mut out)
+            .unwrap();
         assert_eq!(
             out,
             [
@@ -302,6 +395,90 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn the_number_of_calls_is_capped() {
+        let mut a = ToolCallAssembler::new();
+        let mut out = Vec::new();
+        for i in 0..MAX_TOOL_CALLS {
+            a.push_events(Some(i), None, Some("f"), "", &mut out)
+                .unwrap();
+        }
+        // Continuing a known call is still fine; beginning one more is not.
+        a.push(Some(0), None, None, "{}").unwrap();
+        let before = out.len();
+        let e = a
+            .push_events(Some(MAX_TOOL_CALLS), None, Some("f"), "x", &mut out)
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Decode);
+        assert!(e.message().contains("1024 tool calls"), "{}", e.message());
+        assert_eq!(out.len(), before);
+        let e = a.push_whole(call("c", "f", "{}"), &mut out).unwrap_err();
+        assert!(e.message().contains("MAX_TOOL_CALLS"), "{}", e.message());
+        // A huge wire index is a key like any other, not arithmetic that overflows.
+        let mut a = ToolCallAssembler::new();
+        assert_eq!(a.push(Some(usize::MAX), Some("x"), None, "").unwrap(), 0);
+        assert_eq!(a.push(None, Some("y"), None, "").unwrap(), 1);
+        assert_eq!(a.len(), 2);
+    }
+
+    #[test]
+    fn argument_bytes_are_capped() {
+        let mut a = ToolCallAssembler::new();
+        let piece = "x".repeat(MAX_TOOL_ARGUMENT_BYTES / 4);
+        for _ in 0..4 {
+            a.push(Some(0), None, None, &piece).unwrap();
+        }
+        let e = a.push(Some(0), None, None, "y").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Decode);
+        assert!(
+            e.message().contains("MAX_TOOL_ARGUMENT_BYTES"),
+            "{}",
+            e.message()
+        );
+        assert_eq!(
+            a.get(0).map(|c| c.arguments.len()),
+            Some(MAX_TOOL_ARGUMENT_BYTES)
+        );
+    }
+
+    #[test]
+    fn whole_calls_follow_streamed_ones_and_find_routes_without_adding() {
+        let mut a = ToolCallAssembler::new();
+        let mut out = Vec::new();
+        a.push(Some(4), Some("s"), Some("f"), "{}").unwrap();
+        assert_eq!(a.push_whole(call("w", "g", "[]"), &mut out).unwrap(), 1);
+        assert_eq!(
+            out,
+            [
+                StreamEvent::ToolCallStart {
+                    index: 1,
+                    id: "w".into(),
+                    name: "g".into()
+                },
+                StreamEvent::ToolCallDelta {
+                    index: 1,
+                    arguments: "[]".into()
+                },
+            ]
+        );
+        assert_eq!(a.find(Some(4), None), Some(0));
+        assert_eq!(a.find(None, Some("w")), Some(1));
+        assert_eq!(a.find(Some(9), None), None);
+        assert_eq!(a.len(), 2);
+        assert_eq!(a.finish(), [call("s", "f", "{}"), call("w", "g", "[]")]);
+    }
+
+    #[test]
+    fn many_calls_in_one_frame_take_linear_time() {
+        // 150k continuation chunks over the largest number of calls: each is an
+        // O(1) look-up, so this is quick even unoptimized (a scan would be 10^8 steps).
+        let mut a = ToolCallAssembler::new();
+        for i in 0..150_000 {
+            a.push(Some(i % MAX_TOOL_CALLS), None, None, "").unwrap();
+        }
+        assert_eq!(a.len(), MAX_TOOL_CALLS);
     }
 
     /// How a continuation chunk is written: (index given, id repeated, name as "" / repeated / absent).
@@ -334,13 +511,13 @@ mod tests {
                     let piece = &c.arguments[start..end];
                     start = end;
                     if n == 0 {
-                        a.push_events(Some(i), Some(&c.id), Some(&c.name), piece, &mut events);
+                        a.push_events(Some(i), Some(&c.id), Some(&c.name), piece, &mut events).unwrap();
                         continue;
                     }
                     let &(indexed, repeat_id, name) = style.next().unwrap_or(&(true, false, 0));
                     let name = [Some(""), Some(c.name.as_str()), None][usize::from(name)];
                     let id = repeat_id.then_some(c.id.as_str());
-                    a.push_events(indexed.then_some(i), id, name, piece, &mut events);
+                    a.push_events(indexed.then_some(i), id, name, piece, &mut events).unwrap();
                 }
             }
             let starts = events.iter().filter(|e| matches!(e, StreamEvent::ToolCallStart { .. })).count();

@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
+use super::raw::{self, RawEnding, RawReply, Takeover};
 use super::recorded::RecordedRequest;
 use super::reply::{self, ReplyBody};
 use super::server::{OpenConnection, Shared};
@@ -30,6 +31,8 @@ pub(super) struct ConnControl {
     reset: AtomicBool,
     /// Wakes the connection task, which then drops the connection.
     abort: Notify,
+    /// A raw response for the connection task to write in hyper's stead.
+    takeover: Takeover,
 }
 
 impl ConnControl {
@@ -63,13 +66,25 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, open: OpenConn
             async move { Ok::<_, Infallible>(answer(request, &shared, &control, connection_id).await) }
         })
     };
-    let connection = http1::Builder::new()
+    let mut connection = http1::Builder::new()
         .keep_alive(true)
         .serve_connection(io, service);
     tokio::select! {
         // An error here is the client's doing (it went away, sent garbage): nothing to report.
-        _ = connection => {}
+        _ = &mut connection => {}
         () = control.abort.notified() => {}
+        reply = control.takeover.requested() => {
+            // hyper has read the request and written nothing for it: the socket is ours.
+            let mut io = connection.into_parts().io.into_inner();
+            tokio::select! {
+                ending = raw::play(&mut io, reply) => {
+                    if ending == RawEnding::Reset {
+                        control.reset.store(true, Ordering::SeqCst);
+                    }
+                }
+                () = control.abort.notified() => {}
+            }
+        }
     }
     // Dropping `connection` here closes the socket; `open` then counts it closed.
     drop(open);
@@ -88,8 +103,13 @@ async fn answer(
         // The client sent a broken body or went away mid-body: nothing to record.
         Err(_) => return bad_request(),
     };
-    let script = shared.next_response(parts.method.as_str(), parts.uri.path());
+    let mut script = shared.next_response(parts.method.as_str(), parts.uri.path());
     shared.record(RecordedRequest::new(&parts, body, connection_id));
+    if let Some(raw) = RawReply::of(&mut script) {
+        // The connection task writes it; this response is never produced.
+        control.takeover.request(raw);
+        return std::future::pending().await;
+    }
     reply::play(script, control).await
 }
 

@@ -6,6 +6,8 @@
 //!
 //! - script answers per route with [`MockServer::on`] and [`MockServer::on_sequence`],
 //!   built with [`MockResponse`] (JSON, text, bytes, SSE, NDJSON, redirects, gzip, delays);
+//! - send bytes no well-behaved server would with [`MockResponse::raw`] (any status
+//!   line, header bytes and framing, split anywhere);
 //! - inject transport failures with [`Fault`] (resets, abrupt closes, stalls, before
 //!   the headers or mid-body);
 //! - inspect what the client sent with [`MockServer::requests`] ([`RecordedRequest`]);
@@ -17,6 +19,7 @@
 #![cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 
 mod connection;
+mod raw;
 mod recorded;
 mod replay;
 mod reply;

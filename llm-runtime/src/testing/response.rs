@@ -64,7 +64,7 @@ pub(super) enum ScriptedBody {
 /// One scripted answer of a [`MockServer`](super::MockServer) route.
 ///
 /// Built from a constructor (`json`, `text`, `bytes`, `sse`, `ndjson`,
-/// `raw_body_chunks`, `redirect`, `empty`, `fault`) and refined with the
+/// `raw_body_chunks`, `raw`, `redirect`, `empty`, `fault`) and refined with the
 /// builder methods.
 ///
 /// Mistakes in the script (an invalid header name, a status outside
@@ -96,6 +96,9 @@ pub struct MockResponse {
     pub(super) fault: Option<Fault>,
     /// Script mistakes, reported as a `500` when the response is served.
     pub(super) setup_errors: Vec<String>,
+    /// The bytes of a [`MockResponse::raw`] response, written as they are
+    /// instead of an HTTP response built from the fields above.
+    pub(super) raw: Option<Vec<Bytes>>,
 }
 
 impl MockResponse {
@@ -110,6 +113,7 @@ impl MockResponse {
             gzip: false,
             fault: None,
             setup_errors: Vec::new(),
+            raw: None,
         }
     }
 
@@ -193,6 +197,32 @@ impl MockResponse {
     /// flushed separately, byte for byte (invalid UTF-8 included).
     pub fn raw_body_chunks<C: Into<Bytes>>(chunks: impl IntoIterator<Item = C>) -> Self {
         MockResponse::new(200, None, chunks_of(chunks))
+    }
+
+    /// A response written to the socket byte for byte: `chunks` hold the
+    /// status line, the headers and the body exactly as the upstream would
+    /// send them (nothing is added, checked or framed), each written and
+    /// flushed separately, with [`MockResponse::chunk_delay`] between two.
+    ///
+    /// Then the server closes the connection with a FIN (so a body without a
+    /// length ends there); a [`Fault`] "after chunks" cuts the response after
+    /// that many chunks instead (a reset, a close, or a stall). [`delay`]
+    /// holds the first chunk back. The status, headers and gzip set by the
+    /// builder methods have no effect, and the connection is never reused.
+    ///
+    /// [`delay`]: MockResponse::delay
+    ///
+    /// ```
+    /// # use llm_runtime::testing::MockResponse;
+    /// // An informational status as the final answer, then the connection closes.
+    /// let weird = MockResponse::raw(["HTTP/1.1 103 Early", " Hints\r\nx-a: \x01\r\n\r\n"]);
+    /// // A body shorter than its declared length.
+    /// let short = MockResponse::raw(["HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{}"]);
+    /// ```
+    pub fn raw<C: Into<Bytes>>(chunks: impl IntoIterator<Item = C>) -> Self {
+        let mut response = MockResponse::empty(200);
+        response.raw = Some(chunks.into_iter().map(Into::into).collect());
+        response
     }
 
     /// A redirect (`301`, `302`, `303`, `307` or `308`) to `location`, with an empty body.

@@ -683,3 +683,91 @@ async fn dropping_the_server_refuses_new_connections_and_ends_open_ones() {
         .expect_err("nothing listens");
     assert!(refused.is_connect(), "{refused:?}");
 }
+
+#[tokio::test]
+async fn raw_responses_are_written_byte_for_byte_split_anywhere() {
+    let server = MockServer::start().await;
+    // The status line and a header split mid-token, a body delimited by the close.
+    server.on(
+        "GET",
+        "/raw",
+        MockResponse::raw([
+            &b"HTTP/1.1 2"[..],
+            b"01 Made Up\r\nx-od",
+            b"d: \xff\xfe\r\n\r\n{\"a\"",
+            b":1}",
+        ]),
+    );
+    let client = client();
+    for _ in 0..2 {
+        let response = client
+            .get(format!("{}/raw", server.url()))
+            .send()
+            .await
+            .expect("a raw response is still HTTP");
+        assert_eq!(response.status(), 201);
+        assert_eq!(
+            response.headers().get("x-odd").map(|v| v.as_bytes()),
+            Some(&b"\xff\xfe"[..])
+        );
+        assert_eq!(
+            response.bytes().await.expect("ends with the close"),
+            &b"{\"a\":1}"[..]
+        );
+    }
+    assert_eq!(server.request_count(), 2);
+    assert_eq!(
+        server.connections_accepted(),
+        2,
+        "a raw response closes its connection"
+    );
+}
+
+#[tokio::test]
+async fn raw_responses_can_break_the_framing_and_end_with_a_fault() {
+    let server = MockServer::start().await;
+    server
+        .on(
+            "GET",
+            "/short",
+            MockResponse::raw(["HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n{}"]),
+        )
+        .on(
+            "GET",
+            "/garbage",
+            MockResponse::raw(["HTTP/1.1 200 OK\r\nx-a: \x01\x00\r\n\r\n"]),
+        )
+        .on(
+            "GET",
+            "/stall",
+            MockResponse::raw(["HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nab", "cd"])
+                .with_fault(Fault::StallAfterChunks(1)),
+        );
+    let client = client();
+    let short = client
+        .get(format!("{}/short", server.url()))
+        .send()
+        .await
+        .expect("the headers are valid");
+    assert!(
+        short.bytes().await.is_err(),
+        "a body shorter than its length"
+    );
+    let garbage = client.get(format!("{}/garbage", server.url())).send().await;
+    assert!(
+        garbage.is_err(),
+        "control bytes in a header value: {garbage:?}"
+    );
+    let mut stalled = client
+        .get(format!("{}/stall", server.url()))
+        .send()
+        .await
+        .expect("the headers are valid");
+    let first = tokio::time::timeout(PATIENCE, stalled.chunk())
+        .await
+        .expect("the first chunk arrives")
+        .expect("readable");
+    assert_eq!(first.as_deref(), Some(&b"ab"[..]));
+    let next = tokio::time::timeout(Duration::from_millis(200), stalled.chunk()).await;
+    assert!(next.is_err(), "nothing follows the stall: {next:?}");
+}

@@ -26,7 +26,7 @@ mod request;
 mod response;
 mod stream;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 use http::HeaderMap;
 

@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::DEFAULT_MAX_TOKENS;
-use crate::dialects::{arguments_object, effort_budget, f32_json, split_data_url};
+use crate::dialects::toolkit::{
+    SamplingNames, Turns, arguments_object, effort_budget, merge_extra, split_data_url,
+};
 use crate::error::{Error, Result};
 use crate::types::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
 
@@ -33,15 +35,13 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
             json!({"type": "enabled", "budget_tokens": budget}),
         );
     }
-    if let Some(t) = request.temperature {
-        body.insert("temperature".into(), f32_json(t));
+    // `seed` is only set under the Passthrough policy (see `unsupported_params`): sent as-is.
+    SamplingNames {
+        max_tokens: None,
+        stop: "stop_sequences",
+        ..SamplingNames::OPENAI
     }
-    if let Some(p) = request.top_p {
-        body.insert("top_p".into(), f32_json(p));
-    }
-    if !request.stop.is_empty() {
-        body.insert("stop_sequences".into(), json!(request.stop));
-    }
+    .insert(request, &mut body);
     if !request.tools.is_empty() {
         let tools: Vec<Value> = request
             .tools
@@ -71,9 +71,6 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
         body.insert("metadata".into(), json!({"user_id": user}));
     }
     // Only set under the Passthrough policy (see `unsupported_params`): sent as-is.
-    if let Some(seed) = request.seed {
-        body.insert("seed".into(), json!(seed));
-    }
     if let Some(format @ (ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })) =
         &request.response_format
     {
@@ -82,15 +79,14 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
     if stream {
         body.insert("stream".into(), json!(true));
     }
-    for (key, value) in &request.extra {
-        body.insert(key.clone(), value.clone());
-    }
+    merge_extra(&mut body, &request.extra, &[]);
     Ok(Value::Object(body))
 }
 
 /// The conversation without its system messages, as Messages API turns.
 fn messages(messages: &[Message]) -> Result<Vec<Value>> {
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    // The API wants user and assistant turns to alternate.
+    let mut turns = Turns::default();
     for message in messages {
         let (role, blocks) = match message.role {
             Role::System => continue,
@@ -109,16 +105,9 @@ fn messages(messages: &[Message]) -> Result<Vec<Value>> {
             }
             Role::Tool => ("user", vec![tool_result(message)?]),
         };
-        match turns.last_mut() {
-            // The API wants user and assistant turns to alternate.
-            Some((last, prior)) if *last == role => prior.extend(blocks),
-            _ => turns.push((role, blocks)),
-        }
+        turns.push(role, blocks);
     }
-    Ok(turns
-        .into_iter()
-        .map(|(role, content)| json!({"role": role, "content": content}))
-        .collect())
+    Ok(turns.into_json("content"))
 }
 
 /// Text and image blocks; empty text is left out (the API rejects empty text blocks).

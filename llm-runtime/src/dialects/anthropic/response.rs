@@ -3,31 +3,33 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{ChatResponse, FinishReason, Part, ToolCall, Usage};
 
 /// A content block of a response, or of a `content_block_start` event.
 /// Block types added later (server tools, citations...) decode as `Other`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(super) enum ContentBlock {
     Text {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         text: String,
     },
     Thinking {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         thinking: String,
     },
     ToolUse {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         id: String,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         name: String,
         #[serde(default)]
         input: Value,
     },
     #[serde(other)]
+    #[default]
     Other,
 }
 
@@ -35,14 +37,14 @@ pub(super) enum ContentBlock {
 /// update only the counts it carries.
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
 pub(super) struct WireUsage {
-    #[serde(default)]
-    input_tokens: Option<u64>,
-    #[serde(default)]
-    output_tokens: Option<u64>,
-    #[serde(default)]
-    cache_creation_input_tokens: Option<u64>,
-    #[serde(default)]
-    cache_read_input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "opt_count")]
+    input_tokens: Option<u32>,
+    #[serde(default, deserialize_with = "opt_count")]
+    output_tokens: Option<u32>,
+    #[serde(default, deserialize_with = "opt_count")]
+    cache_creation_input_tokens: Option<u32>,
+    #[serde(default, deserialize_with = "opt_count")]
+    cache_read_input_tokens: Option<u32>,
 }
 
 impl WireUsage {
@@ -61,12 +63,12 @@ impl WireUsage {
     /// The unified usage: Anthropic counts cached prompt tokens apart from
     /// `input_tokens`, the unified prompt count includes them.
     pub(super) fn to_usage(self) -> Usage {
-        let count = |n: Option<u64>| u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX);
+        let count = |n: Option<u32>| n.unwrap_or(0);
         let prompt = count(self.input_tokens)
             .saturating_add(count(self.cache_creation_input_tokens))
             .saturating_add(count(self.cache_read_input_tokens));
         let mut usage = Usage::new(prompt, count(self.output_tokens));
-        usage.cached_tokens = self.cache_read_input_tokens.map(|n| count(Some(n)));
+        usage.cached_tokens = self.cache_read_input_tokens;
         usage
     }
 }
@@ -93,11 +95,11 @@ pub(super) fn arguments_text(input: &Value) -> String {
 
 #[derive(Deserialize)]
 struct MessageResponse {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     model: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     content: Vec<ContentBlock>,
     #[serde(default)]
     stop_reason: Option<String>,

@@ -4,53 +4,52 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::response::{ContentBlock, WireUsage, arguments_text, finish_reason};
-use crate::error::{Error, ErrorKind, Result, classify_http_error, parse_error_body};
+use crate::dialects::wire::null_as_default;
+use crate::error::{Error, Result};
 use crate::provider::{Control, Frame};
+use crate::stream::ToolCallAssembler;
 use crate::types::StreamEvent;
 
 /// What the Anthropic stream parser keeps between events.
 #[derive(Debug, Default)]
 pub struct AnthropicStreamState {
     started: bool,
-    /// Tool-use blocks in order of appearance: a call's position is its index here.
-    tools: Vec<OpenTool>,
+    /// Tool-use blocks by content-block index, their `partial_json` pieces
+    /// gathered as arguments (a call's position is its order of appearance).
+    calls: ToolCallAssembler,
+    /// What each call's position holds besides: the `input` of its
+    /// `content_block_start` (normally `{}`), and whether its arguments were sent.
+    tools: Vec<(Value, bool)>,
     usage: WireUsage,
     usage_seen: bool,
     usage_sent: bool,
-}
-
-/// A tool-use block whose arguments are still arriving.
-#[derive(Debug)]
-struct OpenTool {
-    /// The content-block index the events name it by.
-    block: usize,
-    /// The `input` of `content_block_start` (normally `{}`).
-    input: Value,
-    /// The `partial_json` pieces so far.
-    json: String,
-    /// Its arguments were sent.
-    sent: bool,
 }
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum WireEvent {
     MessageStart {
+        #[serde(default, deserialize_with = "null_as_default")]
         message: StartMessage,
     },
+    /// A missing or `null` index means the block the stream is on: the last one.
     ContentBlockStart {
-        index: usize,
+        #[serde(default)]
+        index: Option<usize>,
+        #[serde(default, deserialize_with = "null_as_default")]
         content_block: ContentBlock,
     },
     ContentBlockDelta {
-        index: usize,
+        #[serde(default)]
+        index: Option<usize>,
         delta: Delta,
     },
     ContentBlockStop {
-        index: usize,
+        #[serde(default)]
+        index: Option<usize>,
     },
     MessageDelta {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         delta: MessageDeltaBody,
         #[serde(default)]
         usage: Option<WireUsage>,
@@ -63,11 +62,11 @@ enum WireEvent {
     Unknown,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct StartMessage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     model: String,
     #[serde(default)]
     usage: Option<WireUsage>,
@@ -78,17 +77,17 @@ struct StartMessage {
 enum Delta {
     #[serde(rename = "text_delta")]
     Text {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         text: String,
     },
     #[serde(rename = "input_json_delta")]
     InputJson {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         partial_json: String,
     },
     #[serde(rename = "thinking_delta")]
     Thinking {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         thinking: String,
     },
     /// `signature_delta`, `citations_delta` and later kinds carry nothing unified.
@@ -118,13 +117,12 @@ pub(super) fn parse_event(
         WireEvent::Ping {} | WireEvent::Unknown => return Ok(Control::Continue),
         WireEvent::Error {} => return Err(stream_error(&frame.data)),
         WireEvent::MessageStart { message } => {
-            if !state.started {
-                state.started = true;
-                out.push(StreamEvent::Start {
-                    id: message.id,
-                    model: message.model,
-                });
-            }
+            // The stream driver forwards the first `Start` only.
+            state.started = true;
+            out.push(StreamEvent::Start {
+                id: message.id,
+                model: message.model,
+            });
             if let Some(usage) = message.usage {
                 state.usage.merge(&usage);
                 state.usage_seen = true;
@@ -149,32 +147,28 @@ pub(super) fn parse_event(
             ContentBlock::Text { text } => push_text(out, text),
             ContentBlock::Thinking { thinking } => push_reasoning(out, thinking),
             ContentBlock::ToolUse { id, name, input } => {
-                out.push(StreamEvent::ToolCallStart {
-                    index: state.tools.len(),
-                    id,
-                    name,
-                });
-                state.tools.push(OpenTool {
-                    block: index,
-                    input,
-                    json: String::new(),
-                    sent: false,
-                });
+                let position = state
+                    .calls
+                    .push_events(index, Some(&id), Some(&name), "", out)?;
+                if position == state.tools.len() {
+                    state.tools.push((input, false));
+                }
             }
             ContentBlock::Other => {}
         },
         WireEvent::ContentBlockDelta { index, delta } => match delta {
             Delta::Text { text } => push_text(out, text),
             Delta::Thinking { thinking } => push_reasoning(out, thinking),
+            // Pieces for a block that is not a tool call are dropped.
             Delta::InputJson { partial_json } => {
-                if let Some(tool) = state.tools.iter_mut().rev().find(|t| t.block == index) {
-                    tool.json.push_str(&partial_json);
+                if state.calls.find(index, None).is_some() {
+                    state.calls.push(index, None, None, &partial_json)?;
                 }
             }
             Delta::Other => {}
         },
         WireEvent::ContentBlockStop { index } => {
-            if let Some(position) = state.tools.iter().rposition(|t| t.block == index) {
+            if let Some(position) = state.calls.find(index, None) {
                 flush_tool(state, position, out);
             }
         }
@@ -229,19 +223,22 @@ fn push_reasoning(out: &mut Vec<StreamEvent>, text: String) {
 /// Send the arguments of the tool call at `position`, re-serialized like the
 /// non-streamed `input` object (raw pieces when they are not valid JSON).
 fn flush_tool(state: &mut AnthropicStreamState, position: usize, out: &mut Vec<StreamEvent>) {
-    let Some(tool) = state.tools.get_mut(position) else {
+    let (Some((input, sent)), Some(call)) =
+        (state.tools.get_mut(position), state.calls.get(position))
+    else {
         return;
     };
-    if tool.sent {
+    if *sent {
         return;
     }
-    tool.sent = true;
-    let arguments = if tool.json.trim().is_empty() {
-        arguments_text(&tool.input)
+    *sent = true;
+    let json = call.arguments.as_str();
+    let arguments = if json.trim().is_empty() {
+        arguments_text(input)
     } else {
-        match serde_json::from_str::<Value>(&tool.json) {
+        match serde_json::from_str::<Value>(json) {
             Ok(value) => arguments_text(&value),
-            Err(_) => std::mem::take(&mut tool.json),
+            Err(_) => json.to_owned(),
         }
     };
     out.push(StreamEvent::ToolCallDelta {
@@ -256,28 +253,12 @@ fn flush_tools(state: &mut AnthropicStreamState, out: &mut Vec<StreamEvent>) {
     }
 }
 
-/// The error of an `event: error` frame, classified like an HTTP error body.
+/// The error of an `event: error` frame, classified by the one in-band table.
 ///
 /// The stream itself answered 200, so the kind comes from the error `type`
 /// (`overloaded_error`, `rate_limit_error`, `api_error`...) and the message;
 /// the error carries no HTTP status. An error type the table does not know is
 /// a server error: the request was accepted, the failure is the provider's.
 fn stream_error(data: &str) -> Error {
-    let parsed = parse_error_body(data.as_bytes()).unwrap_or_default();
-    // Classified as if it were a 400 so that the error type, not a status, decides.
-    let kind = match classify_http_error(400, &http::HeaderMap::new(), data.as_bytes()).kind() {
-        ErrorKind::InvalidRequest if parsed.code.as_deref() != Some("invalid_request_error") => {
-            ErrorKind::ServerError
-        }
-        kind => kind,
-    };
-    let message = parsed
-        .message
-        .unwrap_or_else(|| "an error event without a message".to_owned());
-    let mut error = Error::new(kind, format!("the stream failed mid-way: {message}"))
-        .with_body(data.as_bytes());
-    if let Some(code) = parsed.code {
-        error = error.with_code(code);
-    }
-    error
+    crate::error::stream_error(data.as_bytes())
 }

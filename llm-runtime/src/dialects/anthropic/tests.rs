@@ -269,7 +269,7 @@ fn models_request_asks_for_a_full_page() {
 
 // ---- response ----
 
-const MESSAGE: &str = r#"{
+pub(in crate::dialects) const MESSAGE: &str = r#"{
   "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
   "content": [
     {"type": "thinking", "thinking": "The user wants weather.", "signature": "sig"},
@@ -355,7 +355,7 @@ fn malformed_response_is_a_decode_error() {
 
 // ---- stream ----
 
-fn tool_stream() -> String {
+pub(in crate::dialects) fn tool_stream() -> String {
     sse(&[
         (
             "message_start",

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dialects::{f32_json, function_tools, image_url};
+use crate::dialects::toolkit::{SamplingNames, function_tools, image_url, merge_extra};
 use crate::error::{Error, Result};
 use crate::types::{
     ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolChoice,
@@ -96,21 +96,12 @@ pub(crate) fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         }
         Some(ToolChoice::Auto) | None => {}
     }
-    if let Some(t) = req.temperature {
-        body.insert("temperature".into(), f32_json(t));
+    SamplingNames {
+        top_p: "p",
+        stop: "stop_sequences",
+        ..SamplingNames::OPENAI
     }
-    if let Some(p) = req.top_p {
-        body.insert("p".into(), f32_json(p));
-    }
-    if let Some(n) = req.max_tokens {
-        body.insert("max_tokens".into(), n.into());
-    }
-    if !req.stop.is_empty() {
-        body.insert("stop_sequences".into(), req.stop.clone().into());
-    }
-    if let Some(seed) = req.seed {
-        body.insert("seed".into(), seed.into());
-    }
+    .insert(req, &mut body);
     match &req.response_format {
         Some(ResponseFormat::Text) => {
             body.insert("response_format".into(), json!({"type": "text"}));
@@ -133,9 +124,7 @@ pub(crate) fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         );
     }
     body.insert("stream".into(), stream.into());
-    for (key, value) in &req.extra {
-        body.insert(key.clone(), value.clone());
-    }
+    merge_extra(&mut body, &req.extra, &[]);
     Ok(Value::Object(body))
 }
 

@@ -1,17 +1,17 @@
 //! Reading Cohere v2 chat responses, usage, embeddings and the model list.
 
-use serde::Deserialize;
 use serde_json::Value;
 
+use crate::dialects::toolkit::{embeddings_in_order, model_names};
+use crate::dialects::wire::count_of;
 use crate::error::{Error, Result};
 use crate::types::{
-    ChatResponse, Embedding, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
+    ChatResponse, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
 };
 
 /// A token count: Cohere writes some as floats (`12.0`).
 fn count(v: Option<&Value>) -> Option<u32> {
-    let n = v?.as_f64()?;
-    (n.is_finite() && n >= 0.0).then(|| n.min(f64::from(u32::MAX)) as u32)
+    count_of(v?)
 }
 
 /// Usage from a `usage` object: the billed units (what the prices are per),
@@ -64,6 +64,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
     }
     let message = v
         .get("message")
+        .filter(|m| !m.is_null())
         .ok_or_else(|| Error::decode("Cohere sent a chat response without a `message`"))?;
     let mut response = ChatResponse::empty();
     response.id = str_at(&v, "id").unwrap_or_default().to_owned();
@@ -133,38 +134,16 @@ pub(super) fn parse_embeddings(body: &[u8], model: &str) -> Result<EmbeddingResp
     Ok(EmbeddingResponse {
         model: model.to_owned(),
         provider: String::new(),
-        embeddings: vectors
-            .into_iter()
-            .enumerate()
-            .map(|(index, vector)| Embedding { index, vector })
-            .collect(),
+        embeddings: embeddings_in_order(vectors),
         usage,
     })
 }
 
 /// Parse `GET /v1/models`: `{"models": [{"name": "command-a-03-2025", ...}]}`.
 pub(super) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>> {
-    #[derive(Deserialize)]
-    struct List {
-        #[serde(default)]
-        models: Vec<Model>,
-    }
-    #[derive(Deserialize)]
-    struct Model {
-        name: String,
-    }
-    let list: List = serde_json::from_slice(body).map_err(|e| {
-        Error::decode(format!(
-            "Cohere sent a model list that is not understood: {e}"
-        ))
-    })?;
-    Ok(list
-        .models
+    Ok(model_names(body, "Cohere")?
         .into_iter()
-        .map(|m| ModelInfo {
-            id: m.name,
-            owned_by: None,
-        })
+        .map(|id| ModelInfo { id, owned_by: None })
         .collect())
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result, stream_error};
 use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
 use crate::types::StreamEvent;
@@ -95,14 +95,13 @@ pub(super) fn parse_event(
             let function = call.and_then(|c| c.get("function"));
             let name = function.and_then(|f| f.get("name")).and_then(Value::as_str);
             let arguments = arguments_text(function.and_then(|f| f.get("arguments")));
-            state.calls.push_events(index, id, name, &arguments, out);
+            state.calls.push_events(index, id, name, &arguments, out)?;
         }
         "message-end" => {
-            if let Some(message) = text_at(&v, "/delta/error") {
-                return Err(Error::new(
-                    ErrorKind::ServerError,
-                    format!("Cohere ended the stream with an error: {message}"),
-                ));
+            if text_at(&v, "/delta/error").is_some() {
+                // `delta` is `{"finish_reason":"ERROR","error":"..."}`: an in-band error.
+                let delta = v.get("delta").map(Value::to_string).unwrap_or_default();
+                return Err(stream_error(delta.as_bytes()));
             }
             if let Some(usage) = v.pointer("/delta/usage").and_then(usage) {
                 out.push(StreamEvent::Usage { usage });
@@ -122,6 +121,7 @@ pub(super) fn parse_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use crate::types::{FinishReason, Usage};
 
     fn run(events: &[(&str, &str)]) -> (Vec<StreamEvent>, Result<Control>) {

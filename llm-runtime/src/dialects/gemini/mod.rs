@@ -29,7 +29,7 @@ mod request;
 mod response;
 mod stream;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 use std::time::Duration;
 
@@ -37,11 +37,12 @@ use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::dialects::toolkit::{embeddings_in_order, model_names};
+use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result, classify_http_error};
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{
-    ChatRequest, ChatResponse, Embedding, EmbeddingRequest, EmbeddingResponse, ModelInfo,
-    StreamEvent,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
 };
 
 pub use stream::GeminiStreamState;
@@ -165,12 +166,12 @@ impl Transform for GeminiDialect {
     ) -> Result<EmbeddingResponse> {
         #[derive(Deserialize)]
         struct Batch {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "null_as_default")]
             embeddings: Vec<Values>,
         }
         #[derive(Deserialize)]
         struct Values {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "null_as_default")]
             values: Vec<f32>,
         }
         let batch: Batch = serde_json::from_slice(body).map_err(|e| {
@@ -181,15 +182,7 @@ impl Transform for GeminiDialect {
         Ok(EmbeddingResponse {
             model: ctx.model.to_owned(),
             provider: String::new(),
-            embeddings: batch
-                .embeddings
-                .into_iter()
-                .enumerate()
-                .map(|(index, e)| Embedding {
-                    index,
-                    vector: e.values,
-                })
-                .collect(),
+            embeddings: embeddings_in_order(batch.embeddings.into_iter().map(|e| e.values)),
             usage: None,
         })
     }
@@ -200,22 +193,10 @@ impl Transform for GeminiDialect {
     }
 
     fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
-        #[derive(Deserialize)]
-        struct List {
-            #[serde(default)]
-            models: Vec<Model>,
-        }
-        #[derive(Deserialize)]
-        struct Model {
-            name: String,
-        }
-        let list: List = serde_json::from_slice(body)
-            .map_err(|e| Error::decode(format!("the Gemini model list could not be read: {e}")))?;
-        Ok(list
-            .models
+        Ok(model_names(body, "Gemini")?
             .into_iter()
-            .map(|m| ModelInfo {
-                id: m.name.strip_prefix("models/").unwrap_or(&m.name).to_owned(),
+            .map(|name| ModelInfo {
+                id: name.strip_prefix("models/").unwrap_or(&name).to_owned(),
                 owned_by: None,
             })
             .collect())
@@ -234,7 +215,5 @@ fn retry_delay(body: &[u8]) -> Option<Duration> {
         .as_array()?
         .iter()
         .find_map(|d| d.get("retryDelay")?.as_str())
-        .and_then(|s| s.strip_suffix('s')?.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|s| crate::error::delay_from_secs(s.strip_suffix('s')?))
 }

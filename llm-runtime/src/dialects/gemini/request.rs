@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::dialects::{arguments_object, effort_budget, f32_json, split_data_url};
+use crate::dialects::toolkit::{
+    SamplingNames, Turns, arguments_object, effort_budget, merge_extra, split_data_url,
+};
 use crate::error::{Error, Result};
 use crate::types::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
 
@@ -56,29 +58,20 @@ pub(super) fn body(request: &ChatRequest) -> Result<Value> {
     if !generation.is_empty() {
         body.insert("generationConfig".into(), Value::Object(generation));
     }
-    for (key, value) in &request.extra {
-        body.insert(key.clone(), value.clone());
-    }
+    merge_extra(&mut body, &request.extra, &[]);
     Ok(Value::Object(body))
 }
 
 fn generation_config(request: &ChatRequest) -> Map<String, Value> {
     let mut config = Map::new();
-    if let Some(t) = request.temperature {
-        config.insert("temperature".into(), f32_json(t));
+    SamplingNames {
+        temperature: "temperature",
+        top_p: "topP",
+        max_tokens: Some("maxOutputTokens"),
+        stop: "stopSequences",
+        seed: "seed",
     }
-    if let Some(p) = request.top_p {
-        config.insert("topP".into(), f32_json(p));
-    }
-    if let Some(n) = request.max_tokens {
-        config.insert("maxOutputTokens".into(), json!(n));
-    }
-    if !request.stop.is_empty() {
-        config.insert("stopSequences".into(), json!(request.stop));
-    }
-    if let Some(seed) = request.seed {
-        config.insert("seed".into(), json!(seed));
-    }
+    .insert(request, &mut config);
     match &request.response_format {
         Some(ResponseFormat::JsonObject) => {
             config.insert("responseMimeType".into(), json!("application/json"));
@@ -105,7 +98,8 @@ fn generation_config(request: &ChatRequest) -> Map<String, Value> {
 fn contents(messages: &[Message]) -> Result<Vec<Value>> {
     // Tool results name the function, not the call: remember each call's name.
     let mut names: HashMap<&str, &str> = HashMap::new();
-    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    // Parallel calls are answered by one turn holding every functionResponse.
+    let mut turns = Turns::default();
     for message in messages {
         let (role, parts) = match message.role {
             Role::System => continue,
@@ -121,16 +115,9 @@ fn contents(messages: &[Message]) -> Result<Vec<Value>> {
             }
             Role::Tool => ("user", vec![function_response(message, &names)?]),
         };
-        match turns.last_mut() {
-            // Parallel calls are answered by one turn holding every functionResponse.
-            Some((last, prior)) if *last == role => prior.extend(parts),
-            _ => turns.push((role, parts)),
-        }
+        turns.push(role, parts);
     }
-    Ok(turns
-        .into_iter()
-        .map(|(role, parts)| json!({"role": role, "parts": parts}))
-        .collect())
+    Ok(turns.into_json("parts"))
 }
 
 fn parts(content: &[Part]) -> Vec<Value> {

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{ChatResponse, FinishReason, Part, ToolCall, Usage};
 
@@ -10,7 +11,7 @@ use crate::types::{ChatResponse, FinishReason, Part, ToolCall, Usage};
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct WireResponse {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(super) candidates: Vec<Candidate>,
     #[serde(default)]
     pub(super) prompt_feedback: Option<PromptFeedback>,
@@ -54,12 +55,12 @@ pub(super) struct Candidate {
     #[serde(default)]
     pub(super) finish_reason: Option<String>,
     #[serde(default)]
-    index: Option<u32>,
+    index: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Content {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(super) parts: Vec<WirePart>,
 }
 
@@ -79,7 +80,7 @@ pub(super) struct WirePart {
 pub(super) struct FunctionCall {
     #[serde(default)]
     pub(super) id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(super) name: String,
     #[serde(default)]
     pub(super) args: Value,
@@ -112,30 +113,30 @@ pub(super) struct PromptFeedback {
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct UsageMetadata {
-    #[serde(default)]
-    prompt_token_count: Option<u64>,
-    #[serde(default)]
-    candidates_token_count: Option<u64>,
-    #[serde(default)]
-    cached_content_token_count: Option<u64>,
-    #[serde(default)]
-    thoughts_token_count: Option<u64>,
-    #[serde(default)]
-    tool_use_prompt_token_count: Option<u64>,
+    #[serde(default, deserialize_with = "opt_count")]
+    prompt_token_count: Option<u32>,
+    #[serde(default, deserialize_with = "opt_count")]
+    candidates_token_count: Option<u32>,
+    #[serde(default, deserialize_with = "opt_count")]
+    cached_content_token_count: Option<u32>,
+    #[serde(default, deserialize_with = "opt_count")]
+    thoughts_token_count: Option<u32>,
+    #[serde(default, deserialize_with = "opt_count")]
+    tool_use_prompt_token_count: Option<u32>,
 }
 
 impl UsageMetadata {
     /// The unified usage: the prompt counts tool-use prompt tokens too, the
     /// completion counts thinking tokens (as `totalTokenCount` does).
     pub(super) fn to_usage(self) -> Usage {
-        let count = |n: Option<u64>| u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX);
+        let count = |n: Option<u32>| n.unwrap_or(0);
         let prompt =
             count(self.prompt_token_count).saturating_add(count(self.tool_use_prompt_token_count));
         let completion =
             count(self.candidates_token_count).saturating_add(count(self.thoughts_token_count));
         let mut usage = Usage::new(prompt, completion);
-        usage.cached_tokens = self.cached_content_token_count.map(|n| count(Some(n)));
-        usage.reasoning_tokens = self.thoughts_token_count.map(|n| count(Some(n)));
+        usage.cached_tokens = self.cached_content_token_count;
+        usage.reasoning_tokens = self.thoughts_token_count;
         usage
     }
 }

@@ -1,16 +1,17 @@
 //! `streamGenerateContent?alt=sse` events -> `StreamEvent`s.
 
 use super::response::{UsageMetadata, WireResponse, finish_reason};
-use crate::error::{Error, ErrorKind, Result, classify_http_error};
+use crate::error::{Error, ErrorKind, Result, stream_error};
 use crate::provider::{Control, Frame};
+use crate::stream::ToolCallAssembler;
 use crate::types::{FinishReason, StreamEvent};
 
 /// What the Gemini stream parser keeps between events.
 #[derive(Debug, Default)]
 pub struct GeminiStreamState {
     started: bool,
-    /// Tool calls seen so far: the next call's position.
-    calls: usize,
+    /// Tool calls seen so far (each arrives whole).
+    calls: ToolCallAssembler,
     /// The last `finishReason` seen.
     finish: Option<String>,
     /// The prompt was blocked (`promptFeedback.blockReason`).
@@ -30,22 +31,8 @@ pub(super) fn parse_event(
             "the Gemini stream sent an event that is not a GenerateContentResponse: {e}"
         ))
     })?;
-    if let Some(error) = &wire.error {
-        let status = error
-            .get("code")
-            .and_then(serde_json::Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok())
-            .filter(|c| (400..600).contains(c))
-            .unwrap_or(500);
-        let e = classify_http_error(status, &http::HeaderMap::new(), frame.data.as_bytes());
-        let message = format!("the stream failed mid-way: {}", e.message());
-        let mut error = Error::new(e.kind(), message)
-            .with_status(status)
-            .with_body(frame.data.as_bytes());
-        if let Some(code) = e.code() {
-            error = error.with_code(code.to_owned());
-        }
-        return Err(error);
+    if wire.error.is_some() {
+        return Err(stream_error(frame.data.as_bytes()));
     }
     if !state.started {
         state.started = true;
@@ -69,18 +56,8 @@ pub(super) fn parse_event(
             .unwrap_or_default()
         {
             if let Some(call) = part.function_call {
-                let position = state.calls;
-                state.calls += 1;
-                let call = call.into_tool_call(position);
-                out.push(StreamEvent::ToolCallStart {
-                    index: position,
-                    id: call.id,
-                    name: call.name,
-                });
-                out.push(StreamEvent::ToolCallDelta {
-                    index: position,
-                    arguments: call.arguments,
-                });
+                let call = call.into_tool_call(state.calls.len());
+                state.calls.push_whole(call, out)?;
             } else if let Some(text) = part.text.filter(|t| !t.is_empty()) {
                 if part.thought == Some(true) {
                     out.push(StreamEvent::ReasoningDelta { text });
@@ -97,7 +74,7 @@ pub(super) fn parse_event(
 /// or fail if no event said the answer was finished.
 pub(super) fn finish(state: &mut GeminiStreamState, out: &mut Vec<StreamEvent>) -> Result<()> {
     let reason = match state.finish.take() {
-        Some(raw) => finish_reason(&raw, state.calls > 0),
+        Some(raw) => finish_reason(&raw, !state.calls.is_empty()),
         None if state.blocked => FinishReason::ContentFilter,
         None => {
             return Err(Error::new(

@@ -6,7 +6,8 @@ use super::*;
 use crate::error::ErrorKind;
 use crate::stream::{ResponseAccumulator, SseDecoder};
 use crate::types::{
-    FinishReason, Message, Part, ReasoningEffort, ResponseFormat, Tool, ToolCall, ToolChoice, Usage,
+    Embedding, FinishReason, Message, Part, ReasoningEffort, ResponseFormat, Tool, ToolCall,
+    ToolChoice, Usage,
 };
 
 static SPEC: crate::spec::ProviderSpec =
@@ -291,7 +292,7 @@ fn unsupported_params_are_named() {
 
 // ---- response ----
 
-const RESPONSE: &str = r#"{
+pub(in crate::dialects) const RESPONSE: &str = r#"{
   "candidates": [{
     "content": {"role": "model", "parts": [
       {"text": "Thinking about weather.", "thought": true},
@@ -398,7 +399,7 @@ fn malformed_response_is_a_decode_error() {
 
 // ---- stream ----
 
-fn tool_stream() -> String {
+pub(in crate::dialects) fn tool_stream() -> String {
     sse(&[
         json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Thinking about ", "thought": true}]}, "index": 0}],
                "usageMetadata": {"promptTokenCount": 40, "totalTokenCount": 40}, "modelVersion": "gemini-2.5-flash", "responseId": "resp-1"}),

@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dialects::{arguments_object, f32_json, function_tools, split_data_url};
+use crate::dialects::toolkit::{
+    SamplingNames, arguments_object, function_tools, merge_extra, role_name, split_data_url,
+};
 use crate::error::{Error, Result};
 use crate::types::{
     ChatRequest, EmbeddingRequest, ImageSource, Message, Part, ReasoningEffort, ResponseFormat,
@@ -22,15 +24,6 @@ fn image_data(source: &ImageSource) -> Result<String> {
     }
 }
 
-fn role(role: Role) -> &'static str {
-    match role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    }
-}
-
 /// The name of the tool call `id` answers, from the assistant messages before it
 /// (Ollama pairs a tool result with its call by the tool's name).
 fn tool_name<'a>(history: &'a [Message], id: &str) -> Option<&'a str> {
@@ -44,7 +37,7 @@ fn tool_name<'a>(history: &'a [Message], id: &str) -> Option<&'a str> {
 
 fn message(m: &Message, history: &[Message]) -> Result<Value> {
     let mut obj = Map::new();
-    obj.insert("role".into(), role(m.role).into());
+    obj.insert("role".into(), role_name(m.role).into());
     obj.insert("content".into(), m.text().into());
     let images = m
         .content
@@ -109,38 +102,19 @@ pub(crate) fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         Some(ResponseFormat::Text) | None => {}
     }
     let mut options = Map::new();
-    if let Some(t) = req.temperature {
-        options.insert("temperature".into(), f32_json(t));
+    SamplingNames {
+        max_tokens: Some("num_predict"),
+        ..SamplingNames::OPENAI
     }
-    if let Some(p) = req.top_p {
-        options.insert("top_p".into(), f32_json(p));
-    }
-    if let Some(n) = req.max_tokens {
-        options.insert("num_predict".into(), n.into());
-    }
-    if !req.stop.is_empty() {
-        options.insert("stop".into(), req.stop.clone().into());
-    }
-    if let Some(seed) = req.seed {
-        options.insert("seed".into(), seed.into());
+    .insert(req, &mut options);
+    if !options.is_empty() {
+        body.insert("options".into(), Value::Object(options));
     }
     if let Some(effort) = req.reasoning_effort {
         body.insert("think".into(), think(effort).into());
     }
-    for (key, value) in &req.extra {
-        // `extra.options` adds to the sampling options rather than replacing them.
-        match (key.as_str(), value) {
-            ("options", Value::Object(more)) => {
-                options.extend(more.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
-            _ => {
-                body.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    if !options.is_empty() {
-        body.insert("options".into(), Value::Object(options));
-    }
+    // `extra.options` adds to the sampling options rather than replacing them.
+    merge_extra(&mut body, &req.extra, &["options"]);
     Ok(Value::Object(body))
 }
 

@@ -4,9 +4,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::dialects::toolkit::{embeddings_in_order, model_names};
+use crate::dialects::wire::{null_as_default, opt_count};
+use crate::error::{Error, Result};
 use crate::types::{
-    ChatResponse, Embedding, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
+    ChatResponse, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
 };
 
 /// One chat object: the whole non-streamed answer, or one stream line.
@@ -16,13 +18,13 @@ pub(super) struct ChatObject {
     pub(super) model: Option<String>,
     #[serde(default)]
     pub(super) message: Option<WireMessage>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(super) done: bool,
     #[serde(default)]
     pub(super) done_reason: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_count")]
     pub(super) prompt_eval_count: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_count")]
     pub(super) eval_count: Option<u32>,
     /// Set instead of everything else when the server fails.
     #[serde(default)]
@@ -46,13 +48,13 @@ pub(super) struct WireToolCall {
     /// Sent by recent servers only.
     #[serde(default)]
     pub(super) id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(super) function: WireFunction,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct WireFunction {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub(super) name: String,
     /// A JSON object (a string from some compatible servers).
     #[serde(default)]
@@ -95,13 +97,11 @@ impl ChatObject {
     }
 
     /// The error the object carries, if it is an error object.
+    /// Classified by the one in-band table (`error/classify.rs`), whose
+    /// in-band patterns came from Ollama's messages.
     pub(super) fn error(&self) -> Option<Error> {
-        let message = match self.error.as_ref()? {
-            Value::String(s) => s.clone(),
-            Value::Null => return None,
-            other => other.to_string(),
-        };
-        Some(upstream_error(message))
+        crate::error::error_value_error(self.error.as_ref()?)
+            .map(|e| e.context("Ollama reported an error"))
     }
 
     /// Token counts, where the server reported any.
@@ -125,27 +125,6 @@ pub(super) fn finish_reason(done_reason: Option<&str>, made_tool_calls: bool) ->
         Some("length") => FinishReason::Length,
         Some(other) => FinishReason::Other(other.to_owned()),
     }
-}
-
-/// Message patterns of errors Ollama reports as `{"error": "..."}` in a 200
-/// body or mid-stream, where there is no status to go by.
-const ERROR_PATTERNS: &[(&str, ErrorKind)] = &[
-    ("not found", ErrorKind::NotFound),
-    ("context length", ErrorKind::ContextWindowExceeded),
-    ("context window", ErrorKind::ContextWindowExceeded),
-    ("invalid", ErrorKind::InvalidRequest),
-    ("does not support", ErrorKind::InvalidRequest),
-    ("timed out", ErrorKind::Timeout),
-];
-
-/// An error Ollama reported in a body it sent with a success status.
-pub(super) fn upstream_error(message: String) -> Error {
-    let lower = message.to_ascii_lowercase();
-    let kind = ERROR_PATTERNS
-        .iter()
-        .find(|(pattern, _)| lower.contains(pattern))
-        .map_or(ErrorKind::ServerError, |(_, kind)| *kind);
-    Error::new(kind, format!("Ollama reported an error: {message}"))
 }
 
 /// Parse a non-streamed `/api/chat` body.
@@ -183,7 +162,7 @@ pub(super) fn parse_embeddings(body: &[u8], model: &str) -> Result<EmbeddingResp
         #[serde(default)]
         model: Option<String>,
         embeddings: Vec<Vec<f32>>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "opt_count")]
         prompt_eval_count: Option<u32>,
     }
     let embed: Embed = serde_json::from_slice(body).map_err(|e| {
@@ -194,39 +173,15 @@ pub(super) fn parse_embeddings(body: &[u8], model: &str) -> Result<EmbeddingResp
     Ok(EmbeddingResponse {
         model: embed.model.unwrap_or_else(|| model.to_owned()),
         provider: String::new(),
-        embeddings: embed
-            .embeddings
-            .into_iter()
-            .enumerate()
-            .map(|(index, vector)| Embedding { index, vector })
-            .collect(),
+        embeddings: embeddings_in_order(embed.embeddings),
         usage: embed.prompt_eval_count.map(|n| Usage::new(n, 0)),
     })
 }
 
 /// Parse `/api/tags`: `{"models": [{"name": "llama3.2:latest", ...}]}`.
 pub(super) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>> {
-    #[derive(Deserialize)]
-    struct Tags {
-        #[serde(default)]
-        models: Vec<Tag>,
-    }
-    #[derive(Deserialize)]
-    struct Tag {
-        #[serde(default)]
-        name: Option<String>,
-        #[serde(default)]
-        model: Option<String>,
-    }
-    let tags: Tags = serde_json::from_slice(body).map_err(|e| {
-        Error::decode(format!(
-            "Ollama sent a model list that is not understood: {e}"
-        ))
-    })?;
-    Ok(tags
-        .models
+    Ok(model_names(body, "Ollama")?
         .into_iter()
-        .filter_map(|t| t.name.or(t.model))
         .map(|id| ModelInfo { id, owned_by: None })
         .collect())
 }
@@ -234,6 +189,8 @@ pub(super) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
+    use crate::types::Embedding;
 
     #[test]
     fn text_reasoning_usage_and_finish() {

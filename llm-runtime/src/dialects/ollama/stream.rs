@@ -2,6 +2,7 @@
 
 use crate::error::Result;
 use crate::provider::{Control, Frame};
+use crate::stream::ToolCallAssembler;
 use crate::types::StreamEvent;
 
 use super::response::{ChatObject, finish_reason};
@@ -10,8 +11,9 @@ use super::response::{ChatObject, finish_reason};
 #[derive(Debug, Default)]
 pub struct OllamaStreamState {
     started: bool,
-    /// Tool calls seen so far: the next call's position, and its `call_N` id.
-    calls: usize,
+    /// Tool calls seen so far (each arrives whole); their number is the next
+    /// call's position, and its `call_N` id.
+    calls: ToolCallAssembler,
 }
 
 /// Parse one NDJSON line: text, thinking and whole tool calls while `done` is
@@ -48,18 +50,8 @@ pub(super) fn parse_line(
             });
         }
         for wire in message.tool_calls.iter().flatten() {
-            let index = state.calls;
-            state.calls += 1;
-            let call = wire.to_tool_call(index);
-            out.push(StreamEvent::ToolCallStart {
-                index,
-                id: call.id,
-                name: call.name,
-            });
-            out.push(StreamEvent::ToolCallDelta {
-                index,
-                arguments: call.arguments,
-            });
+            let call = wire.to_tool_call(state.calls.len());
+            state.calls.push_whole(call, out)?;
         }
     }
     if !object.done {
@@ -69,7 +61,7 @@ pub(super) fn parse_line(
         out.push(StreamEvent::Usage { usage });
     }
     out.push(StreamEvent::Finish {
-        reason: finish_reason(object.done_reason.as_deref(), state.calls > 0),
+        reason: finish_reason(object.done_reason.as_deref(), !state.calls.is_empty()),
     });
     Ok(Control::Done)
 }

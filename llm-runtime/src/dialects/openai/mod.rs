@@ -12,7 +12,7 @@ use crate::types::{
 };
 
 pub use request::chat_body;
-pub use response::parse_model_list;
+pub use crate::provider::parse_model_list;
 pub use stream::OpenAiStreamState;
 
 /// The OpenAI chat-completions dialect (`dialect = openai`).

@@ -1,6 +1,6 @@
 use serde_json::{Map, Value, json};
 
-use crate::dialects::{f32_json, function_tools, image_url};
+use crate::dialects::toolkit::{SamplingNames, function_tools, image_url, merge_extra, role_name};
 use crate::error::Result;
 use crate::types::{
     ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolChoice,
@@ -26,14 +26,8 @@ fn content(parts: &[Part]) -> Value {
 }
 
 fn message(m: &Message) -> Value {
-    let role = match m.role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    };
     let mut obj = Map::new();
-    obj.insert("role".into(), role.into());
+    obj.insert("role".into(), role_name(m.role).into());
     match m.role {
         Role::Assistant if !m.tool_calls.is_empty() => {
             let text = m.text();
@@ -82,26 +76,16 @@ pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         "messages".into(),
         req.messages.iter().map(message).collect(),
     );
-    if let Some(t) = req.temperature {
-        body.insert("temperature".into(), f32_json(t));
+    let max_tokens = if uses_max_completion_tokens(&req.model) {
+        "max_completion_tokens"
+    } else {
+        "max_tokens"
+    };
+    SamplingNames {
+        max_tokens: Some(max_tokens),
+        ..SamplingNames::OPENAI
     }
-    if let Some(p) = req.top_p {
-        body.insert("top_p".into(), f32_json(p));
-    }
-    if let Some(n) = req.max_tokens {
-        let key = if uses_max_completion_tokens(&req.model) {
-            "max_completion_tokens"
-        } else {
-            "max_tokens"
-        };
-        body.insert(key.into(), n.into());
-    }
-    if !req.stop.is_empty() {
-        body.insert("stop".into(), req.stop.clone().into());
-    }
-    if let Some(seed) = req.seed {
-        body.insert("seed".into(), seed.into());
-    }
+    .insert(req, &mut body);
     if !req.tools.is_empty() {
         body.insert("tools".into(), function_tools(&req.tools));
     }
@@ -138,9 +122,7 @@ pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
         body.insert("stream".into(), true.into());
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
-    for (k, v) in &req.extra {
-        body.insert(k.clone(), v.clone());
-    }
+    merge_extra(&mut body, &req.extra, &[]);
     Ok(Value::Object(body))
 }
 

@@ -1,9 +1,10 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result, classify_http_error};
+use crate::dialects::wire::{count, null_as_default, opt_count};
+use crate::error::{Error, Result};
 use crate::types::{
-    ChatResponse, Embedding, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
+    ChatResponse, Embedding, EmbeddingResponse, FinishReason, Part, ToolCall, Usage,
 };
 
 #[derive(Deserialize)]
@@ -14,7 +15,7 @@ struct Completion {
     id: Option<String>,
     #[serde(default)]
     model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     choices: Vec<Choice>,
     #[serde(default)]
     usage: Option<WireUsage>,
@@ -22,7 +23,7 @@ struct Completion {
 
 #[derive(Deserialize)]
 struct Choice {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     message: WireMessage,
     #[serde(default)]
     finish_reason: Option<String>,
@@ -38,7 +39,7 @@ struct WireMessage {
     reasoning_content: Option<String>,
     #[serde(default)]
     reasoning: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     tool_calls: Vec<WireToolCall>,
 }
 
@@ -46,7 +47,7 @@ struct WireMessage {
 struct WireToolCall {
     #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     function: WireFunction,
 }
 
@@ -60,11 +61,11 @@ struct WireFunction {
 
 #[derive(Deserialize, Default)]
 pub(super) struct WireUsage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     prompt_tokens: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     completion_tokens: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_count")]
     total_tokens: Option<u32>,
     #[serde(default)]
     prompt_tokens_details: Option<Details>,
@@ -74,9 +75,9 @@ pub(super) struct WireUsage {
 
 #[derive(Deserialize, Default)]
 struct Details {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_count")]
     cached_tokens: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_count")]
     reasoning_tokens: Option<u32>,
 }
 
@@ -134,30 +135,10 @@ pub(super) fn decode_failure(body: &[u8], e: &serde_json::Error, what: &str) -> 
     }
 }
 
-/// The error for the value of an `"error"` field, unless it is `null`.
+/// The error for the value of an `"error"` field, unless it is `null`:
+/// classified by the one in-band table (its own HTTP-like `code` when it has one).
 pub(super) fn error_value(err: &Value) -> Option<Error> {
-    if err.is_null() {
-        return None;
-    }
-    let status = err
-        .get("code")
-        .and_then(Value::as_u64)
-        .and_then(|c| u16::try_from(c).ok())
-        .filter(|c| (400..600).contains(c))
-        // No HTTP-like code: a client-side error type says 400, anything else 500.
-        .unwrap_or_else(|| {
-            let kind = err.get("type").and_then(Value::as_str).unwrap_or("");
-            if kind.contains("invalid_request") {
-                400
-            } else {
-                500
-            }
-        });
-    Some(classify_http_error(
-        status,
-        &http::HeaderMap::new(),
-        serde_json::json!({ "error": err }).to_string().as_bytes(),
-    ))
+    crate::error::error_value_error(err)
 }
 
 /// Parse a chat-completions response.
@@ -203,24 +184,12 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
     Ok(r)
 }
 
-/// Parse `{"data":[{"id":...}]}`.
-pub fn parse_model_list(body: &[u8]) -> Result<Vec<ModelInfo>> {
-    #[derive(Deserialize)]
-    struct List {
-        data: Vec<ModelInfo>,
-    }
-    let list: List = serde_json::from_slice(body).map_err(|e| {
-        Error::decode(format!("the model list is not the expected JSON: {e}")).with_body(body)
-    })?;
-    Ok(list.data)
-}
-
 /// Parse an embeddings response.
 pub(super) fn parse_embeddings(body: &[u8]) -> Result<EmbeddingResponse> {
     #[derive(Deserialize)]
     struct Wire {
         data: Vec<Item>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         model: String,
         #[serde(default)]
         usage: Option<WireUsage>,

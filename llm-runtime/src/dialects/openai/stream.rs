@@ -2,17 +2,17 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::response::{WireUsage, decode_failure, error_value, finish_reason};
+use crate::dialects::wire::null_as_default;
 use crate::error::Result;
 use crate::provider::{Control, Frame};
+use crate::stream::ToolCallAssembler;
 use crate::types::StreamEvent;
 
 /// What the OpenAI stream parser remembers between chunks.
 #[derive(Debug, Default)]
 pub struct OpenAiStreamState {
     started: bool,
-    /// Tool-call indexes already announced, with their ids.
-    calls: Vec<(usize, String)>,
-    last_index: Option<usize>,
+    calls: ToolCallAssembler,
 }
 
 #[derive(Deserialize)]
@@ -23,7 +23,7 @@ struct Chunk {
     id: Option<String>,
     #[serde(default)]
     model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     choices: Vec<ChunkChoice>,
     #[serde(default)]
     usage: Option<WireUsage>,
@@ -31,7 +31,7 @@ struct Chunk {
 
 #[derive(Deserialize)]
 struct ChunkChoice {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     delta: Delta,
     #[serde(default)]
     finish_reason: Option<String>,
@@ -47,7 +47,7 @@ struct Delta {
     reasoning: Option<String>,
     #[serde(default)]
     refusal: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     tool_calls: Vec<ToolDelta>,
 }
 
@@ -67,23 +67,6 @@ struct FunctionDelta {
     name: Option<String>,
     #[serde(default)]
     arguments: Option<String>,
-}
-
-impl OpenAiStreamState {
-    /// The index a tool-call delta belongs to: its own, else the call with the
-    /// same id, else a new call for a new id, else the last one.
-    fn index_for(&self, delta: &ToolDelta) -> usize {
-        if let Some(i) = delta.index {
-            return i;
-        }
-        if let Some(id) = delta.id.as_deref().filter(|s| !s.is_empty()) {
-            if let Some((i, _)) = self.calls.iter().find(|(_, known)| known == id) {
-                return *i;
-            }
-            return self.calls.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
-        }
-        self.last_index.unwrap_or(0)
-    }
 }
 
 /// Turn one SSE frame of a chat-completions stream into events.
@@ -127,21 +110,14 @@ pub(super) fn parse_chunk(
             out.push(StreamEvent::RefusalDelta { text });
         }
         for call in d.tool_calls {
-            let index = state.index_for(&call);
-            state.last_index = Some(index);
             let function = call.function.unwrap_or_default();
-            if !state.calls.iter().any(|(i, _)| *i == index) {
-                let id = call.id.clone().unwrap_or_default();
-                state.calls.push((index, id.clone()));
-                out.push(StreamEvent::ToolCallStart {
-                    index,
-                    id,
-                    name: function.name.clone().unwrap_or_default(),
-                });
-            }
-            if let Some(arguments) = function.arguments.filter(|s| !s.is_empty()) {
-                out.push(StreamEvent::ToolCallDelta { index, arguments });
-            }
+            state.calls.push_events(
+                call.index,
+                call.id.as_deref(),
+                function.name.as_deref(),
+                function.arguments.as_deref().unwrap_or_default(),
+                out,
+            )?;
         }
         if let Some(reason) = choice.finish_reason.as_deref() {
             out.push(StreamEvent::Finish {

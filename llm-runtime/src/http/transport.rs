@@ -1,0 +1,376 @@
+//! The one transport: every attempt of every call (full or streaming, chat,
+//! embeddings, models, health, the public chain API) is sent, bounded, read and
+//! classified here, once.
+//!
+//! An attempt is: build the final request (the place where request signing
+//! hooks in, after the body is final), wait for the headers within the
+//! time-to-headers bound, and then either read the whole body under the body
+//! cap, hand a stream back unread, or read the error body within what is left
+//! of the deadline, redact it, and classify it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderValue, Method};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::HttpClient;
+use crate::error::{Error, ErrorKind, Redactor, Result, in_band_error_status};
+use crate::provider::HttpParts;
+use crate::retry::{Decision, RetryInput, RetryPolicy, decide};
+
+/// Maps a non-success status, its headers and its (redacted) body to an [`Error`].
+pub(crate) type Classify<'a> = &'a (dyn Fn(u16, &HeaderMap, &[u8]) -> Error + Send + Sync);
+
+/// The bounds of one call; the table is documented on
+/// [`ProviderConfig::timeout`](crate::ProviderConfig::timeout).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// The whole non-streamed call, retries and their waits included; for a
+    /// stream, everything up to its response headers.
+    pub(crate) call: Duration,
+    /// From sending an attempt to its response headers (at most `call`).
+    pub(crate) first_byte: Duration,
+    /// The longest gap between two chunks of a stream.
+    pub(crate) idle: Duration,
+    /// The whole stream, from the call to its last event (none by default).
+    pub(crate) stream: Option<Duration>,
+}
+
+/// When a call must be over; `None` when the bound is too far to represent
+/// (`timeout(Duration::MAX)`), which means unbounded rather than a panic.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// `bound` from now.
+    pub(crate) fn after(bound: Duration) -> Self {
+        Deadline(Instant::now().checked_add(bound))
+    }
+
+    /// The instant, if representable.
+    pub(crate) fn instant(self) -> Option<Instant> {
+        self.0
+    }
+
+    /// The time left (`None`: unbounded).
+    pub(crate) fn remaining(self) -> Option<Duration> {
+        self.0.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// What a successful attempt hands back.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The whole body, read under the cap (a full call, or a stream request
+    /// that was answered with one JSON document).
+    Body {
+        /// The 2xx status.
+        status: u16,
+        /// The response headers.
+        headers: HeaderMap,
+        /// The body.
+        body: Bytes,
+    },
+    /// A 2xx stream, unread.
+    Stream(reqwest::Response),
+}
+
+/// What kind of answer the caller waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// The whole body.
+    Full,
+    /// A stream (SSE, NDJSON), or a whole JSON body from a proxy that did not stream.
+    Stream,
+}
+
+/// Everything a provider's calls need to reach it, validated.
+pub(crate) struct Transport {
+    pub(crate) http: HttpClient,
+    /// The base URL, without a trailing `/`.
+    pub(crate) base_url: String,
+    /// Static, configured and auth headers (auth marked sensitive).
+    pub(crate) headers: HeaderMap,
+    /// `auth(query = ...)`: the parameter and the key.
+    pub(crate) query_auth: Option<(&'static str, SecretString)>,
+    pub(crate) redactor: Arc<Redactor>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_body: usize,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("base_url", &self.base_url)
+            .field(
+                "api_key",
+                &(!self.redactor.is_empty()).then_some("[redacted]"),
+            )
+            .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// Send `parts` until a 2xx arrives (retrying when `retry` and the policy
+    /// allow), within `deadline`.
+    pub(crate) async fn send(
+        &self,
+        parts: &HttpParts,
+        expect: Expect,
+        deadline: Deadline,
+        retry: bool,
+        classify: Classify<'_>,
+    ) -> Result<Answer> {
+        let mut attempts = 0u32;
+        loop {
+            attempts = attempts.saturating_add(1);
+            let started = Instant::now();
+            let result = match self.request(parts) {
+                Ok(request) => {
+                    exchange(
+                        self.http.reqwest(),
+                        request,
+                        expect,
+                        deadline,
+                        self.timeouts.first_byte,
+                        self.max_body,
+                        &self.redactor,
+                        classify,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            let now = Instant::now();
+            let e = match result {
+                Ok(answer) => {
+                    tracing::debug!(
+                        attempt = attempts,
+                        latency_ms = millis(now - started),
+                        "upstream answered"
+                    );
+                    return Ok(answer);
+                }
+                Err(e) => e,
+            };
+            tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
+            if !retry {
+                return Err(e);
+            }
+            let input = RetryInput::from_error(&e, attempts, now, deadline.instant());
+            match decide(&self.retry, &input) {
+                Decision::Retry(wait) => {
+                    tracing::info!(attempt = attempts, wait_ms = millis(wait), kind = %e.kind(), "retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                Decision::Stop => return Err(e),
+            }
+        }
+    }
+
+    /// The final request of one attempt: base URL, headers, query auth, body.
+    fn request(&self, parts: &HttpParts) -> Result<reqwest::Request> {
+        let mut url = String::with_capacity(self.base_url.len() + parts.path.len());
+        url.push_str(&self.base_url);
+        url.push_str(&parts.path);
+        let mut req = self.http.reqwest().request(parts.method.clone(), url);
+        // One header at a time: `.headers(map.clone())` clones the whole map
+        // only for reqwest to re-insert it entry by entry.
+        for (name, value) in &self.headers {
+            req = req.header(name, value);
+        }
+        if !parts.query.is_empty() {
+            req = req.query(&parts.query);
+        }
+        if let Some((param, key)) = &self.query_auth {
+            req = req.query(&[(*param, key.expose_secret())]);
+        }
+        for (name, value) in &parts.headers {
+            req = req.header(name, value);
+        }
+        if let Some(body) = &parts.body {
+            req = req
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        // Request signing (SigV4) will hook in here, over the final request.
+        req.build().map_err(Error::from)
+    }
+}
+
+/// One attempt of `request` (shared with the public chain API).
+#[allow(clippy::too_many_arguments)] // one attempt's whole context; a struct would only rename it
+pub(crate) async fn exchange(
+    http: &reqwest::Client,
+    mut request: reqwest::Request,
+    expect: Expect,
+    deadline: Deadline,
+    first_byte: Duration,
+    max_body: usize,
+    redactor: &Redactor,
+    classify: Classify<'_>,
+) -> Result<Answer> {
+    let remaining = deadline.remaining();
+    if remaining.is_some_and(|r| r.is_zero()) {
+        return Err(Error::new(
+            ErrorKind::Timeout,
+            "the deadline passed before the request was sent",
+        ));
+    }
+    let first_byte = remaining.map_or(first_byte, |r| first_byte.min(r));
+    if expect == Expect::Stream {
+        request.headers_mut().insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("text/event-stream, application/x-ndjson, application/json"),
+        );
+    } else if let Some(r) = remaining {
+        // reqwest's own timer bounds the whole full request, body included.
+        *request.timeout_mut() = Some(r);
+    }
+    let send = http.execute(request);
+    // A second timer is armed only when the time-to-headers bound is shorter
+    // than what reqwest's own timer already enforces.
+    let sent = if expect == Expect::Stream || remaining.is_none_or(|r| first_byte < r) {
+        match tokio::time::timeout(first_byte, send).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("no response headers within {first_byte:?}"),
+                ));
+            }
+        }
+    } else {
+        send.await
+    };
+    let mut response = sent.map_err(super::send_error)?;
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) && expect == Expect::Stream && !is_json(response.headers()) {
+        return Ok(Answer::Stream(response));
+    }
+    // The body is read from here on: its headers can move out instead of being cloned.
+    let headers = std::mem::take(response.headers_mut());
+    if (200..300).contains(&status) {
+        let body = read_within(response, max_body, deadline).await?;
+        // An error payload inside a 2xx is that error, never an empty success.
+        if let Some(status) = in_band_error_status(&body) {
+            let body = redactor.bytes(&body);
+            return Err(classify(status, &headers, &body));
+        }
+        return Ok(Answer::Body {
+            status,
+            headers,
+            body,
+        });
+    }
+    // The error body is read within what is left of the deadline; a body that
+    // stalls or breaks still gives the status's error, with what arrived.
+    let body = read_within(response, max_body, deadline)
+        .await
+        .unwrap_or_default();
+    let body = redactor.bytes(&body);
+    Err(classify(status, &headers, &body))
+}
+
+/// Whether a 2xx answer to a stream request is one JSON document rather than
+/// a stream (some proxies answer so: an error, or the whole completion).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || mime.to_ascii_lowercase().ends_with("+json")
+        })
+}
+
+/// [`read_body`] within what is left of `deadline`.
+async fn read_within(response: reqwest::Response, max: usize, deadline: Deadline) -> Result<Bytes> {
+    match deadline.remaining() {
+        None => read_body(response, max).await,
+        Some(left) => match tokio::time::timeout(left, read_body(response, max)).await {
+            Ok(body) => body,
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                "the response body did not arrive within the deadline",
+            )),
+        },
+    }
+}
+
+/// Read a whole body, failing once it grows past `max` bytes.
+pub(crate) async fn read_body(response: reqwest::Response, max: usize) -> Result<Bytes> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large(max));
+    }
+    let mut stream = response.bytes_stream();
+    let mut first: Option<Bytes> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(super::body_read_error)?;
+        let len = first
+            .as_ref()
+            .map_or(0, Bytes::len)
+            .saturating_add(buf.len())
+            .saturating_add(chunk.len());
+        if len > max {
+            return Err(too_large(max));
+        }
+        // Most bodies arrive in one chunk: keep it without copying.
+        match (&first, buf.is_empty()) {
+            (None, true) => first = Some(chunk),
+            _ => {
+                if let Some(f) = first.take() {
+                    buf.extend_from_slice(&f);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(match first {
+        Some(f) => f,
+        None => Bytes::from(buf),
+    })
+}
+
+fn too_large(max: usize) -> Error {
+    Error::decode(format!(
+        "the response body is larger than the {max}-byte cap"
+    ))
+}
+
+/// Milliseconds for a log field, saturating.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The method of a declared health probe (`"GET"`, `"POST"`...).
+pub(crate) fn probe_method(method: &str) -> Method {
+    Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET)
+}
+
+/// Adds the call's context to an error and redacts the secrets: the one
+/// finishing step every error of a provider's calls takes, streams included.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorFinisher {
+    pub(crate) provider: &'static str,
+    pub(crate) model: String,
+    pub(crate) redactor: Arc<Redactor>,
+}
+
+impl ErrorFinisher {
+    /// Context, then redaction.
+    pub(crate) fn finish(&self, e: Error) -> Error {
+        self.redactor
+            .error(e.or_context(self.provider, &self.model))
+    }
+}
