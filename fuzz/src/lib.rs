@@ -1,5 +1,7 @@
 //! What every fuzz target checks, so the targets are one line each.
 
+pub mod whole_response;
+
 use llm_runtime::stream::{Framer, SseDecoder};
 use llm_runtime::testing::replay_stream;
 use llm_runtime::{Frame, RequestContext, StreamFormat, Transform};

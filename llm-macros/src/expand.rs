@@ -12,7 +12,7 @@ use crate::model::{self, Auth, Declaration, Item, Shape};
 /// The whole derive: the expansion, or every error plus the fallback.
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
-    let built = model::build(&cx, input);
+    let built = crate::build::build(&cx, input);
     match (cx.check(), built) {
         (Ok(()), Ok(declaration)) => expand(&declaration),
         (Err(errors), Ok(declaration)) => {

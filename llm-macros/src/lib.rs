@@ -9,6 +9,7 @@
 //! `expand` (code generation) and `fallback` (what is emitted next to errors).
 
 mod attr;
+mod build;
 mod check;
 mod ctxt;
 mod expand;
@@ -46,10 +47,10 @@ use syn::{DeriveInput, parse_macro_input};
 /// # Generated items
 ///
 /// - `impl Provider for Name` with `const SPEC: ProviderSpec` holding the
-///   declaration (and `map_error` when `error = ...` is given);
-/// - with `dialect = ...`, `impl Transform for Name` delegating to that dialect;
-///   without it, the author implements `Transform` (a missing impl is reported
-///   on the struct);
+///   declaration, `type Wire` (the wire format the runtime calls every
+///   `Transform` method through: the dialect with `dialect = ...`, otherwise
+///   `Name` itself, whose missing `Transform` impl is reported on the struct),
+///   and `rewrite_request` / `map_error` when `rewrite = ...` / `error = ...` is given;
 /// - a marker trait impl per declared capability (`SupportsStreaming`,
 ///   `SupportsTools`, `SupportsVision`, `SupportsReasoning`, `SupportsEmbeddings`);
 /// - `type NameConfig = ProviderConfig<Name>`, with the struct's visibility;
@@ -72,6 +73,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `dialect` | `dialect = openai` | none: implement `Transform` | one of `openai`, `anthropic`, `gemini`, `ollama`, `cohere` |
 /// | `health` | `health = "GET /models"` | none: the transform's `models_request` (`GET /models`) | `"METHOD /path"`, an uppercase HTTP method and a path starting with `/` |
 /// | `error` | `error = my_errors::map_error` | the transform's `classify_error` | a path to `fn(u16, &HeaderMap, &[u8]) -> llm_runtime::Error` |
+/// | `rewrite` | `rewrite = Self::deployment` | none: the wire's request as built | a path to `fn(&Name, HttpParts, Operation, &RequestContext<'_>) -> llm_runtime::Result<HttpParts>`: the one place a variant differs from its dialect (Azure: the deployment in the path, `api-version` in the query) |
 /// | `allow_http` | `allow_http = true` | `false` | only where it has an effect: a plain `http://` URL to a non-loopback host |
 /// | `crate` | `crate = "my_sdk::llm_runtime"` | `::llm_runtime` | a path to `llm_runtime` or a re-export of it, for crates that re-export the derive |
 ///

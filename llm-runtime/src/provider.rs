@@ -9,7 +9,7 @@ use crate::error::{Error, Result, classify_http_error};
 use crate::spec::ProviderSpec;
 pub use crate::stream::frame::{Control, Frame, StreamFormat};
 use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Params, StreamEvent,
 };
 
 /// What a transform knows about the call it builds or parses.
@@ -122,10 +122,12 @@ pub trait Transform: Send + Sync + 'static {
     }
 
     /// Request parameters that are set on `request` but this API cannot send
-    /// (checked against the unsupported-parameter policy before any network call).
-    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
+    /// (checked against the unsupported-parameter policy before any network call,
+    /// which then rejects the request, clears them or passes them through `extra`).
+    /// Typically `Params::of(&[Param::Seed]).set_in(request)`.
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
         let _ = request;
-        Vec::new()
+        Params::NONE
     }
 
     /// Build an embeddings request.

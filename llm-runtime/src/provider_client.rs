@@ -332,20 +332,16 @@ impl<P: Provider> ProviderClient<P> {
                     return Err(Error::unsupported(format!(
                         "the {} provider does not support: {} (set the unsupported-parameter policy to Drop or Passthrough to send anyway)",
                         P::SPEC.name,
-                        unsupported.join(", ")
+                        unsupported.names().join(", ")
                     ))
                     .with_provider(P::SPEC.name)
                     .with_model(request.model.clone()));
                 }
                 UnsupportedParamPolicy::Drop => {
-                    for name in &unsupported {
-                        clear_param(&mut request, name);
-                    }
-                    dropped = unsupported.iter().map(|s| (*s).to_owned()).collect();
+                    unsupported.clear_from(&mut request);
+                    dropped = unsupported.iter().map(|p| p.name().to_owned()).collect();
                 }
-                UnsupportedParamPolicy::Passthrough => {
-                    passthrough_params(&mut request, &unsupported)
-                }
+                UnsupportedParamPolicy::Passthrough => unsupported.passthrough_into(&mut request),
             }
         }
         Ok((request, dropped))
@@ -415,40 +411,5 @@ impl<P: Provider + fmt::Debug> LlmProvider for ProviderClient<P> {
 
     async fn health_check(&self) -> HealthStatus {
         ProviderClient::health_check(self).await
-    }
-}
-
-/// Copy parameters the dialect cannot map into `extra`, under their own names,
-/// so they reach the body as-is (`extra` is merged into every dialect's body).
-fn passthrough_params(request: &mut ChatRequest, names: &[&'static str]) {
-    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&*request) else {
-        return;
-    };
-    for name in names {
-        if let Some(value) = fields.get(*name)
-            && !request.extra.contains_key(*name)
-        {
-            request.extra.insert((*name).to_owned(), value.clone());
-        }
-    }
-}
-
-/// Clear one named request parameter (the names `Transform::unsupported_params` reports).
-fn clear_param(request: &mut ChatRequest, name: &str) {
-    match name {
-        "temperature" => request.temperature = None,
-        "top_p" => request.top_p = None,
-        "max_tokens" => request.max_tokens = None,
-        "stop" => request.stop.clear(),
-        "seed" => request.seed = None,
-        "tools" => request.tools.clear(),
-        "tool_choice" => request.tool_choice = None,
-        "response_format" => request.response_format = None,
-        "reasoning_effort" => request.reasoning_effort = None,
-        "reasoning_budget" => request.reasoning_budget = None,
-        "user" => request.user = None,
-        other => {
-            request.extra.remove(other);
-        }
     }
 }

@@ -60,7 +60,7 @@ fn expand(tree: &str) -> Vec<String> {
     items
         .into_iter()
         .filter(|i| !i.trim().is_empty())
-        .flat_map(|i| expand(i))
+        .flat_map(expand)
         .map(|i| format!("{prefix}{i}"))
         .collect()
 }

@@ -377,3 +377,51 @@ fn cohere_fixtures_survive_null_fields() {
     // A chat response is its `message`.
     check_dialect(&CohereDialect, "cohere", &[], &["message"]);
 }
+
+#[test]
+fn counts_past_u32_saturate_and_floats_are_read() {
+    let big = 5_000_000_000u64;
+    type Parse = fn(&[u8]) -> crate::Result<ChatResponse>;
+    let bodies: [(Parse, String); 5] = [
+        (
+            |b| OpenAiDialect.parse_response(b, &ctx(false)),
+            format!(
+                r#"{{"choices":[{{"message":{{"content":"x"}}}}],"usage":{{"prompt_tokens":{big},"completion_tokens":2.0,"total_tokens":null}}}}"#
+            ),
+        ),
+        (
+            |b| AnthropicDialect.parse_response(b, &ctx(false)),
+            format!(r#"{{"content":[],"usage":{{"input_tokens":{big},"output_tokens":2.0}}}}"#),
+        ),
+        (
+            |b| GeminiDialect.parse_response(b, &ctx(false)),
+            format!(
+                r#"{{"candidates":[],"usageMetadata":{{"promptTokenCount":{big},"candidatesTokenCount":2.0}}}}"#
+            ),
+        ),
+        (
+            |b| OllamaDialect.parse_response(b, &ctx(false)),
+            format!(
+                r#"{{"message":{{"content":"x"}},"prompt_eval_count":{big},"eval_count":2.0}}"#
+            ),
+        ),
+        (
+            |b| CohereDialect.parse_response(b, &ctx(false)),
+            format!(
+                r#"{{"message":{{"content":[]}},"usage":{{"tokens":{{"input_tokens":{big},"output_tokens":2.0}}}}}}"#
+            ),
+        ),
+    ];
+    for (parse, body) in bodies {
+        let usage = parse(body.as_bytes()).expect(&body).usage.expect(&body);
+        assert_eq!(
+            (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.total_tokens
+            ),
+            (u32::MAX, 2, u32::MAX),
+            "{body}"
+        );
+    }
+}

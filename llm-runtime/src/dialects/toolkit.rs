@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::types::{ChatRequest, Embedding, ImageSource, ReasoningEffort, Role, Tool};
+use crate::types::{ChatRequest, Embedding, ImageSource, ModelInfo, ReasoningEffort, Role, Tool};
 
 /// The names an API gives the sampling parameters of a [`ChatRequest`];
 /// `max_tokens: None` leaves `max_tokens` to the dialect (Anthropic requires
@@ -188,10 +188,10 @@ pub(crate) fn embeddings_in_order(vectors: impl IntoIterator<Item = Vec<f32>>) -
         .collect()
 }
 
-/// The model ids of a `{"models": [{"name": ...}]}` list (Gemini, Cohere,
-/// Ollama's `/api/tags`, which may say `model` instead); entries without
-/// either are skipped.
-pub(crate) fn model_names(body: &[u8], provider: &str) -> Result<Vec<String>> {
+/// The models of a `{"models": [{"name": ...}]}` list (Gemini, Cohere,
+/// Ollama's `/api/tags`, which may say `model` instead), each id without
+/// `prefix` (Gemini's `models/`); entries without a name are skipped.
+pub(crate) fn model_list(body: &[u8], provider: &str, prefix: &str) -> Result<Vec<ModelInfo>> {
     use super::wire::null_as_default;
     #[derive(Deserialize)]
     struct List {
@@ -215,6 +215,10 @@ pub(crate) fn model_names(body: &[u8], provider: &str) -> Result<Vec<String>> {
         .into_iter()
         .flatten()
         .filter_map(|m| m.name.or(m.model))
+        .map(|name| ModelInfo {
+            id: name.strip_prefix(prefix).unwrap_or(&name).to_owned(),
+            owned_by: None,
+        })
         .collect())
 }
 
@@ -287,14 +291,20 @@ mod tests {
     }
 
     #[test]
-    fn model_names_take_name_or_model() {
-        let ids = model_names(
-            br#"{"models":[{"name":"a"},{"model":"b"},{"size":1},null],"next":""}"#,
+    fn model_lists_take_name_or_model() {
+        let models = model_list(
+            br#"{"models":[{"name":"models/a"},{"model":"b"},{"size":1},null],"next":""}"#,
             "X",
+            "models/",
         );
-        assert_eq!(ids.unwrap(), ["a", "b"]);
-        assert!(model_names(br#"{"models":null}"#, "X").unwrap().is_empty());
-        let e = model_names(b"<html>", "Cohere").unwrap_err();
+        let ids: Vec<String> = models.unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert!(
+            model_list(br#"{"models":null}"#, "X", "")
+                .unwrap()
+                .is_empty()
+        );
+        let e = model_list(b"<html>", "Cohere", "").unwrap_err();
         assert!(e.message().contains("Cohere sent a model list"));
     }
 }

@@ -453,8 +453,8 @@ pub(crate) fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
 /// Build the [`Error`] for a non-success HTTP response: the default error mapper
 /// of every provider (a declaration's `error = path` replaces it).
 ///
-/// A 2xx `status` classifies an error payload found in a success body (see
-/// [`super::in_band_error_status`]): the kind comes from the payload's codes and
+/// A 2xx `status` classifies an error payload found in a success body (the
+/// runtime checks every 2xx body for one): the kind comes from the payload's codes and
 /// message, never from the status, and the error records no HTTP status.
 pub fn classify_http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     let parsed = parse_error_body(body);

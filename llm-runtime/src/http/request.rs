@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::transport::{Answer, Deadline, Expect, exchange};
+use super::transport::{Answer, Deadline, Exchange, Expect};
 use crate::error::{Error, Redactor, Result, classify_http_error};
 
 /// A request being built on the shared client: `http.post(url).bearer_auth(k).json(&body)?.send().await`.
@@ -95,18 +95,17 @@ impl HttpRequest {
         let request = req.build().map_err(Error::from)?;
         let timeout = self.timeout.unwrap_or(crate::config::DEFAULT_TIMEOUT);
         let redactor = Redactor::new(self.secret.as_ref().map(|k| k.expose_secret()));
-        let answer = exchange(
-            &self.client,
-            request,
-            Expect::Full,
-            Deadline::after(timeout),
-            timeout,
-            crate::config::DEFAULT_MAX_BODY,
-            &redactor,
-            &classify_http_error,
-        )
-        .await
-        .map_err(|e| redactor.error(e))?;
+        let exchange = Exchange {
+            http: &self.client,
+            first_byte: timeout,
+            max_body: crate::config::DEFAULT_MAX_BODY,
+            redactor: &redactor,
+            classify: &classify_http_error,
+        };
+        let answer = exchange
+            .run(request, Expect::Full, Deadline::after(timeout))
+            .await
+            .map_err(|e| redactor.error(e))?;
         match answer {
             Answer::Body {
                 status,

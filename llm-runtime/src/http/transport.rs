@@ -132,20 +132,15 @@ impl Transport {
         loop {
             attempts = attempts.saturating_add(1);
             let started = Instant::now();
+            let exchange = Exchange {
+                http: self.http.reqwest(),
+                first_byte: self.timeouts.first_byte,
+                max_body: self.max_body,
+                redactor: &self.redactor,
+                classify,
+            };
             let result = match self.request(parts) {
-                Ok(request) => {
-                    exchange(
-                        self.http.reqwest(),
-                        request,
-                        expect,
-                        deadline,
-                        self.timeouts.first_byte,
-                        self.max_body,
-                        &self.redactor,
-                        classify,
-                    )
-                    .await
-                }
+                Ok(request) => exchange.run(request, expect, deadline).await,
                 Err(e) => Err(e),
             };
             let now = Instant::now();
@@ -205,78 +200,111 @@ impl Transport {
     }
 }
 
-/// One attempt of `request` (shared with the public chain API).
-#[allow(clippy::too_many_arguments)] // one attempt's whole context; a struct would only rename it
-pub(crate) async fn exchange(
-    http: &reqwest::Client,
-    mut request: reqwest::Request,
-    expect: Expect,
-    deadline: Deadline,
-    first_byte: Duration,
-    max_body: usize,
-    redactor: &Redactor,
-    classify: Classify<'_>,
-) -> Result<Answer> {
-    let remaining = deadline.remaining();
-    if remaining.is_some_and(|r| r.is_zero()) {
-        return Err(Error::new(
-            ErrorKind::Timeout,
-            "the deadline passed before the request was sent",
-        ));
+/// What one attempt needs besides the request (shared with the public chain API).
+pub(crate) struct Exchange<'a> {
+    pub(crate) http: &'a reqwest::Client,
+    /// The time-to-headers bound (cut to what is left of the deadline).
+    pub(crate) first_byte: Duration,
+    pub(crate) max_body: usize,
+    pub(crate) redactor: &'a Redactor,
+    pub(crate) classify: Classify<'a>,
+}
+
+impl Exchange<'_> {
+    /// One attempt of `request`: headers, then the answer.
+    pub(crate) async fn run(
+        &self,
+        request: reqwest::Request,
+        expect: Expect,
+        deadline: Deadline,
+    ) -> Result<Answer> {
+        let response = self.headers(request, expect, deadline).await?;
+        self.answer(response, expect, deadline).await
     }
-    let first_byte = remaining.map_or(first_byte, |r| first_byte.min(r));
-    if expect == Expect::Stream {
-        request.headers_mut().insert(
-            http::header::ACCEPT,
-            HeaderValue::from_static("text/event-stream, application/x-ndjson, application/json"),
-        );
-    } else if let Some(r) = remaining {
-        // reqwest's own timer bounds the whole full request, body included.
-        *request.timeout_mut() = Some(r);
-    }
-    let send = http.execute(request);
-    // A second timer is armed only when the time-to-headers bound is shorter
-    // than what reqwest's own timer already enforces.
-    let sent = if expect == Expect::Stream || remaining.is_none_or(|r| first_byte < r) {
-        match tokio::time::timeout(first_byte, send).await {
-            Ok(sent) => sent,
-            Err(_) => {
-                return Err(Error::new(
+
+    /// Send and wait for the response headers within the time-to-headers bound.
+    async fn headers(
+        &self,
+        mut request: reqwest::Request,
+        expect: Expect,
+        deadline: Deadline,
+    ) -> Result<reqwest::Response> {
+        let remaining = deadline.remaining();
+        if remaining.is_some_and(|r| r.is_zero()) {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                "the deadline passed before the request was sent",
+            ));
+        }
+        let first_byte = remaining.map_or(self.first_byte, |r| self.first_byte.min(r));
+        if expect == Expect::Stream {
+            request.headers_mut().insert(
+                http::header::ACCEPT,
+                HeaderValue::from_static(
+                    "text/event-stream, application/x-ndjson, application/json",
+                ),
+            );
+        } else if let Some(r) = remaining {
+            // reqwest's own timer bounds the whole full request, body included.
+            *request.timeout_mut() = Some(r);
+        }
+        let send = self.http.execute(request);
+        // A second timer is armed only when the time-to-headers bound is shorter
+        // than what reqwest's own timer already enforces.
+        let sent = if expect == Expect::Stream || remaining.is_none_or(|r| first_byte < r) {
+            tokio::time::timeout(first_byte, send).await.map_err(|_| {
+                Error::new(
                     ErrorKind::Timeout,
                     format!("no response headers within {first_byte:?}"),
+                )
+            })?
+        } else {
+            send.await
+        };
+        sent.map_err(super::send_error)
+    }
+
+    /// A stream handed back unread, a whole body, or the classified error.
+    async fn answer(
+        &self,
+        mut response: reqwest::Response,
+        expect: Expect,
+        deadline: Deadline,
+    ) -> Result<Answer> {
+        let status = response.status().as_u16();
+        let success = (200..300).contains(&status);
+        if success && expect == Expect::Stream && !is_json(response.headers()) {
+            return Ok(Answer::Stream(response));
+        }
+        // The body is read from here on: its headers can move out instead of being cloned.
+        let headers = std::mem::take(response.headers_mut());
+        if success {
+            let body = read_within(response, self.max_body, deadline).await?;
+            // An error payload inside a 2xx is that error, never an empty success.
+            if let Some(status) = in_band_error_status(&body) {
+                return Err((self.classify)(
+                    status,
+                    &headers,
+                    &self.redactor.bytes(&body),
                 ));
             }
+            return Ok(Answer::Body {
+                status,
+                headers,
+                body,
+            });
         }
-    } else {
-        send.await
-    };
-    let mut response = sent.map_err(super::send_error)?;
-    let status = response.status().as_u16();
-    if (200..300).contains(&status) && expect == Expect::Stream && !is_json(response.headers()) {
-        return Ok(Answer::Stream(response));
-    }
-    // The body is read from here on: its headers can move out instead of being cloned.
-    let headers = std::mem::take(response.headers_mut());
-    if (200..300).contains(&status) {
-        let body = read_within(response, max_body, deadline).await?;
-        // An error payload inside a 2xx is that error, never an empty success.
-        if let Some(status) = in_band_error_status(&body) {
-            let body = redactor.bytes(&body);
-            return Err(classify(status, &headers, &body));
-        }
-        return Ok(Answer::Body {
+        // The error body is read within what is left of the deadline; a body that
+        // stalls or breaks still gives the status's error, with what arrived.
+        let body = read_within(response, self.max_body, deadline)
+            .await
+            .unwrap_or_default();
+        Err((self.classify)(
             status,
-            headers,
-            body,
-        });
+            &headers,
+            &self.redactor.bytes(&body),
+        ))
     }
-    // The error body is read within what is left of the deadline; a body that
-    // stalls or breaks still gives the status's error, with what arrived.
-    let body = read_within(response, max_body, deadline)
-        .await
-        .unwrap_or_default();
-    let body = redactor.bytes(&body);
-    Err(classify(status, &headers, &body))
 }
 
 /// Whether a 2xx answer to a stream request is one JSON document rather than

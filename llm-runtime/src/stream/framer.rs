@@ -1,5 +1,5 @@
-use crate::error::Result;
 use super::frame::{Frame, StreamFormat};
+use crate::error::Result;
 
 use super::{NdjsonDecoder, SseDecoder};
 

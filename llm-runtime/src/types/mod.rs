@@ -2,6 +2,7 @@
 
 mod embedding;
 mod message;
+mod param;
 mod request;
 mod response;
 mod stream_event;
@@ -9,6 +10,7 @@ mod usage;
 
 pub use embedding::{Embedding, EmbeddingRequest, EmbeddingResponse};
 pub use message::{ImageSource, Message, Part, Role, ToolCall};
+pub use param::{Param, Params};
 pub use request::{
     ChatRequest, ReasoningEffort, ResponseFormat, Tool, ToolChoice, UnsupportedParamPolicy,
 };

@@ -9,7 +9,8 @@ use llm_runtime::dialects::OpenAiDialect;
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
     ChatRequest, ChatResponse, Control, EmbeddingRequest, EmbeddingResponse, Frame, HttpParts,
-    ModelInfo, ProviderClient, ProviderConfig, RequestContext, Result, StreamEvent, Transform,
+    ModelInfo, Param, Params, ProviderClient, ProviderConfig, RequestContext, Result, StreamEvent,
+    Transform,
 };
 use serde_json::{Value, json};
 
@@ -68,12 +69,8 @@ impl Transform for NoSeed {
         OpenAiDialect.parse_stream_event(frame, state, out)
     }
 
-    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
-        if request.seed.is_some() {
-            vec!["seed"]
-        } else {
-            Vec::new()
-        }
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
+        Params::of(&[Param::Seed]).set_in(request)
     }
 
     fn build_embedding_request(

@@ -32,7 +32,7 @@ use http::HeaderMap;
 
 use crate::error::{Error, Result, classify_http_error};
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
-use crate::types::{ChatRequest, ChatResponse, ResponseFormat, StreamEvent};
+use crate::types::{ChatRequest, ChatResponse, Param, Params, ResponseFormat, StreamEvent};
 
 pub use stream::AnthropicStreamState;
 
@@ -73,18 +73,15 @@ impl Transform for AnthropicDialect {
         classify_http_error(status, headers, body)
     }
 
-    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        if request.seed.is_some() {
-            names.push("seed");
-        }
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
+        let mut params = Params::of(&[Param::Seed]).set_in(request);
         if matches!(
             request.response_format,
             Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
         ) {
-            names.push("response_format");
+            params.insert(Param::ResponseFormat);
         }
-        names
+        params
     }
 
     fn models_request(&self, _ctx: &RequestContext<'_>) -> Result<HttpParts> {

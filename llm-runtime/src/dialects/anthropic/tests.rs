@@ -655,3 +655,42 @@ fn a_stream_cut_before_message_stop_is_truncated() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StreamTruncated);
 }
+
+#[test]
+fn tool_blocks_are_capped_and_found_by_index_in_constant_time() {
+    use crate::stream::MAX_TOOL_CALLS;
+    let mut events = vec![(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": "m", "model": "c"}}),
+    )];
+    for index in 0..MAX_TOOL_CALLS {
+        events.push((
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": format!("t{index}"), "name": "f", "input": {}}}),
+        ));
+    }
+    // Deltas for the first block after all the others began: found by index.
+    for piece in ["{\"a\"", ":1}"] {
+        events.push((
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": piece}}),
+        ));
+    }
+    events.push(("message_stop", json!({"type": "message_stop"})));
+    let (out, control) = stream(&sse(&events));
+    assert_eq!(control.unwrap(), Control::Done);
+    let r = collect(out);
+    assert_eq!(r.message.tool_calls.len(), MAX_TOOL_CALLS);
+    assert_eq!(r.message.tool_calls[0].arguments, r#"{"a":1}"#);
+
+    events.insert(
+        events.len() - 1,
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": MAX_TOOL_CALLS, "content_block": {"type": "tool_use", "id": "one_more", "name": "f", "input": {}}}),
+        ),
+    );
+    let e = stream(&sse(&events)).1.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert!(e.message().contains("MAX_TOOL_CALLS"), "{}", e.message());
+}

@@ -28,8 +28,8 @@ use http::HeaderMap;
 use crate::error::{Error, ErrorKind, Result, classify_http_error};
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
-    ToolChoice,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
+    StreamEvent, ToolChoice,
 };
 
 pub use stream::CohereStreamState;
@@ -68,18 +68,12 @@ impl Transform for CohereDialect {
         }
     }
 
-    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
-        let mut names = Vec::new();
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
+        let mut params = Params::of(&[Param::ReasoningEffort, Param::User]).set_in(request);
         if matches!(request.tool_choice, Some(ToolChoice::Tool(_))) {
-            names.push("tool_choice");
+            params.insert(Param::ToolChoice);
         }
-        if request.reasoning_effort.is_some() {
-            names.push("reasoning_effort");
-        }
-        if request.user.is_some() {
-            names.push("user");
-        }
-        names
+        params
     }
 
     fn build_embedding_request(

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::dialects::toolkit::{embeddings_in_order, model_names};
+use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::count_of;
 use crate::error::{Error, Result};
 use crate::types::{
@@ -141,10 +141,7 @@ pub(super) fn parse_embeddings(body: &[u8], model: &str) -> Result<EmbeddingResp
 
 /// Parse `GET /v1/models`: `{"models": [{"name": "command-a-03-2025", ...}]}`.
 pub(super) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>> {
-    Ok(model_names(body, "Cohere")?
-        .into_iter()
-        .map(|id| ModelInfo { id, owned_by: None })
-        .collect())
+    model_list(body, "Cohere", "")
 }
 
 #[cfg(test)]

@@ -37,12 +37,13 @@ use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::dialects::toolkit::{embeddings_in_order, model_names};
+use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result, classify_http_error};
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
+    StreamEvent,
 };
 
 pub use stream::GeminiStreamState;
@@ -114,12 +115,8 @@ impl Transform for GeminiDialect {
         error.with_retry_after(delay)
     }
 
-    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
-        if request.user.is_some() {
-            vec!["user"]
-        } else {
-            Vec::new()
-        }
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
+        Params::of(&[Param::User]).set_in(request)
     }
 
     fn build_embedding_request(
@@ -193,13 +190,7 @@ impl Transform for GeminiDialect {
     }
 
     fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
-        Ok(model_names(body, "Gemini")?
-            .into_iter()
-            .map(|name| ModelInfo {
-                id: name.strip_prefix("models/").unwrap_or(&name).to_owned(),
-                owned_by: None,
-            })
-            .collect())
+        model_list(body, "Gemini", "models/")
     }
 }
 

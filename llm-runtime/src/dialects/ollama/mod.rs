@@ -23,8 +23,8 @@ mod stream;
 use crate::error::Result;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, StreamFormat, Transform};
 use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
-    ToolChoice,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
+    StreamEvent, ToolChoice,
 };
 
 pub use stream::OllamaStreamState;
@@ -57,18 +57,12 @@ impl Transform for OllamaDialect {
         StreamFormat::Ndjson
     }
 
-    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
-        let mut names = Vec::new();
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
+        let mut params = Params::of(&[Param::ReasoningBudget, Param::User]).set_in(request);
         if matches!(&request.tool_choice, Some(choice) if *choice != ToolChoice::Auto) {
-            names.push("tool_choice");
+            params.insert(Param::ToolChoice);
         }
-        if request.reasoning_budget.is_some() {
-            names.push("reasoning_budget");
-        }
-        if request.user.is_some() {
-            names.push("user");
-        }
-        names
+        params
     }
 
     fn build_embedding_request(

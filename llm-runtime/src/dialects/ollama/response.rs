@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::dialects::toolkit::{embeddings_in_order, model_names};
+use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{
@@ -180,10 +180,7 @@ pub(super) fn parse_embeddings(body: &[u8], model: &str) -> Result<EmbeddingResp
 
 /// Parse `/api/tags`: `{"models": [{"name": "llama3.2:latest", ...}]}`.
 pub(super) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>> {
-    Ok(model_names(body, "Ollama")?
-        .into_iter()
-        .map(|id| ModelInfo { id, owned_by: None })
-        .collect())
+    model_list(body, "Ollama", "")
 }
 
 #[cfg(test)]

@@ -8,11 +8,12 @@ mod stream;
 use crate::error::Result;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
+    StreamEvent,
 };
 
-pub use request::chat_body;
 pub use crate::provider::parse_model_list;
+pub use request::chat_body;
 pub use stream::OpenAiStreamState;
 
 /// The OpenAI chat-completions dialect (`dialect = openai`).
@@ -39,12 +40,8 @@ impl Transform for OpenAiDialect {
         stream::parse_chunk(frame, state, out)
     }
 
-    fn unsupported_params(&self, request: &ChatRequest) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        if request.reasoning_budget.is_some() {
-            names.push("reasoning_budget");
-        }
-        names
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
+        Params::of(&[Param::ReasoningBudget]).set_in(request)
     }
 
     fn build_embedding_request(

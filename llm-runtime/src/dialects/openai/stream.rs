@@ -188,6 +188,33 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_event_of_tool_deltas_is_linear_and_capped() {
+        use crate::stream::MAX_TOOL_CALLS;
+        // 150k deltas over the most calls allowed: each an O(1) look-up.
+        let deltas: Vec<String> = (0..150_000)
+            .map(|i| format!(r#"{{"index":{}}}"#, i % MAX_TOOL_CALLS))
+            .collect();
+        let chunk = format!(
+            r#"{{"choices":[{{"delta":{{"tool_calls":[{}]}}}}]}}"#,
+            deltas.join(",")
+        );
+        let events = run(&[&chunk]).unwrap();
+        let starts = events
+            .iter()
+            .filter(|e| matches!(e, StreamEvent::ToolCallStart { .. }))
+            .count();
+        assert_eq!(starts, MAX_TOOL_CALLS);
+        // One call more is a decode error that names the cap.
+        let chunk = format!(
+            r#"{{"choices":[{{"delta":{{"tool_calls":[{},{{"index":{MAX_TOOL_CALLS}}}]}}}}]}}"#,
+            deltas[..MAX_TOOL_CALLS].join(",")
+        );
+        let e = run(&[&chunk]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        assert!(e.message().contains("MAX_TOOL_CALLS"), "{}", e.message());
+    }
+
+    #[test]
     fn malformed_and_error_chunks() {
         assert_eq!(run(&["{not json"]).unwrap_err().kind(), ErrorKind::Decode);
         let e = run(&[r#"{"error":{"message":"overloaded","type":"server_error"}}"#]).unwrap_err();

@@ -1,0 +1,321 @@
+//! The whole-response fuzz target: the input is decoded into one upstream
+//! answer (dialect, stream or not, status, headers, body chunks, raw or
+//! scripted wire) served by one loopback mock, and one call must end without
+//! a panic, within its bound, with a typed error or a success.
+//!
+//! Input layout (every field optional: a short input takes defaults):
+//! `[flags] [status lo] [status hi] [header count] ([name] [len] value..)*
+//!  [cut count] [cut]* [retries] body..`
+//! - flags: `% 6` picks the dialect; `/ 6` bits: 0 stream, 1 raw wire,
+//!   2 the body is the whole raw response (status line included), 3 gzip;
+//! - status: 200 half the time, else `100 + n % 500`;
+//! - a cut is a fraction (`/ 256`) of the body where a chunk ends.
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use llm_runtime::providers::{Anthropic, AzureOpenAi, Cohere, Gemini, Ollama, OpenAi};
+use llm_runtime::testing::{MockResponse, MockServer};
+use llm_runtime::{ChatRequest, Provider, ProviderClient, ProviderConfig, RetryPolicy};
+
+/// The whole-call bound of every client.
+const TIMEOUT: Duration = Duration::from_secs(1);
+/// Slack over `timeout × attempts` before a call counts as too slow.
+const MARGIN: Duration = Duration::from_secs(2);
+/// After this, the call is hung: the fuzzer reports a crash.
+const HANG: Duration = Duration::from_secs(8);
+const KEY: &str = "sk-fuzz-3c9e1a7b5d2f4e6a8c0b-never-print";
+
+const HEADER_NAMES: [&str; 10] = [
+    "retry-after",
+    "retry-after-ms",
+    "x-should-retry",
+    "content-type",
+    "x-request-id",
+    "content-encoding",
+    "request-id",
+    "x-ratelimit-reset-requests",
+    "location",
+    "x-odd",
+];
+
+/// One runtime and one server for the whole fuzz session.
+struct Harness {
+    rt: tokio::runtime::Runtime,
+    server: MockServer,
+}
+
+static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let server = rt.block_on(MockServer::start());
+    Harness { rt, server }
+});
+
+/// A cursor over the input.
+struct Input<'a>(&'a [u8]);
+
+impl<'a> Input<'a> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn bytes(&mut self, n: usize) -> &'a [u8] {
+        let (head, rest) = self.0.split_at(n.min(self.0.len()));
+        self.0 = rest;
+        head
+    }
+
+    fn rest(self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// The decoded case.
+struct Case<'a> {
+    dialect: u8,
+    stream: bool,
+    raw: bool,
+    whole_raw: bool,
+    gzip: bool,
+    status: u16,
+    headers: Vec<(&'static str, &'a [u8])>,
+    cuts: Vec<u8>,
+    max_retries: u32,
+    body: &'a [u8],
+}
+
+fn decode(data: &[u8]) -> Case<'_> {
+    let mut input = Input(data);
+    let flags = input.byte();
+    let n = u16::from_le_bytes([input.byte(), input.byte()]);
+    let status = if n % 2 == 0 { 200 } else { 100 + (n / 2) % 500 };
+    let count = input.byte() % 5;
+    let mut headers = Vec::new();
+    for _ in 0..count {
+        let name = HEADER_NAMES[usize::from(input.byte()) % HEADER_NAMES.len()];
+        let len = usize::from(input.byte() % 40);
+        headers.push((name, input.bytes(len)));
+    }
+    let cut_count = usize::from(input.byte() % 8);
+    let cuts = input.bytes(cut_count).to_vec();
+    let max_retries = u32::from(input.byte() & 1);
+    let bits = flags / 6;
+    Case {
+        dialect: flags % 6,
+        stream: bits & 1 != 0,
+        raw: bits & 2 != 0,
+        whole_raw: bits & 4 != 0,
+        gzip: bits & 8 != 0,
+        status,
+        headers,
+        cuts,
+        max_retries,
+        body: input.rest(),
+    }
+}
+
+fn split(bytes: &[u8], cuts: &[u8]) -> Vec<Vec<u8>> {
+    let mut points: Vec<usize> = cuts
+        .iter()
+        .map(|&c| usize::from(c) * bytes.len() / 256)
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for p in points.into_iter().chain([bytes.len()]) {
+        if p > start {
+            chunks.push(bytes[start..p].to_vec());
+            start = p;
+        }
+    }
+    if chunks.is_empty() {
+        chunks.push(Vec::new());
+    }
+    chunks
+}
+
+impl Case<'_> {
+    fn response(&self) -> MockResponse {
+        if self.whole_raw {
+            return MockResponse::raw(split(self.body, &self.cuts));
+        }
+        if self.raw || self.status < 200 {
+            let mut out = format!("HTTP/1.1 {} Whatever\r\n", self.status).into_bytes();
+            for (name, value) in &self.headers {
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"connection: close\r\n\r\n");
+            out.extend_from_slice(self.body);
+            return MockResponse::raw(split(&out, &self.cuts));
+        }
+        let mut response =
+            MockResponse::raw_body_chunks(split(self.body, &self.cuts)).status(self.status);
+        for (name, value) in &self.headers {
+            // hyper refuses control bytes: the raw wire carries those.
+            if value
+                .iter()
+                .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+            {
+                response = response.header(name, value);
+            }
+        }
+        if self.gzip {
+            response = response.gzip();
+        }
+        response
+    }
+
+    /// Whether any success is wrong whatever the body (a non-2xx status on the wire).
+    fn must_fail(&self) -> bool {
+        !self.whole_raw && !(200..300).contains(&self.status)
+    }
+}
+
+fn config<P: Provider + Default>(
+    server: &MockServer,
+    base: &str,
+    retries: u32,
+) -> ProviderConfig<P> {
+    ProviderConfig::new(P::default())
+        .base_url(format!("{}{base}", server.url()))
+        .api_key(KEY)
+        .timeout(TIMEOUT)
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(retries)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(5))
+                .max_retry_after(Duration::from_millis(100)),
+        )
+}
+
+async fn call<P: Provider>(client: ProviderClient<P>, model: &str, case: &Case<'_>) {
+    let request = ChatRequest::new(model).user("Say hello");
+    let outcome = if case.stream {
+        match client.chat_stream(request).await {
+            Err(e) => Err(e),
+            Ok(mut stream) => {
+                let mut events = 0usize;
+                let mut end = Ok(());
+                while let Some(item) = stream.next().await {
+                    match item {
+                        Ok(_) => events += 1,
+                        Err(e) => {
+                            assert!(stream.next().await.is_none(), "an item after the error");
+                            end = Err(e);
+                            break;
+                        }
+                    }
+                }
+                assert!(stream.next().await.is_none(), "an item after the end");
+                if end.is_ok() {
+                    assert!(events > 0, "a stream that succeeded with no event at all");
+                }
+                end
+            }
+        }
+    } else {
+        client.chat(request).await.map(|_| ())
+    };
+    match outcome {
+        Ok(()) => assert!(!case.must_fail(), "a success on HTTP {}", case.status),
+        Err(e) => {
+            assert!(!e.message().trim().is_empty(), "an empty message: {e:?}");
+            let shown = format!("{e} {e:?} {}", e.body().unwrap_or_default());
+            assert!(
+                !shown.contains(KEY) && !shown.contains(&KEY[..12]),
+                "the key leaked: {shown}"
+            );
+        }
+    }
+}
+
+/// One whole response through one call; panics on a broken property.
+pub fn whole_response(data: &[u8]) {
+    let harness = &*HARNESS;
+    let case = decode(data);
+    let server = &harness.server;
+    server.fallback(case.response());
+    let r = case.max_retries;
+    let bound = TIMEOUT * (r + 1) + MARGIN;
+    let started = Instant::now();
+    let run = async {
+        match case.dialect {
+            0 => {
+                call(
+                    config::<OpenAi>(server, "/v1", r).connect().expect("valid"),
+                    "gpt-4o-mini",
+                    &case,
+                )
+                .await
+            }
+            1 => {
+                call(
+                    config::<Anthropic>(server, "/v1", r)
+                        .connect()
+                        .expect("valid"),
+                    "claude-sonnet-4-5",
+                    &case,
+                )
+                .await
+            }
+            2 => {
+                call(
+                    config::<Gemini>(server, "/v1beta", r)
+                        .connect()
+                        .expect("valid"),
+                    "gemini-2.5-flash",
+                    &case,
+                )
+                .await
+            }
+            3 => {
+                call(
+                    config::<Ollama>(server, "", r).connect().expect("valid"),
+                    "llama3.2",
+                    &case,
+                )
+                .await
+            }
+            4 => {
+                call(
+                    config::<Cohere>(server, "", r).connect().expect("valid"),
+                    "command-a-03-2025",
+                    &case,
+                )
+                .await
+            }
+            _ => {
+                call(
+                    config::<AzureOpenAi>(server, "/v1", r)
+                        .connect()
+                        .expect("valid"),
+                    "my-gpt4o",
+                    &case,
+                )
+                .await
+            }
+        }
+    };
+    let finished = harness.rt.block_on(tokio::time::timeout(HANG, run));
+    assert!(finished.is_ok(), "the call hung for {HANG:?}");
+    let took = started.elapsed();
+    assert!(
+        took <= bound,
+        "the call took {took:?}, over its bound {bound:?}"
+    );
+}
