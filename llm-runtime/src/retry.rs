@@ -169,8 +169,11 @@ pub fn decide_with_jitter(policy: &RetryPolicy, input: &RetryInput, jitter: f64)
     let cap = policy.backoff_cap(input.attempts);
     let wait = match input.retry_after {
         Some(after) if after > policy.max_retry_after => return Decision::Stop,
-        // Equal jitter for the floor: never zero, and clients do not return together.
-        Some(after) => after.max(scale(cap, 0.5 + jitter / 2.0)),
+        // The server's wait, with a floor of half to all of the first backoff
+        // (equal jitter): never a tight loop on `Retry-After: 0`, clients do not
+        // return together, and a wait the server asked for is never stretched
+        // by the exponential growth of later attempts.
+        Some(after) => after.max(scale(policy.initial_backoff.min(cap), 0.5 + jitter / 2.0)),
         None => scale(cap, jitter),
     };
     if let Some(deadline) = input.deadline {
@@ -347,7 +350,8 @@ mod tests {
     fn retry_after_zero_keeps_a_jittered_minimum() {
         let p = RetryPolicy::default().max_retries(5);
         for attempts in 1..=5 {
-            let cap = p.backoff_cap(attempts);
+            // The floor is the first backoff, however many attempts came before.
+            let cap = p.initial_backoff.min(p.backoff_cap(attempts));
             let mut i = input(ErrorKind::RateLimited, attempts);
             i.retry_after = Some(Duration::ZERO);
             // (jitter, wait)
