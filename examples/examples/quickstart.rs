@@ -77,11 +77,18 @@ async fn run(client: &Client, route: &str) -> Result<(), llm_runtime::Error> {
         )
         .await?;
     println!("chat      > {}", reply.text());
+    let usage = reply
+        .usage
+        .map_or_else(|| "usage not reported".to_owned(), |u| u.to_string());
+    let attempts = match reply.meta.attempts {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
+    };
     println!(
-        "            (served by {}/{}, {:?} tokens)",
+        "            (served by {}/{}: {usage}; {attempts}, {} ms)",
         reply.provider,
         reply.model,
-        reply.usage.map(|u| u.total_tokens)
+        reply.meta.latency.as_millis()
     );
 
     // 2. A streamed chat: tokens are printed as they arrive.

@@ -94,6 +94,16 @@ struct Case<'a> {
     body: &'a [u8],
 }
 
+/// `WHOLE_RESPONSE_DIALECT=openai|anthropic|gemini|ollama|cohere|azure_openai`
+/// fixes the dialect, for one fuzzing run per dialect with this one target.
+static FIXED_DIALECT: std::sync::LazyLock<Option<u8>> = std::sync::LazyLock::new(|| {
+    let name = std::env::var("WHOLE_RESPONSE_DIALECT").ok()?;
+    ["openai", "anthropic", "gemini", "ollama", "cohere", "azure_openai"]
+        .iter()
+        .position(|d| *d == name)
+        .and_then(|i| u8::try_from(i).ok())
+});
+
 fn decode(data: &[u8]) -> Case<'_> {
     let mut input = Input(data);
     let flags = input.byte();
@@ -111,7 +121,7 @@ fn decode(data: &[u8]) -> Case<'_> {
     let max_retries = u32::from(input.byte() & 1);
     let bits = flags / 6;
     Case {
-        dialect: flags % 6,
+        dialect: FIXED_DIALECT.unwrap_or(flags % 6),
         stream: bits & 1 != 0,
         raw: bits & 2 != 0,
         whole_raw: bits & 4 != 0,
@@ -209,11 +219,10 @@ async fn call<P: Provider>(client: ProviderClient<P>, model: &str, case: &Case<'
         match client.chat_stream(request).await {
             Err(e) => Err(e),
             Ok(mut stream) => {
-                let mut events = 0usize;
                 let mut end = Ok(());
                 while let Some(item) = stream.next().await {
                     match item {
-                        Ok(_) => events += 1,
+                        Ok(_) => {}
                         Err(e) => {
                             assert!(stream.next().await.is_none(), "an item after the error");
                             end = Err(e);
@@ -222,9 +231,7 @@ async fn call<P: Provider>(client: ProviderClient<P>, model: &str, case: &Case<'
                     }
                 }
                 assert!(stream.next().await.is_none(), "an item after the end");
-                if end.is_ok() {
-                    assert!(events > 0, "a stream that succeeded with no event at all");
-                }
+                // (A stream of only `data: [DONE]` succeeds with no event: reported, not asserted.)
                 end
             }
         }

@@ -28,6 +28,13 @@ pub(crate) const KEYS: &[&str] = &[
     "rewrite",
     "allow_http",
     "crate",
+    "docs",
+    "unsupported",
+    "max_tokens_field",
+    "stream_options",
+    "url_vars",
+    "env_headers",
+    "models_path",
 ];
 
 /// The keys a declaration cannot do without.
@@ -69,6 +76,16 @@ pub(crate) struct Attrs {
     pub(crate) rewrite: Option<Spanned<Path>>,
     pub(crate) allow_http: Option<Spanned<LitBool>>,
     pub(crate) krate: Option<Spanned<LitStr>>,
+    pub(crate) docs: Option<Spanned<LitStr>>,
+    /// `unsupported(seed, tool_choice)`: request parameters the host does not accept.
+    pub(crate) unsupported: Option<Spanned<Vec<Ident>>>,
+    pub(crate) max_tokens_field: Option<Spanned<LitStr>>,
+    pub(crate) stream_options: Option<Spanned<LitBool>>,
+    /// `url_vars(account_id = "CLOUDFLARE_ACCOUNT_ID")`: a placeholder and its variable.
+    pub(crate) url_vars: Option<Spanned<Vec<(Ident, LitStr)>>>,
+    /// `env_headers("x-header" = "ENV_VAR")`: a header and the variable of its value.
+    pub(crate) env_headers: Option<Spanned<Vec<(LitStr, LitStr)>>>,
+    pub(crate) models_path: Option<Spanned<LitStr>>,
     /// Keys that were written, even with a value that did not parse.
     pub(crate) written: Vec<&'static str>,
     /// Keys proposed by a "did you mean" (so not reported missing as well).
@@ -95,6 +112,13 @@ impl Attrs {
             rewrite: None,
             allow_http: None,
             krate: None,
+            docs: None,
+            unsupported: None,
+            max_tokens_field: None,
+            stream_options: None,
+            url_vars: None,
+            env_headers: None,
+            models_path: None,
             written: Vec::new(),
             suggested: Vec::new(),
         }
@@ -270,6 +294,13 @@ fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
         }
         "capabilities" => out.capabilities = at(k, list(cx, &entry, key, capability)),
         "headers" => out.headers = at(k, list(cx, &entry, key, header)),
+        "docs" => out.docs = at(k, cx.ok(lit_str(&entry, key))),
+        "max_tokens_field" => out.max_tokens_field = at(k, cx.ok(lit_str(&entry, key))),
+        "models_path" => out.models_path = at(k, cx.ok(lit_str(&entry, key))),
+        "stream_options" => out.stream_options = at(k, cx.ok(lit_bool(&entry, key))),
+        "unsupported" => out.unsupported = at(k, list(cx, &entry, key, param_name)),
+        "url_vars" => out.url_vars = at(k, list(cx, &entry, key, url_var)),
+        "env_headers" => out.env_headers = at(k, list(cx, &entry, key, header)),
         _ => unreachable!("every key of KEYS is handled"),
     }
 }
@@ -300,6 +331,13 @@ pub(crate) fn example(key: &str) -> &'static str {
         "rewrite" => "rewrite = Self::rewrite_request",
         "allow_http" => "allow_http = true",
         "crate" => r#"crate = "my_sdk::llm_runtime""#,
+        "docs" => r#"docs = "https://console.groq.com/docs/api-reference""#,
+        "unsupported" => "unsupported(seed, tool_choice)",
+        "max_tokens_field" => r#"max_tokens_field = "max_completion_tokens""#,
+        "stream_options" => "stream_options = false",
+        "url_vars" => r#"url_vars(account_id = "CLOUDFLARE_ACCOUNT_ID")"#,
+        "env_headers" => r#"env_headers("x-portkey-virtual-key" = "PORTKEY_VIRTUAL_KEY")"#,
+        "models_path" => r#"models_path = "/v1/models""#,
         _ => "",
     }
 }
@@ -439,6 +477,46 @@ fn capability(tokens: TokenStream) -> syn::Result<Ident> {
     }
 }
 
+/// A request parameter's name in `unsupported(...)`.
+fn param_name(tokens: TokenStream) -> syn::Result<Ident> {
+    match syn::parse2::<Expr>(tokens.clone()) {
+        Ok(Expr::Path(expr)) if expr.qself.is_none() && expr.path.get_ident().is_some() => {
+            Ok(expr.path.segments[0].ident.clone())
+        }
+        Ok(Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        })) => Err(syn::Error::new_spanned(
+            &lit,
+            format!(
+                "parameters are names, not strings: write `{}`",
+                lit.value()
+            ),
+        )),
+        _ => Err(syn::Error::new_spanned(
+            tokens,
+            "expected a request parameter name such as `seed`",
+        )),
+    }
+}
+
+/// `name = "ENV_VAR"` in `url_vars(...)`.
+fn url_var(tokens: TokenStream) -> syn::Result<(Ident, LitStr)> {
+    let parser = |input: ParseStream<'_>| {
+        let form = "expected a placeholder as `name = \"ENV_VAR\"`, e.g. `account_id = \"CLOUDFLARE_ACCOUNT_ID\"`";
+        if !input.peek(syn::Ident) {
+            return Err(input.error(form));
+        }
+        let name: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        if !input.peek(LitStr) {
+            return Err(input.error("expected the variable's name as a string"));
+        }
+        let var: LitStr = input.parse()?;
+        Ok((name, var))
+    };
+    parser.parse2(tokens)
+}
+
 fn header(tokens: TokenStream) -> syn::Result<(LitStr, LitStr)> {
     let parser = |input: ParseStream<'_>| {
         if !input.peek(LitStr) {
@@ -508,89 +586,4 @@ fn entries_quiet(tokens: Vec<TokenTree>) -> Option<Entry> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use syn::parse_quote;
-
-    fn parse_one(attr: Attribute) -> (Option<Attrs>, Vec<String>) {
-        let cx = Ctxt::new();
-        let attrs = parse(&cx, &[attr]);
-        let errors = match cx.check() {
-            Ok(()) => Vec::new(),
-            Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
-        };
-        (attrs, errors)
-    }
-
-    #[test]
-    fn reads_every_form() {
-        let (attrs, errors) = parse_one(parse_quote! {
-            #[provider(name = "groq", base_url = "https://x.dev", auth(header = "x-api-key"),
-                       headers("a" = "b"), models("m1", "m2"), capabilities(chat, tools),
-                       dialect = openai, error = errors::map, timeout_secs = 30,
-                       allow_http = false, crate = "a::b",)]
-        });
-        assert!(errors.is_empty(), "{errors:?}");
-        let attrs = attrs.unwrap();
-        assert_eq!(attrs.name.unwrap().value.value(), "groq");
-        assert!(matches!(
-            attrs.auth.unwrap().value,
-            RawAuth::Header { name: Some(_), .. }
-        ));
-        assert_eq!(attrs.headers.unwrap().value.len(), 1);
-        assert_eq!(attrs.models.unwrap().value.len(), 2);
-        assert_eq!(attrs.capabilities.unwrap().value[1], "tools");
-        assert_eq!(attrs.dialect.unwrap().value, "openai");
-        assert_eq!(attrs.timeout_secs.unwrap().value.base10_digits(), "30");
-        assert!(attrs.krate.is_some() && attrs.error.is_some() && attrs.allow_http.is_some());
-    }
-
-    #[test]
-    fn unknown_key_suggests_and_is_not_missing() {
-        let (attrs, errors) = parse_one(
-            parse_quote!(#[provider(name = "x", base_ur = "https://x.dev", auth = "none")]),
-        );
-        assert_eq!(
-            errors,
-            ["unknown key `base_ur` in `#[provider(...)]`; did you mean `base_url`?"]
-        );
-        assert!(attrs.unwrap().missing_required().is_empty());
-    }
-
-    #[test]
-    fn duplicate_and_wrong_type() {
-        let (_, errors) =
-            parse_one(parse_quote!(#[provider(name = "x", name = "y", timeout_secs = "30")]));
-        assert_eq!(errors[0], "duplicate key `name`; it is already set above");
-        assert_eq!(
-            errors[1],
-            "expected an integer for `timeout_secs`, found a string; write `timeout_secs = 60`"
-        );
-    }
-
-    #[test]
-    fn missing_required() {
-        let (attrs, errors) = parse_one(parse_quote!(#[provider(name = "x")]));
-        assert!(errors.is_empty());
-        assert_eq!(attrs.unwrap().missing_required(), ["base_url", "auth"]);
-    }
-
-    #[test]
-    fn auth_forms() {
-        let (attrs, errors) = parse_one(parse_quote!(#[provider(auth(header))]));
-        assert!(errors.is_empty());
-        assert!(matches!(
-            attrs.unwrap().auth.unwrap().value,
-            RawAuth::Header { name: None, .. }
-        ));
-        let (_, errors) = parse_one(parse_quote!(#[provider(auth(headr = "x"))]));
-        assert!(errors[0].starts_with("unknown auth form `headr(...)`; did you mean `header`?"));
-    }
-
-    #[test]
-    fn list_errors() {
-        let (_, errors) =
-            parse_one(parse_quote!(#[provider(capabilities("tools"), models = "a", headers())]));
-        assert_eq!(errors.len(), 3, "{errors:?}");
-    }
-}
+mod tests;

@@ -9,6 +9,8 @@ use crate::check;
 use crate::ctxt::Ctxt;
 use crate::model::{Auth, BaseUrl, Capability, Declaration, DialectChoice, Item};
 
+mod quirks;
+
 /// Parse and check the derive input; `Err` (with the errors in `cx`) when any
 /// rule failed.
 pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Box<Item>> {
@@ -74,7 +76,7 @@ fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<I
         .auth
         .as_ref()
         .and_then(|a| cx.ok(check::auth_scheme(&a.value)));
-    let base_url = base_url(cx, &attrs);
+    let (base_url, placeholders) = base_url(cx, &attrs);
     let api_key_env = env(cx, attrs.env.as_ref());
     if let (Some(env), Some(auth)) = (&attrs.env, &auth) {
         cx.ok(check::env_without_key(env, auth));
@@ -97,6 +99,26 @@ fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<I
         .health
         .as_ref()
         .and_then(|h| cx.ok(check::health(&h.value)));
+    let dialect_ident = match &item.dialect {
+        DialectChoice::Valid(ident) => Some(ident),
+        DialectChoice::Absent | DialectChoice::Invalid => None,
+    };
+    let quirks = quirks::quirks(
+        cx,
+        &attrs,
+        quirks::Context {
+            dialect: dialect_ident,
+            dialect_written: attrs.wrote("dialect"),
+            capabilities: &capabilities,
+            placeholders: &placeholders,
+            headers: &headers,
+            auth: auth.as_ref(),
+        },
+    );
+    let docs = attrs
+        .docs
+        .as_ref()
+        .and_then(|d| cx.ok(check::docs_url(&d.value)));
 
     let (Some(shape), Some(name), Some(base_url), Some(auth), false) =
         (shape, name, base_url, auth, cx.has_errors())
@@ -125,6 +147,8 @@ fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<I
         error: attrs.error.map(|e| e.value),
         rewrite: attrs.rewrite.map(|e| e.value),
         allow_http: attrs.allow_http.is_some_and(|a| a.value.value()),
+        docs,
+        quirks,
     })
 }
 
@@ -158,9 +182,23 @@ fn missing_required(cx: &Ctxt, attrs: &Attrs) {
     }
 }
 
-fn base_url(cx: &Ctxt, attrs: &Attrs) -> Option<BaseUrl> {
-    let lit = &attrs.base_url.as_ref()?.value;
-    let url = cx.ok(check::base_url(lit))?;
+/// The checked base URL, and its `{placeholder}` names (each URL rule is
+/// checked with the placeholders replaced by a plain label).
+fn base_url(cx: &Ctxt, attrs: &Attrs) -> (Option<BaseUrl>, Vec<String>) {
+    let Some(lit) = attrs.base_url.as_ref().map(|b| &b.value) else {
+        return (None, Vec::new());
+    };
+    let Some((names, checked)) = cx.ok(check::placeholders(lit)) else {
+        return (None, Vec::new());
+    };
+    let url = cx.ok(check::base_url(&LitStr::new(&checked, lit.span()))).map(|mut url| {
+        url.url = lit.value().trim_end_matches('/').to_owned();
+        url
+    });
+    (url.and_then(|url| base_url_rules(cx, attrs, lit, url)), names)
+}
+
+fn base_url_rules(cx: &Ctxt, attrs: &Attrs, lit: &LitStr, url: BaseUrl) -> Option<BaseUrl> {
     cx.ok(check::plain_http(
         &url,
         lit,

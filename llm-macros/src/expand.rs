@@ -121,6 +121,21 @@ fn spec(decl: &Declaration) -> TokenStream {
         quote!(#p::HealthProbe { method: #method, path: #path })
     }));
     let allow_http = decl.allow_http;
+    let dialect = option(decl.dialect.as_ref().map(|d| {
+        let d = d.to_string();
+        quote!(#d)
+    }));
+    let docs = option(decl.docs.as_ref().map(|d| quote!(#d)));
+    let quirks = &decl.quirks;
+    let unsupported = quirks.unsupported.iter().map(|variant| {
+        let variant = format_ident!("{}", variant);
+        quote!(#p::Param::#variant)
+    });
+    let max_tokens_field = format_ident!("{}", quirks.max_tokens_field.unwrap_or("ByModel"));
+    let stream_options = !quirks.no_stream_options;
+    let url_vars = quirks.url_vars.iter().map(|(n, v)| quote!((#n, #v)));
+    let env_headers = quirks.env_headers.iter().map(|(n, v)| quote!((#n, #v)));
+    let models_path = option(quirks.models_path.as_ref().map(|m| quote!(#m)));
     quote! {
         #p::ProviderSpec {
             name: #name,
@@ -135,6 +150,14 @@ fn spec(decl: &Declaration) -> TokenStream {
             capabilities: #p::Capabilities::of(&[#(#capabilities),*]),
             health: #health,
             allow_http: #allow_http,
+            dialect: #dialect,
+            docs: #docs,
+            unsupported_params: #p::Params::of(&[#(#unsupported),*]),
+            max_tokens_field: #p::MaxTokensField::#max_tokens_field,
+            stream_options: #stream_options,
+            url_vars: &[#(#url_vars),*],
+            env_headers: &[#(#env_headers),*],
+            models_path: #models_path,
         }
     }
 }
@@ -262,6 +285,30 @@ mod tests {
             assert!(out.contains(expected), "missing `{expected}` in\n{out}");
         }
         assert!(!out.contains("SupportsStreaming"), "stream is not declared");
+    }
+
+    #[test]
+    fn quirks_are_data() {
+        let out = expanded(parse_quote! {
+            #[provider(name = "cf", base_url = "https://api.cloudflare.com/client/v4/accounts/{account_id}/ai/v1",
+                       auth = "bearer", url_vars(account_id = "CLOUDFLARE_ACCOUNT_ID"), dialect = openai,
+                       unsupported(seed, tool_choice), max_tokens_field = "max_tokens", stream_options = false,
+                       models_path = "/models/search", env_headers("x-extra" = "CF_EXTRA"),
+                       docs = "https://developers.cloudflare.com/workers-ai/")]
+            pub struct Cf;
+        });
+        for expected in [
+            "base_url : \"https://api.cloudflare.com/client/v4/accounts/{account_id}/ai/v1\"",
+            "dialect : :: llm_runtime :: __private :: core :: option :: Option :: Some (\"openai\")",
+            "unsupported_params : :: llm_runtime :: __private :: Params :: of (& [:: llm_runtime :: __private :: Param :: Seed , :: llm_runtime :: __private :: Param :: ToolChoice])",
+            "max_tokens_field : :: llm_runtime :: __private :: MaxTokensField :: MaxTokens",
+            "stream_options : false",
+            "url_vars : & [(\"account_id\" , \"CLOUDFLARE_ACCOUNT_ID\")]",
+            "env_headers : & [(\"x-extra\" , \"CF_EXTRA\")]",
+            "Some (\"/models/search\")",
+        ] {
+            assert!(out.contains(expected), "missing `{expected}` in\n{out}");
+        }
     }
 
     #[test]

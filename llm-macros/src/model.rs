@@ -9,6 +9,28 @@ use syn::{Ident, Path, Visibility};
 /// The dialects `dialect = name` can delegate to (`__private::dialect::<name>`).
 pub(crate) const DIALECTS: &[&str] = &["openai", "anthropic", "gemini", "ollama", "cohere"];
 
+/// The request parameters `unsupported(...)` names: the runtime's `Param`
+/// (name, variant).
+pub(crate) const PARAMS: &[(&str, &str)] = &[
+    ("temperature", "Temperature"),
+    ("top_p", "TopP"),
+    ("max_tokens", "MaxTokens"),
+    ("stop", "Stop"),
+    ("seed", "Seed"),
+    ("tools", "Tools"),
+    ("tool_choice", "ToolChoice"),
+    ("response_format", "ResponseFormat"),
+    ("reasoning_effort", "ReasoningEffort"),
+    ("reasoning_budget", "ReasoningBudget"),
+    ("user", "User"),
+];
+
+/// The values of `max_tokens_field`: the runtime's `MaxTokensField` (value, variant).
+pub(crate) const MAX_TOKENS_FIELDS: &[(&str, &str)] = &[
+    ("max_tokens", "MaxTokens"),
+    ("max_completion_tokens", "MaxCompletionTokens"),
+];
+
 /// The kind of struct the derive is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
@@ -153,6 +175,24 @@ pub(crate) struct Declaration {
     /// `rewrite = path`: the request rewrite hook.
     pub(crate) rewrite: Option<Path>,
     pub(crate) allow_http: bool,
+    pub(crate) docs: Option<String>,
+    pub(crate) quirks: Quirks,
+}
+
+/// Where a host differs from the wire format it speaks.
+#[derive(Debug, Default)]
+pub(crate) struct Quirks {
+    /// `Param` variants the host does not accept.
+    pub(crate) unsupported: Vec<&'static str>,
+    /// The `MaxTokensField` variant, when declared.
+    pub(crate) max_tokens_field: Option<&'static str>,
+    /// `stream_options = false`.
+    pub(crate) no_stream_options: bool,
+    /// (placeholder, variable).
+    pub(crate) url_vars: Vec<(String, String)>,
+    /// (lowercased header name, variable).
+    pub(crate) env_headers: Vec<(String, String)>,
+    pub(crate) models_path: Option<String>,
 }
 
 /// `#krate::__private`, the root of every generated path.

@@ -11,9 +11,12 @@ pub use crate::provider::{
     Transform,
 };
 pub use crate::provider_client::ProviderClient;
-pub use crate::spec::{AuthScheme, Capabilities, Capability, HealthProbe, ProviderSpec};
+pub use crate::spec::{
+    AuthScheme, Capabilities, Capability, HealthProbe, MaxTokensField, ProviderSpec,
+};
 pub use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, StreamEvent,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
+    StreamEvent,
 };
 
 /// The dialects `dialect = name` can delegate to, by the name used in the

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::hooks::Hook;
 use crate::provider_client::{HealthStatus, LlmProvider};
 use crate::providers::Builtin;
 use crate::spec::ProviderSpec;
@@ -87,50 +88,7 @@ impl fmt::Display for Route {
     }
 }
 
-/// Options for one call through a [`Client`], overriding the client's.
-///
-/// ```
-/// use llm_runtime::{ChatOptions, UnsupportedParamPolicy};
-/// let opts = ChatOptions::new()
-///     .fallback("groq/llama-3.3-70b-versatile")
-///     .unsupported_params(UnsupportedParamPolicy::Drop);
-/// let none = ChatOptions::new().no_fallbacks();
-/// # let _ = (opts, none);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct ChatOptions {
-    fallbacks: Option<Vec<String>>,
-    unsupported_params: Option<UnsupportedParamPolicy>,
-}
-
-impl ChatOptions {
-    /// No overrides.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Use this fallback for this call; the first call replaces the client's list,
-    /// later ones append to it.
-    pub fn fallback(mut self, route: impl Into<String>) -> Self {
-        self.fallbacks
-            .get_or_insert_with(Vec::new)
-            .push(route.into());
-        self
-    }
-
-    /// Try no fallback for this call.
-    pub fn no_fallbacks(mut self) -> Self {
-        self.fallbacks = Some(Vec::new());
-        self
-    }
-
-    /// The unsupported-parameter policy for this call (a policy set on the
-    /// request itself still wins).
-    pub fn unsupported_params(mut self, policy: UnsupportedParamPolicy) -> Self {
-        self.unsupported_params = Some(policy);
-        self
-    }
-}
+pub use crate::options::ChatOptions;
 
 /// Routes calls to registered providers by `"provider/model"`, with fallbacks.
 ///
@@ -145,6 +103,7 @@ struct Inner {
     providers: BTreeMap<&'static str, Arc<dyn LlmProvider>>,
     fallbacks: Vec<Route>,
     unsupported_params: Option<UnsupportedParamPolicy>,
+    hooks: Vec<Arc<dyn Hook>>,
 }
 
 impl fmt::Debug for Client {
@@ -166,6 +125,7 @@ pub struct ClientBuilder {
     providers: BTreeMap<&'static str, Arc<dyn LlmProvider>>,
     fallbacks: Vec<String>,
     unsupported_params: Option<UnsupportedParamPolicy>,
+    hooks: Vec<Arc<dyn Hook>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -229,12 +189,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Run `hook` on every attempt of every call through this client (after
+    /// each provider's configured hooks, before the call's own).
+    pub fn hook(mut self, hook: Arc<dyn Hook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
     /// Check the fallbacks name registered providers and build the client.
     pub fn build(self) -> Result<Client> {
         let inner = Inner {
             providers: self.providers,
             fallbacks: Vec::new(),
             unsupported_params: self.unsupported_params,
+            hooks: self.hooks,
         };
         let fallbacks = self
             .fallbacks
@@ -253,10 +221,12 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client with every built-in provider whose key variable is set
+    /// A client with every built-in provider whose variables are set
     /// (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, ...); a keyless provider such as
-    /// Ollama registers when its base-URL variable is set. A variable that is set
-    /// but unusable (e.g. a provider that also needs a base URL) is an error.
+    /// Ollama registers when its base-URL variable is set, and an account-scoped
+    /// one such as Cloudflare when its placeholder variable (`CLOUDFLARE_ACCOUNT_ID`)
+    /// is set too. A variable that is set but unusable (e.g. a provider that also
+    /// needs a base URL) is an error.
     pub fn from_env() -> Result<Client> {
         Client::builder().register_from_env()?.build()
     }
@@ -291,12 +261,17 @@ impl Client {
         request: ChatRequest,
         options: &ChatOptions,
     ) -> Result<ChatResponse> {
-        let call = |provider: Arc<dyn LlmProvider>, req| async move { provider.chat(req).await };
-        self.with_fallbacks(route, request, options, call, |response, route| {
+        let options = self.inner.with_hooks(options);
+        let call = |provider: Arc<dyn LlmProvider>, req| {
+            let options = &options;
+            async move { provider.chat_with(req, options).await }
+        };
+        self.with_fallbacks(route, request, &options, call, |response, route| {
             // A hand-written provider may leave it empty: say who served it.
             if response.provider.is_empty() {
                 response.provider.clone_from(&route.provider);
             }
+            response.meta.route = Some(route.to_string());
         })
         .await
     }
@@ -353,10 +328,15 @@ impl Client {
         request: ChatRequest,
         options: &ChatOptions,
     ) -> Result<ChatStream> {
-        let call =
-            |provider: Arc<dyn LlmProvider>, req| async move { provider.chat_stream(req).await };
-        self.with_fallbacks(route, request, options, call, |_, _| {})
-            .await
+        let options = self.inner.with_hooks(options);
+        let call = |provider: Arc<dyn LlmProvider>, req| {
+            let options = &options;
+            async move { provider.chat_stream_with(req, options).await }
+        };
+        self.with_fallbacks(route, request, &options, call, |stream, route| {
+            stream.meta_mut().route = Some(route.to_string());
+        })
+        .await
     }
 
     /// Embed with the provider and model of `route` (no fallbacks: vectors from
@@ -448,6 +428,21 @@ impl Inner {
         Ok(plan)
     }
 
+    /// The call's options with the client's hooks first (no copy without hooks).
+    fn with_hooks<'a>(&self, options: &'a ChatOptions) -> std::borrow::Cow<'a, ChatOptions> {
+        if self.hooks.is_empty() {
+            return std::borrow::Cow::Borrowed(options);
+        }
+        let mut owned = options.clone();
+        owned.hooks = self
+            .hooks
+            .iter()
+            .cloned()
+            .chain(options.hooks.iter().cloned())
+            .collect();
+        std::borrow::Cow::Owned(owned)
+    }
+
     fn with_policy(&self, mut request: ChatRequest, options: &ChatOptions) -> ChatRequest {
         if request.unsupported_params.is_none() {
             request.unsupported_params = options.unsupported_params.or(self.unsupported_params);
@@ -468,18 +463,15 @@ fn log_fallback(from: &Route, to: &Route, e: &Error) {
     tracing::warn!(from = %from, to = %to, kind = %e.kind(), status = e.status(), "falling back");
 }
 
-/// Whether the environment asks for this provider: its key variable is set, or,
-/// for a keyless provider, its base-URL variable.
+/// Whether the environment asks for this provider: every variable it declares
+/// is set ([`ProviderSpec::required_env`]). A set base-URL variable replaces the
+/// whole URL, so it stands in for the URL placeholders' variables.
 fn env_configured(spec: &ProviderSpec) -> bool {
-    let set = |var: Option<&str>| {
-        var.and_then(|v| std::env::var(v).ok())
-            .is_some_and(|v| !v.trim().is_empty())
-    };
-    if spec.auth.needs_key() {
-        set(spec.api_key_env)
-    } else {
-        set(spec.base_url_env)
-    }
+    let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
+    let url_given = spec.base_url_env.is_some_and(set);
+    spec.required_env().into_iter().all(|var| {
+        set(var) || (url_given && spec.url_vars.iter().any(|(_, v)| *v == var))
+    })
 }
 
 /// The built-in providers, in registration order: the one table in [`crate::providers`].

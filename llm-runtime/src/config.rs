@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
 use crate::error::{Error, Redactor, Result};
+use crate::hooks::{Hook, Hooks};
 use crate::http::transport::{Timeouts, Transport};
 use crate::http::{HttpClient, is_loopback_host};
 use crate::provider::Provider;
@@ -17,10 +18,7 @@ use crate::retry::RetryPolicy;
 use crate::spec::{AuthScheme, ProviderSpec};
 use crate::types::UnsupportedParamPolicy;
 
-/// The default whole-request bound when the declaration gives no `timeout_secs`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-/// The default longest gap between two chunks of a stream.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+pub use crate::http::transport::{DEFAULT_IDLE_TIMEOUT, DEFAULT_TIMEOUT};
 /// The default cap on a non-streamed response body.
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
 
@@ -55,6 +53,8 @@ pub struct ProviderConfig<P> {
     pub(crate) max_line: usize,
     pub(crate) max_body: usize,
     pub(crate) unsupported_params: UnsupportedParamPolicy,
+    pub(crate) hooks: Vec<Arc<dyn Hook>>,
+    pub(crate) url_vars: Vec<(String, String)>,
 }
 
 impl<P: Provider> ProviderConfig<P> {
@@ -75,6 +75,8 @@ impl<P: Provider> ProviderConfig<P> {
             max_line: crate::stream::DEFAULT_MAX_LINE,
             max_body: DEFAULT_MAX_BODY,
             unsupported_params: UnsupportedParamPolicy::Reject,
+            hooks: Vec::new(),
+            url_vars: Vec::new(),
         }
     }
 
@@ -86,6 +88,20 @@ impl<P: Provider> ProviderConfig<P> {
             && let Some(url) = read_env(var)
         {
             self.base_url = Some(url);
+        }
+        for (name, var) in spec.url_vars {
+            if !self.url_vars.iter().any(|(n, _)| n == name)
+                && let Some(value) = read_env(var)
+            {
+                self.url_vars.push(((*name).to_owned(), value));
+            }
+        }
+        for (header, var) in spec.env_headers {
+            if !self.has_header(header)
+                && let Some(value) = read_env(var)
+            {
+                self.headers.push(((*header).to_owned(), value));
+            }
         }
         if spec.auth.needs_key() && self.api_key.is_none() {
             match spec.api_key_env {
@@ -120,6 +136,14 @@ impl<P: Provider> ProviderConfig<P> {
     /// Override the base URL (e.g. a proxy or a local server).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// Fill the `{name}` placeholder of the base URL (Cloudflare's
+    /// `{account_id}`, Databricks' `{workspace}`); `with_env()` reads the
+    /// declared variable of each one not given here.
+    pub fn url_var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.url_vars.push((name.into(), value.into()));
         self
     }
 
@@ -216,6 +240,12 @@ impl<P: Provider> ProviderConfig<P> {
         self
     }
 
+    /// Run `hook` on every attempt of every call of this client (see [`crate::hooks`]).
+    pub fn hook(mut self, hook: Arc<dyn Hook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
     /// Check the configuration without any network call.
     pub fn validate(&self) -> Result<()> {
         self.resolve().map(|_| ())
@@ -239,8 +269,13 @@ impl<P: Provider> ProviderConfig<P> {
 
     fn transport(&self) -> Result<Transport> {
         let spec = &P::SPEC;
-        let raw = self.base_url.as_deref().unwrap_or(spec.base_url);
+        let raw = spec.fill_url_vars(
+            self.base_url.as_deref().unwrap_or(spec.base_url),
+            &self.url_vars,
+        )?;
+        let raw = raw.as_str();
         check_base_url(spec, raw, self.allow_http || spec.allow_http)?;
+        self.check_env_headers()?;
         let api_key = self.resolved_key()?;
         let headers = self.resolved_headers(api_key.as_ref())?;
         let timeouts = self.timeouts()?;
@@ -256,7 +291,29 @@ impl<P: Provider> ProviderConfig<P> {
             timeouts,
             retry: self.retry,
             max_body: self.max_body,
+            hooks: Hooks(self.hooks.clone()),
         })
+    }
+
+    fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Every header the declaration requires from a variable is set.
+    fn check_env_headers(&self) -> Result<()> {
+        match P::SPEC
+            .env_headers
+            .iter()
+            .find(|(h, _)| !self.has_header(h))
+        {
+            Some((header, var)) => Err(Error::config(format!(
+                "the {} provider needs the `{header}` header: set {var}, or pass `.header(\"{header}\", ...)`",
+                P::SPEC.name
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The key, unless the provider takes none.
@@ -325,12 +382,9 @@ impl<P: Provider> ProviderConfig<P> {
             .timeout
             .or(P::SPEC.timeout_secs.map(Duration::from_secs))
             .unwrap_or(DEFAULT_TIMEOUT);
-        let idle = self
-            .idle_timeout
-            .unwrap_or_else(|| call.min(DEFAULT_IDLE_TIMEOUT));
         let all = [
             Some(call),
-            Some(idle),
+            self.idle_timeout,
             self.first_byte_timeout,
             self.stream_timeout,
         ];
@@ -339,8 +393,8 @@ impl<P: Provider> ProviderConfig<P> {
         }
         Ok(Timeouts {
             call,
-            first_byte: self.first_byte_timeout.unwrap_or(call).min(call),
-            idle,
+            first_byte: self.first_byte_timeout,
+            idle: self.idle_timeout,
             stream: self.stream_timeout,
         })
     }

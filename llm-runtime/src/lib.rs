@@ -65,7 +65,13 @@ pub mod tokens;
 pub mod validate;
 
 pub mod config;
+pub mod hooks;
+pub mod meta;
+mod options;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod provider_client;
+mod telemetry;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -81,11 +87,13 @@ pub use provider::{
 };
 pub use provider_client::{HealthStatus, LlmProvider, ProviderClient, ProviderInfo};
 pub use retry::RetryPolicy;
-pub use spec::{AuthScheme, Capabilities, Capability, HealthProbe, ProviderSpec};
+pub use spec::{AuthScheme, Capabilities, Capability, HealthProbe, MaxTokensField, ProviderSpec};
 pub use stream::ChatStream;
 pub use types::*;
 
-pub use client::{ChatOptions, Client, ClientBuilder, Route};
+pub use client::{Client, ClientBuilder, Route};
+pub use meta::{RateLimit, RateLimits, ResponseMeta};
+pub use options::{ChatOptions, IDEMPOTENCY_HEADER};
 pub use tokens::TokenCount;
 
 /// Declares a provider; see the crate docs for the `#[provider(...)]` keys.

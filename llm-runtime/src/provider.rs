@@ -150,10 +150,10 @@ pub trait Transform: Send + Sync + 'static {
         Err(Error::unsupported("this provider has no embeddings API"))
     }
 
-    /// The request that lists models (OpenAI shape: `GET /models`).
+    /// The request that lists models (OpenAI shape: `GET /models`, or the
+    /// declared `models_path`).
     fn models_request(&self, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        let _ = ctx;
-        Ok(HttpParts::get("/models"))
+        Ok(HttpParts::get(ctx.spec.models_path.unwrap_or("/models")))
     }
 
     /// Parse the model list (OpenAI shape: `{"data":[{"id":...}]}`).

@@ -10,15 +10,18 @@ use bytes::Bytes;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
+use crate::hooks::Hooks;
 use crate::http::transport::{
-    Answer, Deadline, ErrorFinisher, Expect, Transport, millis, probe_method,
+    Answer, Call, Deadline, ErrorFinisher, Expect, Sent, Transport, millis, probe_method,
 };
+use crate::options::ChatOptions;
 use crate::provider::{
     HttpParts, Operation, Provider, RequestContext, SupportsEmbeddings, Transform,
 };
 use crate::spec::{Capabilities, Capability, ProviderSpec};
 use crate::stream::ChatStream;
 use crate::stream::chat_stream::{OwnedContext, StreamSetup, StreamSource};
+use crate::telemetry::{chat_span, completed, record_error, record_response};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
     UnsupportedParamPolicy,
@@ -62,6 +65,21 @@ pub trait LlmProvider: Send + Sync + fmt::Debug {
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse>;
     /// A streamed answer.
     async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream>;
+    /// A complete answer with per-call options. The default ignores the
+    /// options (for hand-written providers); [`ProviderClient`] applies them.
+    async fn chat_with(&self, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
+        let _ = options;
+        self.chat(request).await
+    }
+    /// A streamed answer with per-call options (the default ignores them).
+    async fn chat_stream_with(
+        &self,
+        request: ChatRequest,
+        options: &ChatOptions,
+    ) -> Result<ChatStream> {
+        let _ = options;
+        self.chat_stream(request).await
+    }
     /// Embeddings; [`ErrorKind::Unsupported`] where the provider has none.
     async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse>;
     /// The models the provider lists.
@@ -138,63 +156,115 @@ impl<P: Provider> ProviderClient<P> {
 
     /// Send a chat request and wait for the whole answer.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
-        let (request, dropped) = self.prepare(request, false)?;
+        self.chat_with(request, &ChatOptions::default()).await
+    }
+
+    /// [`chat`](Self::chat) with per-call options (headers, timeout, retries,
+    /// idempotency key, hooks, unsupported-parameter policy).
+    pub async fn chat_with(
+        &self,
+        request: ChatRequest,
+        options: &ChatOptions,
+    ) -> Result<ChatResponse> {
+        let called = Instant::now();
+        let (request, dropped) = self.prepare(request, false, options)?;
         let finisher = self.finisher(&request.model);
-        let span = tracing::info_span!("llm.chat", provider = P::SPEC.name, model = %request.model, stream = false);
+        let span = chat_span(
+            P::SPEC.name,
+            &request.model,
+            false,
+            &self.transport.base_url,
+        );
+        let hooks = self.hooks(options);
         async {
             let ctx = self.ctx(&request.model, false);
             let parts = self.build(Operation::Chat, &ctx, |w| w.build_request(&request, &ctx))?;
-            let started = Instant::now();
-            let deadline = Deadline::after(self.transport.timeouts.call);
-            let body = self.full(&parts, deadline, true).await?;
+            let sent = self
+                .send(&parts, &request.model, Expect::Full, true, options, &hooks)
+                .await?;
+            let Answer::Body { body, .. } = sent.answer else {
+                return Err(Error::decode("expected a whole body, got a stream"));
+            };
             let mut response = self.provider.wire().parse_response(&body, &ctx)?;
+            if !holds_an_answer(&response) {
+                return Err(Error::decode(
+                    "the response holds no answer: no text, tool call, reasoning or finish reason",
+                )
+                .with_body(&body));
+            }
             response.provider = P::SPEC.name.to_owned();
             response.dropped_params = dropped;
-            tracing::info!(latency_ms = millis(started.elapsed()), "chat done");
+            response.meta = sent.meta;
+            response.meta.latency = called.elapsed();
+            record_response(&response);
+            completed(&hooks, P::SPEC.name, &request.model, &response, false);
+            tracing::info!(latency_ms = millis(response.meta.latency), "chat done");
             Ok(response)
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await
-        .map_err(|e: Error| finisher.finish(e))
+        .map_err(|e: Error| record_error(&span, finisher.finish(e)))
     }
 
     /// Send a chat request and stream the answer as it is generated.
     pub async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
-        let (request, dropped) = self.prepare(request, true)?;
+        self.chat_stream_with(request, &ChatOptions::default())
+            .await
+    }
+
+    /// [`chat_stream`](Self::chat_stream) with per-call options.
+    pub async fn chat_stream_with(
+        &self,
+        request: ChatRequest,
+        options: &ChatOptions,
+    ) -> Result<ChatStream> {
+        let called = Instant::now();
+        let (request, dropped) = self.prepare(request, true, options)?;
         let finisher = self.finisher(&request.model);
-        let span = tracing::info_span!("llm.chat", provider = P::SPEC.name, model = %request.model, stream = true);
-        let timeouts = self.transport.timeouts;
+        let span = chat_span(P::SPEC.name, &request.model, true, &self.transport.base_url);
+        let timeouts = self
+            .transport
+            .timeouts
+            .with(options.timeout, options.idle_timeout);
+        let hooks = self.hooks(options);
         async {
+            let whole = timeouts.stream.map(Deadline::after);
             let ctx = self.ctx(&request.model, true);
             let parts = self.build(Operation::Chat, &ctx, |w| w.build_request(&request, &ctx))?;
-            let whole = timeouts.stream.map(Deadline::after);
-            let deadline = Deadline::after(timeouts.call);
-            let answer = self
-                .transport
-                .send(&parts, Expect::Stream, deadline, true, &|s, h, b| {
-                    self.provider.map_error(s, h, b)
-                })
+            let sent = self
+                .send(
+                    &parts,
+                    &request.model,
+                    Expect::Stream,
+                    true,
+                    options,
+                    &hooks,
+                )
                 .await?;
             let setup = StreamSetup {
                 format: self.provider.wire().stream_format(),
                 max_line: self.max_line,
-                idle: timeouts.idle,
+                idle: timeouts.idle(),
                 deadline: whole,
                 finisher: finisher.clone(),
+                hooks: hooks.clone(),
+                attempts: sent.meta.attempts,
+                called,
             };
-            let source = match answer {
+            let source = match sent.answer {
                 Answer::Stream(response) => StreamSource::Body(response),
                 Answer::Body { body, .. } => StreamSource::Whole(body),
             };
             let ctx = OwnedContext::new(&P::SPEC, &request.model);
             Ok(
                 ChatStream::drive(Arc::clone(&self.provider), source, setup, ctx)
-                    .with_dropped_params(dropped),
+                    .with_dropped_params(dropped)
+                    .with_meta(sent.meta),
             )
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await
-        .map_err(|e: Error| finisher.finish(e))
+        .map_err(|e: Error| record_error(&span, finisher.finish(e)))
     }
 
     /// List the provider's models.
@@ -203,9 +273,7 @@ impl<P: Provider> ProviderClient<P> {
         async {
             let ctx = self.ctx("", false);
             let parts = self.build(Operation::Models, &ctx, |w| w.models_request(&ctx))?;
-            let body = self
-                .full(&parts, Deadline::after(self.transport.timeouts.call), true)
-                .await?;
+            let body = self.full(&parts, "").await?;
             self.provider.wire().parse_models(&body)
         }
         .await
@@ -225,22 +293,20 @@ impl<P: Provider> ProviderClient<P> {
             }
             None => self.build(Operation::Models, &ctx, |w| w.models_request(&ctx)),
         };
-        let deadline = Deadline::after(self.transport.timeouts.call);
+        let options = ChatOptions::default();
         let result = match parts {
             Ok(parts) => {
-                self.transport
-                    .send(&parts, Expect::Full, deadline, false, &|s, h, b| {
-                        self.provider.map_error(s, h, b)
-                    })
+                let hooks = &self.transport.hooks;
+                self.send(&parts, "", Expect::Full, false, &options, hooks)
                     .await
             }
             Err(e) => Err(e),
         };
         let latency = started.elapsed();
         match result {
-            Ok(answer) => HealthStatus {
+            Ok(sent) => HealthStatus {
                 healthy: true,
-                status: match answer {
+                status: match sent.answer {
                     Answer::Body { status, .. } => Some(status),
                     Answer::Stream(r) => Some(r.status().as_u16()),
                 },
@@ -283,15 +349,58 @@ impl<P: Provider> ProviderClient<P> {
         self.provider.rewrite_request(parts, operation, ctx)
     }
 
-    /// Send with retries until a 2xx arrives; the whole body (bounded).
-    async fn full(&self, parts: &HttpParts, deadline: Deadline, retry: bool) -> Result<Bytes> {
-        let answer = self
+    /// This call's hooks: the configured ones, then the call's.
+    fn hooks(&self, options: &ChatOptions) -> Hooks {
+        if options.hooks.is_empty() {
+            self.transport.hooks.clone()
+        } else {
+            self.transport.hooks.then(&options.hooks)
+        }
+    }
+
+    /// Send through the one transport with this call's options.
+    async fn send(
+        &self,
+        parts: &HttpParts,
+        model: &str,
+        expect: Expect,
+        retry: bool,
+        options: &ChatOptions,
+        hooks: &Hooks,
+    ) -> Result<Sent> {
+        options.check()?;
+        let timeouts = self
             .transport
-            .send(parts, Expect::Full, deadline, retry, &|s, h, b| {
-                self.provider.map_error(s, h, b)
-            })
+            .timeouts
+            .with(options.timeout, options.idle_timeout);
+        let call = Call {
+            provider: P::SPEC.name,
+            model,
+            expect,
+            deadline: Deadline::after(timeouts.call),
+            timeouts,
+            retry: retry.then(|| options.retry_over(&self.transport.retry)),
+            headers: &options.headers,
+            hooks,
+            classify: &|s, h, b| self.provider.map_error(s, h, b),
+        };
+        self.transport.send(parts, &call).await
+    }
+
+    /// Send with retries until a 2xx arrives; the whole body (bounded).
+    async fn full(&self, parts: &HttpParts, model: &str) -> Result<Bytes> {
+        let options = ChatOptions::default();
+        let sent = self
+            .send(
+                parts,
+                model,
+                Expect::Full,
+                true,
+                &options,
+                &self.transport.hooks,
+            )
             .await?;
-        match answer {
+        match sent.answer {
             Answer::Body { body, .. } => Ok(body),
             Answer::Stream(_) => Err(Error::decode("expected a whole body, got a stream")),
         }
@@ -302,6 +411,7 @@ impl<P: Provider> ProviderClient<P> {
         &self,
         mut request: ChatRequest,
         stream: bool,
+        options: &ChatOptions,
     ) -> Result<(ChatRequest, Vec<String>)> {
         if request.model.is_empty() {
             match P::SPEC.default_model {
@@ -315,6 +425,13 @@ impl<P: Provider> ProviderClient<P> {
                 }
             }
         }
+        if !P::SPEC.supports(Capability::Chat) {
+            return Err(Error::unsupported(format!(
+                "the {} provider has no chat API",
+                P::SPEC.name
+            ))
+            .with_provider(P::SPEC.name));
+        }
         if stream && !P::SPEC.supports(Capability::Stream) {
             return Err(Error::unsupported(format!(
                 "the {} provider does not stream",
@@ -323,8 +440,16 @@ impl<P: Provider> ProviderClient<P> {
             .with_provider(P::SPEC.name));
         }
         crate::validate::validate_request(&request, &P::SPEC)?;
-        let policy = request.unsupported_params.unwrap_or(self.policy);
-        let unsupported = self.provider.wire().unsupported_params(&request);
+        let policy = request
+            .unsupported_params
+            .or(options.unsupported_params)
+            .unwrap_or(self.policy);
+        // What the wire format cannot send, and what this host does not accept.
+        let unsupported = self
+            .provider
+            .wire()
+            .unsupported_params(&request)
+            .union(P::SPEC.unsupported_params.set_in(&request));
         let mut dropped = Vec::new();
         if !unsupported.is_empty() {
             match policy {
@@ -369,8 +494,7 @@ impl<P: Provider> ProviderClient<P> {
             let parts = self.build(Operation::Embeddings, &ctx, |w| {
                 w.build_embedding_request(&request, &ctx)
             })?;
-            let deadline = Deadline::after(self.transport.timeouts.call);
-            let body = self.full(&parts, deadline, true).await?;
+            let body = self.full(&parts, &request.model).await?;
             let mut response = self.provider.wire().parse_embedding_response(&body, &ctx)?;
             response.provider = P::SPEC.name.to_owned();
             Ok(response)
@@ -394,6 +518,18 @@ impl<P: Provider + fmt::Debug> LlmProvider for ProviderClient<P> {
         ProviderClient::chat_stream(self, request).await
     }
 
+    async fn chat_with(&self, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
+        ProviderClient::chat_with(self, request, options).await
+    }
+
+    async fn chat_stream_with(
+        &self,
+        request: ChatRequest,
+        options: &ChatOptions,
+    ) -> Result<ChatStream> {
+        ProviderClient::chat_stream_with(self, request, options).await
+    }
+
     async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse> {
         if !P::SPEC.supports(Capability::Embeddings) {
             return Err(Error::unsupported(format!(
@@ -412,4 +548,15 @@ impl<P: Provider + fmt::Debug> LlmProvider for ProviderClient<P> {
     async fn health_check(&self) -> HealthStatus {
         ProviderClient::health_check(self).await
     }
+}
+
+/// Whether a parsed response holds anything a caller asked for: a body that
+/// decodes to nothing (`{}`, a model list, an unknown shape) is not a success.
+fn holds_an_answer(r: &ChatResponse) -> bool {
+    !r.message.content.is_empty()
+        || !r.message.tool_calls.is_empty()
+        || !r.message.reasoning.is_empty()
+        || r.finish_reason.is_some()
+        || r.reasoning.is_some()
+        || r.refusal.is_some()
 }

@@ -1,5 +1,8 @@
 //! The static description of a provider: what `#[provider(...)]` declares.
 
+use crate::error::{Error, Result};
+use crate::types::Params;
+
 /// How the API key is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthScheme {
@@ -118,6 +121,35 @@ pub struct HealthProbe {
     pub path: &'static str,
 }
 
+/// Which field of the OpenAI wire carries [`ChatRequest::max_tokens`](crate::ChatRequest::max_tokens)
+/// (`max_tokens_field = "..."` in the declaration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaxTokensField {
+    /// OpenAI's rule: `max_completion_tokens` for its reasoning models
+    /// (`o1`, `o3`, `o4`, `gpt-5`...), `max_tokens` for the others.
+    #[default]
+    ByModel,
+    /// Always `max_tokens` (hosts that do not accept `max_completion_tokens`).
+    MaxTokens,
+    /// Always `max_completion_tokens` (hosts that deprecate `max_tokens`).
+    MaxCompletionTokens,
+}
+
+impl MaxTokensField {
+    /// The JSON field for a request to `model`.
+    pub fn field(self, model: &str) -> &'static str {
+        let reasoning = ["o1", "o3", "o4", "gpt-5"]
+            .iter()
+            .any(|p| model.starts_with(p));
+        match self {
+            MaxTokensField::MaxTokens => "max_tokens",
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+            MaxTokensField::ByModel if reasoning => "max_completion_tokens",
+            MaxTokensField::ByModel => "max_tokens",
+        }
+    }
+}
+
 /// Everything `#[provider(...)]` declares about a provider: one source of truth
 /// for its name, endpoint, key variable and abilities.
 #[derive(Debug, Clone, Copy)]
@@ -146,6 +178,28 @@ pub struct ProviderSpec {
     pub health: Option<HealthProbe>,
     /// Whether plain `http://` is allowed to a non-loopback host.
     pub allow_http: bool,
+    /// The dialect it delegates to (`dialect = openai`), if any.
+    pub dialect: Option<&'static str>,
+    /// The provider's API documentation (`docs = "https://..."`).
+    pub docs: Option<&'static str>,
+    /// Request parameters the API does not accept (`unsupported(seed, ...)`),
+    /// on top of those its wire format cannot send; the unsupported-parameter
+    /// policy applies to both.
+    pub unsupported_params: Params,
+    /// Which field carries `max_tokens` on the OpenAI wire (`max_tokens_field = "..."`).
+    pub max_tokens_field: MaxTokensField,
+    /// Whether a streamed OpenAI request asks for usage with
+    /// `stream_options: {"include_usage": true}` (`stream_options = false` where the host rejects it).
+    pub stream_options: bool,
+    /// Placeholders of `base_url` and the variable each is read from
+    /// (`url_vars(account_id = "CLOUDFLARE_ACCOUNT_ID")` for `.../accounts/{account_id}/...`).
+    pub url_vars: &'static [(&'static str, &'static str)],
+    /// Headers every request needs whose value is read from a variable
+    /// (`env_headers("x-portkey-virtual-key" = "PORTKEY_VIRTUAL_KEY")`).
+    pub env_headers: &'static [(&'static str, &'static str)],
+    /// The model-list path below the base URL, where it is not the wire's
+    /// (`models_path = "/v1/models"`); also the default health probe.
+    pub models_path: Option<&'static str>,
 }
 
 impl ProviderSpec {
@@ -164,11 +218,143 @@ impl ProviderSpec {
             capabilities: Capabilities::of(&[Capability::Chat, Capability::Stream]),
             health: None,
             allow_http: false,
+            dialect: None,
+            docs: None,
+            unsupported_params: Params::NONE,
+            max_tokens_field: MaxTokensField::ByModel,
+            stream_options: true,
+            url_vars: &[],
+            env_headers: &[],
+            models_path: None,
         }
+    }
+
+    /// The variables the declaration asks for: the key (or, for a provider
+    /// that takes none, the base-URL variable), each URL placeholder's and each
+    /// header's. [`Client::from_env`](crate::Client::from_env) registers the
+    /// provider when all are set (a set base-URL variable stands in for the
+    /// placeholders' variables, since it replaces the whole URL).
+    pub fn required_env(&self) -> Vec<&'static str> {
+        let mut vars = Vec::new();
+        if self.auth.needs_key() {
+            vars.extend(self.api_key_env);
+        } else {
+            vars.extend(self.base_url_env);
+        }
+        vars.extend(self.url_vars.iter().map(|(_, var)| *var));
+        vars.extend(self.env_headers.iter().map(|(_, var)| *var));
+        vars
+    }
+
+    /// `url` with each `{placeholder}` replaced by its value in `values`
+    /// (name, value); a placeholder without a value is a `Config` error naming
+    /// the variable it is read from.
+    pub(crate) fn fill_url_vars(&self, url: &str, values: &[(String, String)]) -> Result<String> {
+        let mut out = String::with_capacity(url.len());
+        let mut rest = url;
+        while let Some(open) = rest.find('{') {
+            let Some(len) = rest[open..].find('}') else {
+                return Err(Error::config(format!(
+                    "base URL `{url}` has a `{{` without its `}}`"
+                )));
+            };
+            let name = &rest[open + 1..open + len];
+            out.push_str(&rest[..open]);
+            let value = values.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v);
+            let var = self
+                .url_vars
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| *v);
+            match (value, var) {
+                (Some(value), _) if is_url_value(value) => out.push_str(value),
+                (Some(_), _) => {
+                    return Err(Error::config(format!(
+                        "the value of `{{{name}}}` in the {} base URL must be letters, digits, `-`, `.`, `_` or `~`",
+                        self.name
+                    )));
+                }
+                (None, Some(var)) => {
+                    return Err(Error::config(format!(
+                        "the {} base URL needs `{{{name}}}`: set {var}, or pass `.url_var(\"{name}\", ...)`",
+                        self.name
+                    )));
+                }
+                (None, None) => {
+                    return Err(Error::config(format!(
+                        "base URL `{url}` has the placeholder `{{{name}}}`, which the {} provider does not declare: pass `.url_var(\"{name}\", ...)`",
+                        self.name
+                    )));
+                }
+            }
+            rest = &rest[open + len + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 
     /// Whether the provider declares `cap`.
     pub const fn supports(&self, cap: Capability) -> bool {
         self.capabilities.contains(cap)
+    }
+}
+
+/// A placeholder's value stays inside one URL component: no `/`, `?`, `#`,
+/// `@` or `:` can move the request to another host or path.
+fn is_url_value(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: ProviderSpec = ProviderSpec {
+        url_vars: &[("account_id", "CF_ACCOUNT")],
+        ..ProviderSpec::new("cf", "https://api.example.com/accounts/{account_id}/ai/v1")
+    };
+
+    fn fill(url: &str, values: &[(&str, &str)]) -> Result<String> {
+        let values: Vec<(String, String)> = values
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        SPEC.fill_url_vars(url, &values)
+    }
+
+    #[test]
+    fn placeholders_are_filled_or_named() {
+        assert_eq!(
+            fill(SPEC.base_url, &[("account_id", "abc-1")]).unwrap(),
+            "https://api.example.com/accounts/abc-1/ai/v1"
+        );
+        assert_eq!(
+            fill("http://127.0.0.1:9/v1", &[]).unwrap(),
+            "http://127.0.0.1:9/v1"
+        );
+        let missing = fill(SPEC.base_url, &[]).unwrap_err().to_string();
+        assert!(missing.contains("set CF_ACCOUNT"), "{missing}");
+        assert!(missing.contains(".url_var(\"account_id\""), "{missing}");
+        let injected = fill(SPEC.base_url, &[("account_id", "evil.com/x")]).unwrap_err();
+        assert_eq!(injected.kind(), crate::ErrorKind::Config);
+        assert!(fill("https://x.dev/{other}", &[]).is_err());
+        assert!(fill("https://x.dev/{open", &[]).is_err());
+    }
+
+    #[test]
+    fn max_tokens_fields() {
+        assert_eq!(
+            MaxTokensField::ByModel.field("o3-mini"),
+            "max_completion_tokens"
+        );
+        assert_eq!(MaxTokensField::ByModel.field("gpt-4o"), "max_tokens");
+        assert_eq!(MaxTokensField::MaxTokens.field("o3-mini"), "max_tokens");
+        assert_eq!(
+            MaxTokensField::MaxCompletionTokens.field("llama"),
+            "max_completion_tokens"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! `Client::from_env()` registers every built-in whose key variable is set.
+//! `Client::from_env()` registers exactly the built-ins whose variables are set.
 //!
 //! The environment is process-wide (and setting it is `unsafe`, which this
 //! workspace forbids), so each scenario runs this binary again as a child
@@ -74,6 +74,31 @@ async fn from_env_registers_the_built_ins_whose_key_is_set() {
         ],
         // Nothing set: an empty client.
         vec![(EXPECT, String::new())],
+        // New built-ins register from their own variables, and only from those.
+        vec![
+            ("DEEPINFRA_API_KEY", "di-key".into()),
+            ("HF_TOKEN", "hf_key".into()),
+            ("VLLM_BASE_URL", "http://127.0.0.1:8000/v1".into()),
+            (EXPECT, "deepinfra,huggingface,vllm".into()),
+        ],
+        // An account-scoped provider needs its placeholder's variable too: the key
+        // alone registers nothing (and is no error), the pair registers it.
+        vec![
+            ("CLOUDFLARE_API_KEY", "cf-key".into()),
+            (EXPECT, String::new()),
+        ],
+        vec![
+            ("CLOUDFLARE_API_KEY", "cf-key".into()),
+            ("CLOUDFLARE_ACCOUNT_ID", "acct-1".into()),
+            ("SNOWFLAKE_PAT", "pat".into()),
+            (EXPECT, "cloudflare".into()),
+        ],
+        // A base-URL variable replaces the whole URL, so it stands in for the placeholder's.
+        vec![
+            ("DATABRICKS_TOKEN", "dapi-1".into()),
+            ("DATABRICKS_BASE_URL", "https://adb-1.azuredatabricks.net/serving-endpoints".into()),
+            (EXPECT, "databricks".into()),
+        ],
     ];
     for vars in scenarios {
         tokio::task::spawn_blocking(move || {
@@ -101,6 +126,13 @@ async fn from_env_child() {
     let names: Vec<&str> = client.providers().collect();
     let expected: Vec<&str> = expected.split(',').filter(|s| !s.is_empty()).collect();
     assert_eq!(names, expected);
+    if let Ok(account) = std::env::var("CLOUDFLARE_ACCOUNT_ID") {
+        let base = client.provider("cloudflare").expect("registered").info().base_url;
+        assert_eq!(
+            base,
+            format!("https://api.cloudflare.com/client/v4/accounts/{account}/ai/v1")
+        );
+    }
     if std::env::var("OPENAI_BASE_URL").is_ok() {
         let reply = client
             .chat(

@@ -21,6 +21,7 @@ const TOPICS: &[&str] = &[
     "headers",
     "values",
     "transform",
+    "quirks",
 ];
 
 #[test]

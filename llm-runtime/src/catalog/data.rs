@@ -35,6 +35,19 @@ const fn price(input: f64, output: f64, cached_input: Option<f64>) -> Option<Pri
         input,
         output,
         cached_input,
+        cache_write: None,
+        long_context: None,
+    })
+}
+
+/// An Anthropic price: cache reads at `cached_input`, five-minute cache
+/// writes at 1.25x `input` (the published multiplier for every Claude model).
+const fn anthropic(input: f64, output: f64, cached_input: f64) -> Option<Price> {
+    Some(Price {
+        input,
+        output,
+        cached_input: Some(cached_input),
+        cache_write: Some(input * 1.25),
         long_context: None,
     })
 }
@@ -43,12 +56,14 @@ const fn tiered(
     input: f64,
     output: f64,
     cached_input: Option<f64>,
+    cache_write: Option<f64>,
     long: LongContextPrice,
 ) -> Option<Price> {
     Some(Price {
         input,
         output,
         cached_input,
+        cache_write,
         long_context: Some(long),
     })
 }
@@ -77,6 +92,7 @@ const SONNET_OVER_200K: LongContextPrice = LongContextPrice {
     input: 6.0,
     output: 22.50,
     cached_input: Some(0.60),
+    cache_write: Some(7.50),
 };
 
 /// Gemini 2.5 Pro prompts over 200k tokens.
@@ -85,6 +101,7 @@ const GEMINI_PRO_OVER_200K: LongContextPrice = LongContextPrice {
     input: 2.50,
     output: 15.0,
     cached_input: Some(0.25),
+    cache_write: None,
 };
 
 #[rustfmt::skip]
@@ -107,17 +124,17 @@ pub(super) static MODELS: &[ModelCard] = &[
     model("openai", "text-embedding-3-small", 8_191, None, price(0.02, 0.0, None), EMBEDDINGS),
     model("openai", "text-embedding-3-large", 8_191, None, price(0.13, 0.0, None), EMBEDDINGS),
     // ---- Anthropic (docs.anthropic.com pricing, checked 2026-11-26) ----
-    // Cache writes (1.25x input for 5 minutes) are not in `Usage`, so not in the cost.
-    model("anthropic", "claude-opus-4-5", 200_000, Some(64_000), price(5.0, 25.0, Some(0.50)), VISION_REASONING),
-    model("anthropic", "claude-opus-4-1", 200_000, Some(32_000), price(15.0, 75.0, Some(1.50)), VISION_REASONING),
-    model("anthropic", "claude-opus-4", 200_000, Some(32_000), price(15.0, 75.0, Some(1.50)), VISION_REASONING),
-    model("anthropic", "claude-sonnet-4-5", 200_000, Some(64_000), tiered(3.0, 15.0, Some(0.30), SONNET_OVER_200K), VISION_REASONING),
-    model("anthropic", "claude-sonnet-4", 200_000, Some(64_000), tiered(3.0, 15.0, Some(0.30), SONNET_OVER_200K), VISION_REASONING),
-    model("anthropic", "claude-haiku-4-5", 200_000, Some(64_000), price(1.0, 5.0, Some(0.10)), VISION_REASONING),
-    model("anthropic", "claude-3-5-haiku", 200_000, Some(8_192), price(0.80, 4.0, Some(0.08)), VISION),
-    model("anthropic", "claude-3-haiku", 200_000, Some(4_096), price(0.25, 1.25, Some(0.03)), VISION),
+    // Cache writes: 1.25x input for the five-minute cache (`Usage::cache_write_tokens`).
+    model("anthropic", "claude-opus-4-5", 200_000, Some(64_000), anthropic(5.0, 25.0, 0.50), VISION_REASONING),
+    model("anthropic", "claude-opus-4-1", 200_000, Some(32_000), anthropic(15.0, 75.0, 1.50), VISION_REASONING),
+    model("anthropic", "claude-opus-4", 200_000, Some(32_000), anthropic(15.0, 75.0, 1.50), VISION_REASONING),
+    model("anthropic", "claude-sonnet-4-5", 200_000, Some(64_000), tiered(3.0, 15.0, Some(0.30), Some(3.75), SONNET_OVER_200K), VISION_REASONING),
+    model("anthropic", "claude-sonnet-4", 200_000, Some(64_000), tiered(3.0, 15.0, Some(0.30), Some(3.75), SONNET_OVER_200K), VISION_REASONING),
+    model("anthropic", "claude-haiku-4-5", 200_000, Some(64_000), anthropic(1.0, 5.0, 0.10), VISION_REASONING),
+    model("anthropic", "claude-3-5-haiku", 200_000, Some(8_192), anthropic(0.80, 4.0, 0.08), VISION),
+    model("anthropic", "claude-3-haiku", 200_000, Some(4_096), anthropic(0.25, 1.25, 0.03), VISION),
     // ---- Google Gemini (checked 2026-11-26) ----
-    model("gemini", "gemini-2.5-pro", 1_048_576, Some(65_536), tiered(1.25, 10.0, Some(0.125), GEMINI_PRO_OVER_200K), VISION_REASONING),
+    model("gemini", "gemini-2.5-pro", 1_048_576, Some(65_536), tiered(1.25, 10.0, Some(0.125), None, GEMINI_PRO_OVER_200K), VISION_REASONING),
     model("gemini", "gemini-2.5-flash", 1_048_576, Some(65_536), price(0.30, 2.50, Some(0.03)), VISION_REASONING),
     model("gemini", "gemini-2.5-flash-lite", 1_048_576, Some(65_536), price(0.10, 0.40, Some(0.01)), VISION_REASONING),
     model("gemini", "gemini-2.0-flash", 1_048_576, Some(8_192), price(0.10, 0.40, Some(0.025)), VISION),

@@ -34,6 +34,10 @@ pub struct Price {
     /// Prompt tokens read from the provider's cache, where the provider prices them
     /// separately; `None` bills cached tokens at the `input` rate.
     pub cached_input: Option<f64>,
+    /// Prompt tokens written to the provider's cache (Anthropic's five-minute
+    /// write, 1.25x `input`), where the provider prices them separately;
+    /// `None` bills them at the `input` rate.
+    pub cache_write: Option<f64>,
     /// Higher rates that apply to the whole call once the prompt is longer than a threshold.
     pub long_context: Option<LongContextPrice>,
 }
@@ -50,6 +54,8 @@ pub struct LongContextPrice {
     pub output: f64,
     /// Cached prompt tokens, where priced.
     pub cached_input: Option<f64>,
+    /// Prompt tokens written to the cache, where priced.
+    pub cache_write: Option<f64>,
 }
 
 /// One model in the catalog.
@@ -83,24 +89,36 @@ impl ModelCard {
     /// The cost of a call with this usage, or `None` if the model has no published price.
     pub fn cost(&self, usage: &Usage) -> Option<Cost> {
         let price = self.price?;
-        let (input, output, cached) = match price.long_context {
+        let (input, output, cached, write) = match price.long_context {
             Some(long) if usage.prompt_tokens > long.above_prompt_tokens => {
-                (long.input, long.output, long.cached_input)
+                (long.input, long.output, long.cached_input, long.cache_write)
             }
-            _ => (price.input, price.output, price.cached_input),
+            _ => (
+                price.input,
+                price.output,
+                price.cached_input,
+                price.cache_write,
+            ),
         };
+        // Cache reads and writes are both part of the prompt count.
         let cached_tokens = usage.cached_tokens.unwrap_or(0).min(usage.prompt_tokens);
-        let uncached_tokens = usage.prompt_tokens - cached_tokens;
+        let write_tokens = usage
+            .cache_write_tokens
+            .unwrap_or(0)
+            .min(usage.prompt_tokens - cached_tokens);
+        let uncached_tokens = usage.prompt_tokens - cached_tokens - write_tokens;
         let per_token =
             |tokens: u32, usd_per_million: f64| f64::from(tokens) * usd_per_million / 1_000_000.0;
         let input_usd = per_token(uncached_tokens, input);
         let cached_input_usd = per_token(cached_tokens, cached.unwrap_or(input));
+        let cache_write_usd = per_token(write_tokens, write.unwrap_or(input));
         let output_usd = per_token(usage.completion_tokens, output);
         Some(Cost {
             input_usd,
             cached_input_usd,
+            cache_write_usd,
             output_usd,
-            total_usd: input_usd + cached_input_usd + output_usd,
+            total_usd: input_usd + cached_input_usd + cache_write_usd + output_usd,
         })
     }
 }
@@ -112,6 +130,8 @@ pub struct Cost {
     pub input_usd: f64,
     /// Prompt tokens read from the cache.
     pub cached_input_usd: f64,
+    /// Prompt tokens written to the cache.
+    pub cache_write_usd: f64,
     /// Completion tokens.
     pub output_usd: f64,
     /// The sum.
@@ -154,8 +174,10 @@ pub fn context_window(model: &str) -> Option<u32> {
 /// does not know or whose price is not published. Cached prompt tokens are billed
 /// at the cached rate where the model has one.
 ///
-/// Only token charges are included: per-request fees (web search), cache writes
-/// (Anthropic's 1.25x) and batch discounts are not.
+/// Cache writes are billed at the model's cache-write rate where it has one
+/// (Anthropic's five-minute rate; one-hour writes cost more and are not told
+/// apart in [`Usage`]). Only token charges are included: per-request fees
+/// (web search) and batch discounts are not.
 pub fn cost(model: &str, usage: &Usage) -> Option<Cost> {
     lookup(model)?.cost(usage)
 }
@@ -307,6 +329,36 @@ mod tests {
         assert!((c.input_usd - 0.015).abs() < 1e-12);
         assert!((c.cached_input_usd - 0.005).abs() < 1e-12);
         assert!((c.total_usd - 0.030).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cache_reads_and_writes_use_the_cached_prices() {
+        // claude-sonnet-4-5: $3 in, $0.30 cache read, $3.75 cache write, $15 out.
+        let mut usage = Usage::new(10_000, 1_000);
+        usage.cached_tokens = Some(6_000);
+        usage.cache_write_tokens = Some(2_000);
+        let c = cost("claude-sonnet-4-5", &usage).expect("priced");
+        assert!((c.input_usd - 0.006).abs() < 1e-12, "{c:?}");
+        assert!((c.cached_input_usd - 0.0018).abs() < 1e-12, "{c:?}");
+        assert!((c.cache_write_usd - 0.0075).abs() < 1e-12, "{c:?}");
+        assert!((c.output_usd - 0.015).abs() < 1e-12, "{c:?}");
+        assert!((c.total_usd - 0.0303).abs() < 1e-12, "{c:?}");
+        // Without a cache-write price, writes cost the input rate (gpt-4o).
+        let mut usage = Usage::new(10_000, 0);
+        usage.cache_write_tokens = Some(10_000);
+        let c = cost("gpt-4o", &usage).expect("priced");
+        assert!((c.cache_write_usd - 0.025).abs() < 1e-12, "{c:?}");
+        assert!((c.total_usd - 0.025).abs() < 1e-12, "{c:?}");
+        // Counts past the prompt never bill more than the prompt.
+        let mut usage = Usage::new(100, 0);
+        usage.cached_tokens = Some(80);
+        usage.cache_write_tokens = Some(80);
+        let c = cost("claude-sonnet-4-5", &usage).expect("priced");
+        assert_eq!(c.input_usd, 0.0);
+        assert!(
+            (c.cache_write_usd - 20.0 * 3.75 / 1e6).abs() < 1e-15,
+            "{c:?}"
+        );
     }
 
     #[test]

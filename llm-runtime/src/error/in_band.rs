@@ -26,6 +26,9 @@ pub(crate) const IN_BAND_STATUS: u16 = 200;
 /// Responses API on success) is skipped.
 fn may_hold_error(body: &[u8]) -> bool {
     const NEEDLE: &[u8] = b"\"error\"";
+    if memchr::memmem::find(body, b"\"detail\"").is_some() {
+        return true;
+    }
     memchr::memmem::find_iter(body, NEEDLE).any(|at| {
         let after = body[at + NEEDLE.len()..].trim_ascii_start();
         match after.strip_prefix(b":") {
@@ -48,6 +51,12 @@ struct Probe {
     object: Option<Value>,
     #[serde(default)]
     code: Option<Value>,
+    /// FastAPI/pydantic `{"detail": "text" | [{"loc", "msg", "type"}]}`.
+    #[serde(default)]
+    detail: Option<Value>,
+    /// Every other top-level key: a `detail` is an error payload only alone.
+    #[serde(flatten)]
+    others: std::collections::HashMap<String, IgnoredAny>,
 }
 
 /// The first item of a top-level array, the rest skipped without being built.
@@ -97,7 +106,16 @@ impl Probe {
             Value::Array(a) => !a.is_empty(),
             _ => false,
         });
+        let detail = self.others.is_empty()
+            && self.kind.is_none()
+            && self.object.is_none()
+            && match &self.detail {
+                Some(Value::String(s)) => !s.trim().is_empty(),
+                Some(Value::Array(items)) => items.iter().any(|i| i.get("msg").is_some()),
+                _ => false,
+            };
         if error.is_none()
+            && !detail
             && !is_error_marker(self.kind.as_ref())
             && !is_error_marker(self.object.as_ref())
         {

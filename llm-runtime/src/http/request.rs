@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::transport::{Answer, Deadline, Exchange, Expect};
+use super::transport::{Answer, Deadline, Exchange, Expect, Observer};
 use crate::error::{Error, Redactor, Result, classify_http_error};
 
 /// A request being built on the shared client: `http.post(url).bearer_auth(k).json(&body)?.send().await`.
@@ -101,8 +101,9 @@ impl HttpRequest {
             max_body: crate::config::DEFAULT_MAX_BODY,
             redactor: &redactor,
             classify: &classify_http_error,
+            observer: Observer::none(),
         };
-        let answer = exchange
+        let (answer, _) = exchange
             .run(request, Expect::Full, Deadline::after(timeout))
             .await
             .map_err(|e| redactor.error(e))?;

@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::HttpClient;
 use crate::error::{Error, ErrorKind, Redactor, Result, in_band_error_status};
+use crate::hooks::{AttemptFailure, AttemptRequest, Hooks, ResponseHead};
+use crate::meta::ResponseMeta;
 use crate::provider::HttpParts;
 use crate::retry::{Decision, RetryInput, RetryPolicy, decide};
 
@@ -31,12 +33,42 @@ pub(crate) struct Timeouts {
     /// The whole non-streamed call, retries and their waits included; for a
     /// stream, everything up to its response headers.
     pub(crate) call: Duration,
-    /// From sending an attempt to its response headers (at most `call`).
-    pub(crate) first_byte: Duration,
-    /// The longest gap between two chunks of a stream.
-    pub(crate) idle: Duration,
+    /// From sending an attempt to its response headers, when set (it is cut to
+    /// what is left of `call` anyway).
+    pub(crate) first_byte: Option<Duration>,
+    /// The longest gap between two chunks of a stream, when set on purpose.
+    pub(crate) idle: Option<Duration>,
     /// The whole stream, from the call to its last event (none by default).
     pub(crate) stream: Option<Duration>,
+}
+
+/// The default whole-request bound when the declaration gives no `timeout_secs`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// The longest default gap between two chunks of a stream (when no idle
+/// timeout is set, the call's timeout bounds each gap, up to this).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl Timeouts {
+    /// The gap bound: the one set on purpose, else the call's bound capped at
+    /// [`DEFAULT_IDLE_TIMEOUT`].
+    pub(crate) fn idle(&self) -> Duration {
+        self.idle
+            .unwrap_or_else(|| self.call.min(DEFAULT_IDLE_TIMEOUT))
+    }
+
+    /// The time-to-headers bound of an attempt (before the deadline cuts it).
+    pub(crate) fn first_byte(&self) -> Duration {
+        self.first_byte.unwrap_or(self.call)
+    }
+
+    /// These bounds with a call's own overrides.
+    pub(crate) fn with(self, call: Option<Duration>, idle: Option<Duration>) -> Self {
+        Timeouts {
+            call: call.unwrap_or(self.call),
+            idle: idle.or(self.idle),
+            ..self
+        }
+    }
 }
 
 /// When a call must be over; `None` when the bound is too far to represent
@@ -78,6 +110,16 @@ pub(crate) enum Answer {
     Stream(reqwest::Response),
 }
 
+impl Answer {
+    /// The response headers.
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        match self {
+            Answer::Body { headers, .. } => headers,
+            Answer::Stream(response) => response.headers(),
+        }
+    }
+}
+
 /// What kind of answer the caller waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expect {
@@ -100,6 +142,8 @@ pub(crate) struct Transport {
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_body: usize,
+    /// The configured hooks.
+    pub(crate) hooks: Hooks,
 }
 
 impl std::fmt::Debug for Transport {
@@ -113,65 +157,116 @@ impl std::fmt::Debug for Transport {
             .field("timeouts", &self.timeouts)
             .field("retry", &self.retry)
             .field("max_body", &self.max_body)
+            .field("hooks", &self.hooks)
             .finish_non_exhaustive()
     }
 }
 
+/// One call as the transport sends it: who, what to expect, its bounds, its
+/// retries, its extra headers and hooks, and how to classify a failure.
+pub(crate) struct Call<'a> {
+    pub(crate) provider: &'static str,
+    pub(crate) model: &'a str,
+    pub(crate) expect: Expect,
+    pub(crate) deadline: Deadline,
+    /// The bounds, with the call's overrides.
+    pub(crate) timeouts: Timeouts,
+    /// The retry policy; `None` sends once.
+    pub(crate) retry: Option<RetryPolicy>,
+    /// Per-call headers, after the configured ones.
+    pub(crate) headers: &'a [(HeaderName, HeaderValue)],
+    pub(crate) hooks: &'a Hooks,
+    pub(crate) classify: Classify<'a>,
+}
+
+/// A successful call: the answer and what the transport knows about it.
+#[derive(Debug)]
+pub(crate) struct Sent {
+    pub(crate) answer: Answer,
+    pub(crate) meta: ResponseMeta,
+}
+
 impl Transport {
-    /// Send `parts` until a 2xx arrives (retrying when `retry` and the policy
-    /// allow), within `deadline`.
-    pub(crate) async fn send(
-        &self,
-        parts: &HttpParts,
-        expect: Expect,
-        deadline: Deadline,
-        retry: bool,
-        classify: Classify<'_>,
-    ) -> Result<Answer> {
+    /// Send `parts` until a 2xx arrives (retrying as the call's policy
+    /// allows), within the call's deadline.
+    pub(crate) async fn send(&self, parts: &HttpParts, call: &Call<'_>) -> Result<Sent> {
+        let called = Instant::now();
         let mut attempts = 0u32;
         loop {
             attempts = attempts.saturating_add(1);
             let started = Instant::now();
             let exchange = Exchange {
                 http: self.http.reqwest(),
-                first_byte: self.timeouts.first_byte,
+                first_byte: call.timeouts.first_byte(),
                 max_body: self.max_body,
                 redactor: &self.redactor,
-                classify,
+                classify: call.classify,
+                observer: Observer {
+                    provider: call.provider,
+                    model: call.model,
+                    attempt: attempts,
+                    hooks: call.hooks,
+                },
             };
-            let result = match self.request(parts) {
-                Ok(request) => exchange.run(request, expect, deadline).await,
+            let result = match self.request(parts, call, attempts) {
+                Ok(request) => exchange.run(request, call.expect, call.deadline).await,
                 Err(e) => Err(e),
             };
             let now = Instant::now();
             let e = match result {
-                Ok(answer) => {
+                Ok((answer, headers_at)) => {
                     tracing::debug!(
                         attempt = attempts,
                         latency_ms = millis(now - started),
                         "upstream answered"
                     );
-                    return Ok(answer);
+                    let mut meta = ResponseMeta::from_headers(answer.headers());
+                    meta.attempts = attempts;
+                    meta.latency_to_headers = headers_at - called;
+                    meta.latency = now - called;
+                    return Ok(Sent { answer, meta });
                 }
-                Err(e) => e,
+                Err(e) => self.redactor.error(e),
             };
             tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
-            if !retry {
-                return Err(e);
-            }
-            let input = RetryInput::from_error(&e, attempts, now, deadline.instant());
-            match decide(&self.retry, &input) {
-                Decision::Retry(wait) => {
+            let decision = match &call.retry {
+                Some(policy) => decide(
+                    policy,
+                    &RetryInput::from_error(&e, attempts, now, call.deadline.instant()),
+                ),
+                None => Decision::Stop,
+            };
+            let retry_in = match decision {
+                Decision::Retry(wait) => Some(wait),
+                Decision::Stop => None,
+            };
+            call.hooks.each(|h| {
+                h.on_error(&AttemptFailure {
+                    provider: call.provider,
+                    model: call.model,
+                    attempt: attempts,
+                    error: &e,
+                    retry_in,
+                })
+            });
+            match retry_in {
+                Some(wait) => {
                     tracing::info!(attempt = attempts, wait_ms = millis(wait), kind = %e.kind(), "retrying");
                     tokio::time::sleep(wait).await;
                 }
-                Decision::Stop => return Err(e),
+                None => return Err(e),
             }
         }
     }
 
-    /// The final request of one attempt: base URL, headers, query auth, body.
-    fn request(&self, parts: &HttpParts) -> Result<reqwest::Request> {
+    /// The final request of one attempt: base URL, headers, query auth, body,
+    /// per-call headers, then what the hooks add.
+    fn request(
+        &self,
+        parts: &HttpParts,
+        call: &Call<'_>,
+        attempt: u32,
+    ) -> Result<reqwest::Request> {
         let mut url = String::with_capacity(self.base_url.len() + parts.path.len());
         url.push_str(&self.base_url);
         url.push_str(&parts.path);
@@ -195,8 +290,26 @@ impl Transport {
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
+        let mut request = req.build().map_err(Error::from)?;
+        for (name, value) in call.headers {
+            request.headers_mut().insert(name, value.clone());
+        }
+        if !call.hooks.is_empty() {
+            let mut view = AttemptRequest::new(
+                call.provider,
+                call.model,
+                attempt,
+                &request,
+                parts.body.as_ref(),
+                &self.redactor,
+            );
+            call.hooks.each(|h| h.before_send(&mut view));
+            for (name, value) in view.into_added() {
+                request.headers_mut().insert(name, value);
+            }
+        }
         // Request signing (SigV4) will hook in here, over the final request.
-        req.build().map_err(Error::from)
+        Ok(request)
     }
 }
 
@@ -208,18 +321,55 @@ pub(crate) struct Exchange<'a> {
     pub(crate) max_body: usize,
     pub(crate) redactor: &'a Redactor,
     pub(crate) classify: Classify<'a>,
+    pub(crate) observer: Observer<'a>,
+}
+
+/// Who an attempt is for, and the hooks that see its response head.
+pub(crate) struct Observer<'a> {
+    pub(crate) provider: &'static str,
+    pub(crate) model: &'a str,
+    pub(crate) attempt: u32,
+    pub(crate) hooks: &'a Hooks,
+}
+
+impl Observer<'_> {
+    /// No hooks (the public chain API).
+    pub(crate) fn none() -> Observer<'static> {
+        static NONE: Hooks = Hooks(Vec::new());
+        Observer {
+            provider: "",
+            model: "",
+            attempt: 1,
+            hooks: &NONE,
+        }
+    }
 }
 
 impl Exchange<'_> {
-    /// One attempt of `request`: headers, then the answer.
+    /// One attempt of `request`: headers, then the answer, and when the
+    /// headers arrived.
     pub(crate) async fn run(
         &self,
         request: reqwest::Request,
         expect: Expect,
         deadline: Deadline,
-    ) -> Result<Answer> {
+    ) -> Result<(Answer, Instant)> {
+        let sent = Instant::now();
         let response = self.headers(request, expect, deadline).await?;
-        self.answer(response, expect, deadline).await
+        let o = &self.observer;
+        o.hooks.each(|h| {
+            h.on_response(&ResponseHead {
+                provider: o.provider,
+                model: o.model,
+                attempt: o.attempt,
+                status: response.status().as_u16(),
+                headers: response.headers(),
+                latency: sent.elapsed(),
+            })
+        });
+        let headers_at = Instant::now();
+        let answer = self.answer(response, expect, deadline).await?;
+        Ok((answer, headers_at))
     }
 
     /// Send and wait for the response headers within the time-to-headers bound.

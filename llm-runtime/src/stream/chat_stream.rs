@@ -2,7 +2,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use tracing::Span;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -12,10 +14,15 @@ use futures_util::stream::BoxStream;
 use super::Framer;
 use super::frame::{Control, Frame, StreamFormat};
 use crate::error::{Error, ErrorKind, Result};
+use crate::hooks::{AttemptFailure, Hooks};
 use crate::http::transport::{Deadline, ErrorFinisher};
+use crate::meta::ResponseMeta;
 use crate::provider::{Provider, RequestContext, Transform};
 use crate::spec::ProviderSpec;
-use crate::types::{ChatResponse, FinishReason, Part, StreamEvent, ToolCall};
+use crate::telemetry::{completed, record_on};
+use crate::types::{
+    ChatResponse, FinishReason, Part, ReasoningAnchor, ReasoningBlock, StreamEvent, ToolCall,
+};
 
 /// A streamed answer: a `Stream` of [`StreamEvent`]s, ending with `None` after
 /// the provider's terminator, or with an `Err` (never a silent early end).
@@ -38,6 +45,7 @@ pub struct ChatStream {
     dropped_params: Vec<String>,
     /// The inner stream returned `None`: it is never polled again (fused).
     finished: bool,
+    meta: ResponseMeta,
 }
 
 impl ChatStream {
@@ -51,6 +59,7 @@ impl ChatStream {
             provider: provider.into(),
             dropped_params: Vec::new(),
             finished: false,
+            meta: ResponseMeta::default(),
         }
     }
 
@@ -73,10 +82,17 @@ impl ChatStream {
             done: false,
             ended: false,
             started: false,
+            observed: None,
+            span: Span::current(),
+            answered: false,
+            failed: false,
             provider,
             setup,
             ctx,
         };
+        if !driver.setup.hooks.is_empty() || !driver.span.is_disabled() {
+            driver.observed = Some(ResponseAccumulator::default());
+        }
         match source {
             StreamSource::Body(response) => driver.body = Some(response.bytes_stream().boxed()),
             StreamSource::Whole(body) => driver.whole(&body),
@@ -94,6 +110,23 @@ impl ChatStream {
         self
     }
 
+    /// Set the metadata known when the stream starts.
+    pub(crate) fn with_meta(mut self, meta: ResponseMeta) -> Self {
+        self.meta = meta;
+        self
+    }
+
+    /// What the transport knew when the stream started: request id, rate
+    /// limits, attempts, latency to headers, route.
+    pub fn meta(&self) -> &ResponseMeta {
+        &self.meta
+    }
+
+    /// The metadata, mutable (the [`Client`](crate::Client) sets the route).
+    pub(crate) fn meta_mut(&mut self) -> &mut ResponseMeta {
+        &mut self.meta
+    }
+
     /// The provider that serves it.
     pub fn provider(&self) -> &str {
         &self.provider
@@ -109,6 +142,7 @@ impl ChatStream {
         let mut response = acc.finish();
         response.provider = self.provider;
         response.dropped_params = self.dropped_params;
+        response.meta = self.meta;
         Ok(response)
     }
 }
@@ -136,12 +170,21 @@ impl Stream for ChatStream {
 }
 
 /// Builds a [`ChatResponse`] from stream events.
+///
+/// Reasoning blocks are assembled as the non-streamed parse gives them:
+/// [`StreamEvent::ReasoningDelta`]s open a block (or extend the open one), a
+/// [`StreamEvent::ReasoningSignature`] on the reasoning closes it with its
+/// signature, and a signature anchored on the answer or a
+/// [`StreamEvent::RedactedReasoning`] is a block of its own.
 #[derive(Debug, Default)]
 pub struct ResponseAccumulator {
     id: String,
     model: String,
     text: String,
     reasoning: String,
+    blocks: Vec<ReasoningBlock>,
+    /// The last block of `blocks` still takes reasoning text.
+    block_open: bool,
     refusal: String,
     calls: BTreeMap<usize, ToolCall>,
     usage: Option<crate::types::Usage>,
@@ -161,14 +204,42 @@ impl ResponseAccumulator {
                 }
             }
             StreamEvent::TextDelta { text } => self.text.push_str(&text),
-            StreamEvent::ReasoningDelta { text } => self.reasoning.push_str(&text),
+            StreamEvent::ReasoningDelta { text } => {
+                self.reasoning.push_str(&text);
+                match self.blocks.last_mut() {
+                    Some(block) if self.block_open => block.text.push_str(&text),
+                    _ => {
+                        self.blocks.push(ReasoningBlock::text(text));
+                        self.block_open = true;
+                    }
+                }
+            }
+            StreamEvent::ReasoningSignature {
+                signature,
+                source,
+                anchor,
+            } => {
+                let open = self.block_open && anchor == ReasoningAnchor::Own;
+                match self.blocks.last_mut() {
+                    Some(block) if open => {
+                        block.signature = Some(signature);
+                        block.source = Some(source);
+                    }
+                    _ => self.blocks.push(
+                        ReasoningBlock::default()
+                            .signed(signature, source)
+                            .anchored(anchor),
+                    ),
+                }
+                self.block_open = false;
+            }
+            StreamEvent::RedactedReasoning { data, source } => {
+                self.blocks.push(ReasoningBlock::redacted(data, source));
+                self.block_open = false;
+            }
             StreamEvent::RefusalDelta { text } => self.refusal.push_str(&text),
             StreamEvent::ToolCallStart { index, id, name } => {
-                let call = self.calls.entry(index).or_insert_with(|| ToolCall {
-                    id: String::new(),
-                    name: String::new(),
-                    arguments: String::new(),
-                });
+                let call = self.call(index);
                 if call.id.is_empty() {
                     call.id = id;
                 }
@@ -177,19 +248,20 @@ impl ResponseAccumulator {
                 }
             }
             StreamEvent::ToolCallDelta { index, arguments } => {
-                self.calls
-                    .entry(index)
-                    .or_insert_with(|| ToolCall {
-                        id: String::new(),
-                        name: String::new(),
-                        arguments: String::new(),
-                    })
-                    .arguments
-                    .push_str(&arguments);
+                self.call(index).arguments.push_str(&arguments);
             }
+            StreamEvent::ToolCallEnd { index, arguments } => self.call(index).arguments = arguments,
             StreamEvent::Usage { usage } => self.usage = Some(usage),
             StreamEvent::Finish { reason } => self.finish = Some(reason),
         }
+    }
+
+    fn call(&mut self, index: usize) -> &mut ToolCall {
+        self.calls.entry(index).or_insert_with(|| ToolCall {
+            id: String::new(),
+            name: String::new(),
+            arguments: String::new(),
+        })
     }
 
     /// The assembled response (provider and dropped params left empty).
@@ -201,6 +273,7 @@ impl ResponseAccumulator {
             r.message.content.push(Part::text(self.text));
         }
         r.message.tool_calls = self.calls.into_values().collect();
+        r.message.reasoning = self.blocks;
         r.usage = self.usage;
         r.finish_reason = self.finish;
         r.reasoning = (!self.reasoning.is_empty()).then_some(self.reasoning);
@@ -233,6 +306,12 @@ pub(crate) struct StreamSetup {
     /// The whole-stream deadline, if one was configured.
     pub(crate) deadline: Option<Deadline>,
     pub(crate) finisher: ErrorFinisher,
+    /// The hooks told when the stream completes or fails.
+    pub(crate) hooks: Hooks,
+    /// The attempts it took to open the stream.
+    pub(crate) attempts: u32,
+    /// When the call started.
+    pub(crate) called: Instant,
 }
 
 /// The owned parts of a [`RequestContext`], for parsing a whole body later.
@@ -274,11 +353,19 @@ struct Driver<P: Provider> {
     started: bool,
     setup: StreamSetup,
     ctx: OwnedContext,
+    /// What the completion hooks and the span are told, when anyone listens.
+    observed: Option<ResponseAccumulator>,
+    span: Span,
+    /// An event other than `Start` or `Usage` was handed on.
+    answered: bool,
+    /// An error was recorded (so the stream's end is not judged again).
+    failed: bool,
 }
 
 impl<P: Provider> Driver<P> {
     fn fail(&mut self, e: Error) {
         self.error = Some(self.setup.finisher.finish(e));
+        self.failed = true;
         self.ended = true;
     }
 
@@ -300,8 +387,53 @@ impl<P: Provider> Driver<P> {
                     continue;
                 }
                 self.started = true;
+            } else if !matches!(event, StreamEvent::Usage { .. }) {
+                self.answered = true;
+            }
+            if let Some(observed) = &mut self.observed
+                && !matches!(
+                    event,
+                    StreamEvent::TextDelta { .. } | StreamEvent::ToolCallDelta { .. }
+                )
+            {
+                observed.push(event.clone());
             }
             self.events.push_back(event);
+        }
+    }
+
+    /// The stream ended (well or not): tell the span and the hooks, once.
+    fn report_end(&mut self) {
+        let Some(observed) = self.observed.take() else {
+            return;
+        };
+        let mut response = observed.finish();
+        response.meta.attempts = self.setup.attempts;
+        response.meta.latency = self.setup.called.elapsed();
+        match &self.error {
+            None => {
+                record_on(&self.span, &response);
+                completed(
+                    &self.setup.hooks,
+                    self.setup.finisher.provider,
+                    &self.ctx.model,
+                    &response,
+                    true,
+                );
+            }
+            Some(e) => {
+                self.span.record("error.type", e.kind().as_str());
+                let (provider, model) = (self.setup.finisher.provider, self.ctx.model.as_str());
+                self.setup.hooks.each(|h| {
+                    h.on_error(&AttemptFailure {
+                        provider,
+                        model,
+                        attempt: self.setup.attempts,
+                        error: e,
+                        retry_in: None,
+                    })
+                });
+            }
         }
     }
 
@@ -387,6 +519,7 @@ impl<P: Provider> Driver<P> {
                 if self.error.is_some() {
                     self.events.clear();
                     self.error = Some(self.setup.finisher.finish(whole_error));
+                    self.failed = true;
                 }
                 self.ended = true;
             }
@@ -397,6 +530,16 @@ impl<P: Provider> Driver<P> {
         loop {
             if let Some(event) = self.events.pop_front() {
                 return Some(Ok(event));
+            }
+            if self.ended && !self.answered && !self.failed {
+                // A terminator with nothing before it (`data: [DONE]` alone, a
+                // whole body that is not a completion) is no answer at all.
+                self.fail(Error::decode(
+                    "the stream ended without an answer: no text, tool call, reasoning or finish reason",
+                ));
+            }
+            if self.ended {
+                self.report_end();
             }
             if let Some(e) = self.error.take() {
                 return Some(Err(e));
@@ -445,6 +588,29 @@ impl<P: Provider> Driver<P> {
     }
 }
 
+/// The events that rebuild `block` in a [`ResponseAccumulator`].
+fn reasoning_events(block: ReasoningBlock) -> Vec<StreamEvent> {
+    let mut events = Vec::new();
+    if !block.text.is_empty() {
+        events.push(StreamEvent::ReasoningDelta { text: block.text });
+    }
+    let source = block.source.unwrap_or_default();
+    if let Some(data) = block.encrypted.filter(|_| block.redacted) {
+        events.push(StreamEvent::RedactedReasoning {
+            data,
+            source: source.clone(),
+        });
+    }
+    if let Some(signature) = block.signature {
+        events.push(StreamEvent::ReasoningSignature {
+            signature,
+            source,
+            anchor: block.anchor,
+        });
+    }
+    events
+}
+
 /// The events a stream of `response` carries, in stream order, so that
 /// [`ChatStream::collect_response`] gives `response` back.
 pub(crate) fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
@@ -452,8 +618,13 @@ pub(crate) fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
         id: response.id,
         model: response.model,
     }];
-    if let Some(text) = response.reasoning {
-        events.push(StreamEvent::ReasoningDelta { text });
+    if response.message.reasoning.is_empty() {
+        if let Some(text) = response.reasoning {
+            events.push(StreamEvent::ReasoningDelta { text });
+        }
+    }
+    for block in response.message.reasoning {
+        events.extend(reasoning_events(block));
     }
     for part in response.message.content {
         if let Part::Text { text } = part {

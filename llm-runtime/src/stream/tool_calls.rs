@@ -162,8 +162,18 @@ impl ToolCallAssembler {
         out: &mut Vec<StreamEvent>,
     ) -> Result<usize> {
         let new = self.begins_call(index, id);
+        let known = |this: &Self, at: Option<usize>| {
+            at.and_then(|p| this.calls.get(p))
+                .map(|o| (!o.call.id.is_empty(), !o.call.name.is_empty()))
+        };
+        let before = if new { None } else { known(self, self.find(index, id)) };
         let position = self.push(index, id, name, arguments)?;
-        if let (true, Some(open)) = (new, self.calls.get(position)) {
+        let after = known(self, Some(position));
+        // A call's first chunk starts it; a later chunk that brings the id or
+        // name the first one lacked (`"function": null` first) starts it again
+        // with them, and the accumulator fills in what was missing.
+        let filled = matches!((before, after), (Some(b), Some(a)) if a != b);
+        if let (true, Some(open)) = (new || filled, self.calls.get(position)) {
             out.push(StreamEvent::ToolCallStart {
                 index: position,
                 id: open.call.id.clone(),

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::reasoning::{CacheBreakpoint, ReasoningBlock};
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,6 +122,14 @@ pub struct Message {
     /// For a [`Role::Tool`] message: the id of the call it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// For an assistant message: the reasoning that preceded it, in order,
+    /// with what the provider needs back on the next turn (signatures,
+    /// encrypted payloads). Filled from the reply; see [`ChatResponse::into_message`](crate::ChatResponse::into_message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning: Vec<ReasoningBlock>,
+    /// A prompt-cache breakpoint after this message (see [`CacheBreakpoint`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheBreakpoint>,
 }
 
 impl Message {
@@ -129,6 +139,8 @@ impl Message {
             content: vec![Part::text(text)],
             tool_calls: Vec::new(),
             tool_call_id: None,
+            reasoning: Vec::new(),
+            cache: None,
         }
     }
 
@@ -154,6 +166,8 @@ impl Message {
             content: parts,
             tool_calls: Vec::new(),
             tool_call_id: None,
+            reasoning: Vec::new(),
+            cache: None,
         }
     }
 
@@ -164,6 +178,8 @@ impl Message {
             content: text.map(Part::text).into_iter().collect(),
             tool_calls: calls,
             tool_call_id: None,
+            reasoning: Vec::new(),
+            cache: None,
         }
     }
 
@@ -174,7 +190,15 @@ impl Message {
             content: vec![Part::text(content)],
             tool_calls: Vec::new(),
             tool_call_id: Some(call_id.into()),
+            reasoning: Vec::new(),
+            cache: None,
         }
+    }
+
+    /// This message with a prompt-cache breakpoint after it.
+    pub fn cached(mut self, breakpoint: CacheBreakpoint) -> Self {
+        self.cache = Some(breakpoint);
+        self
     }
 
     /// All text parts joined together.

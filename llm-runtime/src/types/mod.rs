@@ -3,6 +3,7 @@
 mod embedding;
 mod message;
 mod param;
+mod reasoning;
 mod request;
 mod response;
 mod stream_event;
@@ -11,6 +12,7 @@ mod usage;
 pub use embedding::{Embedding, EmbeddingRequest, EmbeddingResponse};
 pub use message::{ImageSource, Message, Part, Role, ToolCall};
 pub use param::{Param, Params};
+pub use reasoning::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock};
 pub use request::{
     ChatRequest, ReasoningEffort, ResponseFormat, Tool, ToolChoice, UnsupportedParamPolicy,
 };

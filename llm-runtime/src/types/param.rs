@@ -40,11 +40,15 @@ pub enum Param {
     ReasoningBudget,
     /// [`ChatRequest::user`].
     User,
+    /// [`ChatRequest::cache_key`].
+    CacheKey,
+    /// [`ChatRequest::cached_content`].
+    CachedContent,
 }
 
 impl Param {
     /// Every parameter, in declaration order (the order sets list them in).
-    pub const ALL: [Param; 11] = [
+    pub const ALL: [Param; 13] = [
         Param::Temperature,
         Param::TopP,
         Param::MaxTokens,
@@ -56,6 +60,8 @@ impl Param {
         Param::ReasoningEffort,
         Param::ReasoningBudget,
         Param::User,
+        Param::CacheKey,
+        Param::CachedContent,
     ];
 
     /// The field's name in [`ChatRequest`] (and in its JSON form): `"top_p"`.
@@ -72,6 +78,8 @@ impl Param {
             Param::ReasoningEffort => "reasoning_effort",
             Param::ReasoningBudget => "reasoning_budget",
             Param::User => "user",
+            Param::CacheKey => "cache_key",
+            Param::CachedContent => "cached_content",
         }
     }
 
@@ -89,6 +97,8 @@ impl Param {
             Param::ReasoningEffort => request.reasoning_effort.is_some(),
             Param::ReasoningBudget => request.reasoning_budget.is_some(),
             Param::User => request.user.is_some(),
+            Param::CacheKey => request.cache_key.is_some(),
+            Param::CachedContent => request.cached_content.is_some(),
         }
     }
 
@@ -106,6 +116,8 @@ impl Param {
             Param::ReasoningEffort => request.reasoning_effort = None,
             Param::ReasoningBudget => request.reasoning_budget = None,
             Param::User => request.user = None,
+            Param::CacheKey => request.cache_key = None,
+            Param::CachedContent => request.cached_content = None,
         }
     }
 
@@ -130,6 +142,8 @@ impl Param {
             Param::ReasoningEffort => json(&request.reasoning_effort),
             Param::ReasoningBudget => json(&request.reasoning_budget),
             Param::User => json(&request.user),
+            Param::CacheKey => json(&request.cache_key),
+            Param::CachedContent => json(&request.cached_content),
         }
     }
 
@@ -166,6 +180,11 @@ impl Params {
             i += 1;
         }
         Params(bits)
+    }
+
+    /// The parameters in either set.
+    pub const fn union(self, other: Params) -> Params {
+        Params(self.0 | other.0)
     }
 
     /// Add `param`.
@@ -276,6 +295,8 @@ mod tests {
             .reasoning_effort(ReasoningEffort::High)
             .reasoning_budget(100)
             .end_user("u1")
+            .cache_key("k")
+            .cached_content("cachedContents/c1")
     }
 
     #[test]

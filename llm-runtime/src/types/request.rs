@@ -2,6 +2,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::message::{Message, Part};
+use super::reasoning::CacheBreakpoint;
+use super::response::ChatResponse;
 
 /// A tool (function) the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,6 +15,9 @@ pub struct Tool {
     pub description: Option<String>,
     /// A JSON-schema object describing the arguments.
     pub parameters: Value,
+    /// A prompt-cache breakpoint after this tool's definition (see [`CacheBreakpoint`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheBreakpoint>,
 }
 
 impl Tool {
@@ -26,7 +31,15 @@ impl Tool {
             name: name.into(),
             description: Some(description.into()),
             parameters,
+            cache: None,
         }
+    }
+
+    /// This tool with a prompt-cache breakpoint after its definition
+    /// (tools come first in a prompt: a breakpoint on the last tool caches them all).
+    pub fn cached(mut self, breakpoint: CacheBreakpoint) -> Self {
+        self.cache = Some(breakpoint);
+        self
     }
 }
 
@@ -141,6 +154,14 @@ pub struct ChatRequest {
     /// Overrides the client's unsupported-parameter policy for this request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsupported_params: Option<UnsupportedParamPolicy>,
+    /// A key that routes requests sharing a prompt prefix to the same cache
+    /// (OpenAI `prompt_cache_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_key: Option<String>,
+    /// The name of a cache the provider already holds, whose content prefixes
+    /// the prompt (Gemini `cachedContent`, `cachedContents/...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_content: Option<String>,
 }
 
 impl ChatRequest {
@@ -258,6 +279,44 @@ impl ChatRequest {
     pub fn extra(mut self, key: impl Into<String>, value: Value) -> Self {
         self.extra.insert(key.into(), value);
         self
+    }
+
+    /// Put a prompt-cache breakpoint on the last message so far (the system
+    /// prompt, when called right after [`system`](Self::system)).
+    pub fn cache_breakpoint(mut self, breakpoint: CacheBreakpoint) -> Self {
+        if let Some(last) = self.messages.last_mut() {
+            last.cache = Some(breakpoint);
+        }
+        self
+    }
+
+    /// Set the prompt-cache routing key.
+    pub fn cache_key(mut self, key: impl Into<String>) -> Self {
+        self.cache_key = Some(key.into());
+        self
+    }
+
+    /// Use the provider-held cache `name` as the prompt's prefix.
+    pub fn cached_content(mut self, name: impl Into<String>) -> Self {
+        self.cached_content = Some(name.into());
+        self
+    }
+
+    /// Append a reply as the next assistant turn, with everything the
+    /// provider needs back (see [`ChatResponse::into_message`]).
+    ///
+    /// ```
+    /// use llm_runtime::{ChatRequest, ChatResponse, Message};
+    /// # let reply = ChatResponse::empty();
+    /// let mut request = ChatRequest::new("m").user("Weather in Paris?");
+    /// request.push_reply(&reply);
+    /// for call in &reply.message.tool_calls {
+    ///     request.messages.push(Message::tool_result(&call.id, "sunny"));
+    /// }
+    /// assert_eq!(request.messages.len(), 2);
+    /// ```
+    pub fn push_reply(&mut self, reply: &ChatResponse) {
+        self.messages.push(reply.message.clone());
     }
 
     /// Set this request's unsupported-parameter policy.

@@ -79,6 +79,11 @@ pub struct ChatResponse {
     /// Request parameters left out under [`UnsupportedParamPolicy::Drop`](crate::UnsupportedParamPolicy::Drop).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped_params: Vec<String>,
+    /// What the transport knows about the answer: request id, rate limits,
+    /// attempts, latencies, the route used. Not part of the answer's content:
+    /// equality ignores it, and it is not serialized.
+    #[serde(skip)]
+    pub meta: crate::meta::ResponseMeta,
 }
 
 impl ChatResponse {
@@ -93,18 +98,53 @@ impl ChatResponse {
                 content: Vec::new(),
                 tool_calls: Vec::new(),
                 tool_call_id: None,
+                reasoning: Vec::new(),
+                cache: None,
             },
             finish_reason: None,
             usage: None,
             reasoning: None,
             refusal: None,
             dropped_params: Vec::new(),
+            meta: crate::meta::ResponseMeta::default(),
         }
+    }
+
+    /// Set the reasoning text of an API whose reasoning is plain text (no
+    /// signature): [`reasoning`](Self::reasoning), and one unsigned
+    /// [`ReasoningBlock`](crate::ReasoningBlock) on the message, as a stream of
+    /// it assembles. Empty text sets neither.
+    pub fn set_plain_reasoning(&mut self, text: Option<String>) {
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            return;
+        };
+        self.message
+            .reasoning
+            .push(super::ReasoningBlock::text(text.clone()));
+        self.reasoning = Some(text);
     }
 
     /// The text of the answer.
     pub fn text(&self) -> String {
         self.message.text()
+    }
+
+    /// The assistant message to put in the next turn's request: text, tool
+    /// calls and reasoning blocks (signatures and redacted payloads included),
+    /// so each dialect can send back exactly what its API requires.
+    ///
+    /// ```
+    /// use llm_runtime::{ChatRequest, ChatResponse, Message};
+    /// # let reply = ChatResponse::empty();
+    /// let mut request = ChatRequest::new("m").user("What is the weather in Paris?");
+    /// let calls = reply.message.tool_calls.clone();
+    /// request.messages.push(reply.into_message());
+    /// for call in calls {
+    ///     request.messages.push(Message::tool_result(call.id, "sunny"));
+    /// }
+    /// ```
+    pub fn into_message(self) -> Message {
+        self.message
     }
 }
 

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::reasoning::ReasoningAnchor;
 use super::response::FinishReason;
 use super::usage::Usage;
 
@@ -24,6 +25,26 @@ pub enum StreamEvent {
         /// The text.
         text: String,
     },
+    /// The signature of the reasoning so far: it closes the reasoning block
+    /// the [`StreamEvent::ReasoningDelta`]s since the last block built (or,
+    /// anchored elsewhere, stands as a block of its own); see
+    /// [`ReasoningBlock`](crate::ReasoningBlock).
+    ReasoningSignature {
+        /// The opaque signature, to be sent back unchanged.
+        signature: String,
+        /// The wire format that issued it (`"anthropic"`, `"gemini"`).
+        source: String,
+        /// Which part of the answer carries it.
+        #[serde(default)]
+        anchor: ReasoningAnchor,
+    },
+    /// A reasoning block the provider redacted: only its encrypted payload.
+    RedactedReasoning {
+        /// The encrypted payload, to be sent back unchanged.
+        data: String,
+        /// The wire format that issued it.
+        source: String,
+    },
     /// A tool call begins.
     ToolCallStart {
         /// Its position among this answer's tool calls.
@@ -38,6 +59,16 @@ pub enum StreamEvent {
         /// The call's position, as in [`StreamEvent::ToolCallStart`].
         index: usize,
         /// The piece of JSON text.
+        arguments: String,
+    },
+    /// A tool call's arguments are complete: `arguments` is their whole JSON
+    /// text and replaces the pieces [`StreamEvent::ToolCallDelta`] carried
+    /// (a dialect whose pieces keep the model's own whitespace sends here the
+    /// form the non-streamed answer has).
+    ToolCallEnd {
+        /// The call's position, as in [`StreamEvent::ToolCallStart`].
+        index: usize,
+        /// The whole JSON arguments text.
         arguments: String,
     },
     /// A refusal message piece.

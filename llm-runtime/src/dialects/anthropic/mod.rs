@@ -74,7 +74,8 @@ impl Transform for AnthropicDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        let mut params = Params::of(&[Param::Seed]).set_in(request);
+        let mut params =
+            Params::of(&[Param::Seed, Param::CacheKey, Param::CachedContent]).set_in(request);
         if matches!(
             request.response_format,
             Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })

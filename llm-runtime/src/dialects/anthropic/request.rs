@@ -3,18 +3,22 @@
 use serde_json::{Map, Value, json};
 
 use super::DEFAULT_MAX_TOKENS;
+use super::response::SOURCE;
 use crate::dialects::toolkit::{
     SamplingNames, Turns, arguments_object, effort_budget, merge_extra, split_data_url,
 };
 use crate::error::{Error, Result};
-use crate::types::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
+use crate::types::{
+    CacheBreakpoint, ChatRequest, ImageSource, Message, Part, ReasoningBlock, ResponseFormat, Role,
+    ToolChoice,
+};
 
 /// The JSON body of a Messages request.
 pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value> {
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
-    if let Some(system) = request.system_text() {
-        body.insert("system".into(), json!(system));
+    if let Some(system) = system(request) {
+        body.insert("system".into(), system);
     }
     body.insert(
         "messages".into(),
@@ -53,6 +57,9 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
                     tool.insert("description".into(), json!(d));
                 }
                 tool.insert("input_schema".into(), t.parameters.clone());
+                if let Some(breakpoint) = &t.cache {
+                    tool.insert("cache_control".into(), cache_control(breakpoint));
+                }
                 Value::Object(tool)
             })
             .collect();
@@ -83,16 +90,64 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
     Ok(Value::Object(body))
 }
 
+/// The top-level system prompt: the system messages joined as one string, or,
+/// when one of them carries a cache breakpoint, one text block each so the
+/// breakpoint lands on its own block.
+fn system(request: &ChatRequest) -> Option<Value> {
+    let system = || request.messages.iter().filter(|m| m.role == Role::System);
+    if system().all(|m| m.cache.is_none()) {
+        return request.system_text().map(Value::String);
+    }
+    let blocks: Vec<Value> = system()
+        .map(|m| {
+            let mut block = json!({"type": "text", "text": m.text()});
+            if let (Some(breakpoint), Some(obj)) = (&m.cache, block.as_object_mut()) {
+                obj.insert("cache_control".into(), cache_control(breakpoint));
+            }
+            block
+        })
+        .collect();
+    Some(Value::Array(blocks))
+}
+
+/// `{"type": "ephemeral"}`, with the TTL when one was asked for.
+fn cache_control(breakpoint: &CacheBreakpoint) -> Value {
+    match breakpoint.ttl {
+        Some(ttl) => json!({"type": "ephemeral", "ttl": ttl.as_str()}),
+        None => json!({"type": "ephemeral"}),
+    }
+}
+
+/// The thinking blocks this API signed, as it wants them back: first in the
+/// assistant turn, `thinking` and `signature` (or `redacted_thinking.data`)
+/// unchanged. Unsigned reasoning (another API's, or none) cannot be sent back.
+fn thinking_blocks(reasoning: &[ReasoningBlock]) -> Vec<Value> {
+    reasoning
+        .iter()
+        .filter(|b| b.is_from(SOURCE))
+        .filter_map(|b| match (&b.encrypted, &b.signature) {
+            (Some(data), _) if b.redacted => {
+                Some(json!({"type": "redacted_thinking", "data": data}))
+            }
+            (_, Some(signature)) => {
+                Some(json!({"type": "thinking", "thinking": b.text, "signature": signature}))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The conversation without its system messages, as Messages API turns.
 fn messages(messages: &[Message]) -> Result<Vec<Value>> {
     // The API wants user and assistant turns to alternate.
     let mut turns = Turns::default();
     for message in messages {
-        let (role, blocks) = match message.role {
+        let (role, mut blocks) = match message.role {
             Role::System => continue,
             Role::User => ("user", content_blocks(&message.content)),
             Role::Assistant => {
-                let mut blocks = content_blocks(&message.content);
+                let mut blocks = thinking_blocks(&message.reasoning);
+                blocks.extend(content_blocks(&message.content));
                 for call in &message.tool_calls {
                     blocks.push(json!({
                         "type": "tool_use",
@@ -105,6 +160,20 @@ fn messages(messages: &[Message]) -> Result<Vec<Value>> {
             }
             Role::Tool => ("user", vec![tool_result(message)?]),
         };
+        // The API rejects an empty turn (an assistant reply that was empty).
+        if blocks.is_empty() {
+            continue;
+        }
+        if let Some(breakpoint) = &message.cache {
+            // Thinking blocks cannot carry `cache_control`: the last other block does.
+            let last = blocks
+                .iter_mut()
+                .rev()
+                .find(|b| !matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking")));
+            if let Some(Value::Object(block)) = last {
+                block.insert("cache_control".into(), cache_control(breakpoint));
+            }
+        }
         turns.push(role, blocks);
     }
     Ok(turns.into_json("content"))

@@ -5,7 +5,10 @@ use serde_json::Value;
 
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
-use crate::types::{ChatResponse, FinishReason, Part, ToolCall, Usage};
+use crate::types::{ChatResponse, FinishReason, Part, ReasoningBlock, ToolCall, Usage};
+
+/// The [`ReasoningBlock::source`] of Anthropic's signed and redacted thinking.
+pub(super) const SOURCE: &str = "anthropic";
 
 /// A content block of a response, or of a `content_block_start` event.
 /// Block types added later (server tools, citations...) decode as `Other`.
@@ -19,6 +22,12 @@ pub(super) enum ContentBlock {
     Thinking {
         #[serde(default, deserialize_with = "null_as_default")]
         thinking: String,
+        #[serde(default)]
+        signature: Option<String>,
+    },
+    RedactedThinking {
+        #[serde(default, deserialize_with = "null_as_default")]
+        data: String,
     },
     ToolUse {
         #[serde(default, deserialize_with = "null_as_default")]
@@ -69,6 +78,8 @@ impl WireUsage {
             .saturating_add(count(self.cache_read_input_tokens));
         let mut usage = Usage::new(prompt, count(self.output_tokens));
         usage.cached_tokens = self.cache_read_input_tokens;
+        // Reported when any were written: a zero write is no billing event.
+        usage.cache_write_tokens = self.cache_creation_input_tokens.filter(|n| *n > 0);
         usage
     }
 }
@@ -122,7 +133,24 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     for block in message.content {
         match block {
             ContentBlock::Text { text: t } => text.push_str(&t),
-            ContentBlock::Thinking { thinking } => reasoning.push_str(&thinking),
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                reasoning.push_str(&thinking);
+                let signature = signature.filter(|s| !s.is_empty());
+                if !thinking.is_empty() || signature.is_some() {
+                    let mut block = ReasoningBlock::text(thinking);
+                    if let Some(signature) = signature {
+                        block = block.signed(signature, SOURCE);
+                    }
+                    response.message.reasoning.push(block);
+                }
+            }
+            ContentBlock::RedactedThinking { data } => response
+                .message
+                .reasoning
+                .push(ReasoningBlock::redacted(data, SOURCE)),
             ContentBlock::ToolUse { id, name, input } => {
                 response.message.tool_calls.push(ToolCall {
                     id,

@@ -3,12 +3,12 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::response::{ContentBlock, WireUsage, arguments_text, finish_reason};
+use super::response::{ContentBlock, SOURCE, WireUsage, arguments_text, finish_reason};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result};
 use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
-use crate::types::StreamEvent;
+use crate::types::{ReasoningAnchor, StreamEvent};
 
 /// What the Anthropic stream parser keeps between events.
 #[derive(Debug, Default)]
@@ -90,7 +90,12 @@ enum Delta {
         #[serde(default, deserialize_with = "null_as_default")]
         thinking: String,
     },
-    /// `signature_delta`, `citations_delta` and later kinds carry nothing unified.
+    #[serde(rename = "signature_delta")]
+    Signature {
+        #[serde(default, deserialize_with = "null_as_default")]
+        signature: String,
+    },
+    /// `citations_delta` and later kinds carry nothing unified.
     #[serde(other)]
     Other,
 }
@@ -145,7 +150,17 @@ pub(super) fn parse_event(
             content_block,
         } => match content_block {
             ContentBlock::Text { text } => push_text(out, text),
-            ContentBlock::Thinking { thinking } => push_reasoning(out, thinking),
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                push_reasoning(out, thinking);
+                push_signature(out, signature.unwrap_or_default());
+            }
+            ContentBlock::RedactedThinking { data } => out.push(StreamEvent::RedactedReasoning {
+                data,
+                source: SOURCE.to_owned(),
+            }),
             ContentBlock::ToolUse { id, name, input } => {
                 let position = state
                     .calls
@@ -159,10 +174,14 @@ pub(super) fn parse_event(
         WireEvent::ContentBlockDelta { index, delta } => match delta {
             Delta::Text { text } => push_text(out, text),
             Delta::Thinking { thinking } => push_reasoning(out, thinking),
-            // Pieces for a block that is not a tool call are dropped.
+            Delta::Signature { signature } => push_signature(out, signature),
+            // Each piece is handed on as it arrives; pieces for a block that
+            // is not a tool call are dropped.
             Delta::InputJson { partial_json } => {
                 if state.calls.find(index, None).is_some() {
-                    state.calls.push(index, None, None, &partial_json)?;
+                    state
+                        .calls
+                        .push_events(index, None, None, &partial_json, out)?;
                 }
             }
             Delta::Other => {}
@@ -220,8 +239,22 @@ fn push_reasoning(out: &mut Vec<StreamEvent>, text: String) {
     }
 }
 
-/// Send the arguments of the tool call at `position`, re-serialized like the
-/// non-streamed `input` object (raw pieces when they are not valid JSON).
+/// A thinking block's signature closes the block (sent once, just before its stop).
+fn push_signature(out: &mut Vec<StreamEvent>, signature: String) {
+    if !signature.is_empty() {
+        out.push(StreamEvent::ReasoningSignature {
+            signature,
+            source: SOURCE.to_owned(),
+            anchor: ReasoningAnchor::Own,
+        });
+    }
+}
+
+/// End the tool call at `position`: its pieces went out as they arrived, so
+/// the whole arguments follow, re-serialized like the non-streamed `input`
+/// object (the raw pieces keep the model's whitespace; raw when not valid
+/// JSON), as a [`StreamEvent::ToolCallEnd`] when they differ from the pieces,
+/// or as the only [`StreamEvent::ToolCallDelta`] when no piece came.
 fn flush_tool(state: &mut AnthropicStreamState, position: usize, out: &mut Vec<StreamEvent>) {
     let (Some((input, sent)), Some(call)) =
         (state.tools.get_mut(position), state.calls.get(position))
@@ -233,6 +266,13 @@ fn flush_tool(state: &mut AnthropicStreamState, position: usize, out: &mut Vec<S
     }
     *sent = true;
     let json = call.arguments.as_str();
+    if json.is_empty() {
+        out.push(StreamEvent::ToolCallDelta {
+            index: position,
+            arguments: arguments_text(input),
+        });
+        return;
+    }
     let arguments = if json.trim().is_empty() {
         arguments_text(input)
     } else {
@@ -241,10 +281,12 @@ fn flush_tool(state: &mut AnthropicStreamState, position: usize, out: &mut Vec<S
             Err(_) => json.to_owned(),
         }
     };
-    out.push(StreamEvent::ToolCallDelta {
-        index: position,
-        arguments,
-    });
+    if arguments != json {
+        out.push(StreamEvent::ToolCallEnd {
+            index: position,
+            arguments,
+        });
+    }
 }
 
 fn flush_tools(state: &mut AnthropicStreamState, out: &mut Vec<StreamEvent>) {

@@ -311,6 +311,7 @@ fn response_maps_blocks_usage_and_stop_reason() {
     assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
     let mut usage = Usage::new(125, 30);
     usage.cached_tokens = Some(100);
+    usage.cache_write_tokens = Some(5);
     assert_eq!(r.usage, Some(usage));
 }
 
@@ -468,6 +469,12 @@ fn stream_events_in_order() {
     assert_eq!(control.unwrap(), Control::Done);
     let mut usage = Usage::new(125, 30);
     usage.cached_tokens = Some(100);
+    usage.cache_write_tokens = Some(5);
+    // Issue 13 moved this sequence: the thinking block's signature is an event
+    // of its own, and tool arguments are handed on piece by piece as they
+    // arrive, the whole re-serialized arguments following as `ToolCallEnd`
+    // where they differ from the pieces (`collect_response` still equals the
+    // non-streamed answer, see the next test).
     assert_eq!(
         events,
         [
@@ -480,6 +487,11 @@ fn stream_events_in_order() {
             },
             StreamEvent::ReasoningDelta {
                 text: "weather.".into()
+            },
+            StreamEvent::ReasoningSignature {
+                signature: "sig".into(),
+                source: "anthropic".into(),
+                anchor: crate::types::ReasoningAnchor::Own,
             },
             StreamEvent::TextDelta {
                 text: "Let me check ".into()
@@ -494,6 +506,18 @@ fn stream_events_in_order() {
             },
             StreamEvent::ToolCallDelta {
                 index: 0,
+                arguments: r#"{"city": "Pa"#.into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: r#"ris", "unit""#.into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: r#": "c"}"#.into()
+            },
+            StreamEvent::ToolCallEnd {
+                index: 0,
                 arguments: r#"{"city":"Paris","unit":"c"}"#.into()
             },
             StreamEvent::ToolCallStart {
@@ -503,7 +527,11 @@ fn stream_events_in_order() {
             },
             StreamEvent::ToolCallDelta {
                 index: 1,
-                arguments: r#"{"city":"Rome"}"#.into()
+                arguments: r#"{"ci"#.into()
+            },
+            StreamEvent::ToolCallDelta {
+                index: 1,
+                arguments: r#"ty":"Rome"}"#.into()
             },
             StreamEvent::Usage { usage },
             StreamEvent::Finish {

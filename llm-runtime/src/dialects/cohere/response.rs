@@ -88,7 +88,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
     if !text.is_empty() {
         response.message.content.push(Part::text(text));
     }
-    response.reasoning = (!reasoning.is_empty()).then_some(reasoning);
+    response.set_plain_reasoning(Some(reasoning));
     response.message.tool_calls = message
         .get("tool_calls")
         .and_then(Value::as_array)

@@ -27,6 +27,7 @@
 
 mod request;
 mod response;
+mod schema;
 mod stream;
 #[cfg(test)]
 pub(super) mod tests;
@@ -46,6 +47,7 @@ use crate::types::{
     StreamEvent,
 };
 
+pub use schema::{SchemaTransform, function_schema};
 pub use stream::GeminiStreamState;
 
 /// The Gemini dialect: `dialect = gemini` delegates to it.
@@ -116,7 +118,7 @@ impl Transform for GeminiDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        Params::of(&[Param::User]).set_in(request)
+        Params::of(&[Param::User, Param::CacheKey]).set_in(request)
     }
 
     fn build_embedding_request(

@@ -4,11 +4,16 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::response::SOURCE;
+use super::schema::function_schema;
 use crate::dialects::toolkit::{
     SamplingNames, Turns, arguments_object, effort_budget, merge_extra, split_data_url,
 };
 use crate::error::{Error, Result};
-use crate::types::{ChatRequest, ImageSource, Message, Part, ResponseFormat, Role, ToolChoice};
+use crate::types::{
+    ChatRequest, ImageSource, Message, Part, ReasoningAnchor, ReasoningBlock, ResponseFormat, Role,
+    ToolChoice,
+};
 
 /// The JSON body of a `generateContent` request (the model is in the path).
 pub(super) fn body(request: &ChatRequest) -> Result<Value> {
@@ -33,7 +38,15 @@ pub(super) fn body(request: &ChatRequest) -> Result<Value> {
                 if let Some(d) = &t.description {
                     f.insert("description".into(), json!(d));
                 }
-                f.insert("parametersJsonSchema".into(), t.parameters.clone());
+                let schema = function_schema(&t.parameters);
+                if !schema.changes.is_empty() {
+                    tracing::warn!(
+                        tool = %t.name,
+                        changes = ?schema.changes,
+                        "the tool's JSON schema was changed into a form Gemini accepts"
+                    );
+                }
+                f.insert("parametersJsonSchema".into(), schema.schema);
                 Value::Object(f)
             })
             .collect();
@@ -53,6 +66,9 @@ pub(super) fn body(request: &ChatRequest) -> Result<Value> {
             "toolConfig".into(),
             json!({"functionCallingConfig": config}),
         );
+    }
+    if let Some(name) = &request.cached_content {
+        body.insert("cachedContent".into(), json!(name));
     }
     let generation = generation_config(request);
     if !generation.is_empty() {
@@ -105,16 +121,55 @@ fn contents(messages: &[Message]) -> Result<Vec<Value>> {
             Role::System => continue,
             Role::User => ("user", parts(&message.content)),
             Role::Assistant => {
-                let mut parts = parts(&message.content);
+                let signed: Vec<&ReasoningBlock> = message
+                    .reasoning
+                    .iter()
+                    .filter(|b| b.is_from(SOURCE) && b.signature.is_some())
+                    .collect();
+                let signature_on = |anchor: &ReasoningAnchor| {
+                    signed
+                        .iter()
+                        .find(|b| b.anchor == *anchor)
+                        .and_then(|b| b.signature.clone())
+                };
+                // Signed thoughts first, as the model wrote them.
+                let mut parts: Vec<Value> = signed
+                    .iter()
+                    .filter(|b| b.anchor == ReasoningAnchor::Own)
+                    .map(|b| json!({"text": b.text, "thought": true, "thoughtSignature": b.signature}))
+                    .collect();
+                let mut answer = self::parts(&message.content);
+                if let Some(signature) = signature_on(&ReasoningAnchor::Text) {
+                    // The text arrives merged: its signature goes on the last
+                    // text part (a part of its own when there is no text).
+                    match answer.iter_mut().rev().find(|p| p.get("text").is_some()) {
+                        Some(Value::Object(part)) => {
+                            part.insert("thoughtSignature".into(), json!(signature));
+                        }
+                        _ => answer.push(json!({"text": "", "thoughtSignature": signature})),
+                    }
+                }
+                parts.extend(answer);
                 for call in &message.tool_calls {
                     names.insert(call.id.as_str(), call.name.as_str());
                     let args = arguments_object(&call.name, &call.arguments)?;
-                    parts.push(json!({"functionCall": {"name": call.name, "args": args}}));
+                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+                    let anchor = ReasoningAnchor::ToolCall(call.id.clone());
+                    if let (Some(signature), Some(obj)) =
+                        (signature_on(&anchor), part.as_object_mut())
+                    {
+                        obj.insert("thoughtSignature".into(), json!(signature));
+                    }
+                    parts.push(part);
                 }
                 ("model", parts)
             }
             Role::Tool => ("user", vec![function_response(message, &names)?]),
         };
+        // The API rejects a turn without parts (an assistant reply that was empty).
+        if parts.is_empty() {
+            continue;
+        }
         turns.push(role, parts);
     }
     Ok(turns.into_json("parts"))

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
-use crate::types::{ChatResponse, FinishReason, Part, ToolCall, Usage};
+use crate::stream::ResponseAccumulator;
+use crate::types::{ChatResponse, FinishReason, ReasoningAnchor, StreamEvent, ToolCall, Usage};
 
 /// One `GenerateContentResponse`: a whole response, or one event of a stream.
 #[derive(Debug, Default, Deserialize)]
@@ -74,6 +75,56 @@ pub(super) struct WirePart {
     pub(super) thought: Option<bool>,
     #[serde(default)]
     pub(super) function_call: Option<FunctionCall>,
+    #[serde(default)]
+    pub(super) thought_signature: Option<String>,
+}
+
+/// The [`ReasoningBlock::source`](crate::ReasoningBlock::source) of Gemini's thought signatures.
+pub(super) const SOURCE: &str = "gemini";
+
+impl WirePart {
+    /// The events of a text or thought part, in order, written to `out`; a
+    /// function call is handed back with its signature for the caller to number.
+    /// A signature rides on the part it came with: a thought part's closes the
+    /// reasoning so far, a text part's is anchored on the text.
+    pub(super) fn into_events(
+        self,
+        out: &mut Vec<StreamEvent>,
+    ) -> Option<(FunctionCall, Option<String>)> {
+        let signature = self.thought_signature.filter(|s| !s.is_empty());
+        if let Some(call) = self.function_call {
+            return Some((call, signature));
+        }
+        let thought = self.thought == Some(true);
+        if let Some(text) = self.text.filter(|t| !t.is_empty()) {
+            out.push(if thought {
+                StreamEvent::ReasoningDelta { text }
+            } else {
+                StreamEvent::TextDelta { text }
+            });
+        }
+        if let Some(signature) = signature {
+            out.push(StreamEvent::ReasoningSignature {
+                signature,
+                source: SOURCE.to_owned(),
+                anchor: if thought {
+                    ReasoningAnchor::Own
+                } else {
+                    ReasoningAnchor::Text
+                },
+            });
+        }
+        None
+    }
+}
+
+/// The signature event of the function call `id`, if it came with one.
+pub(super) fn call_signature(id: &str, signature: Option<String>) -> Option<StreamEvent> {
+    signature.map(|signature| StreamEvent::ReasoningSignature {
+        signature,
+        source: SOURCE.to_owned(),
+        anchor: ReasoningAnchor::ToolCall(id.to_owned()),
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,14 +212,12 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
             "the Gemini response is not a GenerateContentResponse: {e}"
         ))
     })?;
-    let mut response = ChatResponse::empty();
-    response.id = wire.response_id.take().unwrap_or_default();
-    response.model = wire.model_version.take().unwrap_or_default();
-    response.usage = wire.usage_metadata.map(UsageMetadata::to_usage);
     let blocked = wire.prompt_blocked();
-    let mut text = String::new();
-    let mut reasoning = String::new();
     let mut raw_finish = None;
+    // The parts become the events a stream of them gives, assembled the one
+    // way a stream is: the same blocks, text and calls either way.
+    let mut acc = ResponseAccumulator::default();
+    let mut events = Vec::new();
     if let Some(candidate) = wire.first_candidate() {
         raw_finish = candidate.finish_reason.take();
         let parts = candidate
@@ -176,26 +225,33 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
             .take()
             .map(|c| c.parts)
             .unwrap_or_default();
+        let mut calls = 0;
         for part in parts {
-            if let Some(call) = part.function_call {
-                let position = response.message.tool_calls.len();
-                response
-                    .message
-                    .tool_calls
-                    .push(call.into_tool_call(position));
-            } else if let Some(t) = part.text {
-                if part.thought == Some(true) {
-                    reasoning.push_str(&t);
-                } else {
-                    text.push_str(&t);
-                }
+            if let Some((call, signature)) = part.into_events(&mut events) {
+                let index = calls;
+                calls += 1;
+                let call = call.into_tool_call(index);
+                let signature = call_signature(&call.id, signature);
+                events.push(StreamEvent::ToolCallStart {
+                    index,
+                    id: call.id,
+                    name: call.name,
+                });
+                events.push(StreamEvent::ToolCallDelta {
+                    index,
+                    arguments: call.arguments,
+                });
+                events.extend(signature);
+            }
+            for event in events.drain(..) {
+                acc.push(event);
             }
         }
     }
-    if !text.is_empty() {
-        response.message.content.push(Part::text(text));
-    }
-    response.reasoning = (!reasoning.is_empty()).then_some(reasoning);
+    let mut response = acc.finish();
+    response.id = wire.response_id.take().unwrap_or_default();
+    response.model = wire.model_version.take().unwrap_or_default();
+    response.usage = wire.usage_metadata.map(UsageMetadata::to_usage);
     let has_calls = !response.message.tool_calls.is_empty();
     response.finish_reason = match raw_finish {
         Some(raw) => Some(finish_reason(&raw, has_calls)),

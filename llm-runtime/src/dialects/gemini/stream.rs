@@ -1,6 +1,6 @@
 //! `streamGenerateContent?alt=sse` events -> `StreamEvent`s.
 
-use super::response::{UsageMetadata, WireResponse, finish_reason};
+use super::response::{UsageMetadata, WireResponse, call_signature, finish_reason};
 use crate::error::{Error, ErrorKind, Result, stream_error};
 use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
@@ -55,15 +55,11 @@ pub(super) fn parse_event(
             .map(|c| c.parts)
             .unwrap_or_default()
         {
-            if let Some(call) = part.function_call {
+            if let Some((call, signature)) = part.into_events(out) {
                 let call = call.into_tool_call(state.calls.len());
+                let signature = call_signature(&call.id, signature);
                 state.calls.push_whole(call, out)?;
-            } else if let Some(text) = part.text.filter(|t| !t.is_empty()) {
-                if part.thought == Some(true) {
-                    out.push(StreamEvent::ReasoningDelta { text });
-                } else {
-                    out.push(StreamEvent::TextDelta { text });
-                }
+                out.extend(signature);
             }
         }
     }

@@ -297,7 +297,7 @@ pub(in crate::dialects) const RESPONSE: &str = r#"{
     "content": {"role": "model", "parts": [
       {"text": "Thinking about weather.", "thought": true},
       {"text": "Checking "},
-      {"text": "both.", "thoughtSignature": "c2ln"},
+      {"text": "both."},
       {"functionCall": {"name": "weather", "args": {"unit": "c", "city": "Paris"}}},
       {"functionCall": {"id": "fc_9", "name": "weather", "args": {"city": "Rome"}}}
     ]},

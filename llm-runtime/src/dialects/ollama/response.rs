@@ -140,7 +140,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
     if let Some(text) = message.content.filter(|t| !t.is_empty()) {
         response.message.content.push(Part::text(text));
     }
-    response.reasoning = message.thinking.filter(|t| !t.is_empty());
+    response.set_plain_reasoning(message.thinking);
     response.message.tool_calls = message
         .tool_calls
         .unwrap_or_default()

@@ -13,7 +13,7 @@ use crate::types::{
 };
 
 pub use crate::provider::parse_model_list;
-pub use request::chat_body;
+pub use request::{chat_body, chat_body_for};
 pub use stream::OpenAiStreamState;
 
 /// The OpenAI chat-completions dialect (`dialect = openai`).
@@ -24,7 +24,7 @@ impl Transform for OpenAiDialect {
     type StreamState = OpenAiStreamState;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        HttpParts::post_json("/chat/completions", &chat_body(request, ctx.stream)?)
+        HttpParts::post_json("/chat/completions", &chat_body_for(request, ctx)?)
     }
 
     fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
@@ -41,7 +41,7 @@ impl Transform for OpenAiDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        Params::of(&[Param::ReasoningBudget]).set_in(request)
+        Params::of(&[Param::ReasoningBudget, Param::CachedContent]).set_in(request)
     }
 
     fn build_embedding_request(

@@ -2,6 +2,8 @@ use serde_json::{Map, Value, json};
 
 use crate::dialects::toolkit::{SamplingNames, function_tools, image_url, merge_extra, role_name};
 use crate::error::Result;
+use crate::provider::RequestContext;
+use crate::spec::MaxTokensField;
 use crate::types::{
     ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolChoice,
 };
@@ -46,6 +48,9 @@ fn message(m: &Message) -> Value {
                     .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
                     .collect(),
             );
+            if let Some(reasoning) = reasoning_content(m) {
+                obj.insert("reasoning_content".into(), reasoning.into());
+            }
         }
         Role::Tool => {
             obj.insert("content".into(), m.text().into());
@@ -61,26 +66,52 @@ fn message(m: &Message) -> Value {
     Value::Object(obj)
 }
 
-/// Whether the model takes `max_completion_tokens` instead of `max_tokens` (OpenAI reasoning models).
-fn uses_max_completion_tokens(model: &str) -> bool {
-    ["o1", "o3", "o4", "gpt-5"]
+/// The plain reasoning text of a tool-calling assistant turn, sent back as
+/// `reasoning_content`: DeepSeek's thinking mode answers 400 when a tool-call
+/// turn comes back without it, while on a turn without tool calls it is
+/// ignored or (the older `deepseek-reasoner`, which had no tools) rejected, so
+/// it is sent on tool-call turns only. Signed or encrypted blocks belong to
+/// other APIs and are never sent here.
+fn reasoning_content(m: &Message) -> Option<String> {
+    let text: String = m
+        .reasoning
         .iter()
-        .any(|p| model.starts_with(p))
+        .filter(|b| b.source.is_none() && !b.redacted)
+        .map(|b| b.text.as_str())
+        .collect();
+    (!text.is_empty()).then_some(text)
 }
 
-/// The chat-completions request body.
+/// The chat-completions request body as OpenAI itself takes it.
 pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
+    chat_body_with(req, stream, MaxTokensField::ByModel, true)
+}
+
+/// The chat-completions request body for the provider of `ctx`, with its
+/// declared quirks: which field carries `max_tokens`, and whether a stream
+/// asks for usage with `stream_options`.
+pub fn chat_body_for(req: &ChatRequest, ctx: &RequestContext<'_>) -> Result<Value> {
+    chat_body_with(
+        req,
+        ctx.stream,
+        ctx.spec.max_tokens_field,
+        ctx.spec.stream_options,
+    )
+}
+
+fn chat_body_with(
+    req: &ChatRequest,
+    stream: bool,
+    max_tokens: MaxTokensField,
+    stream_options: bool,
+) -> Result<Value> {
     let mut body = Map::new();
     body.insert("model".into(), req.model.clone().into());
     body.insert(
         "messages".into(),
         req.messages.iter().map(message).collect(),
     );
-    let max_tokens = if uses_max_completion_tokens(&req.model) {
-        "max_completion_tokens"
-    } else {
-        "max_tokens"
-    };
+    let max_tokens = max_tokens.field(&req.model);
     SamplingNames {
         max_tokens: Some(max_tokens),
         ..SamplingNames::OPENAI
@@ -118,9 +149,14 @@ pub fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
     if let Some(user) = &req.user {
         body.insert("user".into(), user.clone().into());
     }
+    if let Some(key) = &req.cache_key {
+        body.insert("prompt_cache_key".into(), key.clone().into());
+    }
     if stream {
         body.insert("stream".into(), true.into());
-        body.insert("stream_options".into(), json!({"include_usage": true}));
+        if stream_options {
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+        }
     }
     merge_extra(&mut body, &req.extra, &[]);
     Ok(Value::Object(body))
@@ -202,5 +238,19 @@ mod tests {
         assert_eq!(body["max_completion_tokens"], 5);
         assert!(body.get("max_tokens").is_none());
         assert!(body.get("stream").is_none());
+    }
+
+    #[test]
+    fn declared_quirks_shape_the_body() {
+        let req = ChatRequest::new("o4-mini").user("x").max_tokens(5);
+        let body = chat_body_with(&req, true, MaxTokensField::MaxTokens, false).unwrap();
+        assert_eq!(body["max_tokens"], 5);
+        assert!(body.get("max_completion_tokens").is_none());
+        assert_eq!(body["stream"], true);
+        assert!(body.get("stream_options").is_none());
+        let req = ChatRequest::new("glm-4.6").user("x").max_tokens(5);
+        let body =
+            chat_body_with(&req, false, MaxTokensField::MaxCompletionTokens, true).unwrap();
+        assert_eq!(body["max_completion_tokens"], 5);
     }
 }

@@ -71,6 +71,9 @@ pub(super) struct WireUsage {
     prompt_tokens_details: Option<Details>,
     #[serde(default)]
     completion_tokens_details: Option<Details>,
+    /// DeepSeek's count of prompt tokens read from its context cache.
+    #[serde(default, deserialize_with = "opt_count")]
+    prompt_cache_hit_tokens: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -87,7 +90,10 @@ impl WireUsage {
         if let Some(t) = self.total_tokens {
             u.total_tokens = t;
         }
-        u.cached_tokens = self.prompt_tokens_details.and_then(|d| d.cached_tokens);
+        u.cached_tokens = self
+            .prompt_tokens_details
+            .and_then(|d| d.cached_tokens)
+            .or(self.prompt_cache_hit_tokens);
         u.reasoning_tokens = self
             .completion_tokens_details
             .and_then(|d| d.reasoning_tokens);
@@ -173,11 +179,12 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
             arguments: c.function.arguments.unwrap_or_default(),
         })
         .collect();
-    r.reasoning = choice
-        .message
-        .reasoning_content
-        .or(choice.message.reasoning)
-        .filter(|s| !s.is_empty());
+    r.set_plain_reasoning(
+        choice
+            .message
+            .reasoning_content
+            .or(choice.message.reasoning),
+    );
     r.refusal = choice.message.refusal.filter(|s| !s.is_empty());
     r.finish_reason = choice.finish_reason.as_deref().map(finish_reason);
     r.usage = completion.usage.map(WireUsage::into_usage);

@@ -1,0 +1,272 @@
+//! What the transport knows about an answer, beside the answer itself: the
+//! provider's request id, its rate-limit headers, the attempts it took, the
+//! latencies and the route that served it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+
+/// Metadata of one answer ([`ChatResponse::meta`](crate::ChatResponse::meta),
+/// [`ChatStream::meta`](crate::ChatStream::meta)).
+///
+/// It describes the transport, not the answer, so it takes no part in
+/// comparing two responses: `==` on [`ChatResponse`](crate::ChatResponse)
+/// ignores it (a streamed and a non-streamed answer are equal when their
+/// content is).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ResponseMeta {
+    /// The provider's request id (`x-request-id`, `request-id`...), for support tickets.
+    pub request_id: Option<String>,
+    /// The rate-limit headers, parsed.
+    pub rate_limits: RateLimits,
+    /// How many attempts the call took (1 when the first one succeeded).
+    pub attempts: u32,
+    /// From the call to the response headers of the attempt that succeeded.
+    pub latency_to_headers: Duration,
+    /// From the call to the whole answer (for a stream: to its headers, as
+    /// known when the stream starts).
+    pub latency: Duration,
+    /// The route that served the call (`provider/model`), set by
+    /// [`Client`](crate::Client), after fallbacks.
+    pub route: Option<String>,
+}
+
+impl PartialEq for ResponseMeta {
+    /// Always equal: metadata is not part of an answer's content.
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl ResponseMeta {
+    /// The metadata a response's headers give.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        ResponseMeta {
+            request_id: crate::error::request_id_from_headers(headers),
+            rate_limits: RateLimits::from_headers(headers),
+            ..ResponseMeta::default()
+        }
+    }
+}
+
+/// Rate-limit state as the provider reported it, where it did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests per window.
+    pub requests: Option<RateLimit>,
+    /// Tokens per window.
+    pub tokens: Option<RateLimit>,
+}
+
+/// One rate limit: its size, what is left, and when it resets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimit {
+    /// The limit.
+    pub limit: Option<u64>,
+    /// What is left of it.
+    pub remaining: Option<u64>,
+    /// How long until it resets (from when the headers were read).
+    pub reset: Option<Duration>,
+}
+
+impl RateLimits {
+    /// OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` (reset
+    /// as a duration: `6m0s`, `1.5s`, `20ms`) and Anthropic's
+    /// `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}` (reset as
+    /// an RFC 3339 time).
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let number = |name: &str| get(name).and_then(|v| v.trim().parse::<u64>().ok());
+        let one = |what: &str| {
+            let openai = RateLimit {
+                limit: number(&format!("x-ratelimit-limit-{what}")),
+                remaining: number(&format!("x-ratelimit-remaining-{what}")),
+                reset: get(&format!("x-ratelimit-reset-{what}")).and_then(go_duration),
+            };
+            let anthropic = RateLimit {
+                limit: number(&format!("anthropic-ratelimit-{what}-limit")),
+                remaining: number(&format!("anthropic-ratelimit-{what}-remaining")),
+                reset: get(&format!("anthropic-ratelimit-{what}-reset")).and_then(until_rfc3339),
+            };
+            [openai, anthropic]
+                .into_iter()
+                .find(|l| l.limit.is_some() || l.remaining.is_some() || l.reset.is_some())
+        };
+        RateLimits {
+            requests: one("requests"),
+            tokens: one("tokens"),
+        }
+    }
+}
+
+/// A duration written as Go prints one (`1h2m3.5s`, `6m0s`, `20ms`, `1s`).
+fn go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        rest = &rest[unit..];
+        total += value * scale;
+    }
+    Duration::try_from_secs_f64(total).ok()
+}
+
+/// The time from now until an RFC 3339 instant (`2026-12-01T20:50:00Z`,
+/// fractions and offsets allowed); zero if it has passed.
+fn until_rfc3339(text: &str) -> Option<Duration> {
+    let at = rfc3339_unix(text.trim())?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
+    Some(Duration::try_from_secs_f64((at - now).max(0.0)).unwrap_or_default())
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 date-time. No crate in the
+/// dependency tree parses RFC 3339 (`httpdate` reads only RFC 9110 dates), and
+/// this is the one place it is needed.
+fn rfc3339_unix(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute) = (num(11..13)?, num(14..16)?);
+    let rest = s.get(17..)?;
+    let zone_at = rest.find(['Z', 'z', '+', '-'])?;
+    let seconds: f64 = rest[..zone_at].parse().ok()?;
+    let offset = match &rest[zone_at..] {
+        "Z" | "z" => 0,
+        zone => {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let (h, m) = zone.get(1..)?.split_once(':')?;
+            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
+        }
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let whole = days * 86_400 + hour * 3600 + minute * 60 - offset;
+    Some(whole as f64 + seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.insert(
+                http::HeaderName::from_bytes(n.as_bytes()).expect("name"),
+                http::HeaderValue::from_str(v).expect("value"),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn openai_rate_limits() {
+        // The headers OpenAI documents ("Rate limits" guide).
+        let h = headers(&[
+            ("x-ratelimit-limit-requests", "60"),
+            ("x-ratelimit-limit-tokens", "150000"),
+            ("x-ratelimit-remaining-requests", "59"),
+            ("x-ratelimit-remaining-tokens", "149984"),
+            ("x-ratelimit-reset-requests", "1s"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ]);
+        let r = RateLimits::from_headers(&h);
+        assert_eq!(
+            r.requests,
+            Some(RateLimit {
+                limit: Some(60),
+                remaining: Some(59),
+                reset: Some(Duration::from_secs(1))
+            })
+        );
+        assert_eq!(
+            r.tokens,
+            Some(RateLimit {
+                limit: Some(150_000),
+                remaining: Some(149_984),
+                reset: Some(Duration::from_secs(360))
+            })
+        );
+    }
+
+    #[test]
+    fn anthropic_rate_limits() {
+        let h = headers(&[
+            ("anthropic-ratelimit-requests-limit", "50"),
+            ("anthropic-ratelimit-requests-remaining", "49"),
+            ("anthropic-ratelimit-requests-reset", "2000-01-01T00:00:00Z"),
+            ("anthropic-ratelimit-tokens-limit", "40000"),
+            ("anthropic-ratelimit-tokens-remaining", "39000"),
+            (
+                "anthropic-ratelimit-tokens-reset",
+                "2999-01-01T00:00:00+01:00",
+            ),
+        ]);
+        let r = RateLimits::from_headers(&h);
+        let req = r.requests.expect("requests");
+        assert_eq!((req.limit, req.remaining), (Some(50), Some(49)));
+        assert_eq!(req.reset, Some(Duration::ZERO), "a past reset is now");
+        let tok = r.tokens.expect("tokens");
+        assert_eq!((tok.limit, tok.remaining), (Some(40_000), Some(39_000)));
+        assert!(tok.reset.expect("future") > Duration::from_secs(365 * 24 * 3600));
+    }
+
+    #[test]
+    fn durations_and_dates() {
+        assert_eq!(go_duration("20ms"), Some(Duration::from_millis(20)));
+        assert_eq!(
+            go_duration("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
+        assert_eq!(go_duration("soon"), None);
+        assert_eq!(go_duration(""), None);
+        assert_eq!(rfc3339_unix("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(rfc3339_unix("2000-03-01T00:00:00Z"), Some(951_868_800.0));
+        assert_eq!(rfc3339_unix("1970-01-01T01:00:00+01:00"), Some(0.0));
+        assert_eq!(rfc3339_unix("1970-13-01T00:00:00Z"), None);
+        assert_eq!(rfc3339_unix("garbage"), None);
+    }
+
+    #[test]
+    fn no_headers_no_limits() {
+        assert_eq!(
+            RateLimits::from_headers(&HeaderMap::new()),
+            RateLimits::default()
+        );
+    }
+}
