@@ -76,6 +76,18 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `rewrite` | `rewrite = Self::deployment` | none: the wire's request as built | a path to `fn(&Name, HttpParts, Operation, &RequestContext<'_>) -> llm_runtime::Result<HttpParts>`: the one place a variant differs from its dialect (Azure: the deployment in the path, `api-version` in the query) |
 /// | `allow_http` | `allow_http = true` | `false` | only where it has an effect: a plain `http://` URL to a non-loopback host |
 /// | `crate` | `crate = "my_sdk::llm_runtime"` | `::llm_runtime` | a path to `llm_runtime` or a re-export of it, for crates that re-export the derive |
+/// | `docs` | `docs = "https://console.groq.com/docs"` | none | an `https://` URL: the provider's API documentation, listed by `providers::specs()` and the README |
+///
+/// Quirks: where a host differs from the wire format it speaks. Each is data in the spec that the runtime reads.
+///
+/// | Key | Form | Default | Rule |
+/// |---|---|---|---|
+/// | `unsupported` | `unsupported(seed, tool_choice)` | none | request parameters the host does not accept (`temperature`, `top_p`, `max_tokens`, `stop`, `seed`, `tools`, `tool_choice`, `response_format`, `reasoning_effort`, `reasoning_budget`, `user`), each once; the unsupported-parameter policy (Reject, Drop, Passthrough) applies to them as to those the wire cannot send |
+/// | `max_tokens_field` | `max_tokens_field = "max_completion_tokens"` | OpenAI's rule (`max_completion_tokens` for its reasoning models) | `"max_tokens"` or `"max_completion_tokens"`; only with `dialect = openai` |
+/// | `stream_options` | `stream_options = false` | `true`: streams ask for usage with `stream_options` | only `false`, only with `dialect = openai` and `capabilities(stream)` |
+/// | `url_vars` | `url_vars(account_id = "CLOUDFLARE_ACCOUNT_ID")` | none | each `{name}` of `base_url` (lowercase names; placeholders may be in the host or the path) is declared once with its SCREAMING_SNAKE_CASE variable, and each declared name is in `base_url`; at run time `with_env()` reads the variable, `.url_var(name, value)` sets it, and an unset one is a `Config` error naming the variable |
+/// | `env_headers` | `env_headers("x-portkey-virtual-key" = "PORTKEY_VIRTUAL_KEY")` | none | a header every request needs, its value read from the variable (or `.header(...)`); the header rules of `headers` apply, across both lists; unset is a `Config` error naming the variable |
+/// | `models_path` | `models_path = "/v1/models"` | `/models` | a path below the base URL for the model list and the default health probe; not with a native dialect, which has its own |
 ///
 /// Several `#[provider(...)]` attributes on one struct are merged; a key may
 /// appear once in all of them.

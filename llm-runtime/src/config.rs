@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use std::sync::Arc;
 
+use crate::auth::{DEFAULT_REFRESH_AHEAD, DynamicAuth, RequestSigner, TokenCache, TokenSource};
 use crate::error::{Error, Redactor, Result};
 use crate::hooks::{Hook, Hooks};
 use crate::http::transport::{Timeouts, Transport};
@@ -54,6 +55,9 @@ pub struct ProviderConfig<P> {
     pub(crate) max_body: usize,
     pub(crate) unsupported_params: UnsupportedParamPolicy,
     pub(crate) hooks: Vec<Arc<dyn Hook>>,
+    pub(crate) signer: Option<Arc<dyn RequestSigner>>,
+    pub(crate) token_source: Option<Arc<dyn TokenSource>>,
+    pub(crate) token_refresh_ahead: Duration,
     pub(crate) url_vars: Vec<(String, String)>,
 }
 
@@ -76,6 +80,9 @@ impl<P: Provider> ProviderConfig<P> {
             max_body: DEFAULT_MAX_BODY,
             unsupported_params: UnsupportedParamPolicy::Reject,
             hooks: Vec::new(),
+            signer: None,
+            token_source: None,
+            token_refresh_ahead: DEFAULT_REFRESH_AHEAD,
             url_vars: Vec::new(),
         }
     }
@@ -246,6 +253,27 @@ impl<P: Provider> ProviderConfig<P> {
         self
     }
 
+    /// Sign every attempt with `signer` (providers declared with a signing
+    /// auth scheme, such as AWS SigV4).
+    pub fn signer(mut self, signer: Arc<dyn RequestSigner>) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Take access tokens from `source` (providers declared with token auth,
+    /// such as Vertex AI or Entra ID), through one cache shared by every call
+    /// and clone of the client.
+    pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.token_source = Some(source);
+        self
+    }
+
+    /// Refresh a token this long before it expires (default 60 s).
+    pub fn token_refresh_ahead(mut self, d: Duration) -> Self {
+        self.token_refresh_ahead = d;
+        self
+    }
+
     /// Check the configuration without any network call.
     pub fn validate(&self) -> Result<()> {
         self.resolve().map(|_| ())
@@ -279,19 +307,32 @@ impl<P: Provider> ProviderConfig<P> {
         let api_key = self.resolved_key()?;
         let headers = self.resolved_headers(api_key.as_ref())?;
         let timeouts = self.timeouts()?;
+        let http = self.http.clone().unwrap_or_else(HttpClient::shared);
+        let auth = self.dynamic_auth(&http)?;
+        let dynamic_secrets = match &auth {
+            DynamicAuth::Static => Vec::new(),
+            DynamicAuth::Signer(signer) => signer.secrets(),
+            DynamicAuth::Token(cache) => cache.source_secrets(),
+        };
         Ok(Transport {
-            http: self.http.clone().unwrap_or_else(HttpClient::shared),
+            http,
             base_url: raw.trim_end_matches('/').to_owned(),
             headers,
             query_auth: match spec.auth {
                 AuthScheme::Query(param) => api_key.clone().map(|k| (param, k)),
                 _ => None,
             },
-            redactor: Arc::new(Redactor::new(api_key.as_ref().map(|k| k.expose_secret()))),
+            redactor: Arc::new(Redactor::new(
+                api_key
+                    .iter()
+                    .chain(&dynamic_secrets)
+                    .map(|k| k.expose_secret()),
+            )),
             timeouts,
             retry: self.retry,
             max_body: self.max_body,
             hooks: Hooks(self.hooks.clone()),
+            auth,
         })
     }
 
@@ -316,11 +357,35 @@ impl<P: Provider> ProviderConfig<P> {
         }
     }
 
+    /// The signer or token cache a signing or token auth scheme needs.
+    fn dynamic_auth(&self, http: &HttpClient) -> Result<DynamicAuth> {
+        let name = P::SPEC.name;
+        match P::SPEC.auth {
+            AuthScheme::SigV4 { .. } => match &self.signer {
+                Some(signer) => Ok(DynamicAuth::Signer(Arc::clone(signer))),
+                None => Err(Error::config(format!(
+                    "the {name} provider signs its requests: pass credentials with `.signer(...)`"
+                ))),
+            },
+            AuthScheme::Token => match &self.token_source {
+                Some(source) => Ok(DynamicAuth::Token(Arc::new(TokenCache::new(
+                    Arc::clone(source),
+                    http.clone(),
+                    self.token_refresh_ahead,
+                )))),
+                None => Err(Error::config(format!(
+                    "the {name} provider authenticates with access tokens: pass a source with `.token_source(...)`"
+                ))),
+            },
+            _ => Ok(DynamicAuth::Static),
+        }
+    }
+
     /// The key, unless the provider takes none.
     fn resolved_key(&self) -> Result<Option<SecretString>> {
         let spec = &P::SPEC;
         match (&self.api_key, spec.auth) {
-            (_, AuthScheme::None) => Ok(None),
+            (_, scheme) if !scheme.needs_key() => Ok(None),
             (Some(k), _) if !k.expose_secret().trim().is_empty() => Ok(Some(k.clone())),
             _ => {
                 let hint = spec
@@ -367,7 +432,7 @@ impl<P: Provider> ProviderConfig<P> {
                     .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?,
                 key.expose_secret().to_owned(),
             ),
-            AuthScheme::Query(_) | AuthScheme::None => return Ok(headers),
+            _ => return Ok(headers),
         };
         let mut value = HeaderValue::try_from(value)
             .map_err(|_| Error::config("the API key has characters a header cannot carry"))?;

@@ -49,6 +49,7 @@
 
 extern crate self as llm_runtime;
 
+pub mod auth;
 pub mod dialects;
 pub mod error;
 pub mod http;

@@ -3,8 +3,9 @@
 use crate::error::{Error, Result};
 use crate::types::Params;
 
-/// How the API key is sent.
+/// How a request is authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthScheme {
     /// No key (local servers such as Ollama).
     None,
@@ -14,12 +15,25 @@ pub enum AuthScheme {
     Header(&'static str),
     /// The key as this query parameter (`?key=...`).
     Query(&'static str),
+    /// Every attempt is signed over its final bytes by the configuration's
+    /// [`RequestSigner`](crate::auth::RequestSigner) (AWS Signature V4 for this service).
+    SigV4 {
+        /// The signing service name (`bedrock`).
+        service: &'static str,
+    },
+    /// `Authorization: Bearer <token>` with a short-lived token from the
+    /// configuration's [`TokenSource`](crate::auth::TokenSource) (OAuth2:
+    /// Google service accounts, Microsoft Entra ID), cached and refreshed.
+    Token,
 }
 
 impl AuthScheme {
-    /// Whether this scheme sends a key at all.
+    /// Whether this scheme sends a static API key.
     pub const fn needs_key(self) -> bool {
-        !matches!(self, AuthScheme::None)
+        matches!(
+            self,
+            AuthScheme::Bearer | AuthScheme::Header(_) | AuthScheme::Query(_)
+        )
     }
 }
 

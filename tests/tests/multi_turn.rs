@@ -752,3 +752,31 @@ async fn gemini_tool_schemas_are_sent_in_the_form_gemini_accepts_and_the_change_
         ]
     );
 }
+
+// ---- OpenAI-compatible reasoning ----
+
+#[test]
+fn openai_compatible_reasoning_goes_back_on_tool_call_turns_only() {
+    let with_calls = br#"{"id": "c1", "model": "deepseek-chat", "choices": [{"index": 0, "finish_reason": "tool_calls",
+        "message": {"role": "assistant", "content": null, "reasoning_content": "Need the weather.",
+          "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]}}]}"#;
+    let plain = br#"{"id": "c2", "model": "deepseek-chat", "choices": [{"index": 0, "finish_reason": "stop",
+        "message": {"role": "assistant", "content": "It is 18°C.", "reasoning_content": "Answer it."}}]}"#;
+    let dialect = llm_runtime::dialects::OpenAiDialect;
+    let ctx = ctx::<OpenAi>("deepseek-chat");
+    let first = dialect.parse_response(with_calls, &ctx).unwrap();
+    let second = dialect.parse_response(plain, &ctx).unwrap();
+    assert_eq!(first.message.reasoning, [ReasoningBlock::text("Need the weather.")]);
+    let mut request = ChatRequest::new("deepseek-chat").user("Weather in Paris?");
+    request.push_reply(&first);
+    request
+        .messages
+        .push(Message::tool_result("call_1", "18°C"));
+    request.push_reply(&second);
+    request.messages.push(Message::user("Thanks."));
+    let body = llm_runtime::dialects::openai::chat_body(&request, false).unwrap();
+    // DeepSeek's thinking mode needs it back on the tool-call turn (400
+    // without), and forbids or ignores it on the others.
+    assert_eq!(body["messages"][1]["reasoning_content"], "Need the weather.");
+    assert!(body["messages"][3].get("reasoning_content").is_none(), "{body}");
+}

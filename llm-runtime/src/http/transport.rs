@@ -17,6 +17,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::HttpClient;
+use crate::auth::DynamicAuth;
 use crate::error::{Error, ErrorKind, Redactor, Result, in_band_error_status};
 use crate::hooks::{AttemptFailure, AttemptRequest, Hooks, ResponseHead};
 use crate::meta::ResponseMeta;
@@ -144,6 +145,8 @@ pub(crate) struct Transport {
     pub(crate) max_body: usize,
     /// The configured hooks.
     pub(crate) hooks: Hooks,
+    /// Signing or a token, beyond the static headers.
+    pub(crate) auth: DynamicAuth,
 }
 
 impl std::fmt::Debug for Transport {
@@ -158,6 +161,7 @@ impl std::fmt::Debug for Transport {
             .field("retry", &self.retry)
             .field("max_body", &self.max_body)
             .field("hooks", &self.hooks)
+            .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
 }
@@ -192,6 +196,7 @@ impl Transport {
     pub(crate) async fn send(&self, parts: &HttpParts, call: &Call<'_>) -> Result<Sent> {
         let called = Instant::now();
         let mut attempts = 0u32;
+        let mut refetched = false;
         loop {
             attempts = attempts.saturating_add(1);
             let started = Instant::now();
@@ -208,8 +213,15 @@ impl Transport {
                     hooks: call.hooks,
                 },
             };
+            let mut token = None;
             let result = match self.request(parts, call, attempts) {
-                Ok(request) => exchange.run(request, call.expect, call.deadline).await,
+                Ok(mut request) => match self.authenticate(&mut request).await {
+                    Ok(used) => {
+                        token = used;
+                        exchange.run(request, call.expect, call.deadline).await
+                    }
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             let now = Instant::now();
@@ -228,8 +240,23 @@ impl Transport {
                 }
                 Err(e) => self.redactor.error(e),
             };
+            let e = match &token {
+                Some(t) => Redactor::new([t.expose_secret()]).error(e),
+                None => e,
+            };
             tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
+            // A refused token is dropped and fetched again, once per call,
+            // whatever the retry policy: the token may have been rotated.
+            let refetch = match (&self.auth, &token) {
+                (DynamicAuth::Token(cache), Some(t)) if e.status() == Some(401) && !refetched => {
+                    cache.invalidate(t).await;
+                    refetched = true;
+                    true
+                }
+                _ => false,
+            };
             let decision = match &call.retry {
+                _ if refetch => Decision::Retry(Duration::ZERO),
                 Some(policy) => decide(
                     policy,
                     &RetryInput::from_error(&e, attempts, now, call.deadline.instant()),
@@ -255,6 +282,26 @@ impl Transport {
                     tokio::time::sleep(wait).await;
                 }
                 None => return Err(e),
+            }
+        }
+    }
+
+    /// Sign the attempt, or put the current token in it; the token used, if any.
+    async fn authenticate(&self, request: &mut reqwest::Request) -> Result<Option<SecretString>> {
+        match &self.auth {
+            DynamicAuth::Static => Ok(None),
+            DynamicAuth::Signer(signer) => signer.sign(request).await.map(|()| None),
+            DynamicAuth::Token(cache) => {
+                let token = cache.token().await?;
+                let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+                    .map_err(|_| {
+                        Error::config("the access token has characters a header cannot carry")
+                    })?;
+                value.set_sensitive(true);
+                request
+                    .headers_mut()
+                    .insert(http::header::AUTHORIZATION, value);
+                Ok(Some(token))
             }
         }
     }
@@ -308,7 +355,7 @@ impl Transport {
                 request.headers_mut().insert(name, value);
             }
         }
-        // Request signing (SigV4) will hook in here, over the final request.
+        // Signing and tokens come after this, over the final request.
         Ok(request)
     }
 }

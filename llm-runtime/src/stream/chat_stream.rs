@@ -618,10 +618,11 @@ pub(crate) fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
         id: response.id,
         model: response.model,
     }];
-    if response.message.reasoning.is_empty() {
-        if let Some(text) = response.reasoning {
-            events.push(StreamEvent::ReasoningDelta { text });
-        }
+    // A hand-built response may set the reasoning text without its blocks.
+    if response.message.reasoning.is_empty()
+        && let Some(text) = response.reasoning
+    {
+        events.push(StreamEvent::ReasoningDelta { text });
     }
     for block in response.message.reasoning {
         events.extend(reasoning_events(block));

@@ -1,27 +1,37 @@
 //! The Anthropic Messages API (`POST /messages`).
 //!
-//! Request: system messages become the top-level `system` prompt; the other
-//! messages become `user`/`assistant` turns of content blocks (`text`, `image`,
-//! `tool_use`, and `tool_result` inside a user turn), consecutive turns of one
-//! role merged; `max_tokens` is required by the API, so it defaults to
+//! Request: system messages become the top-level `system` prompt (a string,
+//! or one text block each when one carries a cache breakpoint); the other
+//! messages become `user`/`assistant` turns of content blocks (`text`,
+//! `image`, `tool_use`, and `tool_result` inside a user turn), consecutive
+//! turns of one role merged, empty turns left out; an assistant turn starts
+//! with the `thinking` (text and `signature` unchanged) and
+//! `redacted_thinking` blocks this API signed, as it requires for tool use.
+//! [`CacheBreakpoint`](crate::CacheBreakpoint)s become `cache_control` (with
+//! its `ttl`) on the marked system block, tool, or the last block of the
+//! marked message. `max_tokens` is required by the API, so it defaults to
 //! [`DEFAULT_MAX_TOKENS`] (raised above the thinking budget when one is set).
 //!
 //! Response: `text` blocks are joined into the answer text, `thinking` blocks
-//! into [`ChatResponse::reasoning`](crate::ChatResponse::reasoning), `tool_use`
-//! blocks become tool calls whose arguments are the `input` object serialized
-//! with `serde_json::to_string`. Usage: the prompt counts `input_tokens` plus
-//! both cache counts (Anthropic reports them apart), `cached_tokens` is
-//! `cache_read_input_tokens`.
+//! into [`ChatResponse::reasoning`](crate::ChatResponse::reasoning) and, with
+//! their signatures, into the message's [`ReasoningBlock`](crate::ReasoningBlock)s
+//! (`redacted_thinking` too), `tool_use` blocks become tool calls whose
+//! arguments are the `input` object serialized with `serde_json::to_string`.
+//! Usage: the prompt counts `input_tokens` plus both cache counts (Anthropic
+//! reports them apart), `cached_tokens` is `cache_read_input_tokens`,
+//! `cache_write_tokens` is `cache_creation_input_tokens` (when not zero).
 //!
 //! Stream: the full event sequence (`message_start`, `content_block_start`,
 //! `content_block_delta`, `content_block_stop`, `message_delta`,
-//! `message_stop`, `ping`, `error`). A tool call's `input_json_delta` pieces are
-//! buffered and sent as one [`StreamEvent::ToolCallDelta`]
-//! when its block stops, re-serialized like the non-streamed `input` object,
-//! so [`ChatStream::collect_response`](crate::ChatStream::collect_response)
-//! gives exactly what [`Transform::parse_response`] gives (the raw pieces carry
-//! the model's own whitespace, which the non-streamed object does not keep).
-
+//! `message_stop`, `ping`, `error`). A `signature_delta` becomes a
+//! [`StreamEvent::ReasoningSignature`], a `redacted_thinking` block a
+//! [`StreamEvent::RedactedReasoning`]. A tool call's `input_json_delta` pieces
+//! are handed on as [`StreamEvent::ToolCallDelta`]s as they arrive; when the
+//! block stops, the arguments re-serialized like the non-streamed `input`
+//! object follow as a [`StreamEvent::ToolCallEnd`] if they differ from the
+//! pieces (which carry the model's own whitespace), so
+//! [`ChatStream::collect_response`](crate::ChatStream::collect_response)
+//! gives exactly what [`Transform::parse_response`] gives.
 mod request;
 mod response;
 mod stream;

@@ -9,10 +9,17 @@
 //! JSON, or plain text, wrapped as `{"result": ...}`). Tools are sent as
 //! `parametersJsonSchema` and a JSON-schema response format as
 //! `responseJsonSchema`: both take the JSON Schema a [`Tool`](crate::Tool)
-//! holds, where `parameters`/`responseSchema` take only an OpenAPI subset.
+//! holds, where `parameters`/`responseSchema` take only an OpenAPI subset;
+//! a tool's schema is first rewritten into the subset Gemini reads
+//! ([`function_schema`], which lists each change; a `tracing` warning names
+//! the tool). A model turn sends back the `thoughtSignature`s this API issued
+//! on the part each came with: a signed thought as a `thought: true` part, a
+//! function call's on that `functionCall` part, a text's on the (last) text
+//! part. `cachedContent` names a cache ([`ChatRequest::cached_content`](crate::ChatRequest::cached_content)).
 //!
 //! Response: the first candidate's `text` parts are the answer, `thought: true`
-//! parts the reasoning, `functionCall` parts the tool calls (arguments
+//! parts the reasoning, each `thoughtSignature` a [`ReasoningBlock`](crate::ReasoningBlock)
+//! anchored on its part, `functionCall` parts the tool calls (arguments
 //! serialized with `serde_json::to_string`, id `call_<n>` when the API gives
 //! none). A `STOP` with tool calls is [`FinishReason::ToolCalls`](crate::FinishReason::ToolCalls).
 //! A prompt blocked before any candidate (`promptFeedback.blockReason`) is a

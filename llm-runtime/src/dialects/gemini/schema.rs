@@ -219,12 +219,11 @@ impl<'a> Rewrite<'a> {
             .filter(|(k, _)| k.as_str() != "$ref")
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if !siblings.is_empty() {
-            if let (Value::Object(out), Value::Object(rest)) =
+        if !siblings.is_empty()
+            && let (Value::Object(out), Value::Object(rest)) =
                 (&mut out, self.node_owned(siblings, path))
-            {
-                out.extend(rest);
-            }
+        {
+            out.extend(rest);
         }
         out
     }

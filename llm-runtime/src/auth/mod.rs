@@ -1,0 +1,38 @@
+//! Authentication beyond a static key: request signing and token sources.
+//!
+//! Both run in the one transport, on every attempt, after the request is final
+//! (per-call headers and hooks included): a [`RequestSigner`] signs the bytes
+//! that are sent (a retry is signed again, with a fresh date), and a
+//! [`TokenCache`] puts a current token from a [`TokenSource`] in the
+//! `Authorization` header, refetching it once when the upstream answers 401.
+//! Hooks run before either, so they never see a signature or a token.
+
+mod signer;
+pub(crate) mod token;
+
+pub use signer::RequestSigner;
+pub use token::{AccessToken, DEFAULT_REFRESH_AHEAD, TokenCache, TokenSource};
+
+use std::sync::Arc;
+
+/// How the transport authenticates each attempt beyond its static headers.
+#[derive(Clone, Default)]
+pub(crate) enum DynamicAuth {
+    /// Static headers (or query parameter) only.
+    #[default]
+    Static,
+    /// Sign each attempt.
+    Signer(Arc<dyn RequestSigner>),
+    /// A cached token in `Authorization: Bearer`.
+    Token(Arc<TokenCache>),
+}
+
+impl std::fmt::Debug for DynamicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DynamicAuth::Static => "static",
+            DynamicAuth::Signer(_) => "signed",
+            DynamicAuth::Token(_) => "token",
+        })
+    }
+}

@@ -1,0 +1,23 @@
+//! [`RequestSigner`]: signs each attempt over its final bytes.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::error::Result;
+
+/// Signs a request over its final method, URL, headers and body (AWS SigV4),
+/// on every attempt: a retry is signed again.
+///
+/// The transport calls it last, after per-call headers and hooks, so what is
+/// signed is exactly what is sent.
+#[async_trait]
+pub trait RequestSigner: Send + Sync + 'static {
+    /// Add the signature (and its date, token...) to `request`.
+    async fn sign(&self, request: &mut reqwest::Request) -> Result<()>;
+
+    /// The secrets the signer holds (a secret key, a session token), so the
+    /// runtime can redact them from errors and logs.
+    fn secrets(&self) -> Vec<SecretString> {
+        Vec::new()
+    }
+}

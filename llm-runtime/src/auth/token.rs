@@ -1,0 +1,213 @@
+//! [`TokenSource`] (fetch a short-lived token) and [`TokenCache`] (the one
+//! shared cache per provider configuration: refresh ahead of expiry,
+//! single-flight, invalidate once on a 401).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::Result;
+use crate::http::HttpClient;
+
+/// A short-lived access token and when it stops working.
+#[derive(Clone)]
+pub struct AccessToken {
+    /// The token (a secret: never in Debug, errors or logs).
+    pub token: SecretString,
+    /// When it expires; `None` for a token without a known lifetime.
+    pub expires_at: Option<Instant>,
+}
+
+impl AccessToken {
+    /// A token that expires `lifetime` from now.
+    pub fn expiring_in(token: impl Into<String>, lifetime: Duration) -> Self {
+        AccessToken {
+            token: SecretString::from(token.into()),
+            expires_at: Instant::now().checked_add(lifetime),
+        }
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Fetches an access token (OAuth2 client credentials, a signed JWT
+/// exchange, a metadata server, or a cloud SDK the caller already uses).
+///
+/// The runtime never calls it concurrently for one configuration, and only
+/// when the cached token is missing, near its expiry, or was refused.
+#[async_trait]
+pub trait TokenSource: Send + Sync + 'static {
+    /// Fetch a fresh token, over `http` (the provider's pooled client) if it
+    /// needs the network.
+    async fn fetch(&self, http: &HttpClient) -> Result<AccessToken>;
+
+    /// The long-lived secrets the source holds (a private key, a client
+    /// secret, a refresh token), so the runtime can redact them.
+    fn secrets(&self) -> Vec<SecretString> {
+        Vec::new()
+    }
+}
+
+/// The default margin before expiry at which a token is refreshed.
+pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(60);
+
+/// The one token cache of a provider configuration, shared by every call and
+/// clone of its client.
+///
+/// - A cached token is used until `refresh_ahead` before its expiry.
+/// - Single-flight: however many calls need a token at once, one fetch runs
+///   and the others wait for its result.
+/// - [`invalidate`](Self::invalidate) drops a token the upstream refused
+///   (once: a token fetched since is kept).
+pub struct TokenCache {
+    source: Arc<dyn TokenSource>,
+    http: HttpClient,
+    refresh_ahead: Duration,
+    current: tokio::sync::Mutex<Option<AccessToken>>,
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("refresh_ahead", &self.refresh_ahead)
+            .field("fetches", &self.fetches())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenCache {
+    /// A cache over `source`, fetching over `http`.
+    pub fn new(source: Arc<dyn TokenSource>, http: HttpClient, refresh_ahead: Duration) -> Self {
+        TokenCache {
+            source,
+            http,
+            refresh_ahead,
+            current: tokio::sync::Mutex::new(None),
+            fetches: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// How many times the source was asked for a token.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The secrets of the source, for redaction.
+    pub(crate) fn source_secrets(&self) -> Vec<SecretString> {
+        self.source.secrets()
+    }
+
+    /// A usable token: the cached one, or a fresh one (one fetch at a time).
+    pub async fn token(&self) -> Result<SecretString> {
+        // The lock is held across the fetch: that is the single flight.
+        let mut current = self.current.lock().await;
+        if let Some(token) = current.as_ref().filter(|t| self.usable(t)) {
+            return Ok(token.token.clone());
+        }
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let fresh = self.source.fetch(&self.http).await?;
+        let token = fresh.token.clone();
+        *current = Some(fresh);
+        Ok(token)
+    }
+
+    /// Forget `refused` if it is still the cached token (a 401 answered it).
+    pub async fn invalidate(&self, refused: &SecretString) {
+        let mut current = self.current.lock().await;
+        if current
+            .as_ref()
+            .is_some_and(|t| t.token.expose_secret() == refused.expose_secret())
+        {
+            *current = None;
+        }
+    }
+
+    fn usable(&self, token: &AccessToken) -> bool {
+        match token.expires_at {
+            None => true,
+            Some(at) => at
+                .checked_sub(self.refresh_ahead)
+                .is_some_and(|refresh_at| Instant::now() < refresh_at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    struct Counting(AtomicU32, Duration);
+
+    #[async_trait]
+    impl TokenSource for Counting {
+        async fn fetch(&self, _http: &HttpClient) -> Result<AccessToken> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(AccessToken::expiring_in(format!("tok-{n}"), self.1))
+        }
+    }
+
+    fn cache(lifetime: Duration, ahead: Duration) -> (Arc<TokenCache>, Arc<Counting>) {
+        let source = Arc::new(Counting(AtomicU32::new(0), lifetime));
+        let cache = TokenCache::new(source.clone(), HttpClient::shared(), ahead);
+        (Arc::new(cache), source)
+    }
+
+    #[tokio::test]
+    async fn one_fetch_for_many_concurrent_callers() {
+        let (cache, source) = cache(Duration::from_secs(3600), DEFAULT_REFRESH_AHEAD);
+        let calls = (0..50).map(|_| {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move { cache.token().await.map(|t| t.expose_secret().to_owned()) })
+        });
+        for call in calls {
+            assert_eq!(call.await.expect("joined").expect("token"), "tok-0");
+        }
+        assert_eq!(source.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn refreshes_ahead_of_expiry() {
+        let (cache, _) = cache(Duration::from_millis(300), Duration::from_millis(200));
+        let first = cache.token().await.expect("token");
+        assert_eq!(
+            cache.token().await.expect("cached").expose_secret(),
+            first.expose_secret()
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // 150 ms into a 300 ms token with a 200 ms margin: refreshed.
+        assert_eq!(cache.token().await.expect("fresh").expose_secret(), "tok-1");
+    }
+
+    #[tokio::test]
+    async fn invalidate_drops_only_the_refused_token() {
+        let (cache, _) = cache(Duration::from_secs(3600), DEFAULT_REFRESH_AHEAD);
+        let refused = cache.token().await.expect("token");
+        cache.invalidate(&refused).await;
+        let fresh = cache.token().await.expect("refetched");
+        assert_eq!(fresh.expose_secret(), "tok-1");
+        // A second 401 on the old token does not drop the new one.
+        cache.invalidate(&refused).await;
+        assert_eq!(cache.token().await.expect("kept").expose_secret(), "tok-1");
+        assert_eq!(cache.fetches(), 2);
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let t = AccessToken::expiring_in("ya29.secret-token-value", Duration::from_secs(1));
+        assert!(!format!("{t:?}").contains("secret-token"));
+    }
+}
