@@ -54,6 +54,8 @@ pub(crate) enum RawAuth {
     Header { key: Ident, name: Option<LitStr> },
     /// `auth(query = "key")`, or `auth(query)` without a name.
     Query { key: Ident, name: Option<LitStr> },
+    /// `auth(sigv4 = "bedrock")`, or `auth(sigv4)` without a service.
+    SigV4 { key: Ident, name: Option<LitStr> },
 }
 
 /// The keys of every `#[provider(...)]` of one item, as written.
@@ -487,10 +489,7 @@ fn param_name(tokens: TokenStream) -> syn::Result<Ident> {
             lit: Lit::Str(lit), ..
         })) => Err(syn::Error::new_spanned(
             &lit,
-            format!(
-                "parameters are names, not strings: write `{}`",
-                lit.value()
-            ),
+            format!("parameters are names, not strings: write `{}`", lit.value()),
         )),
         _ => Err(syn::Error::new_spanned(
             tokens,
@@ -539,7 +538,7 @@ fn auth(entry: &Entry) -> syn::Result<RawAuth> {
     let Value::List(group) = &entry.value else {
         return lit_str(entry, "auth").map(RawAuth::Scheme);
     };
-    let form = "`auth = \"bearer\"`, `auth = \"none\"`, `auth(header = \"x-api-key\")` or `auth(query = \"key\")`";
+    let form = "`auth = \"bearer\"`, `auth = \"none\"`, `auth = \"token\"`, `auth(header = \"x-api-key\")`, `auth(query = \"key\")` or `auth(sigv4 = \"bedrock\")`";
     let mut inner = split_commas(group.stream()).into_iter();
     let (Some(first), None) = (inner.next(), inner.next()) else {
         return Err(syn::Error::new_spanned(
@@ -567,11 +566,12 @@ fn auth(entry: &Entry) -> syn::Result<RawAuth> {
     match key.to_string().as_str() {
         "header" => Ok(RawAuth::Header { key, name }),
         "query" => Ok(RawAuth::Query { key, name }),
+        "sigv4" => Ok(RawAuth::SigV4 { key, name }),
         other => Err(syn::Error::new_spanned(
             &key,
             format!(
                 "unknown auth form `{other}(...)`{}",
-                suggest::hint(other, &["header", "query"])
+                suggest::hint(other, &["header", "query", "sigv4"])
             ) + &format!("; expected {form}"),
         )),
     }

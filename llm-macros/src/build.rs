@@ -191,11 +191,16 @@ fn base_url(cx: &Ctxt, attrs: &Attrs) -> (Option<BaseUrl>, Vec<String>) {
     let Some((names, checked)) = cx.ok(check::placeholders(lit)) else {
         return (None, Vec::new());
     };
-    let url = cx.ok(check::base_url(&LitStr::new(&checked, lit.span()))).map(|mut url| {
-        url.url = lit.value().trim_end_matches('/').to_owned();
-        url
-    });
-    (url.and_then(|url| base_url_rules(cx, attrs, lit, url)), names)
+    let url = cx
+        .ok(check::base_url(&LitStr::new(&checked, lit.span())))
+        .map(|mut url| {
+            url.url = lit.value().trim_end_matches('/').to_owned();
+            url
+        });
+    (
+        url.and_then(|url| base_url_rules(cx, attrs, lit, url)),
+        names,
+    )
 }
 
 fn base_url_rules(cx: &Ctxt, attrs: &Attrs, lit: &LitStr, url: BaseUrl) -> Option<BaseUrl> {

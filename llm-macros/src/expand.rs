@@ -102,6 +102,8 @@ fn spec(decl: &Declaration) -> TokenStream {
         Auth::Bearer => quote!(#p::AuthScheme::Bearer),
         Auth::Header(header) => quote!(#p::AuthScheme::Header(#header)),
         Auth::Query(query) => quote!(#p::AuthScheme::Query(#query)),
+        Auth::SigV4(service) => quote!(#p::AuthScheme::SigV4 { service: #service }),
+        Auth::Token => quote!(#p::AuthScheme::Token),
     };
     let api_key_env = option(decl.api_key_env.as_ref().map(|env| quote!(#env)));
     let base_url_env = option(decl.base_url_env.as_ref().map(|env| quote!(#env)));

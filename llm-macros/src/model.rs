@@ -7,7 +7,15 @@ use quote::quote;
 use syn::{Ident, Path, Visibility};
 
 /// The dialects `dialect = name` can delegate to (`__private::dialect::<name>`).
-pub(crate) const DIALECTS: &[&str] = &["openai", "anthropic", "gemini", "ollama", "cohere"];
+pub(crate) const DIALECTS: &[&str] = &[
+    "openai",
+    "openai_responses",
+    "anthropic",
+    "gemini",
+    "ollama",
+    "cohere",
+    "converse",
+];
 
 /// The request parameters `unsupported(...)` names: the runtime's `Param`
 /// (name, variant).
@@ -47,6 +55,10 @@ pub(crate) enum Auth {
     Bearer,
     Header(String),
     Query(String),
+    /// `auth(sigv4 = "service")`: each attempt signed (AWS Signature V4).
+    SigV4(String),
+    /// `auth = "token"`: a bearer token from the configuration's token source.
+    Token,
 }
 
 /// One capability (the runtime's `Capability`).

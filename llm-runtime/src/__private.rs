@@ -34,9 +34,11 @@ pub mod dialect {
     }
     dialects! {
         openai => OpenAiDialect,
+        openai_responses => OpenAiResponsesDialect,
         ollama => OllamaDialect,
         cohere => CohereDialect,
         anthropic => AnthropicDialect,
         gemini => GeminiDialect,
+        converse => ConverseDialect,
     }
 }

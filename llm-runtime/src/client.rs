@@ -467,11 +467,15 @@ fn log_fallback(from: &Route, to: &Route, e: &Error) {
 /// is set ([`ProviderSpec::required_env`]). A set base-URL variable replaces the
 /// whole URL, so it stands in for the URL placeholders' variables.
 fn env_configured(spec: &ProviderSpec) -> bool {
+    // A signing provider takes credentials from any of several sources.
+    if let crate::spec::AuthScheme::SigV4 { .. } = spec.auth {
+        return crate::auth::aws::env_configured(spec);
+    }
     let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
     let url_given = spec.base_url_env.is_some_and(set);
-    spec.required_env().into_iter().all(|var| {
-        set(var) || (url_given && spec.url_vars.iter().any(|(_, v)| *v == var))
-    })
+    spec.required_env()
+        .into_iter()
+        .all(|var| set(var) || (url_given && spec.url_vars.iter().any(|(_, v)| *v == var)))
 }
 
 /// The built-in providers, in registration order: the one table in [`crate::providers`].

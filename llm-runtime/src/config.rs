@@ -110,7 +110,21 @@ impl<P: Provider> ProviderConfig<P> {
                 self.headers.push(((*header).to_owned(), value));
             }
         }
-        if spec.auth.needs_key() && self.api_key.is_none() {
+        // Token auth: the source the declared credentials variable calls for.
+        if self.token_source.is_none()
+            && let Some(env) = crate::auth::env::from_env(spec, &self.url_vars)?
+        {
+            self.token_source = Some(env.source);
+            self.url_vars.extend(env.url_vars);
+            self.base_url = self.base_url.take().or(env.base_url);
+        }
+        // Signing auth: the region, and a key or credentials, from the environment.
+        if let AuthScheme::SigV4 { service } = spec.auth {
+            crate::auth::aws::configure_from_env(&mut self, service)
+                .map_err(|e| e.with_provider(spec.name))?;
+        }
+        // A token source given instead of a key needs no key variable.
+        if spec.auth.needs_key() && self.api_key.is_none() && self.token_source.is_none() {
             match spec.api_key_env {
                 Some(var) => match read_env(var) {
                     Some(key) => self.api_key = Some(SecretString::from(key)),
@@ -262,7 +276,9 @@ impl<P: Provider> ProviderConfig<P> {
 
     /// Take access tokens from `source` (providers declared with token auth,
     /// such as Vertex AI or Entra ID), through one cache shared by every call
-    /// and clone of the client.
+    /// and clone of the client. On a provider declared with a key, the token
+    /// replaces the key: it goes in `Authorization: Bearer` and the key is not
+    /// sent (Azure OpenAI with [`EntraId`](crate::auth::EntraId)).
     pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
         self.token_source = Some(source);
         self
@@ -361,31 +377,43 @@ impl<P: Provider> ProviderConfig<P> {
     fn dynamic_auth(&self, http: &HttpClient) -> Result<DynamicAuth> {
         let name = P::SPEC.name;
         match P::SPEC.auth {
-            AuthScheme::SigV4 { .. } => match &self.signer {
-                Some(signer) => Ok(DynamicAuth::Signer(Arc::clone(signer))),
-                None => Err(Error::config(format!(
-                    "the {name} provider signs its requests: pass credentials with `.signer(...)`"
+            AuthScheme::SigV4 { .. } => match (&self.signer, &self.api_key) {
+                (Some(signer), _) => Ok(DynamicAuth::Signer(Arc::clone(signer))),
+                // An API key (Bedrock's) is sent as a bearer token instead of a signature.
+                (None, Some(key)) => Ok(DynamicAuth::Signer(crate::auth::aws::bearer(key))),
+                (None, None) => Err(Error::config(format!(
+                    "the {name} provider signs its requests: pass credentials with `.signer(...)` or an API key with `.api_key(...)`"
                 ))),
             },
             AuthScheme::Token => match &self.token_source {
-                Some(source) => Ok(DynamicAuth::Token(Arc::new(TokenCache::new(
-                    Arc::clone(source),
-                    http.clone(),
-                    self.token_refresh_ahead,
-                )))),
+                Some(source) => Ok(self.token_cache(source, http)),
                 None => Err(Error::config(format!(
                     "the {name} provider authenticates with access tokens: pass a source with `.token_source(...)`"
                 ))),
             },
-            _ => Ok(DynamicAuth::Static),
+            // A token source replaces the key of a key-auth provider (Azure
+            // OpenAI with Entra ID instead of `api-key`).
+            _ => Ok(match &self.token_source {
+                Some(source) => self.token_cache(source, http),
+                None => DynamicAuth::Static,
+            }),
         }
     }
 
-    /// The key, unless the provider takes none.
+    fn token_cache(&self, source: &Arc<dyn TokenSource>, http: &HttpClient) -> DynamicAuth {
+        DynamicAuth::Token(Arc::new(TokenCache::new(
+            Arc::clone(source),
+            http.clone(),
+            self.token_refresh_ahead,
+        )))
+    }
+
+    /// The key, unless the provider takes none or a token source replaces it.
     fn resolved_key(&self) -> Result<Option<SecretString>> {
         let spec = &P::SPEC;
         match (&self.api_key, spec.auth) {
             (_, scheme) if !scheme.needs_key() => Ok(None),
+            _ if self.token_source.is_some() => Ok(None),
             (Some(k), _) if !k.expose_secret().trim().is_empty() => Ok(Some(k.clone())),
             _ => {
                 let hint = spec

@@ -444,32 +444,42 @@ impl<P: Provider> ProviderClient<P> {
             .unsupported_params
             .or(options.unsupported_params)
             .unwrap_or(self.policy);
-        // What the wire format cannot send, and what this host does not accept.
+        let dropped = self.apply_policy(&mut request, policy)?;
+        Ok((request, dropped))
+    }
+
+    /// Reject, drop or pass through what the wire format cannot send and what
+    /// this host does not accept; the names of the dropped parameters.
+    fn apply_policy(
+        &self,
+        request: &mut ChatRequest,
+        policy: UnsupportedParamPolicy,
+    ) -> Result<Vec<String>> {
         let unsupported = self
             .provider
             .wire()
-            .unsupported_params(&request)
-            .union(P::SPEC.unsupported_params.set_in(&request));
-        let mut dropped = Vec::new();
-        if !unsupported.is_empty() {
-            match policy {
-                UnsupportedParamPolicy::Reject => {
-                    return Err(Error::unsupported(format!(
-                        "the {} provider does not support: {} (set the unsupported-parameter policy to Drop or Passthrough to send anyway)",
-                        P::SPEC.name,
-                        unsupported.names().join(", ")
-                    ))
-                    .with_provider(P::SPEC.name)
-                    .with_model(request.model.clone()));
-                }
-                UnsupportedParamPolicy::Drop => {
-                    unsupported.clear_from(&mut request);
-                    dropped = unsupported.iter().map(|p| p.name().to_owned()).collect();
-                }
-                UnsupportedParamPolicy::Passthrough => unsupported.passthrough_into(&mut request),
+            .unsupported_params(request)
+            .union(P::SPEC.unsupported_params.set_in(request));
+        if unsupported.is_empty() {
+            return Ok(Vec::new());
+        }
+        match policy {
+            UnsupportedParamPolicy::Reject => Err(Error::unsupported(format!(
+                "the {} provider does not support: {} (set the unsupported-parameter policy to Drop or Passthrough to send anyway)",
+                P::SPEC.name,
+                unsupported.names().join(", ")
+            ))
+            .with_provider(P::SPEC.name)
+            .with_model(request.model.clone())),
+            UnsupportedParamPolicy::Drop => {
+                unsupported.clear_from(request);
+                Ok(unsupported.iter().map(|p| p.name().to_owned()).collect())
+            }
+            UnsupportedParamPolicy::Passthrough => {
+                unsupported.passthrough_into(request);
+                Ok(Vec::new())
             }
         }
-        Ok((request, dropped))
     }
 }
 

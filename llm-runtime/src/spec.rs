@@ -288,12 +288,7 @@ impl ProviderSpec {
                         self.name
                     )));
                 }
-                (None, Some(var)) => {
-                    return Err(Error::config(format!(
-                        "the {} base URL needs `{{{name}}}`: set {var}, or pass `.url_var(\"{name}\", ...)`",
-                        self.name
-                    )));
-                }
+                (None, Some(_)) => return Err(self.missing_url_vars(url, values)),
                 (None, None) => {
                     return Err(Error::config(format!(
                         "base URL `{url}` has the placeholder `{{{name}}}`, which the {} provider does not declare: pass `.url_var(\"{name}\", ...)`",
@@ -305,6 +300,27 @@ impl ProviderSpec {
         }
         out.push_str(rest);
         Ok(out)
+    }
+
+    /// The error for unset placeholders: every declared one of `url` without
+    /// a value, each with its variable, so one run names them all.
+    fn missing_url_vars(&self, url: &str, values: &[(String, String)]) -> Error {
+        let missing: Vec<(&str, &str)> = self
+            .url_vars
+            .iter()
+            .filter(|(n, _)| url.contains(&format!("{{{n}}}")) && !values.iter().any(|(v, _)| v == n))
+            .map(|(n, v)| (*n, *v))
+            .collect();
+        let list = |f: &dyn Fn(&(&str, &str)) -> String| {
+            missing.iter().map(f).collect::<Vec<_>>().join(" and ")
+        };
+        Error::config(format!(
+            "the {} base URL needs {}: set {}, or pass {}",
+            self.name,
+            list(&|(n, _)| format!("`{{{n}}}`")),
+            list(&|(_, v)| (*v).to_owned()),
+            list(&|(n, _)| format!("`.url_var(\"{n}\", ...)`")),
+        ))
     }
 
     /// Whether the provider declares `cap`.

@@ -54,12 +54,13 @@ async fn from_env_registers_the_built_ins_whose_key_is_set() {
     );
     let base = format!("{}/v1", server.url());
     let scenarios: Vec<Vec<(&str, String)>> = vec![
-        // Two keys: two providers, and `openai` follows its base-URL variable to the mock.
+        // Two keys: three providers (OpenAI's key serves both of its APIs), and
+        // `openai` follows its base-URL variable to the mock.
         vec![
             ("OPENAI_API_KEY", "sk-from-env".into()),
             ("OPENAI_BASE_URL", base.clone()),
             ("GROQ_API_KEY", "gsk-from-env".into()),
-            (EXPECT, "groq,openai".into()),
+            (EXPECT, "groq,openai,openai_responses".into()),
         ],
         // Ollama has no key: its base-URL variable asks for it.
         vec![
@@ -96,7 +97,10 @@ async fn from_env_registers_the_built_ins_whose_key_is_set() {
         // A base-URL variable replaces the whole URL, so it stands in for the placeholder's.
         vec![
             ("DATABRICKS_TOKEN", "dapi-1".into()),
-            ("DATABRICKS_BASE_URL", "https://adb-1.azuredatabricks.net/serving-endpoints".into()),
+            (
+                "DATABRICKS_BASE_URL",
+                "https://adb-1.azuredatabricks.net/serving-endpoints".into(),
+            ),
             (EXPECT, "databricks".into()),
         ],
     ];
@@ -127,7 +131,11 @@ async fn from_env_child() {
     let expected: Vec<&str> = expected.split(',').filter(|s| !s.is_empty()).collect();
     assert_eq!(names, expected);
     if let Ok(account) = std::env::var("CLOUDFLARE_ACCOUNT_ID") {
-        let base = client.provider("cloudflare").expect("registered").info().base_url;
+        let base = client
+            .provider("cloudflare")
+            .expect("registered")
+            .info()
+            .base_url;
         assert_eq!(
             base,
             format!("https://api.cloudflare.com/client/v4/accounts/{account}/ai/v1")

@@ -548,7 +548,7 @@ fn cache_keys_and_named_caches_go_where_each_api_takes_them() {
         .user("Hi")
         .cache_key("tenant-7")
         .cached_content("cachedContents/abc123");
-    let openai = OpenAi::default();
+    let openai = OpenAi;
     assert_eq!(
         openai.wire().unsupported_params(&request),
         ["cached_content"]
@@ -761,7 +761,7 @@ fn openai_compatible_reasoning_goes_back_on_tool_call_turns_only() {
         "message": {"role": "assistant", "content": null, "reasoning_content": "Need the weather.",
           "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]}}]}"#;
     let plain = br#"{"id": "c2", "model": "deepseek-chat", "choices": [{"index": 0, "finish_reason": "stop",
-        "message": {"role": "assistant", "content": "It is 18°C.", "reasoning_content": "Answer it."}}]}"#;
+        "message": {"role": "assistant", "content": "It is 18 C.", "reasoning_content": "Answer it."}}]}"#;
     let dialect = llm_runtime::dialects::OpenAiDialect;
     let ctx = ctx::<OpenAi>("deepseek-chat");
     let first = dialect.parse_response(with_calls, &ctx).unwrap();

@@ -24,15 +24,22 @@ fn assert_attr(span: &SpanData, key: &str, expected: &str) {
     assert_eq!(got.as_deref(), Some(expected), "{key} on {}", span.name);
 }
 
-#[tokio::test]
-async fn chat_and_stream_spans_carry_the_genai_attributes() {
+/// An in-memory exporter and the tracer provider that feeds it.
+fn exporter() -> (InMemorySpanExporter, SdkTracerProvider) {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
         .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(llm_runtime::otel::layer().with_tracer(provider.tracer("llm-runtime-test")));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (exporter, provider)
+}
+
+#[tokio::test]
+async fn chat_and_stream_spans_carry_the_genai_attributes() {
+    let (exporter, provider) = exporter();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::registry()
+            .with(llm_runtime::otel::layer().with_tracer(provider.tracer("llm-runtime-test"))),
+    );
 
     let server = llm_runtime::testing::MockServer::start().await;
     let client = connect(&server);
@@ -87,13 +94,11 @@ async fn chat_and_stream_spans_carry_the_genai_attributes() {
 
 #[tokio::test]
 async fn a_failed_call_records_its_error_type() {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(llm_runtime::otel::layer().with_tracer(provider.tracer("llm-runtime-test")));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (exporter, provider) = exporter();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::registry()
+            .with(llm_runtime::otel::layer().with_tracer(provider.tracer("llm-runtime-test"))),
+    );
 
     let server = llm_runtime::testing::MockServer::start().await;
     server.on("POST", CHAT_PATH, common::key_echoing_401());

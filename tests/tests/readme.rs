@@ -6,7 +6,8 @@ use llm_runtime::providers;
 use llm_runtime::{Capability, ProviderSpec};
 
 const README_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
-const BEGIN: &str = "<!-- providers:begin (generated from the declarations by tests/tests/readme.rs) -->";
+const BEGIN: &str =
+    "<!-- providers:begin (generated from the declarations by tests/tests/readme.rs) -->";
 const END: &str = "<!-- providers:end -->";
 
 /// The variables a provider reads: the key (or `none`), `+` each placeholder's
@@ -27,7 +28,9 @@ fn variables(spec: &ProviderSpec) -> String {
 
 fn row(spec: &ProviderSpec) -> String {
     let caps: Vec<&str> = spec.capabilities.iter().map(Capability::name).collect();
-    let docs = spec.docs.map_or_else(|| "—".to_owned(), |url| format!("[docs]({url})"));
+    let docs = spec
+        .docs
+        .map_or_else(|| "—".to_owned(), |url| format!("[docs]({url})"));
     format!(
         "| `{}` | {} | {} | {} | {} |",
         spec.name,
@@ -92,7 +95,10 @@ fn openai_compatible_declarations_are_at_most_ten_lines() {
     ];
     let mut declared = 0;
     for source in sources {
-        assert!(!source.contains("impl "), "transform code in an OpenAI-compatible file");
+        assert!(
+            !source.contains("impl "),
+            "transform code in an OpenAI-compatible file"
+        );
         let mut block: Vec<&str> = Vec::new();
         for line in source.lines() {
             let trimmed = line.trim();
@@ -103,7 +109,10 @@ fn openai_compatible_declarations_are_at_most_ten_lines() {
             block.push(line);
             if line.starts_with("pub struct ") {
                 let text = block.join("\n");
-                assert!(text.contains("dialect = openai"), "{line} writes transform code");
+                assert!(
+                    text.contains("dialect = openai"),
+                    "{line} writes transform code"
+                );
                 assert!(block.len() <= 10, "{line} takes {} lines", block.len());
                 declared += 1;
                 block.clear();
@@ -113,5 +122,8 @@ fn openai_compatible_declarations_are_at_most_ten_lines() {
     let openai_dialect = providers::specs()
         .filter(|s| s.dialect == Some("openai") && s.name != "azure_openai")
         .count();
-    assert_eq!(declared, openai_dialect, "every OpenAI-dialect built-in but Azure's rewrite is in these files");
+    assert_eq!(
+        declared, openai_dialect,
+        "every OpenAI-dialect built-in but Azure's rewrite is in these files"
+    );
 }

@@ -142,14 +142,15 @@ async fn a_stream_up_to_its_headers_is_bounded_by_the_call() {
     assert_about(started.elapsed(), BOUND);
 }
 
-#[tokio::test]
-async fn an_error_body_that_stalls_is_read_within_the_call() {
+/// A server whose error body (status `status`) stalls after its first bytes,
+/// and a client bounded by [`BOUND`] that does not retry.
+async fn stalled_error_body(status: u16) -> (MockServer, llm_runtime::ProviderClient<OpenAi>) {
     let server = MockServer::start().await;
     server.on(
         "POST",
         CHAT_PATH,
         MockResponse::raw_body_chunks(["{\"error\": {\"message\": \"bro"])
-            .status(500)
+            .status(status)
             .with_fault(Fault::StallAfterChunks(1)),
     );
     let client = config(&server)
@@ -157,6 +158,12 @@ async fn an_error_body_that_stalls_is_read_within_the_call() {
         .max_retries(0)
         .connect()
         .expect("valid");
+    (server, client)
+}
+
+#[tokio::test]
+async fn an_error_body_that_stalls_is_read_within_the_call() {
+    let (_server, client) = stalled_error_body(500).await;
     let started = Instant::now();
     let e = tokio::time::timeout(PATIENCE, client.chat(request()))
         .await
@@ -172,19 +179,7 @@ async fn an_error_body_that_stalls_is_read_within_the_call() {
 
 #[tokio::test]
 async fn a_stream_error_body_that_stalls_is_read_within_the_call() {
-    let server = MockServer::start().await;
-    server.on(
-        "POST",
-        CHAT_PATH,
-        MockResponse::raw_body_chunks(["{\"error\": {\"message\": \"bro"])
-            .status(429)
-            .with_fault(Fault::StallAfterChunks(1)),
-    );
-    let client = config(&server)
-        .timeout(BOUND)
-        .max_retries(0)
-        .connect()
-        .expect("valid");
+    let (_server, client) = stalled_error_body(429).await;
     let started = Instant::now();
     let e = tokio::time::timeout(PATIENCE, client.chat_stream(request()))
         .await

@@ -38,9 +38,8 @@ fn reads_every_form() {
 
 #[test]
 fn unknown_key_suggests_and_is_not_missing() {
-    let (attrs, errors) = parse_one(
-        parse_quote!(#[provider(name = "x", base_ur = "https://x.dev", auth = "none")]),
-    );
+    let (attrs, errors) =
+        parse_one(parse_quote!(#[provider(name = "x", base_ur = "https://x.dev", auth = "none")]));
     assert_eq!(
         errors,
         ["unknown key `base_ur` in `#[provider(...)]`; did you mean `base_url`?"]

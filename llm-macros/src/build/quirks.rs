@@ -60,6 +60,11 @@ fn url_vars(cx: &Ctxt, attrs: &Attrs, ctx: &Context<'_>, quirks: &mut Quirks) {
         let ok_name = cx
             .ok(check::url_var_name(name, ctx.placeholders, &declared))
             .is_some();
+        // A misspelt name was reported with its suggestion: do not report the
+        // placeholder it meant as undeclared as well.
+        let names: Vec<&str> = ctx.placeholders.iter().map(String::as_str).collect();
+        let meant = check::suggest::did_you_mean(&name.to_string(), &names).map(str::to_owned);
+        declared.extend(meant.filter(|_| !ok_name));
         declared.push(name.to_string());
         if let (true, Some(var)) = (ok_name, cx.ok(check::env_var(var))) {
             quirks.url_vars.push((name.to_string(), var));
@@ -81,7 +86,12 @@ fn env_headers(cx: &Ctxt, attrs: &Attrs, ctx: &Context<'_>, quirks: &mut Quirks)
         let name = cx.ok(check::header_name(name_lit).and_then(|name| {
             check::client_managed(&name, name_lit)?;
             if let Some(auth) = ctx.auth {
-                check::set_by_auth(&name, name_lit, auth)?;
+                check::set_by_auth(&name, name_lit, auth).map_err(|e| {
+                    let message = e
+                        .to_string()
+                        .replace("`headers(...)`", "`env_headers(...)`");
+                    syn::Error::new(e.span(), message)
+                })?;
             }
             check::repeated_header(&name, name_lit, &names)?;
             Ok(name)

@@ -14,7 +14,8 @@ pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
         RawAuth::Scheme(lit) => match lit.value().as_str() {
             "bearer" => Ok(Auth::Bearer),
             "none" => Ok(Auth::None),
-            form @ ("header" | "query") => Err(syn::Error::new_spanned(
+            "token" => Ok(Auth::Token),
+            form @ ("header" | "query" | "sigv4") => Err(syn::Error::new_spanned(
                 lit,
                 format!(
                     "`{form}` auth needs a name: write `auth({form} = \"{}\")`",
@@ -22,12 +23,12 @@ pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
                 ),
             )),
             other => {
-                let hint = match suggest::did_you_mean(other, &["bearer", "none", "header", "query"]) {
-                    Some(form @ ("header" | "query")) => {
+                let hint = match suggest::did_you_mean(other, &["bearer", "none", "token", "header", "query", "sigv4"]) {
+                    Some(form @ ("header" | "query" | "sigv4")) => {
                         format!("; did you mean `auth({form} = \"{}\")`?", placeholder(form))
                     }
                     Some(scheme) => format!("; did you mean `\"{scheme}\"`?"),
-                    None => "; expected `\"bearer\"`, `\"none\"`, `auth(header = \"...\")` or `auth(query = \"...\")`".to_owned(),
+                    None => "; expected `\"bearer\"`, `\"none\"`, `\"token\"`, `auth(header = \"...\")`, `auth(query = \"...\")` or `auth(sigv4 = \"...\")`".to_owned(),
                 };
                 Err(syn::Error::new_spanned(
                     lit,
@@ -59,11 +60,32 @@ pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
             }
             Ok(Auth::Query(name))
         }
+        RawAuth::SigV4 { key, name } => {
+            let lit = named(key, name.as_ref(), "sigv4")?;
+            let service = lit.value();
+            if !service
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(syn::Error::new_spanned(
+                    lit,
+                    format!(
+                        "invalid SigV4 service name `{}`: use the lowercase signing name AWS documents, e.g. `bedrock`",
+                        service.escape_debug()
+                    ),
+                ));
+            }
+            Ok(Auth::SigV4(service))
+        }
     }
 }
 
 fn placeholder(form: &str) -> &'static str {
-    if form == "header" { "x-api-key" } else { "key" }
+    match form {
+        "header" => "x-api-key",
+        "sigv4" => "bedrock",
+        _ => "key",
+    }
 }
 
 /// The name of `auth(header = "...")` / `auth(query = "...")`, which must be there.
@@ -167,6 +189,25 @@ mod tests {
             Auth::Query("key".into())
         );
         assert!(query(parse_quote!("a b")).is_err());
+    }
+
+    #[test]
+    fn signing_and_token_forms() {
+        assert_eq!(scheme(parse_quote!("token")).unwrap(), Auth::Token);
+        let sigv4 = |name: Option<LitStr>| {
+            auth_scheme(&RawAuth::SigV4 {
+                key: parse_quote!(sigv4),
+                name,
+            })
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            sigv4(Some(parse_quote!("bedrock"))).unwrap(),
+            Auth::SigV4("bedrock".into())
+        );
+        assert!(sigv4(Some(parse_quote!("Bed Rock"))).unwrap_err().contains("signing name"));
+        assert!(sigv4(None).unwrap_err().contains("auth(sigv4 = \"bedrock\")"));
+        assert!(scheme(parse_quote!("tokn")).unwrap_err().contains("did you mean `\"token\"`"));
     }
 
     #[test]

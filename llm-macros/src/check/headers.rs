@@ -78,6 +78,8 @@ pub(crate) fn set_by_auth(name: &str, lit: &LitStr, auth: &Auth) -> syn::Result<
     let (set, by) = match auth {
         Auth::Bearer => ("authorization", "`auth = \"bearer\"`".to_owned()),
         Auth::Header(header) => (header.as_str(), format!("`auth(header = \"{header}\")`")),
+        Auth::Token => ("authorization", "`auth = \"token\"`".to_owned()),
+        Auth::SigV4(service) => ("authorization", format!("`auth(sigv4 = \"{service}\")`")),
         Auth::None | Auth::Query(_) => return Ok(()),
     };
     if name.eq_ignore_ascii_case(set) {

@@ -104,7 +104,10 @@ pub(crate) fn stream_options_effect(
     let (key, value) = (&flag.key, &flag.value);
     Err(syn::Error::new_spanned(
         quote::quote!(#key = #value),
-        format!("`stream_options = {}` has no effect: {why}; remove it", value.value()),
+        format!(
+            "`stream_options = {}` has no effect: {why}; remove it",
+            value.value()
+        ),
     ))
 }
 
@@ -115,7 +118,10 @@ pub(crate) fn placeholders(lit: &LitStr) -> syn::Result<(Vec<String>, String)> {
     let fail = |message: String| Err(syn::Error::new_spanned(lit, message));
     let (mut names, mut checked, mut rest) = (Vec::new(), String::new(), url.as_str());
     while let Some(open) = rest.find(['{', '}']) {
-        let Some(len) = rest[open..].find('}').filter(|_| rest[open..].starts_with('{')) else {
+        let Some(len) = rest[open..]
+            .find('}')
+            .filter(|_| rest[open..].starts_with('{'))
+        else {
             return fail(format!("`base_url` has an unmatched `{{` or `}}`: `{url}`"));
         };
         let name = &rest[open + 1..open + len];
@@ -152,7 +158,10 @@ pub(crate) fn url_var_name(name: &Ident, in_url: &[String], earlier: &[String]) 
         ));
     }
     if !in_url.contains(&text) {
-        let hint = match suggest::did_you_mean(&text, &in_url.iter().map(String::as_str).collect::<Vec<_>>()) {
+        let hint = match suggest::did_you_mean(
+            &text,
+            &in_url.iter().map(String::as_str).collect::<Vec<_>>(),
+        ) {
             Some(candidate) => format!("; did you mean `{candidate}`?"),
             None => format!("; add `{{{text}}}` to `base_url`, or remove it"),
         };
@@ -208,7 +217,9 @@ pub(crate) fn docs_url(lit: &LitStr) -> syn::Result<String> {
     if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(syn::Error::new_spanned(
             lit,
-            format!("`docs` must be an `https://` URL of the provider's documentation, found `{url}`"),
+            format!(
+                "`docs` must be an `https://` URL of the provider's documentation, found `{url}`"
+            ),
         ));
     }
     Ok(url)
@@ -223,7 +234,9 @@ mod tests {
     fn params() {
         assert_eq!(unsupported_param(&parse_quote!(seed)).unwrap(), "Seed");
         assert_eq!(unsupported_param(&parse_quote!(top_p)).unwrap(), "TopP");
-        let error = unsupported_param(&parse_quote!(sead)).unwrap_err().to_string();
+        let error = unsupported_param(&parse_quote!(sead))
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("did you mean `seed`?"), "{error}");
         assert!(repeated_param(&parse_quote!(seed), "Seed", &["Seed"]).is_err());
     }
@@ -234,17 +247,25 @@ mod tests {
             max_tokens_field(&parse_quote!("max_completion_tokens")).unwrap(),
             "MaxCompletionTokens"
         );
-        let error = max_tokens_field(&parse_quote!("max_token")).unwrap_err().to_string();
+        let error = max_tokens_field(&parse_quote!("max_token"))
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("did you mean `\"max_tokens\"`?"), "{error}");
-        assert!(openai_wire_only(&parse_quote!(stream_options), Some(&parse_quote!(openai))).is_ok());
-        assert!(openai_wire_only(&parse_quote!(stream_options), Some(&parse_quote!(gemini))).is_err());
+        assert!(
+            openai_wire_only(&parse_quote!(stream_options), Some(&parse_quote!(openai))).is_ok()
+        );
+        assert!(
+            openai_wire_only(&parse_quote!(stream_options), Some(&parse_quote!(gemini))).is_err()
+        );
         assert!(openai_wire_only(&parse_quote!(stream_options), None).is_err());
     }
 
     #[test]
     fn url_placeholders() {
-        let (names, checked) =
-            placeholders(&parse_quote!("https://{workspace}.example.com/a/{account_id}/v1")).unwrap();
+        let (names, checked) = placeholders(&parse_quote!(
+            "https://{workspace}.example.com/a/{account_id}/v1"
+        ))
+        .unwrap();
         assert_eq!(names, ["workspace", "account_id"]);
         assert_eq!(checked, "https://placeholder.example.com/a/placeholder/v1");
         assert!(placeholders(&parse_quote!("https://x.dev/{Account}")).is_err());
@@ -253,7 +274,9 @@ mod tests {
         assert!(placeholders(&parse_quote!("https://x.dev/{}")).is_err());
         let in_url = ["account_id".to_owned()];
         assert!(url_var_name(&parse_quote!(account_id), &in_url, &[]).is_ok());
-        let error = url_var_name(&parse_quote!(acount_id), &in_url, &[]).unwrap_err().to_string();
+        let error = url_var_name(&parse_quote!(acount_id), &in_url, &[])
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("did you mean `account_id`?"), "{error}");
         assert!(undeclared_placeholder(&parse_quote!("x"), &in_url, &[]).is_err());
     }

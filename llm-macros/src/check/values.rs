@@ -211,6 +211,15 @@ mod tests {
             error.starts_with("unknown dialect `open_ai`; did you mean `openai`?"),
             "{error}"
         );
+        assert!(dialect(&parse_quote!(openai_responses)).is_ok());
+        let error = dialect(&parse_quote!(openai_response))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error
+                .starts_with("unknown dialect `openai_response`; did you mean `openai_responses`?"),
+            "{error}"
+        );
     }
 
     #[test]

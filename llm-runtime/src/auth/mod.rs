@@ -7,9 +7,18 @@
 //! `Authorization` header, refetching it once when the upstream answers 401.
 //! Hooks run before either, so they never see a signature or a token.
 
+pub mod aws;
+mod entra;
+pub(crate) mod env;
+pub(crate) mod google;
+mod oauth;
 mod signer;
 pub(crate) mod token;
 
+pub use entra::{AZURE_PUBLIC_CLOUD, COGNITIVE_SERVICES_SCOPE, EntraId};
+pub use env::{ENTRA_SECRET_ENV, GOOGLE_CREDENTIALS_ENV};
+pub use google::{CLOUD_PLATFORM_SCOPE, GOOGLE_TOKEN_URI, GoogleCredentials, JWT_BEARER_GRANT};
+pub use oauth::StaticToken;
 pub use signer::RequestSigner;
 pub use token::{AccessToken, DEFAULT_REFRESH_AHEAD, TokenCache, TokenSource};
 

@@ -2,9 +2,11 @@
 
 pub mod anthropic;
 pub mod cohere;
+pub mod converse;
 pub mod gemini;
 pub mod ollama;
 pub mod openai;
+pub mod openai_responses;
 pub(crate) mod toolkit;
 pub(crate) mod wire;
 
@@ -13,6 +15,8 @@ mod null_fields;
 
 pub use anthropic::AnthropicDialect;
 pub use cohere::CohereDialect;
+pub use converse::ConverseDialect;
 pub use gemini::GeminiDialect;
 pub use ollama::OllamaDialect;
 pub use openai::OpenAiDialect;
+pub use openai_responses::OpenAiResponsesDialect;

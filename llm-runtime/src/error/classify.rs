@@ -268,6 +268,21 @@ const CODE_TABLE: &[(&str, ErrorKind)] = &[
     ("INTERNAL", ErrorKind::ServerError),
     ("UNAVAILABLE", ErrorKind::Overloaded),
     ("DEADLINE_EXCEEDED", ErrorKind::Timeout),
+    // AWS Bedrock (`x-amzn-errortype`, and the exception messages of a stream)
+    ("ThrottlingException", ErrorKind::RateLimited),
+    ("ValidationException", ErrorKind::InvalidRequest),
+    ("AccessDeniedException", ErrorKind::PermissionDenied),
+    ("UnrecognizedClientException", ErrorKind::Authentication),
+    ("InvalidSignatureException", ErrorKind::Authentication),
+    ("ExpiredTokenException", ErrorKind::Authentication),
+    ("ResourceNotFoundException", ErrorKind::NotFound),
+    ("ServiceQuotaExceededException", ErrorKind::QuotaExceeded),
+    ("ModelTimeoutException", ErrorKind::Timeout),
+    ("ModelNotReadyException", ErrorKind::Overloaded),
+    ("ServiceUnavailableException", ErrorKind::Overloaded),
+    ("ModelStreamErrorException", ErrorKind::ServerError),
+    ("ModelErrorException", ErrorKind::ServerError),
+    ("InternalServerException", ErrorKind::ServerError),
 ];
 
 /// Message patterns (lowercase substrings) that refine a kind whatever the code says.
@@ -277,6 +292,7 @@ const MESSAGE_PATTERNS: &[(&str, ErrorKind)] = &[
     ("context length", ErrorKind::ContextWindowExceeded),
     ("context window", ErrorKind::ContextWindowExceeded),
     ("prompt is too long", ErrorKind::ContextWindowExceeded),
+    ("input is too long", ErrorKind::ContextWindowExceeded),
     ("too many tokens", ErrorKind::ContextWindowExceeded),
     ("input token count", ErrorKind::ContextWindowExceeded),
     (
@@ -443,7 +459,13 @@ pub(crate) fn should_retry_from_headers(headers: &HeaderMap) -> Option<bool> {
 
 /// The request id header providers send (`x-request-id`, `request-id`, ...).
 pub(crate) fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
-    ["x-request-id", "request-id", "x-goog-request-id", "cf-ray"]
+    [
+        "x-request-id",
+        "request-id",
+        "x-goog-request-id",
+        "x-amzn-requestid",
+        "cf-ray",
+    ]
         .iter()
         .find_map(|h| headers.get(*h))
         .and_then(|v| v.to_str().ok())

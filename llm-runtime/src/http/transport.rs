@@ -200,30 +200,7 @@ impl Transport {
         loop {
             attempts = attempts.saturating_add(1);
             let started = Instant::now();
-            let exchange = Exchange {
-                http: self.http.reqwest(),
-                first_byte: call.timeouts.first_byte(),
-                max_body: self.max_body,
-                redactor: &self.redactor,
-                classify: call.classify,
-                observer: Observer {
-                    provider: call.provider,
-                    model: call.model,
-                    attempt: attempts,
-                    hooks: call.hooks,
-                },
-            };
-            let mut token = None;
-            let result = match self.request(parts, call, attempts) {
-                Ok(mut request) => match self.authenticate(&mut request).await {
-                    Ok(used) => {
-                        token = used;
-                        exchange.run(request, call.expect, call.deadline).await
-                    }
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
+            let (result, token) = self.attempt(parts, call, attempts).await;
             let now = Instant::now();
             let e = match result {
                 Ok((answer, headers_at)) => {
@@ -238,11 +215,10 @@ impl Transport {
                     meta.latency = now - called;
                     return Ok(Sent { answer, meta });
                 }
-                Err(e) => self.redactor.error(e),
-            };
-            let e = match &token {
-                Some(t) => Redactor::new([t.expose_secret()]).error(e),
-                None => e,
+                Err(e) => match &token {
+                    Some(t) => Redactor::new([t.expose_secret()]).error(self.redactor.error(e)),
+                    None => self.redactor.error(e),
+                },
             };
             tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
             // A refused token is dropped and fetched again, once per call,
@@ -255,17 +231,16 @@ impl Transport {
                 }
                 _ => false,
             };
-            let decision = match &call.retry {
-                _ if refetch => Decision::Retry(Duration::ZERO),
-                Some(policy) => decide(
-                    policy,
-                    &RetryInput::from_error(&e, attempts, now, call.deadline.instant()),
-                ),
-                None => Decision::Stop,
-            };
-            let retry_in = match decision {
-                Decision::Retry(wait) => Some(wait),
-                Decision::Stop => None,
+            let retry_in = match &call.retry {
+                _ if refetch => Some(Duration::ZERO),
+                Some(policy) => {
+                    let input = RetryInput::from_error(&e, attempts, now, call.deadline.instant());
+                    match decide(policy, &input) {
+                        Decision::Retry(wait) => Some(wait),
+                        Decision::Stop => None,
+                    }
+                }
+                None => None,
             };
             call.hooks.each(|h| {
                 h.on_error(&AttemptFailure {
@@ -276,13 +251,44 @@ impl Transport {
                     retry_in,
                 })
             });
-            match retry_in {
-                Some(wait) => {
-                    tracing::info!(attempt = attempts, wait_ms = millis(wait), kind = %e.kind(), "retrying");
-                    tokio::time::sleep(wait).await;
-                }
-                None => return Err(e),
-            }
+            let Some(wait) = retry_in else {
+                return Err(e);
+            };
+            tracing::info!(attempt = attempts, wait_ms = millis(wait), kind = %e.kind(), "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: build, authenticate, exchange; with the token it used.
+    async fn attempt(
+        &self,
+        parts: &HttpParts,
+        call: &Call<'_>,
+        attempt: u32,
+    ) -> (Result<(Answer, Instant)>, Option<SecretString>) {
+        let exchange = Exchange {
+            http: self.http.reqwest(),
+            first_byte: call.timeouts.first_byte(),
+            max_body: self.max_body,
+            redactor: &self.redactor,
+            classify: call.classify,
+            observer: Observer {
+                provider: call.provider,
+                model: call.model,
+                attempt,
+                hooks: call.hooks,
+            },
+        };
+        let mut request = match self.request(parts, call, attempt) {
+            Ok(request) => request,
+            Err(e) => return (Err(e), None),
+        };
+        match self.authenticate(&mut request).await {
+            Ok(token) => (
+                exchange.run(request, call.expect, call.deadline).await,
+                token,
+            ),
+            Err(e) => (Err(e), None),
         }
     }
 

@@ -14,7 +14,8 @@ use crate::Provider;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, Default, Provider)]
-#[provider(name = "anthropic", base_url = "https://api.anthropic.com/v1",
+#[provider(name = "anthropic", docs = "https://docs.anthropic.com/en/api/messages",
+           base_url = "https://api.anthropic.com/v1",
            auth(header = "x-api-key"), env = "ANTHROPIC_API_KEY", base_url_env = "ANTHROPIC_BASE_URL",
            headers("anthropic-version" = "2023-06-01"),
            capabilities(chat, stream, tools, vision, reasoning),

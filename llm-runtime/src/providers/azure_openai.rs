@@ -9,7 +9,8 @@ use crate::{Provider, Result};
 /// URL is a placeholder on the reserved `.invalid` TLD). The request's model is
 /// the deployment name.
 #[derive(Debug, Clone, Provider)]
-#[provider(name = "azure_openai", base_url = "https://your-resource.invalid/openai",
+#[provider(name = "azure_openai", docs = "https://learn.microsoft.com/azure/ai-foundry/openai/reference",
+           base_url = "https://your-resource.invalid/openai",
            auth(header = "api-key"), env = "AZURE_OPENAI_API_KEY", base_url_env = "AZURE_OPENAI_ENDPOINT",
            capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode),
            dialect = openai, rewrite = Self::deployment)]

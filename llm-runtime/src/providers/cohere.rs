@@ -14,7 +14,8 @@ use crate::Provider;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, Default, Provider)]
-#[provider(name = "cohere", base_url = "https://api.cohere.com", auth = "bearer",
+#[provider(name = "cohere", docs = "https://docs.cohere.com/reference/chat",
+           base_url = "https://api.cohere.com", auth = "bearer",
            env = "COHERE_API_KEY", base_url_env = "COHERE_BASE_URL", default_model = "command-a-03-2025",
            health = "GET /v1/models", capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode),
            dialect = cohere)]

@@ -14,7 +14,8 @@ use crate::Provider;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, Default, Provider)]
-#[provider(name = "gemini", base_url = "https://generativelanguage.googleapis.com/v1beta",
+#[provider(name = "gemini", docs = "https://ai.google.dev/api/generate-content",
+           base_url = "https://generativelanguage.googleapis.com/v1beta",
            auth(header = "x-goog-api-key"), env = "GEMINI_API_KEY", base_url_env = "GEMINI_BASE_URL",
            capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode),
            default_model = "gemini-2.5-flash", dialect = gemini)]

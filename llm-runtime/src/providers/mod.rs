@@ -16,6 +16,7 @@ use crate::spec::ProviderSpec;
 
 mod anthropic;
 mod azure_openai;
+mod bedrock;
 mod cohere;
 mod gateways;
 mod gemini;
@@ -24,6 +25,8 @@ mod local_servers;
 mod model_labs;
 mod ollama;
 mod openai_compatible;
+mod openai_responses;
+pub(crate) mod vertex;
 
 /// A built-in provider [`Client::from_env`](crate::Client::from_env) knows how to build.
 pub(crate) struct Builtin {
@@ -47,6 +50,10 @@ fn connect_provider<P: Provider + Default + std::fmt::Debug>(
         .api_key(api_key)
         .base_url(base_url)
         .max_retries(0);
+    // A token-auth provider gets `api_key` as its (static) access token.
+    if P::SPEC.auth == crate::AuthScheme::Token {
+        config = config.token_source(Arc::new(crate::auth::StaticToken::new(api_key)));
+    }
     for (name, value) in settings {
         if P::SPEC.url_vars.iter().any(|(n, _)| n == name) {
             config = config.url_var(*name, *value);
@@ -78,6 +85,10 @@ builtin_providers! {
     gemini::Gemini,
     openai_compatible::Mistral,
     azure_openai::AzureOpenAi,
+    vertex::VertexGemini,
+    vertex::VertexAnthropic,
+    openai_responses::OpenAiResponses,
+    openai_responses::AzureOpenAiResponses,
     openai_compatible::Groq,
     openai_compatible::DeepSeek,
     openai_compatible::Together,
@@ -88,6 +99,7 @@ builtin_providers! {
     openai_compatible::Cerebras,
     ollama::Ollama,
     cohere::Cohere,
+    bedrock::Bedrock,
     openai_compatible::OpenAiCompatible,
     inference_hosts::DeepInfra,
     inference_hosts::SambaNova,

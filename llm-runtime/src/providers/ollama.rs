@@ -14,7 +14,8 @@ use crate::Provider;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, Default, Provider)]
-#[provider(name = "ollama", base_url = "http://localhost:11434", auth = "none",
+#[provider(name = "ollama", docs = "https://docs.ollama.com/api",
+           base_url = "http://localhost:11434", auth = "none",
            base_url_env = "OLLAMA_BASE_URL", health = "GET /api/tags",
            capabilities(chat, stream, tools, vision, embeddings, reasoning, json_mode), dialect = ollama)]
 pub struct Ollama;

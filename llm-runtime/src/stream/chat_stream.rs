@@ -237,6 +237,24 @@ impl ResponseAccumulator {
                 self.blocks.push(ReasoningBlock::redacted(data, source));
                 self.block_open = false;
             }
+            StreamEvent::ReasoningDone { block } => {
+                match self.blocks.last_mut() {
+                    Some(open) if self.block_open => {
+                        // The open block's text is the end of `reasoning`: replace it too.
+                        if self.reasoning.ends_with(open.text.as_str()) {
+                            let kept = self.reasoning.len() - open.text.len();
+                            self.reasoning.truncate(kept);
+                        }
+                        self.reasoning.push_str(&block.text);
+                        *open = block;
+                    }
+                    _ => {
+                        self.reasoning.push_str(&block.text);
+                        self.blocks.push(block);
+                    }
+                }
+                self.block_open = false;
+            }
             StreamEvent::RefusalDelta { text } => self.refusal.push_str(&text),
             StreamEvent::ToolCallStart { index, id, name } => {
                 let call = self.call(index);
@@ -591,6 +609,17 @@ impl<P: Provider> Driver<P> {
 /// The events that rebuild `block` in a [`ResponseAccumulator`].
 fn reasoning_events(block: ReasoningBlock) -> Vec<StreamEvent> {
     let mut events = Vec::new();
+    // A block with an item id, or an encrypted payload beside its text, only
+    // comes back whole.
+    if block.id.is_some() || (block.encrypted.is_some() && !block.redacted) {
+        if !block.text.is_empty() {
+            events.push(StreamEvent::ReasoningDelta {
+                text: block.text.clone(),
+            });
+        }
+        events.push(StreamEvent::ReasoningDone { block });
+        return events;
+    }
     if !block.text.is_empty() {
         events.push(StreamEvent::ReasoningDelta { text: block.text });
     }

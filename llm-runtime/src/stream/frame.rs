@@ -7,14 +7,21 @@ pub enum StreamFormat {
     Sse,
     /// One JSON document per line (Ollama).
     Ndjson,
+    /// AWS event stream: binary messages with a prelude, headers, a payload
+    /// and CRCs (Bedrock's `ConverseStream`); each message is a frame whose
+    /// event is its `:event-type` (or `exception:<type>`) and whose data is its JSON payload.
+    AwsEventStream,
 }
 
-/// One framed message of a stream: an SSE event, or one NDJSON line.
+/// One framed message of a stream: an SSE event, one NDJSON line, or one AWS
+/// event stream message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Frame {
-    /// The SSE `event:` name, if any (always `None` for NDJSON).
+    /// The SSE `event:` name, if any (always `None` for NDJSON; the event type,
+    /// or `exception:<type>`, for an AWS event stream message).
     pub event: Option<String>,
-    /// The SSE data (multi-line data joined with `\n`), or the NDJSON line.
+    /// The SSE data (multi-line data joined with `\n`), the NDJSON line, or
+    /// the event stream message's payload.
     pub data: String,
 }
 

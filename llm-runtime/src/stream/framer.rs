@@ -1,7 +1,7 @@
 use super::frame::{Frame, StreamFormat};
 use crate::error::Result;
 
-use super::{NdjsonDecoder, SseDecoder};
+use super::{EventStreamDecoder, NdjsonDecoder, SseDecoder};
 
 /// The decoder for a [`StreamFormat`].
 #[derive(Debug)]
@@ -10,14 +10,20 @@ pub enum Framer {
     Sse(SseDecoder),
     /// Newline-delimited JSON.
     Ndjson(NdjsonDecoder),
+    /// AWS event stream messages.
+    AwsEventStream(EventStreamDecoder),
 }
 
 impl Framer {
-    /// A framer for `format` that fails on lines longer than `max_line` bytes.
+    /// A framer for `format` that fails on lines (or event stream messages)
+    /// longer than `max_line` bytes.
     pub fn new(format: StreamFormat, max_line: usize) -> Self {
         match format {
             StreamFormat::Sse => Framer::Sse(SseDecoder::with_max_line(max_line)),
             StreamFormat::Ndjson => Framer::Ndjson(NdjsonDecoder::with_max_line(max_line)),
+            StreamFormat::AwsEventStream => {
+                Framer::AwsEventStream(EventStreamDecoder::with_max_message(max_line))
+            }
         }
     }
 
@@ -26,6 +32,7 @@ impl Framer {
         match self {
             Framer::Sse(d) => d.feed(chunk, out),
             Framer::Ndjson(d) => d.feed(chunk, out),
+            Framer::AwsEventStream(d) => d.feed(chunk, out),
         }
     }
 
@@ -34,6 +41,7 @@ impl Framer {
         match self {
             Framer::Sse(d) => d.finish(out),
             Framer::Ndjson(d) => d.finish(out),
+            Framer::AwsEventStream(d) => d.finish(out),
         }
     }
 }

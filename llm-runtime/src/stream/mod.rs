@@ -1,6 +1,7 @@
-//! Stream framing (SSE, NDJSON) and the [`ChatStream`] callers consume.
+//! Stream framing (SSE, NDJSON, AWS event stream) and the [`ChatStream`] callers consume.
 
 pub(crate) mod chat_stream;
+mod eventstream;
 pub(crate) mod frame;
 mod framer;
 mod ndjson;
@@ -8,6 +9,7 @@ mod sse;
 mod tool_calls;
 
 pub use chat_stream::{ChatStream, ResponseAccumulator};
+pub use eventstream::{EventStreamDecoder, encode_event_message};
 pub use frame::{Control, Frame, StreamFormat};
 pub use framer::Framer;
 pub use ndjson::NdjsonDecoder;

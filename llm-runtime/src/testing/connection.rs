@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -17,34 +17,12 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 
-use super::raw::{self, RawEnding, RawReply, Takeover};
+use super::control::ConnControl;
+use super::raw::{self, RawEnding, RawReply};
 use super::recorded::RecordedRequest;
 use super::reply::{self, ReplyBody};
-use super::server::{OpenConnection, Shared};
-
-/// What a response uses to end its own connection.
-#[derive(Debug, Default)]
-pub(super) struct ConnControl {
-    /// Close with `SO_LINGER` 0 (a RST) instead of a FIN.
-    reset: AtomicBool,
-    /// Wakes the connection task, which then drops the connection.
-    abort: Notify,
-    /// A raw response for the connection task to write in hyper's stead.
-    takeover: Takeover,
-}
-
-impl ConnControl {
-    /// Asks for the connection to be dropped now, with a RST when `reset`.
-    pub(super) fn abort(&self, reset: bool) {
-        if reset {
-            self.reset.store(true, Ordering::SeqCst);
-        }
-        // notify_one keeps a permit if the task is not waiting yet.
-        self.abort.notify_one();
-    }
-}
+use super::shared::{OpenConnection, Shared};
 
 /// Serves HTTP/1.1 on `stream` until the client closes it, a fault aborts it,
 /// or the task is aborted because the server was dropped.

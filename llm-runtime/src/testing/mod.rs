@@ -19,6 +19,7 @@
 #![cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 
 mod connection;
+mod control;
 mod raw;
 mod recorded;
 mod replay;
@@ -26,6 +27,7 @@ mod reply;
 mod response;
 mod script;
 mod server;
+mod shared;
 
 pub use recorded::RecordedRequest;
 pub use replay::{assert_split_invariant, replay_response, replay_stream};

@@ -14,7 +14,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 
-use super::connection::ConnControl;
+use super::control::ConnControl;
 use super::response::{Fault, MockResponse, ScriptedBody};
 
 /// The body type of every mock response.

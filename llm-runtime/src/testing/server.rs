@@ -4,18 +4,17 @@ use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::connection;
 use super::recorded::RecordedRequest;
 use super::response::MockResponse;
-use super::script::Script;
+use super::shared::{Shared, lock};
 
 /// A scripted HTTP/1.1 upstream on `127.0.0.1`, for tests that send real HTTP
 /// without the network.
@@ -200,78 +199,6 @@ impl Drop for MockServer {
     }
 }
 
-/// The state the accept loop, the connections and the [`MockServer`] share.
-#[derive(Debug)]
-pub(super) struct Shared {
-    /// `None` once the server is dropped.
-    listener: Mutex<Option<TcpListener>>,
-    script: Mutex<Script>,
-    requests: Mutex<Vec<RecordedRequest>>,
-    request_count: watch::Sender<usize>,
-    accepted: AtomicUsize,
-    open: watch::Sender<usize>,
-}
-
-impl Shared {
-    /// The scripted response for `method path`.
-    pub(super) fn next_response(&self, method: &str, path: &str) -> MockResponse {
-        lock(&self.script).respond(method, path)
-    }
-
-    /// Appends a request to the record.
-    pub(super) fn record(&self, request: RecordedRequest) {
-        let mut requests = lock(&self.requests);
-        requests.push(request);
-        let count = requests.len();
-        // Still under the lock, so counts are published in order.
-        self.request_count.send_replace(count);
-    }
-
-    /// Polls the listener; `None` once the server has been dropped.
-    fn poll_accept(
-        &self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<io::Result<(TcpStream, SocketAddr)>>> {
-        match lock(&self.listener).as_ref() {
-            Some(listener) => listener.poll_accept(cx).map(Some),
-            None => Poll::Ready(None),
-        }
-    }
-
-    /// Counts a newly accepted connection, open until the returned guard drops.
-    fn open_connection(self: &Arc<Self>) -> OpenConnection {
-        let id = self.accepted.fetch_add(1, Ordering::SeqCst) + 1;
-        self.open.send_modify(|open| *open += 1);
-        OpenConnection {
-            id,
-            shared: Arc::clone(self),
-        }
-    }
-}
-
-/// One open connection: counted open from accept until dropped, which also
-/// happens when its task is aborted.
-#[derive(Debug)]
-pub(super) struct OpenConnection {
-    id: usize,
-    shared: Arc<Shared>,
-}
-
-impl OpenConnection {
-    /// The connection's number, from 1 in accept order.
-    pub(super) fn id(&self) -> usize {
-        self.id
-    }
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.shared
-            .open
-            .send_modify(|open| *open = open.saturating_sub(1));
-    }
-}
-
 /// How long to wait after a failed accept (e.g. out of file descriptors)
 /// instead of spinning on the error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
@@ -292,11 +219,4 @@ async fn accept_loop(shared: Arc<Shared>) {
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
-}
-
-/// Locks `mutex`, ignoring poisoning: every critical section leaves the data
-/// consistent, and a panicking test must not hide its own message behind a
-/// poison error from the server.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

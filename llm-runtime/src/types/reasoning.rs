@@ -46,6 +46,11 @@ pub struct ReasoningBlock {
     /// Which part of the message carries the signature.
     #[serde(default, skip_serializing_if = "ReasoningAnchor::is_own")]
     pub anchor: ReasoningAnchor,
+    /// The provider's id for the reasoning item this block belongs to, sent
+    /// back unchanged (OpenAI Responses `rs_...`: one item may hold several
+    /// summary parts, each its own block with the item's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 impl ReasoningBlock {

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::reasoning::ReasoningAnchor;
+use super::reasoning::{ReasoningAnchor, ReasoningBlock};
 use super::response::FinishReason;
 use super::usage::Usage;
 
@@ -44,6 +44,16 @@ pub enum StreamEvent {
         data: String,
         /// The wire format that issued it.
         source: String,
+    },
+    /// A reasoning block is complete, as the provider gave it whole (an OpenAI
+    /// Responses `reasoning` item's summary part, with the item's id and
+    /// encrypted payload): it replaces the block the
+    /// [`StreamEvent::ReasoningDelta`]s since the last block built (its text is
+    /// the whole text, as [`StreamEvent::ToolCallEnd`]'s arguments are), or is
+    /// a block of its own when none is open.
+    ReasoningDone {
+        /// The whole block, to be sent back unchanged.
+        block: ReasoningBlock,
     },
     /// A tool call begins.
     ToolCallStart {

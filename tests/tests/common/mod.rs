@@ -9,6 +9,7 @@
 
 pub(crate) mod clients;
 pub(crate) mod conformance;
+pub(crate) mod google;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -249,8 +249,7 @@ mod tests {
         assert_eq!(body["stream"], true);
         assert!(body.get("stream_options").is_none());
         let req = ChatRequest::new("glm-4.6").user("x").max_tokens(5);
-        let body =
-            chat_body_with(&req, false, MaxTokensField::MaxCompletionTokens, true).unwrap();
+        let body = chat_body_with(&req, false, MaxTokensField::MaxCompletionTokens, true).unwrap();
         assert_eq!(body["max_completion_tokens"], 5);
     }
 }

@@ -1,0 +1,208 @@
+//! The Amazon Bedrock Converse API (`POST /model/{modelId}/converse` and
+//! `/converse-stream`), one wire format for every model Bedrock hosts.
+//!
+//! Request: system messages become the `system` text blocks; the other
+//! messages become alternating `user`/`assistant` turns of content blocks
+//! (`text`, `image` as bytes or an `s3Location`, `toolUse`, and `toolResult`
+//! inside a user turn); an assistant turn starts with the `reasoningContent`
+//! blocks Converse signed, text and signature (or `redactedContent`)
+//! unchanged. Sampling goes in `inferenceConfig`, tools in `toolConfig`
+//! (`toolChoice` `auto`, `any`, `tool`), a [`CacheBreakpoint`](crate::CacheBreakpoint)
+//! becomes a `cachePoint` block after what it marks. A reasoning budget is
+//! Anthropic's `thinking` in `additionalModelRequestFields` for Claude models;
+//! each `extra` key goes there too (model-native parameters such as
+//! `top_k`), except Converse's own top-level fields (`guardrailConfig`,
+//! `performanceConfig`, `requestMetadata`...), which are set as given.
+//! The model id is percent-encoded in the path (inference profiles and ARNs
+//! hold `:` and `/`).
+//!
+//! Response: `text` blocks joined, `toolUse` blocks as tool calls (the
+//! `input` object serialized), `reasoningContent` as
+//! [`ReasoningBlock`](crate::ReasoningBlock)s with their signatures;
+//! `stopReason` and `usage` (cached prompt tokens counted in the prompt).
+//! A Converse answer does not name its model or carry an id, so both stay
+//! empty (the request id is in [`ResponseMeta`](crate::ResponseMeta)).
+//!
+//! Stream: AWS event stream messages `messageStart`, `contentBlockStart`
+//! (`toolUse`), `contentBlockDelta` (`text`, `toolUse.input` pieces,
+//! `reasoningContent` text, signature and redacted content),
+//! `contentBlockStop`, `messageStop` (`stopReason`) and `metadata` (usage,
+//! the last event); an exception message is the error its name says.
+//!
+//! Errors: the exception name from `x-amzn-errortype` (or the body's
+//! `__type`) refines the status through the one code table, the request id is
+//! `x-amzn-requestid`.
+mod request;
+mod response;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use http::HeaderMap;
+
+use crate::error::{Error, Result, classify_http_error, classify_kind};
+use crate::provider::{Control, Frame, HttpParts, RequestContext, StreamFormat, Transform};
+use crate::types::{
+    ChatRequest, ChatResponse, ModelInfo, Param, Params, ResponseFormat, StreamEvent, ToolChoice,
+};
+
+pub use stream::ConverseStreamState;
+
+/// The [`ReasoningBlock::source`](crate::ReasoningBlock::source) of the
+/// reasoning Converse signs or redacts.
+pub const SOURCE: &str = "converse";
+
+/// The Bedrock Converse dialect: `dialect = converse` delegates to it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConverseDialect;
+
+/// `model` percent-encoded as one path segment (everything but unreserved characters).
+pub(crate) fn encode_model_id(model: &str) -> String {
+    let mut out = String::with_capacity(model.len());
+    for byte in model.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `throttlingException` (an event stream member) or
+/// `ThrottlingException:http://internal.amazon.com/...` (a header) or
+/// `com.amazon.coral#ThrottlingException` (a body's `__type`) ->
+/// `ThrottlingException`.
+pub(crate) fn exception_name(raw: &str) -> String {
+    let raw = raw.split(':').next().unwrap_or(raw);
+    let raw = raw.rsplit('#').next().unwrap_or(raw).trim();
+    let mut chars = raw.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+impl Transform for ConverseDialect {
+    type StreamState = ConverseStreamState;
+
+    fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        let model = if ctx.model.is_empty() {
+            &request.model
+        } else {
+            ctx.model
+        };
+        if model.is_empty() {
+            return Err(Error::invalid_request(
+                "a Bedrock request needs a model id (or an inference profile id or ARN)",
+            ));
+        }
+        let body = request::body(request, model)?;
+        let action = if ctx.stream {
+            "converse-stream"
+        } else {
+            "converse"
+        };
+        HttpParts::post_json(format!("/model/{}/{action}", encode_model_id(model)), &body)
+    }
+
+    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
+        response::parse(body)
+    }
+
+    fn parse_stream_event(
+        &self,
+        frame: &Frame,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<Control> {
+        stream::parse_event(frame, state, out)
+    }
+
+    fn finish_stream(
+        &self,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<()> {
+        stream::finish(state, out)
+    }
+
+    fn stream_format(&self) -> StreamFormat {
+        StreamFormat::AwsEventStream
+    }
+
+    fn classify_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        let base = classify_http_error(status, headers, body);
+        let body_type = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_owned));
+        let code = headers
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or(body_type)
+            .map(|raw| exception_name(&raw))
+            .filter(|c| !c.is_empty());
+        let request_id = headers
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let Some(code) = code else {
+            return match request_id {
+                Some(id) if base.request_id().is_none() => base.with_request_id(Some(id)),
+                _ => base,
+            };
+        };
+        let message = base.message().to_owned();
+        let kind = classify_kind(status, &[Some(&code)], Some(&message));
+        let mut error = Error::new(kind, message)
+            .with_status(status)
+            .with_code(code)
+            .with_retry_after(base.retry_after())
+            .with_should_retry(base.should_retry_hint())
+            .with_request_id(request_id.or_else(|| base.request_id().map(str::to_owned)));
+        if !body.is_empty() {
+            error = error.with_body(body);
+        }
+        error
+    }
+
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
+        let mut params = Params::of(&[
+            Param::Seed,
+            Param::User,
+            Param::CacheKey,
+            Param::CachedContent,
+        ])
+        .set_in(request);
+        if matches!(
+            request.response_format,
+            Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
+        ) {
+            params.insert(Param::ResponseFormat);
+        }
+        if matches!(request.tool_choice, Some(ToolChoice::None)) {
+            params.insert(Param::ToolChoice);
+        }
+        // Only Claude's `thinking` is mapped; other models take their own
+        // fields through `extra` (`additionalModelRequestFields`).
+        if !request::is_anthropic(&request.model) {
+            for param in
+                Params::of(&[Param::ReasoningEffort, Param::ReasoningBudget]).set_in(request).iter()
+            {
+                params.insert(param);
+            }
+        }
+        params
+    }
+
+    fn models_request(&self, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        Err(Error::unsupported(
+            "Bedrock lists its models on the control plane (bedrock, not bedrock-runtime): use the AWS SDK's ListFoundationModels",
+        ))
+    }
+
+    fn parse_models(&self, _body: &[u8]) -> Result<Vec<ModelInfo>> {
+        Ok(Vec::new())
+    }
+}

@@ -1,0 +1,104 @@
+//! The OpenAI Responses API (`POST /responses`), stateless by default.
+//!
+//! Request: the system messages become `instructions`; the other messages
+//! become `input` items: user messages (`input_text` and `input_image`
+//! parts), assistant turns as the items the API returned (its `reasoning`
+//! items with their summary and `encrypted_content`, its message, its
+//! `function_call`s), tool results as `function_call_output`. Tools are
+//! `{"type": "function", name, description, parameters, "strict": false}`
+//! (the API's default is strict, which rejects most hand-written schemas),
+//! `max_tokens` is `max_output_tokens`, a JSON schema is `text.format`, a
+//! reasoning effort is `reasoning: {effort, summary: "auto"}`. Every request
+//! says `store: false`, and one to a reasoning model (`o1`, `o3`, `o4`,
+//! `gpt-5` but not `gpt-5-chat`, or any request with a reasoning effort) asks
+//! for `include: ["reasoning.encrypted_content"]`, so its reasoning comes back
+//! encrypted and goes back with the next turn without server state. `extra`
+//! fields are merged last: `extra("previous_response_id", json!(id))` (with
+//! `extra("store", json!(true))` on the turns to continue from) is how a
+//! caller asks for server-side state instead, and `include`, `reasoning`,
+//! `truncation`, `parallel_tool_calls`... replace what the dialect would send.
+//!
+//! Response: `output` items in order. `output_text` parts are the answer's
+//! text, `refusal` parts its [`ChatResponse::refusal`], `function_call`s its
+//! tool calls (the id is the `call_id` a result answers). A `reasoning` item
+//! gives one [`ReasoningBlock`](crate::ReasoningBlock) per summary part (text,
+//! the item's `id`, source `openai_responses`; the last one holds the
+//! `encrypted_content`), or one without text when it has no summary. The API
+//! pairs a reasoning item with the items that follow it by their ids, so an
+//! item after a reasoning item leaves its id in a block anchored on it
+//! ([`ReasoningAnchor::ToolCall`](crate::ReasoningAnchor) for a call,
+//! [`ReasoningAnchor::Text`](crate::ReasoningAnchor) for a message): the
+//! blocks keep the output's order, and the next request sends the items back
+//! in it, exactly. `status` gives the finish reason (`completed`: stop, or
+//! tool calls; `incomplete`: `max_output_tokens` is length, `content_filter`
+//! content filter); usage counts cached input and reasoning tokens.
+//!
+//! Stream: the typed events. `response.created` is `Start`, text, refusal and
+//! reasoning-summary deltas are handed on as they come, a function call
+//! starts at its `response.output_item.added` (calls are told apart by
+//! `output_index`) and its `function_call_arguments.delta` pieces follow; its
+//! `response.output_item.done` gives the whole arguments. The stream ends
+//! with `response.completed` or `response.incomplete`, whose response gives
+//! the reasoning blocks, the usage and the finish reason (as
+//! [`StreamEvent::ReasoningDone`]s, `Usage` and `Finish`), so
+//! [`ChatStream::collect_response`](crate::ChatStream::collect_response)
+//! equals the non-streamed answer. `response.failed` and `error` events are
+//! typed errors (the events before them were handed on); a stream that stops
+//! before its terminal event, or says `[DONE]` first, is
+//! [`ErrorKind::StreamTruncated`](crate::ErrorKind::StreamTruncated).
+
+mod request;
+mod response;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use crate::error::Result;
+use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
+use crate::types::{ChatRequest, ChatResponse, Param, Params, StreamEvent};
+
+pub use stream::{MAX_OUTPUT_ITEMS, OpenAiResponsesStreamState};
+
+/// The wire format that issues this dialect's reasoning blocks
+/// ([`ReasoningBlock::source`](crate::ReasoningBlock::source)).
+pub const SOURCE: &str = "openai_responses";
+
+/// The OpenAI Responses dialect (`dialect = openai_responses`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenAiResponsesDialect;
+
+impl Transform for OpenAiResponsesDialect {
+    type StreamState = OpenAiResponsesStreamState;
+
+    fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
+        let model = if ctx.model.is_empty() {
+            &request.model
+        } else {
+            ctx.model
+        };
+        HttpParts::post_json("/responses", &request::body(request, model, ctx.stream))
+    }
+
+    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
+        response::parse(body)
+    }
+
+    fn parse_stream_event(
+        &self,
+        frame: &Frame,
+        state: &mut Self::StreamState,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<Control> {
+        stream::parse_event(frame, state, out)
+    }
+
+    fn unsupported_params(&self, request: &ChatRequest) -> Params {
+        Params::of(&[
+            Param::Stop,
+            Param::Seed,
+            Param::ReasoningBudget,
+            Param::CachedContent,
+        ])
+        .set_in(request)
+    }
+}
