@@ -307,7 +307,7 @@ async fn with_env_falls_back_to_the_metadata_server() {
             serde_json::json!({"access_token": format!("{TOKEN_PREFIX}0"), "expires_in": 3599, "token_type": "Bearer"}),
         ),
     );
-    server.on("POST", &chat_path(), gemini_ok());
+    server.fallback(gemini_ok());
     let host = server.url().trim_start_matches("http://").to_owned();
     // No credentials variable and no gcloud file: the metadata server.
     run_child(&[

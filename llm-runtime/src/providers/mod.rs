@@ -35,8 +35,11 @@ pub(crate) struct Builtin {
     /// Connect to `base_url` with `api_key` and no retries, filling URL
     /// placeholders and required headers from `settings` (name, value).
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
-    pub(crate) connect_to: fn(&str, &str, &[(&str, &str)]) -> Result<Arc<dyn LlmProvider>>,
+    pub(crate) connect_to: ConnectTo,
 }
+
+/// `(base_url, api_key, settings)` to a connected provider; see [`connect_provider`].
+type ConnectTo = fn(&str, &str, &[(&str, &str)]) -> Result<Arc<dyn LlmProvider>>;
 
 /// `P` at `base_url` with `api_key` and no retries; each `(name, value)` of
 /// `settings` fills the URL placeholder or the required header of that name.

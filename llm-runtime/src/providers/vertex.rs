@@ -9,11 +9,13 @@
 //! ([`GoogleCredentials::from_env`](crate::auth::GoogleCredentials::from_env)).
 
 use bytes::Bytes;
+use http::HeaderMap;
 
 use crate::auth::google::vertex_base_url;
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
-use crate::provider::{HttpParts, Operation, RequestContext as Ctx};
+use crate::dialects::{AnthropicDialect, GeminiDialect};
+use crate::provider::{HttpParts, Operation, RequestContext as Ctx, Transform};
 use crate::Provider;
 
 /// The `anthropic_version` Claude on Vertex AI takes in the body.
@@ -70,11 +72,23 @@ impl VertexGemini {
            url_vars(project = "GOOGLE_CLOUD_PROJECT", location = "GOOGLE_CLOUD_LOCATION"),
            capabilities(chat, stream, tools, vision, reasoning),
            default_model = "claude-sonnet-4-5@20250929", dialect = anthropic,
-           rewrite = Self::raw_predict,
+           rewrite = Self::raw_predict, error = Self::vertex_error,
            docs = "https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude")]
 pub struct VertexAnthropic;
 
 impl VertexAnthropic {
+    /// Vertex's front end refuses in `google.rpc.Status` (401, 403, 429 with
+    /// `RetryInfo`), read as Gemini's errors are; Claude itself in Anthropic's shape.
+    fn vertex_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        let google = serde_json::from_slice::<serde_json::Value>(body)
+            .is_ok_and(|v| v["error"]["status"].is_string());
+        if google {
+            GeminiDialect.classify_error(status, headers, body)
+        } else {
+            AnthropicDialect.classify_error(status, headers, body)
+        }
+    }
+
     /// `rawPredict` / `streamRawPredict` for the model, and the Vertex body.
     fn raw_predict(&self, mut parts: HttpParts, op: Operation, ctx: &Ctx<'_>) -> Result<HttpParts> {
         only_chat(op)?;

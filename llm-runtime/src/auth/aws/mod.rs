@@ -22,7 +22,11 @@ mod profile;
 mod sigv4;
 
 #[cfg(feature = "bedrock")]
-pub use aws_credential_types::{Credentials, provider::ProvideCredentials};
+pub use aws_credential_types::Credentials;
+#[cfg(feature = "bedrock")]
+pub use aws_credential_types::provider::{
+    ProvideCredentials, error::CredentialsError, future::ProvideCredentials as ProvideCredentialsFuture,
+};
 #[cfg(feature = "bedrock")]
 pub use sigv4::SigV4Signer;
 
