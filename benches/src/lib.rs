@@ -9,6 +9,9 @@
 //! See `BENCHMARKS.md` at the workspace root for the targets and the latest figures.
 
 pub mod fixtures;
+#[cfg(feature = "peers")]
+pub mod peers;
+pub mod raw;
 pub mod stats;
 pub mod upstream;
 

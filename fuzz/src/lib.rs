@@ -56,3 +56,33 @@ pub fn framing(format: StreamFormat, data: &[u8]) {
     assert_eq!(whole, single, "one-byte chunks changed the frames");
     let _ = SseDecoder::new();
 }
+
+/// The Converse dialect over a valid AWS event stream: `data` is cut into
+/// payloads (at `\n`), each framed as a message whose event type (or
+/// exception) its first byte picks, so the fuzzer reaches the dialect's
+/// decoders past the CRCs.
+pub fn converse(data: &[u8]) {
+    const EVENTS: &[&str] = &[
+        "messageStart",
+        "contentBlockStart",
+        "contentBlockDelta",
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+        "exception:throttlingException",
+        "somethingNew",
+    ];
+    let mut body = Vec::new();
+    for piece in data.split(|b| *b == b'\n') {
+        let Some((&pick, payload)) = piece.split_first() else { continue };
+        let event = EVENTS[usize::from(pick) % EVENTS.len()];
+        let headers = match event.strip_prefix("exception:") {
+            Some(kind) => [(":message-type", "exception"), (":exception-type", kind)],
+            None => [(":message-type", "event"), (":event-type", event)],
+        };
+        body.extend(llm_runtime::stream::encode_event_message(&headers, payload));
+    }
+    let mut framed = vec![data.first().copied().unwrap_or(0)];
+    framed.extend(body);
+    dialect(&llm_runtime::dialects::ConverseDialect, &framed);
+}

@@ -61,16 +61,42 @@ pub struct Route {
 impl Route {
     /// Parse `provider/model`.
     pub fn parse(route: &str) -> Result<Route> {
+        let (provider, model) = Route::split(route)?;
+        Ok(Route {
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+        })
+    }
+
+    /// `provider/model` as its two parts, borrowed.
+    fn split(route: &str) -> Result<(&str, &str)> {
         let (provider, model) = route.split_once('/').unwrap_or((route, ""));
         if provider.trim().is_empty() {
             return Err(Error::config(format!(
                 "`{route}` does not name a provider: write `provider/model`, e.g. `openai/gpt-4o-mini`"
             )));
         }
-        Ok(Route {
-            provider: provider.to_owned(),
-            model: model.to_owned(),
-        })
+        Ok((provider, model))
+    }
+}
+
+/// A resolved route, borrowed for one call: no allocation per call.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    provider_name: &'a str,
+    model: &'a str,
+    provider: &'a Arc<dyn LlmProvider>,
+}
+
+impl Target<'_> {
+    fn same_route(&self, other: &Target<'_>) -> bool {
+        self.provider_name == other.provider_name && self.model == other.model
+    }
+}
+
+impl fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.provider_name, self.model)
     }
 }
 
@@ -102,6 +128,8 @@ pub struct Client {
 struct Inner {
     providers: BTreeMap<&'static str, Arc<dyn LlmProvider>>,
     fallbacks: Vec<Route>,
+    /// `fallbacks` resolved once, at build time.
+    fallback_plan: Vec<(Route, Arc<dyn LlmProvider>)>,
     unsupported_params: Option<UnsupportedParamPolicy>,
     hooks: Vec<Arc<dyn Hook>>,
 }
@@ -201,16 +229,22 @@ impl ClientBuilder {
         let inner = Inner {
             providers: self.providers,
             fallbacks: Vec::new(),
+            fallback_plan: Vec::new(),
             unsupported_params: self.unsupported_params,
             hooks: self.hooks,
         };
-        let fallbacks = self
+        let fallback_plan = self
             .fallbacks
             .iter()
-            .map(|r| inner.resolve(r).map(|(route, _)| route))
+            .map(|r| inner.resolve(r))
             .collect::<Result<Vec<_>>>()?;
+        let fallbacks = fallback_plan.iter().map(|(r, _)| r.clone()).collect();
         Ok(Client {
-            inner: Arc::new(Inner { fallbacks, ..inner }),
+            inner: Arc::new(Inner {
+                fallbacks,
+                fallback_plan,
+                ..inner
+            }),
         })
     }
 }
@@ -269,7 +303,7 @@ impl Client {
         self.with_fallbacks(route, request, &options, call, |response, route| {
             // A hand-written provider may leave it empty: say who served it.
             if response.provider.is_empty() {
-                response.provider.clone_from(&route.provider);
+                route.provider_name.clone_into(&mut response.provider);
             }
             response.meta.route = Some(route.to_string());
         })
@@ -284,30 +318,33 @@ impl Client {
         request: ChatRequest,
         options: &ChatOptions,
         call: F,
-        served: impl Fn(&mut T, &Route),
+        served: impl Fn(&mut T, &Target<'_>),
     ) -> Result<T>
     where
         F: Fn(Arc<dyn LlmProvider>, ChatRequest) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        let plan = self.inner.plan(route, options)?;
+        let primary = self.inner.target(route)?;
+        let rest = self.inner.fallbacks_for(&primary, options)?;
         let request = self.inner.with_policy(request, options);
-        let last = plan.len() - 1;
+        let last = rest.len();
         let mut request = Some(request);
-        for (i, (route, provider)) in plan.iter().enumerate() {
+        for (i, target) in std::iter::once(&primary).chain(&rest).enumerate() {
             let mut req = if i == last {
                 request.take()
             } else {
                 request.clone()
             }
             .unwrap_or_default();
-            req.model.clone_from(&route.model);
-            match call(Arc::clone(provider), req).await {
+            if req.model != target.model {
+                target.model.clone_into(&mut req.model);
+            }
+            match call(Arc::clone(target.provider), req).await {
                 Ok(mut value) => {
-                    served(&mut value, route);
+                    served(&mut value, target);
                     return Ok(value);
                 }
-                Err(e) if i < last && falls_back(&e) => log_fallback(route, &plan[i + 1].0, &e),
+                Err(e) if i < last && falls_back(&e) => log_fallback(target, &rest[i], &e),
                 Err(e) => return Err(e),
             }
         }
@@ -402,30 +439,49 @@ impl Inner {
         ))
     }
 
-    /// The routes to try, in order: the primary, then the fallbacks that differ from it.
-    fn plan(
-        &self,
-        route: &str,
-        options: &ChatOptions,
-    ) -> Result<Vec<(Route, Arc<dyn LlmProvider>)>> {
-        let mut plan = vec![self.resolve(route)?];
-        let fallbacks = match &options.fallbacks {
+    /// `route` resolved, borrowed from it and from the registry.
+    fn target<'a>(&'a self, route: &'a str) -> Result<Target<'a>> {
+        let (provider_name, model) = Route::split(route)?;
+        match self.providers.get(provider_name) {
+            Some(provider) => Ok(Target {
+                provider_name,
+                model,
+                provider,
+            }),
+            None => Err(self.unknown_provider(provider_name)),
+        }
+    }
+
+    /// The routes to try after `primary`, in order: the call's fallbacks (or
+    /// the client's, resolved at build time) that differ from it and from each
+    /// other. Allocates nothing when there are none.
+    fn fallbacks_for<'a>(
+        &'a self,
+        primary: &Target<'_>,
+        options: &'a ChatOptions,
+    ) -> Result<Vec<Target<'a>>> {
+        let candidates: Vec<Target<'a>> = match &options.fallbacks {
             Some(list) => list
                 .iter()
-                .map(|r| self.resolve(r))
-                .collect::<Result<Vec<_>>>()?,
+                .map(|r| self.target(r))
+                .collect::<Result<_>>()?,
             None => self
-                .fallbacks
+                .fallback_plan
                 .iter()
-                .map(|r| self.resolve(&r.to_string()))
-                .collect::<Result<Vec<_>>>()?,
+                .map(|(route, provider)| Target {
+                    provider_name: &route.provider,
+                    model: &route.model,
+                    provider,
+                })
+                .collect(),
         };
-        for fallback in fallbacks {
-            if plan.iter().all(|(r, _)| *r != fallback.0) {
-                plan.push(fallback);
+        let mut rest: Vec<Target<'a>> = Vec::new();
+        for c in candidates {
+            if !c.same_route(primary) && rest.iter().all(|r| !r.same_route(&c)) {
+                rest.push(c);
             }
         }
-        Ok(plan)
+        Ok(rest)
     }
 
     /// The call's options with the client's hooks first (no copy without hooks).
@@ -459,7 +515,7 @@ fn falls_back(e: &Error) -> bool {
     e.is_retryable() || e.kind() == ErrorKind::ContextWindowExceeded
 }
 
-fn log_fallback(from: &Route, to: &Route, e: &Error) {
+fn log_fallback(from: &Target<'_>, to: &Target<'_>, e: &Error) {
     tracing::warn!(from = %from, to = %to, kind = %e.kind(), status = e.status(), "falling back");
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 /// Metadata of one answer ([`ChatResponse::meta`](crate::ChatResponse::meta),
 /// [`ChatStream::meta`](crate::ChatStream::meta)).
@@ -76,29 +76,60 @@ impl RateLimits {
     /// `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}` (reset as
     /// an RFC 3339 time).
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let number = |name: &str| get(name).and_then(|v| v.trim().parse::<u64>().ok());
-        let one = |what: &str| {
+        // Every answer passes here: without any rate-limit header (one pass
+        // over the names, no hashing, no allocation) there is nothing to parse.
+        let any = headers.keys().any(|k| {
+            let k = k.as_str();
+            k.starts_with("x-ratelimit-") || k.starts_with("anthropic-ratelimit-")
+        });
+        if !any {
+            return RateLimits::default();
+        }
+        let get = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+        let number = |name: &HeaderName| get(name).and_then(|v| v.trim().parse::<u64>().ok());
+        // [limit, remaining, reset] of requests, then of tokens.
+        let one = |openai: &[HeaderName; 3], anthropic: &[HeaderName; 3]| {
             let openai = RateLimit {
-                limit: number(&format!("x-ratelimit-limit-{what}")),
-                remaining: number(&format!("x-ratelimit-remaining-{what}")),
-                reset: get(&format!("x-ratelimit-reset-{what}")).and_then(go_duration),
+                limit: number(&openai[0]),
+                remaining: number(&openai[1]),
+                reset: get(&openai[2]).and_then(go_duration),
             };
             let anthropic = RateLimit {
-                limit: number(&format!("anthropic-ratelimit-{what}-limit")),
-                remaining: number(&format!("anthropic-ratelimit-{what}-remaining")),
-                reset: get(&format!("anthropic-ratelimit-{what}-reset")).and_then(until_rfc3339),
+                limit: number(&anthropic[0]),
+                remaining: number(&anthropic[1]),
+                reset: get(&anthropic[2]).and_then(until_rfc3339),
             };
             [openai, anthropic]
                 .into_iter()
                 .find(|l| l.limit.is_some() || l.remaining.is_some() || l.reset.is_some())
         };
         RateLimits {
-            requests: one("requests"),
-            tokens: one("tokens"),
+            requests: one(&OPENAI_REQUESTS, &ANTHROPIC_REQUESTS),
+            tokens: one(&OPENAI_TOKENS, &ANTHROPIC_TOKENS),
         }
     }
 }
+
+const OPENAI_REQUESTS: [HeaderName; 3] = [
+    HeaderName::from_static("x-ratelimit-limit-requests"),
+    HeaderName::from_static("x-ratelimit-remaining-requests"),
+    HeaderName::from_static("x-ratelimit-reset-requests"),
+];
+const OPENAI_TOKENS: [HeaderName; 3] = [
+    HeaderName::from_static("x-ratelimit-limit-tokens"),
+    HeaderName::from_static("x-ratelimit-remaining-tokens"),
+    HeaderName::from_static("x-ratelimit-reset-tokens"),
+];
+const ANTHROPIC_REQUESTS: [HeaderName; 3] = [
+    HeaderName::from_static("anthropic-ratelimit-requests-limit"),
+    HeaderName::from_static("anthropic-ratelimit-requests-remaining"),
+    HeaderName::from_static("anthropic-ratelimit-requests-reset"),
+];
+const ANTHROPIC_TOKENS: [HeaderName; 3] = [
+    HeaderName::from_static("anthropic-ratelimit-tokens-limit"),
+    HeaderName::from_static("anthropic-ratelimit-tokens-remaining"),
+    HeaderName::from_static("anthropic-ratelimit-tokens-reset"),
+];
 
 /// A duration written as Go prints one (`1h2m3.5s`, `6m0s`, `20ms`, `1s`).
 fn go_duration(text: &str) -> Option<Duration> {

@@ -308,7 +308,9 @@ impl ProviderSpec {
         let missing: Vec<(&str, &str)> = self
             .url_vars
             .iter()
-            .filter(|(n, _)| url.contains(&format!("{{{n}}}")) && !values.iter().any(|(v, _)| v == n))
+            .filter(|(n, _)| {
+                url.contains(&format!("{{{n}}}")) && !values.iter().any(|(v, _)| v == n)
+            })
             .map(|(n, v)| (*n, *v))
             .collect();
         let list = |f: &dyn Fn(&(&str, &str)) -> String| {

@@ -77,7 +77,11 @@ async fn the_client_credentials_request_is_as_microsoft_documents_it() {
         token.header("content-type"),
         Some("application/x-www-form-urlencoded")
     );
-    assert_eq!(token.header("authorization"), None, "the secret is in the body only");
+    assert_eq!(
+        token.header("authorization"),
+        None,
+        "the secret is in the body only"
+    );
     assert_eq!(
         token.body_text(),
         Some(
@@ -179,5 +183,8 @@ async fn a_401_from_azure_fetches_a_new_token_once() {
     let reply = azure(&server).chat(request()).await.unwrap();
     assert_eq!(reply.text(), "after refresh");
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
-    assert_eq!(paths, [token_path(), CHAT.to_owned(), token_path(), CHAT.to_owned()]);
+    assert_eq!(
+        paths,
+        [token_path(), CHAT.to_owned(), token_path(), CHAT.to_owned()]
+    );
 }

@@ -43,8 +43,14 @@ impl io::Write for Captured {
 
 #[track_caller]
 fn assert_clean(text: &str, what: &str) {
-    assert!(!text.contains(SECRET), "{what} shows the secret key:\n{text}");
-    assert!(!text.contains(TOKEN), "{what} shows the session token:\n{text}");
+    assert!(
+        !text.contains(SECRET),
+        "{what} shows the secret key:\n{text}"
+    );
+    assert!(
+        !text.contains(TOKEN),
+        "{what} shows the session token:\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +93,10 @@ async fn the_secret_key_and_session_token_never_leak() {
     client.chat(request.clone()).await.unwrap();
     let stream_body = [
         encode_event_message(
-            &[(":message-type", "event"), (":event-type", "contentBlockDelta")],
+            &[
+                (":message-type", "event"),
+                (":event-type", "contentBlockDelta"),
+            ],
             br#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#,
         ),
         encode_event_message(
@@ -126,7 +135,10 @@ async fn the_secret_key_and_session_token_never_leak() {
         "POST",
         "/model/amazon.nova-lite-v1%3A0/converse-stream",
         MockResponse::raw_body_chunks([encode_event_message(
-            &[(":message-type", "exception"), (":exception-type", "validationException")],
+            &[
+                (":message-type", "exception"),
+                (":exception-type", "validationException"),
+            ],
             json!({"message": echo}).to_string().as_bytes(),
         )])
         .header("content-type", "application/vnd.amazon.eventstream"),
@@ -145,6 +157,9 @@ async fn the_secret_key_and_session_token_never_leak() {
         logs.contains("TRACE") || logs.contains("DEBUG"),
         "the subscriber captured the low levels:\n{logs}"
     );
-    assert!(logs.contains("AWS4-HMAC-SHA256") || logs.contains("signing"), "aws-sigv4 traced its signing");
+    assert!(
+        logs.contains("AWS4-HMAC-SHA256") || logs.contains("signing"),
+        "aws-sigv4 traced its signing"
+    );
     assert_clean(&logs, "the TRACE logs");
 }

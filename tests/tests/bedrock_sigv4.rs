@@ -141,8 +141,7 @@ async fn the_signer_and_the_verifier_pass_the_aws_test_suite() {
             None,
             "vectors",
         );
-        let signer =
-            SigV4Signer::new(credentials, region, service).with_clock(move || time);
+        let signer = SigV4Signer::new(credentials, region, service).with_clock(move || time);
 
         let mut builder = reqwest::Client::new().request(
             v.method.parse().unwrap(),
@@ -168,7 +167,11 @@ async fn the_signer_and_the_verifier_pass_the_aws_test_suite() {
             signed_header(&v.signed_request, "authorization"),
             "{name}: Authorization"
         );
-        assert_eq!(sent("x-amz-date").as_deref(), Some(sts[1]), "{name}: X-Amz-Date");
+        assert_eq!(
+            sent("x-amz-date").as_deref(),
+            Some(sts[1]),
+            "{name}: X-Amz-Date"
+        );
         assert_eq!(sent("x-amz-security-token"), token, "{name}: token");
         assert!(
             request.headers()["authorization"].is_sensitive(),
@@ -178,9 +181,12 @@ async fn the_signer_and_the_verifier_pass_the_aws_test_suite() {
         // The independent verifier computes the suite's canonical request and string to sign.
         let url = request.url();
         let mut headers = vec![("host".to_owned(), v.host.clone())];
-        headers.extend(request.headers().iter().map(|(n, value)| {
-            (n.as_str().to_owned(), value.to_str().unwrap().to_owned())
-        }));
+        headers.extend(
+            request
+                .headers()
+                .iter()
+                .map(|(n, value)| (n.as_str().to_owned(), value.to_str().unwrap().to_owned())),
+        );
         let received = Received {
             method: v.method.clone(),
             path: url.path().to_owned(),
@@ -190,15 +196,26 @@ async fn the_signer_and_the_verifier_pass_the_aws_test_suite() {
         };
         let secret = creds["secret_access_key"].as_str().unwrap_or(SECRET);
         let verified = verify(&received, secret).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(verified.canonical_request, v.canonical_request.trim_end(), "{name}: canonical request");
-        assert_eq!(verified.string_to_sign, v.string_to_sign.trim_end(), "{name}: string to sign");
+        assert_eq!(
+            verified.canonical_request,
+            v.canonical_request.trim_end(),
+            "{name}: canonical request"
+        );
+        assert_eq!(
+            verified.string_to_sign,
+            v.string_to_sign.trim_end(),
+            "{name}: string to sign"
+        );
     }
 }
 
 // ---- the loopback mock verifies every request ----
 
 /// A clock that moves on a minute at every reading: each attempt is signed at its own time.
-fn ticking_clock() -> (impl Fn() -> SystemTime + Send + Sync + 'static, Arc<AtomicU64>) {
+fn ticking_clock() -> (
+    impl Fn() -> SystemTime + Send + Sync + 'static,
+    Arc<AtomicU64>,
+) {
     let ticks = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&ticks);
     let start = UNIX_EPOCH + Duration::from_secs(1_767_225_600); // 2026-01-01T00:00:00Z
@@ -215,9 +232,15 @@ fn answer() -> Value {
 }
 
 fn throttled() -> MockResponse {
-    MockResponse::json(429, json!({"message": "Too many requests, please wait before trying again."}))
-        .header("x-amzn-errortype", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/")
-        .header("retry-after", "0")
+    MockResponse::json(
+        429,
+        json!({"message": "Too many requests, please wait before trying again."}),
+    )
+    .header(
+        "x-amzn-errortype",
+        "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+    )
+    .header("retry-after", "0")
 }
 
 fn stream_body() -> Vec<u8> {
@@ -229,9 +252,15 @@ fn stream_body() -> Vec<u8> {
     };
     [
         event("messageStart", json!({"role": "assistant"})),
-        event("contentBlockDelta", json!({"contentBlockIndex": 0, "delta": {"text": "Hello!"}})),
+        event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": "Hello!"}}),
+        ),
         event("messageStop", json!({"stopReason": "end_turn"})),
-        event("metadata", json!({"usage": {"inputTokens": 3, "outputTokens": 2}})),
+        event(
+            "metadata",
+            json!({"usage": {"inputTokens": 3, "outputTokens": 2}}),
+        ),
     ]
     .concat()
 }
@@ -283,34 +312,58 @@ fn verify_all(server: &MockServer, secret: &str) -> Vec<sigv4::Verified> {
 async fn every_attempt_is_signed_and_a_retry_is_re_signed_with_a_fresh_date() {
     let server = MockServer::start().await;
     let (clock, ticks) = ticking_clock();
-    let signer = SigV4Signer::new(Credentials::new(AKID, SECRET, None, None, "test"), "us-east-1", "bedrock")
-        .with_clock(clock);
+    let signer = SigV4Signer::new(
+        Credentials::new(AKID, SECRET, None, None, "test"),
+        "us-east-1",
+        "bedrock",
+    )
+    .with_clock(clock);
     let client = signed_client(&server, signer);
     server.on_sequence(
         "POST",
         CHAT,
         vec![throttled(), throttled(), MockResponse::json(200, answer())],
     );
-    let reply = client.chat(request()).await.expect("the third attempt succeeds");
+    let reply = client
+        .chat(request())
+        .await
+        .expect("the third attempt succeeds");
     assert_eq!(reply.text(), "Hello!");
     assert_eq!(reply.meta.attempts, 3);
     let verified = verify_all(&server, SECRET);
     assert_eq!(verified.len(), 3);
-    assert_eq!(ticks.load(Ordering::SeqCst), 3, "the clock is read once per attempt");
+    assert_eq!(
+        ticks.load(Ordering::SeqCst),
+        3,
+        "the clock is read once per attempt"
+    );
     let dates: Vec<&str> = verified.iter().map(|v| v.amz_date.as_str()).collect();
-    assert_eq!(dates, ["20260101T000000Z", "20260101T000100Z", "20260101T000200Z"]);
+    assert_eq!(
+        dates,
+        ["20260101T000000Z", "20260101T000100Z", "20260101T000200Z"]
+    );
     let signatures: std::collections::HashSet<&str> =
         verified.iter().map(|v| v.signature.as_str()).collect();
     assert_eq!(signatures.len(), 3, "each attempt has its own signature");
     // The path as sent is the encoded model id, and what was signed.
-    assert!(verified[0].canonical_request.contains("/model/us.anthropic.claude-sonnet-4-5-20250929-v1%253A0/converse"));
+    assert!(
+        verified[0]
+            .canonical_request
+            .contains("/model/us.anthropic.claude-sonnet-4-5-20250929-v1%253A0/converse")
+    );
 }
 
 #[tokio::test]
 async fn streams_per_call_headers_and_the_system_clock_are_signed_too() {
     let server = MockServer::start().await;
     let signer = SigV4Signer::new(
-        Credentials::new(AKID, SECRET, Some("session-token-value".into()), None, "test"),
+        Credentials::new(
+            AKID,
+            SECRET,
+            Some("session-token-value".into()),
+            None,
+            "test",
+        ),
         "us-east-1",
         "bedrock",
     );
@@ -318,8 +371,13 @@ async fn streams_per_call_headers_and_the_system_clock_are_signed_too() {
     server.on(
         "POST",
         STREAM,
-        MockResponse::raw_body_chunks(stream_body().chunks(7).map(<[u8]>::to_vec).collect::<Vec<_>>())
-            .header("content-type", "application/vnd.amazon.eventstream"),
+        MockResponse::raw_body_chunks(
+            stream_body()
+                .chunks(7)
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<_>>(),
+        )
+        .header("content-type", "application/vnd.amazon.eventstream"),
     );
     let options = llm_runtime::ChatOptions::default().header("x-amzn-bedrock-trace", "ENABLED");
     let reply = client
@@ -331,10 +389,23 @@ async fn streams_per_call_headers_and_the_system_clock_are_signed_too() {
         .expect("completes");
     assert_eq!(reply.text(), "Hello!");
     let verified = verify_all(&server, SECRET);
-    assert!(verified[0].signed_headers.iter().any(|h| h == "x-amz-security-token"));
-    assert!(verified[0].signed_headers.iter().any(|h| h == "x-amzn-bedrock-trace"));
+    assert!(
+        verified[0]
+            .signed_headers
+            .iter()
+            .any(|h| h == "x-amz-security-token")
+    );
+    assert!(
+        verified[0]
+            .signed_headers
+            .iter()
+            .any(|h| h == "x-amzn-bedrock-trace")
+    );
     let sent = server.requests().remove(0);
-    assert_eq!(sent.header("x-amz-security-token"), Some("session-token-value"));
+    assert_eq!(
+        sent.header("x-amz-security-token"),
+        Some("session-token-value")
+    );
     // Signed now, by the system clock.
     let date = parse_amz_date(&verified[0].amz_date);
     let skew = SystemTime::now().duration_since(date).unwrap_or_default();
@@ -345,7 +416,11 @@ async fn streams_per_call_headers_and_the_system_clock_are_signed_too() {
 async fn a_tampered_body_fails_the_verifier() {
     // The verifier is not a rubber stamp: a byte changed after signing is caught.
     let server = MockServer::start().await;
-    let signer = SigV4Signer::new(Credentials::new(AKID, SECRET, None, None, "test"), "us-east-1", "bedrock");
+    let signer = SigV4Signer::new(
+        Credentials::new(AKID, SECRET, None, None, "test"),
+        "us-east-1",
+        "bedrock",
+    );
     let client = signed_client(&server, signer);
     server.on("POST", CHAT, MockResponse::json(200, answer()));
     client.chat(request()).await.expect("chat");
@@ -353,7 +428,13 @@ async fn a_tampered_body_fails_the_verifier() {
     assert!(verify(&received, SECRET).is_ok());
     received.body.push(b' ');
     assert!(verify(&received, SECRET).unwrap_err().contains("mismatch"));
-    assert!(verify(&Received::from_recorded(&server.requests()[0]), "wrong-secret").is_err());
+    assert!(
+        verify(
+            &Received::from_recorded(&server.requests()[0]),
+            "wrong-secret"
+        )
+        .is_err()
+    );
 }
 
 /// A caller's credentials provider (the AWS SDK's chain would be one).
@@ -385,15 +466,25 @@ mod aws_future {
 async fn a_callers_credentials_provider_is_asked_again_when_its_credentials_expire() {
     let server = MockServer::start().await;
     let provider = Rotating(AtomicU64::new(0));
-    let client = signed_client(&server, SigV4Signer::with_provider(provider, "us-east-1", "bedrock"));
-    server.on_sequence("POST", CHAT, vec![throttled(), MockResponse::json(200, answer())]);
+    let client = signed_client(
+        &server,
+        SigV4Signer::with_provider(provider, "us-east-1", "bedrock"),
+    );
+    server.on_sequence(
+        "POST",
+        CHAT,
+        vec![throttled(), MockResponse::json(200, answer())],
+    );
     client.chat(request()).await.expect("chat");
     let keys: Vec<String> = verify_all(&server, SECRET)
         .into_iter()
         .map(|v| v.access_key_id)
         .collect();
     assert_eq!(keys, ["AKIDROTATED0", "AKIDROTATED1"]);
-    assert_eq!(server.requests()[1].header("x-amz-security-token"), Some("token-1"));
+    assert_eq!(
+        server.requests()[1].header("x-amz-security-token"),
+        Some("token-1")
+    );
 }
 
 #[test]
@@ -413,15 +504,27 @@ const CHILD: &str = "BEDROCK_CHILD_EXPECT";
 fn run_child(vars: &[(&str, &str)]) {
     let exe = std::env::current_exe().expect("the test binary");
     let output = Command::new(exe)
-        .args(["from_env_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "from_env_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env_clear()
         .envs(vars.iter().copied())
         .output()
         .expect("the child runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "child failed for {vars:?}:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("1 passed"), "the child did not run:\n{stdout}");
+    assert!(
+        output.status.success(),
+        "child failed for {vars:?}:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child did not run:\n{stdout}"
+    );
 }
 
 /// Runs only as a child: `from_env()` with the variables it was given signs
@@ -444,7 +547,10 @@ async fn from_env_child() {
     let sent = server.requests().remove(0);
     match expect.split_once(':') {
         Some(("bearer", token)) => {
-            assert_eq!(sent.header("authorization"), Some(format!("Bearer {token}").as_str()));
+            assert_eq!(
+                sent.header("authorization"),
+                Some(format!("Bearer {token}").as_str())
+            );
         }
         Some(("sigv4", akid)) => {
             let verified = verify(&Received::from_recorded(&sent), "child-secret").unwrap();
@@ -456,7 +562,10 @@ async fn from_env_child() {
     let registered: Vec<&str> = Client::from_env().expect("from_env").providers().collect();
     assert!(registered.contains(&"bedrock"), "{registered:?}");
     let info = Bedrock::from_env().expect("from_env").info();
-    assert!(info.base_url.contains("eu-west-3") || std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_ok());
+    assert!(
+        info.base_url.contains("eu-west-3")
+            || std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_ok()
+    );
 }
 
 #[test]

@@ -14,11 +14,11 @@ use llm_runtime::{
 };
 use serde_json::{Value, json};
 
+use common::KEY;
 use common::conformance::{
     assert_streamed_equals_whole, fixture, fixture_json, loopback_config, random_split,
     stream_events,
 };
-use common::KEY;
 
 const MODEL: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const CHAT: &str = "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse";
@@ -116,7 +116,11 @@ async fn both_ways(json: &str, events: &str, request: ChatRequest) -> llm_runtim
     let sent = server.requests();
     assert_request_head(&sent[0], CHAT);
     assert_request_head(&sent[1], STREAM);
-    assert_eq!(sent[0].body_json(), sent[1].body_json(), "one body both ways");
+    assert_eq!(
+        sent[0].body_json(),
+        sent[1].body_json(),
+        "one body both ways"
+    );
     answer
 }
 
@@ -127,7 +131,10 @@ async fn text_whole_and_streamed() {
     assert_eq!(r.provider, "bedrock");
     assert_eq!(r.finish_reason, Some(FinishReason::Stop));
     assert_eq!(r.usage, Some(Usage::new(17, 12)));
-    assert_eq!(r.meta.request_id.as_deref(), Some("6f8f6d36-0000-4a4c-9a7e-whole"));
+    assert_eq!(
+        r.meta.request_id.as_deref(),
+        Some("6f8f6d36-0000-4a4c-9a7e-whole")
+    );
 }
 
 #[tokio::test]
@@ -273,14 +280,20 @@ async fn reasoning_with_signature_and_cached_usage() {
     assert_eq!(
         r.message.reasoning,
         [
-            ReasoningBlock::text("17 × 23: 17 × 20 = 340, 17 × 3 = 51, total 391.")
-                .signed("EqoBCkgIARABGAIiQL2UoU0b1jP8F3vXkEXAMPLEsignature==", "converse"),
+            ReasoningBlock::text("17 × 23: 17 × 20 = 340, 17 × 3 = 51, total 391.").signed(
+                "EqoBCkgIARABGAIiQL2UoU0b1jP8F3vXkEXAMPLEsignature==",
+                "converse"
+            ),
             ReasoningBlock::redacted("ZXhhbXBsZSByZWRhY3RlZCByZWFzb25pbmc=", "converse"),
         ]
     );
     let usage = r.usage.expect("usage");
     assert_eq!(
-        (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens),
+        (
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.total_tokens
+        ),
         (1240, 95, 1335)
     );
     assert_eq!(usage.cached_tokens, Some(1200));
@@ -353,7 +366,11 @@ async fn each_stop_reason_both_ways() {
 
 #[tokio::test]
 async fn every_byte_split_gives_the_same_events() {
-    for name in ["text.events.json", "tool.events.json", "reasoning.events.json"] {
+    for name in [
+        "text.events.json",
+        "tool.events.json",
+        "reasoning.events.json",
+    ] {
         let server = MockServer::start().await;
         let client = connect(&server);
         let body: Vec<u8> = frames(name).concat();
@@ -434,13 +451,48 @@ async fn a_stream_cut_before_message_stop_is_truncated() {
 #[tokio::test]
 async fn each_error_maps_to_its_kind_with_type_and_request_id() {
     let cases = [
-        (429, "ThrottlingException", ErrorKind::RateLimited, "Too many requests, please wait before trying again."),
-        (400, "ValidationException", ErrorKind::InvalidRequest, "The provided model identifier is invalid."),
-        (403, "AccessDeniedException", ErrorKind::PermissionDenied, "You don't have access to the model with the specified model ID."),
-        (408, "ModelTimeoutException", ErrorKind::Timeout, "Model has timed out in processing the request."),
-        (503, "ServiceUnavailableException", ErrorKind::Overloaded, "Bedrock is unable to process your request."),
-        (424, "ModelErrorException", ErrorKind::ServerError, "The model returned an error."),
-        (400, "ValidationException", ErrorKind::ContextWindowExceeded, "Input is too long for requested model."),
+        (
+            429,
+            "ThrottlingException",
+            ErrorKind::RateLimited,
+            "Too many requests, please wait before trying again.",
+        ),
+        (
+            400,
+            "ValidationException",
+            ErrorKind::InvalidRequest,
+            "The provided model identifier is invalid.",
+        ),
+        (
+            403,
+            "AccessDeniedException",
+            ErrorKind::PermissionDenied,
+            "You don't have access to the model with the specified model ID.",
+        ),
+        (
+            408,
+            "ModelTimeoutException",
+            ErrorKind::Timeout,
+            "Model has timed out in processing the request.",
+        ),
+        (
+            503,
+            "ServiceUnavailableException",
+            ErrorKind::Overloaded,
+            "Bedrock is unable to process your request.",
+        ),
+        (
+            424,
+            "ModelErrorException",
+            ErrorKind::ServerError,
+            "The model returned an error.",
+        ),
+        (
+            400,
+            "ValidationException",
+            ErrorKind::ContextWindowExceeded,
+            "Input is too long for requested model.",
+        ),
     ];
     for (status, kind, expected, message) in cases {
         for stream in [false, true] {
@@ -454,7 +506,10 @@ async fn each_error_maps_to_its_kind_with_type_and_request_id() {
                 .header("x-amzn-requestid", "b2c4-req-id");
             server.fallback(response);
             let error = if stream {
-                client.chat_stream(hello()).await.expect_err("fails to open")
+                client
+                    .chat_stream(hello())
+                    .await
+                    .expect_err("fails to open")
             } else {
                 client.chat(hello()).await.expect_err("fails")
             };
@@ -475,10 +530,9 @@ async fn passthrough_goes_to_additional_model_request_fields() {
     server.on("POST", CHAT, whole("text.json"));
     let mut request = hello();
     request.extra.insert("top_k".into(), json!(40));
-    request.extra.insert(
-        "performanceConfig".into(),
-        json!({"latency": "optimized"}),
-    );
+    request
+        .extra
+        .insert("performanceConfig".into(), json!({"latency": "optimized"}));
     client.chat(request).await.expect("chat");
     let body = server.requests().remove(0).body_json();
     assert_eq!(body["additionalModelRequestFields"], json!({"top_k": 40}));

@@ -55,7 +55,12 @@ fn assert_vertex_head(server: &MockServer, path: &str) -> RecordedRequest {
         sent.header("authorization"),
         Some(format!("Bearer {TOKEN_PREFIX}0").as_str())
     );
-    for key_header in ["x-goog-api-key", "x-api-key", "api-key", "anthropic-version"] {
+    for key_header in [
+        "x-goog-api-key",
+        "x-api-key",
+        "api-key",
+        "anthropic-version",
+    ] {
         assert_eq!(sent.header(key_header), None, "{key_header}");
     }
     assert_eq!(sent.query_param("key"), None);
@@ -167,7 +172,12 @@ async fn gemini_tool_calls() {
         json!({"functionCallingConfig": {"mode": "ANY"}})
     );
     assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
-    let names: Vec<&str> = r.message.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = r
+        .message
+        .tool_calls
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     assert_eq!(names, ["get_forecast", "get_forecast"]);
     assert_eq!(
         r.message.tool_calls[0].arguments_json().unwrap()["location"],
@@ -191,7 +201,13 @@ async fn gemini_tool_calls() {
 }
 
 /// Vertex's error table, for both providers: (status, body, kind, code, words).
-fn vertex_errors() -> Vec<(u16, serde_json::Value, ErrorKind, &'static str, &'static str)> {
+fn vertex_errors() -> Vec<(
+    u16,
+    serde_json::Value,
+    ErrorKind,
+    &'static str,
+    &'static str,
+)> {
     vec![
         (
             401,
@@ -224,7 +240,13 @@ async fn assert_error_table<P: Provider + Default>(
     provider: &str,
     paths: [String; 2],
     request: ChatRequest,
-    more: Vec<(u16, serde_json::Value, ErrorKind, &'static str, &'static str)>,
+    more: Vec<(
+        u16,
+        serde_json::Value,
+        ErrorKind,
+        &'static str,
+        &'static str,
+    )>,
 ) {
     for (status, body, kind, code, words) in vertex_errors().into_iter().chain(more) {
         for (stream, path) in [(false, &paths[0]), (true, &paths[1])] {

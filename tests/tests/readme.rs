@@ -20,6 +20,8 @@ fn variables(spec: &ProviderSpec) -> String {
             Some(var) => format!("SigV4 (AWS credentials) or `{var}`"),
             None => "SigV4 (AWS credentials)".to_owned(),
         },
+        // A token provider: the credentials variable its token source reads.
+        (Some(var), llm_runtime::AuthScheme::Token) => format!("token (`{var}`)"),
         _ => "none".to_owned(),
     };
     for (_, var) in spec.url_vars.iter().chain(spec.env_headers) {

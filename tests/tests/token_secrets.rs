@@ -140,7 +140,10 @@ async fn no_secret_of_token_auth_shows_in_debug_errors_hooks_or_trace_logs() {
     let user = Arc::new(GoogleCredentials::from_json(&adc.to_string()).unwrap());
     shown.push(format!("{user:?}"));
     let client = ProviderConfig::new(VertexGemini)
-        .base_url(format!("{}/v1/projects/{{project}}/locations/{{location}}", server.url()))
+        .base_url(format!(
+            "{}/v1/projects/{{project}}/locations/{{location}}",
+            server.url()
+        ))
         .url_var("project", PROJECT)
         .url_var("location", LOCATION)
         .token_source(user)
@@ -158,7 +161,10 @@ async fn no_secret_of_token_auth_shows_in_debug_errors_hooks_or_trace_logs() {
         "POST",
         token_path,
         vec![
-            MockResponse::json(200, json!({"access_token": ENTRA_TOKEN, "expires_in": 3599, "token_type": "Bearer"})),
+            MockResponse::json(
+                200,
+                json!({"access_token": ENTRA_TOKEN, "expires_in": 3599, "token_type": "Bearer"}),
+            ),
             echo(401, &[ENTRA_SECRET]),
         ],
     );
@@ -190,7 +196,11 @@ async fn no_secret_of_token_auth_shows_in_debug_errors_hooks_or_trace_logs() {
     // The Gemini wire fixture is only here so a success is logged too.
     let server = MockServer::start().await;
     serve_tokens(&server, 3600, 1);
-    server.on("POST", chat_path, MockResponse::json(200, fixture_json("gemini", "text.json")));
+    server.on(
+        "POST",
+        chat_path,
+        MockResponse::json(200, fixture_json("gemini", "text.json")),
+    );
     let client = vertex_config::<VertexGemini>(&server)
         .hook(recorder.clone())
         .connect()
@@ -202,12 +212,24 @@ async fn no_secret_of_token_auth_shows_in_debug_errors_hooks_or_trace_logs() {
     }
     shown.extend(recorder.0.lock().unwrap().iter().cloned());
     let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
-    assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "the logs were captured");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "the logs were captured"
+    );
     shown.push(logs);
 
-    let mut secrets = vec![USER_SECRET, REFRESH_TOKEN, ENTRA_SECRET, ENTRA_TOKEN, TOKEN_PREFIX];
+    let mut secrets = vec![
+        USER_SECRET,
+        REFRESH_TOKEN,
+        ENTRA_SECRET,
+        ENTRA_TOKEN,
+        TOKEN_PREFIX,
+    ];
     // Every line of the private key's body, not only the whole PEM.
-    secrets.extend(key.lines().filter(|l| !l.starts_with("-----") && l.len() >= 16));
+    secrets.extend(
+        key.lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16),
+    );
     for text in &shown {
         for secret in &secrets {
             assert!(!text.contains(secret), "`{secret}` leaked in:\n{text}");

@@ -21,8 +21,8 @@ use secrecy::ExposeSecret;
 
 use common::conformance::fixture_json;
 use common::google::{
-    LOCATION, PROJECT, TOKEN_PATH, TOKEN_PREFIX, VERTEX_BASE, assert_token_requests_verify,
-    form, model_requests, serve_tokens, service_account_json, token_requests, token_uri,
+    LOCATION, PROJECT, TOKEN_PATH, TOKEN_PREFIX, VERTEX_BASE, assert_token_requests_verify, form,
+    model_requests, serve_tokens, service_account_json, token_requests, token_uri,
     verify_assertion, vertex_client, vertex_config,
 };
 
@@ -62,10 +62,7 @@ async fn the_signed_assertion_verifies_and_its_token_reaches_vertex() {
     let (head_and_claims, signature) = assertion.rsplit_once('.').unwrap();
     let mut flipped = signature.to_owned().into_bytes();
     flipped[10] = if flipped[10] == b'A' { b'B' } else { b'A' };
-    let tampered = format!(
-        "{head_and_claims}.{}",
-        String::from_utf8(flipped).unwrap()
-    );
+    let tampered = format!("{head_and_claims}.{}", String::from_utf8(flipped).unwrap());
     let mut forged = token_request.clone();
     forged.body = format!(
         "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={tampered}"
@@ -143,12 +140,20 @@ async fn a_401_from_vertex_refetches_once_and_retries_once() {
     let client = vertex_client::<VertexGemini>(&server);
     let reply = client.chat(hello()).await.expect("the retry succeeds");
     assert!(!reply.text().is_empty());
-    assert_eq!(assert_token_requests_verify(&server), 2, "exactly one refetch");
+    assert_eq!(
+        assert_token_requests_verify(&server),
+        2,
+        "exactly one refetch"
+    );
     let used: Vec<Option<String>> = model_requests(&server)
         .iter()
         .map(|r| r.header("authorization").map(str::to_owned))
         .collect();
-    assert_eq!(used, [Some(bearer(0)), Some(bearer(1))], "exactly one retry");
+    assert_eq!(
+        used,
+        [Some(bearer(0)), Some(bearer(1))],
+        "exactly one retry"
+    );
 
     // Refused again: the error, after one refetch, not a loop.
     let server = MockServer::start().await;
@@ -181,7 +186,10 @@ async fn a_refused_assertion_is_an_authentication_error_naming_the_endpoint() {
     let e = client.chat(hello()).await.expect_err("no token");
     assert_eq!(e.kind(), ErrorKind::Authentication, "{e}");
     assert!(e.message().contains("Google token endpoint"), "{e}");
-    assert!(model_requests(&server).is_empty(), "no model request without a token");
+    assert!(
+        model_requests(&server).is_empty(),
+        "no model request without a token"
+    );
 }
 
 #[tokio::test]
@@ -196,9 +204,10 @@ async fn an_authorized_user_file_exchanges_its_refresh_token() {
         "token_uri": token_uri(&server),
     });
     let creds = GoogleCredentials::from_json(&adc.to_string()).unwrap();
-    let token = llm_runtime::auth::TokenSource::fetch(&creds, &llm_runtime::http::HttpClient::shared())
-        .await
-        .unwrap();
+    let token =
+        llm_runtime::auth::TokenSource::fetch(&creds, &llm_runtime::http::HttpClient::shared())
+            .await
+            .unwrap();
     assert_eq!(token.token.expose_secret(), format!("{TOKEN_PREFIX}0"));
     assert!(token.expires_at.is_some());
     let sent = token_requests(&server).remove(0);
@@ -246,7 +255,9 @@ async fn from_env_child() {
     let mock = std::env::var(MOCK_VAR).expect("the parent sets it");
     let project = std::env::var(EXPECT_PROJECT_VAR).expect("the parent sets it");
     let client = VertexGemini::config()
-        .base_url(format!("{mock}/v1/projects/{{project}}/locations/{{location}}"))
+        .base_url(format!(
+            "{mock}/v1/projects/{{project}}/locations/{{location}}"
+        ))
         .max_retries(0)
         .with_env()
         .expect("the environment configures Vertex")
@@ -286,7 +297,10 @@ async fn with_env_reads_a_service_account_file_and_its_project() {
     serve_tokens(&server, 3600, 1);
     server.on("POST", &chat_path(), gemini_ok());
     run_child(&[
-        ("GOOGLE_APPLICATION_CREDENTIALS", &service_account_json(&server)),
+        (
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            &service_account_json(&server),
+        ),
         ("GOOGLE_CLOUD_PROJECT", PROJECT),
         ("GOOGLE_CLOUD_LOCATION", LOCATION),
         (MOCK_VAR, &server.url()),
@@ -319,7 +333,10 @@ async fn with_env_falls_back_to_the_metadata_server() {
         (EXPECT_PROJECT_VAR, "meta-project"),
     ]);
     let sent = server.requests();
-    let asked = sent.iter().find(|r| r.path == metadata_path).expect("asked");
+    let asked = sent
+        .iter()
+        .find(|r| r.path == metadata_path)
+        .expect("asked");
     assert_eq!(asked.method, "GET");
     assert_eq!(asked.header("metadata-flavor"), Some("Google"));
     assert_eq!(

@@ -11,7 +11,9 @@
 //!   response's `bytes_stream()` after its first chunk (the floor: a pooled
 //!   connection, hyper's buffers, the tokio task and socket);
 //! - `runtime`: `OpenAi` provider `chat_stream()`, holding each `ChatStream`
-//!   after its first event.
+//!   after its first event;
+//! - with `--features peers`: `async-openai` and `genai`, each holding its
+//!   stream after its first event, on a reqwest client with the runtime's settings.
 //!
 //! The child reads `VmRSS`/`VmHWM` after warming up (one stream opened and
 //! closed) and again with all streams open; per stream is the difference over N.
@@ -68,7 +70,16 @@ fn parent(streams: usize) -> Result<()> {
         "variant", "RSS before", "RSS after", "HWM after", "Δ RSS", "bytes/stream"
     );
     let mut per_stream = Vec::new();
-    for variant in ["raw", "runtime"] {
+    let variants = [
+        "raw",
+        "runtime",
+        #[cfg(feature = "peers")]
+        "async-openai",
+        #[cfg(feature = "peers")]
+        "genai",
+    ];
+    let mut summary = Vec::new();
+    for variant in variants {
         let child = Command::new(&exe)
             .args([
                 "--measure",
@@ -102,6 +113,7 @@ fn parent(streams: usize) -> Result<()> {
         let delta = after.saturating_sub(before);
         let each = delta / streams as u64;
         per_stream.push(each);
+        summary.push(format!("SUMMARY {variant} {hwm} {each}"));
         println!(
             "{:<10} {:>9} KiB {:>9} KiB {:>9} KiB {:>9} KiB {:>10} B",
             variant,
@@ -111,6 +123,9 @@ fn parent(streams: usize) -> Result<()> {
             delta / 1024,
             each
         );
+    }
+    for line in summary {
+        println!("{line}");
     }
     let (raw, runtime) = (per_stream[0], per_stream[1]);
     println!(
@@ -192,11 +207,56 @@ fn measure(variant: &str, base: &str, n: usize) -> Result<()> {
                 drop(held);
                 (before, after.0, after.1)
             }
-            other => return Err(format!("unknown variant `{other}` (raw or runtime)").into()),
+            #[cfg(feature = "peers")]
+            "async-openai" => {
+                let client = benches::peers::AsyncOpenAi::new(base, KEY, HttpClient::builder().into_reqwest().build()?);
+                let open = |client: benches::peers::AsyncOpenAi| async move {
+                    let mut stream = client.open_stream().await?;
+                    stream.next().await.ok_or("the stream ended at once")??;
+                    Ok::<_, BoxError>(stream)
+                };
+                hold(n, || open(client.clone())).await?
+            }
+            #[cfg(feature = "peers")]
+            "genai" => {
+                let client = benches::peers::Genai::new(base, KEY, HttpClient::builder().into_reqwest().build()?)?;
+                let open = |client: benches::peers::Genai| async move {
+                    let mut stream = client.open_stream().await?;
+                    stream.next().await.ok_or("the stream ended at once")??;
+                    Ok::<_, BoxError>(stream)
+                };
+                hold(n, || open(client.clone())).await?
+            }
+            other => return Err(format!("unknown variant `{other}`").into()),
         };
         println!("RESULT {before} {after} {hwm}");
         Ok(())
     })
+}
+
+/// Open one stream and drop it (warm-up), then hold `n` open; RSS before,
+/// RSS after and the high-water mark after.
+#[cfg(feature = "peers")]
+async fn hold<S, F, Fut>(n: usize, open: F) -> Result<(u64, u64, u64)>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<S>>,
+{
+    drop(open().await?);
+    settle().await;
+    let before = rss();
+    let mut held = Vec::with_capacity(n);
+    while held.len() < n {
+        let batch = BATCH.min(n - held.len());
+        let opened = futures_util::future::join_all((0..batch).map(|_| open())).await;
+        for s in opened {
+            held.push(s?);
+        }
+    }
+    settle().await;
+    let after = (rss(), hwm());
+    drop(held);
+    Ok((before, after.0, after.1))
 }
 
 /// Let connection tasks reach their idle state before reading memory.

@@ -1,6 +1,7 @@
-//! The runtime's overhead against raw reqwest, side by side in one process.
+//! The runtime's overhead against raw reqwest and the peer clients, side by
+//! side in one process.
 //!
-//! `cargo run -p benches --release --bin overhead [-- --quick]`
+//! `cargo run -p benches --release [--features peers] --bin overhead [-- --quick]`
 //!
 //! Every variant talks to the same loopback [`BenchUpstream`] (on its own
 //! thread), and the variants run in order-interleaved rounds (round `r` starts
@@ -8,23 +9,27 @@
 //! them all alike; the figures that matter are the ratios to the baseline.
 //!
 //! - baseline: raw reqwest, built with the runtime's client settings
-//!   (`HttpClient::builder().into_reqwest()`), building the JSON body, sending,
-//!   reading the body and parsing it into a `serde_json::Value`;
+//!   (`HttpClient::builder().into_reqwest()`), with typed request and response
+//!   structs ([`benches::raw`]): serialize the body, send, read, decode;
 //! - provider: `OpenAi::config().api_key(..).base_url(..).connect()` then `.chat()`;
 //! - client route: `Client` with that provider registered, `client.chat("openai/gpt-4o-mini", ..)`;
+//! - with `--features peers`: async-openai and genai ([`benches::peers`]), on a
+//!   reqwest client with the same settings;
 //! - canary: a new provider on a new `HttpClient` per request (no pooling), a
 //!   known regression the harness must show.
+//!
+//! At the end (full runs) it runs the `memory` binary beside it and prints one
+//! summary table with every row.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use benches::stats::{median_f64, micros, process_cpu_ns, quantile};
-use benches::{BenchUpstream, Reply, Routes, fixtures};
+use benches::{BenchUpstream, Reply, Routes, fixtures, raw};
 use futures_util::StreamExt;
 use llm_runtime::http::HttpClient;
 use llm_runtime::providers::OpenAi;
 use llm_runtime::{ChatRequest, Client, ProviderClient};
-use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -84,53 +89,108 @@ enum Variant {
     Raw,
     Provider,
     Routed,
+    #[cfg(feature = "peers")]
+    AsyncOpenAi,
+    #[cfg(feature = "peers")]
+    Genai,
     Canary,
 }
 
 impl Variant {
-    const ALL: [Variant; 4] = [
+    /// In declaration order: `v as usize` indexes it.
+    const ALL: &[Variant] = &[
         Variant::Raw,
         Variant::Provider,
         Variant::Routed,
+        #[cfg(feature = "peers")]
+        Variant::AsyncOpenAi,
+        #[cfg(feature = "peers")]
+        Variant::Genai,
         Variant::Canary,
     ];
 
     fn name(self) -> &'static str {
         match self {
-            Variant::Raw => "raw reqwest (baseline)",
-            Variant::Provider => "provider (OpenAi::config)",
-            Variant::Routed => "Client route openai/...",
+            Variant::Raw => "raw reqwest, typed (base)",
+            Variant::Provider => "llm-runtime provider",
+            Variant::Routed => "llm-runtime Client route",
+            #[cfg(feature = "peers")]
+            Variant::AsyncOpenAi => "async-openai 0.43",
+            #[cfg(feature = "peers")]
+            Variant::Genai => "genai 0.7 (OpenAI)",
             Variant::Canary => "canary: new client/request",
         }
+    }
+
+    fn parse(name: &str) -> Option<Variant> {
+        Some(match name {
+            "raw" => Variant::Raw,
+            "provider" => Variant::Provider,
+            "routed" => Variant::Routed,
+            #[cfg(feature = "peers")]
+            "async-openai" => Variant::AsyncOpenAi,
+            #[cfg(feature = "peers")]
+            "genai" => Variant::Genai,
+            "canary" => Variant::Canary,
+            _ => return None,
+        })
     }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum StreamVariant {
+    Raw,
     RawLines,
-    RawJson,
     Provider,
     Routed,
     Collect,
+    #[cfg(feature = "peers")]
+    AsyncOpenAi,
+    #[cfg(feature = "peers")]
+    Genai,
 }
 
 impl StreamVariant {
-    const ALL: [StreamVariant; 5] = [
+    /// In declaration order: `v as usize` indexes it.
+    const ALL: &[StreamVariant] = &[
+        StreamVariant::Raw,
         StreamVariant::RawLines,
-        StreamVariant::RawJson,
         StreamVariant::Provider,
         StreamVariant::Routed,
         StreamVariant::Collect,
+        #[cfg(feature = "peers")]
+        StreamVariant::AsyncOpenAi,
+        #[cfg(feature = "peers")]
+        StreamVariant::Genai,
     ];
 
     fn name(self) -> &'static str {
         match self {
-            StreamVariant::RawLines => "raw bytes_stream + SSE lines (baseline)",
-            StreamVariant::RawJson => "raw + serde_json::Value per chunk (ref)",
-            StreamVariant::Provider => "provider chat_stream, every event",
-            StreamVariant::Routed => "Client route chat_stream, every event",
-            StreamVariant::Collect => "provider chat_stream.collect_response()",
+            StreamVariant::Raw => "raw bytes_stream + lines + typed (base)",
+            StreamVariant::RawLines => "raw bytes_stream + SSE lines only (ref)",
+            StreamVariant::Provider => "llm-runtime provider, every event",
+            StreamVariant::Routed => "llm-runtime Client route, every event",
+            StreamVariant::Collect => "llm-runtime provider collect_response()",
+            #[cfg(feature = "peers")]
+            StreamVariant::AsyncOpenAi => "async-openai 0.43, every chunk",
+            #[cfg(feature = "peers")]
+            StreamVariant::Genai => "genai 0.7, every event",
         }
+    }
+
+    fn parse(name: &str) -> Option<StreamVariant> {
+        Some(match name {
+            "raw" => StreamVariant::Raw,
+            "raw-lines" => StreamVariant::RawLines,
+            "provider" => StreamVariant::Provider,
+            "routed" => StreamVariant::Routed,
+            "collect" => StreamVariant::Collect,
+            #[cfg(feature = "peers")]
+            "async-openai" => StreamVariant::AsyncOpenAi,
+            #[cfg(feature = "peers")]
+            "genai" => StreamVariant::Genai,
+            _ => return None,
+        })
     }
 }
 
@@ -144,6 +204,14 @@ struct Targets {
     provider_sse: ProviderClient<OpenAi>,
     client: Client,
     client_sse: Client,
+    #[cfg(feature = "peers")]
+    async_openai: benches::peers::AsyncOpenAi,
+    #[cfg(feature = "peers")]
+    async_openai_sse: benches::peers::AsyncOpenAi,
+    #[cfg(feature = "peers")]
+    genai: benches::peers::Genai,
+    #[cfg(feature = "peers")]
+    genai_sse: benches::peers::Genai,
 }
 
 impl Targets {
@@ -158,15 +226,26 @@ impl Targets {
             .api_key(KEY)
             .base_url(&sse_base)
             .connect()?;
+        // Each peer gets its own pool, on the runtime's client settings.
+        #[cfg(feature = "peers")]
+        let settings = || HttpClient::builder().into_reqwest().build();
         Ok(Targets {
             raw: HttpClient::builder().into_reqwest().build()?,
             json_url: format!("{json_base}/chat/completions"),
             sse_url: format!("{sse_base}/chat/completions"),
-            json_base,
             client: Client::builder().register(provider.clone())?.build()?,
             client_sse: Client::builder().register(provider_sse.clone())?.build()?,
             provider,
             provider_sse,
+            #[cfg(feature = "peers")]
+            async_openai: benches::peers::AsyncOpenAi::new(&json_base, KEY, settings()?),
+            #[cfg(feature = "peers")]
+            async_openai_sse: benches::peers::AsyncOpenAi::new(&sse_base, KEY, settings()?),
+            #[cfg(feature = "peers")]
+            genai: benches::peers::Genai::new(&json_base, KEY, settings()?)?,
+            #[cfg(feature = "peers")]
+            genai_sse: benches::peers::Genai::new(&sse_base, KEY, settings()?)?,
+            json_base,
         })
     }
 
@@ -174,35 +253,10 @@ impl Targets {
         ChatRequest::new(MODEL).user("Hello")
     }
 
-    fn raw_body(stream: bool) -> Result<Vec<u8>> {
-        let mut body = json!({"model": MODEL, "messages": [{"role": "user", "content": "Hello"}]});
-        if stream {
-            body["stream"] = Value::Bool(true);
-        }
-        Ok(serde_json::to_vec(&body)?)
-    }
-
     /// One chat call; the length of the answer's text, to check the variants agree.
     async fn chat(&self, variant: Variant) -> Result<usize> {
         match variant {
-            Variant::Raw => {
-                let response = self
-                    .raw
-                    .post(&self.json_url)
-                    .bearer_auth(KEY)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(Targets::raw_body(false)?)
-                    .send()
-                    .await?;
-                if !response.status().is_success() {
-                    return Err(format!("raw request got {}", response.status()).into());
-                }
-                let body = response.bytes().await?;
-                let value: Value = serde_json::from_slice(&body)?;
-                Ok(value["choices"][0]["message"]["content"]
-                    .as_str()
-                    .map_or(0, str::len))
-            }
+            Variant::Raw => raw::chat(&self.raw, &self.json_url, KEY).await,
             Variant::Provider => Ok(self.provider.chat(Targets::request()).await?.text().len()),
             Variant::Routed => Ok(self
                 .client
@@ -210,6 +264,10 @@ impl Targets {
                 .await?
                 .text()
                 .len()),
+            #[cfg(feature = "peers")]
+            Variant::AsyncOpenAi => self.async_openai.chat().await,
+            #[cfg(feature = "peers")]
+            Variant::Genai => self.genai.chat().await,
             Variant::Canary => {
                 let fresh = OpenAi::config()
                     .api_key(KEY)
@@ -221,32 +279,13 @@ impl Targets {
         }
     }
 
-    /// Consume one 1000-chunk stream; the number of text chunks (or text bytes for `Collect`).
+    /// Consume one 1000-chunk stream; the number of text chunks (or data
+    /// lines for `RawLines`, text bytes for `Collect`).
     async fn stream(&self, variant: StreamVariant) -> Result<usize> {
         match variant {
-            StreamVariant::RawLines | StreamVariant::RawJson => {
-                let response = self
-                    .raw
-                    .post(&self.sse_url)
-                    .bearer_auth(KEY)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .header(reqwest::header::ACCEPT, "text/event-stream")
-                    .body(Targets::raw_body(true)?)
-                    .send()
-                    .await?;
-                if !response.status().is_success() {
-                    return Err(format!("raw stream got {}", response.status()).into());
-                }
-                let parse = variant == StreamVariant::RawJson;
-                let mut body = response.bytes_stream();
-                let mut lines = RawSseLines::default();
-                while let Some(chunk) = body.next().await {
-                    lines.feed(&chunk?, parse)?;
-                    if lines.done {
-                        break;
-                    }
-                }
-                Ok(lines.data_lines)
+            StreamVariant::Raw | StreamVariant::RawLines => {
+                let body = raw::open_stream(&self.raw, &self.sse_url, KEY).await?;
+                raw::consume(body, variant == StreamVariant::Raw).await
             }
             StreamVariant::Provider | StreamVariant::Routed => {
                 let mut stream = if variant == StreamVariant::Provider {
@@ -268,42 +307,11 @@ impl Targets {
                 let stream = self.provider_sse.chat_stream(Targets::request()).await?;
                 Ok(stream.collect_response().await?.text().len())
             }
+            #[cfg(feature = "peers")]
+            StreamVariant::AsyncOpenAi => self.async_openai_sse.stream().await,
+            #[cfg(feature = "peers")]
+            StreamVariant::Genai => self.genai_sse.stream().await,
         }
-    }
-}
-
-/// What a hand-written SSE consumer does: split lines, pick `data:` payloads.
-#[derive(Default)]
-struct RawSseLines {
-    pending: Vec<u8>,
-    data_lines: usize,
-    done: bool,
-}
-
-impl RawSseLines {
-    fn feed(&mut self, mut chunk: &[u8], parse: bool) -> Result<()> {
-        while let Some(end) = chunk.iter().position(|&b| b == b'\n') {
-            let line = if self.pending.is_empty() {
-                &chunk[..end]
-            } else {
-                self.pending.extend_from_slice(&chunk[..end]);
-                &self.pending[..]
-            };
-            if let Some(data) = line.strip_prefix(b"data: ") {
-                if data == b"[DONE]" {
-                    self.done = true;
-                } else {
-                    if parse {
-                        let _: Value = serde_json::from_slice(data)?;
-                    }
-                    self.data_lines += 1;
-                }
-            }
-            self.pending.clear();
-            chunk = &chunk[end + 1..];
-        }
-        self.pending.extend_from_slice(chunk);
-        Ok(())
     }
 }
 
@@ -325,12 +333,18 @@ struct Throughput {
     cpu_per_request: Vec<f64>,
 }
 
+/// Streams per variant: median time, and CPU nanoseconds per chunk.
+struct Streams {
+    times: Vec<Duration>,
+    cpu_per_chunk: Vec<f64>,
+}
+
 async fn sequential(t: &Targets, plan: &Plan) -> Result<Sequential> {
     let mut samples = vec![Vec::with_capacity(plan.seq_requests); Variant::ALL.len()];
     let mut cpu_ns = vec![0; Variant::ALL.len()];
     let per_round = plan.seq_requests / plan.seq_rounds;
     for round in 0..plan.seq_rounds {
-        for v in rotated(&Variant::ALL, round) {
+        for v in rotated(Variant::ALL, round) {
             let n = if v == Variant::Canary {
                 per_round / plan.canary_divisor
             } else {
@@ -353,7 +367,7 @@ async fn throughput(t: &Arc<Targets>, plan: &Plan) -> Result<Throughput> {
     let mut rates = vec![Vec::new(); Variant::ALL.len()];
     let mut cpu = vec![(0u64, 0usize); Variant::ALL.len()];
     for round in 0..plan.tput_rounds {
-        for v in rotated(&Variant::ALL, round) {
+        for v in rotated(Variant::ALL, round) {
             let total = if v == Variant::Canary {
                 plan.tput_canary_requests
             } else {
@@ -391,22 +405,29 @@ async fn throughput(t: &Arc<Targets>, plan: &Plan) -> Result<Throughput> {
     })
 }
 
-async fn streams(t: &Targets, plan: &Plan) -> Result<Vec<Duration>> {
+async fn streams(t: &Targets, plan: &Plan) -> Result<Streams> {
     let mut times = vec![Vec::new(); StreamVariant::ALL.len()];
+    let mut cpu = vec![0u64; StreamVariant::ALL.len()];
     for round in 0..plan.stream_rounds {
-        for v in rotated(&StreamVariant::ALL, round) {
+        for v in rotated(StreamVariant::ALL, round) {
+            let cpu_before = process_cpu_ns();
             let started = Instant::now();
             t.stream(v).await?;
             times[v as usize].push(started.elapsed());
+            cpu[v as usize] += process_cpu_ns().saturating_sub(cpu_before);
         }
     }
-    Ok(times.iter_mut().map(|s| quantile(s, 0.5)).collect())
+    let chunks = (plan.stream_rounds * STREAM_CHUNKS) as f64;
+    Ok(Streams {
+        times: times.iter_mut().map(|s| quantile(s, 0.5)).collect(),
+        cpu_per_chunk: cpu.iter().map(|&ns| ns as f64 / chunks).collect(),
+    })
 }
 
 /// Every variant answers the same, before anything is timed.
 async fn check(t: &Targets) -> Result<()> {
     let expected = t.chat(Variant::Raw).await?;
-    for v in Variant::ALL {
+    for &v in Variant::ALL {
         let got = t.chat(v).await?;
         if got != expected {
             return Err(format!(
@@ -416,23 +437,17 @@ async fn check(t: &Targets) -> Result<()> {
             .into());
         }
     }
-    for v in [
-        StreamVariant::RawLines,
-        StreamVariant::RawJson,
-        StreamVariant::Provider,
-        StreamVariant::Routed,
-    ] {
-        let chunks = t.stream(v).await?;
-        // The raw reader counts every data line; the runtime counts text deltas.
-        if chunks < STREAM_CHUNKS {
+    for &v in StreamVariant::ALL {
+        let got = t.stream(v).await?;
+        // Text deltas, data lines (the role chunk, finish and usage too) or text bytes.
+        if got < STREAM_CHUNKS {
             return Err(format!(
-                "{} saw {chunks} chunks, expected at least {STREAM_CHUNKS}",
+                "{} saw {got} chunks, expected at least {STREAM_CHUNKS}",
                 v.name()
             )
             .into());
         }
     }
-    t.stream(StreamVariant::Collect).await?;
     Ok(())
 }
 
@@ -455,33 +470,48 @@ fn machine() -> String {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map(|s| s.trim().to_owned())
         .unwrap_or_default();
-    let load = std::fs::read_to_string("/proc/loadavg")
+    format!("{cores} CPUs ({cpu}), load {}, {date}", load())
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default();
-    format!("{cores} CPUs ({cpu}), load {load}, {date}")
+        .unwrap_or_default()
 }
 
 fn verdict(pass: bool) -> &'static str {
     if pass { "PASS" } else { "MISS" }
 }
 
-/// `--only VARIANT --requests N [--concurrency C]`: N requests of one variant
-/// (sequential, or from C workers) and nothing else, to run under
-/// `perf record` or `valgrind --tool=callgrind`.
-async fn only(t: &Arc<Targets>, variant: &str, requests: usize, concurrency: usize) -> Result<()> {
-    let v = match variant {
-        "raw" => Variant::Raw,
-        "provider" => Variant::Provider,
-        "routed" => Variant::Routed,
-        "canary" => Variant::Canary,
-        other => {
-            return Err(
-                format!("unknown variant `{other}`: raw, provider, routed or canary").into(),
-            );
-        }
-    };
+/// `--only VARIANT --requests N [--concurrency C] [--stream]`: N requests (or
+/// N streams) of one variant and nothing else, to run under `perf record` or
+/// `valgrind --tool=callgrind`.
+async fn only(
+    t: &Arc<Targets>,
+    variant: &str,
+    requests: usize,
+    concurrency: usize,
+    stream: bool,
+) -> Result<()> {
     let started = Instant::now();
+    if stream {
+        let v = StreamVariant::parse(variant).ok_or_else(|| {
+            format!("unknown stream variant `{variant}`: raw, raw-lines, provider, routed, collect, async-openai, genai")
+        })?;
+        for _ in 0..requests {
+            t.stream(v).await?;
+        }
+        println!(
+            "{requests} {} streams in {:.3} s",
+            v.name(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    let v = Variant::parse(variant).ok_or_else(|| {
+        format!("unknown variant `{variant}`: raw, provider, routed, canary, async-openai, genai")
+    })?;
     let mut workers = JoinSet::new();
     for _ in 0..concurrency.max(1) {
         let t = Arc::clone(t);
@@ -514,6 +544,7 @@ fn main() -> Result<()> {
     let only_variant = value("--only");
     let only_requests: usize = value("--requests").map_or(Ok(10_000), |n| n.parse())?;
     let only_concurrency: usize = value("--concurrency").map_or(Ok(1), |n| n.parse())?;
+    let only_stream = args.iter().any(|a| a == "--stream");
     let quick = args.iter().any(|a| a == "--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let routes = Routes::new()
@@ -531,13 +562,16 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let started = Instant::now();
+    let machine = machine();
     let result = runtime.block_on(async {
         let t = Arc::new(Targets::new(&upstream)?);
         check(&t).await?;
         if let Some(variant) = &only_variant {
-            return only(&t, variant, only_requests, only_concurrency).await;
+            return only(&t, variant, only_requests, only_concurrency, only_stream)
+                .await
+                .map(|()| None);
         }
-        println!("overhead bench: {}", machine());
+        println!("overhead bench: {machine}");
         println!("upstream: loopback BenchUpstream on its own thread; client: tokio multi-thread, 2 workers");
         // Futures are moved (memcpy) when boxed or awaited inside another: their size is a cost.
         println!(
@@ -546,27 +580,34 @@ fn main() -> Result<()> {
             std::mem::size_of_val(&t.provider.chat(Targets::request())),
             std::mem::size_of_val(&t.client.chat(ROUTE, Targets::request())),
         );
-        for v in Variant::ALL {
+        for &v in Variant::ALL {
             let n = if v == Variant::Canary { plan.warmup / plan.canary_divisor } else { plan.warmup };
             for _ in 0..n {
                 t.chat(v).await?;
             }
         }
-        for v in StreamVariant::ALL {
+        for &v in StreamVariant::ALL {
             t.stream(v).await?;
         }
-        report_sequential(sequential(&t, &plan).await?, &plan);
-        report_throughput(&throughput(&t, &plan).await?, &plan);
-        report_streams(&streams(&t, &plan).await?, &plan);
-        Ok::<(), BoxError>(())
+        let mut seq = sequential(&t, &plan).await?;
+        report_sequential(&mut seq, &plan);
+        let tput = throughput(&t, &plan).await?;
+        report_throughput(&tput, &plan);
+        let streams = streams(&t, &plan).await?;
+        report_streams(&streams, &plan);
+        Ok::<_, BoxError>(Some((seq, tput, streams)))
     });
     println!("\ntotal run time {:.1} s", started.elapsed().as_secs_f64());
     drop(runtime);
     drop(upstream);
-    result
+    if let Some((seq, tput, streams)) = result? {
+        let memory = if quick { None } else { run_memory() };
+        summary(&machine, &seq, &tput, &streams, memory.as_deref());
+    }
+    Ok(())
 }
 
-fn report_sequential(mut seq: Sequential, plan: &Plan) {
+fn report_sequential(seq: &mut Sequential, plan: &Plan) {
     println!(
         "\n== sequential latency: {} requests per variant (canary {}), {} interleaved rounds ==",
         plan.seq_requests,
@@ -585,14 +626,9 @@ fn report_sequential(mut seq: Sequential, plan: &Plan) {
         "CPU µs/req",
         "CPU ×raw"
     );
-    let mut rows = Vec::new();
-    for v in Variant::ALL {
-        let s = &mut seq.samples[v as usize];
-        let cpu = seq.cpu_ns[v as usize] as f64 / 1e3 / s.len().max(1) as f64;
-        rows.push((v, micros(quantile(s, 0.5)), micros(quantile(s, 0.99)), cpu));
-    }
-    let (_, b50, b99, bcpu) = rows[0];
-    for &(v, p50, p99, cpu) in &rows {
+    let rows = seq_rows(seq);
+    let (b50, b99, bcpu) = rows[0];
+    for (&v, &(p50, p99, cpu)) in Variant::ALL.iter().zip(&rows) {
         println!(
             "{:<28} {:>9.1} {:>9.1} {:>9.3} {:>9.3} {:>9.1} {:>9.1} {:>11.1} {:>9.3}",
             v.name(),
@@ -606,7 +642,8 @@ fn report_sequential(mut seq: Sequential, plan: &Plan) {
             cpu / bcpu
         );
     }
-    for &(v, p50, p99, _) in &rows[1..3] {
+    for v in [Variant::Provider, Variant::Routed] {
+        let (p50, p99, _) = rows[v as usize];
         println!(
             "target {}: added p50 {:.1} µs ≤ 15: {}; added p99 {:.1} µs ≤ 40: {}",
             v.name(),
@@ -616,16 +653,29 @@ fn report_sequential(mut seq: Sequential, plan: &Plan) {
             verdict(p99 - b99 <= 40.0)
         );
     }
-    let (_, c50, _, _) = rows[3];
+    let canary = rows[Variant::Canary as usize].0;
+    let provider = rows[Variant::Provider as usize].0;
     println!(
         "canary check: p50 {:.2}× the provider's: the harness {} a client per request",
-        c50 / rows[1].1,
-        if c50 > rows[1].1 * 1.5 {
+        canary / provider,
+        if canary > provider * 1.5 {
             "sees"
         } else {
             "does NOT see"
         }
     );
+}
+
+/// Per variant: p50 µs, p99 µs, CPU µs per request.
+fn seq_rows(seq: &mut Sequential) -> Vec<(f64, f64, f64)> {
+    Variant::ALL
+        .iter()
+        .map(|&v| {
+            let s = &mut seq.samples[v as usize];
+            let cpu = seq.cpu_ns[v as usize] as f64 / 1e3 / s.len().max(1) as f64;
+            (micros(quantile(s, 0.5)), micros(quantile(s, 0.99)), cpu)
+        })
+        .collect()
 }
 
 fn report_throughput(tput: &Throughput, plan: &Plan) {
@@ -639,7 +689,7 @@ fn report_throughput(tput: &Throughput, plan: &Plan) {
         "{:<28} {:>10} {:>9} {:>11} {:>9}",
         "variant", "req/s", "×raw", "CPU µs/req", "CPU ×raw"
     );
-    for v in Variant::ALL {
+    for &v in Variant::ALL {
         let i = v as usize;
         println!(
             "{:<28} {:>10.0} {:>9.3} {:>11.1} {:>9.3}",
@@ -651,34 +701,163 @@ fn report_throughput(tput: &Throughput, plan: &Plan) {
         );
     }
     for v in [Variant::Provider, Variant::Routed] {
-        let ratio = rates[v as usize] / rates[0];
+        let i = v as usize;
+        let ratio = rates[i] / rates[0];
+        let cpu_ratio = cpu[i] / cpu[0];
         println!(
-            "target {}: {:.3}× raw ≥ 0.95: {}",
+            "target {}: {ratio:.3}× raw ≥ 0.97: {}; CPU {cpu_ratio:.3}× raw ≤ 1.10: {}",
             v.name(),
-            ratio,
-            verdict(ratio >= 0.95)
+            verdict(ratio >= 0.97),
+            verdict(cpu_ratio <= 1.10)
         );
     }
 }
 
-fn report_streams(times: &[Duration], plan: &Plan) {
+fn report_streams(streams: &Streams, plan: &Plan) {
     println!(
         "\n== {STREAM_CHUNKS}-chunk SSE stream: median of {} interleaved rounds ==",
         plan.stream_rounds
     );
     println!(
-        "{:<42} {:>9} {:>12} {:>9}",
-        "variant", "ms", "chunks/s", "time ×raw"
+        "{:<42} {:>9} {:>12} {:>9} {:>12} {:>9}",
+        "variant", "ms", "chunks/s", "time ×raw", "CPU µs/chunk", "CPU ×raw"
     );
-    let base = times[0].as_secs_f64();
-    for v in StreamVariant::ALL {
-        let t = times[v as usize].as_secs_f64();
+    let base = streams.times[0].as_secs_f64();
+    let base_cpu = streams.cpu_per_chunk[0];
+    for &v in StreamVariant::ALL {
+        let t = streams.times[v as usize].as_secs_f64();
+        let cpu = streams.cpu_per_chunk[v as usize];
         println!(
-            "{:<42} {:>9.3} {:>12.0} {:>9.3}",
+            "{:<42} {:>9.3} {:>12.0} {:>9.3} {:>12.2} {:>9.3}",
             v.name(),
             t * 1e3,
             STREAM_CHUNKS as f64 / t,
-            t / base
+            t / base,
+            cpu / 1e3,
+            cpu / base_cpu
+        );
+    }
+}
+
+/// Per variant of the memory bench: peak RSS (VmHWM) and bytes per open stream.
+struct Memory {
+    variant: String,
+    peak: u64,
+    per_stream: u64,
+}
+
+/// Run the `memory` binary beside this one; its `SUMMARY` lines.
+fn run_memory() -> Option<Vec<Memory>> {
+    let exe = std::env::current_exe().ok()?.with_file_name("memory");
+    println!("\nrunning {} for the memory columns", exe.display());
+    let output = std::process::Command::new(&exe).output().ok()?;
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    let stdout = String::from_utf8(output.stdout).ok()?;
+    let rows = stdout
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.strip_prefix("SUMMARY ")?.split_whitespace();
+            Some(Memory {
+                variant: f.next()?.to_owned(),
+                peak: f.next()?.parse().ok()?,
+                per_stream: f.next()?.parse().ok()?,
+            })
+        })
+        .collect();
+    Some(rows)
+}
+
+/// One table, every row: what BENCHMARKS.md quotes.
+fn summary(
+    machine: &str,
+    seq: &Sequential,
+    tput: &Throughput,
+    streams: &Streams,
+    memory: Option<&[Memory]>,
+) {
+    let mut seq = Sequential {
+        samples: seq.samples.clone(),
+        cpu_ns: seq.cpu_ns.clone(),
+    };
+    let rows = seq_rows(&mut seq);
+    println!("\n== summary ({machine}; load now {}) ==", load());
+    println!(
+        "| client | seq p50 µs | seq p99 µs | c64 req/s | CPU µs/req c64 | 1000-chunk stream ms | CPU µs/chunk | peak RSS KiB | per stream B |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let stream_of = |v: Variant| -> Option<StreamVariant> {
+        Some(match v {
+            Variant::Raw => StreamVariant::Raw,
+            Variant::Provider => StreamVariant::Provider,
+            Variant::Routed => StreamVariant::Routed,
+            #[cfg(feature = "peers")]
+            Variant::AsyncOpenAi => StreamVariant::AsyncOpenAi,
+            #[cfg(feature = "peers")]
+            Variant::Genai => StreamVariant::Genai,
+            Variant::Canary => return None,
+        })
+    };
+    let memory_key = |v: Variant| match v {
+        Variant::Raw => "raw",
+        Variant::Provider | Variant::Routed => "runtime",
+        #[cfg(feature = "peers")]
+        Variant::AsyncOpenAi => "async-openai",
+        #[cfg(feature = "peers")]
+        Variant::Genai => "genai",
+        Variant::Canary => "-",
+    };
+    let (b50, b99, _) = rows[0];
+    let (brate, bcpu) = (tput.rates[0], tput.cpu_per_request[0]);
+    let (bst, bsc) = (streams.times[0].as_secs_f64(), streams.cpu_per_chunk[0]);
+    let mem_base = memory.and_then(|m| m.iter().find(|r| r.variant == "raw"));
+    for &v in Variant::ALL {
+        let i = v as usize;
+        let (p50, p99, _) = rows[i];
+        let (rate, cpu) = (tput.rates[i], tput.cpu_per_request[i]);
+        let stream = stream_of(v).map_or_else(
+            || ("-".to_owned(), "-".to_owned()),
+            |s| {
+                let (t, c) = (
+                    streams.times[s as usize].as_secs_f64(),
+                    streams.cpu_per_chunk[s as usize],
+                );
+                (
+                    format!("{:.2} ({:.2}×)", t * 1e3, t / bst),
+                    format!("{:.2} ({:.2}×)", c / 1e3, c / bsc),
+                )
+            },
+        );
+        let mem = memory
+            .and_then(|m| m.iter().find(|r| r.variant == memory_key(v)))
+            .map_or_else(
+                || ("-".to_owned(), "-".to_owned()),
+                |r| {
+                    let (bp, bs) = mem_base.map_or((r.peak, r.per_stream), |b| (b.peak, b.per_stream));
+                    (
+                        format!("{} ({:.2}×)", r.peak / 1024, r.peak as f64 / bp.max(1) as f64),
+                        format!(
+                            "{} ({:.2}×)",
+                            r.per_stream,
+                            r.per_stream as f64 / bs.max(1) as f64
+                        ),
+                    )
+                },
+            );
+        println!(
+            "| {} | {:.1} ({:.2}×) | {:.1} ({:.2}×) | {:.0} ({:.2}×) | {:.1} ({:.2}×) | {} | {} | {} | {} |",
+            v.name(),
+            p50,
+            p50 / b50,
+            p99,
+            p99 / b99,
+            rate,
+            rate / brate,
+            cpu / 1e3,
+            cpu / bcpu,
+            stream.0,
+            stream.1,
+            mem.0,
+            mem.1
         );
     }
 }

@@ -85,11 +85,7 @@ impl EntraId {
     ///
     /// A `Config` error naming the variable that is not set.
     pub fn from_env() -> Result<Self> {
-        Self::from_vars(&|name| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-        })
+        Self::from_vars(&|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
 
     fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
@@ -211,7 +207,12 @@ mod tests {
         assert!(EntraId::new("t", "", "b").is_err());
         assert!(EntraId::new("t", "a", " ").is_err());
         let entra = EntraId::new("t", "a", "b").unwrap();
-        assert!(entra.clone().authority_host("http://login.example").is_err());
+        assert!(
+            entra
+                .clone()
+                .authority_host("http://login.example")
+                .is_err()
+        );
         assert!(entra.authority_host("http://127.0.0.1:1").is_ok());
     }
 }

@@ -29,7 +29,10 @@ pub(crate) struct EnvAuth {
 /// source its declared credentials variable calls for. `None` for other
 /// providers and for variables no built-in source reads (`connect` then asks
 /// for `.token_source(...)`).
-pub(crate) fn from_env(spec: &ProviderSpec, url_vars: &[(String, String)]) -> Result<Option<EnvAuth>> {
+pub(crate) fn from_env(
+    spec: &ProviderSpec,
+    url_vars: &[(String, String)],
+) -> Result<Option<EnvAuth>> {
     if spec.auth != AuthScheme::Token {
         return Ok(None);
     }

@@ -29,6 +29,7 @@ pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 const METADATA_HOST: &str = "metadata.google.internal";
 
 /// How long a signed assertion is valid (Google's maximum is one hour).
+#[cfg(feature = "google")]
 const ASSERTION_LIFETIME_SECS: u64 = 3600;
 
 /// Google credentials as a [`TokenSource`]: each fetch returns a fresh
@@ -65,6 +66,7 @@ enum Kind {
 #[derive(Clone)]
 struct ServiceAccount {
     client_email: String,
+    #[cfg_attr(not(feature = "google"), allow(dead_code))]
     private_key_id: Option<String>,
     /// The PEM, kept for redaction.
     private_key: SecretString,
@@ -113,14 +115,24 @@ impl GoogleCredentials {
         let kind = match file.kind.as_deref() {
             Some("service_account") => Kind::ServiceAccount(Box::new(service_account(file)?)),
             Some("authorized_user") => {
-                let token_uri = file.token_uri.unwrap_or_else(|| GOOGLE_TOKEN_URI.to_owned());
+                let token_uri = file
+                    .token_uri
+                    .unwrap_or_else(|| GOOGLE_TOKEN_URI.to_owned());
                 oauth::check_endpoint(&token_uri, "Google token URI")?;
                 Kind::AuthorizedUser {
                     client_id: required(file.client_id, "client_id", "authorized_user")?,
-                    client_secret: required(file.client_secret, "client_secret", "authorized_user")?
-                        .into(),
-                    refresh_token: required(file.refresh_token, "refresh_token", "authorized_user")?
-                        .into(),
+                    client_secret: required(
+                        file.client_secret,
+                        "client_secret",
+                        "authorized_user",
+                    )?
+                    .into(),
+                    refresh_token: required(
+                        file.refresh_token,
+                        "refresh_token",
+                        "authorized_user",
+                    )?
+                    .into(),
                     token_uri,
                     quota_project_id: file.quota_project_id,
                 }
@@ -328,7 +340,9 @@ impl fmt::Debug for GoogleCredentials {
 fn service_account(file: File) -> Result<ServiceAccount> {
     let what = "service_account";
     let private_key = SecretString::from(required(file.private_key, "private_key", what)?);
-    let token_uri = file.token_uri.unwrap_or_else(|| GOOGLE_TOKEN_URI.to_owned());
+    let token_uri = file
+        .token_uri
+        .unwrap_or_else(|| GOOGLE_TOKEN_URI.to_owned());
     oauth::check_endpoint(&token_uri, "Google token URI")?;
     Ok(ServiceAccount {
         client_email: required(file.client_email, "client_email", what)?,
@@ -413,11 +427,9 @@ fn pem_secrets(pem: &SecretString) -> Vec<SecretString> {
 }
 
 fn required(value: Option<String>, field: &str, kind: &str) -> Result<String> {
-    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-        Error::config(format!(
-            "the `{kind}` Google credentials have no `{field}`"
-        ))
-    })
+    value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| Error::config(format!("the `{kind}` Google credentials have no `{field}`")))
 }
 
 /// gcloud's Application Default Credentials file.
@@ -444,7 +456,12 @@ mod tests {
 
     fn vars(pairs: &[(&'static str, String)]) -> impl Fn(&str) -> Option<String> {
         let pairs = pairs.to_vec();
-        move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     #[test]
@@ -467,7 +484,10 @@ mod tests {
         for (json, needle) in [
             ("{\"type\": \"external_account\"}", "external_account"),
             ("{\"client_id\": \"x\"}", "no `type`"),
-            ("{\"type\": \"authorized_user\", \"client_id\": \"x\"}", "client_secret"),
+            (
+                "{\"type\": \"authorized_user\", \"client_id\": \"x\"}",
+                "client_secret",
+            ),
             ("{\"private_key\": \"-----BEGIN", "not valid JSON"),
             (
                 "{\"type\": \"service_account\", \"client_email\": \"a@b\", \"private_key\": \"nope-secret\"}",
@@ -498,11 +518,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("llm-runtime-adc-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("application_default_credentials.json"), USER).unwrap();
-        let gcloud = GoogleCredentials::from_vars(&vars(&[(
-            "CLOUDSDK_CONFIG",
-            dir.display().to_string(),
-        )]))
-        .unwrap();
+        let gcloud =
+            GoogleCredentials::from_vars(&vars(&[("CLOUDSDK_CONFIG", dir.display().to_string())]))
+                .unwrap();
         assert!(matches!(gcloud.kind, Kind::AuthorizedUser { .. }));
         let path = dir.join("application_default_credentials.json");
         let by_path = GoogleCredentials::from_vars(&vars(&[(
@@ -518,7 +536,10 @@ mod tests {
             "/nonexistent/key.json".to_owned(),
         )]))
         .unwrap_err();
-        assert!(missing.message().contains("/nonexistent/key.json"), "{missing}");
+        assert!(
+            missing.message().contains("/nonexistent/key.json"),
+            "{missing}"
+        );
 
         let metadata = GoogleCredentials::from_vars(&vars(&[
             ("HOME", "/nonexistent".to_owned()),

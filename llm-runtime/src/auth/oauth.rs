@@ -81,7 +81,10 @@ pub(crate) async fn exchange(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         )
-        .header(http::header::ACCEPT, HeaderValue::from_static("application/json"))
+        .header(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        )
         .body(form(fields));
     fetch(request, what, &secrets).await
 }
@@ -127,7 +130,8 @@ fn refused(e: Error, what: &str) -> Error {
         Some(400 | 401 | 403) => ErrorKind::Authentication,
         _ => e.kind(),
     };
-    e.with_kind(kind).context(&format!("the {what} refused the credentials"))
+    e.with_kind(kind)
+        .context(&format!("the {what} refused the credentials"))
 }
 
 fn seconds(v: &serde_json::Value) -> Option<Duration> {

@@ -459,15 +459,17 @@ pub(crate) fn should_retry_from_headers(headers: &HeaderMap) -> Option<bool> {
 
 /// The request id header providers send (`x-request-id`, `request-id`, ...).
 pub(crate) fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
-    [
-        "x-request-id",
-        "request-id",
-        "x-goog-request-id",
-        "x-amzn-requestid",
-        "cf-ray",
-    ]
+    // Parsed once, not per answer.
+    const HEADERS: [http::HeaderName; 5] = [
+        http::HeaderName::from_static("x-request-id"),
+        http::HeaderName::from_static("request-id"),
+        http::HeaderName::from_static("x-goog-request-id"),
+        http::HeaderName::from_static("x-amzn-requestid"),
+        http::HeaderName::from_static("cf-ray"),
+    ];
+    HEADERS
         .iter()
-        .find_map(|h| headers.get(*h))
+        .find_map(|h| headers.get(h))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }

@@ -11,12 +11,12 @@
 use bytes::Bytes;
 use http::HeaderMap;
 
+use crate::Provider;
 use crate::auth::google::vertex_base_url;
 use crate::config::ProviderConfig;
-use crate::error::{Error, Result};
 use crate::dialects::{AnthropicDialect, GeminiDialect};
+use crate::error::{Error, Result};
 use crate::provider::{HttpParts, Operation, RequestContext as Ctx, Transform};
-use crate::Provider;
 
 /// The `anthropic_version` Claude on Vertex AI takes in the body.
 const VERTEX_ANTHROPIC_VERSION: &str = "vertex-2023-10-16";
@@ -101,7 +101,9 @@ impl VertexAnthropic {
         parts.path = format!("/publishers/anthropic/models/{model}:{method}");
         let body = parts.body.as_deref().unwrap_or_default();
         let mut body: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
-            .map_err(|e| Error::invalid_request(format!("the Messages body is not a JSON object: {e}")))?;
+            .map_err(|e| {
+                Error::invalid_request(format!("the Messages body is not a JSON object: {e}"))
+            })?;
         body.remove("model");
         body.insert(
             "anthropic_version".to_owned(),
@@ -183,7 +185,11 @@ mod tests {
     #[test]
     fn regional_and_global_hosts() {
         assert_eq!(
-            base(VertexGemini::config().project("p-1").location("europe-west4")),
+            base(
+                VertexGemini::config()
+                    .project("p-1")
+                    .location("europe-west4")
+            ),
             "https://europe-west4-aiplatform.googleapis.com/v1/projects/p-1/locations/europe-west4"
         );
         assert_eq!(

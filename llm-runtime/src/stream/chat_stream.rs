@@ -1,10 +1,11 @@
 use std::collections::{BTreeMap, VecDeque};
+use std::mem;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use tracing::Span;
+use tracing::{Instrument, Span};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -12,6 +13,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 use super::Framer;
+use super::read_ahead;
 use super::frame::{Control, Frame, StreamFormat};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::{AttemptFailure, Hooks};
@@ -78,6 +80,7 @@ impl ChatStream {
             state: Default::default(),
             scratch: Vec::new(),
             events: VecDeque::new(),
+            bytes_in: 0,
             error: None,
             done: false,
             ended: false,
@@ -94,7 +97,14 @@ impl ChatStream {
             driver.observed = Some(ResponseAccumulator::default());
         }
         match source {
-            StreamSource::Body(response) => driver.body = Some(response.bytes_stream().boxed()),
+            StreamSource::Body(response) => {
+                driver.body = Some(response.bytes_stream().boxed());
+                // Read ahead in a task beside the connection's (bounded, see
+                // `read_ahead`); inline where no tokio runtime is at hand.
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    return ChatStream::new(P::SPEC.name, read_ahead(driver, &runtime));
+                }
+            }
             StreamSource::Whole(body) => driver.whole(&body),
         }
         let stream = futures_util::stream::unfold(driver, |mut d| async move {
@@ -363,6 +373,8 @@ struct Driver<P: Provider> {
     state: <P::Wire as Transform>::StreamState,
     scratch: Vec<StreamEvent>,
     events: VecDeque<StreamEvent>,
+    /// Body bytes read since the read-ahead last counted them.
+    bytes_in: usize,
     error: Option<Error>,
     done: bool,
     ended: bool,
@@ -505,6 +517,7 @@ impl<P: Provider> Driver<P> {
 
     /// One chunk of the body.
     fn chunk(&mut self, chunk: &[u8]) {
+        self.bytes_in += chunk.len();
         match self.framer.feed(chunk, &mut self.frames) {
             Ok(()) => self.parse_frames(),
             Err(e) => {
@@ -604,6 +617,37 @@ impl<P: Provider> Driver<P> {
             }
         }
     }
+}
+
+/// Run `driver` in a task on `runtime`, handing its events over through a
+/// bounded read-ahead; the task is aborted when the stream is dropped.
+fn read_ahead<P: Provider>(
+    mut driver: Driver<P>,
+    runtime: &tokio::runtime::Handle,
+) -> read_ahead::Consumer {
+    let (mut reader, mut consumer) = read_ahead::channel();
+    let span = driver.span.clone();
+    let task = runtime.spawn(
+        async move {
+            loop {
+                // Only before the body is read again: a chunk's events go together.
+                if driver.events.is_empty() {
+                    reader.room().await;
+                }
+                let Some(item) = driver.next_event().await else {
+                    reader.flush(true);
+                    return;
+                };
+                reader.push(item, mem::take(&mut driver.bytes_in));
+                if driver.events.is_empty() {
+                    reader.flush(false);
+                }
+            }
+        }
+        .instrument(span),
+    );
+    consumer.abort_on_drop(task.abort_handle());
+    consumer
 }
 
 /// The events that rebuild `block` in a [`ResponseAccumulator`].

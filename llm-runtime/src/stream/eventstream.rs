@@ -387,7 +387,10 @@ mod tests {
             b"",
         );
         let frames = decode_in(&[&bytes]).expect("decodes");
-        assert_eq!(frames[0].event.as_deref(), Some("exception:InternalFailure"));
+        assert_eq!(
+            frames[0].event.as_deref(),
+            Some("exception:InternalFailure")
+        );
         assert_eq!(frames[0].data, r#"{"message":"boom"}"#);
     }
 
@@ -406,7 +409,9 @@ mod tests {
         let mut bytes = stream();
         bytes[0] ^= 0x80;
         let mut decoder = EventStreamDecoder::with_max_message(1 << 20);
-        let err = decoder.feed(&bytes[..PRELUDE], &mut Vec::new()).unwrap_err();
+        let err = decoder
+            .feed(&bytes[..PRELUDE], &mut Vec::new())
+            .unwrap_err();
         assert!(err.to_string().contains("prelude CRC"), "{err}");
     }
 
@@ -421,7 +426,12 @@ mod tests {
         // A flipped payload byte is caught by the same CRC.
         let mut bytes = event("messageStop", r#"{"stopReason":"end_turn"}"#);
         bytes[40] ^= 0x20;
-        assert!(decode_in(&[&bytes]).unwrap_err().to_string().contains("message CRC"));
+        assert!(
+            decode_in(&[&bytes])
+                .unwrap_err()
+                .to_string()
+                .contains("message CRC")
+        );
     }
 
     #[test]
@@ -454,8 +464,12 @@ mod tests {
     fn no_message_type_or_bad_headers_are_decode_errors() {
         let none = encode_event_message(&[(":event-type", "x")], b"{}");
         assert_eq!(decode_in(&[&none]).unwrap_err().kind(), ErrorKind::Decode);
-        let not_utf8 = encode_event_message(&[(":message-type", "event"), (":event-type", "x")], b"\xff");
-        assert_eq!(decode_in(&[&not_utf8]).unwrap_err().kind(), ErrorKind::Decode);
+        let not_utf8 =
+            encode_event_message(&[(":message-type", "event"), (":event-type", "x")], b"\xff");
+        assert_eq!(
+            decode_in(&[&not_utf8]).unwrap_err().kind(),
+            ErrorKind::Decode
+        );
     }
 
     #[test]
@@ -490,7 +504,10 @@ mod tests {
         let bytes = stream();
         let whole = decode_in(&[&bytes]).expect("decodes");
         for cut in 0..=bytes.len() {
-            assert_eq!(decode_in(&[&bytes[..cut], &bytes[cut..]]).expect("split"), whole);
+            assert_eq!(
+                decode_in(&[&bytes[..cut], &bytes[cut..]]).expect("split"),
+                whole
+            );
         }
     }
 }

@@ -5,6 +5,7 @@ mod eventstream;
 pub(crate) mod frame;
 mod framer;
 mod ndjson;
+mod read_ahead;
 mod sse;
 mod tool_calls;
 

@@ -7,6 +7,26 @@ use crate::provider::Frame;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A line handed out by [`LineSplitter`], without its line end.
+pub(super) enum Line<'a> {
+    /// The line lay whole in the chunk fed.
+    Borrowed(&'a [u8]),
+    /// The line spanned chunks and was assembled in the splitter's buffer: the
+    /// receiver may take the buffer (`mem::take`) instead of copying it, which
+    /// keeps a long line's cost linear in its length.
+    Buffered(&'a mut Vec<u8>),
+}
+
+impl Line<'_> {
+    /// The line's bytes.
+    pub(super) fn bytes(&self) -> &[u8] {
+        match self {
+            Line::Borrowed(b) => b,
+            Line::Buffered(b) => b,
+        }
+    }
+}
+
 /// Splits a byte stream into lines, in linear time and bounded memory.
 ///
 /// `pending` only ever holds bytes that were already scanned and hold no line
@@ -49,7 +69,7 @@ impl LineSplitter {
     pub(super) fn feed(
         &mut self,
         chunk: &[u8],
-        mut on_line: impl FnMut(&[u8]) -> Result<()>,
+        mut on_line: impl FnMut(Line<'_>) -> Result<()>,
     ) -> Result<()> {
         self.check_usable()?;
         let result = self.split(chunk, &mut on_line);
@@ -61,12 +81,15 @@ impl LineSplitter {
 
     /// The stream ended: hand an unterminated last line to `on_line`, reset the
     /// splitter for a new stream, and say whether the stream ended mid-line.
-    pub(super) fn finish(&mut self, mut on_line: impl FnMut(&[u8]) -> Result<()>) -> Result<bool> {
+    pub(super) fn finish(
+        &mut self,
+        mut on_line: impl FnMut(Line<'_>) -> Result<()>,
+    ) -> Result<bool> {
         self.check_usable()?;
-        let pending = mem::take(&mut self.pending);
+        let mut pending = mem::take(&mut self.pending);
         let mid_line = !pending.is_empty();
         let result = if mid_line {
-            self.emit(&pending, &mut on_line)
+            self.emit_buffered(&mut pending, &mut on_line)
         } else {
             Ok(())
         };
@@ -82,7 +105,7 @@ impl LineSplitter {
     fn split(
         &mut self,
         mut chunk: &[u8],
-        on_line: &mut impl FnMut(&[u8]) -> Result<()>,
+        on_line: &mut impl FnMut(Line<'_>) -> Result<()>,
     ) -> Result<()> {
         if self.skip_lf
             && let Some((&first, rest)) = chunk.split_first()
@@ -123,7 +146,8 @@ impl LineSplitter {
             } else {
                 let mut whole = mem::take(&mut self.pending);
                 append_capped(&mut whole, line, self.max_line);
-                let result = self.emit(&whole, on_line);
+                let result = self.emit_buffered(&mut whole, on_line);
+                // The buffer is kept for the next split line, unless the receiver took it.
                 whole.clear();
                 self.pending = whole;
                 result?;
@@ -132,13 +156,28 @@ impl LineSplitter {
         Ok(())
     }
 
-    fn emit(&mut self, line: &[u8], on_line: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    fn emit(
+        &mut self,
+        line: &[u8],
+        on_line: &mut impl FnMut(Line<'_>) -> Result<()>,
+    ) -> Result<()> {
         let line = if mem::replace(&mut self.at_start, false) {
             line.strip_prefix(BOM).unwrap_or(line)
         } else {
             line
         };
-        on_line(line)
+        on_line(Line::Borrowed(line))
+    }
+
+    fn emit_buffered(
+        &mut self,
+        line: &mut Vec<u8>,
+        on_line: &mut impl FnMut(Line<'_>) -> Result<()>,
+    ) -> Result<()> {
+        if mem::replace(&mut self.at_start, false) && line.starts_with(BOM) {
+            line.drain(..BOM.len());
+        }
+        on_line(Line::Buffered(line))
     }
 
     fn check_len(&self, more: usize) -> Result<()> {
@@ -242,21 +281,29 @@ impl NdjsonDecoder {
     }
 }
 
-fn push_line(line: &[u8], out: &mut Vec<Frame>) -> Result<()> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.trim_ascii().is_empty() {
+fn push_line(line: Line<'_>, out: &mut Vec<Frame>) -> Result<()> {
+    let bytes = line.bytes();
+    let trimmed = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    if trimmed.trim_ascii().is_empty() {
         return Ok(());
     }
-    let data = std::str::from_utf8(line).map_err(|e| {
+    let not_utf8 = |e: std::str::Utf8Error| {
         Error::decode(format!(
             "NDJSON line is not valid UTF-8 (at byte {} of the line)",
             e.valid_up_to()
         ))
-    })?;
-    out.push(Frame {
-        event: None,
-        data: data.to_owned(),
-    });
+    };
+    let data = match line {
+        Line::Borrowed(_) => std::str::from_utf8(trimmed).map_err(not_utf8)?.to_owned(),
+        // A line that spanned chunks: its buffer becomes the frame's data, uncopied.
+        Line::Buffered(buf) => {
+            if buf.ends_with(b"\r") {
+                buf.pop();
+            }
+            String::from_utf8(mem::take(buf)).map_err(|e| not_utf8(e.utf8_error()))?
+        }
+    };
+    out.push(Frame { event: None, data });
     Ok(())
 }
 

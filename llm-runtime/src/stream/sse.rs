@@ -2,7 +2,7 @@
 
 use std::mem;
 
-use super::ndjson::LineSplitter;
+use super::ndjson::{Line, LineSplitter};
 use crate::error::{Error, Result};
 use crate::provider::Frame;
 
@@ -113,14 +113,47 @@ struct PendingEvent {
     max_data: usize,
 }
 
+fn not_utf8(e: std::str::Utf8Error) -> Error {
+    Error::decode(format!(
+        "SSE line is not valid UTF-8 (at byte {} of the line)",
+        e.valid_up_to()
+    ))
+}
+
 impl PendingEvent {
-    fn line(&mut self, line: &[u8], out: &mut Vec<Frame>) -> Result<()> {
-        let line = std::str::from_utf8(line).map_err(|e| {
-            Error::decode(format!(
-                "SSE line is not valid UTF-8 (at byte {} of the line)",
-                e.valid_up_to()
-            ))
-        })?;
+    fn line(&mut self, line: Line<'_>, out: &mut Vec<Frame>) -> Result<()> {
+        match line {
+            Line::Buffered(buf) if !self.has_data && buf.starts_with(b"data:") => {
+                self.take_data_line(buf)
+            }
+            line => self.borrowed_line(line.bytes(), out),
+        }
+    }
+
+    /// The event's first `data:` line, assembled across chunks: its buffer
+    /// becomes the event's data (the field name shifted out) rather than a
+    /// copy, so a long line costs one pass more, not a second buffer.
+    fn take_data_line(&mut self, buf: &mut Vec<u8>) -> Result<()> {
+        let start = if buf.get(5) == Some(&b' ') { 6 } else { 5 };
+        if buf.len() - start > self.max_data {
+            return Err(self.too_long());
+        }
+        let mut data = String::from_utf8(mem::take(buf)).map_err(|e| not_utf8(e.utf8_error()))?;
+        data.drain(..start);
+        self.data = data;
+        self.has_data = true;
+        Ok(())
+    }
+
+    fn too_long(&self) -> Error {
+        Error::decode(format!(
+            "SSE event data longer than {} bytes (the decoder's max_line)",
+            self.max_data
+        ))
+    }
+
+    fn borrowed_line(&mut self, line: &[u8], out: &mut Vec<Frame>) -> Result<()> {
+        let line = std::str::from_utf8(line).map_err(not_utf8)?;
         if line.is_empty() {
             self.dispatch(out);
             return Ok(());
@@ -133,10 +166,7 @@ impl PendingEvent {
             "data" => {
                 let sep = usize::from(self.has_data);
                 if self.data.len() + sep + value.len() > self.max_data {
-                    return Err(Error::decode(format!(
-                        "SSE event data longer than {} bytes (the decoder's max_line)",
-                        self.max_data
-                    )));
+                    return Err(self.too_long());
                 }
                 if self.has_data {
                     self.data.push('\n');

@@ -23,6 +23,13 @@ fn main() {
     assert_eq!(spec.dialect, Some("openai"));
     let error = Gateway::config().api_key("k").connect().unwrap_err();
     assert!(error.to_string().contains("GATEWAY_WORKSPACE"), "{error}");
+    let error = Gateway::config()
+        .api_key("k")
+        .url_var("workspace", "w1")
+        .url_var("account_id", "a1")
+        .connect()
+        .unwrap_err();
+    assert!(error.to_string().contains("GATEWAY_TEAM"), "the required header: {error}");
     let client = Gateway::config()
         .api_key("k")
         .url_var("workspace", "w1")

@@ -25,7 +25,8 @@ mod sigv4;
 pub use aws_credential_types::Credentials;
 #[cfg(feature = "bedrock")]
 pub use aws_credential_types::provider::{
-    ProvideCredentials, error::CredentialsError, future::ProvideCredentials as ProvideCredentialsFuture,
+    ProvideCredentials, error::CredentialsError,
+    future::ProvideCredentials as ProvideCredentialsFuture,
 };
 #[cfg(feature = "bedrock")]
 pub use sigv4::SigV4Signer;
@@ -123,7 +124,10 @@ enum Keys {
 }
 
 fn keys_from_env() -> Result<Keys> {
-    match (env_var("AWS_ACCESS_KEY_ID"), env_var("AWS_SECRET_ACCESS_KEY")) {
+    match (
+        env_var("AWS_ACCESS_KEY_ID"),
+        env_var("AWS_SECRET_ACCESS_KEY"),
+    ) {
         (Some(access_key_id), Some(secret_access_key)) => {
             return Ok(Keys::Found {
                 access_key_id,

@@ -50,7 +50,9 @@ const OTHER_SOURCES: &[&str] = &[
 pub(crate) fn load(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(String, Profile)>> {
     let named = env("AWS_PROFILE");
     let name = named.clone().unwrap_or_else(|| "default".to_owned());
-    let home = env("HOME").or_else(|| env("USERPROFILE")).map(PathBuf::from);
+    let home = env("HOME")
+        .or_else(|| env("USERPROFILE"))
+        .map(PathBuf::from);
     let path = |var: &str, default: &str| {
         env(var)
             .map(PathBuf::from)
@@ -204,10 +206,8 @@ aws_session_token = tok#en
         }
         impl Files {
             pub(super) fn new(tag: &str, config: &str, credentials: &str) -> Files {
-                let dir = std::env::temp_dir().join(format!(
-                    "llm-runtime-aws-{tag}-{}",
-                    std::process::id()
-                ));
+                let dir = std::env::temp_dir()
+                    .join(format!("llm-runtime-aws-{tag}-{}", std::process::id()));
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let files = Files {
                     config: dir.join("config"),
@@ -234,7 +234,9 @@ aws_session_token = tok#en
     #[test]
     fn named_profile_skips_nested_and_keeps_hashes_inside_values() {
         let files = tempdir::Files::new("work", CONFIG, CREDENTIALS);
-        let (_, p) = load(&env_with(&files, Some("work"))).unwrap().expect("found");
+        let (_, p) = load(&env_with(&files, Some("work")))
+            .unwrap()
+            .expect("found");
         assert_eq!(p.access_key_id.as_deref(), Some("AKIDWORK"));
         assert_eq!(p.session_token.as_deref(), Some("tok#en"));
         assert_eq!(p.region.as_deref(), Some("eu-central-1"));
@@ -244,13 +246,15 @@ aws_session_token = tok#en
     #[test]
     fn other_sources_are_reported_and_unknown_profiles_fail() {
         let files = tempdir::Files::new("sso", CONFIG, CREDENTIALS);
-        let (_, p) = load(&env_with(&files, Some("sso"))).unwrap().expect("found");
+        let (_, p) = load(&env_with(&files, Some("sso")))
+            .unwrap()
+            .expect("found");
         assert_eq!(p.other_source.as_deref(), Some("sso_session"));
         assert!(p.access_key_id.is_none());
         let err = load(&env_with(&files, Some("nope"))).unwrap_err();
         assert!(err.to_string().contains("`nope`"), "{err}");
         // Section names that are not profiles are never profiles.
-        assert!(sections(CONFIG, true).get("corp").is_none());
+        assert!(!sections(CONFIG, true).contains_key("corp"));
     }
 
     #[test]

@@ -110,8 +110,10 @@ impl SigV4Signer {
                 let mut cached = cached.lock().await;
                 let now = (self.clock)();
                 let fresh = |c: &Credentials| {
-                    c.expiry()
-                        .is_none_or(|at| at.duration_since(now).is_ok_and(|left| left > REFRESH_AHEAD))
+                    c.expiry().is_none_or(|at| {
+                        at.duration_since(now)
+                            .is_ok_and(|left| left > REFRESH_AHEAD)
+                    })
                 };
                 if let Some(credentials) = cached.as_ref().filter(|c| fresh(c)) {
                     return Ok(credentials.clone());
@@ -162,7 +164,9 @@ impl RequestSigner for SigV4Signer {
             .map(|(name, value)| value.to_str().map(|v| (name.as_str(), v)))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|_| {
-                Error::invalid_request("a header value is not visible ASCII, so it cannot be signed")
+                Error::invalid_request(
+                    "a header value is not visible ASCII, so it cannot be signed",
+                )
             })?;
         let body = match request.body() {
             None => SignableBody::Bytes(&[]),
@@ -181,8 +185,9 @@ impl RequestSigner for SigV4Signer {
         let (instructions, _signature) = signable.into_parts();
         let (headers, _query) = instructions.into_parts();
         for header in headers {
-            let mut value = HeaderValue::from_str(header.value())
-                .map_err(|_| Error::config("a SigV4 header has characters a header cannot carry"))?;
+            let mut value = HeaderValue::from_str(header.value()).map_err(|_| {
+                Error::config("a SigV4 header has characters a header cannot carry")
+            })?;
             value.set_sensitive(header.sensitive() || header.name() == "authorization");
             request.headers_mut().insert(header.name(), value);
         }

@@ -187,8 +187,9 @@ impl Transform for ConverseDialect {
         // Only Claude's `thinking` is mapped; other models take their own
         // fields through `extra` (`additionalModelRequestFields`).
         if !request::is_anthropic(&request.model) {
-            for param in
-                Params::of(&[Param::ReasoningEffort, Param::ReasoningBudget]).set_in(request).iter()
+            for param in Params::of(&[Param::ReasoningEffort, Param::ReasoningBudget])
+                .set_in(request)
+                .iter()
             {
                 params.insert(param);
             }

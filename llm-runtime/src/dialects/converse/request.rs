@@ -34,7 +34,10 @@ pub(super) fn body(request: &ChatRequest, model: &str) -> Result<Value> {
     if !system.is_empty() {
         body.insert("system".into(), Value::Array(system));
     }
-    body.insert("messages".into(), Value::Array(messages(&request.messages)?));
+    body.insert(
+        "messages".into(),
+        Value::Array(messages(&request.messages)?),
+    );
 
     let mut inference = Map::new();
     if let Some(n) = request.max_tokens {
@@ -236,7 +239,9 @@ fn image_block(source: &ImageSource) -> Result<Value> {
                     .map(|ext| image_format(&format!("image/{ext}")))
                     .transpose()?
                     .unwrap_or("png");
-                return Ok(json!({"image": {"format": format, "source": {"s3Location": {"uri": url}}}}));
+                return Ok(
+                    json!({"image": {"format": format, "source": {"s3Location": {"uri": url}}}}),
+                );
             }
             None => {
                 return Err(Error::invalid_request(

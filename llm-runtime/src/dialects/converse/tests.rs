@@ -49,12 +49,17 @@ fn request_fields() {
         .max_tokens(100)
         .stop("END")
         .reasoning_budget(2048)
-        .tool(Tool::function("get_weather", "Weather", json!({"type": "object"})))
+        .tool(Tool::function(
+            "get_weather",
+            "Weather",
+            json!({"type": "object"}),
+        ))
         .tool_choice(ToolChoice::Tool("get_weather".into()));
     request.extra.insert("top_k".into(), json!(5));
-    request
-        .extra
-        .insert("guardrailConfig".into(), json!({"guardrailIdentifier": "g"}));
+    request.extra.insert(
+        "guardrailConfig".into(),
+        json!({"guardrailIdentifier": "g"}),
+    );
     let mut reply = Message::assistant("");
     reply.reasoning = vec![
         ReasoningBlock::text("think").signed("sig", SOURCE),
@@ -152,8 +157,10 @@ fn errors_take_the_amzn_error_type_and_request_id() {
         let mut headers = HeaderMap::new();
         headers.insert(
             "x-amzn-errortype",
-            HeaderValue::from_str(&format!("{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"))
-                .expect("header"),
+            HeaderValue::from_str(&format!(
+                "{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+            ))
+            .expect("header"),
         );
         headers.insert("x-amzn-requestid", HeaderValue::from_static("req-123"));
         let error = ConverseDialect.classify_error(status, &headers, br#"{"message":"nope"}"#);

@@ -1,0 +1,263 @@
+//! A bounded read-ahead between a stream's reader task and its consumer.
+//!
+//! The task that reads the body (framing and parsing it) runs beside the HTTP
+//! connection's own task, so each body chunk is a cheap same-thread hand-off
+//! there rather than a wake-up of the consumer; the consumer then takes every
+//! event that is ready in one lock. The read-ahead is bounded in bytes: the
+//! reader stops reading the body while the events it handed over and the
+//! consumer has not taken stand for [`READ_AHEAD_BYTES`] of the wire or more,
+//! so at most about twice that (plus one body chunk) is held per stream
+//! whatever the consumer's pace, and a slow consumer slows the upstream
+//! (TCP backpressure) instead of growing memory.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::mem;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+use tokio::task::AbortHandle;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::StreamEvent;
+
+/// Wire bytes whose events may wait for the consumer before the reader pauses.
+pub(crate) const READ_AHEAD_BYTES: usize = 64 * 1024;
+
+type Item = Result<StreamEvent>;
+
+#[derive(Default)]
+struct State {
+    /// Handed over, not yet taken.
+    queue: VecDeque<Item>,
+    /// Wire bytes behind `queue`.
+    bytes: usize,
+    /// The reader handed over its last item.
+    finished: bool,
+    /// The reader is gone (ended, or dropped with its runtime).
+    gone: bool,
+    consumer: Option<Waker>,
+    reader: Option<Waker>,
+}
+
+struct Shared(Mutex<State>);
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding the lock; a poisoned one is still consistent.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Store `cx`'s waker in `slot` unless the same one is there.
+fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(w) if w.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
+}
+
+/// The reader's end.
+pub(crate) struct Reader {
+    shared: Arc<Shared>,
+    /// Items parsed from the current body chunk, handed over together.
+    pending: VecDeque<Item>,
+    pending_bytes: usize,
+}
+
+/// The consumer's end: a `Stream` of the items in order.
+pub(crate) struct Consumer {
+    shared: Arc<Shared>,
+    local: VecDeque<Item>,
+    task: Option<AbortHandle>,
+    done: bool,
+}
+
+/// A connected pair.
+pub(crate) fn channel() -> (Reader, Consumer) {
+    let shared = Arc::new(Shared(Mutex::new(State::default())));
+    (
+        Reader {
+            shared: Arc::clone(&shared),
+            pending: VecDeque::new(),
+            pending_bytes: 0,
+        },
+        Consumer {
+            shared,
+            local: VecDeque::new(),
+            task: None,
+            done: false,
+        },
+    )
+}
+
+impl Reader {
+    /// Wait until the consumer has taken enough for the reader to read on.
+    pub(crate) async fn room(&self) {
+        poll_fn(|cx| {
+            let mut s = self.shared.lock();
+            if s.bytes < READ_AHEAD_BYTES {
+                Poll::Ready(())
+            } else {
+                register(&mut s.reader, cx);
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+
+    /// Queue an item that `bytes` of the wire produced (handed over at [`flush`](Self::flush)).
+    pub(crate) fn push(&mut self, item: Item, bytes: usize) {
+        self.pending.push_back(item);
+        self.pending_bytes += bytes;
+    }
+
+    /// Hand the queued items to the consumer; `last` when nothing follows.
+    pub(crate) fn flush(&mut self, last: bool) {
+        let waker = {
+            let mut s = self.shared.lock();
+            if s.queue.is_empty() {
+                mem::swap(&mut s.queue, &mut self.pending);
+            } else {
+                s.queue.append(&mut self.pending);
+            }
+            s.bytes += mem::take(&mut self.pending_bytes);
+            s.finished |= last;
+            s.consumer.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let waker = {
+            let mut s = self.shared.lock();
+            s.gone = true;
+            s.consumer.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl Consumer {
+    /// Abort `task` (the reader) when the consumer is dropped.
+    pub(crate) fn abort_on_drop(&mut self, task: AbortHandle) {
+        self.task = Some(task);
+    }
+}
+
+impl Stream for Consumer {
+    type Item = Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        let this = &mut *self;
+        if let Some(item) = this.local.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let mut s = this.shared.lock();
+        if !s.queue.is_empty() {
+            mem::swap(&mut s.queue, &mut this.local);
+            s.bytes = 0;
+            let waker = s.reader.take();
+            drop(s);
+            if let Some(w) = waker {
+                w.wake();
+            }
+            return Poll::Ready(this.local.pop_front());
+        }
+        if s.finished {
+            this.done = true;
+            return Poll::Ready(None);
+        }
+        if s.gone {
+            // The reader was dropped before its end: its runtime shut down.
+            this.done = true;
+            return Poll::Ready(Some(Err(Error::new(
+                ErrorKind::StreamTruncated,
+                "the stream's reader task stopped before the stream ended (its runtime shut down)",
+            ))));
+        }
+        register(&mut s.consumer, cx);
+        Poll::Pending
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    fn text(t: &str) -> Item {
+        Ok(StreamEvent::TextDelta { text: t.to_owned() })
+    }
+
+    #[tokio::test]
+    async fn items_arrive_in_order_and_the_end_is_seen() {
+        let (mut reader, mut consumer) = channel();
+        let task = tokio::spawn(async move {
+            for i in 0..100 {
+                reader.room().await;
+                reader.push(text(&i.to_string()), 10);
+                reader.flush(i == 99);
+            }
+        });
+        let mut got = Vec::new();
+        while let Some(item) = consumer.next().await {
+            match item {
+                Ok(StreamEvent::TextDelta { text }) => got.push(text),
+                other => panic!("{other:?}"),
+            }
+        }
+        task.await.expect("the reader ends");
+        let want: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        assert_eq!(got, want);
+    }
+
+    #[tokio::test]
+    async fn the_reader_waits_while_the_bound_is_reached() {
+        let (mut reader, mut consumer) = channel();
+        reader.push(text("big"), READ_AHEAD_BYTES);
+        reader.flush(false);
+        // Full: room() stays pending until the consumer takes the queue.
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(20), reader.room());
+        assert!(waiting.await.is_err(), "the reader read past the bound");
+        assert!(matches!(consumer.next().await, Some(Ok(_))));
+        reader.room().await;
+        reader.flush(true);
+        assert!(consumer.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reader_gone_without_its_end_is_an_error() {
+        let (mut reader, mut consumer) = channel();
+        reader.push(text("a"), 1);
+        reader.flush(false);
+        drop(reader);
+        assert!(matches!(consumer.next().await, Some(Ok(_))));
+        let end = consumer.next().await;
+        assert!(
+            matches!(&end, Some(Err(e)) if e.kind() == ErrorKind::StreamTruncated),
+            "{end:?}"
+        );
+        assert!(consumer.next().await.is_none());
+    }
+}
