@@ -168,7 +168,6 @@ impl<P: Provider> ProviderClient<P> {
     ) -> Result<ChatResponse> {
         let called = Instant::now();
         let (request, dropped) = self.prepare(request, false, options)?;
-        let finisher = self.finisher(&request.model);
         let span = chat_span(
             P::SPEC.name,
             &request.model,
@@ -203,7 +202,8 @@ impl<P: Provider> ProviderClient<P> {
         }
         .instrument(span.clone())
         .await
-        .map_err(|e: Error| record_error(&span, finisher.finish(e)))
+        // The finisher (a copy of the model name) only when there is an error.
+        .map_err(|e: Error| record_error(&span, self.finisher(&request.model).finish(e)))
     }
 
     /// Send a chat request and stream the answer as it is generated.

@@ -27,7 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, StreamExt};
-use llm_runtime::providers::{Anthropic, AzureOpenAi, Cohere, Gemini, Ollama, OpenAi};
+use llm_runtime::providers::{
+    Anthropic, AzureOpenAi, Cohere, Gemini, Ollama, OpenAi, OpenAiResponses,
+};
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
 use llm_runtime::{ChatRequest, ChatResponse, Error, Provider, ProviderClient, RetryPolicy};
 use proptest::prelude::*;
@@ -59,15 +61,17 @@ enum Dialect {
     Ollama,
     Cohere,
     AzureOpenAi,
+    OpenAiResponses,
 }
 
-const DIALECTS: [Dialect; 6] = [
+const DIALECTS: [Dialect; 7] = [
     Dialect::OpenAi,
     Dialect::Anthropic,
     Dialect::Gemini,
     Dialect::Ollama,
     Dialect::Cohere,
     Dialect::AzureOpenAi,
+    Dialect::OpenAiResponses,
 ];
 
 impl Dialect {
@@ -79,6 +83,7 @@ impl Dialect {
             Dialect::Gemini => "gemini",
             Dialect::Ollama => "ollama",
             Dialect::Cohere => "cohere",
+            Dialect::OpenAiResponses => "openai_responses",
         }
     }
 }
@@ -1035,6 +1040,16 @@ async fn run_case(server: &MockServer, case: &Case, timeout: Duration) -> Vec<Fa
             )
             .await
         }
+        Dialect::OpenAiResponses => {
+            let c = client::<OpenAiResponses>(server, "/v1", timeout, r);
+            exercise(
+                &c,
+                ChatRequest::new("gpt-5-mini").user("Say hello"),
+                case,
+                bound,
+            )
+            .await
+        }
         Dialect::AzureOpenAi => {
             let c = client::<AzureOpenAi>(server, "/v1", timeout, r);
             exercise(
@@ -1321,6 +1336,11 @@ fn cohere_whole_responses() {
 #[test]
 fn azure_openai_whole_responses() {
     dialect_run("azure_openai", Dialect::AzureOpenAi);
+}
+
+#[test]
+fn openai_responses_whole_responses() {
+    dialect_run("openai_responses", Dialect::OpenAiResponses);
 }
 
 /// Bodies that stall after a few chunks: every call still ends within its

@@ -64,7 +64,7 @@ proptest! {
 
     #[test]
     fn framing_never_panics(body in streamish(), cut in 0usize..600) {
-        for format in [StreamFormat::Sse, StreamFormat::Ndjson] {
+        for format in [StreamFormat::Sse, StreamFormat::Ndjson, StreamFormat::AwsEventStream] {
             let run = |chunks: &[&[u8]]| {
                 let mut framer = Framer::new(format, 256);
                 let mut out = Vec::new();

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -15,14 +17,16 @@ pub struct OpenAiStreamState {
     calls: ToolCallAssembler,
 }
 
+/// Borrowed where the wire allows: the id and model repeat on every chunk but
+/// are used once, so they are not copied per chunk.
 #[derive(Deserialize)]
-struct Chunk {
+struct Chunk<'a> {
     #[serde(default)]
     error: Option<Value>,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    model: Option<String>,
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "null_as_default")]
     choices: Vec<ChunkChoice>,
     #[serde(default)]
@@ -90,8 +94,8 @@ pub(super) fn parse_chunk(
     if !state.started {
         state.started = true;
         out.push(StreamEvent::Start {
-            id: chunk.id.clone().unwrap_or_default(),
-            model: chunk.model.clone().unwrap_or_default(),
+            id: chunk.id.map(Cow::into_owned).unwrap_or_default(),
+            model: chunk.model.map(Cow::into_owned).unwrap_or_default(),
         });
     }
     if let Some(choice) = chunk.choices.into_iter().next() {

@@ -247,6 +247,14 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     if let Some(e) = wire.failure(false) {
         return Err(e);
     }
+    // Neither a status nor any output: not a Responses answer at all (an
+    // error of another shape, a model list...), never an empty success.
+    if wire.status.is_none() && wire.output.is_empty() {
+        return Err(Error::decode(
+            "the body is not an OpenAI Responses answer: it has no `status` and no `output`",
+        )
+        .with_body(body));
+    }
     let mut r = ChatResponse::empty();
     let (mut text, mut refusal) = (String::new(), String::new());
     for item in &wire.output {
