@@ -6,6 +6,9 @@
 //! code/type/message tables as any HTTP error, so every dialect converts an
 //! in-band error one way.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -26,10 +29,13 @@ pub(crate) const IN_BAND_STATUS: u16 = 200;
 /// Responses API on success) is skipped.
 fn may_hold_error(body: &[u8]) -> bool {
     const NEEDLE: &[u8] = b"\"error\"";
-    if memchr::memmem::find(body, b"\"detail\"").is_some() {
+    // Every 2xx body passes here: the searchers are built once, not per body.
+    static DETAIL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"detail\""));
+    static ERROR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(NEEDLE));
+    if DETAIL.find(body).is_some() {
         return true;
     }
-    memchr::memmem::find_iter(body, NEEDLE).any(|at| {
+    ERROR.find_iter(body).any(|at| {
         let after = body[at + NEEDLE.len()..].trim_ascii_start();
         match after.strip_prefix(b":") {
             Some(value) => !value.trim_ascii_start().starts_with(b"null"),

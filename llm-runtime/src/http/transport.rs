@@ -441,12 +441,15 @@ impl Exchange<'_> {
         }
         let first_byte = remaining.map_or(self.first_byte, |r| self.first_byte.min(r));
         if expect == Expect::Stream {
-            request.headers_mut().insert(
-                http::header::ACCEPT,
-                HeaderValue::from_static(
-                    "text/event-stream, application/x-ndjson, application/json",
-                ),
-            );
+            // A wire format that names its own stream type (AWS event stream) keeps it.
+            if !request.headers().contains_key(http::header::ACCEPT) {
+                request.headers_mut().insert(
+                    http::header::ACCEPT,
+                    HeaderValue::from_static(
+                        "text/event-stream, application/x-ndjson, application/json",
+                    ),
+                );
+            }
         } else if let Some(r) = remaining {
             // reqwest's own timer bounds the whole full request, body included.
             *request.timeout_mut() = Some(r);
@@ -482,7 +485,13 @@ impl Exchange<'_> {
         // The body is read from here on: its headers can move out instead of being cloned.
         let headers = std::mem::take(response.headers_mut());
         if success {
-            let body = read_within(response, self.max_body, deadline).await?;
+            // A full request carries reqwest's own timer to the deadline (see
+            // `headers`), body included: a second one would only cost a timer.
+            let body = if expect == Expect::Full && deadline.instant().is_some() {
+                read_body(response, self.max_body).await?
+            } else {
+                read_within(response, self.max_body, deadline).await?
+            };
             // An error payload inside a 2xx is that error, never an empty success.
             if let Some(status) = in_band_error_status(&body) {
                 return Err((self.classify)(

@@ -103,7 +103,16 @@ impl Transform for ConverseDialect {
         } else {
             "converse"
         };
-        HttpParts::post_json(format!("/model/{}/{action}", encode_model_id(model)), &body)
+        let mut parts =
+            HttpParts::post_json(format!("/model/{}/{action}", encode_model_id(model)), &body)?;
+        if ctx.stream {
+            // ConverseStream answers in the AWS event stream format.
+            parts.headers.push((
+                http::header::ACCEPT,
+                http::HeaderValue::from_static("application/vnd.amazon.eventstream"),
+            ));
+        }
+        Ok(parts)
     }
 
     fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {

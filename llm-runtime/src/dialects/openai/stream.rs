@@ -86,7 +86,7 @@ pub(super) fn parse_chunk(
     if data.is_empty() {
         return Ok(Control::Continue);
     }
-    let chunk: Chunk = serde_json::from_str(data)
+    let chunk: Chunk<'_> = serde_json::from_str(data)
         .map_err(|e| decode_failure(data.as_bytes(), &e, "a stream chunk"))?;
     if let Some(e) = chunk.error.as_ref().and_then(error_value) {
         return Err(e);
