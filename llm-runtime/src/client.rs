@@ -461,10 +461,7 @@ impl Inner {
         options: &'a ChatOptions,
     ) -> Result<Vec<Target<'a>>> {
         let candidates: Vec<Target<'a>> = match &options.fallbacks {
-            Some(list) => list
-                .iter()
-                .map(|r| self.target(r))
-                .collect::<Result<_>>()?,
+            Some(list) => list.iter().map(|r| self.target(r)).collect::<Result<_>>()?,
             None => self
                 .fallback_plan
                 .iter()

@@ -80,7 +80,7 @@ pub trait LlmProvider: Send + Sync + fmt::Debug {
         let _ = options;
         self.chat_stream(request).await
     }
-    /// Embeddings; [`ErrorKind::Unsupported`] where the provider has none.
+    /// Embeddings; [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the provider has none.
     async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse>;
     /// The models the provider lists.
     async fn list_models(&self) -> Result<Vec<ModelInfo>>;

@@ -766,7 +766,10 @@ fn openai_compatible_reasoning_goes_back_on_tool_call_turns_only() {
     let ctx = ctx::<OpenAi>("deepseek-chat");
     let first = dialect.parse_response(with_calls, &ctx).unwrap();
     let second = dialect.parse_response(plain, &ctx).unwrap();
-    assert_eq!(first.message.reasoning, [ReasoningBlock::text("Need the weather.")]);
+    assert_eq!(
+        first.message.reasoning,
+        [ReasoningBlock::text("Need the weather.")]
+    );
     let mut request = ChatRequest::new("deepseek-chat").user("Weather in Paris?");
     request.push_reply(&first);
     request
@@ -777,6 +780,12 @@ fn openai_compatible_reasoning_goes_back_on_tool_call_turns_only() {
     let body = llm_runtime::dialects::openai::chat_body(&request, false).unwrap();
     // DeepSeek's thinking mode needs it back on the tool-call turn (400
     // without), and forbids or ignores it on the others.
-    assert_eq!(body["messages"][1]["reasoning_content"], "Need the weather.");
-    assert!(body["messages"][3].get("reasoning_content").is_none(), "{body}");
+    assert_eq!(
+        body["messages"][1]["reasoning_content"],
+        "Need the weather."
+    );
+    assert!(
+        body["messages"][3].get("reasoning_content").is_none(),
+        "{body}"
+    );
 }

@@ -205,9 +205,21 @@ mod tests {
             sigv4(Some(parse_quote!("bedrock"))).unwrap(),
             Auth::SigV4("bedrock".into())
         );
-        assert!(sigv4(Some(parse_quote!("Bed Rock"))).unwrap_err().contains("signing name"));
-        assert!(sigv4(None).unwrap_err().contains("auth(sigv4 = \"bedrock\")"));
-        assert!(scheme(parse_quote!("tokn")).unwrap_err().contains("did you mean `\"token\"`"));
+        assert!(
+            sigv4(Some(parse_quote!("Bed Rock")))
+                .unwrap_err()
+                .contains("signing name")
+        );
+        assert!(
+            sigv4(None)
+                .unwrap_err()
+                .contains("auth(sigv4 = \"bedrock\")")
+        );
+        assert!(
+            scheme(parse_quote!("tokn"))
+                .unwrap_err()
+                .contains("did you mean `\"token\"`")
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod client;
 mod request;
 pub(crate) mod transport;
 
-pub use client::{HttpClient, is_loopback_host};
+pub use client::{HttpClient, HttpClientBuilder, is_loopback_host};
 pub use request::{HttpRequest, HttpResponse};
 
 /// The `http` crate's types that appear in this crate's API (e.g. an `error = path` mapper's `&HeaderMap`).

@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 use super::Framer;
-use super::read_ahead;
 use super::frame::{Control, Frame, StreamFormat};
+use super::read_ahead;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::{AttemptFailure, Hooks};
 use crate::http::transport::{Deadline, ErrorFinisher};

@@ -166,7 +166,11 @@ impl ToolCallAssembler {
             at.and_then(|p| this.calls.get(p))
                 .map(|o| (!o.call.id.is_empty(), !o.call.name.is_empty()))
         };
-        let before = if new { None } else { known(self, self.find(index, id)) };
+        let before = if new {
+            None
+        } else {
+            known(self, self.find(index, id))
+        };
         let position = self.push(index, id, name, arguments)?;
         let after = known(self, Some(position));
         // A call's first chunk starts it; a later chunk that brings the id or

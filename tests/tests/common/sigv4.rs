@@ -64,7 +64,9 @@ pub(crate) struct Verified {
 /// Recompute the signature of `request` with `secret` and check it against
 /// its `Authorization` header.
 pub(crate) fn verify(request: &Received, secret: &str) -> Result<Verified, String> {
-    let auth = request.header("authorization").ok_or("no Authorization header")?;
+    let auth = request
+        .header("authorization")
+        .ok_or("no Authorization header")?;
     let rest = auth
         .strip_prefix("AWS4-HMAC-SHA256 ")
         .ok_or_else(|| format!("not a SigV4 Authorization: {auth}"))?;
@@ -92,7 +94,9 @@ pub(crate) fn verify(request: &Received, secret: &str) -> Result<Verified, Strin
     };
     let amz_date = request.header("x-amz-date").ok_or("no X-Amz-Date")?;
     if !amz_date.starts_with(date) {
-        return Err(format!("X-Amz-Date {amz_date} is not on the scope's date {date}"));
+        return Err(format!(
+            "X-Amz-Date {amz_date} is not on the scope's date {date}"
+        ));
     }
     let signed_headers: Vec<String> = signed.split(';').map(str::to_owned).collect();
     let canonical_request = canonical_request(request, &signed_headers)?;
@@ -195,7 +199,10 @@ pub(crate) fn canonical_request(
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (uri_encode(&percent_decode(k)), uri_encode(&percent_decode(v)))
+            (
+                uri_encode(&percent_decode(k)),
+                uri_encode(&percent_decode(v)),
+            )
         })
         .collect();
     pairs.sort();
