@@ -38,9 +38,7 @@ mod stream;
 #[cfg(test)]
 pub(super) mod tests;
 
-use http::HeaderMap;
-
-use crate::error::{Error, Result, classify_http_error};
+use crate::error::Result;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{ChatRequest, ChatResponse, Param, Params, ResponseFormat, StreamEvent};
 
@@ -77,10 +75,6 @@ impl Transform for AnthropicDialect {
         out: &mut Vec<StreamEvent>,
     ) -> Result<Control> {
         stream::parse_event(frame, state, out)
-    }
-
-    fn classify_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
-        classify_http_error(status, headers, body)
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {

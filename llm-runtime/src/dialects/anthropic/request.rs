@@ -10,7 +10,7 @@ use crate::dialects::toolkit::{
 use crate::error::{Error, Result};
 use crate::types::{
     CacheBreakpoint, ChatRequest, ImageSource, Message, Part, ReasoningBlock, ResponseFormat, Role,
-    ToolChoice,
+    Tool, ToolChoice,
 };
 
 /// The JSON body of a Messages request.
@@ -25,20 +25,7 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
         Value::Array(messages(&request.messages)?),
     );
 
-    let budget = request
-        .reasoning_budget
-        .or_else(|| request.reasoning_effort.map(effort_budget));
-    // `max_tokens` must exceed the thinking budget: leave room for the answer.
-    let max_tokens = request.max_tokens.unwrap_or_else(|| {
-        budget.map_or(DEFAULT_MAX_TOKENS, |b| b.saturating_add(DEFAULT_MAX_TOKENS))
-    });
-    body.insert("max_tokens".into(), json!(max_tokens));
-    if let Some(budget) = budget {
-        body.insert(
-            "thinking".into(),
-            json!({"type": "enabled", "budget_tokens": budget}),
-        );
-    }
+    insert_max_tokens_and_thinking(request, &mut body);
     // `seed` is only set under the Passthrough policy (see `unsupported_params`): sent as-is.
     SamplingNames {
         max_tokens: None,
@@ -47,32 +34,10 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
     }
     .insert(request, &mut body);
     if !request.tools.is_empty() {
-        let tools: Vec<Value> = request
-            .tools
-            .iter()
-            .map(|t| {
-                let mut tool = Map::new();
-                tool.insert("name".into(), json!(t.name));
-                if let Some(d) = &t.description {
-                    tool.insert("description".into(), json!(d));
-                }
-                tool.insert("input_schema".into(), t.parameters.clone());
-                if let Some(breakpoint) = &t.cache {
-                    tool.insert("cache_control".into(), cache_control(breakpoint));
-                }
-                Value::Object(tool)
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
+        body.insert("tools".into(), tools(&request.tools));
     }
     if let Some(choice) = &request.tool_choice {
-        let choice = match choice {
-            ToolChoice::Auto => json!({"type": "auto"}),
-            ToolChoice::None => json!({"type": "none"}),
-            ToolChoice::Required => json!({"type": "any"}),
-            ToolChoice::Tool(name) => json!({"type": "tool", "name": name}),
-        };
-        body.insert("tool_choice".into(), choice);
+        body.insert("tool_choice".into(), tool_choice(choice));
     }
     if let Some(user) = &request.user {
         body.insert("metadata".into(), json!({"user_id": user}));
@@ -88,6 +53,52 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
     }
     merge_extra(&mut body, &request.extra, &[]);
     Ok(Value::Object(body))
+}
+
+/// `max_tokens` (required by the API) and, when reasoning is asked for, `thinking`.
+fn insert_max_tokens_and_thinking(request: &ChatRequest, body: &mut Map<String, Value>) {
+    let budget = request
+        .reasoning_budget
+        .or_else(|| request.reasoning_effort.map(effort_budget));
+    // `max_tokens` must exceed the thinking budget: leave room for the answer.
+    let max_tokens = request.max_tokens.unwrap_or_else(|| {
+        budget.map_or(DEFAULT_MAX_TOKENS, |b| b.saturating_add(DEFAULT_MAX_TOKENS))
+    });
+    body.insert("max_tokens".into(), json!(max_tokens));
+    if let Some(budget) = budget {
+        body.insert(
+            "thinking".into(),
+            json!({"type": "enabled", "budget_tokens": budget}),
+        );
+    }
+}
+
+/// The tools with their `input_schema` and cache breakpoints.
+fn tools(tools: &[Tool]) -> Value {
+    tools
+        .iter()
+        .map(|t| {
+            let mut tool = Map::new();
+            tool.insert("name".into(), json!(t.name));
+            if let Some(d) = &t.description {
+                tool.insert("description".into(), json!(d));
+            }
+            tool.insert("input_schema".into(), t.parameters.clone());
+            if let Some(breakpoint) = &t.cache {
+                tool.insert("cache_control".into(), cache_control(breakpoint));
+            }
+            Value::Object(tool)
+        })
+        .collect()
+}
+
+fn tool_choice(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!({"type": "auto"}),
+        ToolChoice::None => json!({"type": "none"}),
+        ToolChoice::Required => json!({"type": "any"}),
+        ToolChoice::Tool(name) => json!({"type": "tool", "name": name}),
+    }
 }
 
 /// The top-level system prompt: the system messages joined as one string, or,

@@ -112,26 +112,12 @@ pub(super) fn parse_event(
     state: &mut AnthropicStreamState,
     out: &mut Vec<StreamEvent>,
 ) -> Result<Control> {
-    let event: WireEvent = serde_json::from_str(&frame.data).map_err(|e| {
-        let name = frame.event.as_deref().unwrap_or("message");
-        Error::decode(format!(
-            "the Anthropic stream sent a `{name}` event that could not be read: {e}"
-        ))
-    })?;
+    let event = read_event(frame)?;
     match event {
         WireEvent::Ping {} | WireEvent::Unknown => return Ok(Control::Continue),
         WireEvent::Error {} => return Err(stream_error(&frame.data)),
         WireEvent::MessageStart { message } => {
-            // The stream driver forwards the first `Start` only.
-            state.started = true;
-            out.push(StreamEvent::Start {
-                id: message.id,
-                model: message.model,
-            });
-            if let Some(usage) = message.usage {
-                state.usage.merge(&usage);
-                state.usage_seen = true;
-            }
+            on_message_start(state, message, out);
             return Ok(Control::Continue);
         }
         _ => {}
@@ -148,75 +134,16 @@ pub(super) fn parse_event(
         WireEvent::ContentBlockStart {
             index,
             content_block,
-        } => match content_block {
-            ContentBlock::Text { text } => push_text(out, text),
-            ContentBlock::Thinking {
-                thinking,
-                signature,
-            } => {
-                push_reasoning(out, thinking);
-                push_signature(out, signature.unwrap_or_default());
-            }
-            ContentBlock::RedactedThinking { data } => out.push(StreamEvent::RedactedReasoning {
-                data,
-                source: SOURCE.to_owned(),
-            }),
-            ContentBlock::ToolUse { id, name, input } => {
-                let position = state
-                    .calls
-                    .push_events(index, Some(&id), Some(&name), "", out)?;
-                if position == state.tools.len() {
-                    state.tools.push((input, false));
-                }
-            }
-            ContentBlock::Other => {}
-        },
-        WireEvent::ContentBlockDelta { index, delta } => match delta {
-            Delta::Text { text } => push_text(out, text),
-            Delta::Thinking { thinking } => push_reasoning(out, thinking),
-            Delta::Signature { signature } => push_signature(out, signature),
-            // Each piece is handed on as it arrives; pieces for a block that
-            // is not a tool call are dropped.
-            Delta::InputJson { partial_json } => {
-                if state.calls.find(index, None).is_some() {
-                    state
-                        .calls
-                        .push_events(index, None, None, &partial_json, out)?;
-                }
-            }
-            Delta::Other => {}
-        },
+        } => on_block_start(state, index, content_block, out)?,
+        WireEvent::ContentBlockDelta { index, delta } => on_block_delta(state, index, delta, out)?,
         WireEvent::ContentBlockStop { index } => {
             if let Some(position) = state.calls.find(index, None) {
                 flush_tool(state, position, out);
             }
         }
-        WireEvent::MessageDelta { delta, usage } => {
-            flush_tools(state, out);
-            if let Some(usage) = usage {
-                state.usage.merge(&usage);
-                state.usage_seen = true;
-            }
-            if state.usage_seen {
-                state.usage_sent = true;
-                out.push(StreamEvent::Usage {
-                    usage: state.usage.to_usage(),
-                });
-            }
-            if let Some(reason) = delta.stop_reason {
-                out.push(StreamEvent::Finish {
-                    reason: finish_reason(&reason),
-                });
-            }
-        }
+        WireEvent::MessageDelta { delta, usage } => on_message_delta(state, delta, usage, out),
         WireEvent::MessageStop {} => {
-            flush_tools(state, out);
-            if state.usage_seen && !state.usage_sent {
-                state.usage_sent = true;
-                out.push(StreamEvent::Usage {
-                    usage: state.usage.to_usage(),
-                });
-            }
+            on_message_stop(state, out);
             return Ok(Control::Done);
         }
         WireEvent::MessageStart { .. }
@@ -225,6 +152,124 @@ pub(super) fn parse_event(
         | WireEvent::Unknown => {}
     }
     Ok(Control::Continue)
+}
+
+fn read_event(frame: &Frame) -> Result<WireEvent> {
+    serde_json::from_str(&frame.data).map_err(|e| {
+        let name = frame.event.as_deref().unwrap_or("message");
+        Error::decode(format!(
+            "the Anthropic stream sent a `{name}` event that could not be read: {e}"
+        ))
+    })
+}
+
+fn on_message_start(
+    state: &mut AnthropicStreamState,
+    message: StartMessage,
+    out: &mut Vec<StreamEvent>,
+) {
+    // The stream driver forwards the first `Start` only.
+    state.started = true;
+    out.push(StreamEvent::Start {
+        id: message.id,
+        model: message.model,
+    });
+    if let Some(usage) = message.usage {
+        state.usage.merge(&usage);
+        state.usage_seen = true;
+    }
+}
+
+fn on_block_start(
+    state: &mut AnthropicStreamState,
+    index: Option<usize>,
+    block: ContentBlock,
+    out: &mut Vec<StreamEvent>,
+) -> Result<()> {
+    match block {
+        ContentBlock::Text { text } => push_text(out, text),
+        ContentBlock::Thinking {
+            thinking,
+            signature,
+        } => {
+            push_reasoning(out, thinking);
+            push_signature(out, signature.unwrap_or_default());
+        }
+        ContentBlock::RedactedThinking { data } => out.push(StreamEvent::RedactedReasoning {
+            data,
+            source: SOURCE.to_owned(),
+        }),
+        ContentBlock::ToolUse { id, name, input } => {
+            let position = state
+                .calls
+                .push_events(index, Some(&id), Some(&name), "", out)?;
+            if position == state.tools.len() {
+                state.tools.push((input, false));
+            }
+        }
+        ContentBlock::Other => {}
+    }
+    Ok(())
+}
+
+fn on_block_delta(
+    state: &mut AnthropicStreamState,
+    index: Option<usize>,
+    delta: Delta,
+    out: &mut Vec<StreamEvent>,
+) -> Result<()> {
+    match delta {
+        Delta::Text { text } => push_text(out, text),
+        Delta::Thinking { thinking } => push_reasoning(out, thinking),
+        Delta::Signature { signature } => push_signature(out, signature),
+        // Each piece is handed on as it arrives; pieces for a block that
+        // is not a tool call are dropped.
+        Delta::InputJson { partial_json } => {
+            if state.calls.find(index, None).is_some() {
+                state
+                    .calls
+                    .push_events(index, None, None, &partial_json, out)?;
+            }
+        }
+        Delta::Other => {}
+    }
+    Ok(())
+}
+
+fn on_message_delta(
+    state: &mut AnthropicStreamState,
+    delta: MessageDeltaBody,
+    usage: Option<WireUsage>,
+    out: &mut Vec<StreamEvent>,
+) {
+    flush_tools(state, out);
+    if let Some(usage) = usage {
+        state.usage.merge(&usage);
+        state.usage_seen = true;
+    }
+    if state.usage_seen {
+        state.usage_sent = true;
+        out.push(StreamEvent::Usage {
+            usage: state.usage.to_usage(),
+        });
+    }
+    if let Some(reason) = delta.stop_reason {
+        out.push(StreamEvent::Finish {
+            reason: finish_reason(&reason),
+        });
+    }
+}
+
+/// Tool calls not yet ended end here, and usage goes out if no
+/// `message_delta` carried it.
+fn on_message_stop(state: &mut AnthropicStreamState, out: &mut Vec<StreamEvent>) {
+    flush_tools(state, out);
+    if state.usage_seen && !state.usage_sent {
+        state.usage_sent = true;
+        out.push(StreamEvent::Usage {
+            usage: state.usage.to_usage(),
+        });
+    }
 }
 
 fn push_text(out: &mut Vec<StreamEvent>, text: String) {

@@ -42,13 +42,7 @@ pub(super) fn parse_event(
     if data.is_empty() {
         return Ok(Control::Continue);
     }
-    let v: Value = serde_json::from_str(data)
-        .map_err(|e| Error::decode(format!("Cohere sent a stream event that is not JSON: {e}")))?;
-    if !v.is_object() {
-        return Err(Error::decode(
-            "Cohere sent a stream event that is not a JSON object",
-        ));
-    }
+    let v = read_object(data)?;
     let kind = v
         .get("type")
         .and_then(Value::as_str)
@@ -66,18 +60,7 @@ pub(super) fn parse_event(
         });
     }
     match kind {
-        "content-start" | "content-delta" => {
-            if let Some(text) = text_at(&v, "/delta/message/content/thinking") {
-                out.push(StreamEvent::ReasoningDelta {
-                    text: text.to_owned(),
-                });
-            }
-            if let Some(text) = text_at(&v, "/delta/message/content/text") {
-                out.push(StreamEvent::TextDelta {
-                    text: text.to_owned(),
-                });
-            }
-        }
+        "content-start" | "content-delta" => on_content(&v, out),
         "tool-plan-delta" => {
             if let Some(text) = text_at(&v, "/delta/message/tool_plan") {
                 out.push(StreamEvent::ReasoningDelta {
@@ -85,37 +68,75 @@ pub(super) fn parse_event(
                 });
             }
         }
-        "tool-call-start" | "tool-call-delta" => {
-            let index = v
-                .get("index")
-                .and_then(Value::as_u64)
-                .and_then(|i| usize::try_from(i).ok());
-            let call = tool_call(&v);
-            let id = call.and_then(|c| c.get("id")).and_then(Value::as_str);
-            let function = call.and_then(|c| c.get("function"));
-            let name = function.and_then(|f| f.get("name")).and_then(Value::as_str);
-            let arguments = arguments_text(function.and_then(|f| f.get("arguments")));
-            state.calls.push_events(index, id, name, &arguments, out)?;
-        }
+        "tool-call-start" | "tool-call-delta" => on_tool_call(&v, state, out)?,
         "message-end" => {
-            if text_at(&v, "/delta/error").is_some() {
-                // `delta` is `{"finish_reason":"ERROR","error":"..."}`: an in-band error.
-                let delta = v.get("delta").map(Value::to_string).unwrap_or_default();
-                return Err(stream_error(delta.as_bytes()));
-            }
-            if let Some(usage) = v.pointer("/delta/usage").and_then(usage) {
-                out.push(StreamEvent::Usage { usage });
-            }
-            if let Some(reason) = text_at(&v, "/delta/finish_reason") {
-                out.push(StreamEvent::Finish {
-                    reason: finish_reason(reason),
-                });
-            }
+            on_message_end(&v, out)?;
             return Ok(Control::Done);
         }
         _ => {}
     }
     Ok(Control::Continue)
+}
+
+fn read_object(data: &str) -> Result<Value> {
+    let v: Value = serde_json::from_str(data)
+        .map_err(|e| Error::decode(format!("Cohere sent a stream event that is not JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(Error::decode(
+            "Cohere sent a stream event that is not a JSON object",
+        ));
+    }
+    Ok(v)
+}
+
+/// A `content-start`/`content-delta` event: a thinking or a text piece.
+fn on_content(v: &Value, out: &mut Vec<StreamEvent>) {
+    if let Some(text) = text_at(v, "/delta/message/content/thinking") {
+        out.push(StreamEvent::ReasoningDelta {
+            text: text.to_owned(),
+        });
+    }
+    if let Some(text) = text_at(v, "/delta/message/content/text") {
+        out.push(StreamEvent::TextDelta {
+            text: text.to_owned(),
+        });
+    }
+}
+
+fn on_tool_call(
+    v: &Value,
+    state: &mut CohereStreamState,
+    out: &mut Vec<StreamEvent>,
+) -> Result<()> {
+    let index = v
+        .get("index")
+        .and_then(Value::as_u64)
+        .and_then(|i| usize::try_from(i).ok());
+    let call = tool_call(v);
+    let id = call.and_then(|c| c.get("id")).and_then(Value::as_str);
+    let function = call.and_then(|c| c.get("function"));
+    let name = function.and_then(|f| f.get("name")).and_then(Value::as_str);
+    let arguments = arguments_text(function.and_then(|f| f.get("arguments")));
+    state.calls.push_events(index, id, name, &arguments, out)?;
+    Ok(())
+}
+
+/// The `message-end` event: usage and the finish reason, or an in-band error.
+fn on_message_end(v: &Value, out: &mut Vec<StreamEvent>) -> Result<()> {
+    if text_at(v, "/delta/error").is_some() {
+        // `delta` is `{"finish_reason":"ERROR","error":"..."}`: an in-band error.
+        let delta = v.get("delta").map(Value::to_string).unwrap_or_default();
+        return Err(stream_error(delta.as_bytes()));
+    }
+    if let Some(usage) = v.pointer("/delta/usage").and_then(usage) {
+        out.push(StreamEvent::Usage { usage });
+    }
+    if let Some(reason) = text_at(v, "/delta/finish_reason") {
+        out.push(StreamEvent::Finish {
+            reason: finish_reason(reason),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

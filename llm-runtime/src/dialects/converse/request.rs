@@ -38,7 +38,26 @@ pub(super) fn body(request: &ChatRequest, model: &str) -> Result<Value> {
         "messages".into(),
         Value::Array(messages(&request.messages)?),
     );
+    let inference = inference_config(request);
+    if !inference.is_empty() {
+        body.insert("inferenceConfig".into(), Value::Object(inference));
+    }
+    if !request.tools.is_empty() {
+        body.insert("toolConfig".into(), tool_config(request));
+    }
+    let additional = additional_fields(request, model);
+    if !additional.is_empty() {
+        body.insert(
+            "additionalModelRequestFields".into(),
+            Value::Object(additional),
+        );
+    }
+    merge_top_level_extra(&mut body, &request.extra);
+    Ok(Value::Object(body))
+}
 
+/// The sampling options Converse has fields of its own for.
+fn inference_config(request: &ChatRequest) -> Map<String, Value> {
     let mut inference = Map::new();
     if let Some(n) = request.max_tokens {
         inference.insert("maxTokens".into(), n.into());
@@ -52,13 +71,12 @@ pub(super) fn body(request: &ChatRequest, model: &str) -> Result<Value> {
     if !request.stop.is_empty() {
         inference.insert("stopSequences".into(), request.stop.clone().into());
     }
-    if !inference.is_empty() {
-        body.insert("inferenceConfig".into(), Value::Object(inference));
-    }
-    if !request.tools.is_empty() {
-        body.insert("toolConfig".into(), tool_config(request));
-    }
+    inference
+}
 
+/// `additionalModelRequestFields`: the model's own options (thinking for
+/// Anthropic models) and the extra fields that are not top-level ones.
+fn additional_fields(request: &ChatRequest, model: &str) -> Map<String, Value> {
     let mut additional = Map::new();
     let budget = request
         .reasoning_budget
@@ -75,15 +93,13 @@ pub(super) fn body(request: &ChatRequest, model: &str) -> Result<Value> {
         }
         additional.insert(key.clone(), value.clone());
     }
-    if !additional.is_empty() {
-        body.insert(
-            "additionalModelRequestFields".into(),
-            Value::Object(additional),
-        );
-    }
-    // The top-level fields the caller set replace the built ones, except
-    // `additionalModelRequestFields`, which is merged into.
-    for (key, value) in &request.extra {
+    additional
+}
+
+/// The top-level fields the caller set replace the built ones, except
+/// `additionalModelRequestFields`, which is merged into.
+fn merge_top_level_extra(body: &mut Map<String, Value>, extra: &Map<String, Value>) {
+    for (key, value) in extra {
         if !TOP_LEVEL.contains(&key.as_str()) {
             continue;
         }
@@ -98,7 +114,6 @@ pub(super) fn body(request: &ChatRequest, model: &str) -> Result<Value> {
             }
         }
     }
-    Ok(Value::Object(body))
 }
 
 fn cache_point() -> Value {

@@ -123,80 +123,17 @@ pub(super) fn parse_event(
     }
     match name {
         "messageStart" => {}
-        "contentBlockStart" => {
-            let start: BlockStart = read(frame, name)?;
-            if let Some(tool) = start.start.tool_use {
-                let position = state.calls.push_events(
-                    start.content_block_index,
-                    Some(&tool.tool_use_id),
-                    Some(&tool.name),
-                    "",
-                    out,
-                )?;
-                if position == state.flushed.len() {
-                    state.flushed.push(false);
-                }
-            }
-        }
-        "contentBlockDelta" => {
-            let BlockDelta {
-                content_block_index: index,
-                delta,
-            } = read(frame, name)?;
-            if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
-                out.push(StreamEvent::TextDelta { text });
-            }
-            // Input pieces for a block that is not a tool call are dropped.
-            if let Some(tool) = delta.tool_use
-                && state.calls.find(index, None).is_some()
-            {
-                state
-                    .calls
-                    .push_events(index, None, None, &tool.input, out)?;
-            }
-            if let Some(reasoning) = delta.reasoning_content {
-                if let Some(text) = reasoning.text.filter(|t| !t.is_empty()) {
-                    out.push(StreamEvent::ReasoningDelta { text });
-                }
-                if let Some(signature) = reasoning.signature.filter(|s| !s.is_empty()) {
-                    out.push(StreamEvent::ReasoningSignature {
-                        signature,
-                        source: SOURCE.to_owned(),
-                        anchor: ReasoningAnchor::Own,
-                    });
-                }
-                if let Some(data) = reasoning.redacted_content {
-                    out.push(StreamEvent::RedactedReasoning {
-                        data,
-                        source: SOURCE.to_owned(),
-                    });
-                }
-            }
-        }
+        "contentBlockStart" => on_block_start(state, read(frame, name)?, out)?,
+        "contentBlockDelta" => on_block_delta(state, read(frame, name)?, out)?,
         "contentBlockStop" => {
             let stop: BlockStop = read(frame, name)?;
             if let Some(position) = state.calls.find(stop.content_block_index, None) {
                 flush_tool(state, position, out);
             }
         }
-        "messageStop" => {
-            let stop: MessageStop = read(frame, name)?;
-            flush_tools(state, out);
-            state.stopped = true;
-            if let Some(reason) = stop.stop_reason {
-                out.push(StreamEvent::Finish {
-                    reason: finish_reason(&reason),
-                });
-            }
-        }
+        "messageStop" => on_message_stop(state, read(frame, name)?, out),
         "metadata" => {
-            let metadata: Metadata = read(frame, name)?;
-            flush_tools(state, out);
-            if let Some(usage) = metadata.usage {
-                out.push(StreamEvent::Usage {
-                    usage: usage.to_usage(),
-                });
-            }
+            on_metadata(state, read(frame, name)?, out);
             // The last event of a ConverseStream answer.
             return Ok(Control::Done);
         }
@@ -204,6 +141,89 @@ pub(super) fn parse_event(
         _ => {}
     }
     Ok(Control::Continue)
+}
+
+fn on_block_start(
+    state: &mut ConverseStreamState,
+    start: BlockStart,
+    out: &mut Vec<StreamEvent>,
+) -> Result<()> {
+    if let Some(tool) = start.start.tool_use {
+        let position = state.calls.push_events(
+            start.content_block_index,
+            Some(&tool.tool_use_id),
+            Some(&tool.name),
+            "",
+            out,
+        )?;
+        if position == state.flushed.len() {
+            state.flushed.push(false);
+        }
+    }
+    Ok(())
+}
+
+fn on_block_delta(
+    state: &mut ConverseStreamState,
+    BlockDelta {
+        content_block_index: index,
+        delta,
+    }: BlockDelta,
+    out: &mut Vec<StreamEvent>,
+) -> Result<()> {
+    if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
+        out.push(StreamEvent::TextDelta { text });
+    }
+    // Input pieces for a block that is not a tool call are dropped.
+    if let Some(tool) = delta.tool_use
+        && state.calls.find(index, None).is_some()
+    {
+        state
+            .calls
+            .push_events(index, None, None, &tool.input, out)?;
+    }
+    if let Some(reasoning) = delta.reasoning_content {
+        push_reasoning(reasoning, out);
+    }
+    Ok(())
+}
+
+fn push_reasoning(reasoning: ReasoningDelta, out: &mut Vec<StreamEvent>) {
+    if let Some(text) = reasoning.text.filter(|t| !t.is_empty()) {
+        out.push(StreamEvent::ReasoningDelta { text });
+    }
+    if let Some(signature) = reasoning.signature.filter(|s| !s.is_empty()) {
+        out.push(StreamEvent::ReasoningSignature {
+            signature,
+            source: SOURCE.to_owned(),
+            anchor: ReasoningAnchor::Own,
+        });
+    }
+    if let Some(data) = reasoning.redacted_content {
+        out.push(StreamEvent::RedactedReasoning {
+            data,
+            source: SOURCE.to_owned(),
+        });
+    }
+}
+
+fn on_message_stop(state: &mut ConverseStreamState, stop: MessageStop, out: &mut Vec<StreamEvent>) {
+    flush_tools(state, out);
+    state.stopped = true;
+    if let Some(reason) = stop.stop_reason {
+        out.push(StreamEvent::Finish {
+            reason: finish_reason(&reason),
+        });
+    }
+}
+
+fn on_metadata(state: &mut ConverseStreamState, metadata: Metadata, out: &mut Vec<StreamEvent>) {
+    flush_tools(state, out);
+    if let Some(usage) = metadata.usage {
+        out.push(StreamEvent::Usage {
+            usage: usage.to_usage(),
+        });
+    }
 }
 
 /// The stream ended: complete after `messageStop` (the `metadata` event with

@@ -120,50 +120,7 @@ fn contents(messages: &[Message]) -> Result<Vec<Value>> {
         let (role, parts) = match message.role {
             Role::System => continue,
             Role::User => ("user", parts(&message.content)),
-            Role::Assistant => {
-                let signed: Vec<&ReasoningBlock> = message
-                    .reasoning
-                    .iter()
-                    .filter(|b| b.is_from(SOURCE) && b.signature.is_some())
-                    .collect();
-                let signature_on = |anchor: &ReasoningAnchor| {
-                    signed
-                        .iter()
-                        .find(|b| b.anchor == *anchor)
-                        .and_then(|b| b.signature.clone())
-                };
-                // Signed thoughts first, as the model wrote them.
-                let mut parts: Vec<Value> = signed
-                    .iter()
-                    .filter(|b| b.anchor == ReasoningAnchor::Own)
-                    .map(|b| json!({"text": b.text, "thought": true, "thoughtSignature": b.signature}))
-                    .collect();
-                let mut answer = self::parts(&message.content);
-                if let Some(signature) = signature_on(&ReasoningAnchor::Text) {
-                    // The text arrives merged: its signature goes on the last
-                    // text part (a part of its own when there is no text).
-                    match answer.iter_mut().rev().find(|p| p.get("text").is_some()) {
-                        Some(Value::Object(part)) => {
-                            part.insert("thoughtSignature".into(), json!(signature));
-                        }
-                        _ => answer.push(json!({"text": "", "thoughtSignature": signature})),
-                    }
-                }
-                parts.extend(answer);
-                for call in &message.tool_calls {
-                    names.insert(call.id.as_str(), call.name.as_str());
-                    let args = arguments_object(&call.name, &call.arguments)?;
-                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
-                    let anchor = ReasoningAnchor::ToolCall(call.id.clone());
-                    if let (Some(signature), Some(obj)) =
-                        (signature_on(&anchor), part.as_object_mut())
-                    {
-                        obj.insert("thoughtSignature".into(), json!(signature));
-                    }
-                    parts.push(part);
-                }
-                ("model", parts)
-            }
+            Role::Assistant => ("model", model_parts(message, &mut names)?),
             Role::Tool => ("user", vec![function_response(message, &names)?]),
         };
         // The API rejects a turn without parts (an assistant reply that was empty).
@@ -173,6 +130,55 @@ fn contents(messages: &[Message]) -> Result<Vec<Value>> {
         turns.push(role, parts);
     }
     Ok(turns.into_json("parts"))
+}
+
+/// An assistant turn's parts: its signed thoughts, its text and its calls,
+/// each signature on the part it belongs to. Each call's name is remembered
+/// in `names` for the tool results that answer it.
+fn model_parts<'a>(
+    message: &'a Message,
+    names: &mut HashMap<&'a str, &'a str>,
+) -> Result<Vec<Value>> {
+    let signed: Vec<&ReasoningBlock> = message
+        .reasoning
+        .iter()
+        .filter(|b| b.is_from(SOURCE) && b.signature.is_some())
+        .collect();
+    let signature_on = |anchor: &ReasoningAnchor| {
+        signed
+            .iter()
+            .find(|b| b.anchor == *anchor)
+            .and_then(|b| b.signature.clone())
+    };
+    // Signed thoughts first, as the model wrote them.
+    let mut parts: Vec<Value> = signed
+        .iter()
+        .filter(|b| b.anchor == ReasoningAnchor::Own)
+        .map(|b| json!({"text": b.text, "thought": true, "thoughtSignature": b.signature}))
+        .collect();
+    let mut answer = self::parts(&message.content);
+    if let Some(signature) = signature_on(&ReasoningAnchor::Text) {
+        // The text arrives merged: its signature goes on the last
+        // text part (a part of its own when there is no text).
+        match answer.iter_mut().rev().find(|p| p.get("text").is_some()) {
+            Some(Value::Object(part)) => {
+                part.insert("thoughtSignature".into(), json!(signature));
+            }
+            _ => answer.push(json!({"text": "", "thoughtSignature": signature})),
+        }
+    }
+    parts.extend(answer);
+    for call in &message.tool_calls {
+        names.insert(call.id.as_str(), call.name.as_str());
+        let args = arguments_object(&call.name, &call.arguments)?;
+        let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+        let anchor = ReasoningAnchor::ToolCall(call.id.clone());
+        if let (Some(signature), Some(obj)) = (signature_on(&anchor), part.as_object_mut()) {
+            obj.insert("thoughtSignature".into(), json!(signature));
+        }
+        parts.push(part);
+    }
+    Ok(parts)
 }
 
 fn parts(content: &[Part]) -> Vec<Value> {

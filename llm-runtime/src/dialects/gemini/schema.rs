@@ -131,20 +131,11 @@ impl<'a> Rewrite<'a> {
                     self.changes.push(format!("{at}: removed"));
                 }
                 "properties" => {
-                    let Value::Object(props) = value else {
-                        out.insert(key.clone(), value.clone());
-                        continue;
+                    let v = match value {
+                        Value::Object(props) => self.properties(props, &at),
+                        other => other.clone(),
                     };
-                    let props = props
-                        .iter()
-                        .map(|(name, p)| {
-                            (
-                                name.clone(),
-                                self.node(p, &format!("{at}/{}", escape(name))),
-                            )
-                        })
-                        .collect();
-                    out.insert(key.clone(), Value::Object(props));
+                    out.insert(key.clone(), v);
                 }
                 "items" | "additionalItems" | "contains" => {
                     let v = match value {
@@ -166,17 +157,36 @@ impl<'a> Rewrite<'a> {
             }
         }
         if let Some(default) = default {
-            self.changes.push(format!(
-                "{path}/default: removed (written into the description)"
-            ));
-            let note = format!("Default: {default}.");
-            let description = match out.get("description").and_then(Value::as_str) {
-                Some(d) if !d.is_empty() => format!("{d} {note}"),
-                _ => note,
-            };
-            out.insert("description".into(), Value::String(description));
+            self.describe_default(&mut out, default, path);
         }
         Value::Object(out)
+    }
+
+    /// A `properties` object, each property's schema rewritten.
+    fn properties(&mut self, props: &'a Map<String, Value>, path: &str) -> Value {
+        let props = props
+            .iter()
+            .map(|(name, p)| {
+                (
+                    name.clone(),
+                    self.node(p, &format!("{path}/{}", escape(name))),
+                )
+            })
+            .collect();
+        Value::Object(props)
+    }
+
+    /// The removed `default` of the node at `path`, written into its `description`.
+    fn describe_default(&mut self, out: &mut Map<String, Value>, default: &Value, path: &str) {
+        self.changes.push(format!(
+            "{path}/default: removed (written into the description)"
+        ));
+        let note = format!("Default: {default}.");
+        let description = match out.get("description").and_then(Value::as_str) {
+            Some(d) if !d.is_empty() => format!("{d} {note}"),
+            _ => note,
+        };
+        out.insert("description".into(), Value::String(description));
     }
 
     fn list(&mut self, items: &'a [Value], path: &str) -> Value {

@@ -99,35 +99,7 @@ pub(super) fn parse_chunk(
         });
     }
     if let Some(choice) = chunk.choices.into_iter().next() {
-        let d = choice.delta;
-        if let Some(text) = d
-            .reasoning_content
-            .or(d.reasoning)
-            .filter(|s| !s.is_empty())
-        {
-            out.push(StreamEvent::ReasoningDelta { text });
-        }
-        if let Some(text) = d.content.filter(|s| !s.is_empty()) {
-            out.push(StreamEvent::TextDelta { text });
-        }
-        if let Some(text) = d.refusal.filter(|s| !s.is_empty()) {
-            out.push(StreamEvent::RefusalDelta { text });
-        }
-        for call in d.tool_calls {
-            let function = call.function.unwrap_or_default();
-            state.calls.push_events(
-                call.index,
-                call.id.as_deref(),
-                function.name.as_deref(),
-                function.arguments.as_deref().unwrap_or_default(),
-                out,
-            )?;
-        }
-        if let Some(reason) = choice.finish_reason.as_deref() {
-            out.push(StreamEvent::Finish {
-                reason: finish_reason(reason),
-            });
-        }
+        on_choice(state, choice, out)?;
     }
     if let Some(usage) = chunk.usage {
         out.push(StreamEvent::Usage {
@@ -135,6 +107,45 @@ pub(super) fn parse_chunk(
         });
     }
     Ok(Control::Continue)
+}
+
+/// The first choice's delta: reasoning, text, refusal and tool-call pieces,
+/// then its finish reason.
+fn on_choice(
+    state: &mut OpenAiStreamState,
+    choice: ChunkChoice,
+    out: &mut Vec<StreamEvent>,
+) -> Result<()> {
+    let d = choice.delta;
+    if let Some(text) = d
+        .reasoning_content
+        .or(d.reasoning)
+        .filter(|s| !s.is_empty())
+    {
+        out.push(StreamEvent::ReasoningDelta { text });
+    }
+    if let Some(text) = d.content.filter(|s| !s.is_empty()) {
+        out.push(StreamEvent::TextDelta { text });
+    }
+    if let Some(text) = d.refusal.filter(|s| !s.is_empty()) {
+        out.push(StreamEvent::RefusalDelta { text });
+    }
+    for call in d.tool_calls {
+        let function = call.function.unwrap_or_default();
+        state.calls.push_events(
+            call.index,
+            call.id.as_deref(),
+            function.name.as_deref(),
+            function.arguments.as_deref().unwrap_or_default(),
+            out,
+        )?;
+    }
+    if let Some(reason) = choice.finish_reason.as_deref() {
+        out.push(StreamEvent::Finish {
+            reason: finish_reason(reason),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

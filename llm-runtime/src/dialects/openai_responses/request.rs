@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 use super::SOURCE;
 use crate::dialects::toolkit::{SamplingNames, image_url, merge_extra};
 use crate::types::{
-    ChatRequest, Message, Part, ReasoningAnchor, ReasoningBlock, ResponseFormat, Role, ToolCall,
-    ToolChoice,
+    ChatRequest, Message, Part, ReasoningAnchor, ReasoningBlock, ResponseFormat, Role, Tool,
+    ToolCall, ToolChoice,
 };
 
 /// The JSON body of a Responses request for `model`.
@@ -16,22 +16,7 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Value {
     if let Some(instructions) = request.system_text() {
         body.insert("instructions".into(), json!(instructions));
     }
-    // With server state the items are found by id, so they go back even without a payload.
-    let stored = request.extra.get("store") == Some(&Value::Bool(true));
-    let mut input = Vec::new();
-    for message in &request.messages {
-        match message.role {
-            Role::System => {}
-            Role::User => input.push(json!({"role": "user", "content": content(&message.content)})),
-            Role::Assistant => assistant_items(message, stored, &mut input),
-            Role::Tool => input.push(json!({
-                "type": "function_call_output",
-                "call_id": message.tool_call_id.clone().unwrap_or_default(),
-                "output": message.text(),
-            })),
-        }
-    }
-    body.insert("input".into(), Value::Array(input));
+    body.insert("input".into(), Value::Array(input_items(request)));
     // `stop` and `seed` are only set under the Passthrough policy (see
     // `unsupported_params`): sent as-is.
     SamplingNames {
@@ -40,43 +25,13 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Value {
     }
     .insert(request, &mut body);
     if !request.tools.is_empty() {
-        let tools: Vec<Value> = request
-            .tools
-            .iter()
-            .map(|t| {
-                let mut tool = Map::new();
-                tool.insert("type".into(), json!("function"));
-                tool.insert("name".into(), json!(t.name));
-                if let Some(d) = &t.description {
-                    tool.insert("description".into(), json!(d));
-                }
-                tool.insert("parameters".into(), t.parameters.clone());
-                tool.insert("strict".into(), json!(false));
-                Value::Object(tool)
-            })
-            .collect();
-        body.insert("tools".into(), Value::Array(tools));
+        body.insert("tools".into(), flat_function_tools(&request.tools));
     }
     if let Some(choice) = &request.tool_choice {
-        let choice = match choice {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Required => json!("required"),
-            ToolChoice::Tool(name) => json!({"type": "function", "name": name}),
-        };
-        body.insert("tool_choice".into(), choice);
+        body.insert("tool_choice".into(), tool_choice(choice));
     }
     if let Some(format) = &request.response_format {
-        let format = match format {
-            ResponseFormat::Text => json!({"type": "text"}),
-            ResponseFormat::JsonObject => json!({"type": "json_object"}),
-            ResponseFormat::JsonSchema {
-                name,
-                schema,
-                strict,
-            } => json!({"type": "json_schema", "name": name, "schema": schema, "strict": strict}),
-        };
-        body.insert("text".into(), json!({ "format": format }));
+        body.insert("text".into(), json!({ "format": text_format(format) }));
     }
     if let Some(effort) = request.reasoning_effort {
         body.insert(
@@ -99,6 +54,67 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Value {
     }
     merge_extra(&mut body, &request.extra, &[]);
     Value::Object(body)
+}
+
+/// The conversation as `input` items (the system text goes in `instructions`).
+fn input_items(request: &ChatRequest) -> Vec<Value> {
+    // With server state the items are found by id, so they go back even without a payload.
+    let stored = request.extra.get("store") == Some(&Value::Bool(true));
+    let mut input = Vec::new();
+    for message in &request.messages {
+        match message.role {
+            Role::System => {}
+            Role::User => input.push(json!({"role": "user", "content": content(&message.content)})),
+            Role::Assistant => assistant_items(message, stored, &mut input),
+            Role::Tool => input.push(json!({
+                "type": "function_call_output",
+                "call_id": message.tool_call_id.clone().unwrap_or_default(),
+                "output": message.text(),
+            })),
+        }
+    }
+    input
+}
+
+/// The tools as flat `function` entries (name and parameters at the top,
+/// not under `function` as in Chat Completions).
+fn flat_function_tools(tools: &[Tool]) -> Value {
+    tools
+        .iter()
+        .map(|t| {
+            let mut tool = Map::new();
+            tool.insert("type".into(), json!("function"));
+            tool.insert("name".into(), json!(t.name));
+            if let Some(d) = &t.description {
+                tool.insert("description".into(), json!(d));
+            }
+            tool.insert("parameters".into(), t.parameters.clone());
+            tool.insert("strict".into(), json!(false));
+            Value::Object(tool)
+        })
+        .collect()
+}
+
+fn tool_choice(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Required => json!("required"),
+        ToolChoice::Tool(name) => json!({"type": "function", "name": name}),
+    }
+}
+
+/// The `text.format` of a response format.
+fn text_format(format: &ResponseFormat) -> Value {
+    match format {
+        ResponseFormat::Text => json!({"type": "text"}),
+        ResponseFormat::JsonObject => json!({"type": "json_object"}),
+        ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+        } => json!({"type": "json_schema", "name": name, "schema": schema, "strict": strict}),
+    }
 }
 
 /// OpenAI's reasoning models, which return encrypted reasoning when asked

@@ -236,8 +236,8 @@ fn block(id: &str, text: String, anchor: ReasoningAnchor) -> ReasoningBlock {
     }
 }
 
-/// Parse a whole response.
-pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
+/// The answer in `body`, or the error it is or holds.
+fn read_answer(body: &[u8]) -> Result<WireResponse> {
     let wire: WireResponse = serde_json::from_slice(body).map_err(|e| {
         Error::decode(format!(
             "the OpenAI Responses answer is not the expected JSON: {e}"
@@ -255,6 +255,12 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
         )
         .with_body(body));
     }
+    Ok(wire)
+}
+
+/// Parse a whole response.
+pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
+    let wire = read_answer(body)?;
     let mut r = ChatResponse::empty();
     let (mut text, mut refusal) = (String::new(), String::new());
     for item in &wire.output {

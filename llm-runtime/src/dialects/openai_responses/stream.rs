@@ -102,33 +102,44 @@ pub(super) fn parse_event(
     if data.is_empty() {
         return Ok(Control::Continue);
     }
+    match read_event(frame, data)? {
+        WireEvent::Error {} => Err(crate::error::stream_error(data.as_bytes())),
+        WireEvent::Failed { response } => Err(response.failure(true).unwrap_or_else(|| {
+            crate::error::stream_error(br#"{"error":{"message":"the response failed"}}"#)
+        })),
+        WireEvent::Created { response } => {
+            start(state, out, response.id, response.model);
+            Ok(Control::Continue)
+        }
+        event => {
+            // A stream that skipped `response.created` still begins with `Start`.
+            start(state, out, String::new(), String::new());
+            on_answer_event(state, event, out)
+        }
+    }
+}
+
+fn read_event(frame: &Frame, data: &str) -> Result<WireEvent> {
     if data == "[DONE]" {
         return Err(Error::new(
             ErrorKind::StreamTruncated,
             "the stream said `[DONE]` before `response.completed`",
         ));
     }
-    let event: WireEvent = serde_json::from_str(data).map_err(|e| {
+    serde_json::from_str(data).map_err(|e| {
         let name = frame.event.as_deref().unwrap_or("message");
         Error::decode(format!(
             "the OpenAI Responses stream sent a `{name}` event that could not be read: {e}"
         ))
-    })?;
-    match event {
-        WireEvent::Error {} => return Err(crate::error::stream_error(data.as_bytes())),
-        WireEvent::Failed { response } => {
-            return Err(response.failure(true).unwrap_or_else(|| {
-                crate::error::stream_error(br#"{"error":{"message":"the response failed"}}"#)
-            }));
-        }
-        WireEvent::Created { response } => {
-            start(state, out, response.id, response.model);
-            return Ok(Control::Continue);
-        }
-        _ => {}
-    }
-    // A stream that skipped `response.created` still begins with `Start`.
-    start(state, out, String::new(), String::new());
+    })
+}
+
+/// An event of a started answer: a piece of its output, or its end.
+fn on_answer_event(
+    state: &mut OpenAiResponsesStreamState,
+    event: WireEvent,
+    out: &mut Vec<StreamEvent>,
+) -> Result<Control> {
     match event {
         WireEvent::TextDelta { delta } => push(out, delta, |text| StreamEvent::TextDelta { text }),
         WireEvent::RefusalDelta { delta } => {
