@@ -68,46 +68,24 @@ fn crate_and_dialect(cx: &Ctxt, attrs: &Attrs, item: &mut Item) {
 fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<Item>> {
     let shape = item.shape;
     missing_required(cx, &attrs);
-    let name = attrs
-        .name
-        .as_ref()
-        .and_then(|n| cx.ok(check::provider_name(&n.value)));
-    let auth = attrs
-        .auth
-        .as_ref()
-        .and_then(|a| cx.ok(check::auth_scheme(&a.value)));
+    let name = checked(cx, attrs.name.as_ref(), check::provider_name);
+    let auth = checked(cx, attrs.auth.as_ref(), check::auth_scheme);
     let (base_url, placeholders) = base_url(cx, &attrs);
-    let api_key_env = env(cx, attrs.env.as_ref());
-    if let (Some(env), Some(auth)) = (&attrs.env, &auth) {
-        cx.ok(check::env_without_key(env, auth));
-    }
-    let base_url_env = env(cx, attrs.base_url_env.as_ref());
+    let api_key_env = api_key_env(cx, &attrs, auth.as_ref());
+    let base_url_env = checked(cx, attrs.base_url_env.as_ref(), check::env_var);
     let headers = headers(cx, attrs.headers.as_ref(), auth.as_ref());
-    let timeout_secs = attrs
-        .timeout_secs
-        .as_ref()
-        .and_then(|t| cx.ok(check::timeout_secs(&t.value)));
+    let timeout_secs = checked(cx, attrs.timeout_secs.as_ref(), check::timeout_secs);
     let models = models(cx, attrs.models.as_ref());
-    let default_model = attrs.default_model.as_ref().and_then(|m| {
-        cx.ok(check::default_model(
-            &m.value,
-            attrs.models.as_ref().map(|_| models.as_slice()),
-        ))
+    let default_model = checked(cx, attrs.default_model.as_ref(), |m| {
+        check::default_model(m, attrs.models.as_ref().map(|_| models.as_slice()))
     });
     let capabilities = capabilities(cx, attrs.capabilities.as_ref());
-    let health = attrs
-        .health
-        .as_ref()
-        .and_then(|h| cx.ok(check::health(&h.value)));
-    let dialect_ident = match &item.dialect {
-        DialectChoice::Valid(ident) => Some(ident),
-        DialectChoice::Absent | DialectChoice::Invalid => None,
-    };
+    let health = checked(cx, attrs.health.as_ref(), check::health);
     let quirks = quirks::quirks(
         cx,
         &attrs,
         quirks::Context {
-            dialect: dialect_ident,
+            dialect: item.dialect.valid(),
             dialect_written: attrs.wrote("dialect"),
             capabilities: &capabilities,
             placeholders: &placeholders,
@@ -115,20 +93,14 @@ fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<I
             auth: auth.as_ref(),
         },
     );
-    let docs = attrs
-        .docs
-        .as_ref()
-        .and_then(|d| cx.ok(check::docs_url(&d.value)));
+    let docs = checked(cx, attrs.docs.as_ref(), check::docs_url);
 
     let (Some(shape), Some(name), Some(base_url), Some(auth), false) =
         (shape, name, base_url, auth, cx.has_errors())
     else {
         return Err(Box::new(item));
     };
-    let dialect = match &item.dialect {
-        DialectChoice::Valid(ident) => Some(ident.clone()),
-        DialectChoice::Absent | DialectChoice::Invalid => None,
-    };
+    let dialect = item.dialect.valid().cloned();
     Ok(Declaration {
         item,
         shape,
@@ -150,6 +122,24 @@ fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<I
         docs,
         quirks,
     })
+}
+
+/// `env`, checked (and an error with `auth = "none"`, where it has no effect).
+fn api_key_env(cx: &Ctxt, attrs: &Attrs, auth: Option<&Auth>) -> Option<String> {
+    let env = checked(cx, attrs.env.as_ref(), check::env_var);
+    if let (Some(written), Some(auth)) = (&attrs.env, auth) {
+        cx.ok(check::env_without_key(written, auth));
+    }
+    env
+}
+
+/// The value of a key, when written, checked by `rule` (its error recorded).
+fn checked<T, U>(
+    cx: &Ctxt,
+    key: Option<&Spanned<T>>,
+    rule: impl FnOnce(&T) -> syn::Result<U>,
+) -> Option<U> {
+    cx.ok(rule(&key?.value))
 }
 
 /// One error naming every missing required key, on the `provider` of the attribute.
@@ -213,10 +203,6 @@ fn base_url_rules(cx: &Ctxt, attrs: &Attrs, lit: &LitStr, url: BaseUrl) -> Optio
         cx.ok(check::allow_http_effect(&url, allow_http));
     }
     Some(url)
-}
-
-fn env(cx: &Ctxt, env: Option<&Spanned<LitStr>>) -> Option<String> {
-    cx.ok(check::env_var(&env?.value))
 }
 
 fn headers(

@@ -7,7 +7,7 @@ use syn::DeriveInput;
 
 use crate::ctxt::Ctxt;
 use crate::fallback;
-use crate::model::{self, Auth, Declaration, Item, Shape};
+use crate::model::{self, Auth, Declaration, Item, Quirks, Shape};
 
 /// The whole derive: the expansion, or every error plus the fallback.
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
@@ -91,20 +91,10 @@ fn expand(decl: &Declaration) -> TokenStream {
 /// The `ProviderSpec` literal.
 fn spec(decl: &Declaration) -> TokenStream {
     let p = model::private(&decl.item.krate);
-    let option = |value: Option<TokenStream>| match value {
-        Some(value) => quote!(#p::core::option::Option::Some(#value)),
-        None => quote!(#p::core::option::Option::None),
-    };
+    let option = |value: Option<TokenStream>| option_tokens(&p, value);
     let name = &decl.name;
     let base_url = &decl.base_url.url;
-    let auth = match &decl.auth {
-        Auth::None => quote!(#p::AuthScheme::None),
-        Auth::Bearer => quote!(#p::AuthScheme::Bearer),
-        Auth::Header(header) => quote!(#p::AuthScheme::Header(#header)),
-        Auth::Query(query) => quote!(#p::AuthScheme::Query(#query)),
-        Auth::SigV4(service) => quote!(#p::AuthScheme::SigV4 { service: #service }),
-        Auth::Token => quote!(#p::AuthScheme::Token),
-    };
+    let auth = auth_scheme(&p, &decl.auth);
     let api_key_env = option(decl.api_key_env.as_ref().map(|env| quote!(#env)));
     let base_url_env = option(decl.base_url_env.as_ref().map(|env| quote!(#env)));
     let headers = decl
@@ -128,16 +118,7 @@ fn spec(decl: &Declaration) -> TokenStream {
         quote!(#d)
     }));
     let docs = option(decl.docs.as_ref().map(|d| quote!(#d)));
-    let quirks = &decl.quirks;
-    let unsupported = quirks.unsupported.iter().map(|variant| {
-        let variant = format_ident!("{}", variant);
-        quote!(#p::Param::#variant)
-    });
-    let max_tokens_field = format_ident!("{}", quirks.max_tokens_field.unwrap_or("ByModel"));
-    let stream_options = !quirks.no_stream_options;
-    let url_vars = quirks.url_vars.iter().map(|(n, v)| quote!((#n, #v)));
-    let env_headers = quirks.env_headers.iter().map(|(n, v)| quote!((#n, #v)));
-    let models_path = option(quirks.models_path.as_ref().map(|m| quote!(#m)));
+    let quirks = quirk_fields(&p, &decl.quirks);
     quote! {
         #p::ProviderSpec {
             name: #name,
@@ -154,13 +135,48 @@ fn spec(decl: &Declaration) -> TokenStream {
             allow_http: #allow_http,
             dialect: #dialect,
             docs: #docs,
-            unsupported_params: #p::Params::of(&[#(#unsupported),*]),
-            max_tokens_field: #p::MaxTokensField::#max_tokens_field,
-            stream_options: #stream_options,
-            url_vars: &[#(#url_vars),*],
-            env_headers: &[#(#env_headers),*],
-            models_path: #models_path,
+            #quirks
         }
+    }
+}
+
+/// `Some(value)` or `None`, by absolute path.
+fn option_tokens(p: &TokenStream, value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(value) => quote!(#p::core::option::Option::Some(#value)),
+        None => quote!(#p::core::option::Option::None),
+    }
+}
+
+fn auth_scheme(p: &TokenStream, auth: &Auth) -> TokenStream {
+    match auth {
+        Auth::None => quote!(#p::AuthScheme::None),
+        Auth::Bearer => quote!(#p::AuthScheme::Bearer),
+        Auth::Header(header) => quote!(#p::AuthScheme::Header(#header)),
+        Auth::Query(query) => quote!(#p::AuthScheme::Query(#query)),
+        Auth::SigV4(service) => quote!(#p::AuthScheme::SigV4 { service: #service }),
+        Auth::Token => quote!(#p::AuthScheme::Token),
+    }
+}
+
+/// The `ProviderSpec` fields that say where the host differs from its wire format.
+fn quirk_fields(p: &TokenStream, quirks: &Quirks) -> TokenStream {
+    let unsupported = quirks.unsupported.iter().map(|variant| {
+        let variant = format_ident!("{}", variant);
+        quote!(#p::Param::#variant)
+    });
+    let max_tokens_field = format_ident!("{}", quirks.max_tokens_field.unwrap_or("ByModel"));
+    let stream_options = !quirks.no_stream_options;
+    let url_vars = quirks.url_vars.iter().map(|(n, v)| quote!((#n, #v)));
+    let env_headers = quirks.env_headers.iter().map(|(n, v)| quote!((#n, #v)));
+    let models_path = option_tokens(p, quirks.models_path.as_ref().map(|m| quote!(#m)));
+    quote! {
+        unsupported_params: #p::Params::of(&[#(#unsupported),*]),
+        max_tokens_field: #p::MaxTokensField::#max_tokens_field,
+        stream_options: #stream_options,
+        url_vars: &[#(#url_vars),*],
+        env_headers: &[#(#env_headers),*],
+        models_path: #models_path,
     }
 }
 

@@ -154,6 +154,16 @@ pub(crate) enum DialectChoice {
     Invalid,
 }
 
+impl DialectChoice {
+    /// The dialect, when a known one was declared.
+    pub(crate) fn valid(&self) -> Option<&Ident> {
+        match self {
+            DialectChoice::Valid(ident) => Some(ident),
+            DialectChoice::Absent | DialectChoice::Invalid => None,
+        }
+    }
+}
+
 /// The item the derive is on: everything the fallback needs.
 pub(crate) struct Item {
     pub(crate) ident: Ident,

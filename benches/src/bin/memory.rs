@@ -222,7 +222,14 @@ fn measure(variant: &str, base: &str, n: usize) -> Result<()> {
                 let client = benches::peers::Genai::new(base, KEY, HttpClient::builder().into_reqwest().build()?)?;
                 let open = |client: benches::peers::Genai| async move {
                     let mut stream = client.open_stream().await?;
-                    stream.next().await.ok_or("the stream ended at once")??;
+                    // genai sends the request on the first poll and hands out a
+                    // `Start` of its own first: read up to the first wire event.
+                    loop {
+                        let event = stream.next().await.ok_or("the stream ended at once")??;
+                        if !matches!(event, genai::chat::ChatStreamEvent::Start) {
+                            break;
+                        }
+                    }
                     Ok::<_, BoxError>(stream)
                 };
                 hold(n, || open(client.clone())).await?

@@ -11,31 +11,7 @@ use crate::model::Auth;
 /// The scheme the key is sent with.
 pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
     match raw {
-        RawAuth::Scheme(lit) => match lit.value().as_str() {
-            "bearer" => Ok(Auth::Bearer),
-            "none" => Ok(Auth::None),
-            "token" => Ok(Auth::Token),
-            form @ ("header" | "query" | "sigv4") => Err(syn::Error::new_spanned(
-                lit,
-                format!(
-                    "`{form}` auth needs a name: write `auth({form} = \"{}\")`",
-                    placeholder(form)
-                ),
-            )),
-            other => {
-                let hint = match suggest::did_you_mean(other, &["bearer", "none", "token", "header", "query", "sigv4"]) {
-                    Some(form @ ("header" | "query" | "sigv4")) => {
-                        format!("; did you mean `auth({form} = \"{}\")`?", placeholder(form))
-                    }
-                    Some(scheme) => format!("; did you mean `\"{scheme}\"`?"),
-                    None => "; expected `\"bearer\"`, `\"none\"`, `\"token\"`, `auth(header = \"...\")`, `auth(query = \"...\")` or `auth(sigv4 = \"...\")`".to_owned(),
-                };
-                Err(syn::Error::new_spanned(
-                    lit,
-                    format!("unknown auth scheme `{other}`{hint}"),
-                ))
-            }
-        },
+        RawAuth::Scheme(lit) => bare_scheme(lit),
         RawAuth::Header { key, name } => {
             let lit = named(key, name.as_ref(), "header")?;
             let name = header_name(lit)?;
@@ -43,41 +19,78 @@ pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
             Ok(Auth::Header(name))
         }
         RawAuth::Query { key, name } => {
-            let lit = named(key, name.as_ref(), "query")?;
-            let name = lit.value();
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
-            {
-                return Err(syn::Error::new_spanned(
-                    lit,
-                    format!(
-                        "invalid query parameter name `{}`: use unreserved URL characters (letters, digits, `-._~`)",
-                        name.escape_debug()
-                    ),
-                ));
-            }
-            Ok(Auth::Query(name))
+            query_name(named(key, name.as_ref(), "query")?).map(Auth::Query)
         }
         RawAuth::SigV4 { key, name } => {
-            let lit = named(key, name.as_ref(), "sigv4")?;
-            let service = lit.value();
-            if !service
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                return Err(syn::Error::new_spanned(
-                    lit,
-                    format!(
-                        "invalid SigV4 service name `{}`: use the lowercase signing name AWS documents, e.g. `bedrock`",
-                        service.escape_debug()
-                    ),
-                ));
-            }
-            Ok(Auth::SigV4(service))
+            sigv4_service(named(key, name.as_ref(), "sigv4")?).map(Auth::SigV4)
         }
     }
+}
+
+/// `auth = "..."`: a scheme that needs no name.
+fn bare_scheme(lit: &LitStr) -> syn::Result<Auth> {
+    match lit.value().as_str() {
+        "bearer" => Ok(Auth::Bearer),
+        "none" => Ok(Auth::None),
+        "token" => Ok(Auth::Token),
+        form @ ("header" | "query" | "sigv4") => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{form}` auth needs a name: write `auth({form} = \"{}\")`",
+                placeholder(form)
+            ),
+        )),
+        other => {
+            let hint = match suggest::did_you_mean(other, &["bearer", "none", "token", "header", "query", "sigv4"]) {
+                Some(form @ ("header" | "query" | "sigv4")) => {
+                    format!("; did you mean `auth({form} = \"{}\")`?", placeholder(form))
+                }
+                Some(scheme) => format!("; did you mean `\"{scheme}\"`?"),
+                None => "; expected `\"bearer\"`, `\"none\"`, `\"token\"`, `auth(header = \"...\")`, `auth(query = \"...\")` or `auth(sigv4 = \"...\")`".to_owned(),
+            };
+            Err(syn::Error::new_spanned(
+                lit,
+                format!("unknown auth scheme `{other}`{hint}"),
+            ))
+        }
+    }
+}
+
+/// The query parameter of `auth(query = "...")`.
+fn query_name(lit: &LitStr) -> syn::Result<String> {
+    let name = lit.value();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+    {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "invalid query parameter name `{}`: use unreserved URL characters (letters, digits, `-._~`)",
+                name.escape_debug()
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// The signing name of `auth(sigv4 = "...")`.
+fn sigv4_service(lit: &LitStr) -> syn::Result<String> {
+    let service = lit.value();
+    if !service
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "invalid SigV4 service name `{}`: use the lowercase signing name AWS documents, e.g. `bedrock`",
+                service.escape_debug()
+            ),
+        ));
+    }
+    Ok(service)
 }
 
 fn placeholder(form: &str) -> &'static str {

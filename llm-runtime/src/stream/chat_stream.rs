@@ -78,8 +78,10 @@ impl ChatStream {
             framer: Framer::new(setup.format, setup.max_line),
             frames: Vec::new(),
             state: Default::default(),
-            scratch: Vec::new(),
-            events: VecDeque::new(),
+            // One event (~150 bytes) to start: most frames give one, and an
+            // open stream should not hold four per buffer (the first step of growth).
+            scratch: Vec::with_capacity(1),
+            events: VecDeque::with_capacity(1),
             bytes_in: 0,
             error: None,
             done: false,

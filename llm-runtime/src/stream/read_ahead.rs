@@ -30,8 +30,10 @@ type Item = Result<StreamEvent>;
 
 #[derive(Default)]
 struct State {
-    /// Handed over, not yet taken.
-    queue: VecDeque<Item>,
+    /// Handed over, not yet taken (events only: an error is rare and ends the stream).
+    queue: VecDeque<StreamEvent>,
+    /// The error that ends the stream, after `queue`.
+    error: Option<Error>,
     /// Wire bytes behind `queue`.
     bytes: usize,
     /// The reader handed over its last item.
@@ -62,31 +64,34 @@ fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
 /// The reader's end.
 pub(crate) struct Reader {
     shared: Arc<Shared>,
-    /// Items parsed from the current body chunk, handed over together.
-    pending: VecDeque<Item>,
-    pending_bytes: usize,
 }
 
 /// The consumer's end: a `Stream` of the items in order.
 pub(crate) struct Consumer {
     shared: Arc<Shared>,
-    local: VecDeque<Item>,
+    local: VecDeque<StreamEvent>,
     task: Option<AbortHandle>,
     done: bool,
 }
 
 /// A connected pair.
+///
+/// The two queues swap buffers, so each grows to the largest batch once and is
+/// then reused; they start at one event (an event is about 150 bytes, and an
+/// idle stream should not hold four of them per queue, `VecDeque`'s first step).
 pub(crate) fn channel() -> (Reader, Consumer) {
-    let shared = Arc::new(Shared(Mutex::new(State::default())));
+    let state = State {
+        queue: VecDeque::with_capacity(1),
+        ..State::default()
+    };
+    let shared = Arc::new(Shared(Mutex::new(state)));
     (
         Reader {
             shared: Arc::clone(&shared),
-            pending: VecDeque::new(),
-            pending_bytes: 0,
         },
         Consumer {
             shared,
-            local: VecDeque::new(),
+            local: VecDeque::with_capacity(1),
             task: None,
             done: false,
         },
@@ -108,22 +113,21 @@ impl Reader {
         .await;
     }
 
-    /// Queue an item that `bytes` of the wire produced (handed over at [`flush`](Self::flush)).
+    /// Queue an item that `bytes` of the wire produced; the consumer is told
+    /// at [`flush`](Self::flush).
     pub(crate) fn push(&mut self, item: Item, bytes: usize) {
-        self.pending.push_back(item);
-        self.pending_bytes += bytes;
+        let mut s = self.shared.lock();
+        match item {
+            Ok(event) => s.queue.push_back(event),
+            Err(e) => s.error = Some(e),
+        }
+        s.bytes += bytes;
     }
 
-    /// Hand the queued items to the consumer; `last` when nothing follows.
+    /// Tell the consumer what was queued; `last` when nothing follows.
     pub(crate) fn flush(&mut self, last: bool) {
         let waker = {
             let mut s = self.shared.lock();
-            if s.queue.is_empty() {
-                mem::swap(&mut s.queue, &mut self.pending);
-            } else {
-                s.queue.append(&mut self.pending);
-            }
-            s.bytes += mem::take(&mut self.pending_bytes);
             s.finished |= last;
             s.consumer.take()
         };
@@ -158,14 +162,15 @@ impl Stream for Consumer {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
         let this = &mut *self;
-        if let Some(item) = this.local.pop_front() {
-            return Poll::Ready(Some(item));
+        if let Some(event) = this.local.pop_front() {
+            return Poll::Ready(Some(Ok(event)));
         }
         if this.done {
             return Poll::Ready(None);
         }
         let mut s = this.shared.lock();
         if !s.queue.is_empty() {
+            // Everything ready, in one lock; the reader may read on.
             mem::swap(&mut s.queue, &mut this.local);
             s.bytes = 0;
             let waker = s.reader.take();
@@ -173,7 +178,10 @@ impl Stream for Consumer {
             if let Some(w) = waker {
                 w.wake();
             }
-            return Poll::Ready(this.local.pop_front());
+            return Poll::Ready(this.local.pop_front().map(Ok));
+        }
+        if let Some(e) = s.error.take() {
+            return Poll::Ready(Some(Err(e)));
         }
         if s.finished {
             this.done = true;
@@ -261,3 +269,4 @@ mod tests {
         assert!(consumer.next().await.is_none());
     }
 }
+

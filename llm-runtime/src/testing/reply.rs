@@ -46,17 +46,7 @@ pub(super) async fn play(script: MockResponse, control: &Arc<ConnControl>) -> Re
         headers.entry(CONTENT_TYPE).or_insert(content_type);
     }
     let after_chunks = script.fault.and_then(Fault::chunks_before);
-    let ending = match script.fault {
-        Some(Fault::ResetAfterChunks(_)) => Ending::Abort { reset: true },
-        Some(Fault::CloseAfterChunks(_)) => Ending::Abort { reset: false },
-        Some(Fault::StallAfterChunks(_)) => Ending::Stall,
-        _ => Ending::Finish,
-    };
-    let body = match (script.body, after_chunks) {
-        (ScriptedBody::Whole(body), None) => ScriptedBody::Whole(body),
-        (ScriptedBody::Whole(body), Some(_)) => ScriptedBody::Chunks(vec![body]),
-        (chunks @ ScriptedBody::Chunks(_), _) => chunks,
-    };
+    let body = chunked_for_fault(script.body, after_chunks);
     let body = if script.gzip {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         match gzip(body) {
@@ -66,7 +56,39 @@ pub(super) async fn play(script: MockResponse, control: &Arc<ConnControl>) -> Re
     } else {
         body
     };
-    let body = match body {
+    let body = reply_body(
+        body,
+        after_chunks,
+        script.chunk_delay,
+        Ending::after(script.fault),
+        control,
+    );
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// A whole body becomes one chunk when a fault comes after chunks, so the
+/// fault has chunks to come after.
+fn chunked_for_fault(body: ScriptedBody, after_chunks: Option<usize>) -> ScriptedBody {
+    match (body, after_chunks) {
+        (ScriptedBody::Whole(body), None) => ScriptedBody::Whole(body),
+        (ScriptedBody::Whole(body), Some(_)) => ScriptedBody::Chunks(vec![body]),
+        (chunks @ ScriptedBody::Chunks(_), _) => chunks,
+    }
+}
+
+/// The body as played: whole, or chunk by chunk (the first `after_chunks`
+/// only) with `ending` after the last.
+fn reply_body(
+    body: ScriptedBody,
+    after_chunks: Option<usize>,
+    chunk_delay: Duration,
+    ending: Ending,
+    control: &Arc<ConnControl>,
+) -> ReplyBody {
+    match body {
         ScriptedBody::Whole(bytes) => Full::new(bytes).boxed_unsync(),
         ScriptedBody::Chunks(mut chunks) => {
             if let Some(n) = after_chunks {
@@ -74,17 +96,13 @@ pub(super) async fn play(script: MockResponse, control: &Arc<ConnControl>) -> Re
             }
             chunked(ChunkPlayer {
                 chunks: chunks.into_iter(),
-                chunk_delay: script.chunk_delay,
+                chunk_delay,
                 ending,
                 control: Arc::clone(control),
                 sent: 0,
             })
         }
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
+    }
 }
 
 /// Asks the connection task to drop the connection, then waits for it to.
@@ -139,6 +157,18 @@ enum Ending {
     Abort { reset: bool },
     /// No terminating chunk and no more bytes, ever.
     Stall,
+}
+
+impl Ending {
+    /// How a chunked body ends under `fault`.
+    fn after(fault: Option<Fault>) -> Self {
+        match fault {
+            Some(Fault::ResetAfterChunks(_)) => Ending::Abort { reset: true },
+            Some(Fault::CloseAfterChunks(_)) => Ending::Abort { reset: false },
+            Some(Fault::StallAfterChunks(_)) => Ending::Stall,
+            _ => Ending::Finish,
+        }
+    }
 }
 
 /// The state of a chunked body being played.

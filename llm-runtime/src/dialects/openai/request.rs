@@ -121,27 +121,10 @@ fn chat_body_with(
         body.insert("tools".into(), function_tools(&req.tools));
     }
     if let Some(choice) = &req.tool_choice {
-        let v = match choice {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Required => json!("required"),
-            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
-        };
-        body.insert("tool_choice".into(), v);
+        body.insert("tool_choice".into(), tool_choice(choice));
     }
     if let Some(format) = &req.response_format {
-        let v = match format {
-            ResponseFormat::Text => json!({"type": "text"}),
-            ResponseFormat::JsonObject => json!({"type": "json_object"}),
-            ResponseFormat::JsonSchema {
-                name,
-                schema,
-                strict,
-            } => {
-                json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}})
-            }
-        };
-        body.insert("response_format".into(), v);
+        body.insert("response_format".into(), response_format(format));
     }
     if let Some(effort) = req.reasoning_effort {
         body.insert("reasoning_effort".into(), serde_json::to_value(effort)?);
@@ -160,6 +143,29 @@ fn chat_body_with(
     }
     merge_extra(&mut body, &req.extra, &[]);
     Ok(Value::Object(body))
+}
+
+fn tool_choice(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Required => json!("required"),
+        ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+    }
+}
+
+fn response_format(format: &ResponseFormat) -> Value {
+    match format {
+        ResponseFormat::Text => json!({"type": "text"}),
+        ResponseFormat::JsonObject => json!({"type": "json_object"}),
+        ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+        } => {
+            json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}})
+        }
+    }
 }
 
 /// The embeddings request body.
