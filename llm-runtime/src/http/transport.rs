@@ -221,27 +221,9 @@ impl Transport {
                 },
             };
             tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
-            // A refused token is dropped and fetched again, once per call,
-            // whatever the retry policy: the token may have been rotated.
-            let refetch = match (&self.auth, &token) {
-                (DynamicAuth::Token(cache), Some(t)) if e.status() == Some(401) && !refetched => {
-                    cache.invalidate(t).await;
-                    refetched = true;
-                    true
-                }
-                _ => false,
-            };
-            let retry_in = match &call.retry {
-                _ if refetch => Some(Duration::ZERO),
-                Some(policy) => {
-                    let input = RetryInput::from_error(&e, attempts, now, call.deadline.instant());
-                    match decide(policy, &input) {
-                        Decision::Retry(wait) => Some(wait),
-                        Decision::Stop => None,
-                    }
-                }
-                None => None,
-            };
+            let retry_in = self
+                .next_wait(&e, call, attempts, now, token.as_ref(), &mut refetched)
+                .await;
             call.hooks.each(|h| {
                 h.on_error(&AttemptFailure {
                     provider: call.provider,
@@ -256,6 +238,34 @@ impl Transport {
             };
             tracing::info!(attempt = attempts, wait_ms = millis(wait), kind = %e.kind(), "retrying");
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Whether and when to try again after `e`: a refused token is dropped and
+    /// fetched again, once per call, whatever the retry policy (the token may
+    /// have been rotated); otherwise the policy decides.
+    async fn next_wait(
+        &self,
+        e: &Error,
+        call: &Call<'_>,
+        attempts: u32,
+        now: Instant,
+        token: Option<&SecretString>,
+        refetched: &mut bool,
+    ) -> Option<Duration> {
+        if let (DynamicAuth::Token(cache), Some(t)) = (&self.auth, token)
+            && e.status() == Some(401)
+            && !*refetched
+        {
+            cache.invalidate(t).await;
+            *refetched = true;
+            return Some(Duration::ZERO);
+        }
+        let policy = call.retry.as_ref()?;
+        let input = RetryInput::from_error(e, attempts, now, call.deadline.instant());
+        match decide(policy, &input) {
+            Decision::Retry(wait) => Some(wait),
+            Decision::Stop => None,
         }
     }
 

@@ -216,57 +216,17 @@ impl ResponseAccumulator {
                 }
             }
             StreamEvent::TextDelta { text } => self.text.push_str(&text),
-            StreamEvent::ReasoningDelta { text } => {
-                self.reasoning.push_str(&text);
-                match self.blocks.last_mut() {
-                    Some(block) if self.block_open => block.text.push_str(&text),
-                    _ => {
-                        self.blocks.push(ReasoningBlock::text(text));
-                        self.block_open = true;
-                    }
-                }
-            }
+            StreamEvent::ReasoningDelta { text } => self.reasoning_text(text),
             StreamEvent::ReasoningSignature {
                 signature,
                 source,
                 anchor,
-            } => {
-                let open = self.block_open && anchor == ReasoningAnchor::Own;
-                match self.blocks.last_mut() {
-                    Some(block) if open => {
-                        block.signature = Some(signature);
-                        block.source = Some(source);
-                    }
-                    _ => self.blocks.push(
-                        ReasoningBlock::default()
-                            .signed(signature, source)
-                            .anchored(anchor),
-                    ),
-                }
-                self.block_open = false;
-            }
+            } => self.reasoning_signature(signature, source, anchor),
             StreamEvent::RedactedReasoning { data, source } => {
                 self.blocks.push(ReasoningBlock::redacted(data, source));
                 self.block_open = false;
             }
-            StreamEvent::ReasoningDone { block } => {
-                match self.blocks.last_mut() {
-                    Some(open) if self.block_open => {
-                        // The open block's text is the end of `reasoning`: replace it too.
-                        if self.reasoning.ends_with(open.text.as_str()) {
-                            let kept = self.reasoning.len() - open.text.len();
-                            self.reasoning.truncate(kept);
-                        }
-                        self.reasoning.push_str(&block.text);
-                        *open = block;
-                    }
-                    _ => {
-                        self.reasoning.push_str(&block.text);
-                        self.blocks.push(block);
-                    }
-                }
-                self.block_open = false;
-            }
+            StreamEvent::ReasoningDone { block } => self.reasoning_done(block),
             StreamEvent::RefusalDelta { text } => self.refusal.push_str(&text),
             StreamEvent::ToolCallStart { index, id, name } => {
                 let call = self.call(index);
@@ -284,6 +244,54 @@ impl ResponseAccumulator {
             StreamEvent::Usage { usage } => self.usage = Some(usage),
             StreamEvent::Finish { reason } => self.finish = Some(reason),
         }
+    }
+
+    /// Reasoning text: into the open block, or a new one.
+    fn reasoning_text(&mut self, text: String) {
+        self.reasoning.push_str(&text);
+        match self.blocks.last_mut() {
+            Some(block) if self.block_open => block.text.push_str(&text),
+            _ => {
+                self.blocks.push(ReasoningBlock::text(text));
+                self.block_open = true;
+            }
+        }
+    }
+
+    /// A signature closes the open block it signs, or stands on its own.
+    fn reasoning_signature(&mut self, signature: String, source: String, anchor: ReasoningAnchor) {
+        let open = self.block_open && anchor == ReasoningAnchor::Own;
+        match self.blocks.last_mut() {
+            Some(block) if open => {
+                block.signature = Some(signature);
+                block.source = Some(source);
+            }
+            _ => self.blocks.push(
+                ReasoningBlock::default()
+                    .signed(signature, source)
+                    .anchored(anchor),
+            ),
+        }
+        self.block_open = false;
+    }
+
+    /// A finished block replaces the open one (and its text at the end of `reasoning`).
+    fn reasoning_done(&mut self, block: ReasoningBlock) {
+        match self.blocks.last_mut() {
+            Some(open) if self.block_open => {
+                if self.reasoning.ends_with(open.text.as_str()) {
+                    let kept = self.reasoning.len() - open.text.len();
+                    self.reasoning.truncate(kept);
+                }
+                self.reasoning.push_str(&block.text);
+                *open = block;
+            }
+            _ => {
+                self.reasoning.push_str(&block.text);
+                self.blocks.push(block);
+            }
+        }
+        self.block_open = false;
     }
 
     fn call(&mut self, index: usize) -> &mut ToolCall {
