@@ -88,7 +88,12 @@ pub fn body(stream: bool) -> Result<Vec<u8>, BoxError> {
     Ok(serde_json::to_vec(&request)?)
 }
 
-fn post(client: &reqwest::Client, url: &str, key: &str, stream: bool) -> Result<reqwest::RequestBuilder, BoxError> {
+fn post(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    stream: bool,
+) -> Result<reqwest::RequestBuilder, BoxError> {
     let mut request = client
         .post(url)
         .bearer_auth(key)
@@ -107,13 +112,18 @@ pub async fn chat(client: &reqwest::Client, url: &str, key: &str) -> Result<usiz
     }
     let body = response.bytes().await?;
     let completion: Completion = serde_json::from_slice(&body)?;
-    let usage = completion
-        .usage
-        .map_or(0, |u| (u.prompt_tokens + u.completion_tokens + u.total_tokens) as usize);
+    let usage = completion.usage.map_or(0, |u| {
+        (u.prompt_tokens + u.completion_tokens + u.total_tokens) as usize
+    });
     let choice = completion.choices.into_iter().next().ok_or("no choice")?;
     let text = choice.message.content.unwrap_or_default();
     // Every decoded field is used, so none is optimised away.
-    std::hint::black_box((completion.id.len(), completion.model.len(), choice.finish_reason, usage));
+    std::hint::black_box((
+        completion.id.len(),
+        completion.model.len(),
+        choice.finish_reason,
+        usage,
+    ));
     Ok(text.len())
 }
 
@@ -196,5 +206,9 @@ pub async fn consume(
     if !lines.done {
         return Err("the raw stream ended without [DONE]".into());
     }
-    Ok(if typed { lines.text_chunks } else { lines.data_lines })
+    Ok(if typed {
+        lines.text_chunks
+    } else {
+        lines.data_lines
+    })
 }

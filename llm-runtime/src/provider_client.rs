@@ -384,7 +384,11 @@ impl<P: Provider> ProviderClient<P> {
             hooks,
             classify: &|s, h, b| self.provider.map_error(s, h, b),
         };
-        self.transport.send(parts, &call).await
+        // Boxed: the transport's future (attempts, auth, exchange, body read)
+        // is kilobytes, and every future that awaits it inline is copied
+        // whole each time it moves (into a span, into `async_trait`'s box);
+        // one allocation is cheaper than those copies.
+        Box::pin(self.transport.send(parts, &call)).await
     }
 
     /// Send with retries until a 2xx arrives; the whole body (bounded).

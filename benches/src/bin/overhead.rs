@@ -832,9 +832,14 @@ fn summary(
             .map_or_else(
                 || ("-".to_owned(), "-".to_owned()),
                 |r| {
-                    let (bp, bs) = mem_base.map_or((r.peak, r.per_stream), |b| (b.peak, b.per_stream));
+                    let (bp, bs) =
+                        mem_base.map_or((r.peak, r.per_stream), |b| (b.peak, b.per_stream));
                     (
-                        format!("{} ({:.2}×)", r.peak / 1024, r.peak as f64 / bp.max(1) as f64),
+                        format!(
+                            "{} ({:.2}×)",
+                            r.peak / 1024,
+                            r.peak as f64 / bp.max(1) as f64
+                        ),
                         format!(
                             "{} ({:.2}×)",
                             r.per_stream,

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::mem;
 use std::pin::Pin;
@@ -43,7 +44,8 @@ use crate::types::{
 /// ```
 pub struct ChatStream {
     inner: Pin<Box<dyn Stream<Item = Result<StreamEvent>> + Send>>,
-    provider: String,
+    /// Borrowed from the declaration for a driven stream (no allocation per stream).
+    provider: Cow<'static, str>,
     dropped_params: Vec<String>,
     /// The inner stream returned `None`: it is never polled again (fused).
     finished: bool,
@@ -56,9 +58,16 @@ impl ChatStream {
         provider: impl Into<String>,
         inner: impl Stream<Item = Result<StreamEvent>> + Send + 'static,
     ) -> Self {
+        ChatStream::named(Cow::Owned(provider.into()), inner)
+    }
+
+    fn named(
+        provider: Cow<'static, str>,
+        inner: impl Stream<Item = Result<StreamEvent>> + Send + 'static,
+    ) -> Self {
         ChatStream {
             inner: Box::pin(inner),
-            provider: provider.into(),
+            provider,
             dropped_params: Vec::new(),
             finished: false,
             meta: ResponseMeta::default(),
@@ -76,13 +85,14 @@ impl ChatStream {
         let mut driver = Driver {
             body: None,
             framer: Framer::new(setup.format, setup.max_line),
-            frames: Vec::new(),
+            frames: Vec::with_capacity(1),
             state: Default::default(),
             // One event (~150 bytes) to start: most frames give one, and an
             // open stream should not hold four per buffer (the first step of growth).
             scratch: Vec::with_capacity(1),
             events: VecDeque::with_capacity(1),
             bytes_in: 0,
+            sink: None,
             error: None,
             done: false,
             ended: false,
@@ -96,7 +106,7 @@ impl ChatStream {
             ctx,
         };
         if !driver.setup.hooks.is_empty() || !driver.span.is_disabled() {
-            driver.observed = Some(ResponseAccumulator::default());
+            driver.observed = Some(Box::default());
         }
         match source {
             StreamSource::Body(response) => {
@@ -104,7 +114,8 @@ impl ChatStream {
                 // Read ahead in a task beside the connection's (bounded, see
                 // `read_ahead`); inline where no tokio runtime is at hand.
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                    return ChatStream::new(P::SPEC.name, read_ahead(driver, &runtime));
+                    let name = Cow::Borrowed(P::SPEC.name);
+                    return ChatStream::named(name, read_ahead(driver, &runtime));
                 }
             }
             StreamSource::Whole(body) => driver.whole(&body),
@@ -113,7 +124,7 @@ impl ChatStream {
             let item = d.next_event().await?;
             Some((item, d))
         });
-        ChatStream::new(P::SPEC.name, stream)
+        ChatStream::named(Cow::Borrowed(P::SPEC.name), stream)
     }
 
     /// The parameters the runtime dropped under the unsupported-parameter policy.
@@ -152,7 +163,7 @@ impl ChatStream {
             acc.push(event?);
         }
         let mut response = acc.finish();
-        response.provider = self.provider;
+        response.provider = self.provider.into_owned();
         response.dropped_params = self.dropped_params;
         response.meta = self.meta;
         Ok(response)
@@ -385,6 +396,8 @@ struct Driver<P: Provider> {
     events: VecDeque<StreamEvent>,
     /// Body bytes read since the read-ahead last counted them.
     bytes_in: usize,
+    /// With a read-ahead task, where the events go (instead of `events`).
+    sink: Option<read_ahead::Reader>,
     error: Option<Error>,
     done: bool,
     ended: bool,
@@ -393,8 +406,9 @@ struct Driver<P: Provider> {
     started: bool,
     setup: StreamSetup,
     ctx: OwnedContext,
-    /// What the completion hooks and the span are told, when anyone listens.
-    observed: Option<ResponseAccumulator>,
+    /// What the completion hooks and the span are told, when anyone listens
+    /// (boxed: an open stream nobody observes does not carry its ~230 bytes).
+    observed: Option<Box<ResponseAccumulator>>,
     span: Span,
     /// An event other than `Start` or `Usage` was handed on.
     answered: bool,
@@ -438,7 +452,10 @@ impl<P: Provider> Driver<P> {
             {
                 observed.push(event.clone());
             }
-            self.events.push_back(event);
+            match &mut self.sink {
+                Some(reader) => reader.push(event),
+                None => self.events.push_back(event),
+            }
         }
     }
 
@@ -447,7 +464,7 @@ impl<P: Provider> Driver<P> {
         let Some(observed) = self.observed.take() else {
             return;
         };
-        let mut response = observed.finish();
+        let mut response = (*observed).finish();
         response.meta.attempts = self.setup.attempts;
         response.meta.latency = self.setup.called.elapsed();
         match &self.error {
@@ -589,6 +606,11 @@ impl<P: Provider> Driver<P> {
                 return None;
             }
             let body = self.body.as_mut()?;
+            if let Some(reader) = &mut self.sink {
+                // What the last chunk gave goes to the consumer now (the
+                // drain below may take a while).
+                reader.flush(mem::take(&mut self.bytes_in), false);
+            }
             if self.done {
                 // Read the body to its end (bounded) so the connection is reusable.
                 let _ = tokio::time::timeout(DRAIN_BOUND, async {
@@ -597,6 +619,10 @@ impl<P: Provider> Driver<P> {
                 .await;
                 self.ended = true;
                 continue;
+            }
+            if let Some(reader) = &self.sink {
+                // Backpressure: the body is read on only while the consumer keeps up.
+                reader.room().await;
             }
             let idle = self.setup.idle;
             let left = self.setup.deadline.and_then(Deadline::remaining);
@@ -635,27 +661,26 @@ fn read_ahead<P: Provider>(
     mut driver: Driver<P>,
     runtime: &tokio::runtime::Handle,
 ) -> read_ahead::Consumer {
-    let (mut reader, mut consumer) = read_ahead::channel();
-    let span = driver.span.clone();
-    let task = runtime.spawn(
-        async move {
-            loop {
-                // Only before the body is read again: a chunk's events go together.
-                if driver.events.is_empty() {
-                    reader.room().await;
-                }
-                let Some(item) = driver.next_event().await else {
-                    reader.flush(true);
-                    return;
-                };
-                reader.push(item, mem::take(&mut driver.bytes_in));
-                if driver.events.is_empty() {
-                    reader.flush(false);
-                }
+    let (reader, mut consumer) = read_ahead::channel();
+    driver.sink = Some(reader);
+    // A span nobody listens to is not carried into the task.
+    let span = (!driver.span.is_disabled()).then(|| driver.span.clone());
+    // Events go to the sink as they are parsed; `next_event` gives back only
+    // the error that ends the stream, then `None`.
+    let run = async move {
+        while let Some(item) = driver.next_event().await {
+            if let (Err(e), Some(reader)) = (item, &mut driver.sink) {
+                reader.fail(e);
             }
         }
-        .instrument(span),
-    );
+        if let Some(reader) = &mut driver.sink {
+            reader.flush(mem::take(&mut driver.bytes_in), true);
+        }
+    };
+    let task = match span {
+        Some(span) => runtime.spawn(run.instrument(span)),
+        None => runtime.spawn(run),
+    };
     consumer.abort_on_drop(task.abort_handle());
     consumer
 }

@@ -76,9 +76,10 @@ pub(crate) struct Consumer {
 
 /// A connected pair.
 ///
-/// The two queues swap buffers, so each grows to the largest batch once and is
-/// then reused; they start at one event (an event is about 150 bytes, and an
-/// idle stream should not hold four of them per queue, `VecDeque`'s first step).
+/// The two queues swap buffers, so a busy stream reuses them; they start at
+/// one event and double (an event is about 150 bytes, and an idle stream should
+/// not hold four of them per queue, `VecDeque`'s first step), and a consumer
+/// that has caught up lets go of a buffer a burst grew past four events.
 pub(crate) fn channel() -> (Reader, Consumer) {
     let state = State {
         queue: VecDeque::with_capacity(1),
@@ -113,22 +114,33 @@ impl Reader {
         .await;
     }
 
-    /// Queue an item that `bytes` of the wire produced; the consumer is told
-    /// at [`flush`](Self::flush).
-    pub(crate) fn push(&mut self, item: Item, bytes: usize) {
+    /// Queue an event; the consumer is told at [`flush`](Self::flush).
+    pub(crate) fn push(&mut self, event: StreamEvent) {
         let mut s = self.shared.lock();
-        match item {
-            Ok(event) => s.queue.push_back(event),
-            Err(e) => s.error = Some(e),
+        // Doubling from one, not `VecDeque`'s jump from one to four.
+        let len = s.queue.len();
+        if len == s.queue.capacity() {
+            s.queue.reserve_exact(len.max(1));
         }
-        s.bytes += bytes;
+        s.queue.push_back(event);
     }
 
-    /// Tell the consumer what was queued; `last` when nothing follows.
-    pub(crate) fn flush(&mut self, last: bool) {
+    /// The error that ends the stream, after the queued events.
+    pub(crate) fn fail(&mut self, e: Error) {
+        self.shared.lock().error = Some(e);
+    }
+
+    /// Tell the consumer what was queued, which `bytes` of the wire gave;
+    /// `last` when nothing follows.
+    pub(crate) fn flush(&mut self, bytes: usize, last: bool) {
         let waker = {
             let mut s = self.shared.lock();
+            s.bytes += bytes;
             s.finished |= last;
+            if s.queue.is_empty() && s.error.is_none() && !last {
+                // Nothing new: no wake-up.
+                return;
+            }
             s.consumer.take()
         };
         if let Some(w) = waker {
@@ -196,6 +208,12 @@ impl Stream for Consumer {
             ))));
         }
         register(&mut s.consumer, cx);
+        drop(s);
+        // Caught up: an idle stream keeps no buffer (a burst may have grown it
+        // to the read-ahead bound); the next batch brings one.
+        if this.local.capacity() > 4 {
+            this.local = VecDeque::new();
+        }
         Poll::Pending
     }
 }
@@ -214,8 +232,8 @@ mod tests {
 
     use super::*;
 
-    fn text(t: &str) -> Item {
-        Ok(StreamEvent::TextDelta { text: t.to_owned() })
+    fn text(t: &str) -> StreamEvent {
+        StreamEvent::TextDelta { text: t.to_owned() }
     }
 
     #[tokio::test]
@@ -224,8 +242,8 @@ mod tests {
         let task = tokio::spawn(async move {
             for i in 0..100 {
                 reader.room().await;
-                reader.push(text(&i.to_string()), 10);
-                reader.flush(i == 99);
+                reader.push(text(&i.to_string()));
+                reader.flush(10, i == 99);
             }
         });
         let mut got = Vec::new();
@@ -243,22 +261,45 @@ mod tests {
     #[tokio::test]
     async fn the_reader_waits_while_the_bound_is_reached() {
         let (mut reader, mut consumer) = channel();
-        reader.push(text("big"), READ_AHEAD_BYTES);
-        reader.flush(false);
+        reader.push(text("big"));
+        reader.flush(READ_AHEAD_BYTES, false);
         // Full: room() stays pending until the consumer takes the queue.
         let waiting = tokio::time::timeout(std::time::Duration::from_millis(20), reader.room());
         assert!(waiting.await.is_err(), "the reader read past the bound");
         assert!(matches!(consumer.next().await, Some(Ok(_))));
         reader.room().await;
-        reader.flush(true);
+        reader.flush(0, true);
+        assert!(consumer.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_error_comes_after_the_events_before_it() {
+        let (mut reader, mut consumer) = channel();
+        reader.push(text("a"));
+        reader.push(text("b"));
+        reader.fail(Error::new(ErrorKind::Decode, "bad chunk"));
+        reader.flush(3, true);
+        assert!(matches!(
+            consumer.next().await,
+            Some(Ok(StreamEvent::TextDelta { .. }))
+        ));
+        assert!(matches!(
+            consumer.next().await,
+            Some(Ok(StreamEvent::TextDelta { .. }))
+        ));
+        let e = consumer.next().await;
+        assert!(
+            matches!(&e, Some(Err(e)) if e.kind() == ErrorKind::Decode),
+            "{e:?}"
+        );
         assert!(consumer.next().await.is_none());
     }
 
     #[tokio::test]
     async fn a_reader_gone_without_its_end_is_an_error() {
         let (mut reader, mut consumer) = channel();
-        reader.push(text("a"), 1);
-        reader.flush(false);
+        reader.push(text("a"));
+        reader.flush(1, false);
         drop(reader);
         assert!(matches!(consumer.next().await, Some(Ok(_))));
         let end = consumer.next().await;
@@ -269,4 +310,3 @@ mod tests {
         assert!(consumer.next().await.is_none());
     }
 }
-
