@@ -9,7 +9,7 @@
 //! See `BENCHMARKS.md` at the workspace root for the targets and the latest figures.
 
 pub mod fixtures;
-#[cfg(feature = "peers")]
+#[cfg(llm_bench_peers)]
 pub mod peers;
 pub mod raw;
 pub mod stats;

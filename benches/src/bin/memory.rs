@@ -73,9 +73,9 @@ fn parent(streams: usize) -> Result<()> {
     let variants = [
         "raw",
         "runtime",
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         "async-openai",
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         "genai",
     ];
     let mut summary = Vec::new();
@@ -207,7 +207,7 @@ fn measure(variant: &str, base: &str, n: usize) -> Result<()> {
                 drop(held);
                 (before, after.0, after.1)
             }
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             "async-openai" => {
                 let client = benches::peers::AsyncOpenAi::new(base, KEY, HttpClient::builder().into_reqwest().build()?);
                 let open = |client: benches::peers::AsyncOpenAi| async move {
@@ -217,7 +217,7 @@ fn measure(variant: &str, base: &str, n: usize) -> Result<()> {
                 };
                 hold(n, || open(client.clone())).await?
             }
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             "genai" => {
                 let client = benches::peers::Genai::new(base, KEY, HttpClient::builder().into_reqwest().build()?)?;
                 let open = |client: benches::peers::Genai| async move {
@@ -243,7 +243,7 @@ fn measure(variant: &str, base: &str, n: usize) -> Result<()> {
 
 /// Open one stream and drop it (warm-up), then hold `n` open; RSS before,
 /// RSS after and the high-water mark after.
-#[cfg(feature = "peers")]
+#[cfg(llm_bench_peers)]
 async fn hold<S, F, Fut>(n: usize, open: F) -> Result<(u64, u64, u64)>
 where
     F: Fn() -> Fut,

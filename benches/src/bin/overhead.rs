@@ -89,9 +89,9 @@ enum Variant {
     Raw,
     Provider,
     Routed,
-    #[cfg(feature = "peers")]
+    #[cfg(llm_bench_peers)]
     AsyncOpenAi,
-    #[cfg(feature = "peers")]
+    #[cfg(llm_bench_peers)]
     Genai,
     Canary,
 }
@@ -102,9 +102,9 @@ impl Variant {
         Variant::Raw,
         Variant::Provider,
         Variant::Routed,
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         Variant::AsyncOpenAi,
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         Variant::Genai,
         Variant::Canary,
     ];
@@ -114,9 +114,9 @@ impl Variant {
             Variant::Raw => "raw reqwest, typed (base)",
             Variant::Provider => "llm-runtime provider",
             Variant::Routed => "llm-runtime Client route",
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             Variant::AsyncOpenAi => "async-openai 0.43",
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             Variant::Genai => "genai 0.7 (OpenAI)",
             Variant::Canary => "canary: new client/request",
         }
@@ -127,9 +127,9 @@ impl Variant {
             "raw" => Variant::Raw,
             "provider" => Variant::Provider,
             "routed" => Variant::Routed,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             "async-openai" => Variant::AsyncOpenAi,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             "genai" => Variant::Genai,
             "canary" => Variant::Canary,
             _ => return None,
@@ -144,9 +144,9 @@ enum StreamVariant {
     Provider,
     Routed,
     Collect,
-    #[cfg(feature = "peers")]
+    #[cfg(llm_bench_peers)]
     AsyncOpenAi,
-    #[cfg(feature = "peers")]
+    #[cfg(llm_bench_peers)]
     Genai,
 }
 
@@ -158,9 +158,9 @@ impl StreamVariant {
         StreamVariant::Provider,
         StreamVariant::Routed,
         StreamVariant::Collect,
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         StreamVariant::AsyncOpenAi,
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         StreamVariant::Genai,
     ];
 
@@ -171,9 +171,9 @@ impl StreamVariant {
             StreamVariant::Provider => "llm-runtime provider, every event",
             StreamVariant::Routed => "llm-runtime Client route, every event",
             StreamVariant::Collect => "llm-runtime provider collect_response()",
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             StreamVariant::AsyncOpenAi => "async-openai 0.43, every chunk",
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             StreamVariant::Genai => "genai 0.7, every event",
         }
     }
@@ -185,9 +185,9 @@ impl StreamVariant {
             "provider" => StreamVariant::Provider,
             "routed" => StreamVariant::Routed,
             "collect" => StreamVariant::Collect,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             "async-openai" => StreamVariant::AsyncOpenAi,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             "genai" => StreamVariant::Genai,
             _ => return None,
         })
@@ -204,13 +204,13 @@ struct Targets {
     provider_sse: ProviderClient<OpenAi>,
     client: Client,
     client_sse: Client,
-    #[cfg(feature = "peers")]
+    #[cfg(llm_bench_peers)]
     async_openai: benches::peers::AsyncOpenAi,
-    #[cfg(feature = "peers")]
+    #[cfg(llm_bench_peers)]
     async_openai_sse: benches::peers::AsyncOpenAi,
-    #[cfg(feature = "peers")]
+    #[cfg(llm_bench_peers)]
     genai: benches::peers::Genai,
-    #[cfg(feature = "peers")]
+    #[cfg(llm_bench_peers)]
     genai_sse: benches::peers::Genai,
 }
 
@@ -227,7 +227,7 @@ impl Targets {
             .base_url(&sse_base)
             .connect()?;
         // Each peer gets its own pool, on the runtime's client settings.
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         let settings = || HttpClient::builder().into_reqwest().build();
         Ok(Targets {
             raw: HttpClient::builder().into_reqwest().build()?,
@@ -237,13 +237,13 @@ impl Targets {
             client_sse: Client::builder().register(provider_sse.clone())?.build()?,
             provider,
             provider_sse,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             async_openai: benches::peers::AsyncOpenAi::new(&json_base, KEY, settings()?),
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             async_openai_sse: benches::peers::AsyncOpenAi::new(&sse_base, KEY, settings()?),
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             genai: benches::peers::Genai::new(&json_base, KEY, settings()?)?,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             genai_sse: benches::peers::Genai::new(&sse_base, KEY, settings()?)?,
             json_base,
         })
@@ -264,9 +264,9 @@ impl Targets {
                 .await?
                 .text()
                 .len()),
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             Variant::AsyncOpenAi => self.async_openai.chat().await,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             Variant::Genai => self.genai.chat().await,
             Variant::Canary => {
                 let fresh = OpenAi::config()
@@ -307,9 +307,9 @@ impl Targets {
                 let stream = self.provider_sse.chat_stream(Targets::request()).await?;
                 Ok(stream.collect_response().await?.text().len())
             }
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             StreamVariant::AsyncOpenAi => self.async_openai_sse.stream().await,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             StreamVariant::Genai => self.genai_sse.stream().await,
         }
     }
@@ -790,9 +790,9 @@ fn summary(
             Variant::Raw => StreamVariant::Raw,
             Variant::Provider => StreamVariant::Provider,
             Variant::Routed => StreamVariant::Routed,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             Variant::AsyncOpenAi => StreamVariant::AsyncOpenAi,
-            #[cfg(feature = "peers")]
+            #[cfg(llm_bench_peers)]
             Variant::Genai => StreamVariant::Genai,
             Variant::Canary => return None,
         })
@@ -800,9 +800,9 @@ fn summary(
     let memory_key = |v: Variant| match v {
         Variant::Raw => "raw",
         Variant::Provider | Variant::Routed => "runtime",
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         Variant::AsyncOpenAi => "async-openai",
-        #[cfg(feature = "peers")]
+        #[cfg(llm_bench_peers)]
         Variant::Genai => "genai",
         Variant::Canary => "-",
     };

@@ -7,6 +7,10 @@ use crate::provider::Frame;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A buffered line at least this long becomes its frame's data by taking the
+/// splitter's buffer; a shorter one is copied and the buffer kept for the next.
+pub(super) const TAKE_LINE_MIN: usize = 64 * 1024;
+
 /// A line handed out by [`LineSplitter`], without its line end.
 pub(super) enum Line<'a> {
     /// The line lay whole in the chunk fed.
@@ -15,6 +19,10 @@ pub(super) enum Line<'a> {
     /// receiver may take the buffer (`mem::take`) instead of copying it, which
     /// keeps a long line's cost linear in its length.
     Buffered(&'a mut Vec<u8>),
+    /// An SSE `data:` line that spanned chunks, its field name (and the one
+    /// space after it) left out as it was buffered: the value alone, which
+    /// can become the event's data as it is (see [`LineSplitter::new`]).
+    DataValue(&'a mut Vec<u8>),
 }
 
 impl Line<'_> {
@@ -22,7 +30,7 @@ impl Line<'_> {
     pub(super) fn bytes(&self) -> &[u8] {
         match self {
             Line::Borrowed(b) => b,
-            Line::Buffered(b) => b,
+            Line::Buffered(b) | Line::DataValue(b) => b,
         }
     }
 }
@@ -47,6 +55,11 @@ pub(super) struct LineSplitter {
     failed: bool,
     /// The format's name, for error messages.
     format: &'static str,
+    /// SSE: a buffered line that starts with `data:` is buffered without it
+    /// (and handed out as [`Line::DataValue`]), so no pass shifts it out later.
+    strip_data: bool,
+    /// Bytes of the buffered line left out of `pending` (its `data:` prefix).
+    stripped: usize,
 }
 
 impl LineSplitter {
@@ -60,6 +73,8 @@ impl LineSplitter {
             at_start: true,
             failed: false,
             format,
+            strip_data: cr_ends_line,
+            stripped: 0,
         }
     }
 
@@ -125,7 +140,14 @@ impl LineSplitter {
             };
             let Some(end) = end else {
                 self.check_len(chunk.len())?;
-                append_capped(&mut self.pending, chunk, self.max_line);
+                let mut rest = chunk;
+                if self.pending.is_empty() && self.strip_data {
+                    // The start of a line that goes on in the next chunk.
+                    let n = data_prefix(chunk);
+                    self.stripped = n;
+                    rest = &chunk[n..];
+                }
+                append_capped(&mut self.pending, rest, self.max_line);
                 return Ok(());
             };
             self.check_len(end)?;
@@ -174,14 +196,19 @@ impl LineSplitter {
         line: &mut Vec<u8>,
         on_line: &mut impl FnMut(Line<'_>) -> Result<()>,
     ) -> Result<()> {
-        if mem::replace(&mut self.at_start, false) && line.starts_with(BOM) {
+        let at_start = mem::replace(&mut self.at_start, false);
+        if mem::take(&mut self.stripped) > 0 {
+            return on_line(Line::DataValue(line));
+        }
+        if at_start && line.starts_with(BOM) {
             line.drain(..BOM.len());
         }
         on_line(Line::Buffered(line))
     }
 
     fn check_len(&self, more: usize) -> Result<()> {
-        if self.pending.len().saturating_add(more) > self.max_line {
+        let buffered = self.pending.len().saturating_add(self.stripped);
+        if buffered.saturating_add(more) > self.max_line {
             return Err(Error::decode(format!(
                 "{} line longer than {} bytes (the decoder's max_line); \
                  the upstream sent an oversized or unterminated line",
@@ -204,7 +231,21 @@ impl LineSplitter {
     fn fail(&mut self) {
         self.failed = true;
         self.pending = Vec::new();
+        self.stripped = 0;
     }
+}
+
+/// How much of the start of a line that goes on in the next chunk is a
+/// `data:` field name (with the one space after it) that can be left out of
+/// the buffer: only when more of the line follows it in this chunk, so a
+/// buffered line is never empty.
+fn data_prefix(partial: &[u8]) -> usize {
+    let n = match partial.strip_prefix(b"data:") {
+        Some(rest) if rest.first() == Some(&b' ') => 6,
+        Some(_) => 5,
+        None => return 0,
+    };
+    if partial.len() > n { n } else { 0 }
 }
 
 /// Append `bytes` to `buf` (whose new length the caller checked against `cap`),
@@ -294,14 +335,14 @@ fn push_line(line: Line<'_>, out: &mut Vec<Frame>) -> Result<()> {
         ))
     };
     let data = match line {
-        Line::Borrowed(_) => std::str::from_utf8(trimmed).map_err(not_utf8)?.to_owned(),
-        // A line that spanned chunks: its buffer becomes the frame's data, uncopied.
-        Line::Buffered(buf) => {
+        // A long line that spanned chunks: its buffer becomes the frame's data, uncopied.
+        Line::Buffered(buf) | Line::DataValue(buf) if buf.len() >= TAKE_LINE_MIN => {
             if buf.ends_with(b"\r") {
                 buf.pop();
             }
             String::from_utf8(mem::take(buf)).map_err(|e| not_utf8(e.utf8_error()))?
         }
+        _ => std::str::from_utf8(trimmed).map_err(not_utf8)?.to_owned(),
     };
     out.push(Frame { event: None, data });
     Ok(())

@@ -123,24 +123,38 @@ fn not_utf8(e: std::str::Utf8Error) -> Error {
 impl PendingEvent {
     fn line(&mut self, line: Line<'_>, out: &mut Vec<Frame>) -> Result<()> {
         match line {
-            Line::Buffered(buf) if !self.has_data && buf.starts_with(b"data:") => {
-                self.take_data_line(buf)
-            }
+            Line::DataValue(buf) => self.data_value(buf),
             line => self.borrowed_line(line.bytes(), out),
         }
     }
 
-    /// The event's first `data:` line, assembled across chunks: its buffer
-    /// becomes the event's data (the field name shifted out) rather than a
-    /// copy, so a long line costs one pass more, not a second buffer.
-    fn take_data_line(&mut self, buf: &mut Vec<u8>) -> Result<()> {
-        let start = if buf.get(5) == Some(&b' ') { 6 } else { 5 };
-        if buf.len() - start > self.max_data {
+    /// The value of a `data:` line that spanned chunks (buffered without its
+    /// field name): the event's first one becomes its data as it is, not a
+    /// copy, so a long line is one buffer and no extra pass.
+    fn data_value(&mut self, buf: &mut Vec<u8>) -> Result<()> {
+        // A short line is copied, so the splitter keeps its buffer for the
+        // next one (taking it would cost a fresh, growing buffer per event).
+        if self.has_data || buf.len() < super::ndjson::TAKE_LINE_MIN {
+            let value = std::str::from_utf8(buf).map_err(not_utf8)?;
+            return self.push_data(value);
+        }
+        if buf.len() > self.max_data {
             return Err(self.too_long());
         }
-        let mut data = String::from_utf8(mem::take(buf)).map_err(|e| not_utf8(e.utf8_error()))?;
-        data.drain(..start);
-        self.data = data;
+        self.data = String::from_utf8(mem::take(buf)).map_err(|e| not_utf8(e.utf8_error()))?;
+        self.has_data = true;
+        Ok(())
+    }
+
+    fn push_data(&mut self, value: &str) -> Result<()> {
+        let sep = usize::from(self.has_data);
+        if self.data.len() + sep + value.len() > self.max_data {
+            return Err(self.too_long());
+        }
+        if self.has_data {
+            self.data.push('\n');
+        }
+        self.data.push_str(value);
         self.has_data = true;
         Ok(())
     }
@@ -163,17 +177,7 @@ impl PendingEvent {
             None => (line, ""),
         };
         match field {
-            "data" => {
-                let sep = usize::from(self.has_data);
-                if self.data.len() + sep + value.len() > self.max_data {
-                    return Err(self.too_long());
-                }
-                if self.has_data {
-                    self.data.push('\n');
-                }
-                self.data.push_str(value);
-                self.has_data = true;
-            }
+            "data" => self.push_data(value)?,
             "event" => self.name = (!value.is_empty()).then(|| value.to_owned()),
             // "" is a comment; `id` and `retry` only matter to a reconnecting
             // EventSource, which a chat stream is not; other fields are ignored by the spec.
