@@ -3,7 +3,7 @@
 //! same and the figures compare the libraries): async-openai and genai (its
 //! OpenAI adapter, pointed at the loopback upstream by a target resolver).
 //!
-//! Only with the `peers` feature of this package.
+//! Only built under `RUSTFLAGS="--cfg llm_bench_peers"`.
 
 use async_openai::config::OpenAIConfig;
 use async_openai::types::chat::{

@@ -12,7 +12,7 @@
 //!   connection, hyper's buffers, the tokio task and socket);
 //! - `runtime`: `OpenAi` provider `chat_stream()`, holding each `ChatStream`
 //!   after its first event;
-//! - with `--features peers`: `async-openai` and `genai`, each holding its
+//! - with `--cfg llm_bench_peers`: `async-openai` and `genai`, each holding its
 //!   stream after its first event, on a reqwest client with the runtime's settings.
 //!
 //! The child reads `VmRSS`/`VmHWM` after warming up (one stream opened and

@@ -1,7 +1,7 @@
 //! The runtime's overhead against raw reqwest and the peer clients, side by
 //! side in one process.
 //!
-//! `cargo run -p benches --release [--features peers] --bin overhead [-- --quick]`
+//! `[RUSTFLAGS="--cfg llm_bench_peers"] cargo run -p benches --release --bin overhead [-- --quick]`
 //!
 //! Every variant talks to the same loopback [`BenchUpstream`] (on its own
 //! thread), and the variants run in order-interleaved rounds (round `r` starts
@@ -13,7 +13,7 @@
 //!   structs ([`benches::raw`]): serialize the body, send, read, decode;
 //! - provider: `OpenAi::config().api_key(..).base_url(..).connect()` then `.chat()`;
 //! - client route: `Client` with that provider registered, `client.chat("openai/gpt-4o-mini", ..)`;
-//! - with `--features peers`: async-openai and genai ([`benches::peers`]), on a
+//! - with `--cfg llm_bench_peers`: async-openai and genai (`benches::peers`), on a
 //!   reqwest client with the same settings;
 //! - canary: a new provider on a new `HttpClient` per request (no pooling), a
 //!   known regression the harness must show.
