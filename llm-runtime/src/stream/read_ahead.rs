@@ -104,7 +104,9 @@ impl Reader {
     pub(crate) async fn room(&self) {
         poll_fn(|cx| {
             let mut s = self.shared.lock();
-            if s.bytes < READ_AHEAD_BYTES {
+            // Nothing waiting for the consumer (one long event still being
+            // framed counts nothing here: the framer's line cap bounds it).
+            if s.bytes < READ_AHEAD_BYTES || s.queue.is_empty() {
                 Poll::Ready(())
             } else {
                 register(&mut s.reader, cx);
@@ -135,12 +137,13 @@ impl Reader {
     pub(crate) fn flush(&mut self, bytes: usize, last: bool) {
         let waker = {
             let mut s = self.shared.lock();
-            s.bytes += bytes;
             s.finished |= last;
             if s.queue.is_empty() && s.error.is_none() && !last {
-                // Nothing new: no wake-up.
+                // Nothing new: no wake-up, and nothing the bytes could be
+                // waiting behind (they sit in the framer, under its line cap).
                 return;
             }
+            s.bytes += bytes;
             s.consumer.take()
         };
         if let Some(w) = waker {
