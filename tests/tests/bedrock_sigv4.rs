@@ -7,11 +7,12 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+
+use common::run_child;
 #[path = "common/sigv4.rs"]
 mod sigv4;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -500,32 +501,6 @@ fn a_signing_provider_without_credentials_is_a_config_error() {
 // ---- from the environment, in child processes ----
 
 const CHILD: &str = "BEDROCK_CHILD_EXPECT";
-
-fn run_child(vars: &[(&str, &str)]) {
-    let exe = std::env::current_exe().expect("the test binary");
-    let output = Command::new(exe)
-        .args([
-            "from_env_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_clear()
-        .envs(vars.iter().copied())
-        .output()
-        .expect("the child runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "child failed for {vars:?}:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "the child did not run:\n{stdout}"
-    );
-}
 
 /// Runs only as a child: `from_env()` with the variables it was given signs
 /// (or sends a bearer key) as `BEDROCK_CHILD_EXPECT` says.

@@ -5,40 +5,15 @@
 //! process with exactly the variables it needs; the child runs
 //! [`from_env_child`], which is ignored in a normal run.
 
-use std::process::Command;
+mod common;
 
+use common::run_child;
 use llm_runtime::Client;
 use llm_runtime::testing::{MockResponse, MockServer};
 use serde_json::json;
 
 /// The child's expectations travel in this variable: the registered providers, comma-separated.
 const EXPECT: &str = "CLIENT_FROM_ENV_EXPECT";
-
-fn run_child(vars: &[(&str, &str)]) {
-    let exe = std::env::current_exe().expect("the test binary");
-    let output = Command::new(exe)
-        .args([
-            "from_env_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_clear()
-        .envs(vars.iter().copied())
-        .output()
-        .expect("the child runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "child failed for {vars:?}:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "the child test did not run for {vars:?}:\n{stdout}"
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_env_registers_the_built_ins_whose_key_is_set() {

@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use llm_runtime::auth::GoogleCredentials;
@@ -25,6 +24,7 @@ use common::google::{
     model_requests, serve_tokens, service_account_json, token_requests, token_uri,
     verify_assertion, vertex_client, vertex_config,
 };
+use common::run_child;
 
 fn chat_path() -> String {
     format!("{VERTEX_BASE}/publishers/google/models/gemini-2.5-flash:generateContent")
@@ -224,28 +224,6 @@ async fn an_authorized_user_file_exchanges_its_refresh_token() {
 /// Where the child finds the mock, and what it expects.
 const MOCK_VAR: &str = "VERTEX_TEST_MOCK";
 const EXPECT_PROJECT_VAR: &str = "VERTEX_TEST_EXPECT_PROJECT";
-
-fn run_child(vars: &[(&str, &str)]) {
-    let exe = std::env::current_exe().expect("the test binary");
-    let output = Command::new(exe)
-        .args([
-            "from_env_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_clear()
-        .envs(vars.iter().copied())
-        .output()
-        .expect("the child runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "child failed for {vars:?}:\n{stdout}\n{stderr}"
-    );
-}
 
 /// The child: `with_env()` builds the token source from exactly the
 /// variables it was given, and one chat reaches the mock.

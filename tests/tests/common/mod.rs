@@ -237,3 +237,33 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
+
+/// Run this test binary's ignored `from_env_child` test in a child process
+/// whose environment is exactly `vars` (the environment can only be chosen
+/// per process), and require that it ran and passed.
+#[track_caller]
+pub(crate) fn run_child(vars: &[(&str, &str)]) {
+    let exe = std::env::current_exe().expect("the test binary");
+    let output = std::process::Command::new(exe)
+        .args([
+            "from_env_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_clear()
+        .envs(vars.iter().copied())
+        .output()
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "child failed for {vars:?}:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child test did not run for {vars:?}:\n{stdout}"
+    );
+}
