@@ -1027,80 +1027,36 @@ async fn exercise<P: Provider>(
 /// Serve `case` and run its calls against its dialect.
 async fn run_case(server: &MockServer, case: &Case, timeout: Duration) -> Vec<Failure> {
     server.fallback(case.response());
-    let bound = timeout * (case.max_retries + 1) + MARGIN;
-    let r = case.max_retries;
     match case.dialect {
-        Dialect::OpenAi => {
-            let c = client::<OpenAi>(server, "/v1", timeout, r);
-            exercise(
-                &c,
-                ChatRequest::new("gpt-4o-mini").user("Say hello"),
-                case,
-                bound,
-            )
-            .await
-        }
+        Dialect::OpenAi => run_on::<OpenAi>(server, "/v1", "gpt-4o-mini", case, timeout).await,
         Dialect::OpenAiResponses => {
-            let c = client::<OpenAiResponses>(server, "/v1", timeout, r);
-            exercise(
-                &c,
-                ChatRequest::new("gpt-5-mini").user("Say hello"),
-                case,
-                bound,
-            )
-            .await
+            run_on::<OpenAiResponses>(server, "/v1", "gpt-5-mini", case, timeout).await
         }
         Dialect::AzureOpenAi => {
-            let c = client::<AzureOpenAi>(server, "/v1", timeout, r);
-            exercise(
-                &c,
-                ChatRequest::new("my-gpt4o").user("Say hello"),
-                case,
-                bound,
-            )
-            .await
+            run_on::<AzureOpenAi>(server, "/v1", "my-gpt4o", case, timeout).await
         }
         Dialect::Anthropic => {
-            let c = client::<Anthropic>(server, "/v1", timeout, r);
-            exercise(
-                &c,
-                ChatRequest::new("claude-sonnet-4-5").user("Say hello"),
-                case,
-                bound,
-            )
-            .await
+            run_on::<Anthropic>(server, "/v1", "claude-sonnet-4-5", case, timeout).await
         }
         Dialect::Gemini => {
-            let c = client::<Gemini>(server, "/v1beta", timeout, r);
-            exercise(
-                &c,
-                ChatRequest::new("gemini-2.5-flash").user("Say hello"),
-                case,
-                bound,
-            )
-            .await
+            run_on::<Gemini>(server, "/v1beta", "gemini-2.5-flash", case, timeout).await
         }
-        Dialect::Ollama => {
-            let c = client::<Ollama>(server, "", timeout, r);
-            exercise(
-                &c,
-                ChatRequest::new("llama3.2").user("Say hello"),
-                case,
-                bound,
-            )
-            .await
-        }
-        Dialect::Cohere => {
-            let c = client::<Cohere>(server, "", timeout, r);
-            exercise(
-                &c,
-                ChatRequest::new("command-a-03-2025").user("Say hello"),
-                case,
-                bound,
-            )
-            .await
-        }
+        Dialect::Ollama => run_on::<Ollama>(server, "", "llama3.2", case, timeout).await,
+        Dialect::Cohere => run_on::<Cohere>(server, "", "command-a-03-2025", case, timeout).await,
     }
+}
+
+/// One case's calls on provider `P` at `base`, asking for `model`.
+async fn run_on<P: Provider + Default>(
+    server: &MockServer,
+    base: &str,
+    model: &str,
+    case: &Case,
+    timeout: Duration,
+) -> Vec<Failure> {
+    let bound = timeout * (case.max_retries + 1) + MARGIN;
+    let c = client::<P>(server, base, timeout, case.max_retries);
+    exercise(&c, ChatRequest::new(model).user("Say hello"), case, bound).await
 }
 
 // ---------------------------------------------------------------------------
