@@ -103,6 +103,78 @@ impl<'de> Visitor<'de> for CountVisitor {
     }
 }
 
+/// A `content` as OpenAI-style APIs write it: a string, or an array of parts
+/// whose `text` fields are joined; anything else (`null`, a number, an
+/// object) reads as no text. Read in one pass, without a `Value` tree.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct TextContent(pub(crate) String);
+
+impl<'de> Deserialize<'de> for TextContent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextContentVisitor)
+    }
+}
+
+struct TextContentVisitor;
+
+impl<'de> Visitor<'de> for TextContentVisitor {
+    type Value = TextContent;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or an array of content parts")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<TextContent, E> {
+        Ok(TextContent(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<TextContent, E> {
+        Ok(TextContent(v))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<TextContent, A::Error> {
+        let mut text = String::new();
+        while let Some(part) = seq.next_element::<Value>()? {
+            if let Some(t) = part.get("text").and_then(Value::as_str) {
+                text.push_str(t);
+            }
+        }
+        Ok(TextContent(text))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<TextContent, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(TextContent::default())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<TextContent, E> {
+        Ok(TextContent::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<TextContent, E> {
+        Ok(TextContent::default())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TextContent, E> {
+        Ok(TextContent::default())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<TextContent, E> {
+        Ok(TextContent::default())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<TextContent, E> {
+        Ok(TextContent::default())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<TextContent, E> {
+        Ok(TextContent::default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -152,5 +224,19 @@ mod tests {
         assert_eq!(count_of(&serde_json::json!(2.5)), Some(2));
         assert_eq!(count_of(&serde_json::json!(-1)), Some(0));
         assert_eq!(count_of(&Value::Null), None);
+    }
+
+    #[test]
+    fn text_content_reads_every_shape() {
+        let read = |json: &str| serde_json::from_str::<TextContent>(json).unwrap().0;
+        assert_eq!(read(r#""hi""#), "hi");
+        assert_eq!(
+            read(r#"[{"type":"text","text":"a"},7,null,{"text":"b"}]"#),
+            "ab"
+        );
+        assert_eq!(read(r#"{"text":"x"}"#), "");
+        assert_eq!(read("null"), "");
+        assert_eq!(read("12.5"), "");
+        assert_eq!(read("true"), "");
     }
 }

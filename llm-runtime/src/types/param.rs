@@ -209,6 +209,9 @@ impl Params {
 
     /// The parameters of the set that `request` sets.
     pub fn set_in(self, request: &ChatRequest) -> Self {
+        if self.is_empty() {
+            return self;
+        }
         self.iter().filter(|p| p.is_set(request)).collect()
     }
 

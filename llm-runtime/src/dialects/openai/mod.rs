@@ -24,7 +24,10 @@ impl Transform for OpenAiDialect {
     type StreamState = OpenAiStreamState;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        HttpParts::post_json("/chat/completions", &chat_body_for(request, ctx)?)
+        HttpParts::post_json(
+            "/chat/completions",
+            &request::ChatBody::for_ctx(request, ctx),
+        )
     }
 
     fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {

@@ -1,7 +1,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::dialects::wire::{count, null_as_default, opt_count};
+use crate::dialects::wire::{TextContent, count, null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{
     ChatResponse, Embedding, EmbeddingResponse, FinishReason, Part, ToolCall, Usage,
@@ -32,7 +32,7 @@ struct Choice {
 #[derive(Deserialize, Default)]
 struct WireMessage {
     #[serde(default)]
-    content: Option<Value>,
+    content: Option<TextContent>,
     #[serde(default)]
     refusal: Option<String>,
     #[serde(default)]
@@ -112,18 +112,6 @@ pub(super) fn finish_reason(raw: &str) -> FinishReason {
     }
 }
 
-/// Text of a `content` that is a string or an array of `{type:text,text}` parts.
-fn content_text(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect(),
-        _ => String::new(),
-    }
-}
-
 /// An `{"error": ...}` object some compatible servers send with status 200.
 pub(super) fn embedded_error(v: &Value) -> Option<Error> {
     error_value(v.get("error")?)
@@ -160,12 +148,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
     let mut r = ChatResponse::empty();
     r.id = completion.id.unwrap_or_default();
     r.model = completion.model.unwrap_or_default();
-    let text = choice
-        .message
-        .content
-        .as_ref()
-        .map(content_text)
-        .unwrap_or_default();
+    let text = choice.message.content.unwrap_or_default().0;
     if !text.is_empty() {
         r.message.content.push(Part::text(text));
     }
