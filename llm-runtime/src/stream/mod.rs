@@ -8,6 +8,7 @@ mod ndjson;
 mod read_ahead;
 mod sse;
 mod tool_calls;
+mod utf8_text;
 
 pub use chat_stream::{ChatStream, ResponseAccumulator};
 pub use eventstream::{EventStreamDecoder, encode_event_message};

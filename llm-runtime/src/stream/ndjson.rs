@@ -2,6 +2,7 @@
 
 use std::mem;
 
+use super::utf8_text::Utf8Text;
 use crate::error::{Error, Result};
 use crate::provider::Frame;
 
@@ -20,9 +21,10 @@ pub(super) enum Line<'a> {
     /// keeps a long line's cost linear in its length.
     Buffered(&'a mut Vec<u8>),
     /// An SSE `data:` line that spanned chunks, its field name (and the one
-    /// space after it) left out as it was buffered: the value alone, which
-    /// can become the event's data as it is (see [`LineSplitter::new`]).
-    DataValue(&'a mut Vec<u8>),
+    /// space after it) left out as it was buffered: the value alone, already
+    /// checked as UTF-8 piece by piece, which can become the event's data as
+    /// it is (see [`LineSplitter::new`]).
+    DataValue(&'a mut String),
 }
 
 impl Line<'_> {
@@ -30,7 +32,8 @@ impl Line<'_> {
     pub(super) fn bytes(&self) -> &[u8] {
         match self {
             Line::Borrowed(b) => b,
-            Line::Buffered(b) | Line::DataValue(b) => b,
+            Line::Buffered(b) => b,
+            Line::DataValue(s) => s.as_bytes(),
         }
     }
 }
@@ -55,11 +58,15 @@ pub(super) struct LineSplitter {
     failed: bool,
     /// The format's name, for error messages.
     format: &'static str,
-    /// SSE: a buffered line that starts with `data:` is buffered without it
-    /// (and handed out as [`Line::DataValue`]), so no pass shifts it out later.
+    /// SSE: a buffered line that starts with `data:` is buffered without it,
+    /// as text (and handed out as [`Line::DataValue`]), so no pass shifts it
+    /// out or validates it later.
     strip_data: bool,
-    /// Bytes of the buffered line left out of `pending` (its `data:` prefix).
+    /// Bytes of the buffered `data:` line left out of `value` (its prefix);
+    /// non-zero while a `data:` line is being buffered.
     stripped: usize,
+    /// The value of the `data:` line being buffered.
+    value: Utf8Text,
 }
 
 impl LineSplitter {
@@ -75,6 +82,7 @@ impl LineSplitter {
             format,
             strip_data: cr_ends_line,
             stripped: 0,
+            value: Utf8Text::default(),
         }
     }
 
@@ -102,8 +110,10 @@ impl LineSplitter {
     ) -> Result<bool> {
         self.check_usable()?;
         let mut pending = mem::take(&mut self.pending);
-        let mid_line = !pending.is_empty();
-        let result = if mid_line {
+        let mid_line = !pending.is_empty() || self.stripped > 0;
+        let result = if self.stripped > 0 {
+            self.emit_value(&mut on_line)
+        } else if mid_line {
             self.emit_buffered(&mut pending, &mut on_line)
         } else {
             Ok(())
@@ -140,14 +150,17 @@ impl LineSplitter {
             };
             let Some(end) = end else {
                 self.check_len(chunk.len())?;
-                let mut rest = chunk;
-                if self.pending.is_empty() && self.strip_data {
+                if self.pending.is_empty() && self.stripped == 0 && self.strip_data {
                     // The start of a line that goes on in the next chunk.
-                    let n = data_prefix(chunk);
-                    self.stripped = n;
-                    rest = &chunk[n..];
+                    self.stripped = data_prefix(chunk);
+                    if self.stripped > 0 {
+                        return self.push_value(&chunk[self.stripped..]);
+                    }
                 }
-                append_capped(&mut self.pending, rest, self.max_line);
+                if self.stripped > 0 {
+                    return self.push_value(chunk);
+                }
+                append_capped(&mut self.pending, chunk, self.max_line);
                 return Ok(());
             };
             self.check_len(end)?;
@@ -163,7 +176,10 @@ impl LineSplitter {
             } else {
                 chunk = &rest[1..];
             }
-            if self.pending.is_empty() {
+            if self.stripped > 0 {
+                self.push_value(line)?;
+                self.emit_value(on_line)?;
+            } else if self.pending.is_empty() {
                 self.emit(line, on_line)?;
             } else {
                 let mut whole = mem::take(&mut self.pending);
@@ -191,15 +207,38 @@ impl LineSplitter {
         on_line(Line::Borrowed(line))
     }
 
+    /// Append to the value of the `data:` line being buffered.
+    fn push_value(&mut self, bytes: &[u8]) -> Result<()> {
+        self.value
+            .push(bytes, self.max_line)
+            .map_err(|_| self.not_utf8())
+    }
+
+    /// Hand out the buffered `data:` line's value; its buffer is kept for the
+    /// next one unless the receiver took it.
+    fn emit_value(&mut self, on_line: &mut impl FnMut(Line<'_>) -> Result<()>) -> Result<()> {
+        self.at_start = false;
+        self.stripped = 0;
+        let mut value = mem::take(&mut self.value);
+        let result = match value.finish() {
+            Ok(text) => on_line(Line::DataValue(text)),
+            Err(_) => Err(self.not_utf8()),
+        };
+        value.clear();
+        self.value = value;
+        result
+    }
+
+    fn not_utf8(&self) -> Error {
+        Error::decode(format!("{} line is not valid UTF-8", self.format))
+    }
+
     fn emit_buffered(
         &mut self,
         line: &mut Vec<u8>,
         on_line: &mut impl FnMut(Line<'_>) -> Result<()>,
     ) -> Result<()> {
         let at_start = mem::replace(&mut self.at_start, false);
-        if mem::take(&mut self.stripped) > 0 {
-            return on_line(Line::DataValue(line));
-        }
         if at_start && line.starts_with(BOM) {
             line.drain(..BOM.len());
         }
@@ -207,7 +246,11 @@ impl LineSplitter {
     }
 
     fn check_len(&self, more: usize) -> Result<()> {
-        let buffered = self.pending.len().saturating_add(self.stripped);
+        let buffered = self
+            .pending
+            .len()
+            .saturating_add(self.stripped)
+            .saturating_add(self.value.len());
         if buffered.saturating_add(more) > self.max_line {
             return Err(Error::decode(format!(
                 "{} line longer than {} bytes (the decoder's max_line); \
@@ -232,6 +275,7 @@ impl LineSplitter {
         self.failed = true;
         self.pending = Vec::new();
         self.stripped = 0;
+        self.value.reset();
     }
 }
 
@@ -336,7 +380,7 @@ fn push_line(line: Line<'_>, out: &mut Vec<Frame>) -> Result<()> {
     };
     let data = match line {
         // A long line that spanned chunks: its buffer becomes the frame's data, uncopied.
-        Line::Buffered(buf) | Line::DataValue(buf) if buf.len() >= TAKE_LINE_MIN => {
+        Line::Buffered(buf) if buf.len() >= TAKE_LINE_MIN => {
             if buf.ends_with(b"\r") {
                 buf.pop();
             }

@@ -131,17 +131,16 @@ impl PendingEvent {
     /// The value of a `data:` line that spanned chunks (buffered without its
     /// field name): the event's first one becomes its data as it is, not a
     /// copy, so a long line is one buffer and no extra pass.
-    fn data_value(&mut self, buf: &mut Vec<u8>) -> Result<()> {
+    fn data_value(&mut self, value: &mut String) -> Result<()> {
         // A short line is copied, so the splitter keeps its buffer for the
         // next one (taking it would cost a fresh, growing buffer per event).
-        if self.has_data || buf.len() < super::ndjson::TAKE_LINE_MIN {
-            let value = std::str::from_utf8(buf).map_err(not_utf8)?;
+        if self.has_data || value.len() < super::ndjson::TAKE_LINE_MIN {
             return self.push_data(value);
         }
-        if buf.len() > self.max_data {
+        if value.len() > self.max_data {
             return Err(self.too_long());
         }
-        self.data = String::from_utf8(mem::take(buf)).map_err(|e| not_utf8(e.utf8_error()))?;
+        self.data = mem::take(value);
         self.has_data = true;
         Ok(())
     }
