@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::auth::{DEFAULT_REFRESH_AHEAD, DynamicAuth, RequestSigner, TokenCache, TokenSource};
 use crate::error::{Error, Redactor, Result};
 use crate::hooks::{Hook, Hooks};
+use crate::http::endpoint_urls::EndpointUrls;
 use crate::http::transport::{Timeouts, Transport};
 use crate::http::{HttpClient, is_loopback_host};
 use crate::provider::Provider;
@@ -333,6 +334,7 @@ impl<P: Provider> ProviderConfig<P> {
         Ok(Transport {
             http,
             base_url: raw.trim_end_matches('/').to_owned(),
+            endpoints: EndpointUrls::default(),
             headers,
             query_auth: match spec.auth {
                 AuthScheme::Query(param) => api_key.clone().map(|k| (param, k)),

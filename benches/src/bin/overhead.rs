@@ -512,8 +512,14 @@ async fn only(
     let v = Variant::parse(variant).ok_or_else(|| {
         format!("unknown variant `{variant}`: raw, provider, routed, canary, async-openai, genai")
     })?;
+    if concurrency <= 1 {
+        // As the sequential table runs: on the `block_on` thread, not a worker.
+        for _ in 0..requests {
+            t.chat(v).await?;
+        }
+    }
     let mut workers = JoinSet::new();
-    for _ in 0..concurrency.max(1) {
+    for _ in 0..if concurrency <= 1 { 0 } else { concurrency } {
         let t = Arc::clone(t);
         workers.spawn(async move {
             for _ in 0..requests / concurrency.max(1) {

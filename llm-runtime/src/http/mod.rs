@@ -1,6 +1,7 @@
 //! The shared HTTP client: one pooled `reqwest::Client` for every provider.
 
 mod client;
+pub(crate) mod endpoint_urls;
 mod request;
 pub(crate) mod transport;
 

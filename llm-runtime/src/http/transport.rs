@@ -17,6 +17,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::HttpClient;
+use super::endpoint_urls::EndpointUrls;
 use crate::auth::DynamicAuth;
 use crate::error::{Error, ErrorKind, Redactor, Result, in_band_error_status};
 use crate::hooks::{AttemptFailure, AttemptRequest, Hooks, ResponseHead};
@@ -135,6 +136,8 @@ pub(crate) struct Transport {
     pub(crate) http: HttpClient,
     /// The base URL, without a trailing `/`.
     pub(crate) base_url: String,
+    /// `base_url` joined with the paths called so far, parsed once each.
+    pub(crate) endpoints: EndpointUrls,
     /// Static, configured and auth headers (auth marked sensitive).
     pub(crate) headers: HeaderMap,
     /// `auth(query = ...)`: the parameter and the key.
@@ -330,10 +333,15 @@ impl Transport {
         call: &Call<'_>,
         attempt: u32,
     ) -> Result<reqwest::Request> {
-        let mut url = String::with_capacity(self.base_url.len() + parts.path.len());
-        url.push_str(&self.base_url);
-        url.push_str(&parts.path);
-        let mut req = self.http.reqwest().request(parts.method.clone(), url);
+        let client = self.http.reqwest();
+        let mut req = match self.endpoints.get(&self.base_url, &parts.path) {
+            Some(url) => client.request(parts.method.clone(), url),
+            // Not a URL: reqwest gets the text and reports it its own way.
+            None => client.request(
+                parts.method.clone(),
+                format!("{}{}", self.base_url, parts.path),
+            ),
+        };
         // One header at a time: `.headers(map.clone())` clones the whole map
         // only for reqwest to re-insert it entry by entry.
         for (name, value) in &self.headers {
