@@ -517,19 +517,20 @@ async fn only(
         for _ in 0..requests {
             t.chat(v).await?;
         }
-    }
-    let mut workers = JoinSet::new();
-    for _ in 0..if concurrency <= 1 { 0 } else { concurrency } {
-        let t = Arc::clone(t);
-        workers.spawn(async move {
-            for _ in 0..requests / concurrency.max(1) {
-                t.chat(v).await?;
-            }
-            Ok::<(), BoxError>(())
-        });
-    }
-    while let Some(done) = workers.join_next().await {
-        done??;
+    } else {
+        let mut workers = JoinSet::new();
+        for _ in 0..concurrency {
+            let t = Arc::clone(t);
+            workers.spawn(async move {
+                for _ in 0..requests / concurrency {
+                    t.chat(v).await?;
+                }
+                Ok::<(), BoxError>(())
+            });
+        }
+        while let Some(done) = workers.join_next().await {
+            done??;
+        }
     }
     println!(
         "{requests} {} requests in {:.3} s",
