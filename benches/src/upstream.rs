@@ -48,9 +48,15 @@ pub struct Reply {
 impl Reply {
     /// A `200` JSON body with `content-length`.
     pub fn json(body: impl Into<Bytes>) -> Reply {
+        Reply::json_status(200, "OK", body)
+    }
+
+    /// A JSON body with `content-length` answered with `status` (an error
+    /// answer when it is not 2xx).
+    pub fn json_status(status: u16, reason: &str, body: impl Into<Bytes>) -> Reply {
         let body = body.into();
         let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
             body.len()
         );
         Reply::from_parts(Bytes::from(head), vec![body])
