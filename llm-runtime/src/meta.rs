@@ -2,9 +2,11 @@
 //! provider's request id, its rate-limit headers, the attempts it took, the
 //! latencies and the route that served it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderName};
+
+use crate::error::{count, delay_from_go, delay_until_rfc3339, header_text};
 
 /// Metadata of one answer ([`ChatResponse::meta`](crate::ChatResponse::meta),
 /// [`ChatStream::meta`](crate::ChatStream::meta)).
@@ -85,19 +87,22 @@ impl RateLimits {
         if !any {
             return RateLimits::default();
         }
-        let get = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-        let number = |name: &HeaderName| get(name).and_then(|v| v.trim().parse::<u64>().ok());
+        // Every value goes through the one wire parser: a count that is not
+        // a plain u64, or a reset that is not a valid duration or date, is
+        // ignored, never an overflow.
+        let get = |name: &HeaderName| header_text(headers, name);
+        let number = |name: &HeaderName| get(name).and_then(count);
         // [limit, remaining, reset] of requests, then of tokens.
         let one = |openai: &[HeaderName; 3], anthropic: &[HeaderName; 3]| {
             let openai = RateLimit {
                 limit: number(&openai[0]),
                 remaining: number(&openai[1]),
-                reset: get(&openai[2]).and_then(go_duration),
+                reset: get(&openai[2]).and_then(delay_from_go),
             };
             let anthropic = RateLimit {
                 limit: number(&anthropic[0]),
                 remaining: number(&anthropic[1]),
-                reset: get(&anthropic[2]).and_then(until_rfc3339),
+                reset: get(&anthropic[2]).and_then(delay_until_rfc3339),
             };
             [openai, anthropic]
                 .into_iter()
@@ -130,85 +135,6 @@ const ANTHROPIC_TOKENS: [HeaderName; 3] = [
     HeaderName::from_static("anthropic-ratelimit-tokens-remaining"),
     HeaderName::from_static("anthropic-ratelimit-tokens-reset"),
 ];
-
-/// A duration written as Go prints one (`1h2m3.5s`, `6m0s`, `20ms`, `1s`).
-fn go_duration(text: &str) -> Option<Duration> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        rest = &rest[unit..];
-        total += value * scale;
-    }
-    Duration::try_from_secs_f64(total).ok()
-}
-
-/// The time from now until an RFC 3339 instant (`2026-12-01T20:50:00Z`,
-/// fractions and offsets allowed); zero if it has passed.
-fn until_rfc3339(text: &str) -> Option<Duration> {
-    let at = rfc3339_unix(text.trim())?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_secs_f64();
-    Some(Duration::try_from_secs_f64((at - now).max(0.0)).unwrap_or_default())
-}
-
-/// Seconds since the Unix epoch of an RFC 3339 date-time. No crate in the
-/// dependency tree parses RFC 3339 (`httpdate` reads only RFC 9110 dates), and
-/// this is the one place it is needed.
-fn rfc3339_unix(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute) = (num(11..13)?, num(14..16)?);
-    let rest = s.get(17..)?;
-    let zone_at = rest.find(['Z', 'z', '+', '-'])?;
-    let seconds: f64 = rest[..zone_at].parse().ok()?;
-    let offset = match &rest[zone_at..] {
-        "Z" | "z" => 0,
-        zone => {
-            let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let (h, m) = zone.get(1..)?.split_once(':')?;
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
-        }
-    };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let whole = days * 86_400 + hour * 3600 + minute * 60 - offset;
-    Some(whole as f64 + seconds)
-}
 
 #[cfg(test)]
 mod tests {
@@ -279,18 +205,97 @@ mod tests {
 
     #[test]
     fn durations_and_dates() {
-        assert_eq!(go_duration("20ms"), Some(Duration::from_millis(20)));
+        assert_eq!(delay_from_go("20ms"), Some(Duration::from_millis(20)));
         assert_eq!(
-            go_duration("1h2m3.5s"),
+            delay_from_go("1h2m3.5s"),
             Some(Duration::from_secs_f64(3723.5))
         );
-        assert_eq!(go_duration("soon"), None);
-        assert_eq!(go_duration(""), None);
-        assert_eq!(rfc3339_unix("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(rfc3339_unix("2000-03-01T00:00:00Z"), Some(951_868_800.0));
-        assert_eq!(rfc3339_unix("1970-01-01T01:00:00+01:00"), Some(0.0));
-        assert_eq!(rfc3339_unix("1970-13-01T00:00:00Z"), None);
-        assert_eq!(rfc3339_unix("garbage"), None);
+        assert_eq!(delay_from_go("soon"), None);
+        assert_eq!(delay_from_go(""), None);
+    }
+
+    #[test]
+    fn absurd_values_are_ignored_not_overflowed() {
+        let max = crate::error::MAX_DELAY;
+        // (reset header value, parsed reset)
+        let anthropic: &[(&str, Option<Duration>)] = &[
+            ("2026-01-01T00:00:00+99999999999999:00", None),
+            ("2026-01-01T00:00:00-9223372036854775807:00", None),
+            ("2026-01-01T00:00:00+24:00", None),
+            ("2026-01-01T00:00:00+01:60", None),
+            ("2026-02-30T00:00:00Z", None),
+            ("2026-01-01T00:00:infZ", None),
+            ("2026-01-01T00:00:NaNZ", None),
+            ("+026-01-01T00:00:00Z", None),
+            ("2026-01-01T00:00:00.Z", None),
+            ("9999-12-31T23:59:60.999Z", Some(max)),
+            ("0000-01-01T00:00:00Z", Some(Duration::ZERO)),
+        ];
+        for (value, expected) in anthropic {
+            let h = headers(&[
+                ("anthropic-ratelimit-requests-limit", "50"),
+                ("anthropic-ratelimit-requests-reset", value),
+            ]);
+            let r = RateLimits::from_headers(&h).requests.expect("limit");
+            assert_eq!(r.reset, *expected, "{value}");
+            assert_eq!(r.limit, Some(50));
+        }
+        let openai: &[(&str, Option<Duration>)] = &[
+            ("99999999999999999999999h", Some(max)),
+            (&"9".repeat(400), None),
+            (&format!("{}s", "9".repeat(400)), None),
+            ("-1s", None),
+            ("1e9s", None),
+            ("1..5s", None),
+            ("NaNs", None),
+            ("1h1h1h1h", Some(Duration::from_secs(4 * 3600))),
+        ];
+        for (value, expected) in openai {
+            let h = headers(&[("x-ratelimit-reset-tokens", value)]);
+            let got = RateLimits::from_headers(&h).tokens.and_then(|t| t.reset);
+            assert_eq!(got, *expected, "{value}");
+        }
+        for (value, expected) in [
+            ("18446744073709551615", Some(u64::MAX)),
+            ("18446744073709551616", None),
+            ("-1", None),
+            ("+1", None),
+            ("1.5", None),
+            ("1e3", None),
+            (" 7 ", Some(7)),
+        ] {
+            let h = headers(&[("x-ratelimit-remaining-requests", value)]);
+            let got = RateLimits::from_headers(&h).requests.and_then(|r| r.remaining);
+            assert_eq!(got, expected, "{value}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_rate_limit_value_is_bounded_or_ignored(
+            values in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 12),
+            texts in proptest::collection::vec("[-+0-9:.TZzhmsun µ]{0,40}", 12),
+        ) {
+            let names = [
+                "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+                "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
+                "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining",
+                "anthropic-ratelimit-requests-reset", "anthropic-ratelimit-tokens-limit",
+                "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset",
+            ];
+            for set in [values.iter().map(Vec::as_slice).collect::<Vec<_>>(), texts.iter().map(|t| t.as_bytes()).collect()] {
+                let mut h = HeaderMap::new();
+                for (name, value) in names.iter().zip(set) {
+                    if let Ok(v) = http::HeaderValue::from_bytes(value) {
+                        h.insert(*name, v);
+                    }
+                }
+                let r = RateLimits::from_headers(&h);
+                for limit in [r.requests, r.tokens].into_iter().flatten() {
+                    proptest::prop_assert!(limit.reset.is_none_or(|d| d <= crate::error::MAX_DELAY));
+                }
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::delay::{delay_from_millis, delay_from_secs, delay_until};
+use super::delay::{delay_from_millis, delay_from_secs, delay_until, header_text};
 use super::{Error, ErrorKind, MAX_ERROR_MESSAGE, floor_char_boundary};
 
 /// The fields of an upstream error body, whatever its dialect.
@@ -429,18 +429,11 @@ pub(crate) fn classify_kind(
 /// HTTP-date; a date in the past is no wait). Garbage, negative, NaN and
 /// infinite values are ignored; huge ones saturate at [`super::MAX_DELAY`].
 pub fn retry_after_from_headers(headers: &HeaderMap) -> Option<Duration> {
-    if let Some(ms) = headers
-        .get("retry-after-ms")
-        .and_then(|v| v.to_str().ok())
-        .and_then(delay_from_millis)
-    {
+    const RETRY_AFTER_MS: http::HeaderName = http::HeaderName::from_static("retry-after-ms");
+    if let Some(ms) = header_text(headers, &RETRY_AFTER_MS).and_then(delay_from_millis) {
         return Some(ms);
     }
-    let value = headers
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = header_text(headers, &http::header::RETRY_AFTER)?;
     if value.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
         return delay_from_secs(value);
     }

@@ -8,7 +8,9 @@ mod redact;
 pub use classify::{ErrorBody, classify_http_error, parse_error_body, retry_after_from_headers};
 pub(crate) use classify::{classify_kind, request_id_from_headers};
 pub use delay::MAX_DELAY;
-pub(crate) use delay::delay_from_secs;
+pub(crate) use delay::{
+    count, delay_from_go, delay_from_secs, delay_until_rfc3339, header_text,
+};
 pub(crate) use in_band::{error_value_error, in_band_error_status, stream_error};
 pub(crate) use redact::Redactor;
 
