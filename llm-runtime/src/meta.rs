@@ -265,7 +265,9 @@ mod tests {
             (" 7 ", Some(7)),
         ] {
             let h = headers(&[("x-ratelimit-remaining-requests", value)]);
-            let got = RateLimits::from_headers(&h).requests.and_then(|r| r.remaining);
+            let got = RateLimits::from_headers(&h)
+                .requests
+                .and_then(|r| r.remaining);
             assert_eq!(got, expected, "{value}");
         }
     }

@@ -99,7 +99,10 @@ pub(crate) fn delay_from_go(text: &str) -> Option<Duration> {
 /// when the text is not a valid RFC 3339 date-time.
 pub(crate) fn delay_until_rfc3339(text: &str) -> Option<Duration> {
     let at = rfc3339_unix(text.trim())?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
     let left = at - now;
     if left <= 0.0 {
         return Some(Duration::ZERO);

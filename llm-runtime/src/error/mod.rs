@@ -8,9 +8,7 @@ mod redact;
 pub use classify::{ErrorBody, classify_http_error, parse_error_body, retry_after_from_headers};
 pub(crate) use classify::{classify_kind, request_id_from_headers};
 pub use delay::MAX_DELAY;
-pub(crate) use delay::{
-    count, delay_from_go, delay_from_secs, delay_until_rfc3339, header_text,
-};
+pub(crate) use delay::{count, delay_from_go, delay_from_secs, delay_until_rfc3339, header_text};
 pub(crate) use in_band::{error_value_error, in_band_error_status, stream_error};
 pub(crate) use redact::Redactor;
 
@@ -20,6 +18,14 @@ use std::time::Duration;
 
 /// The most bytes of an upstream body kept in an [`Error`].
 pub const MAX_ERROR_BODY: usize = 2048;
+
+/// The most bytes of an error body read from the wire (64 KiB): enough for
+/// any provider's error document, whose message and start are all an
+/// [`Error`] keeps ([`MAX_ERROR_MESSAGE`], [`MAX_ERROR_BODY`]). What lies past
+/// it is never read: the connection is closed rather than drained, so an
+/// upstream that answers an error with 60 MiB costs 64 KiB, not 60 MiB (nor
+/// a JSON tree of it). A document cut by this cap is classified by its status.
+pub const MAX_ERROR_READ: usize = 64 * 1024;
 
 /// The most bytes of a message kept in an [`Error`]: an upstream that sends a
 /// 32 MiB message does not get it stored.

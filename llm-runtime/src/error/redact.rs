@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use aho_corasick::AhoCorasick;
+
 use super::Error;
 
 /// What a secret is replaced with.
@@ -18,6 +20,12 @@ const MIN_SECRET_CHARS: usize = 4;
 /// (`%2B` upper and lower case, `+` for a space, a `+` read back as a space)
 /// and its JSON-escaped forms (`\"`, `\\`, `\/`, `\uXXXX`).
 ///
+/// All forms of all secrets are searched at once, in one pass over the text
+/// (an Aho-Corasick automaton built with the redactor): a service-account key
+/// brings a hundred forms, which must not mean a hundred passes over every
+/// error body. Overlapping matches are merged, so a stretch of text covered
+/// by any form is replaced whole, once.
+///
 /// Apply [`Redactor::bytes`] to an upstream body before it is truncated or
 /// classified, so a secret that straddles the cut cannot leave its prefix
 /// behind; [`Redactor::error`] cleans an [`Error`] already built.
@@ -25,6 +33,8 @@ const MIN_SECRET_CHARS: usize = 4;
 pub(crate) struct Redactor {
     /// Every form of every secret, longest first, without duplicates.
     needles: Vec<Vec<u8>>,
+    /// The searcher over `needles`; `None` when there are none.
+    search: Option<AhoCorasick>,
 }
 
 impl fmt::Debug for Redactor {
@@ -44,10 +54,15 @@ impl Redactor {
             .flat_map(forms)
             .filter(|f| f.len() >= MIN_SECRET_CHARS)
             .collect();
-        // Longest first, so a form that contains another is replaced whole.
+        // Longest first, so the tail check of `text` prefers the longest form.
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
-        Redactor { needles }
+        // Building fails only past the automaton's size limits, far beyond a
+        // few secrets; then each form is searched on its own (`bytes_slow`).
+        let search = (!needles.is_empty())
+            .then(|| AhoCorasick::new(&needles).ok())
+            .flatten();
+        Redactor { needles, search }
     }
 
     /// Whether there is nothing to redact.
@@ -57,6 +72,39 @@ impl Redactor {
 
     /// `b` with every form of every secret replaced; borrowed when none occurs.
     pub(crate) fn bytes<'b>(&self, b: &'b [u8]) -> Cow<'b, [u8]> {
+        if self.needles.is_empty() {
+            return Cow::Borrowed(b);
+        }
+        let Some(search) = &self.search else {
+            return self.bytes_slow(b);
+        };
+        // Every match, overlapping ones included, in one pass over `b`; then
+        // merged into spans (a form inside another, two forms that overlap).
+        let mut spans: Vec<(usize, usize)> = search
+            .find_overlapping_iter(b)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        spans.sort_unstable();
+        let Some(&first) = spans.first() else {
+            return Cow::Borrowed(b);
+        };
+        let mut out = Vec::with_capacity(b.len());
+        let (mut last, mut open) = (0, first);
+        for &(start, end) in &spans[1..] {
+            if start < open.1 {
+                open.1 = open.1.max(end);
+            } else {
+                replace(&mut out, b, &mut last, open.0, open.1);
+                open = (start, end);
+            }
+        }
+        replace(&mut out, b, &mut last, open.0, open.1);
+        out.extend_from_slice(&b[last..]);
+        Cow::Owned(out)
+    }
+
+    /// One pass per form: only when the automaton could not be built.
+    fn bytes_slow<'b>(&self, b: &'b [u8]) -> Cow<'b, [u8]> {
         let mut out = Cow::Borrowed(b);
         for needle in &self.needles {
             if memchr::memmem::find(&out, needle).is_none() {
@@ -65,13 +113,9 @@ impl Redactor {
             let mut next = Vec::with_capacity(out.len());
             let mut last = 0;
             for at in memchr::memmem::find_iter(&out, needle) {
-                // Matches may overlap (`aaaa` in `aaaaa`); replace the first only.
-                if at < last {
-                    continue;
+                if at >= last {
+                    replace(&mut next, &out, &mut last, at, at + needle.len());
                 }
-                next.extend_from_slice(&out[last..at]);
-                next.extend_from_slice(REDACTED.as_bytes());
-                last = at + needle.len();
             }
             next.extend_from_slice(&out[last..]);
             out = Cow::Owned(next);
@@ -101,12 +145,7 @@ impl Redactor {
         let tail = self
             .needles
             .iter()
-            .filter_map(|n| {
-                let longest = n.len().saturating_sub(1).min(s.len());
-                (MIN_SECRET_CHARS..=longest)
-                    .rev()
-                    .find(|&k| s.as_bytes().ends_with(&n[..k]))
-            })
+            .filter_map(|n| cut_prefix(s.as_bytes(), n))
             .max();
         if let Some(k) = tail
             && s.is_char_boundary(s.len() - k)
@@ -138,6 +177,27 @@ impl Redactor {
         }
         e
     }
+}
+
+/// Copy `b[*last..start]` to `out`, then the replacement for `b[start..end]`.
+fn replace(out: &mut Vec<u8>, b: &[u8], last: &mut usize, start: usize, end: usize) {
+    out.extend_from_slice(&b[*last..start]);
+    out.extend_from_slice(REDACTED.as_bytes());
+    *last = end;
+}
+
+/// The length of the longest proper prefix of `needle` (4 bytes or more) that
+/// `text` ends with: a secret cut where the text was cut. Only the positions
+/// holding the needle's first byte are compared.
+fn cut_prefix(text: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let longest = needle.len().saturating_sub(1).min(text.len());
+    let from = text.len() - longest;
+    let until = text.len().checked_sub(MIN_SECRET_CHARS)?;
+    (from..=until)
+        .filter(|&i| text[i] == first)
+        .find(|&i| needle.starts_with(&text[i..]))
+        .map(|i| text.len() - i)
 }
 
 /// The text of an error source that held a secret, without it.
@@ -299,6 +359,72 @@ mod tests {
         let e = Redactor::new([key]).error(e);
         let source = std::error::Error::source(&e).unwrap().to_string();
         assert_eq!(source, "proxy said [redacted]");
+    }
+
+    #[test]
+    fn overlapping_forms_are_replaced_whole_in_one_pass() {
+        // A form inside another and two forms that overlap: the union goes.
+        let r = Redactor::new(["abcd-efgh", "efgh-ijkl"]);
+        assert_eq!(r.str("x abcd-efgh-ijkl y"), "x [redacted] y");
+        assert_eq!(r.str("aaaa"), "aaaa");
+        let r = Redactor::new(["aaaa"]);
+        assert_eq!(r.str("aaaaa b aaaa"), "[redacted] b [redacted]");
+        assert_eq!(r.str("aaaaaaaa"), "[redacted]");
+        // The per-form fallback redacts the same secrets.
+        let slow = Redactor {
+            search: None,
+            ..Redactor::new([KEY])
+        };
+        assert_eq!(
+            slow.str("k sk-test%2Babc%2Fdef%3D%22q%22%5Cz"),
+            "k [redacted]"
+        );
+    }
+
+    #[test]
+    fn a_pem_key_line_by_line_and_whole() {
+        // What a service-account key brings: the whole PEM and each line.
+        let lines: Vec<String> = (0..26)
+            .map(|i| format!("MIIEv{i:02}QIBADAN+gkqhkiG9w0/AQEFAASCBKcwggSjAgEAAoIBAQC{i:02}"))
+            .collect();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        );
+        let secrets: Vec<&str> = std::iter::once(pem.as_str())
+            .chain(lines.iter().map(String::as_str))
+            .collect();
+        let r = Redactor::new(secrets);
+        assert!(r.needles.len() > 100, "{}", r.needles.len());
+        let escaped = serde_json::to_string(&pem).unwrap();
+        let body = format!(
+            r#"{{"error":{{"message":"bad key {escaped} and {}"}}}}"#,
+            lines[7]
+        );
+        let clean = r.str(&body);
+        assert_eq!(
+            clean,
+            r#"{"error":{"message":"bad key "[redacted]" and [redacted]"}}"#
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_form_survives_anywhere(
+            secret in "[ -~é]{4,24}",
+            before in "[ -~]{0,16}",
+            after in "[ -~]{0,16}",
+            which in 0usize..8,
+        ) {
+            let r = Redactor::new([secret.as_str()]);
+            let all = forms(&secret);
+            let form = String::from_utf8(all[which].clone()).unwrap();
+            let clean = r.str(&format!("{before}{form}{after}")).into_owned();
+            for f in &all {
+                let f = String::from_utf8_lossy(f);
+                proptest::prop_assert!(!clean.contains(f.as_ref()), "{clean} holds {f}");
+            }
+        }
     }
 
     #[test]

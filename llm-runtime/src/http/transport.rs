@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::HttpClient;
 use super::endpoint_urls::EndpointUrls;
 use crate::auth::DynamicAuth;
-use crate::error::{Error, ErrorKind, Redactor, Result, in_band_error_status};
+use crate::error::{Error, ErrorKind, MAX_ERROR_READ, Redactor, Result, in_band_error_status};
 use crate::hooks::{AttemptFailure, AttemptRequest, Hooks, ResponseHead};
 use crate::meta::ResponseMeta;
 use crate::provider::HttpParts;
@@ -524,11 +524,10 @@ impl Exchange<'_> {
                 body,
             });
         }
-        // The error body is read within what is left of the deadline; a body that
-        // stalls or breaks still gives the status's error, with what arrived.
-        let body = read_within(response, self.max_body, deadline)
-            .await
-            .unwrap_or_default();
+        // The error body is read within what is left of the deadline and up to
+        // the small error cap; a body that stalls or breaks still gives the
+        // status's error, with what arrived.
+        let body = read_error_body(response, deadline).await;
         Err((self.classify)(
             status,
             &headers,
@@ -562,6 +561,36 @@ async fn read_within(response: reqwest::Response, max: usize, deadline: Deadline
                 "the response body did not arrive within the deadline",
             )),
         },
+    }
+}
+
+/// The first [`MAX_ERROR_READ`] bytes of an error body, read within what is
+/// left of `deadline`: what arrived when the body ends, breaks, stalls or
+/// reaches the cap. The rest is never read; dropping the response closes the
+/// connection instead of draining it.
+async fn read_error_body(response: reqwest::Response, deadline: Deadline) -> Bytes {
+    let cap = response.content_length().map_or(MAX_ERROR_READ, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX).min(MAX_ERROR_READ)
+    });
+    let mut kept = Vec::with_capacity(cap);
+    let read = read_prefix(response, &mut kept);
+    match deadline.remaining() {
+        None => read.await,
+        // Past the deadline, what arrived is the body.
+        Some(left) => drop(tokio::time::timeout(left, read).await),
+    }
+    Bytes::from(kept)
+}
+
+/// Append the body to `kept` until it ends, fails, or `kept` holds [`MAX_ERROR_READ`] bytes.
+async fn read_prefix(response: reqwest::Response, kept: &mut Vec<u8>) {
+    let mut stream = response.bytes_stream();
+    while kept.len() < MAX_ERROR_READ {
+        let Some(Ok(chunk)) = stream.next().await else {
+            return;
+        };
+        let room = MAX_ERROR_READ - kept.len();
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
 }
 
