@@ -35,7 +35,7 @@ use llm_runtime::{ChatRequest, ChatResponse, Error, Provider, ProviderClient, Re
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::Value;
 
 use common::conformance::loopback_config;
@@ -456,6 +456,106 @@ fn header_strategy() -> impl Strategy<Value = (String, Vec<u8>)> {
     (name.prop_map(str::to_owned), header_value_strategy())
 }
 
+/// Every response header the runtime parses a value of (issue 23): the
+/// rate-limit families, the retry hints, the request ids and AWS's error type.
+const PARSED_HEADERS: &[&str] = &[
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
+    "anthropic-ratelimit-requests-limit",
+    "anthropic-ratelimit-requests-remaining",
+    "anthropic-ratelimit-requests-reset",
+    "anthropic-ratelimit-tokens-limit",
+    "anthropic-ratelimit-tokens-remaining",
+    "anthropic-ratelimit-tokens-reset",
+    "retry-after",
+    "retry-after-ms",
+    "x-should-retry",
+    "x-request-id",
+    "request-id",
+    "x-goog-request-id",
+    "x-amzn-requestid",
+    "cf-ray",
+    "x-amzn-errortype",
+];
+
+/// Digit strings of 1 to `max - 1` digits.
+fn digits(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(b'0'..=b'9', 1..max).prop_map(|d| d.into_iter().map(char::from).collect())
+}
+
+/// RFC 3339 instants (Anthropic's resets) with every field pushed out of
+/// range now and then: any year, offset and fraction; mostly well-formed
+/// around the odd field, so the parser reaches its arithmetic.
+fn rfc3339_strategy() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop_oneof![4 => (1000u32..=9999).prop_map(|y| y.to_string()), 1 => digits(6)],
+        prop_oneof![4 => 1u32..=12, 1 => 0u32..100],
+        prop_oneof![4 => 1u32..=28, 1 => 0u32..100],
+        prop::sample::select(vec!["+", "+", "-", "-", "Z", "z", ""]),
+        digits(24),
+        digits(4),
+        prop::option::of(digits(30)),
+    )
+        .prop_map(|(year, month, day, sign, hours, minutes, fraction)| {
+            let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+            let zone = match sign {
+                "+" | "-" => format!("{sign}{hours}:{minutes}"),
+                other => other.to_owned(),
+            };
+            format!("{year}-{month:02}-{day:02}T23:59:60{fraction}{zone}").into_bytes()
+        })
+}
+
+/// Go durations (OpenAI's resets) with huge or odd numbers and units.
+fn go_duration_strategy() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        (
+            digits(30),
+            prop::sample::select(vec!["h", "m", "s", "ms", "us", "µs", "ns", "", "d", "."]),
+        ),
+        1..4,
+    )
+    .prop_map(|parts| {
+        parts
+            .into_iter()
+            .flat_map(|(number, unit)| format!("{number}{unit}").into_bytes())
+            .collect()
+    })
+}
+
+/// A value for header `name` shaped like what it carries (a date, a duration,
+/// a count), or any of the generic header values.
+fn parsed_value_strategy(name: &str) -> BoxedStrategy<Vec<u8>> {
+    let count = prop_oneof![
+        digits(45).prop_map(String::into_bytes),
+        any::<u64>().prop_map(|n| n.to_string().into_bytes()),
+    ];
+    if name.starts_with("anthropic-") && name.ends_with("-reset") {
+        prop_oneof![4 => rfc3339_strategy(), 1 => header_value_strategy()].boxed()
+    } else if name.starts_with("x-ratelimit-reset") {
+        prop_oneof![4 => go_duration_strategy(), 1 => header_value_strategy()].boxed()
+    } else if name.contains("ratelimit") {
+        prop_oneof![3 => count, 1 => header_value_strategy()].boxed()
+    } else {
+        prop_oneof![
+            1 => count,
+            1 => go_duration_strategy(),
+            4 => header_value_strategy(),
+        ]
+        .boxed()
+    }
+}
+
+/// One of [`PARSED_HEADERS`] with a value shaped for it.
+fn parsed_header_strategy() -> impl Strategy<Value = (String, Vec<u8>)> {
+    prop::sample::select(PARSED_HEADERS)
+        .prop_flat_map(|name| (Just(name.to_owned()), parsed_value_strategy(name)))
+}
+
 /// The `content-type` a body of `label` would naturally have.
 fn natural_content_type(body: &Body) -> &'static str {
     let label = &body.label;
@@ -555,7 +655,10 @@ fn case_strategy(
         (
             Just(dialect),
             status_strategy(),
-            prop::collection::vec(header_strategy(), 0..4),
+            prop::collection::vec(
+                prop_oneof![2 => header_strategy(), 1 => parsed_header_strategy()],
+                0..5,
+            ),
             content_type,
             body_strategy(pool),
             prop::collection::vec(any::<Index>(), 0..6),
@@ -1297,6 +1400,127 @@ fn azure_openai_whole_responses() {
 #[test]
 fn openai_responses_whole_responses() {
     dialect_run("openai_responses", Dialect::OpenAiResponses);
+}
+
+/// Any value of any parsed header, on a good answer or an error one, of any
+/// dialect and both as a whole body and a stream: no panic (debug arithmetic
+/// included), within the bound, a good 200 stays a success and an error stays
+/// an error (never both), and whatever was parsed is within its range.
+#[test]
+fn any_parsed_header_value_never_changes_the_outcome() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let server = rt.block_on(MockServer::start());
+    let ok = std::fs::read(format!(
+        "{}/fixtures/openai/chat_text.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("the fixture");
+    let ok_stream = std::fs::read(format!(
+        "{}/fixtures/openai/stream_text.sse",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("the fixture");
+    let error = br#"{"error":{"message":"slow down","type":"rate_limit_error"}}"#.to_vec();
+    let config = Config {
+        cases: cases(64),
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed("parsed-headers")),
+    );
+    let strategy = (
+        prop::collection::vec(parsed_header_strategy(), 1..8),
+        prop::sample::select(vec![200u16, 429, 503]),
+        any::<bool>(),
+    );
+    let outcome = runner.run(&strategy, |(headers, status, stream)| {
+        let body = match (status, stream) {
+            (200, false) => ok.clone(),
+            (200, true) => ok_stream.clone(),
+            _ => error.clone(),
+        };
+        let content_type = if status == 200 && stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        let mut response = MockResponse::bytes(status, body).header("content-type", content_type);
+        for (name, value) in &headers {
+            if is_token_value(value) {
+                response = response.header(name, value);
+            }
+        }
+        server.fallback(response);
+        let client = client::<OpenAi>(&server, "/v1", TIMEOUT, 0);
+        let started = Instant::now();
+        let result = rt.block_on(async {
+            tokio::time::timeout(TIMEOUT + HANG_GUARD, async {
+                if stream {
+                    match client
+                        .chat_stream(ChatRequest::new("gpt-4o-mini").user("Hi"))
+                        .await
+                    {
+                        Ok(s) => {
+                            let meta = s.meta().clone();
+                            s.collect_response().await.map(|r| (r, meta))
+                        }
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    client
+                        .chat(ChatRequest::new("gpt-4o-mini").user("Hi"))
+                        .await
+                        .map(|r| {
+                            let meta = r.meta.clone();
+                            (r, meta)
+                        })
+                }
+            })
+            .await
+        });
+        let took = started.elapsed();
+        prop_assert!(took <= TIMEOUT + MARGIN, "took {took:?}");
+        let result = result.map_err(|_| TestCaseError::fail("the call hung"))?;
+        match (status, result) {
+            (200, Ok((r, meta))) => {
+                prop_assert!(!r.text().is_empty());
+                for limit in [meta.rate_limits.requests, meta.rate_limits.tokens]
+                    .into_iter()
+                    .flatten()
+                {
+                    prop_assert!(
+                        limit
+                            .reset
+                            .is_none_or(|d| d <= llm_runtime::error::MAX_DELAY)
+                    );
+                }
+            }
+            (200, Err(e)) => {
+                return Err(TestCaseError::fail(format!("a good 200 failed: {e:?}")));
+            }
+            (_, Ok(_)) => {
+                return Err(TestCaseError::fail(format!("a success on HTTP {status}")));
+            }
+            (_, Err(e)) => {
+                prop_assert!(!e.message().is_empty());
+                prop_assert_eq!(e.status(), Some(status));
+                prop_assert!(
+                    e.retry_after()
+                        .is_none_or(|d| d <= llm_runtime::error::MAX_DELAY)
+                );
+            }
+        }
+        Ok(())
+    });
+    drop(server);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
 }
 
 /// Bodies that stall after a few chunks: every call still ends within its
