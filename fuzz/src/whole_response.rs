@@ -9,8 +9,10 @@
 //! - flags: `% 6` picks the dialect; `/ 6` bits: 0 stream, 1 raw wire,
 //!   2 the body is the whole raw response (status line included), 3 gzip;
 //! - status: 200 half the time, else `100 + n % 500`;
-//! - a cut is a fraction (`/ 256`) of the body where a chunk ends.
+//! - a cut is a fraction (`/ 256`) of the body where a chunk ends;
+//! - a header value may be shaped by a marker byte (see [`shaped`]).
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
@@ -27,7 +29,7 @@ const MARGIN: Duration = Duration::from_secs(2);
 const HANG: Duration = Duration::from_secs(8);
 const KEY: &str = "sk-fuzz-3c9e1a7b5d2f4e6a8c0b-never-print";
 
-const HEADER_NAMES: [&str; 10] = [
+const HEADER_NAMES: [&str; 27] = [
     "retry-after",
     "retry-after-ms",
     "x-should-retry",
@@ -38,7 +40,51 @@ const HEADER_NAMES: [&str; 10] = [
     "x-ratelimit-reset-requests",
     "location",
     "x-odd",
+    // Every other header the runtime parses a value of (issue 23).
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
+    "anthropic-ratelimit-requests-limit",
+    "anthropic-ratelimit-requests-remaining",
+    "anthropic-ratelimit-requests-reset",
+    "anthropic-ratelimit-tokens-limit",
+    "anthropic-ratelimit-tokens-remaining",
+    "anthropic-ratelimit-tokens-reset",
+    "x-goog-request-id",
+    "x-amzn-requestid",
+    "cf-ray",
+    "x-amzn-errortype",
+    // The two resets again: they are the dates and durations parsed.
+    "anthropic-ratelimit-requests-reset",
+    "x-ratelimit-reset-tokens",
 ];
+
+/// A header value: the bytes as they are, or, behind a marker byte, shaped
+/// like what the parsed headers carry so the fuzzer reaches their arithmetic:
+/// `0xF0` an RFC 3339 instant whose UTC offset hours are the rest (as
+/// digits), `0xF1` a Go duration of the rest's digits and a unit, `0xF2` a
+/// count of the rest's digits.
+fn shaped(value: &[u8]) -> Cow<'_, [u8]> {
+    let digits = |bytes: &[u8]| -> String {
+        bytes.iter().map(|b| char::from(b'0' + b % 10)).collect()
+    };
+    match value.split_first() {
+        Some((0xF0, rest)) => {
+            let (sign, hours) = rest.split_first().unwrap_or((&0, &[]));
+            let sign = if sign & 1 == 0 { '+' } else { '-' };
+            Cow::Owned(format!("2026-01-01T00:00:00{sign}{}:00", digits(hours)).into_bytes())
+        }
+        Some((0xF1, rest)) => {
+            let (unit, number) = rest.split_last().unwrap_or((&0, &[]));
+            let unit = ["h", "m", "s", "ms", "us", "ns", "", "d"][usize::from(unit % 8)];
+            Cow::Owned(format!("{}{unit}", digits(number)).into_bytes())
+        }
+        Some((0xF2, rest)) => Cow::Owned(digits(rest).into_bytes()),
+        _ => Cow::Borrowed(value),
+    }
+}
 
 /// One runtime and one server for the whole fuzz session.
 struct Harness {
@@ -88,7 +134,7 @@ struct Case<'a> {
     whole_raw: bool,
     gzip: bool,
     status: u16,
-    headers: Vec<(&'static str, &'a [u8])>,
+    headers: Vec<(&'static str, Cow<'a, [u8]>)>,
     cuts: Vec<u8>,
     max_retries: u32,
     body: &'a [u8],
@@ -114,7 +160,7 @@ fn decode(data: &[u8]) -> Case<'_> {
     for _ in 0..count {
         let name = HEADER_NAMES[usize::from(input.byte()) % HEADER_NAMES.len()];
         let len = usize::from(input.byte() % 40);
-        headers.push((name, input.bytes(len)));
+        headers.push((name, shaped(input.bytes(len))));
     }
     let cut_count = usize::from(input.byte() % 8);
     let cuts = input.bytes(cut_count).to_vec();

@@ -7,6 +7,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::delay::{delay_from_millis, delay_from_secs, delay_until, header_text};
+use super::pick::{Pick, picked};
 use super::{Error, ErrorKind, MAX_ERROR_MESSAGE, floor_char_boundary};
 
 /// The fields of an upstream error body, whatever its dialect.
@@ -46,6 +47,22 @@ const MESSAGE_KEYS: &[&str] = &[
     "description",
     "title",
 ];
+
+/// The keys a code may hide under (Google `status`, OpenAI `code`, then `type`).
+const CODE_KEYS: &[&str] = &["status", "code", "type"];
+
+/// What [`parse_error_body`] reads of an error object: messages and codes.
+static ERROR_OBJECT: Pick = Pick {
+    keys: &[MESSAGE_KEYS, CODE_KEYS],
+    nested: None,
+};
+
+/// What [`parse_error_body`] reads of a document: the same, with the `error`
+/// envelope picked in turn; every other key is skipped unbuilt.
+static ERROR_DOCUMENT: Pick = Pick {
+    keys: &[MESSAGE_KEYS, CODE_KEYS],
+    nested: Some(("error", &ERROR_OBJECT)),
+};
 
 /// Nesting deeper than this is not rendered (serde_json stops at 128 anyway).
 const MAX_DEPTH: usize = 8;
@@ -174,7 +191,9 @@ fn message_of(v: &Value, f: fn(&Value, &mut Text, usize) -> bool) -> Option<Stri
 /// assert_eq!(parsed.message.as_deref(), Some("body.messages.0.content: field required"));
 /// ```
 pub fn parse_error_body(body: &[u8]) -> Option<ErrorBody> {
-    let v: Value = serde_json::from_slice(body).ok()?;
+    // Only the keys read below are built; a huge `param` or `details` next
+    // to the message is skipped as it is parsed.
+    let v = picked(body, &ERROR_DOCUMENT)?;
     // Some servers wrap the error in a one-element array (Google streaming).
     let v = match v {
         Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),

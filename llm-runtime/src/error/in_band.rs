@@ -9,10 +9,9 @@
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use super::pick::{Pick, SKIPPED, picked};
 use super::{Error, classify_http_error};
 
 /// The status [`in_band_error_status`] gives a payload without an HTTP-like
@@ -45,49 +44,20 @@ fn may_hold_error(body: &[u8]) -> bool {
     })
 }
 
+/// What the probe of an error object reads: its HTTP-like `code` (and,
+/// through the skipped-keys marker, whether it has anything else).
+static ERROR_OBJECT: Pick = Pick {
+    keys: &[&["code"]],
+    nested: None,
+};
+
 /// The top-level fields that mark an error payload; everything else is skipped
-/// without being built.
-#[derive(Deserialize)]
-struct Probe {
-    #[serde(default)]
-    error: Option<Value>,
-    #[serde(default, rename = "type")]
-    kind: Option<Value>,
-    #[serde(default)]
-    object: Option<Value>,
-    #[serde(default)]
-    code: Option<Value>,
-    /// FastAPI/pydantic `{"detail": "text" | [{"loc", "msg", "type"}]}`.
-    #[serde(default)]
-    detail: Option<Value>,
-    /// Every other top-level key: a `detail` is an error payload only alone.
-    #[serde(flatten)]
-    others: std::collections::HashMap<String, IgnoredAny>,
-}
-
-/// The first item of a top-level array, the rest skipped without being built.
-struct FirstProbe(Option<Probe>);
-
-impl<'de> Deserialize<'de> for FirstProbe {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct First;
-        impl<'de> serde::de::Visitor<'de> for First {
-            type Value = FirstProbe;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<FirstProbe, A::Error> {
-                let first = seq.next_element::<Probe>()?;
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(FirstProbe(first))
-            }
-        }
-        d.deserialize_seq(First)
-    }
-}
+/// without being built (a `detail` is an error payload only alone, so the
+/// skipped-keys marker says whether there are others).
+static PROBE: Pick = Pick {
+    keys: &[&["type", "object", "code", "detail"]],
+    nested: Some(("error", &ERROR_OBJECT)),
+};
 
 /// An HTTP error status written as a number or a string of digits.
 fn http_status(v: Option<&Value>) -> Option<u16> {
@@ -103,36 +73,31 @@ fn is_error_marker(v: Option<&Value>) -> bool {
     v.and_then(Value::as_str) == Some("error")
 }
 
-impl Probe {
-    /// The status to classify this payload with, if it is an error payload.
-    fn status(&self) -> Option<u16> {
-        let error = self.error.as_ref().filter(|e| match e {
-            Value::Object(o) => !o.is_empty(),
-            Value::String(s) => !s.trim().is_empty(),
-            Value::Array(a) => !a.is_empty(),
+/// The status to classify an object with, if it is an error payload.
+fn probe_status(probe: &Map<String, Value>) -> Option<u16> {
+    let error = probe.get("error").filter(|e| match e {
+        Value::Object(o) => !o.is_empty(),
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => false,
+    });
+    let (kind, object) = (probe.get("type"), probe.get("object"));
+    let detail = !probe.contains_key(SKIPPED)
+        && kind.is_none()
+        && object.is_none()
+        && match probe.get("detail") {
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(Value::Array(items)) => items.iter().any(|i| i.get("msg").is_some()),
             _ => false,
-        });
-        let detail = self.others.is_empty()
-            && self.kind.is_none()
-            && self.object.is_none()
-            && match &self.detail {
-                Some(Value::String(s)) => !s.trim().is_empty(),
-                Some(Value::Array(items)) => items.iter().any(|i| i.get("msg").is_some()),
-                _ => false,
-            };
-        if error.is_none()
-            && !detail
-            && !is_error_marker(self.kind.as_ref())
-            && !is_error_marker(self.object.as_ref())
-        {
-            return None;
-        }
-        Some(
-            http_status(error.and_then(|e| e.get("code")))
-                .or_else(|| http_status(self.code.as_ref()))
-                .unwrap_or(IN_BAND_STATUS),
-        )
+        };
+    if error.is_none() && !detail && !is_error_marker(kind) && !is_error_marker(object) {
+        return None;
     }
+    Some(
+        http_status(error.and_then(|e| e.get("code")))
+            .or_else(|| http_status(probe.get("code")))
+            .unwrap_or(IN_BAND_STATUS),
+    )
 }
 
 /// The status to classify `body` with if it is an error payload although it
@@ -151,11 +116,16 @@ pub(crate) fn in_band_error_status(body: &[u8]) -> Option<u16> {
     if !may_hold_error(body) {
         return None;
     }
-    match body.trim_ascii_start().first()? {
-        b'{' => serde_json::from_slice::<Probe>(body).ok()?.status(),
-        b'[' => serde_json::from_slice::<FirstProbe>(body).ok()?.0?.status(),
-        _ => None,
-    }
+    let probe = match picked(body, &PROBE)? {
+        Value::Object(probe) => probe,
+        // The first item of a top-level array (Google); the rest was skipped.
+        Value::Array(mut items) => match items.pop()? {
+            Value::Object(probe) => probe,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    probe_status(&probe)
 }
 
 /// The [`Error`] for an error payload that arrived in-band (a 2xx body, a

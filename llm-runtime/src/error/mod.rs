@@ -3,6 +3,7 @@
 mod classify;
 mod delay;
 mod in_band;
+mod pick;
 mod redact;
 
 pub use classify::{ErrorBody, classify_http_error, parse_error_body, retry_after_from_headers};
