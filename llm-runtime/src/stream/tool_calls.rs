@@ -244,6 +244,48 @@ impl ToolCallAssembler {
         calls.into_iter().map(|open| open.call).collect()
     }
 
+    /// `arguments` without insignificant whitespace, every key, number and
+    /// string exactly as sent (no re-encoding: key order, number text and
+    /// escapes stay), or `None` when it is not one JSON value.
+    ///
+    /// The text is validated without building a tree (`IgnoredAny`), so the
+    /// 64 MiB of arguments a stream may carry cost one copy at the end, not a
+    /// `serde_json::Value` of them (tens of bytes per number). For a dialect
+    /// whose non-streamed answer is compact JSON, to give the streamed
+    /// arguments the same form.
+    ///
+    /// ```
+    /// use llm_runtime::stream::ToolCallAssembler;
+    /// let text = "{ \"b\": [1.50, 2e3],\n  \"a\": \"x y\" }";
+    /// assert_eq!(
+    ///     ToolCallAssembler::compact_arguments(text).as_deref(),
+    ///     Some("{\"b\":[1.50,2e3],\"a\":\"x y\"}")
+    /// );
+    /// assert_eq!(ToolCallAssembler::compact_arguments("{\"a\":"), None);
+    /// ```
+    pub fn compact_arguments(arguments: &str) -> Option<String> {
+        serde_json::from_str::<serde::de::IgnoredAny>(arguments).ok()?;
+        let mut out = Vec::with_capacity(arguments.len());
+        let (mut in_string, mut escaped) = (false, false);
+        for &b in arguments.as_bytes() {
+            if in_string {
+                // Inside a string every byte stays; only its end is tracked.
+                out.push(b);
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+            } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                in_string = b == b'"';
+                out.push(b);
+            }
+        }
+        // Only ASCII whitespace between tokens was dropped: still UTF-8.
+        String::from_utf8(out).ok()
+    }
+
     /// Check that `more` argument bytes stay within [`MAX_TOOL_ARGUMENT_BYTES`].
     fn take_bytes(&self, more: usize) -> Result<()> {
         if self.argument_bytes.saturating_add(more) > MAX_TOOL_ARGUMENT_BYTES {
@@ -495,12 +537,73 @@ mod tests {
         assert_eq!(a.len(), MAX_TOOL_CALLS);
     }
 
+    #[test]
+    fn compact_arguments_keep_the_text_and_build_no_tree() {
+        let rows: &[(&str, Option<&str>)] = &[
+            ("{}", Some("{}")),
+            (" { } ", Some("{}")),
+            (
+                "{\"z\": -98533050.73064269, \"a\": 18446744073709551616}",
+                Some("{\"z\":-98533050.73064269,\"a\":18446744073709551616}"),
+            ),
+            (
+                "{\"s\": \" a \\\" b \\\\\", \"u\": \"\\u00e9 é\"}",
+                Some("{\"s\":\" a \\\" b \\\\\",\"u\":\"\\u00e9 é\"}"),
+            ),
+            ("[1, 2]\n", Some("[1,2]")),
+            ("", None),
+            ("{\"a\":1} {}", None),
+            ("{\"a\":}", None),
+        ];
+        for (text, expected) in rows {
+            assert_eq!(
+                ToolCallAssembler::compact_arguments(text).as_deref(),
+                *expected,
+                "{text}"
+            );
+        }
+        // 60 MiB of `[0,0,...]`: validated and copied, no tree (a `Value` of
+        // it would take about a gigabyte; the bench `bounds` measures it).
+        let mut big = String::from("{\"a\":[0");
+        big.push_str(&",0".repeat(30 * 1024 * 1024));
+        big.push_str("]}");
+        assert_eq!(
+            ToolCallAssembler::compact_arguments(&big).map(|c| c.len()),
+            Some(big.len())
+        );
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "[ -~é\"\\\\\n]{0,8}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z\" ]{0,4}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     /// How a continuation chunk is written: (index given, id repeated, name as "" / repeated / absent).
     fn continuation() -> impl Strategy<Value = (bool, bool, u8)> {
         (any::<bool>(), any::<bool>(), 0u8..3)
     }
 
     proptest! {
+        #[test]
+        fn compacting_pretty_json_gives_the_compact_text(value in json_value()) {
+            let pretty = serde_json::to_string_pretty(&value).unwrap();
+            let compact = serde_json::to_string(&value).unwrap();
+            prop_assert_eq!(ToolCallAssembler::compact_arguments(&pretty), Some(compact.clone()));
+            prop_assert_eq!(ToolCallAssembler::compact_arguments(&compact), Some(compact));
+        }
+
         #[test]
         fn calls_survive_any_chunking(
             calls in prop::collection::vec(("[a-z_]{1,8}", "[ -~é日😀]{0,40}"), 1..5),
