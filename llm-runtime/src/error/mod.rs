@@ -20,12 +20,13 @@ use std::time::Duration;
 /// The most bytes of an upstream body kept in an [`Error`].
 pub const MAX_ERROR_BODY: usize = 2048;
 
-/// The most bytes of an error body read from the wire (64 KiB): enough for
-/// any provider's error document, whose message and start are all an
-/// [`Error`] keeps ([`MAX_ERROR_MESSAGE`], [`MAX_ERROR_BODY`]). What lies past
-/// it is never read: the connection is closed rather than drained, so an
-/// upstream that answers an error with 60 MiB costs 64 KiB, not 60 MiB (nor
-/// a JSON tree of it). A document cut by this cap is classified by its status.
+/// The most bytes of an error body read from the wire (64 KiB, or the
+/// configured body cap when that is smaller): enough for any provider's error
+/// document, whose message and start are all an [`Error`] keeps
+/// ([`MAX_ERROR_MESSAGE`], [`MAX_ERROR_BODY`]). What lies past it is never
+/// read: the connection is closed rather than drained, so an upstream that
+/// answers an error with 60 MiB costs 64 KiB, not 60 MiB (nor a JSON tree of
+/// it). A document cut by this cap is classified by its status.
 pub const MAX_ERROR_READ: usize = 64 * 1024;
 
 /// The most bytes of a message kept in an [`Error`]: an upstream that sends a

@@ -527,7 +527,7 @@ impl Exchange<'_> {
         // The error body is read within what is left of the deadline and up to
         // the small error cap; a body that stalls or breaks still gives the
         // status's error, with what arrived.
-        let body = read_error_body(response, deadline).await;
+        let body = read_error_body(response, self.max_body, deadline).await;
         Err((self.classify)(
             status,
             &headers,
@@ -564,16 +564,17 @@ async fn read_within(response: reqwest::Response, max: usize, deadline: Deadline
     }
 }
 
-/// The first [`MAX_ERROR_READ`] bytes of an error body, read within what is
-/// left of `deadline`: what arrived when the body ends, breaks, stalls or
-/// reaches the cap. The rest is never read; dropping the response closes the
-/// connection instead of draining it.
-async fn read_error_body(response: reqwest::Response, deadline: Deadline) -> Bytes {
-    let cap = response.content_length().map_or(MAX_ERROR_READ, |n| {
-        usize::try_from(n).unwrap_or(usize::MAX).min(MAX_ERROR_READ)
-    });
-    let mut kept = Vec::with_capacity(cap);
-    let read = read_prefix(response, &mut kept);
+/// The first [`MAX_ERROR_READ`] bytes of an error body (or `max`, the body
+/// cap, when smaller), read within what is left of `deadline`: what arrived
+/// when the body ends, breaks, stalls or reaches the cap. The rest is never
+/// read; dropping the response closes the connection instead of draining it.
+async fn read_error_body(response: reqwest::Response, max: usize, deadline: Deadline) -> Bytes {
+    let cap = MAX_ERROR_READ.min(max);
+    let expected = response
+        .content_length()
+        .map_or(cap, |n| usize::try_from(n).unwrap_or(usize::MAX).min(cap));
+    let mut kept = Vec::with_capacity(expected);
+    let read = read_prefix(response, cap, &mut kept);
     match deadline.remaining() {
         None => read.await,
         // Past the deadline, what arrived is the body.
@@ -582,14 +583,14 @@ async fn read_error_body(response: reqwest::Response, deadline: Deadline) -> Byt
     Bytes::from(kept)
 }
 
-/// Append the body to `kept` until it ends, fails, or `kept` holds [`MAX_ERROR_READ`] bytes.
-async fn read_prefix(response: reqwest::Response, kept: &mut Vec<u8>) {
+/// Append the body to `kept` until it ends, fails, or `kept` holds `cap` bytes.
+async fn read_prefix(response: reqwest::Response, cap: usize, kept: &mut Vec<u8>) {
     let mut stream = response.bytes_stream();
-    while kept.len() < MAX_ERROR_READ {
+    while kept.len() < cap {
         let Some(Ok(chunk)) = stream.next().await else {
             return;
         };
-        let room = MAX_ERROR_READ - kept.len();
+        let room = cap - kept.len();
         kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
 }
