@@ -1,12 +1,14 @@
 //! One error type for every provider, with a [`ErrorKind`] to match on.
 
 mod classify;
+mod declared;
 mod delay;
 mod in_band;
 mod redact;
 
 pub use classify::{ErrorBody, classify_http_error, parse_error_body, retry_after_from_headers};
 pub(crate) use classify::{classify_kind, request_id_from_headers};
+pub use declared::{ErrorRule, ErrorTable};
 pub use delay::MAX_DELAY;
 pub(crate) use delay::delay_from_secs;
 pub(crate) use in_band::{error_value_error, in_band_error_status, stream_error};
