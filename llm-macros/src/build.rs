@@ -252,14 +252,14 @@ fn models(cx: &Ctxt, models: Option<&Spanned<Vec<LitStr>>>) -> Vec<String> {
     out
 }
 
-/// The checked capabilities, each with the span of its name (the default
-/// ones with the call site's).
-fn capabilities(cx: &Ctxt, capabilities: Option<&Spanned<Vec<Ident>>>) -> Vec<(Capability, Span)> {
+/// The checked capabilities, each with the span of its name (none for the
+/// default ones, which were not written).
+fn capabilities(
+    cx: &Ctxt,
+    capabilities: Option<&Spanned<Vec<Ident>>>,
+) -> Vec<(Capability, Option<Span>)> {
     let Some(capabilities) = capabilities else {
-        return Capability::DEFAULT
-            .iter()
-            .map(|cap| (*cap, Span::call_site()))
-            .collect();
+        return Capability::DEFAULT.iter().map(|cap| (*cap, None)).collect();
     };
     let mut out: Vec<Capability> = Vec::new();
     let mut spans = Vec::new();
@@ -270,7 +270,7 @@ fn capabilities(cx: &Ctxt, capabilities: Option<&Spanned<Vec<Ident>>>) -> Vec<(C
         }));
         if let Some(cap) = cap {
             out.push(cap);
-            spans.push((cap, ident.span()));
+            spans.push((cap, Some(ident.span())));
         }
     }
     spans

@@ -176,29 +176,54 @@ fn rewrite(p: &TokenStream, decl: &Declaration) -> Option<TokenStream> {
     })
 }
 
-/// A compile-time assertion per declared capability that the dialect serves
-/// it (`Transform::SERVES`), spanned on the capability, so
+/// A compile-time assertion per written capability that the dialect serves
+/// it (`Transform::SERVES`), spanned on the capability's name, so
 /// `dialect = anthropic, capabilities(embeddings)` fails to compile there.
+/// The default `chat, stream` is served by every dialect (`dialects/serves.rs`
+/// in the runtime checks each dialect's set against what it does).
 fn served(
     p: &TokenStream,
     dialect: &Ident,
-    capabilities: &[(Capability, proc_macro2::Span)],
+    capabilities: &[(Capability, Option<proc_macro2::Span>)],
 ) -> TokenStream {
-    let checks = capabilities.iter().map(|(cap, span)| {
-        let variant = format_ident!("{}", cap.variant());
-        let message = format!(
-            "the `{dialect}` dialect cannot serve `{}`: remove it from `capabilities(...)`, or implement `Transform` for a wire that can",
-            cap.name()
-        );
-        quote_spanned! {*span=>
-            const _: () = if !<#p::dialect::#dialect as #p::Transform>::SERVES
-                .contains(#p::Capability::#variant)
-            {
-                #p::core::panic!(#message)
+    let checks = capabilities
+        .iter()
+        .filter_map(|(cap, span)| Some((cap, (*span)?)))
+        .map(|(cap, span)| {
+            let variant = format_ident!("{}", cap.variant());
+            let message = format!(
+                "the `{dialect}` dialect cannot serve `{}`: remove it from `capabilities(...)`, or implement `Transform` for a wire that can",
+                cap.name()
+            );
+            let check = quote! {
+                const _: () = if !<#p::dialect::#dialect as #p::Transform>::SERVES
+                    .contains(#p::Capability::#variant)
+                {
+                    #p::core::panic!(#message)
+                };
             };
-        }
-    });
+            respan(check, span)
+        });
     quote!(#(#checks)*)
+}
+
+/// `tokens` with every token at `span`: the compiler reports an error in
+/// them (a failed const evaluation) there.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// The `ProviderSpec` literal.

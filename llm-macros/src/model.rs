@@ -180,9 +180,10 @@ pub(crate) struct Declaration {
     pub(crate) models: Vec<String>,
     pub(crate) default_model: Option<String>,
     pub(crate) capabilities: Vec<Capability>,
-    /// `capabilities`, each with the span of its name (for errors the
-    /// compiler finds, such as a capability the dialect cannot serve).
-    pub(crate) capability_spans: Vec<(Capability, proc_macro2::Span)>,
+    /// `capabilities`, each with the span of its name where it was written
+    /// (for errors the compiler finds, such as a capability the dialect
+    /// cannot serve).
+    pub(crate) capability_spans: Vec<(Capability, Option<proc_macro2::Span>)>,
     pub(crate) dialect: Option<Ident>,
     pub(crate) health: Option<Health>,
     pub(crate) error: Option<Path>,

@@ -104,6 +104,16 @@ fn element(input: ParseStream<'_>) -> syn::Result<Element> {
     } else {
         return Err(input.error(FORM));
     };
+    if !input.peek(Token![=]) {
+        let (tokens, what) = match &on {
+            RawMatch::Status(lit) => (quote::quote!(#lit), lit.to_string()),
+            RawMatch::Type(lit) => (quote::quote!(#lit), format!("{:?}", lit.value())),
+        };
+        return Err(syn::Error::new_spanned(
+            tokens,
+            format!("expected `= kind` after `{what}`, e.g. `{what} = server_error`"),
+        ));
+    }
     input.parse::<Token![=]>()?;
     if !input.peek(Ident) {
         return Err(input.error(

@@ -18,12 +18,15 @@ pub(crate) fn error_table(cx: &Ctxt, raw: &RawErrors) -> ErrorTable {
             .and_then(|(_, lit)| cx.ok(type_field(lit))),
         rows: Vec::new(),
     };
+    // Every match written so far, valid row or not: a repeat is an error either way.
+    let mut seen = Vec::new();
     for row in &raw.rows {
         let on = cx.ok(match &row.on {
             RawMatch::Status(lit) => status(lit),
             RawMatch::Type(lit) => error_type(lit),
         });
-        let on = on.and_then(|on| cx.ok(repeated(&row.on, on, &table.rows)));
+        let on = on.and_then(|on| cx.ok(repeated(&row.on, on, &seen)));
+        seen.extend(on.clone());
         let kind = cx.ok(kind(&row.kind));
         let retry = kind.and_then(|kind| cx.ok(retry(row, kind)));
         if let (Some(on), Some(kind), Some(retry)) = (on, kind, retry) {
@@ -89,8 +92,8 @@ fn error_type(lit: &LitStr) -> syn::Result<ErrorMatch> {
 }
 
 /// A status or type matched by an earlier row.
-fn repeated(raw: &RawMatch, on: ErrorMatch, earlier: &[ErrorRow]) -> syn::Result<ErrorMatch> {
-    if !earlier.iter().any(|row| row.on == on) {
+fn repeated(raw: &RawMatch, on: ErrorMatch, earlier: &[ErrorMatch]) -> syn::Result<ErrorMatch> {
+    if !earlier.contains(&on) {
         return Ok(on);
     }
     let (tokens, what) = match (raw, &on) {
@@ -139,10 +142,13 @@ fn retry(row: &RawRow, kind: &Kind) -> syn::Result<Option<bool>> {
         symbol::RETRY => true,
         symbol::NO_RETRY => false,
         other => {
-            let hint = suggest::hint(other, &[symbol::RETRY, symbol::NO_RETRY]);
+            let hint = match suggest::did_you_mean(other, &[symbol::RETRY, symbol::NO_RETRY]) {
+                Some(candidate) => format!("did you mean `({candidate})`?"),
+                None => "expected `(retry)` or `(no_retry)`".to_owned(),
+            };
             return Err(syn::Error::new_spanned(
                 flag,
-                format!("unknown flag `({other})`{hint}; expected `(retry)` or `(no_retry)`"),
+                format!("unknown flag `({other})`; {hint}"),
             ));
         }
     };
@@ -271,7 +277,7 @@ mod tests {
             "`network` is a failure the runtime finds itself",
             "`(retry)` has no effect: `overloaded` is already retried",
             "`(no_retry)` has no effect: `not_found` is never retried",
-            "unknown flag `(retyr)`; did you mean `retry`?",
+            "unknown flag `(retyr)`; did you mean `(retry)`?",
             "an error type is empty",
             "status 429 is listed twice",
         ];
