@@ -16,24 +16,39 @@ use super::{
 
 static SPEC: ProviderSpec = ProviderSpec::new("serves", "https://serves.invalid");
 
-fn ctx(stream: bool) -> RequestContext<'static> {
+fn ctx(model: &str, stream: bool) -> RequestContext<'_> {
     RequestContext {
         spec: &SPEC,
-        model: "m",
+        model,
         stream,
     }
 }
 
-/// Whether `wire` does what `cap` needs, by building (not sending) requests.
+/// Model ids of each family: a dialect serves a capability if it does so
+/// for some model (Converse maps reasoning for Claude models only).
+const MODELS: &[&str] = &[
+    "m",
+    "gpt-5",
+    "claude-sonnet-4-5",
+    "anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "gemini-2.5-flash",
+];
+
+/// Whether `wire` does what `cap` needs for some model, by building (not
+/// sending) requests.
 fn does<T: Transform>(wire: &T, cap: Capability) -> bool {
-    let chat = || ChatRequest::new("m").user("hi");
+    MODELS.iter().any(|model| does_for(wire, cap, model))
+}
+
+fn does_for<T: Transform>(wire: &T, cap: Capability, model: &str) -> bool {
+    let chat = || ChatRequest::new(model).user("hi");
     let sendable = |request: ChatRequest, param: Param| {
         !wire.unsupported_params(&request).contains(param)
-            && wire.build_request(&request, &ctx(false)).is_ok()
+            && wire.build_request(&request, &ctx(model, false)).is_ok()
     };
     match cap {
-        Capability::Chat => wire.build_request(&chat(), &ctx(false)).is_ok(),
-        Capability::Stream => wire.build_request(&chat(), &ctx(true)).is_ok(),
+        Capability::Chat => wire.build_request(&chat(), &ctx(model, false)).is_ok(),
+        Capability::Stream => wire.build_request(&chat(), &ctx(model, true)).is_ok(),
         Capability::Tools => sendable(
             chat().tool(Tool::function(
                 "f",
@@ -44,9 +59,9 @@ fn does<T: Transform>(wire: &T, cap: Capability) -> bool {
         ),
         Capability::Vision => wire
             .build_request(
-                &ChatRequest::new("m")
+                &ChatRequest::new(model)
                     .user_parts(vec![Part::image_base64("image/png", "iVBORw0KGgo=")]),
-                &ctx(false),
+                &ctx(model, false),
             )
             .is_ok(),
         Capability::Reasoning => {
@@ -56,7 +71,7 @@ fn does<T: Transform>(wire: &T, cap: Capability) -> bool {
             ) || sendable(chat().reasoning_budget(1024), Param::ReasoningBudget)
         }
         Capability::Embeddings => !matches!(
-            wire.build_embedding_request(&EmbeddingRequest::new("m", ["x"]), &ctx(false)),
+            wire.build_embedding_request(&EmbeddingRequest::new(model, ["x"]), &ctx(model, false)),
             Err(e) if e.kind() == ErrorKind::Unsupported
         ),
         Capability::JsonMode => sendable(
