@@ -155,7 +155,11 @@ async fn a_declared_424_is_a_retried_server_error() {
     assert_eq!(error.kind(), ErrorKind::ServerError);
     assert_eq!(error.status(), Some(424));
     assert_eq!(error.code(), Some("generation"));
-    assert_eq!(server.request_count(), 3, "the first attempt and two retries");
+    assert_eq!(
+        server.request_count(),
+        3,
+        "the first attempt and two retries"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +188,11 @@ async fn a_declared_type_wins_over_the_status() {
         (error.kind(), error.code()),
         (ErrorKind::InvalidRequest, Some("validation"))
     );
-    assert_eq!(server.request_count(), 1, "a validation error is not retried");
+    assert_eq!(
+        server.request_count(),
+        1,
+        "a validation error is not retried"
+    );
 }
 
 /// Every kind `errors(...)` accepts is the runtime's kind of that name.
