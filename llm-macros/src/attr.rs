@@ -9,36 +9,11 @@ use syn::{Attribute, Expr, Lit, LitBool, LitInt, LitStr, Meta, Path, Token};
 
 use crate::check::suggest;
 use crate::ctxt::Ctxt;
+use crate::symbol::{self as sym, example};
 
-/// Every key `#[provider(...)]` accepts.
-pub(crate) const KEYS: &[&str] = &[
-    "name",
-    "base_url",
-    "auth",
-    "env",
-    "base_url_env",
-    "headers",
-    "timeout_secs",
-    "models",
-    "default_model",
-    "capabilities",
-    "dialect",
-    "health",
-    "error",
-    "rewrite",
-    "allow_http",
-    "crate",
-    "docs",
-    "unsupported",
-    "max_tokens_field",
-    "stream_options",
-    "url_vars",
-    "env_headers",
-    "models_path",
-];
+mod errors;
 
-/// The keys a declaration cannot do without.
-pub(crate) const REQUIRED: &[&str] = &["name", "base_url", "auth"];
+pub(crate) use errors::{RawErrors, RawMatch, RawRow};
 
 /// A written key and its value; errors about the key point at `key`.
 pub(crate) struct Spanned<T> {
@@ -75,7 +50,11 @@ pub(crate) struct Attrs {
     pub(crate) dialect: Option<Spanned<Ident>>,
     pub(crate) health: Option<Spanned<LitStr>>,
     pub(crate) error: Option<Spanned<Path>>,
+    /// `errors(...)`: the declared error table.
+    pub(crate) errors: Option<Spanned<RawErrors>>,
     pub(crate) rewrite: Option<Spanned<Path>>,
+    /// `rewrite_json = path`: the JSON body rewrite hook.
+    pub(crate) rewrite_json: Option<Spanned<Path>>,
     pub(crate) allow_http: Option<Spanned<LitBool>>,
     pub(crate) krate: Option<Spanned<LitStr>>,
     pub(crate) docs: Option<Spanned<LitStr>>,
@@ -111,7 +90,9 @@ impl Attrs {
             dialect: None,
             health: None,
             error: None,
+            errors: None,
             rewrite: None,
+            rewrite_json: None,
             allow_http: None,
             krate: None,
             docs: None,
@@ -133,9 +114,10 @@ impl Attrs {
 
     /// The required keys that are neither written nor proposed for a misspelt key.
     pub(crate) fn missing_required(&self) -> Vec<&'static str> {
-        REQUIRED
+        sym::KEYS
             .iter()
-            .copied()
+            .filter(|key| key.required())
+            .map(|key| key.name)
             .filter(|key| !self.wrote(key) && !self.suggested.contains(key))
             .collect()
     }
@@ -249,8 +231,8 @@ fn split_commas(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
 /// Record one entry into `out`, reporting unknown and duplicate keys.
 fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
     let key_name = entry.key.to_string();
-    let Some(key) = KEYS.iter().copied().find(|known| *known == key_name) else {
-        match suggest::did_you_mean(&key_name, KEYS) {
+    let Some(key) = sym::key_named(&key_name).map(|key| key.name) else {
+        match suggest::did_you_mean(&key_name, &sym::key_names()) {
             Some(candidate) => {
                 out.suggested.push(candidate);
                 cx.error_spanned_by(
@@ -262,7 +244,7 @@ fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
                 &entry.key,
                 format!(
                     "unknown key `{key_name}` in `#[provider(...)]`; expected one of: {}",
-                    KEYS.join(", ")
+                    sym::key_names().join(", ")
                 ),
             ),
         }
@@ -278,32 +260,34 @@ fn key_value(cx: &Ctxt, out: &mut Attrs, entry: Entry) {
     out.written.push(key);
     let k = &entry.key;
     match key {
-        "name" => out.name = at(k, cx.ok(lit_str(&entry, key))),
-        "base_url" => out.base_url = at(k, cx.ok(lit_str(&entry, key))),
-        "env" => out.env = at(k, cx.ok(lit_str(&entry, key))),
-        "base_url_env" => out.base_url_env = at(k, cx.ok(lit_str(&entry, key))),
-        "default_model" => out.default_model = at(k, cx.ok(lit_str(&entry, key))),
-        "health" => out.health = at(k, cx.ok(lit_str(&entry, key))),
-        "crate" => out.krate = at(k, cx.ok(lit_str(&entry, key))),
-        "timeout_secs" => out.timeout_secs = at(k, cx.ok(lit_int(&entry, key))),
-        "allow_http" => out.allow_http = at(k, cx.ok(lit_bool(&entry, key))),
-        "dialect" => out.dialect = at(k, cx.ok(ident(&entry, key))),
-        "error" => out.error = at(k, cx.ok(path(&entry, key))),
-        "rewrite" => out.rewrite = at(k, cx.ok(path(&entry, key))),
-        "auth" => out.auth = at(k, cx.ok(auth(&entry))),
-        "models" => {
+        sym::NAME => out.name = at(k, cx.ok(lit_str(&entry, key))),
+        sym::BASE_URL => out.base_url = at(k, cx.ok(lit_str(&entry, key))),
+        sym::ENV => out.env = at(k, cx.ok(lit_str(&entry, key))),
+        sym::BASE_URL_ENV => out.base_url_env = at(k, cx.ok(lit_str(&entry, key))),
+        sym::DEFAULT_MODEL => out.default_model = at(k, cx.ok(lit_str(&entry, key))),
+        sym::HEALTH => out.health = at(k, cx.ok(lit_str(&entry, key))),
+        sym::CRATE => out.krate = at(k, cx.ok(lit_str(&entry, key))),
+        sym::TIMEOUT_SECS => out.timeout_secs = at(k, cx.ok(lit_int(&entry, key))),
+        sym::ALLOW_HTTP => out.allow_http = at(k, cx.ok(lit_bool(&entry, key))),
+        sym::DIALECT => out.dialect = at(k, cx.ok(ident(&entry, key))),
+        sym::ERROR => out.error = at(k, cx.ok(path(&entry, key))),
+        sym::ERRORS => out.errors = at(k, errors::table(cx, &entry, key)),
+        sym::REWRITE => out.rewrite = at(k, cx.ok(path(&entry, key))),
+        sym::REWRITE_JSON => out.rewrite_json = at(k, cx.ok(path(&entry, key))),
+        sym::AUTH => out.auth = at(k, cx.ok(auth(&entry))),
+        sym::MODELS => {
             out.models = at(k, list(cx, &entry, key, syn::parse2::<LitStr>));
         }
-        "capabilities" => out.capabilities = at(k, list(cx, &entry, key, capability)),
-        "headers" => out.headers = at(k, list(cx, &entry, key, header)),
-        "docs" => out.docs = at(k, cx.ok(lit_str(&entry, key))),
-        "max_tokens_field" => out.max_tokens_field = at(k, cx.ok(lit_str(&entry, key))),
-        "models_path" => out.models_path = at(k, cx.ok(lit_str(&entry, key))),
-        "stream_options" => out.stream_options = at(k, cx.ok(lit_bool(&entry, key))),
-        "unsupported" => out.unsupported = at(k, list(cx, &entry, key, param_name)),
-        "url_vars" => out.url_vars = at(k, list(cx, &entry, key, url_var)),
-        "env_headers" => out.env_headers = at(k, list(cx, &entry, key, header)),
-        _ => unreachable!("every key of KEYS is handled"),
+        sym::CAPABILITIES => out.capabilities = at(k, list(cx, &entry, key, capability)),
+        sym::HEADERS => out.headers = at(k, list(cx, &entry, key, header)),
+        sym::DOCS => out.docs = at(k, cx.ok(lit_str(&entry, key))),
+        sym::MAX_TOKENS_FIELD => out.max_tokens_field = at(k, cx.ok(lit_str(&entry, key))),
+        sym::MODELS_PATH => out.models_path = at(k, cx.ok(lit_str(&entry, key))),
+        sym::STREAM_OPTIONS => out.stream_options = at(k, cx.ok(lit_bool(&entry, key))),
+        sym::UNSUPPORTED => out.unsupported = at(k, list(cx, &entry, key, param_name)),
+        sym::URL_VARS => out.url_vars = at(k, list(cx, &entry, key, url_var)),
+        sym::ENV_HEADERS => out.env_headers = at(k, list(cx, &entry, key, header)),
+        _ => unreachable!("every key of the symbol table is handled"),
     }
 }
 
@@ -312,36 +296,6 @@ fn at<T>(key: &Ident, value: Option<T>) -> Option<Spanned<T>> {
         key: key.clone(),
         value,
     })
-}
-
-/// How each key is written, for error messages.
-pub(crate) fn example(key: &str) -> &'static str {
-    match key {
-        "name" => r#"name = "groq""#,
-        "base_url" => r#"base_url = "https://api.groq.com/openai/v1""#,
-        "auth" => r#"auth = "bearer""#,
-        "env" => r#"env = "GROQ_API_KEY""#,
-        "base_url_env" => r#"base_url_env = "GROQ_BASE_URL""#,
-        "headers" => r#"headers("anthropic-version" = "2023-06-01")"#,
-        "timeout_secs" => "timeout_secs = 60",
-        "models" => r#"models("llama-3.3-70b-versatile", "llama-3.1-8b-instant")"#,
-        "default_model" => r#"default_model = "llama-3.3-70b-versatile""#,
-        "capabilities" => "capabilities(chat, stream, tools)",
-        "dialect" => "dialect = openai",
-        "health" => r#"health = "GET /models""#,
-        "error" => "error = my_errors::map_error",
-        "rewrite" => "rewrite = Self::rewrite_request",
-        "allow_http" => "allow_http = true",
-        "crate" => r#"crate = "my_sdk::llm_runtime""#,
-        "docs" => r#"docs = "https://console.groq.com/docs/api-reference""#,
-        "unsupported" => "unsupported(seed, tool_choice)",
-        "max_tokens_field" => r#"max_tokens_field = "max_completion_tokens""#,
-        "stream_options" => "stream_options = false",
-        "url_vars" => r#"url_vars(account_id = "CLOUDFLARE_ACCOUNT_ID")"#,
-        "env_headers" => r#"env_headers("x-portkey-virtual-key" = "PORTKEY_VIRTUAL_KEY")"#,
-        "models_path" => r#"models_path = "/v1/models""#,
-        _ => "",
-    }
 }
 
 /// What kind of literal `lit` is, for "expected X, found Y".
@@ -536,9 +490,9 @@ fn header(tokens: TokenStream) -> syn::Result<(LitStr, LitStr)> {
 
 fn auth(entry: &Entry) -> syn::Result<RawAuth> {
     let Value::List(group) = &entry.value else {
-        return lit_str(entry, "auth").map(RawAuth::Scheme);
+        return lit_str(entry, sym::AUTH).map(RawAuth::Scheme);
     };
-    let form = "`auth = \"bearer\"`, `auth = \"none\"`, `auth = \"token\"`, `auth(header = \"x-api-key\")`, `auth(query = \"key\")` or `auth(sigv4 = \"bedrock\")`";
+    let form = sym::auth_forms_text();
     let mut inner = split_commas(group.stream()).into_iter();
     let (Some(first), None) = (inner.next(), inner.next()) else {
         return Err(syn::Error::new_spanned(
@@ -554,7 +508,7 @@ fn auth(entry: &Entry) -> syn::Result<RawAuth> {
     };
     let name = match &inner.value {
         Value::Flag => None,
-        Value::Eq(_) => Some(lit_str(&inner, "auth")?),
+        Value::Eq(_) => Some(lit_str(&inner, sym::AUTH)?),
         Value::List(_) => {
             return Err(syn::Error::new_spanned(
                 inner.tokens(),
@@ -564,16 +518,23 @@ fn auth(entry: &Entry) -> syn::Result<RawAuth> {
     };
     let key = inner.key;
     match key.to_string().as_str() {
-        "header" => Ok(RawAuth::Header { key, name }),
-        "query" => Ok(RawAuth::Query { key, name }),
-        "sigv4" => Ok(RawAuth::SigV4 { key, name }),
-        other => Err(syn::Error::new_spanned(
-            &key,
-            format!(
-                "unknown auth form `{other}(...)`{}",
-                suggest::hint(other, &["header", "query", "sigv4"])
-            ) + &format!("; expected {form}"),
-        )),
+        sym::AUTH_HEADER => Ok(RawAuth::Header { key, name }),
+        sym::AUTH_QUERY => Ok(RawAuth::Query { key, name }),
+        sym::AUTH_SIGV4 => Ok(RawAuth::SigV4 { key, name }),
+        other => {
+            let named: Vec<&str> = sym::AUTH_FORMS
+                .iter()
+                .filter(|f| matches!(f.shape, sym::AuthShape::Named { .. }))
+                .map(|f| f.name)
+                .collect();
+            Err(syn::Error::new_spanned(
+                &key,
+                format!(
+                    "unknown auth form `{other}(...)`{}; expected {form}",
+                    suggest::hint(other, &named)
+                ),
+            ))
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::attr::{self, Attrs, Spanned};
 use crate::check;
 use crate::ctxt::Ctxt;
 use crate::model::{Auth, BaseUrl, Capability, Declaration, DialectChoice, Item};
+use crate::symbol;
 
 mod quirks;
 
@@ -30,9 +31,9 @@ pub(crate) fn build(cx: &Ctxt, input: &DeriveInput) -> Result<Declaration, Box<I
             format!(
                 "`#[derive(Provider)]` needs a `#[provider(...)]` attribute on `{}` with at least `name`, `base_url` and `auth`, e.g. `#[provider({}, {}, {})]`",
                 input.ident,
-                attr::example("name"),
-                attr::example("base_url"),
-                attr::example("auth"),
+                symbol::example("name"),
+                symbol::example("base_url"),
+                symbol::example("auth"),
             ),
         );
         item.no_fallback = true;
@@ -79,7 +80,8 @@ fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<I
     let default_model = checked(cx, attrs.default_model.as_ref(), |m| {
         check::default_model(m, attrs.models.as_ref().map(|_| models.as_slice()))
     });
-    let capabilities = capabilities(cx, attrs.capabilities.as_ref());
+    let capability_spans = capabilities(cx, attrs.capabilities.as_ref());
+    let capabilities: Vec<Capability> = capability_spans.iter().map(|(cap, _)| *cap).collect();
     let health = checked(cx, attrs.health.as_ref(), check::health);
     let quirks = quirks::quirks(
         cx,
@@ -94,6 +96,10 @@ fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<I
         },
     );
     let docs = checked(cx, attrs.docs.as_ref(), check::docs_url);
+    let errors = attrs
+        .errors
+        .as_ref()
+        .map(|raw| check::error_table(cx, &raw.value));
 
     let (Some(shape), Some(name), Some(base_url), Some(auth), false) =
         (shape, name, base_url, auth, cx.has_errors())
@@ -114,10 +120,13 @@ fn declaration(cx: &Ctxt, attrs: Attrs, item: Item) -> Result<Declaration, Box<I
         models,
         default_model,
         capabilities,
+        capability_spans,
         dialect,
         health,
         error: attrs.error.map(|e| e.value),
+        errors,
         rewrite: attrs.rewrite.map(|e| e.value),
+        rewrite_json: attrs.rewrite_json.map(|e| e.value),
         allow_http: attrs.allow_http.is_some_and(|a| a.value.value()),
         docs,
         quirks,
@@ -147,7 +156,7 @@ fn missing_required(cx: &Ctxt, attrs: &Attrs) {
     let missing = attrs.missing_required();
     let examples: Vec<String> = missing
         .iter()
-        .map(|k| format!("`{}`", attr::example(k)))
+        .map(|k| format!("`{}`", symbol::example(k)))
         .collect();
     match missing.as_slice() {
         [] => {}
@@ -243,19 +252,28 @@ fn models(cx: &Ctxt, models: Option<&Spanned<Vec<LitStr>>>) -> Vec<String> {
     out
 }
 
-fn capabilities(cx: &Ctxt, capabilities: Option<&Spanned<Vec<Ident>>>) -> Vec<Capability> {
+/// The checked capabilities, each with the span of its name (none for the
+/// default ones, which were not written).
+fn capabilities(
+    cx: &Ctxt,
+    capabilities: Option<&Spanned<Vec<Ident>>>,
+) -> Vec<(Capability, Option<Span>)> {
     let Some(capabilities) = capabilities else {
-        return Capability::DEFAULT.to_vec();
+        return Capability::DEFAULT.iter().map(|cap| (*cap, None)).collect();
     };
-    let mut out = Vec::new();
+    let mut out: Vec<Capability> = Vec::new();
+    let mut spans = Vec::new();
     for ident in &capabilities.value {
         let cap = cx.ok(check::capability(ident).and_then(|cap| {
             check::repeated_capability(ident, cap, &out)?;
             Ok(cap)
         }));
-        out.extend(cap);
+        if let Some(cap) = cap {
+            out.push(cap);
+            spans.push((cap, Some(ident.span())));
+        }
     }
-    out
+    spans
 }
 
 #[cfg(test)]

@@ -4,10 +4,13 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::DeriveInput;
+use syn::spanned::Spanned as _;
 
 use crate::ctxt::Ctxt;
 use crate::fallback;
-use crate::model::{self, Auth, Declaration, Item, Quirks, Shape};
+use crate::model::{
+    self, Auth, Capability, Declaration, ErrorMatch, ErrorTable, Item, Quirks, Shape,
+};
 
 /// The whole derive: the expansion, or every error plus the fallback.
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
@@ -35,25 +38,8 @@ fn expand(decl: &Declaration) -> TokenStream {
     let ident = &item.ident;
     let p = model::private(&item.krate);
     let spec = spec(decl);
-    let map_error = decl.error.as_ref().map(|path| {
-        quote! {
-            fn map_error(&self, status: u16, headers: &#p::HeaderMap, body: &[u8]) -> #p::Error {
-                #path(status, headers, body)
-            }
-        }
-    });
-    let rewrite = decl.rewrite.as_ref().map(|path| {
-        quote! {
-            fn rewrite_request(
-                &self,
-                parts: #p::HttpParts,
-                operation: #p::Operation,
-                ctx: &#p::RequestContext<'_>,
-            ) -> #p::Result<#p::HttpParts> {
-                #path(self, parts, operation, ctx)
-            }
-        }
-    });
+    let map_error = map_error(&p, decl);
+    let rewrite = rewrite(&p, decl);
     // Delegation is structural: the wire is the dialect, or the struct itself
     // when the author implements `Transform`. `type Wire = Name` carries the
     // struct's span, so a missing impl is one error on the struct with the
@@ -68,6 +54,10 @@ fn expand(decl: &Declaration) -> TokenStream {
         .filter_map(|cap| cap.marker())
         .map(|marker| marker_impl(item, marker));
     let (config_alias, constructors) = config(item, Some(decl.shape), &decl.name);
+    let served = decl
+        .dialect
+        .as_ref()
+        .map(|dialect| served(&p, dialect, &decl.capability_spans));
 
     quote! {
         #config_alias
@@ -83,9 +73,157 @@ fn expand(decl: &Declaration) -> TokenStream {
 
             #(#markers)*
 
+            #served
+
             #constructors
         };
     }
+}
+
+/// `map_error`: the declared `error = path` (coerced to `MapErrorFn`, so a
+/// mapper of another shape is an error naming the signature), then the
+/// declared `errors(...)` table over it. Neither: the trait's default.
+fn map_error(p: &TokenStream, decl: &Declaration) -> Option<TokenStream> {
+    if decl.error.is_none() && decl.errors.is_none() {
+        return None;
+    }
+    let base = match &decl.error {
+        Some(path) => {
+            let typed = quote_spanned!(path.span()=> let mapper: #p::MapErrorFn = #path;);
+            quote!({ #typed mapper(status, headers, body) })
+        }
+        None => quote!(#p::Transform::classify_error(
+            #p::Provider::wire(self),
+            status,
+            headers,
+            body
+        )),
+    };
+    let body = match &decl.errors {
+        Some(table) => {
+            let table = error_table(p, table);
+            quote! {
+                const ERRORS: #p::ErrorTable = #table;
+                ERRORS.apply(status, body, #base)
+            }
+        }
+        None => base,
+    };
+    Some(quote! {
+        fn map_error(&self, status: u16, headers: &#p::HeaderMap, body: &[u8]) -> #p::Error {
+            #body
+        }
+    })
+}
+
+/// The `ErrorTable` constant of `errors(...)`.
+fn error_table(p: &TokenStream, table: &ErrorTable) -> TokenStream {
+    let rules = table.rows.iter().map(|row| {
+        let kind = format_ident!("{}", row.variant);
+        let kind = quote!(#p::ErrorKind::#kind);
+        let rule = match &row.on {
+            ErrorMatch::Status(status) => quote!(#p::ErrorRule::status(#status, #kind)),
+            ErrorMatch::Type(name) => quote!(#p::ErrorRule::error_type(#name, #kind)),
+        };
+        match row.retry {
+            Some(retry) => quote!(#rule.retry(#retry)),
+            None => rule,
+        }
+    });
+    let type_field = table
+        .type_field
+        .as_ref()
+        .map(|field| quote!(.type_field(#field)));
+    quote!(#p::ErrorTable::new(&[#(#rules),*]) #type_field)
+}
+
+/// `rewrite_request`: the JSON edit of `rewrite_json`, then the `rewrite`
+/// of the parts. Each path is coerced to its fn-pointer type, spanned on the
+/// path, so a hook of another shape is one error naming the signature.
+fn rewrite(p: &TokenStream, decl: &Declaration) -> Option<TokenStream> {
+    if decl.rewrite.is_none() && decl.rewrite_json.is_none() {
+        return None;
+    }
+    let json = decl.rewrite_json.as_ref().map(|path| {
+        let typed = quote_spanned!(path.span()=> let edit: #p::RewriteJsonFn<Self> = #path;);
+        quote! {
+            #typed
+            parts.edit_json(|body| edit(self, body, operation, ctx))?;
+        }
+    });
+    let bytes = match &decl.rewrite {
+        Some(path) => {
+            let typed = quote_spanned!(path.span()=> let rewrite: #p::RewriteFn<Self> = #path;);
+            quote!({ #typed rewrite(self, parts, operation, ctx) })
+        }
+        None => quote!(#p::core::result::Result::Ok(parts)),
+    };
+    let binding = if json.is_some() {
+        quote!(mut parts)
+    } else {
+        quote!(parts)
+    };
+    Some(quote! {
+        fn rewrite_request(
+            &self,
+            #binding: #p::HttpParts,
+            operation: #p::Operation,
+            ctx: &#p::RequestContext<'_>,
+        ) -> #p::Result<#p::HttpParts> {
+            #json
+            #bytes
+        }
+    })
+}
+
+/// A compile-time assertion per written capability that the dialect serves
+/// it (`Transform::SERVES`), spanned on the capability's name, so
+/// `dialect = anthropic, capabilities(embeddings)` fails to compile there.
+/// The default `chat, stream` is served by every dialect (`dialects/serves.rs`
+/// in the runtime checks each dialect's set against what it does).
+fn served(
+    p: &TokenStream,
+    dialect: &Ident,
+    capabilities: &[(Capability, Option<proc_macro2::Span>)],
+) -> TokenStream {
+    let checks = capabilities
+        .iter()
+        .filter_map(|(cap, span)| Some((cap, (*span)?)))
+        .map(|(cap, span)| {
+            let variant = format_ident!("{}", cap.variant());
+            let message = format!(
+                "the `{dialect}` dialect cannot serve `{}`: remove it from `capabilities(...)`, or implement `Transform` for a wire that can",
+                cap.name()
+            );
+            let check = quote! {
+                const _: () = if !<#p::dialect::#dialect as #p::Transform>::SERVES
+                    .contains(#p::Capability::#variant)
+                {
+                    #p::core::panic!(#message)
+                };
+            };
+            respan(check, span)
+        });
+    quote!(#(#checks)*)
+}
+
+/// `tokens` with every token at `span`: the compiler reports an error in
+/// them (a failed const evaluation) there.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// The `ProviderSpec` literal.
@@ -297,7 +435,7 @@ mod tests {
             "api_key_env : :: llm_runtime :: __private :: core :: option :: Option :: Some (\"GROQ_API_KEY\")",
             "type Wire = :: llm_runtime :: __private :: dialect :: openai ;",
             "impl :: llm_runtime :: __private :: SupportsTools for Groq { }",
-            "errors :: map (status , headers , body)",
+            "let mapper : :: llm_runtime :: __private :: MapErrorFn = errors :: map ;",
             "pub fn from_env ()",
         ] {
             assert!(out.contains(expected), "missing `{expected}` in\n{out}");

@@ -6,17 +6,6 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Ident, Path, Visibility};
 
-/// The dialects `dialect = name` can delegate to (`__private::dialect::<name>`).
-pub(crate) const DIALECTS: &[&str] = &[
-    "openai",
-    "openai_responses",
-    "anthropic",
-    "gemini",
-    "ollama",
-    "cohere",
-    "converse",
-];
-
 /// The request parameters `unsupported(...)` names: the runtime's `Param`
 /// (name, variant).
 pub(crate) const PARAMS: &[(&str, &str)] = &[
@@ -191,14 +180,46 @@ pub(crate) struct Declaration {
     pub(crate) models: Vec<String>,
     pub(crate) default_model: Option<String>,
     pub(crate) capabilities: Vec<Capability>,
+    /// `capabilities`, each with the span of its name where it was written
+    /// (for errors the compiler finds, such as a capability the dialect
+    /// cannot serve).
+    pub(crate) capability_spans: Vec<(Capability, Option<proc_macro2::Span>)>,
     pub(crate) dialect: Option<Ident>,
     pub(crate) health: Option<Health>,
     pub(crate) error: Option<Path>,
+    /// `errors(...)`: the declared error table.
+    pub(crate) errors: Option<ErrorTable>,
     /// `rewrite = path`: the request rewrite hook.
     pub(crate) rewrite: Option<Path>,
+    /// `rewrite_json = path`: the JSON body rewrite hook.
+    pub(crate) rewrite_json: Option<Path>,
     pub(crate) allow_http: bool,
     pub(crate) docs: Option<String>,
     pub(crate) quirks: Quirks,
+}
+
+/// A checked `errors(...)`: the runtime's `ErrorTable`.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorTable {
+    /// The dotted path of the body field naming the error type.
+    pub(crate) type_field: Option<String>,
+    pub(crate) rows: Vec<ErrorRow>,
+}
+
+/// What one row of `errors(...)` matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ErrorMatch {
+    Status(u16),
+    Type(String),
+}
+
+/// One row: a match, the `ErrorKind` variant, and whether to retry when that
+/// differs from the kind's own rule.
+#[derive(Debug)]
+pub(crate) struct ErrorRow {
+    pub(crate) on: ErrorMatch,
+    pub(crate) variant: &'static str,
+    pub(crate) retry: Option<bool>,
 }
 
 /// Where a host differs from the wire format it speaks.

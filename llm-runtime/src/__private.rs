@@ -4,11 +4,11 @@ pub use ::core;
 pub use ::http::HeaderMap;
 
 pub use crate::config::ProviderConfig;
-pub use crate::error::{Error, Result};
+pub use crate::error::{Error, ErrorKind, ErrorRule, ErrorTable, Result};
 pub use crate::provider::{
-    Control, Frame, HttpParts, Operation, Provider, RequestContext, StreamFormat,
-    SupportsEmbeddings, SupportsReasoning, SupportsStreaming, SupportsTools, SupportsVision,
-    Transform,
+    Control, Frame, HttpParts, MapErrorFn, Operation, Provider, RequestContext, RewriteFn,
+    RewriteJsonFn, StreamFormat, SupportsEmbeddings, SupportsReasoning, SupportsStreaming,
+    SupportsTools, SupportsVision, Transform,
 };
 pub use crate::provider_client::ProviderClient;
 pub use crate::spec::{

@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 
 use crate::error::{Error, Result, classify_http_error};
-use crate::spec::ProviderSpec;
+use crate::spec::{Capabilities, Capability, ProviderSpec};
 pub use crate::stream::frame::{Control, Frame, StreamFormat};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Params, StreamEvent,
@@ -70,7 +70,66 @@ impl HttpParts {
         self.query.push((key.into(), value.into()));
         self
     }
+
+    /// Edit the JSON body as a value: parsed once, handed to `edit`, written
+    /// back. A request without a body (`GET /models`) is left as it is.
+    ///
+    /// This is what `rewrite_json = path` runs; a byte-level `rewrite` can
+    /// call it too.
+    ///
+    /// ```
+    /// use llm_runtime::provider::HttpParts;
+    /// let mut parts = HttpParts::post_json("/messages", &serde_json::json!({"model": "corp-claude"}))?;
+    /// parts.edit_json(|body| {
+    ///     body["model"] = "claude".into();
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(parts.body.as_deref(), Some(&br#"{"model":"claude"}"#[..]));
+    /// # Ok::<(), llm_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `edit`'s error; an `InvalidRequest` error when the body is not JSON
+    /// (edit such a body's bytes in a `rewrite`).
+    pub fn edit_json(
+        &mut self,
+        edit: impl FnOnce(&mut serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        let Some(bytes) = &self.body else {
+            return Ok(());
+        };
+        let mut body: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            Error::invalid_request(format!(
+                "the request body is not JSON, so `rewrite_json` cannot edit it (use `rewrite`): {e}"
+            ))
+        })?;
+        edit(&mut body)?;
+        let bytes = serde_json::to_vec(&body).map_err(|e| {
+            Error::invalid_request(format!("request body could not be serialized: {e}"))
+        })?;
+        self.body = Some(Bytes::from(bytes));
+        Ok(())
+    }
 }
+
+/// The signature of a `rewrite = path` hook: the request the wire built, changed
+/// (path, query, headers, bytes). The derive coerces the path to it, so a hook
+/// of another shape is a compile error naming this signature.
+pub type RewriteFn<P> =
+    for<'a, 'b, 'c> fn(&'a P, HttpParts, Operation, &'b RequestContext<'c>) -> Result<HttpParts>;
+
+/// The signature of a `rewrite_json = path` hook: an edit of the JSON body the
+/// wire built (the model, one field), run through [`HttpParts::edit_json`].
+pub type RewriteJsonFn<P> = for<'a, 'b, 'c, 'd> fn(
+    &'a P,
+    &'b mut serde_json::Value,
+    Operation,
+    &'c RequestContext<'d>,
+) -> Result<()>;
+
+/// The signature of an `error = path` mapper (see [`Provider::map_error`]).
+pub type MapErrorFn = for<'a, 'b> fn(u16, &'a HeaderMap, &'b [u8]) -> Error;
 
 /// The request/response transforms of a provider: what an author writes for a
 /// native API. An OpenAI-compatible provider writes none (`dialect = openai`).
@@ -81,6 +140,12 @@ impl HttpParts {
 pub trait Transform: Send + Sync + 'static {
     /// What the stream parser keeps between frames (open tool calls, usage seen...).
     type StreamState: Default + Send + 'static;
+
+    /// The capabilities this wire format can serve. A provider declared with
+    /// `dialect = x` may list only these in `capabilities(...)`: the derive
+    /// checks it at compile time. A hand-written transform may narrow it;
+    /// by default it is every capability.
+    const SERVES: Capabilities = Capabilities::of(&Capability::ALL);
 
     /// Build the HTTP request for a chat call (`ctx.stream` says whether streamed).
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts>;

@@ -1,6 +1,7 @@
 //! A provider declared with `#[derive(Provider)]` in a downstream crate works
 //! end to end: an OpenAI-compatible server in five lines, no transform code,
-//! chat and stream against the loopback mock.
+//! chat and stream against the loopback mock; a declared error table over
+//! real HTTP (kind, code and the number of attempts).
 
 use std::time::Duration;
 
@@ -110,4 +111,123 @@ fn from_env_names_the_missing_variable() {
         error.to_string().contains("MACRO_E2E_LOCAL_API_KEY"),
         "{error}"
     );
+}
+
+/// A TGI-style server: its errors name their type in `error_type`, and its
+/// 424 is a generation that failed (retryable), which the default table reads
+/// as a non-retryable invalid request.
+#[derive(Provider)]
+#[provider(name = "tgi-e2e", base_url = "http://127.0.0.1:8080/v1", auth = "none",
+           dialect = openai,
+           errors(type_field = "error_type", 424 = server_error,
+                  "validation" = invalid_request, "overloaded" = overloaded))]
+struct TgiLike;
+
+fn tgi(server: &MockServer, retries: u32) -> ProviderClient<TgiLike> {
+    TgiLike::config()
+        .base_url(format!("{}/v1", server.url()))
+        .retry_policy(
+            llm_runtime::RetryPolicy::default()
+                .max_retries(retries)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(2)),
+        )
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .expect("config is valid")
+}
+
+#[tokio::test]
+async fn a_declared_424_is_a_retried_server_error() {
+    let server = MockServer::start().await;
+    server.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::json(
+            424,
+            json!({"error": "Request failed during generation: CUDA out of memory", "error_type": "generation"}),
+        ),
+    );
+    let error = tgi(&server, 2)
+        .chat(ChatRequest::new("tgi").user("Hello"))
+        .await
+        .expect_err("every attempt fails");
+    assert_eq!(error.kind(), ErrorKind::ServerError);
+    assert_eq!(error.status(), Some(424));
+    assert_eq!(error.code(), Some("generation"));
+    assert_eq!(
+        server.request_count(),
+        3,
+        "the first attempt and two retries"
+    );
+}
+
+#[tokio::test]
+async fn a_declared_type_wins_over_the_status() {
+    let server = MockServer::start().await;
+    server.on_sequence(
+        "POST",
+        "/v1/chat/completions",
+        vec![
+            MockResponse::json(
+                424,
+                json!({"error": "Input validation error: `inputs` must not be empty", "error_type": "validation"}),
+            ),
+            MockResponse::json(
+                503,
+                json!({"error": "Model is overloaded", "error_type": "overloaded"}),
+            ),
+        ],
+    );
+    let client = tgi(&server, 2);
+    let error = client
+        .chat(ChatRequest::new("tgi").user("Hello"))
+        .await
+        .expect_err("a validation error");
+    assert_eq!(
+        (error.kind(), error.code()),
+        (ErrorKind::InvalidRequest, Some("validation"))
+    );
+    assert_eq!(
+        server.request_count(),
+        1,
+        "a validation error is not retried"
+    );
+}
+
+/// Every kind `errors(...)` accepts is the runtime's kind of that name.
+#[derive(Provider)]
+#[provider(name = "kinds", base_url = "http://127.0.0.1:8080", auth = "none", dialect = openai,
+           errors(type_field = "t",
+                  "authentication" = authentication, "permission_denied" = permission_denied,
+                  "rate_limited" = rate_limited, "quota_exceeded" = quota_exceeded,
+                  "invalid_request" = invalid_request,
+                  "context_window_exceeded" = context_window_exceeded,
+                  "content_filter" = content_filter, "not_found" = not_found,
+                  "timeout" = timeout, "server_error" = server_error,
+                  "overloaded" = overloaded, "unsupported" = unsupported))]
+struct Kinds;
+
+#[test]
+fn every_declarable_kind_is_the_runtime_kind_of_its_name() {
+    let names = [
+        "authentication",
+        "permission_denied",
+        "rate_limited",
+        "quota_exceeded",
+        "invalid_request",
+        "context_window_exceeded",
+        "content_filter",
+        "not_found",
+        "timeout",
+        "server_error",
+        "overloaded",
+        "unsupported",
+    ];
+    for name in names {
+        let body = json!({"error": "x", "t": name}).to_string();
+        let error = Kinds.map_error(418, &Default::default(), body.as_bytes());
+        assert_eq!(error.kind().as_str(), name);
+        assert_eq!(error.should_retry_hint(), None, "{name}");
+    }
 }

@@ -22,6 +22,7 @@ const TOPICS: &[&str] = &[
     "values",
     "transform",
     "quirks",
+    "errors",
 ];
 
 #[test]

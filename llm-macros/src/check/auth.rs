@@ -7,52 +7,76 @@ use crate::attr::{RawAuth, Spanned};
 use crate::check::headers::{client_managed, header_name};
 use crate::check::suggest;
 use crate::model::Auth;
+use crate::symbol as sym;
 
 /// The scheme the key is sent with.
 pub(crate) fn auth_scheme(raw: &RawAuth) -> syn::Result<Auth> {
     match raw {
         RawAuth::Scheme(lit) => bare_scheme(lit),
         RawAuth::Header { key, name } => {
-            let lit = named(key, name.as_ref(), "header")?;
+            let lit = named(key, name.as_ref(), sym::AUTH_HEADER)?;
             let name = header_name(lit)?;
             client_managed(&name, lit)?;
             Ok(Auth::Header(name))
         }
         RawAuth::Query { key, name } => {
-            query_name(named(key, name.as_ref(), "query")?).map(Auth::Query)
+            query_name(named(key, name.as_ref(), sym::AUTH_QUERY)?).map(Auth::Query)
         }
         RawAuth::SigV4 { key, name } => {
-            sigv4_service(named(key, name.as_ref(), "sigv4")?).map(Auth::SigV4)
+            sigv4_service(named(key, name.as_ref(), sym::AUTH_SIGV4)?).map(Auth::SigV4)
         }
     }
 }
 
 /// `auth = "..."`: a scheme that needs no name.
 fn bare_scheme(lit: &LitStr) -> syn::Result<Auth> {
-    match lit.value().as_str() {
-        "bearer" => Ok(Auth::Bearer),
-        "none" => Ok(Auth::None),
-        "token" => Ok(Auth::Token),
-        form @ ("header" | "query" | "sigv4") => Err(syn::Error::new_spanned(
+    let value = lit.value();
+    match value.as_str() {
+        sym::AUTH_BEARER => return Ok(Auth::Bearer),
+        sym::AUTH_NONE => return Ok(Auth::None),
+        sym::AUTH_TOKEN => return Ok(Auth::Token),
+        _ => {}
+    }
+    if let Some(form) = sym::auth_form(&value) {
+        return Err(syn::Error::new_spanned(
             lit,
-            format!(
-                "`{form}` auth needs a name: write `auth({form} = \"{}\")`",
-                placeholder(form)
-            ),
-        )),
-        other => {
-            let hint = match suggest::did_you_mean(other, &["bearer", "none", "token", "header", "query", "sigv4"]) {
-                Some(form @ ("header" | "query" | "sigv4")) => {
-                    format!("; did you mean `auth({form} = \"{}\")`?", placeholder(form))
-                }
-                Some(scheme) => format!("; did you mean `\"{scheme}\"`?"),
-                None => "; expected `\"bearer\"`, `\"none\"`, `\"token\"`, `auth(header = \"...\")`, `auth(query = \"...\")` or `auth(sigv4 = \"...\")`".to_owned(),
-            };
-            Err(syn::Error::new_spanned(
-                lit,
-                format!("unknown auth scheme `{other}`{hint}"),
-            ))
-        }
+            format!("`{value}` auth needs a name: write `{}`", form.written()),
+        ));
+    }
+    let hint = match meant_form(&value) {
+        Some(form) => format!("; did you mean {form}?"),
+        None => format!("; expected {}", sym::auth_forms_text()),
+    };
+    Err(syn::Error::new_spanned(
+        lit,
+        format!("unknown auth scheme `{value}`{hint}"),
+    ))
+}
+
+/// What an unknown `auth = "value"` most likely meant: a misspelt form, or
+/// the name of the header (`"api-key"`) or query parameter (`"key"`) that
+/// carries the key.
+fn meant_form(value: &str) -> Option<String> {
+    let names: Vec<&str> = sym::AUTH_FORMS.iter().map(|f| f.name).collect();
+    if let Some(name) = suggest::did_you_mean(value, &names) {
+        let form = sym::auth_form(name)?;
+        return Some(match form.shape {
+            sym::AuthShape::Scheme => format!("`\"{name}\"`"),
+            sym::AuthShape::Named { .. } => format!("`{}`", form.written()),
+        });
+    }
+    let token = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c));
+    if token && value.contains('-') {
+        Some(format!("`auth(header = \"{value}\")`"))
+    } else if token && value.to_ascii_lowercase().contains("key") {
+        Some(format!(
+            "`auth(header = \"{value}\")` or `auth(query = \"{value}\")`"
+        ))
+    } else {
+        None
     }
 }
 
@@ -94,9 +118,8 @@ fn sigv4_service(lit: &LitStr) -> syn::Result<String> {
 }
 
 fn placeholder(form: &str) -> &'static str {
-    match form {
-        "header" => "x-api-key",
-        "sigv4" => "bedrock",
+    match sym::auth_form(form).map(|f| f.shape) {
+        Some(sym::AuthShape::Named { placeholder }) => placeholder,
         _ => "key",
     }
 }
@@ -163,6 +186,15 @@ mod tests {
             scheme(parse_quote!("basic"))
                 .unwrap_err()
                 .contains("expected")
+        );
+        assert_eq!(
+            scheme(parse_quote!("api-key")),
+            Err("unknown auth scheme `api-key`; did you mean `auth(header = \"api-key\")`?".into())
+        );
+        assert!(
+            scheme(parse_quote!("apikey"))
+                .unwrap_err()
+                .contains("`auth(header = \"apikey\")` or `auth(query = \"apikey\")`")
         );
     }
 

@@ -3,6 +3,7 @@
 //! unit-tested with `parse_quote!` and composed in `model.rs`.
 
 mod auth;
+mod errors;
 mod headers;
 mod names;
 mod quirks;
@@ -12,6 +13,7 @@ mod url;
 mod values;
 
 pub(crate) use auth::{auth_scheme, env_without_key};
+pub(crate) use errors::error_table;
 pub(crate) use headers::{client_managed, header_name, header_value, repeated_header, set_by_auth};
 pub(crate) use names::{env_var, provider_name};
 pub(crate) use quirks::{

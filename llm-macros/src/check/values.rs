@@ -4,7 +4,8 @@
 use syn::{Ident, LitInt, LitStr, Path};
 
 use crate::check::suggest;
-use crate::model::{Capability, DIALECTS, Health};
+use crate::model::{Capability, Health};
+use crate::symbol;
 
 /// `timeout_secs` in 1..=3600: zero would fail every call, and more than an
 /// hour is a hung connection rather than a slow model.
@@ -29,7 +30,11 @@ pub(crate) fn capability(ident: &Ident) -> syn::Result<Capability> {
         .find(|cap| cap.name() == name)
         .ok_or_else(|| {
             let names = Capability::ALL.map(Capability::name);
-            let hint = match suggest::did_you_mean(&name, &names) {
+            let alias = symbol::CAPABILITY_ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == name)
+                .map(|(_, meant)| *meant);
+            let hint = match alias.or_else(|| suggest::did_you_mean(&name, &names)) {
                 Some(candidate) => format!("; did you mean `{candidate}`?"),
                 None => format!("; expected one of: {}", names.join(", ")),
             };
@@ -55,14 +60,15 @@ pub(crate) fn repeated_capability(
 /// A dialect the runtime has (`__private::dialect::<name>`).
 pub(crate) fn dialect(ident: &Ident) -> syn::Result<Ident> {
     let name = ident.to_string();
-    if DIALECTS.contains(&name.as_str()) {
+    let dialects = symbol::dialect_names();
+    if dialects.contains(&name.as_str()) {
         return Ok(ident.clone());
     }
-    let hint = match suggest::did_you_mean(&name, DIALECTS) {
+    let hint = match suggest::did_you_mean(&name, &dialects) {
         Some(candidate) => format!("did you mean `{candidate}`?"),
         None => format!(
             "expected one of: {}; or remove `dialect` and implement `Transform`",
-            DIALECTS.join(", ")
+            dialects.join(", ")
         ),
     };
     Err(syn::Error::new_spanned(
@@ -197,6 +203,19 @@ mod tests {
         );
         let error = capability(&parse_quote!(tool)).unwrap_err().to_string();
         assert_eq!(error, "unknown capability `tool`; did you mean `tools`?");
+        let error = capability(&parse_quote!(streaming))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "unknown capability `streaming`; did you mean `stream`?"
+        );
+        for (alias, meant) in crate::symbol::CAPABILITY_ALIASES {
+            assert!(
+                Capability::ALL.iter().any(|c| c.name() == *meant),
+                "{alias}"
+            );
+        }
         assert!(
             repeated_capability(&parse_quote!(chat), Capability::Chat, &[Capability::Chat])
                 .is_err()

@@ -12,6 +12,8 @@ pub(crate) mod wire;
 
 #[cfg(test)]
 mod null_fields;
+#[cfg(test)]
+mod serves;
 
 pub use anthropic::AnthropicDialect;
 pub use cohere::CohereDialect;

@@ -1,6 +1,7 @@
 //! One error type for every provider, with a [`ErrorKind`] to match on.
 
 mod classify;
+mod declared;
 mod delay;
 mod in_band;
 mod pick;
@@ -8,6 +9,7 @@ mod redact;
 
 pub use classify::{ErrorBody, classify_http_error, parse_error_body, retry_after_from_headers};
 pub(crate) use classify::{classify_kind, request_id_from_headers};
+pub use declared::{ErrorRule, ErrorTable};
 pub use delay::MAX_DELAY;
 pub(crate) use delay::{count, delay_from_go, delay_from_secs, delay_until_rfc3339, header_text};
 pub(crate) use in_band::{error_value_error, in_band_error_status, stream_error};

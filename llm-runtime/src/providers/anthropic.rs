@@ -2,7 +2,7 @@
 
 use crate::Provider;
 
-/// Anthropic's Messages API (`x-api-key` auth, `anthropic-version` header);
+/// Anthropic's Messages API (`x-api-key` auth; the dialect sends `anthropic-version`);
 /// `ANTHROPIC_API_KEY` holds the key and `ANTHROPIC_BASE_URL` overrides the endpoint.
 ///
 /// ```no_run
@@ -17,7 +17,6 @@ use crate::Provider;
 #[provider(name = "anthropic", docs = "https://docs.anthropic.com/en/api/messages",
            base_url = "https://api.anthropic.com/v1",
            auth(header = "x-api-key"), env = "ANTHROPIC_API_KEY", base_url_env = "ANTHROPIC_BASE_URL",
-           headers("anthropic-version" = "2023-06-01"),
            capabilities(chat, stream, tools, vision, reasoning),
            default_model = "claude-sonnet-4-5", dialect = anthropic)]
 pub struct Anthropic;

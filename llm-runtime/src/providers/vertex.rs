@@ -99,6 +99,10 @@ impl VertexAnthropic {
             "rawPredict"
         };
         parts.path = format!("/publishers/anthropic/models/{model}:{method}");
+        // Vertex takes the version in the body, not the dialect's header.
+        parts
+            .headers
+            .retain(|(name, _)| name != "anthropic-version");
         let body = parts.body.as_deref().unwrap_or_default();
         let mut body: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
             .map_err(|e| {

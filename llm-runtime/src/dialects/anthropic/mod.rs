@@ -1,6 +1,7 @@
 //! The Anthropic Messages API (`POST /messages`).
 //!
-//! Request: system messages become the top-level `system` prompt (a string,
+//! Request: `anthropic-version` is sent as [`ANTHROPIC_VERSION`] unless the
+//! declaration sends its own; system messages become the top-level `system` prompt (a string,
 //! or one text block each when one carries a cache breakpoint); the other
 //! messages become `user`/`assistant` turns of content blocks (`text`,
 //! `image`, `tool_use`, and `tool_result` inside a user turn), consecutive
@@ -44,6 +45,30 @@ use crate::types::{ChatRequest, ChatResponse, Param, Params, ResponseFormat, Str
 
 pub use stream::AnthropicStreamState;
 
+/// The API version every request names in the `anthropic-version` header,
+/// which the dialect sends itself; a declaration's
+/// `headers("anthropic-version" = ...)` (or `env_headers`) replaces it.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+const VERSION_HEADER: &str = "anthropic-version";
+
+/// `parts` with the `anthropic-version` header, unless the declaration sends its own.
+fn versioned(mut parts: HttpParts, ctx: &RequestContext<'_>) -> HttpParts {
+    let declared = ctx
+        .spec
+        .headers
+        .iter()
+        .chain(ctx.spec.env_headers)
+        .any(|(name, _)| name.eq_ignore_ascii_case(VERSION_HEADER));
+    if !declared {
+        parts.headers.push((
+            http::HeaderName::from_static(VERSION_HEADER),
+            http::HeaderValue::from_static(ANTHROPIC_VERSION),
+        ));
+    }
+    parts
+}
+
 /// `max_tokens` when the request sets none (the API requires one).
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
@@ -54,6 +79,15 @@ pub struct AnthropicDialect;
 impl Transform for AnthropicDialect {
     type StreamState = AnthropicStreamState;
 
+    /// The Messages API has no embeddings and no JSON mode.
+    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
+        crate::spec::Capability::Chat,
+        crate::spec::Capability::Stream,
+        crate::spec::Capability::Tools,
+        crate::spec::Capability::Vision,
+        crate::spec::Capability::Reasoning,
+    ]);
+
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = if ctx.model.is_empty() {
             &request.model
@@ -61,7 +95,7 @@ impl Transform for AnthropicDialect {
             ctx.model
         };
         let body = request::body(request, model, ctx.stream)?;
-        HttpParts::post_json("/messages", &body)
+        Ok(versioned(HttpParts::post_json("/messages", &body)?, ctx))
     }
 
     fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
@@ -89,8 +123,11 @@ impl Transform for AnthropicDialect {
         params
     }
 
-    fn models_request(&self, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
+    fn models_request(&self, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         // The default page holds 20 models; 1000 is the API's largest page.
-        Ok(HttpParts::get("/models").query("limit", "1000"))
+        Ok(versioned(
+            HttpParts::get("/models").query("limit", "1000"),
+            ctx,
+        ))
     }
 }

@@ -86,6 +86,15 @@ pub(crate) fn exception_name(raw: &str) -> String {
 impl Transform for ConverseDialect {
     type StreamState = ConverseStreamState;
 
+    /// Converse has no embeddings and no JSON mode.
+    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
+        crate::spec::Capability::Chat,
+        crate::spec::Capability::Stream,
+        crate::spec::Capability::Tools,
+        crate::spec::Capability::Vision,
+        crate::spec::Capability::Reasoning,
+    ]);
+
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = if ctx.model.is_empty() {
             &request.model

@@ -1,0 +1,105 @@
+//! Each dialect's `Transform::SERVES` (what the derive lets a declaration
+//! list in `capabilities(...)`) agrees with what the dialect does: a
+//! capability it claims builds a request, one it leaves out is refused.
+
+use crate::ErrorKind;
+use crate::provider::{RequestContext, Transform};
+use crate::spec::{Capability, ProviderSpec};
+use crate::types::{
+    ChatRequest, EmbeddingRequest, Param, Part, ReasoningEffort, ResponseFormat, Tool,
+};
+
+use super::{
+    AnthropicDialect, CohereDialect, ConverseDialect, GeminiDialect, OllamaDialect, OpenAiDialect,
+    OpenAiResponsesDialect,
+};
+
+static SPEC: ProviderSpec = ProviderSpec::new("serves", "https://serves.invalid");
+
+fn ctx(model: &str, stream: bool) -> RequestContext<'_> {
+    RequestContext {
+        spec: &SPEC,
+        model,
+        stream,
+    }
+}
+
+/// Model ids of each family: a dialect serves a capability if it does so
+/// for some model (Converse maps reasoning for Claude models only).
+const MODELS: &[&str] = &[
+    "m",
+    "gpt-5",
+    "claude-sonnet-4-5",
+    "anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "gemini-2.5-flash",
+];
+
+/// Whether `wire` does what `cap` needs for some model, by building (not
+/// sending) requests.
+fn does<T: Transform>(wire: &T, cap: Capability) -> bool {
+    MODELS.iter().any(|model| does_for(wire, cap, model))
+}
+
+fn does_for<T: Transform>(wire: &T, cap: Capability, model: &str) -> bool {
+    let chat = || ChatRequest::new(model).user("hi");
+    let sendable = |request: ChatRequest, param: Param| {
+        !wire.unsupported_params(&request).contains(param)
+            && wire.build_request(&request, &ctx(model, false)).is_ok()
+    };
+    match cap {
+        Capability::Chat => wire.build_request(&chat(), &ctx(model, false)).is_ok(),
+        Capability::Stream => wire.build_request(&chat(), &ctx(model, true)).is_ok(),
+        Capability::Tools => sendable(
+            chat().tool(Tool::function(
+                "f",
+                "d",
+                serde_json::json!({"type": "object"}),
+            )),
+            Param::Tools,
+        ),
+        Capability::Vision => wire
+            .build_request(
+                &ChatRequest::new(model)
+                    .user_parts(vec![Part::image_base64("image/png", "iVBORw0KGgo=")]),
+                &ctx(model, false),
+            )
+            .is_ok(),
+        Capability::Reasoning => {
+            sendable(
+                chat().reasoning_effort(ReasoningEffort::Low),
+                Param::ReasoningEffort,
+            ) || sendable(chat().reasoning_budget(1024), Param::ReasoningBudget)
+        }
+        Capability::Embeddings => !matches!(
+            wire.build_embedding_request(&EmbeddingRequest::new(model, ["x"]), &ctx(model, false)),
+            Err(e) if e.kind() == ErrorKind::Unsupported
+        ),
+        Capability::JsonMode => sendable(
+            chat().response_format(ResponseFormat::JsonObject),
+            Param::ResponseFormat,
+        ),
+    }
+}
+
+fn agrees<T: Transform>(name: &str, wire: &T) {
+    for cap in Capability::ALL {
+        assert_eq!(
+            T::SERVES.contains(cap),
+            does(wire, cap),
+            "`{name}`: SERVES says {} about `{}`",
+            T::SERVES.contains(cap),
+            cap.name()
+        );
+    }
+}
+
+#[test]
+fn every_dialect_serves_what_it_claims() {
+    agrees("openai", &OpenAiDialect);
+    agrees("openai_responses", &OpenAiResponsesDialect);
+    agrees("anthropic", &AnthropicDialect);
+    agrees("gemini", &GeminiDialect);
+    agrees("ollama", &OllamaDialect);
+    agrees("cohere", &CohereDialect);
+    agrees("converse", &ConverseDialect);
+}
