@@ -52,7 +52,8 @@ pub trait Hook: Send + Sync + 'static {
         let _ = head;
     }
 
-    /// After a call completed (for a stream: after its last event).
+    /// After a call completed (for a stream: after its last event, or when
+    /// the caller dropped it, with [`Completion::dropped`] set).
     fn on_complete(&self, done: &Completion<'_>) {
         let _ = done;
     }
@@ -236,6 +237,10 @@ pub struct Completion<'a> {
     pub attempts: u32,
     /// From the call to its end.
     pub latency: Duration,
+    /// The caller dropped the stream before its end: `usage`, `cost` and
+    /// `finish_reason` are what it had reported by then (a provider that
+    /// reports usage only at the end leaves them `None`).
+    pub dropped: bool,
 }
 
 /// A failed attempt.
