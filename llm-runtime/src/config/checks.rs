@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::auth::RequestSigner;
 use crate::error::{Error, Result};
 use crate::http::is_loopback_host;
-use crate::spec::ProviderSpec;
+use crate::spec::{ProviderSpec, env_hint};
 
 /// What stands for the user info of a URL in any text the runtime shows.
 const HIDDEN_USERINFO: &str = "[redacted]@";
@@ -98,7 +98,7 @@ pub(crate) fn check_base_url(spec: &ProviderSpec, raw: &str, allow_http: bool) -
     if host.ends_with(".invalid") {
         let var = spec
             .base_url_env
-            .map(|v| format!("set {v} or "))
+            .map(|v| format!("{}, or ", env_hint(v)))
             .unwrap_or_default();
         return Err(err(format!(
             "the {} provider has no default endpoint: {var}pass one with `.base_url(...)`",
