@@ -199,9 +199,12 @@ fn the_shared_client_builds_and_is_used_by_default() {
     assert!(shared.is_ok(), "{shared:?}");
 }
 
+/// What a completion hook was told: stream, dropped, prompt tokens, cost.
+type Told = (bool, bool, Option<u32>, Option<f64>);
+
 /// The completions the hooks were told of.
 #[derive(Default)]
-struct Completions(Mutex<Vec<(bool, bool, Option<u32>, Option<f64>)>>);
+struct Completions(Mutex<Vec<Told>>);
 
 impl Hook for Completions {
     fn on_complete(&self, done: &Completion<'_>) {
