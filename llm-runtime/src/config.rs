@@ -297,7 +297,8 @@ impl<P: Provider> ProviderConfig<P> {
 
     fn transport(&self) -> Result<Transport> {
         let spec = &P::SPEC;
-        let given = self.base_url.as_deref().unwrap_or(spec.base_url);
+        let declared = self.declared_url();
+        let given = self.base_url.as_deref().unwrap_or(&declared);
         // First: every later message may quote the URL.
         checks::check_no_userinfo(spec, given)?;
         let raw = spec.fill_url_vars(&checks::with_declared_path(spec, given), &self.url_vars)?;
@@ -342,6 +343,22 @@ impl<P: Provider> ProviderConfig<P> {
             hooks: Hooks(self.hooks.clone()),
             auth,
         })
+    }
+
+    /// The declared base URL for the placeholder values given: Vertex AI's
+    /// `global` location has no regional host, so it is the global one.
+    fn declared_url(&self) -> std::borrow::Cow<'static, str> {
+        let spec = &P::SPEC;
+        let location = self
+            .url_vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == "location")
+            .map(|(_, v)| v.as_str());
+        match location.and_then(|l| crate::auth::google::vertex_base_url(spec.base_url, l)) {
+            Some(url) => url.into(),
+            None => spec.base_url.into(),
+        }
     }
 
     fn has_header(&self, name: &str) -> bool {

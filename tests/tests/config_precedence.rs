@@ -71,6 +71,7 @@ async fn from_env_child() {
         "base_url" => child_base_url().await,
         "url_var" => child_url_var(),
         "url_var_unset" => child_url_var_unset(),
+        "vertex_location" => child_vertex_location(),
         "env_header" => child_env_header().await,
         "env_header_unset" => child_env_header_unset(),
         "token" => child_token().await,
@@ -221,10 +222,35 @@ fn child_url_var_unset() {
     assert!(e.message().contains("set CLOUDFLARE_ACCOUNT_ID"), "{e}");
 }
 
+/// `GOOGLE_CLOUD_LOCATION=global`: the host follows the location that wins,
+/// whatever the order (`global` has no regional host).
+fn child_vertex_location() {
+    let config = || {
+        VertexGemini::config()
+            .project("p-1")
+            .token_source(Arc::new(StaticToken::new("static-token")))
+    };
+    let regional = "https://us-east5-aiplatform.googleapis.com/v1/projects/p-1/locations/us-east5";
+    for config in both_orders(config, |c| c.location("us-east5")) {
+        assert_eq!(config.connect().unwrap().info().base_url, regional);
+    }
+    let twice = config().location("global").location("us-east5");
+    assert_eq!(twice.connect().unwrap().info().base_url, regional);
+    let from_env = config().with_env().unwrap().connect().unwrap();
+    assert_eq!(
+        from_env.info().base_url,
+        "https://aiplatform.googleapis.com/v1/projects/p-1/locations/global"
+    );
+}
+
 #[test]
 fn row_url_placeholder() {
     run_child(&[(SCENARIO, "url_var"), ("CLOUDFLARE_ACCOUNT_ID", "env-acct")]);
     run_child(&[(SCENARIO, "url_var_unset")]);
+    run_child(&[
+        (SCENARIO, "vertex_location"),
+        ("GOOGLE_CLOUD_LOCATION", "global"),
+    ]);
 }
 
 /// `PRECEDENCE_VIRTUAL_KEY=env-vk`, and the base URL and key variables point

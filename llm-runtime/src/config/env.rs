@@ -51,7 +51,6 @@ impl<P: Provider> ProviderConfig<P> {
         {
             self.token_source = Some(env.source);
             self.url_vars.extend(env.url_vars);
-            self.base_url = self.base_url.take().or(env.base_url);
         }
         // Signing auth: the region, and a key or credentials, from the environment.
         if let AuthScheme::SigV4 { service } = spec.auth {
