@@ -361,13 +361,19 @@ pub(crate) fn config(item: &Item, shape: Option<Shape>, name: &str) -> (TokenStr
     let alias: Ident = format_ident!("{}Config", ident);
     let alias_doc = format!(
         " The configuration builder of the `{name}` provider [`{ident}`]: API key, base URL, \
-         headers, timeout and retries, read from the environment with `with_env()`."
+         headers, timeout and retries, read from the environment with `with_env()`.\n\n \
+         Precedence: a builder call beats the environment, which beats the declaration, \
+         whatever the order of the calls (`with_env()` fills only what no builder call set); \
+         contradictions are `Config` errors before any network call. The table of every \
+         setting is on `ProviderConfig`."
     );
     let config_doc = format!(
         " A configuration builder for `{name}` with the declared defaults and nothing read from the environment."
     );
-    let from_env_doc =
-        format!(" A `{name}` client configured from the declared environment variables.");
+    let from_env_doc = format!(
+        " A `{name}` client configured from the declared environment variables \
+         (`config().with_env()?.connect()`)."
+    );
     let value = match shape {
         Some(Shape::Unit) => quote!(#ident),
         Some(Shape::Named) => {

@@ -1,5 +1,8 @@
 //! [`ProviderConfig`]: how to reach a provider (key, base URL, timeouts, retries).
 
+mod checks;
+mod env;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -11,13 +14,13 @@ use std::sync::Arc;
 use crate::auth::{DEFAULT_REFRESH_AHEAD, DynamicAuth, RequestSigner, TokenCache, TokenSource};
 use crate::error::{Error, Redactor, Result};
 use crate::hooks::{Hook, Hooks};
+use crate::http::HttpClient;
 use crate::http::endpoint_urls::EndpointUrls;
 use crate::http::transport::{Timeouts, Transport};
-use crate::http::{HttpClient, is_loopback_host};
 use crate::provider::Provider;
 use crate::provider_client::ProviderClient;
 use crate::retry::RetryPolicy;
-use crate::spec::{AuthScheme, ProviderSpec};
+use crate::spec::{AuthScheme, env_hint};
 use crate::types::UnsupportedParamPolicy;
 
 pub use crate::http::transport::{DEFAULT_IDLE_TIMEOUT, DEFAULT_TIMEOUT};
@@ -27,6 +30,41 @@ pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
 /// The configuration builder of provider `P` (each declared provider has an alias, e.g. `OpenAiConfig`).
 ///
 /// The API key is a [`SecretString`]: it never appears in `Debug` output.
+///
+/// # Where each setting comes from
+///
+/// One rule: **a builder call beats the environment, which beats the
+/// declaration**, whatever the order of the calls: [`with_env`](Self::with_env)
+/// (which `from_env()` calls) fills only what no builder call set, before or
+/// after it, so a test that points a client at a mock never reaches the real
+/// API because a variable happens to be set.
+///
+/// | setting | builder call | environment (`with_env()`) | declaration | none anywhere |
+/// |---|---|---|---|---|
+/// | API key | [`api_key`](Self::api_key) | the `env = ...` variable | | `Config` error, unless the auth sends no key or the key is optional (a declared loopback endpoint, e.g. `openai_compatible`): then none is sent |
+/// | base URL | [`base_url`](Self::base_url) | the `base_url_env = ...` variable (for Vertex AI's `global` location, the global host) | `base_url` | |
+/// | a `{placeholder}` of the base URL | [`url_var`](Self::url_var) | its `url_vars(...)` variable (a service account's project) | | `Config` error naming the variable |
+/// | a header read from a variable | [`header`](Self::header) | its `env_headers(...)` variable | | `Config` error naming the variable |
+/// | access tokens | [`token_source`](Self::token_source) | the credentials the `env = ...` variable names | | `Config` error |
+/// | AWS signing | [`signer`](Self::signer) or [`api_key`](Self::api_key) | `AWS_BEARER_TOKEN_BEDROCK`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE` | | `Config` error |
+/// | timeout | [`timeout`](Self::timeout) | | `timeout_secs` | 600 s |
+/// | headers | [`header`](Self::header) (replaces a declared one of the same name) | | `headers(...)` | |
+///
+/// A per-call [`ChatOptions`](crate::ChatOptions) value beats all of these for its call.
+///
+/// Contradictions are `Config` errors from [`connect`](Self::connect) and
+/// [`validate`](Self::validate), before any network call: a base URL with
+/// `user:password@` in it (credentials go in a header, where they are kept
+/// secret), an AWS endpoint in another region than the signer's, a zero
+/// timeout. A base URL given as a host only gets the declared path when that
+/// path has placeholders (Vertex AI's `/v1/projects/{project}/locations/{location}`).
+/// A variable that is set is never reported as missing: an error says when
+/// it is set but was not read (no `with_env()`).
+///
+/// A header whose name says it carries a credential (`authorization`,
+/// `x-api-key`, a gateway's virtual key: [`is_sensitive_header`](crate::http::is_sensitive_header))
+/// is kept secret like the key: marked sensitive, `[redacted]` to hooks,
+/// redacted from errors.
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,6 +95,8 @@ pub struct ProviderConfig<P> {
     pub(crate) unsupported_params: UnsupportedParamPolicy,
     pub(crate) hooks: Vec<Arc<dyn Hook>>,
     pub(crate) signer: Option<Arc<dyn RequestSigner>>,
+    /// The signer was built from the environment (an explicit key beats it).
+    pub(crate) signer_from_env: bool,
     pub(crate) token_source: Option<Arc<dyn TokenSource>>,
     pub(crate) token_refresh_ahead: Duration,
     pub(crate) url_vars: Vec<(String, String)>,
@@ -82,71 +122,11 @@ impl<P: Provider> ProviderConfig<P> {
             unsupported_params: UnsupportedParamPolicy::Reject,
             hooks: Vec::new(),
             signer: None,
+            signer_from_env: false,
             token_source: None,
             token_refresh_ahead: DEFAULT_REFRESH_AHEAD,
             url_vars: Vec::new(),
         }
-    }
-
-    /// Read the declared environment variables: the key (`env = ...`), which must
-    /// be set unless one was given already, and the base URL override (`base_url_env = ...`).
-    pub fn with_env(mut self) -> Result<Self> {
-        let spec = &P::SPEC;
-        if let Some(var) = spec.base_url_env
-            && let Some(url) = read_env(var)
-        {
-            self.base_url = Some(url);
-        }
-        for (name, var) in spec.url_vars {
-            if !self.url_vars.iter().any(|(n, _)| n == name)
-                && let Some(value) = read_env(var)
-            {
-                self.url_vars.push(((*name).to_owned(), value));
-            }
-        }
-        for (header, var) in spec.env_headers {
-            if !self.has_header(header)
-                && let Some(value) = read_env(var)
-            {
-                self.headers.push(((*header).to_owned(), value));
-            }
-        }
-        // Token auth: the source the declared credentials variable calls for.
-        if self.token_source.is_none()
-            && let Some(env) = crate::auth::env::from_env(spec, &self.url_vars)?
-        {
-            self.token_source = Some(env.source);
-            self.url_vars.extend(env.url_vars);
-            self.base_url = self.base_url.take().or(env.base_url);
-        }
-        // Signing auth: the region, and a key or credentials, from the environment.
-        if let AuthScheme::SigV4 { service } = spec.auth {
-            crate::auth::aws::configure_from_env(&mut self, service)
-                .map_err(|e| e.with_provider(spec.name))?;
-        }
-        // A token source given instead of a key needs no key variable.
-        if spec.auth.needs_key() && self.api_key.is_none() && self.token_source.is_none() {
-            match spec.api_key_env {
-                Some(var) => match read_env(var) {
-                    Some(key) => self.api_key = Some(SecretString::from(key)),
-                    None => {
-                        return Err(Error::config(format!(
-                            "{var} is not set: export {var}=... to use the {} provider, or pass the key with `.api_key(...)`",
-                            spec.name
-                        ))
-                        .with_provider(spec.name));
-                    }
-                },
-                None => {
-                    return Err(Error::config(format!(
-                        "the {} provider declares no key variable: pass the key with `.api_key(...)`",
-                        spec.name
-                    ))
-                    .with_provider(spec.name));
-                }
-            }
-        }
-        Ok(self)
     }
 
     /// Set the API key.
@@ -155,7 +135,9 @@ impl<P: Provider> ProviderConfig<P> {
         self
     }
 
-    /// Override the base URL (e.g. a proxy or a local server).
+    /// Override the base URL (e.g. a proxy or a local server). It must not
+    /// carry `user:password@` (a `Config` error); given as a host only, it
+    /// gets the declared path when that path has placeholders.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -272,6 +254,7 @@ impl<P: Provider> ProviderConfig<P> {
     /// auth scheme, such as AWS SigV4).
     pub fn signer(mut self, signer: Arc<dyn RequestSigner>) -> Self {
         self.signer = Some(signer);
+        self.signer_from_env = false;
         self
     }
 
@@ -314,21 +297,28 @@ impl<P: Provider> ProviderConfig<P> {
 
     fn transport(&self) -> Result<Transport> {
         let spec = &P::SPEC;
-        let raw = spec.fill_url_vars(
-            self.base_url.as_deref().unwrap_or(spec.base_url),
-            &self.url_vars,
-        )?;
+        let declared = self.declared_url();
+        let given = self.base_url.as_deref().unwrap_or(&declared);
+        // First: every later message may quote the URL.
+        checks::check_no_userinfo(spec, given)?;
+        let raw = spec.fill_url_vars(&checks::with_declared_path(spec, given), &self.url_vars)?;
         let raw = raw.as_str();
-        check_base_url(spec, raw, self.allow_http || spec.allow_http)?;
+        let url = checks::check_base_url(spec, raw, self.allow_http || spec.allow_http)?;
         self.check_env_headers()?;
         let api_key = self.resolved_key()?;
-        let headers = self.resolved_headers(api_key.as_ref())?;
+        let (headers, header_secrets) = self.resolved_headers(api_key.as_ref())?;
         let timeouts = self.timeouts()?;
-        let http = self.http.clone().unwrap_or_else(HttpClient::shared);
+        let http = match &self.http {
+            Some(http) => http.clone(),
+            None => HttpClient::shared()?,
+        };
         let auth = self.dynamic_auth(&http)?;
         let dynamic_secrets = match &auth {
             DynamicAuth::Static => Vec::new(),
-            DynamicAuth::Signer(signer) => signer.secrets(),
+            DynamicAuth::Signer(signer) => {
+                checks::check_signing_region(spec, &url, signer.as_ref())?;
+                signer.secrets()
+            }
             DynamicAuth::Token(cache) => cache.source_secrets(),
         };
         Ok(Transport {
@@ -344,6 +334,7 @@ impl<P: Provider> ProviderConfig<P> {
                 api_key
                     .iter()
                     .chain(&dynamic_secrets)
+                    .chain(&header_secrets)
                     .map(|k| k.expose_secret()),
             )),
             timeouts,
@@ -352,6 +343,22 @@ impl<P: Provider> ProviderConfig<P> {
             hooks: Hooks(self.hooks.clone()),
             auth,
         })
+    }
+
+    /// The declared base URL for the placeholder values given: Vertex AI's
+    /// `global` location has no regional host, so it is the global one.
+    fn declared_url(&self) -> std::borrow::Cow<'static, str> {
+        let spec = &P::SPEC;
+        let location = self
+            .url_vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == "location")
+            .map(|(_, v)| v.as_str());
+        match location.and_then(|l| crate::auth::google::vertex_base_url(spec.base_url, l)) {
+            Some(url) => url.into(),
+            None => spec.base_url.into(),
+        }
     }
 
     fn has_header(&self, name: &str) -> bool {
@@ -368,8 +375,9 @@ impl<P: Provider> ProviderConfig<P> {
             .find(|(h, _)| !self.has_header(h))
         {
             Some((header, var)) => Err(Error::config(format!(
-                "the {} provider needs the `{header}` header: set {var}, or pass `.header(\"{header}\", ...)`",
-                P::SPEC.name
+                "the {} provider needs the `{header}` header: {}, or pass `.header(\"{header}\", ...)`",
+                P::SPEC.name,
+                env_hint(var)
             ))),
             None => Ok(()),
         }
@@ -380,11 +388,19 @@ impl<P: Provider> ProviderConfig<P> {
         let name = P::SPEC.name;
         match P::SPEC.auth {
             AuthScheme::SigV4 { .. } => match (&self.signer, &self.api_key) {
-                (Some(signer), _) => Ok(DynamicAuth::Signer(Arc::clone(signer))),
+                // The environment never gives both: with a signer from it, a
+                // key is a builder call's, and wins.
+                (Some(signer), key) if key.is_none() || !self.signer_from_env => {
+                    Ok(DynamicAuth::Signer(Arc::clone(signer)))
+                }
                 // An API key (Bedrock's) is sent as a bearer token instead of a signature.
-                (None, Some(key)) => Ok(DynamicAuth::Signer(crate::auth::aws::bearer(key))),
-                (None, None) => Err(Error::config(format!(
-                    "the {name} provider signs its requests: pass credentials with `.signer(...)` or an API key with `.api_key(...)`"
+                (_, Some(key)) => Ok(DynamicAuth::Signer(crate::auth::aws::bearer(key))),
+                (_, None) => Err(Error::config(format!(
+                    "the {name} provider signs its requests: pass credentials with `.signer(...)` or an API key with `.api_key(...)`, or set {}AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, and call `.with_env()`",
+                    P::SPEC
+                        .api_key_env
+                        .map(|v| format!("{v} (an API key), "))
+                        .unwrap_or_default(),
                 ))),
             },
             AuthScheme::Token => match &self.token_source {
@@ -417,11 +433,15 @@ impl<P: Provider> ProviderConfig<P> {
             (_, scheme) if !scheme.needs_key() => Ok(None),
             _ if self.token_source.is_some() => Ok(None),
             (Some(k), _) if !k.expose_secret().trim().is_empty() => Ok(Some(k.clone())),
+            (None, _) if env::key_optional(spec) => Ok(None),
             _ => {
-                let hint = spec
-                    .api_key_env
-                    .map(|v| format!("set {v} and use `from_env()`, or "))
-                    .unwrap_or_default();
+                let hint = match spec.api_key_env {
+                    Some(v) if env::read_env(v).is_some() => format!("{}, or ", env_hint(v)),
+                    Some(v) => format!(
+                        "{v} is not set: export {v}=... and call `.with_env()` (as `from_env()` does), or "
+                    ),
+                    None => String::new(),
+                };
                 Err(Error::config(format!(
                     "no API key for the {} provider: {hint}pass one with `.api_key(...)`",
                     spec.name
@@ -430,8 +450,12 @@ impl<P: Provider> ProviderConfig<P> {
         }
     }
 
-    /// Static and configured headers, then the auth header (marked sensitive).
-    fn resolved_headers(&self, api_key: Option<&SecretString>) -> Result<HeaderMap> {
+    /// Static and configured headers, then the auth header; each one that
+    /// carries a credential is marked sensitive, and its secrets returned.
+    fn resolved_headers(
+        &self,
+        api_key: Option<&SecretString>,
+    ) -> Result<(HeaderMap, Vec<SecretString>)> {
         let spec = &P::SPEC;
         let mut headers = HeaderMap::new();
         for (name, value) in spec
@@ -447,10 +471,17 @@ impl<P: Provider> ProviderConfig<P> {
                     "the value of header `{name}` is not a valid header value"
                 ))
             })?;
-            headers.insert(name, value);
+            headers.insert(name.clone(), crate::http::mark_sensitive(&name, value));
         }
+        // After the loop: a configured header replaces a declared one, and
+        // only the value sent is a secret.
+        let secrets = headers
+            .values()
+            .filter(|v| v.is_sensitive())
+            .flat_map(crate::http::value_secrets)
+            .collect();
         let Some(key) = api_key else {
-            return Ok(headers);
+            return Ok((headers, secrets));
         };
         let (name, value) = match spec.auth {
             AuthScheme::Bearer => (
@@ -462,13 +493,13 @@ impl<P: Provider> ProviderConfig<P> {
                     .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?,
                 key.expose_secret().to_owned(),
             ),
-            _ => return Ok(headers),
+            _ => return Ok((headers, secrets)),
         };
         let mut value = HeaderValue::try_from(value)
             .map_err(|_| Error::config("the API key has characters a header cannot carry"))?;
         value.set_sensitive(true);
         headers.insert(name, value);
-        Ok(headers)
+        Ok((headers, secrets))
     }
 
     /// The bounds of a call; the table is on [`timeout`](Self::timeout).
@@ -495,61 +526,12 @@ impl<P: Provider> ProviderConfig<P> {
     }
 }
 
-/// The base URL is absolute https (plain http only to loopback or when
-/// allowed), has a host, no query or fragment, and is not the `.invalid`
-/// placeholder of a provider that has no default endpoint.
-fn check_base_url(spec: &ProviderSpec, raw: &str, allow_http: bool) -> Result<()> {
-    let err = |msg: String| Error::config(msg).with_provider(spec.name);
-    let url = url::Url::parse(raw)
-        .map_err(|e| err(format!("base URL `{raw}` is not a valid URL: {e}")))?;
-    let host = url.host_str().unwrap_or("");
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback_host(host) || allow_http => {}
-        "http" => {
-            return Err(err(format!(
-                "base URL `{raw}` is plain http to a non-loopback host; the key would cross the network in clear text. Use https, or `.allow_http(true)` if you mean it"
-            )));
-        }
-        other => {
-            return Err(err(format!(
-                "base URL `{raw}` has scheme `{other}`; use https"
-            )));
-        }
-    }
-    // A declaration whose base URL is on the reserved `.invalid` TLD has no
-    // usable default (Azure: one endpoint per resource): the URL must be given.
-    if host.ends_with(".invalid") {
-        let var = spec
-            .base_url_env
-            .map(|v| format!("set {v} or "))
-            .unwrap_or_default();
-        return Err(err(format!(
-            "the {} provider has no default endpoint: {var}pass one with `.base_url(...)`",
-            spec.name
-        )));
-    }
-    if host.is_empty() {
-        return Err(err(format!("base URL `{raw}` has no host")));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(err(format!(
-            "base URL `{raw}` must not have a query or fragment"
-        )));
-    }
-    Ok(())
-}
-
-fn read_env(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
-}
-
 impl<P: fmt::Debug> fmt::Debug for ProviderConfig<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderConfig")
             .field("settings", &self.settings)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(checks::shown_url))
             .field(
                 "headers",
                 &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),

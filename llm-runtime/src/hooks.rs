@@ -52,7 +52,8 @@ pub trait Hook: Send + Sync + 'static {
         let _ = head;
     }
 
-    /// After a call completed (for a stream: after its last event).
+    /// After a call completed (for a stream: after its last event, or when
+    /// the caller dropped it, with [`Completion::dropped`] set).
     fn on_complete(&self, done: &Completion<'_>) {
         let _ = done;
     }
@@ -123,8 +124,9 @@ impl fmt::Debug for AttemptRequest<'_> {
 
 impl<'a> AttemptRequest<'a> {
     /// The view of `request` with every secret redacted: sensitive header
-    /// values (the auth header) are replaced, the URL and the other headers
-    /// go through the redactor.
+    /// values (the auth header, and every header that carries a credential:
+    /// configured, per-call or added by an earlier hook) are replaced, the URL
+    /// and the other headers go through the redactor.
     pub(crate) fn new(
         provider: &'static str,
         model: &'a str,
@@ -135,7 +137,9 @@ impl<'a> AttemptRequest<'a> {
     ) -> Self {
         let mut headers = HeaderMap::with_capacity(request.headers().len());
         for (name, value) in request.headers() {
-            let shown = if value.is_sensitive() {
+            // The name is checked too: a value built by hand elsewhere may
+            // carry a credential without the mark.
+            let shown = if value.is_sensitive() || crate::http::is_sensitive_name(name) {
                 HeaderValue::from_static("[redacted]")
             } else {
                 let text = String::from_utf8_lossy(value.as_bytes());
@@ -166,7 +170,8 @@ impl<'a> AttemptRequest<'a> {
         &self.url
     }
 
-    /// The headers, with the auth header's value replaced by `[redacted]`.
+    /// The headers, with the value of each one that carries a credential
+    /// replaced by `[redacted]`.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
@@ -176,12 +181,15 @@ impl<'a> AttemptRequest<'a> {
         self.body.map(|b| b.as_ref())
     }
 
-    /// Add a header to this attempt.
+    /// Add a header to this attempt (one that carries a credential, by the
+    /// rule of [`is_sensitive_header`](crate::http::is_sensitive_header), is
+    /// marked sensitive so it never reaches `Debug` or logs).
     pub fn add_header(&mut self, name: &str, value: &str) -> Result<()> {
         let name = HeaderName::try_from(name)
             .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?;
         let value = HeaderValue::try_from(value)
             .map_err(|_| Error::config(format!("the value of header `{name}` is not valid")))?;
+        let value = crate::http::mark_sensitive(&name, value);
         self.added.push((name, value));
         Ok(())
     }
@@ -229,6 +237,10 @@ pub struct Completion<'a> {
     pub attempts: u32,
     /// From the call to its end.
     pub latency: Duration,
+    /// The caller dropped the stream before its end: `usage`, `cost` and
+    /// `finish_reason` are what it had reported by then (a provider that
+    /// reports usage only at the end leaves them `None`).
+    pub dropped: bool,
 }
 
 /// A failed attempt.

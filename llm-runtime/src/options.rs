@@ -94,11 +94,18 @@ impl ChatOptions {
 
     /// Send this header on this call's attempts (after the configured ones,
     /// replacing one of the same name). An invalid name or value fails the
-    /// call with a [`Config`](crate::ErrorKind::Config) error.
+    /// call with a [`Config`](crate::ErrorKind::Config) error. A header that
+    /// carries a credential (`authorization`, `x-api-key`, a gateway's
+    /// virtual key: the rule is [`is_sensitive_header`](crate::http::is_sensitive_header))
+    /// is shown to hooks as `[redacted]`, never in `Debug` or logs, and its
+    /// value is redacted from the call's errors.
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         let (name, value) = (name.as_ref(), value.as_ref());
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            (Ok(n), Ok(v)) => self.headers.push((n, v)),
+            (Ok(n), Ok(v)) => {
+                let v = crate::http::mark_sensitive(&n, v);
+                self.headers.push((n, v));
+            }
             _ => {
                 self.invalid
                     .get_or_insert_with(|| format!("the per-call header `{name}` is not valid"));
@@ -109,13 +116,15 @@ impl ChatOptions {
 
     /// Bound this call instead of the configured `timeout` (larger or
     /// smaller); the table on [`ProviderConfig::timeout`](crate::ProviderConfig::timeout)
-    /// applies with this value.
+    /// applies with this value. Zero fails the call with a
+    /// [`Config`](crate::ErrorKind::Config) error before anything is sent.
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = Some(d);
         self
     }
 
-    /// Bound each gap between two chunks of this call's stream.
+    /// Bound each gap between two chunks of this call's stream (zero is a
+    /// [`Config`](crate::ErrorKind::Config) error, as for [`timeout`](Self::timeout)).
     pub fn idle_timeout(mut self, d: Duration) -> Self {
         self.idle_timeout = Some(d);
         self
@@ -154,11 +163,21 @@ impl ChatOptions {
         policy
     }
 
-    /// The error of an invalid per-call header, if any.
+    /// The error of an invalid per-call header or a zero bound, if any.
     pub(crate) fn check(&self) -> Result<()> {
-        match &self.invalid {
-            Some(message) => Err(Error::config(message.clone())),
-            None => Ok(()),
+        if let Some(message) = &self.invalid {
+            return Err(Error::config(message.clone()));
         }
+        for (name, bound) in [
+            ("timeout", self.timeout),
+            ("idle_timeout", self.idle_timeout),
+        ] {
+            if bound.is_some_and(|d| d.is_zero()) {
+                return Err(Error::config(format!(
+                    "the per-call `{name}` is zero: a call bounded by zero could never be sent"
+                )));
+            }
+        }
+        Ok(())
     }
 }

@@ -184,12 +184,20 @@ impl<P: Provider> ProviderClient<P> {
             let Answer::Body { body, .. } = sent.answer else {
                 return Err(Error::decode("expected a whole body, got a stream"));
             };
-            let mut response = self.provider.wire().parse_response(&body, &ctx)?;
+            // A body that quotes the call's token or per-call key is redacted too.
+            let redact = |e: Error| sent.secrets.redact(e);
+            let mut response = self
+                .provider
+                .wire()
+                .parse_response(&body, &ctx)
+                .map_err(redact)?;
             if !holds_an_answer(&response) {
-                return Err(Error::decode(
-                    "the response holds no answer: no text, tool call, reasoning or finish reason",
-                )
-                .with_body(&body));
+                return Err(redact(
+                    Error::decode(
+                        "the response holds no answer: no text, tool call, reasoning or finish reason",
+                    )
+                    .with_body(&body),
+                ));
             }
             response.provider = P::SPEC.name.to_owned();
             response.dropped_params = dropped;
@@ -246,7 +254,7 @@ impl<P: Provider> ProviderClient<P> {
                 max_line: self.max_line,
                 idle: timeouts.idle(),
                 deadline: whole,
-                finisher: finisher.clone(),
+                finisher: finisher.clone().with_call(sent.secrets),
                 hooks: hooks.clone(),
                 attempts: sent.meta.attempts,
                 called,
@@ -335,6 +343,7 @@ impl<P: Provider> ProviderClient<P> {
             provider: P::SPEC.name,
             model: model.to_owned(),
             redactor: Arc::clone(&self.transport.redactor),
+            call: Default::default(),
         }
     }
 

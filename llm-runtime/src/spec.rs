@@ -3,6 +3,19 @@
 use crate::error::{Error, Result};
 use crate::types::Params;
 
+/// What to do about the declared variable `var`: "set VAR", or, when it is
+/// set but the configuration did not read the environment, say so (an error
+/// never asks to set a variable that is set).
+pub(crate) fn env_hint(var: &str) -> String {
+    if std::env::var(var).is_ok_and(|v| !v.trim().is_empty()) {
+        format!(
+            "{var} is set, but this configuration does not read the environment: call `.with_env()` (as `from_env()` does)"
+        )
+    } else {
+        format!("set {var}")
+    }
+}
+
 /// How a request is authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -317,10 +330,10 @@ impl ProviderSpec {
             missing.iter().map(f).collect::<Vec<_>>().join(" and ")
         };
         Error::config(format!(
-            "the {} base URL needs {}: set {}, or pass {}",
+            "the {} base URL needs {}: {}, or pass {}",
             self.name,
             list(&|(n, _)| format!("`{{{n}}}`")),
-            list(&|(_, v)| (*v).to_owned()),
+            list(&|(_, v)| env_hint(v)),
             list(&|(n, _)| format!("`.url_var(\"{n}\", ...)`")),
         ))
     }

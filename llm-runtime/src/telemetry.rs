@@ -5,7 +5,9 @@
 //! With `tracing-opentelemetry` installed (feature `otel` wires nothing more
 //! than that crate's layer), the span's fields become the attributes of the
 //! exported span; `otel.name` sets its name to `chat {model}` and `otel.kind`
-//! to `client`. No prompt or completion text is recorded.
+//! to `client`. No prompt or completion text is recorded. A stream the caller
+//! dropped before its end records the usage it had reported and
+//! `llm.stream.dropped = true`.
 
 use tracing::Span;
 use tracing::field::Empty;
@@ -33,13 +35,16 @@ pub(crate) fn chat_span(provider: &'static str, model: &str, stream: bool, serve
         "gen_ai.response.finish_reasons" = Empty,
         "server.address" = %server_address(server),
         "error.type" = Empty,
+        "llm.stream.dropped" = Empty,
     )
 }
 
-/// The host of a base URL (`server.address`).
+/// The host of a base URL (`server.address`), never its user info (a
+/// configuration refuses one anyway).
 fn server_address(base_url: &str) -> &str {
     let rest = base_url.split_once("://").map_or(base_url, |(_, r)| r);
-    let host = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     match host.rsplit_once(':') {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
@@ -84,6 +89,31 @@ pub(crate) fn completed(
     response: &ChatResponse,
     stream: bool,
 ) {
+    report(hooks, provider, model, response, stream, false);
+}
+
+/// A stream the caller dropped before its end: the span and the hooks get
+/// what it had reported so far (usage, and so cost), flagged as dropped.
+pub(crate) fn stream_dropped(
+    span: &Span,
+    hooks: &Hooks,
+    provider: &'static str,
+    model: &str,
+    response: &ChatResponse,
+) {
+    record_on(span, response);
+    span.record("llm.stream.dropped", true);
+    report(hooks, provider, model, response, true, true);
+}
+
+fn report(
+    hooks: &Hooks,
+    provider: &'static str,
+    model: &str,
+    response: &ChatResponse,
+    stream: bool,
+    dropped: bool,
+) {
     if hooks.is_empty() {
         return;
     }
@@ -98,6 +128,7 @@ pub(crate) fn completed(
             cost,
             attempts: response.meta.attempts,
             latency: response.meta.latency,
+            dropped,
         })
     });
 }
@@ -115,5 +146,9 @@ mod tests {
         assert_eq!(server_address("http://127.0.0.1:8080/v1"), "127.0.0.1");
         assert_eq!(server_address("https://[::1]:9/x"), "[::1]");
         assert_eq!(server_address("no-scheme"), "no-scheme");
+        assert_eq!(
+            server_address("https://user:secret-pw@proxy.example.com:8443/v1"),
+            "proxy.example.com"
+        );
     }
 }

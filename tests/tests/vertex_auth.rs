@@ -204,10 +204,12 @@ async fn an_authorized_user_file_exchanges_its_refresh_token() {
         "token_uri": token_uri(&server),
     });
     let creds = GoogleCredentials::from_json(&adc.to_string()).unwrap();
-    let token =
-        llm_runtime::auth::TokenSource::fetch(&creds, &llm_runtime::http::HttpClient::shared())
-            .await
-            .unwrap();
+    let token = llm_runtime::auth::TokenSource::fetch(
+        &creds,
+        &llm_runtime::http::HttpClient::shared().unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(token.token.expose_secret(), format!("{TOKEN_PREFIX}0"));
     assert!(token.expires_at.is_some());
     let sent = token_requests(&server).remove(0);

@@ -87,11 +87,11 @@ fn is_host(host: &str) -> bool {
     }
 }
 
-/// `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]`.
+/// Exactly `localhost`, `127.0.0.0/8` and `[::1]`, as the runtime's check at
+/// `connect()`: a name under `.localhost` may resolve off the host.
 fn is_loopback(host: &str) -> bool {
     let host = host.to_ascii_lowercase();
     host == "localhost"
-        || host.ends_with(".localhost")
         || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
         || host
             .strip_prefix('[')
@@ -158,6 +158,7 @@ mod tests {
         assert!(u.https && !u.loopback);
         assert!(url("http://127.0.0.1:11434").unwrap().loopback);
         assert!(url("http://localhost:8080/v1").unwrap().loopback);
+        assert!(!url("http://api.localhost:8080/v1").unwrap().loopback);
         assert!(url("http://[::1]:8080").unwrap().loopback);
         assert!(!url("http://10.0.0.2").unwrap().loopback);
     }

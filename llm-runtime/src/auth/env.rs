@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{EntraId, GoogleCredentials, TokenSource, google};
+use crate::auth::{EntraId, GoogleCredentials, TokenSource};
 use crate::error::Result;
 use crate::spec::{AuthScheme, ProviderSpec};
 
@@ -20,9 +20,6 @@ pub(crate) struct EnvAuth {
     pub(crate) source: Arc<dyn TokenSource>,
     /// Placeholder values the credentials tell (a service account's `{project}`).
     pub(crate) url_vars: Vec<(String, String)>,
-    /// The base URL the placeholders call for, where the declared one cannot
-    /// express it (Vertex AI's `global` location has no regional host).
-    pub(crate) base_url: Option<String>,
 }
 
 /// For a token-auth provider whose placeholders are `url_vars` so far: the
@@ -51,18 +48,14 @@ pub(crate) fn from_env(
                 .project_id()
                 .filter(|_| declares_project && value("project").is_none())
                 .map(|p| ("project".to_owned(), p.to_owned()));
-            let base_url = value("location")
-                .and_then(|location| google::vertex_base_url(spec.base_url, location));
             Ok(Some(EnvAuth {
                 source: Arc::new(credentials),
                 url_vars: project.into_iter().collect(),
-                base_url,
             }))
         }
         Some(ENTRA_SECRET_ENV) => Ok(Some(EnvAuth {
             source: Arc::new(EntraId::from_env()?),
             url_vars: Vec::new(),
-            base_url: None,
         })),
         _ => Ok(None),
     }

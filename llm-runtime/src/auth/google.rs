@@ -388,12 +388,6 @@ fn sign(sa: &ServiceAccount, scope: &str) -> Result<String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|_| Error::config("the system clock is before 1970"))?
         .as_secs();
-    // jsonwebtoken picks its crypto from its features; when another crate in
-    // the build also enables its RustCrypto backend, it picks none, and
-    // `encode` would panic. aws-lc-rs (rustls' own) is then installed here.
-    if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
-        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-    }
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid.clone_from(&sa.private_key_id);
     let claims = Claims {
@@ -403,8 +397,31 @@ fn sign(sa: &ServiceAccount, scope: &str) -> Result<String> {
         iat: now,
         exp: now + ASSERTION_LIFETIME_SECS,
     };
-    jsonwebtoken::encode(&header, &claims, &sa.signing_key)
+    encode_rs256(&header, &claims, &sa.signing_key)
         .map_err(|e| Error::config(format!("signing the service-account assertion failed: {e}")))
+}
+
+/// `jsonwebtoken::encode` with aws-lc-rs (rustls' own crypto) named here:
+/// `encode` takes the process-wide provider, which a library must not install
+/// (it is the application's choice, once per process), and which is missing
+/// when another crate in the build also enables jsonwebtoken's RustCrypto backend.
+#[cfg(feature = "google")]
+fn encode_rs256(
+    header: &jsonwebtoken::Header,
+    claims: &impl serde::Serialize,
+    key: &jsonwebtoken::EncodingKey,
+) -> std::result::Result<String, String> {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let header_json = serde_json::to_vec(header).map_err(|e| e.to_string())?;
+    let claims_json = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+    let message = format!("{}.{}", b64(&header_json), b64(&claims_json));
+    let signer = (jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.signer_factory)(&header.alg, key)
+        .map_err(|e| e.to_string())?;
+    let signature = signer
+        .try_sign(message.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{message}.{}", b64(&signature)))
 }
 
 #[cfg(not(feature = "google"))]

@@ -20,4 +20,10 @@ pub trait RequestSigner: Send + Sync + 'static {
     fn secrets(&self) -> Vec<SecretString> {
         Vec::new()
     }
+
+    /// The region signatures are for, when the scheme has one (SigV4): the
+    /// configuration refuses a base URL in another region before any call.
+    fn region(&self) -> Option<&str> {
+        None
+    }
 }

@@ -162,7 +162,11 @@ mod tests {
 
     fn cache(lifetime: Duration, ahead: Duration) -> (Arc<TokenCache>, Arc<Counting>) {
         let source = Arc::new(Counting(AtomicU32::new(0), lifetime));
-        let cache = TokenCache::new(source.clone(), HttpClient::shared(), ahead);
+        let cache = TokenCache::new(
+            source.clone(),
+            HttpClient::shared().expect("the shared client"),
+            ahead,
+        );
         (Arc::new(cache), source)
     }
 

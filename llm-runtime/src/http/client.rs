@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 /// ```no_run
 /// # async fn demo() -> llm_runtime::Result<()> {
 /// use llm_runtime::http::HttpClient;
-/// let http = HttpClient::shared();
+/// let http = HttpClient::shared()?;
 /// let reply: serde_json::Value = http
 ///     .post("https://api.example.com/v1/echo")
 ///     .bearer_auth("sk-...")
@@ -29,20 +29,29 @@ pub struct HttpClient {
     inner: reqwest::Client,
 }
 
-static SHARED: OnceLock<HttpClient> = OnceLock::new();
+/// The process-wide client, or why it could not be built (kept, so every
+/// later call reports the same cause).
+static SHARED: OnceLock<std::result::Result<HttpClient, String>> = OnceLock::new();
 
 impl HttpClient {
     /// The process-wide client, built on first use.
-    pub fn shared() -> HttpClient {
+    ///
+    /// # Errors
+    ///
+    /// A [`Config`](crate::ErrorKind::Config) error when it cannot be built
+    /// (the TLS backend could not initialise), on this call and every later
+    /// one. There is no silent fallback to a client with other settings (no
+    /// same-origin redirect policy, no connect timeout): a client that cannot
+    /// keep the key on its origin is not used at all.
+    pub fn shared() -> Result<HttpClient> {
         SHARED
             .get_or_init(|| {
-                // Building with these settings fails only if the TLS backend cannot
-                // initialise; fall back to reqwest's defaults rather than panic.
                 HttpClient::builder()
                     .build()
-                    .unwrap_or_else(|_| HttpClient::from_reqwest(reqwest::Client::new()))
+                    .map_err(|e| e.message().to_owned())
             })
             .clone()
+            .map_err(Error::config)
     }
 
     /// A builder with this crate's defaults, for a private pool.
@@ -51,6 +60,12 @@ impl HttpClient {
     }
 
     /// Use a client you configured (proxies, mTLS, custom DNS, tests).
+    ///
+    /// Its redirect policy is the one it was built with: reqwest's default
+    /// follows a redirect to another host and strips only `authorization`
+    /// and cookies there, not `x-api-key` or `api-key`. Start from
+    /// [`HttpClient::builder`]`().`[`into_reqwest`](HttpClientBuilder::into_reqwest)`()`
+    /// to keep this crate's policy (same origin only) and add your settings.
     pub fn from_reqwest(client: reqwest::Client) -> HttpClient {
         HttpClient { inner: client }
     }
@@ -157,10 +172,13 @@ fn same_origin_redirects() -> redirect::Policy {
     })
 }
 
-/// Whether `host` is a loopback name or address (`localhost`, `127.0.0.0/8`, `::1`).
+/// Whether `host` is a loopback name or address: exactly `localhost`, an
+/// address in `127.0.0.0/8`, or `::1`. A name under `.localhost`
+/// (`api.localhost`) is not: RFC 6761 only asks resolvers to treat it so, and
+/// a resolver (or `/etc/hosts`) that does not sends plain http off the host.
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+    if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
     host.parse::<std::net::IpAddr>()
@@ -180,7 +198,7 @@ mod tests {
             "127.1.2.3",
             "[::1]",
             "::1",
-            "api.localhost",
+            "LOCALHOST",
         ] {
             assert!(is_loopback_host(h), "{h}");
         }
@@ -190,17 +208,18 @@ mod tests {
             "192.168.1.1",
             "localhost.example.com",
             "[::2]",
+            "api.localhost",
+            "localhost.",
+            "127.0.0.1.nip.io",
+            "0.0.0.0",
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }
 
     #[test]
-    fn shared_client_is_one_pool() {
-        let a = HttpClient::shared();
-        let b = HttpClient::shared();
-        // reqwest::Client is an Arc: the shared instance is the same allocation.
-        assert_eq!(format!("{:p}", a.reqwest()), format!("{:p}", a.reqwest()));
-        let _ = b;
+    fn the_shared_client_builds() {
+        let shared = HttpClient::shared();
+        assert!(shared.is_ok(), "{shared:?}");
     }
 }

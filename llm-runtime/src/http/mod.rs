@@ -3,10 +3,13 @@
 mod client;
 pub(crate) mod endpoint_urls;
 mod request;
+mod sensitive;
 pub(crate) mod transport;
 
 pub use client::{HttpClient, HttpClientBuilder, is_loopback_host};
 pub use request::{HttpRequest, HttpResponse};
+pub use sensitive::{SENSITIVE_NAME_PARTS, is_sensitive_header};
+pub(crate) use sensitive::{is_sensitive_name, mark as mark_sensitive, value_secrets};
 
 /// The `http` crate's types that appear in this crate's API (e.g. an `error = path` mapper's `&HeaderMap`).
 pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};

@@ -19,8 +19,8 @@ pub struct HttpRequest {
     headers: HeaderMap,
     body: Option<Bytes>,
     timeout: Option<Duration>,
-    /// The bearer key, redacted from errors.
-    secret: Option<SecretString>,
+    /// The values of sensitive headers (the bearer key...), redacted from errors.
+    secrets: Vec<SecretString>,
 }
 
 impl HttpRequest {
@@ -32,12 +32,18 @@ impl HttpRequest {
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
-            secret: None,
+            secrets: Vec::new(),
         }
     }
 
-    /// Add a header (an invalid name or value is ignored and reported at `send`).
+    /// Add a header. A header that carries a credential (by its name: see
+    /// [`is_sensitive_header`](crate::http::is_sensitive_header)) is marked
+    /// sensitive and its value is redacted from errors.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        let value = super::mark_sensitive(&name, value);
+        if value.is_sensitive() {
+            self.secrets.extend(super::value_secrets(&value));
+        }
         self.headers.append(name, value);
         self
     }
@@ -47,7 +53,7 @@ impl HttpRequest {
         if let Ok(mut v) = HeaderValue::try_from(format!("Bearer {key}")) {
             v.set_sensitive(true);
             self.headers.insert(http::header::AUTHORIZATION, v);
-            self.secret = Some(SecretString::from(key.to_owned()));
+            self.secrets.push(SecretString::from(key.to_owned()));
         }
         self
     }
@@ -94,7 +100,7 @@ impl HttpRequest {
         }
         let request = req.build().map_err(Error::from)?;
         let timeout = self.timeout.unwrap_or(crate::config::DEFAULT_TIMEOUT);
-        let redactor = Redactor::new(self.secret.as_ref().map(|k| k.expose_secret()));
+        let redactor = Redactor::new(self.secrets.iter().map(|k| k.expose_secret()));
         let exchange = Exchange {
             http: &self.client,
             first_byte: timeout,

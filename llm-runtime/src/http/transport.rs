@@ -191,6 +191,34 @@ pub(crate) struct Call<'a> {
 pub(crate) struct Sent {
     pub(crate) answer: Answer,
     pub(crate) meta: ResponseMeta,
+    /// The call's own secrets, for errors found after the answer arrived
+    /// (a stream's error event quoting the access token).
+    pub(crate) secrets: CallSecrets,
+}
+
+/// The secrets of one call the configuration's redactor cannot know: the
+/// access token an attempt used, the values of the call's sensitive headers.
+/// Empty (and free) for a static key without per-call credentials.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallSecrets(Option<Arc<Redactor>>);
+
+impl CallSecrets {
+    /// A redactor for `secrets`, if there is any.
+    fn of(secrets: &[SecretString], token: Option<&SecretString>) -> Self {
+        if secrets.is_empty() && token.is_none() {
+            return CallSecrets(None);
+        }
+        let all = secrets.iter().chain(token).map(|s| s.expose_secret());
+        CallSecrets(Some(Arc::new(Redactor::new(all))))
+    }
+
+    /// `e` without these secrets.
+    pub(crate) fn redact(&self, e: Error) -> Error {
+        match &self.0 {
+            Some(redactor) => redactor.error(e),
+            None => e,
+        }
+    }
 }
 
 impl Transport {
@@ -200,6 +228,12 @@ impl Transport {
         let called = Instant::now();
         let mut attempts = 0u32;
         let mut refetched = false;
+        let header_secrets: Vec<SecretString> = call
+            .headers
+            .iter()
+            .filter(|(_, v)| v.is_sensitive())
+            .flat_map(|(_, v)| super::value_secrets(v))
+            .collect();
         loop {
             attempts = attempts.saturating_add(1);
             let started = Instant::now();
@@ -216,12 +250,16 @@ impl Transport {
                     meta.attempts = attempts;
                     meta.latency_to_headers = headers_at - called;
                     meta.latency = now - called;
-                    return Ok(Sent { answer, meta });
+                    let secrets = CallSecrets::of(&header_secrets, token.as_ref());
+                    return Ok(Sent {
+                        answer,
+                        meta,
+                        secrets,
+                    });
                 }
-                Err(e) => match &token {
-                    Some(t) => Redactor::new([t.expose_secret()]).error(self.redactor.error(e)),
-                    None => self.redactor.error(e),
-                },
+                Err(e) => {
+                    CallSecrets::of(&header_secrets, token.as_ref()).redact(self.redactor.error(e))
+                }
             };
             tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
             let retry_in = self
@@ -653,12 +691,22 @@ pub(crate) struct ErrorFinisher {
     pub(crate) provider: &'static str,
     pub(crate) model: String,
     pub(crate) redactor: Arc<Redactor>,
+    /// The call's own secrets (its access token, its sensitive headers).
+    pub(crate) call: CallSecrets,
 }
 
 impl ErrorFinisher {
     /// Context, then redaction.
     pub(crate) fn finish(&self, e: Error) -> Error {
-        self.redactor
-            .error(e.or_context(self.provider, &self.model))
+        self.call.redact(
+            self.redactor
+                .error(e.or_context(self.provider, &self.model)),
+        )
+    }
+
+    /// This finisher, also redacting the secrets of the call that succeeded.
+    pub(crate) fn with_call(mut self, call: CallSecrets) -> Self {
+        self.call = call;
+        self
     }
 }

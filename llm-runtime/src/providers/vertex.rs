@@ -12,7 +12,6 @@ use bytes::Bytes;
 use http::HeaderMap;
 
 use crate::Provider;
-use crate::auth::google::vertex_base_url;
 use crate::config::ProviderConfig;
 use crate::dialects::{AnthropicDialect, GeminiDialect};
 use crate::error::{Error, Result};
@@ -156,15 +155,11 @@ macro_rules! vertex_settings {
             }
 
             /// The location (`us-central1`, `europe-west4`, or `global`, whose
-            /// host is `aiplatform.googleapis.com`).
+            /// host is `aiplatform.googleapis.com`: the declared URL is chosen
+            /// when the client is built, so the order of the calls does not matter).
             #[must_use]
             pub fn location(self, location: impl Into<String>) -> Self {
-                let location = location.into();
-                let mut config = self.url_var("location", location.clone());
-                if config.base_url.is_none() {
-                    config.base_url = vertex_base_url(<$ty as Provider>::SPEC.base_url, &location);
-                }
-                config
+                self.url_var("location", location)
             }
         }
     )*};

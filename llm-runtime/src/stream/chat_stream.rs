@@ -22,7 +22,7 @@ use crate::http::transport::{Deadline, ErrorFinisher};
 use crate::meta::ResponseMeta;
 use crate::provider::{Provider, RequestContext, Transform};
 use crate::spec::ProviderSpec;
-use crate::telemetry::{completed, record_on};
+use crate::telemetry::{completed, record_on, stream_dropped};
 use crate::types::{
     ChatResponse, FinishReason, Part, ReasoningAnchor, ReasoningBlock, StreamEvent, ToolCall,
 };
@@ -464,9 +464,7 @@ impl<P: Provider> Driver<P> {
         let Some(observed) = self.observed.take() else {
             return;
         };
-        let mut response = (*observed).finish();
-        response.meta.attempts = self.setup.attempts;
-        response.meta.latency = self.setup.called.elapsed();
+        let response = self.observed_response(*observed);
         match &self.error {
             None => {
                 record_on(&self.span, &response);
@@ -492,6 +490,14 @@ impl<P: Provider> Driver<P> {
                 });
             }
         }
+    }
+
+    /// What was observed so far, as the response it makes.
+    fn observed_response(&self, observed: ResponseAccumulator) -> ChatResponse {
+        let mut response = observed.finish();
+        response.meta.attempts = self.setup.attempts;
+        response.meta.latency = self.setup.called.elapsed();
+        response
     }
 
     /// Run the transform over the frames the framer produced.
@@ -652,6 +658,25 @@ impl<P: Provider> Driver<P> {
                 Ok(None) => self.end_of_body(),
             }
         }
+    }
+}
+
+/// A stream dropped before its end (the caller stopped reading, the read-ahead
+/// task was aborted with it): what it reported so far still reaches the span
+/// and the hooks, once, so its usage and cost are not lost.
+impl<P: Provider> Drop for Driver<P> {
+    fn drop(&mut self) {
+        let Some(observed) = self.observed.take() else {
+            return;
+        };
+        let response = self.observed_response(*observed);
+        stream_dropped(
+            &self.span,
+            &self.setup.hooks,
+            self.setup.finisher.provider,
+            &self.ctx.model,
+            &response,
+        );
     }
 }
 

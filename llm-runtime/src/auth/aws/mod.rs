@@ -219,13 +219,9 @@ pub(crate) fn configure_from_env<P: Provider>(
             )?);
             Ok(())
         }
-        Keys::None => Err(Error::config(format!(
-            "no AWS credentials for the {} provider: set {}AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; or pass `.signer(...)` (e.g. `SigV4Signer::with_provider` over the AWS SDK's credentials chain)",
-            spec.name,
-            spec.api_key_env
-                .map(|v| format!("{v} (an API key), "))
-                .unwrap_or_default(),
-        ))),
+        // Not an error yet: a `.signer(...)` or `.api_key(...)` after
+        // `with_env()` may still give them; `connect()` says what is missing.
+        Keys::None => Ok(()),
     }
 }
 

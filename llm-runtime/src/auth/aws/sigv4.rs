@@ -205,4 +205,8 @@ impl RequestSigner for SigV4Signer {
             Source::Provider { .. } => Vec::new(),
         }
     }
+
+    fn region(&self) -> Option<&str> {
+        Some(&self.region)
+    }
 }
