@@ -2,6 +2,7 @@
 
 mod classify;
 mod delay;
+mod event_stream;
 mod in_band;
 mod redact;
 

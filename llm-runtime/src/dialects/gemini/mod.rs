@@ -125,7 +125,7 @@ impl Transform for GeminiDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        Params::of(&[Param::User, Param::CacheKey]).set_in(request)
+        Params::of(&[Param::User, Param::CacheKey, Param::ReasoningSummary]).set_in(request)
     }
 
     fn build_embedding_request(

@@ -58,7 +58,9 @@ impl Transform for OllamaDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        let mut params = Params::of(&[Param::ReasoningBudget, Param::User]).set_in(request);
+        let mut params =
+            Params::of(&[Param::ReasoningBudget, Param::User, Param::ReasoningSummary])
+                .set_in(request);
         if matches!(&request.tool_choice, Some(choice) if *choice != ToolChoice::Auto) {
             params.insert(Param::ToolChoice);
         }

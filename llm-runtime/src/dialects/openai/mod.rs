@@ -44,7 +44,12 @@ impl Transform for OpenAiDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        Params::of(&[Param::ReasoningBudget, Param::CachedContent]).set_in(request)
+        Params::of(&[
+            Param::ReasoningBudget,
+            Param::CachedContent,
+            Param::ReasoningSummary,
+        ])
+        .set_in(request)
     }
 
     fn build_embedding_request(
