@@ -65,12 +65,15 @@ async fn main() -> Result<(), llm_runtime::Error> {
     mock.on(
         "POST",
         &format!("{base}/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict"),
-        MockResponse::sse_data([
-            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":4,"output_tokens":0}}}"#,
+        // Each event as the Messages API streams it: an `event:` line naming
+        // its `type`, then its `data:` (the official SDKs dispatch on the name).
+        MockResponse::sse_typed([
+            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":4,"output_tokens":1}}}"#,
             r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"ping"}"#,
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello from Claude"}}"#,
             r#"{"type":"content_block_stop","index":0}"#,
-            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":4}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":4}}"#,
             r#"{"type":"message_stop"}"#,
         ]),
     );
