@@ -94,7 +94,8 @@ async fn two_inputs_answered_with_one_vector_are_decode_errors_for_every_dialect
         let e = result.expect_err(provider);
         assert_eq!(e.kind(), ErrorKind::Decode, "{provider}: {e}");
         assert!(
-            e.message().contains("2 input(s) were sent, 1 vector(s) came back"),
+            e.message()
+                .contains("2 input(s) were sent, 1 vector(s) came back"),
             "{provider}: {}",
             e.message()
         );
@@ -166,7 +167,9 @@ fn openai_indexes_out_of_range_duplicated_or_missing_are_decode_errors() {
             (None, Err(e)) => {
                 assert_eq!(e.kind(), ErrorKind::Decode, "{inputs} / {indexes:?}: {e}");
             }
-            (want, got) => panic!("{inputs} inputs, indexes {indexes:?}: want {want:?}, got {got:?}"),
+            (want, got) => {
+                panic!("{inputs} inputs, indexes {indexes:?}: want {want:?}, got {got:?}")
+            }
         }
     }
 }
@@ -372,7 +375,8 @@ async fn a_500_sent_as_server_sent_events_keeps_its_kind_and_message() {
     let server = MockServer::start().await;
     let anthropic_error = r#"{"type":"error","error":{"type":"api_error","message":"Internal server error: shard 7 unavailable"}}"#;
     let openai_error = r#"{"error":{"message":"The server had an error while processing your request.","type":"server_error","code":null}}"#;
-    let gemini_error = r#"{"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}"#;
+    let gemini_error =
+        r#"{"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}"#;
     let sse_500 = |data: &str| {
         MockResponse::sse_events([("error", data)])
             .status(500)
@@ -395,7 +399,10 @@ async fn a_500_sent_as_server_sent_events_keeps_its_kind_and_message() {
     let gemini = loopback_client::<Gemini>(&server, "/v1beta");
     let cases = [
         (
-            anthropic.chat(ChatRequest::new("claude-sonnet-4-5").user("hi")).await.err(),
+            anthropic
+                .chat(ChatRequest::new("claude-sonnet-4-5").user("hi"))
+                .await
+                .err(),
             anthropic
                 .chat_stream(ChatRequest::new("claude-sonnet-4-5").user("hi"))
                 .await
@@ -404,7 +411,10 @@ async fn a_500_sent_as_server_sent_events_keeps_its_kind_and_message() {
             "api_error",
         ),
         (
-            openai.chat(ChatRequest::new("gpt-4o").user("hi")).await.err(),
+            openai
+                .chat(ChatRequest::new("gpt-4o").user("hi"))
+                .await
+                .err(),
             openai
                 .chat_stream(ChatRequest::new("gpt-4o").user("hi"))
                 .await
@@ -413,7 +423,10 @@ async fn a_500_sent_as_server_sent_events_keeps_its_kind_and_message() {
             "server_error",
         ),
         (
-            gemini.chat(ChatRequest::new("gemini-2.5-flash").user("hi")).await.err(),
+            gemini
+                .chat(ChatRequest::new("gemini-2.5-flash").user("hi"))
+                .await
+                .err(),
             gemini
                 .chat_stream(ChatRequest::new("gemini-2.5-flash").user("hi"))
                 .await

@@ -19,8 +19,7 @@ use llm_runtime::providers::{
 };
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ErrorKind, Message, ReasoningEffort, ReasoningSummary, ResponseFormat,
-    ToolCall,
+    ChatRequest, ErrorKind, Message, ReasoningEffort, ReasoningSummary, ResponseFormat, ToolCall,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -41,7 +40,11 @@ async fn every_openai_effort_is_sent_as_its_word() {
     for effort in efforts {
         let word = effort.as_str().to_owned();
         client
-            .chat(ChatRequest::new("gpt-5").user("hi").reasoning_effort(effort))
+            .chat(
+                ChatRequest::new("gpt-5")
+                    .user("hi")
+                    .reasoning_effort(effort),
+            )
             .await
             .unwrap();
         let body = server.requests().pop().unwrap().body_json();
@@ -75,7 +78,11 @@ async fn responses_reasoning_carries_effort_and_the_summary_asked_for() {
     );
     let client = loopback_client::<OpenAiResponses>(&server, "/v1");
     let cases = [
-        (Some(ReasoningEffort::High), None, json!({"effort": "high", "summary": "auto"})),
+        (
+            Some(ReasoningEffort::High),
+            None,
+            json!({"effort": "high", "summary": "auto"}),
+        ),
         (
             Some(ReasoningEffort::XHigh),
             Some(ReasoningSummary::Detailed),
@@ -86,8 +93,16 @@ async fn responses_reasoning_carries_effort_and_the_summary_asked_for() {
             Some(ReasoningSummary::None),
             json!({"effort": "minimal"}),
         ),
-        (None, Some(ReasoningSummary::Concise), json!({"summary": "concise"})),
-        (None, Some(ReasoningSummary::Auto), json!({"summary": "auto"})),
+        (
+            None,
+            Some(ReasoningSummary::Concise),
+            json!({"summary": "concise"}),
+        ),
+        (
+            None,
+            Some(ReasoningSummary::Auto),
+            json!({"summary": "auto"}),
+        ),
         (None, None, Value::Null),
     ];
     for (effort, summary, want) in cases {
@@ -136,14 +151,18 @@ async fn an_azure_deployment_named_otherwise_keeps_its_reasoning_between_turns()
     // Nothing says this deployment reasons: nothing is asked.
     let plain = ChatRequest::new(deployment).user("17 × 23?");
     azure.chat(plain.clone()).await.unwrap();
-    assert!(!includes_encrypted(&server.requests().pop().unwrap().body_json()));
+    assert!(!includes_encrypted(
+        &server.requests().pop().unwrap().body_json()
+    ));
 
     // Forced for the first turn, the encrypted reasoning comes back...
     let first = azure
         .chat(plain.clone().encrypted_reasoning(true))
         .await
         .unwrap();
-    assert!(includes_encrypted(&server.requests().pop().unwrap().body_json()));
+    assert!(includes_encrypted(
+        &server.requests().pop().unwrap().body_json()
+    ));
     let encrypted = first.message.reasoning[0].encrypted.clone().unwrap();
     // ...and the next turn, which forces nothing, still asks for it (the
     // conversation carries it) and sends the reasoning item back.
@@ -161,7 +180,12 @@ async fn an_azure_deployment_named_otherwise_keeps_its_reasoning_between_turns()
         (plain.clone().reasoning_effort(ReasoningEffort::Low), true),
         (plain.clone().reasoning_effort(ReasoningEffort::None), false),
         (second.encrypted_reasoning(false), false),
-        (ChatRequest::new("o4-mini").user("x").encrypted_reasoning(false), false),
+        (
+            ChatRequest::new("o4-mini")
+                .user("x")
+                .encrypted_reasoning(false),
+            false,
+        ),
         (ChatRequest::new("o4-mini").user("x"), true),
     ] {
         azure.chat(request).await.unwrap();
@@ -187,7 +211,11 @@ async fn budget_apis_get_the_budget_of_each_effort_or_a_typed_error() {
     let gemini = loopback_client::<Gemini>(&server, "/v1beta");
     let thinking = |effort: ReasoningEffort| async {
         claude
-            .chat(ChatRequest::new("claude-sonnet-4-5").user("hi").reasoning_effort(effort))
+            .chat(
+                ChatRequest::new("claude-sonnet-4-5")
+                    .user("hi")
+                    .reasoning_effort(effort),
+            )
             .await
             .map(|_| server.requests().pop().unwrap().body_json()["thinking"].clone())
     };
@@ -278,7 +306,10 @@ async fn mistral_and_ollama_tool_messages_carry_the_function_name() {
             .message(Message::assistant_tool_calls(None, vec![call.clone()]))
             .message(Message::tool_result_for(&call, "18 °C"))
     };
-    mistral.chat(conversation("mistral-small-latest")).await.unwrap();
+    mistral
+        .chat(conversation("mistral-small-latest"))
+        .await
+        .unwrap();
     let body = server.requests().pop().unwrap().body_json();
     assert_eq!(
         body["messages"][2],
@@ -294,9 +325,8 @@ async fn mistral_and_ollama_tool_messages_carry_the_function_name() {
     assert!(body["messages"][2].get("name").is_none(), "{body}");
 
     // Ollama: the result's own name wins, even when the call was trimmed away.
-    let trimmed = ChatRequest::new("llama3.2").message(
-        Message::tool_result("call_9", "18 °C").with_tool_name("get_weather"),
-    );
+    let trimmed = ChatRequest::new("llama3.2")
+        .message(Message::tool_result("call_9", "18 °C").with_tool_name("get_weather"));
     ollama.chat(trimmed).await.unwrap();
     let body = server.requests().pop().unwrap().body_json();
     assert_eq!(body["messages"][0]["tool_name"], "get_weather");
