@@ -309,9 +309,7 @@ impl ResponseAccumulator {
     }
 
     fn call(&mut self, index: usize) -> &mut ToolCall {
-        self.calls
-            .entry(index)
-            .or_insert_with(|| ToolCall::default())
+        self.calls.entry(index).or_default()
     }
 
     /// The assembled response (provider and dropped params left empty).
