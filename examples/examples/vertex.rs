@@ -68,7 +68,9 @@ async fn main() -> Result<(), llm_runtime::Error> {
         // The Messages API stream as Vertex relays it: each event an `event:`
         // line naming its `type`, then its `data:` (the official SDKs dispatch
         // on the name; `tests/tests/wire_formats.rs` checks this file with them).
-        MockResponse::sse([include_str!("../../tests/fixtures/vertex/claude_stream.sse")]),
+        MockResponse::sse([include_str!(
+            "../../tests/fixtures/vertex/claude_stream.sse"
+        )]),
     );
 
     // 1. Gemini on Vertex with a service account: a signed JWT is exchanged

@@ -73,7 +73,11 @@ fn stream_fixtures(dialect: &str) -> Vec<(String, String)> {
         .map(|e| e.expect("an entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "sse"))
         .map(|p| {
-            let name = p.file_name().expect("a file name").to_string_lossy().into_owned();
+            let name = p
+                .file_name()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned();
             (name, std::fs::read_to_string(&p).expect("a text fixture"))
         })
         .collect();

@@ -410,7 +410,8 @@ mod tests {
 
     #[test]
     fn typed_events_are_named_by_their_type() {
-        let response = MockResponse::sse_typed([r#"{"type":"ping"}"#, "{\"type\":\"a\",\n\"x\":1}"]);
+        let response =
+            MockResponse::sse_typed([r#"{"type":"ping"}"#, "{\"type\":\"a\",\n\"x\":1}"]);
         assert!(response.setup_errors.is_empty());
         let ScriptedBody::Chunks(chunks) = response.body else {
             panic!("sse_typed must give a chunked body");
