@@ -17,7 +17,7 @@ async fn main() -> Result<(), llm_runtime::Error> {
     // Stand-in for the server: answers in the OpenAI format.
     let mock = MockServer::start().await;
     mock.on("POST", "/v1/chat/completions", MockResponse::json(200, json!({
-        "id": "cmpl-1", "model": "Qwen/Qwen2.5-7B-Instruct",
+        "id": "cmpl-1", "object": "chat.completion", "created": 1_756_000_000, "model": "Qwen/Qwen2.5-7B-Instruct",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi from vLLM!"}, "finish_reason": "stop"}]
     })));
 

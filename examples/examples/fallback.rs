@@ -20,7 +20,7 @@ async fn main() -> Result<(), llm_runtime::Error> {
         ),
     );
     let up = MockServer::start().await;
-    up.on("POST", "/v1/chat/completions", MockResponse::json(200, json!({"id": "g1", "model": "llama-3.3-70b-versatile",
+    up.on("POST", "/v1/chat/completions", MockResponse::json(200, json!({"id": "g1", "object": "chat.completion", "created": 1_756_000_000, "model": "llama-3.3-70b-versatile",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "Served by the fallback."}, "finish_reason": "stop"}]})));
 
     let client = Client::builder()

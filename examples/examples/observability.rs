@@ -53,7 +53,7 @@ impl Hook for CostLog {
 async fn main() -> Result<(), llm_runtime::Error> {
     let mock = MockServer::start().await;
     let answer = json!({
-        "id": "chatcmpl-1", "model": "gpt-4o-mini",
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1_756_000_000, "model": "gpt-4o-mini",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello!"}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
     });

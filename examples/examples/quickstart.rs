@@ -133,7 +133,7 @@ async fn run(client: &Client, route: &str) -> Result<(), llm_runtime::Error> {
 async fn scripted_mock() -> MockServer {
     let mock = MockServer::start().await;
     let chunk = |text: &str| {
-        json!({"id": "chatcmpl-demo2", "object": "chat.completion.chunk", "model": "gpt-4o-mini",
+        json!({"id": "chatcmpl-demo2", "object": "chat.completion.chunk", "created": 1_756_000_000, "model": "gpt-4o-mini",
                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
         .to_string()
     };
@@ -142,7 +142,7 @@ async fn scripted_mock() -> MockServer {
         .map(|t| chunk(t))
         .collect();
     stream.push(
-        json!({"id": "chatcmpl-demo2", "object": "chat.completion.chunk", "model": "gpt-4o-mini",
+        json!({"id": "chatcmpl-demo2", "object": "chat.completion.chunk", "created": 1_756_000_000, "model": "gpt-4o-mini",
                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         .to_string(),
     );
@@ -164,7 +164,7 @@ async fn scripted_mock() -> MockServer {
 }
 
 fn completion(id: &str, message: serde_json::Value, finish: &str) -> serde_json::Value {
-    json!({"id": id, "object": "chat.completion", "model": "gpt-4o-mini",
+    json!({"id": id, "object": "chat.completion", "created": 1_756_000_000, "model": "gpt-4o-mini",
            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
            "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19}})
 }

@@ -36,7 +36,7 @@ async fn main() -> Result<(), llm_runtime::Error> {
         .connect()?;
 
     // 1. Script an answer and check what your code sent.
-    mock.on("POST", "/v1/chat/completions", MockResponse::json(200, json!({"id": "c1", "model": "gpt-4o-mini",
+    mock.on("POST", "/v1/chat/completions", MockResponse::json(200, json!({"id": "c1", "object": "chat.completion", "created": 1_756_000_000, "model": "gpt-4o-mini",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "A short summary."}, "finish_reason": "stop"}]})));
     let summary = summarize(&client, "A very long text ...").await?;
     assert_eq!(summary, "A short summary.");

@@ -20,11 +20,11 @@ fn run_tool(call: &ToolCall) -> Value {
 async fn main() -> Result<(), llm_runtime::Error> {
     let mock = MockServer::start().await;
     mock.on_sequence("POST", "/v1/chat/completions", vec![
-        MockResponse::json(200, json!({"id": "c1", "model": "gpt-4o-mini", "choices": [{"index": 0, "finish_reason": "tool_calls",
+        MockResponse::json(200, json!({"id": "c1", "object": "chat.completion", "created": 1_756_000_000, "model": "gpt-4o-mini", "choices": [{"index": 0, "finish_reason": "tool_calls",
             "message": {"role": "assistant", "content": null, "tool_calls": [
                 {"id": "call_a", "type": "function", "function": {"name": "add", "arguments": "{\"a\":2,\"b\":3}"}},
                 {"id": "call_b", "type": "function", "function": {"name": "add", "arguments": "{\"a\":10,\"b\":-4}"}}]}}]})),
-        MockResponse::json(200, json!({"id": "c2", "model": "gpt-4o-mini", "choices": [{"index": 0, "finish_reason": "stop",
+        MockResponse::json(200, json!({"id": "c2", "object": "chat.completion", "created": 1_756_000_000, "model": "gpt-4o-mini", "choices": [{"index": 0, "finish_reason": "stop",
             "message": {"role": "assistant", "content": "2+3 is 5 and 10-4 is 6."}}]})),
     ]);
     let client = OpenAi::config()

@@ -65,14 +65,12 @@ async fn main() -> Result<(), llm_runtime::Error> {
     mock.on(
         "POST",
         &format!("{base}/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict"),
-        MockResponse::sse_data([
-            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":4,"output_tokens":0}}}"#,
-            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello from Claude"}}"#,
-            r#"{"type":"content_block_stop","index":0}"#,
-            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":4}}"#,
-            r#"{"type":"message_stop"}"#,
-        ]),
+        // The Messages API stream as Vertex relays it: each event an `event:`
+        // line naming its `type`, then its `data:` (the official SDKs dispatch
+        // on the name; `tests/tests/wire_formats.rs` checks this file with them).
+        MockResponse::sse([include_str!(
+            "../../tests/fixtures/vertex/claude_stream.sse"
+        )]),
     );
 
     // 1. Gemini on Vertex with a service account: a signed JWT is exchanged
@@ -116,6 +114,7 @@ async fn main() -> Result<(), llm_runtime::Error> {
     let body = mock.requests().pop().expect("a request").body_json();
     assert_eq!(body["anthropic_version"], "vertex-2023-10-16");
     assert!(body.get("model").is_none(), "the model is in the URL");
+    assert_eq!(reply.text(), "Hello from Claude");
     println!("2. Claude on Vertex (streamed): {:?}", reply.text());
 
     // 3. Azure OpenAI with Entra ID instead of the `api-key` header.
@@ -130,7 +129,7 @@ async fn main() -> Result<(), llm_runtime::Error> {
     mock.on(
         "POST",
         "/openai/deployments/gpt-4o-mini/chat/completions",
-        MockResponse::json(200, json!({"id": "c1", "object": "chat.completion", "model": "gpt-4o-mini",
+        MockResponse::json(200, json!({"id": "c1", "object": "chat.completion", "created": 1_756_000_000, "model": "gpt-4o-mini",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi from Azure."}, "finish_reason": "stop"}]})),
     );
     let entra = EntraId::new("contoso.onmicrosoft.com", "my-app-id", "my-client-secret")?

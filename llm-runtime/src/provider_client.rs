@@ -518,7 +518,11 @@ impl<P: Provider> ProviderClient<P> {
                 w.build_embedding_request(&request, &ctx)
             })?;
             let body = self.full(&parts, &request.model).await?;
-            let mut response = self.provider.wire().parse_embedding_response(&body, &ctx)?;
+            let mut response = self
+                .provider
+                .wire()
+                .parse_embedding_response(&body, &ctx)?
+                .in_input_order(request.input.len())?;
             response.provider = P::SPEC.name.to_owned();
             Ok(response)
         }

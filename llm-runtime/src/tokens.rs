@@ -399,7 +399,7 @@ fn turn_groups(messages: &[Message]) -> Vec<Vec<usize>> {
 #[cfg(all(test, feature = "tokens"))]
 mod tests {
     use super::*;
-    use crate::types::ToolCall;
+    use crate::types::{ToolCall, ToolCallKind};
 
     #[test]
     fn encodings_by_model() {
@@ -474,6 +474,7 @@ mod tests {
         let call = Message::assistant_tool_calls(
             None,
             vec![ToolCall {
+                kind: ToolCallKind::Function,
                 id: "c1".into(),
                 name: "weather".into(),
                 arguments: "{\"city\":\"Paris\"}".into(),
@@ -491,6 +492,7 @@ mod tests {
         let call = Message::assistant_tool_calls(
             None,
             vec![ToolCall {
+                kind: ToolCallKind::Function,
                 id: "c1".into(),
                 name: "f".into(),
                 arguments: "{}".into(),

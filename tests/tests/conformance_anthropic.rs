@@ -126,6 +126,7 @@ fn tool_conversation() -> ChatRequest {
         .message(Message::assistant_tool_calls(
             Some("Looking it up.".into()),
             vec![ToolCall {
+                kind: llm_runtime::ToolCallKind::Function,
                 id: "toolu_00Prev".into(),
                 name: "get_forecast".into(),
                 arguments: r#"{"location":"Paris"}"#.into(),

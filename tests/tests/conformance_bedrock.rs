@@ -198,6 +198,7 @@ async fn tool_use_whole_and_streamed_and_sent_back() {
     assert_eq!(
         r.message.tool_calls,
         [ToolCall {
+            kind: llm_runtime::ToolCallKind::Function,
             id: "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q".into(),
             name: "top_song".into(),
             arguments: r#"{"sign":"WZPZ"}"#.into(),

@@ -145,6 +145,7 @@ async fn request_side_mapping() {
         .message(Message::assistant_tool_calls(
             Some("I will look it up.".into()),
             vec![ToolCall {
+                kind: llm_runtime::ToolCallKind::Function,
                 id: "lookup_r2d2".into(),
                 name: "lookup".into(),
                 arguments: r#"{"q":"cat"}"#.into(),

@@ -137,11 +137,13 @@ fn tool_conversation() -> ChatRequest {
             None,
             vec![
                 ToolCall {
+                    kind: llm_runtime::ToolCallKind::Function,
                     id: "call_0".into(),
                     name: "get_forecast".into(),
                     arguments: r#"{"location":"Paris"}"#.into(),
                 },
                 ToolCall {
+                    kind: llm_runtime::ToolCallKind::Function,
                     id: "call_1".into(),
                     name: "local_time".into(),
                     arguments: "{}".into(),

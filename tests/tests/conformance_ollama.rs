@@ -155,6 +155,7 @@ async fn request_side_mapping() {
         .message(Message::assistant_tool_calls(
             None,
             vec![ToolCall {
+                kind: llm_runtime::ToolCallKind::Function,
                 id: "call_0".into(),
                 name: "lookup".into(),
                 arguments: r#"{"q":"cat"}"#.into(),

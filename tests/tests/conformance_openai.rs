@@ -144,6 +144,7 @@ async fn request_side_mapping() {
         .message(Message::assistant_tool_calls(
             None,
             vec![ToolCall {
+                kind: llm_runtime::ToolCallKind::Function,
                 id: "call_1".into(),
                 name: "lookup".into(),
                 arguments: r#"{"q":"cat"}"#.into(),

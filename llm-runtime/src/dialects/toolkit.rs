@@ -111,13 +111,37 @@ pub(crate) fn role_name(role: Role) -> &'static str {
     }
 }
 
-/// The thinking-token budget a [`ReasoningEffort`] stands for,
-/// for APIs that take a budget (Anthropic, Gemini).
-pub(crate) fn effort_budget(effort: ReasoningEffort) -> u32 {
-    match effort {
-        ReasoningEffort::Low => 1024,
+/// The thinking-token budget a [`ReasoningEffort`] stands for, for APIs
+/// that take a budget (Anthropic, Gemini, Bedrock): `0` for
+/// [`ReasoningEffort::None`] (no thinking), 1024 (the least Anthropic takes)
+/// for `minimal` and `low`.
+///
+/// # Errors
+/// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest) for a level
+/// with no budget ([`ReasoningEffort::Other`]): set a budget instead.
+pub(crate) fn effort_budget(effort: &ReasoningEffort) -> Result<u32> {
+    Ok(match effort {
+        ReasoningEffort::None => 0,
+        ReasoningEffort::Minimal | ReasoningEffort::Low => 1024,
         ReasoningEffort::Medium => 8192,
         ReasoningEffort::High => 24576,
+        ReasoningEffort::XHigh => 32768,
+        ReasoningEffort::Other(level) => {
+            return Err(Error::invalid_request(format!(
+                "reasoning effort `{level}` has no thinking-token budget on this API; set `reasoning_budget` instead"
+            )));
+        }
+    })
+}
+
+/// The thinking-token budget a request asks for: its
+/// [`reasoning_budget`](ChatRequest::reasoning_budget), else its effort's
+/// ([`effort_budget`]); `None` when it asks for neither.
+pub(crate) fn thinking_budget(request: &ChatRequest) -> Result<Option<u32>> {
+    match (request.reasoning_budget, &request.reasoning_effort) {
+        (Some(budget), _) => Ok(Some(budget)),
+        (None, Some(effort)) => effort_budget(effort).map(Some),
+        (None, None) => Ok(None),
     }
 }
 

@@ -499,7 +499,9 @@ pub(crate) fn request_id_from_headers(headers: &HeaderMap) -> Option<String> {
 /// runtime checks every 2xx body for one): the kind comes from the payload's codes and
 /// message, never from the status, and the error records no HTTP status.
 pub fn classify_http_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
-    let parsed = parse_error_body(body);
+    // An error sent as server-sent events keeps its message and code too.
+    let parsed =
+        parse_error_body(body).or_else(|| super::event_stream::event_stream_error_body(body));
     let in_band = is_in_band(status);
     let (kind, message, code) = match parsed {
         Some(p) => {

@@ -3,6 +3,7 @@
 mod classify;
 mod declared;
 mod delay;
+mod event_stream;
 mod in_band;
 mod pick;
 mod redact;

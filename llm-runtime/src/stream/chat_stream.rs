@@ -248,6 +248,9 @@ impl ResponseAccumulator {
                     call.name = name;
                 }
             }
+            StreamEvent::CustomToolCall { index } => {
+                self.call(index).kind = crate::types::ToolCallKind::Custom;
+            }
             StreamEvent::ToolCallDelta { index, arguments } => {
                 self.call(index).arguments.push_str(&arguments);
             }
@@ -306,11 +309,7 @@ impl ResponseAccumulator {
     }
 
     fn call(&mut self, index: usize) -> &mut ToolCall {
-        self.calls.entry(index).or_insert_with(|| ToolCall {
-            id: String::new(),
-            name: String::new(),
-            arguments: String::new(),
-        })
+        self.calls.entry(index).or_default()
     }
 
     /// The assembled response (provider and dropped params left empty).
@@ -774,6 +773,9 @@ pub(crate) fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
             id: call.id,
             name: call.name,
         });
+        if call.kind == crate::types::ToolCallKind::Custom {
+            events.push(StreamEvent::CustomToolCall { index });
+        }
         events.push(StreamEvent::ToolCallDelta {
             index,
             arguments: call.arguments,

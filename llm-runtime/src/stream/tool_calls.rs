@@ -306,11 +306,7 @@ impl ToolCallAssembler {
         let position = self.calls.len();
         self.calls.push(OpenCall {
             key,
-            call: ToolCall {
-                id: String::new(),
-                name: String::new(),
-                arguments: String::new(),
-            },
+            call: ToolCall::default(),
         });
         self.by_key.insert(key, position);
         self.next_key = self.next_key.max(key.saturating_add(1));
@@ -343,11 +339,7 @@ mod tests {
     use super::*;
 
     fn call(id: &str, name: &str, arguments: &str) -> ToolCall {
-        ToolCall {
-            id: id.to_owned(),
-            name: name.to_owned(),
-            arguments: arguments.to_owned(),
-        }
+        ToolCall::function(id, name, arguments)
     }
 
     #[test]

@@ -161,17 +161,63 @@ impl MockResponse {
     /// let stream = MockResponse::sse_data([r#"{"x":1}"#, "[DONE]"]);
     /// ```
     pub fn sse_data<S: AsRef<str>>(events: impl IntoIterator<Item = S>) -> Self {
-        let chunks = events.into_iter().map(|data| {
-            let mut event = String::new();
-            for line in data.as_ref().split('\n') {
-                event.push_str("data: ");
-                event.push_str(line);
-                event.push('\n');
-            }
-            event.push('\n');
-            event
-        });
+        let chunks = events
+            .into_iter()
+            .map(|data| sse_event(None, data.as_ref()));
         MockResponse::sse(chunks)
+    }
+
+    /// A `200` `text/event-stream` with one named event per item, one chunk
+    /// per event: `event: {name}`, then each line of the data as a `data:`
+    /// line, then a blank line.
+    ///
+    /// ```
+    /// # use llm_runtime::testing::MockResponse;
+    /// // Sends "event: ping\ndata: {\"type\":\"ping\"}\n\n".
+    /// let stream = MockResponse::sse_events([("ping", r#"{"type":"ping"}"#)]);
+    /// ```
+    pub fn sse_events<N: AsRef<str>, D: AsRef<str>>(
+        events: impl IntoIterator<Item = (N, D)>,
+    ) -> Self {
+        let chunks = events
+            .into_iter()
+            .map(|(name, data)| sse_event(Some(name.as_ref()), data.as_ref()));
+        MockResponse::sse(chunks)
+    }
+
+    /// A `200` `text/event-stream` of JSON events named by their `type`
+    /// field, as the Anthropic Messages API and the OpenAI Responses API send
+    /// them (`event: message_start` / `data: {"type":"message_start",...}`):
+    /// the official SDKs dispatch on the `event:` line.
+    ///
+    /// An item that is not a JSON object with a string `type` is a script
+    /// mistake: the server answers `500` naming it.
+    ///
+    /// ```
+    /// # use llm_runtime::testing::MockResponse;
+    /// let stream = MockResponse::sse_typed([
+    ///     r#"{"type":"message_start","message":{"id":"msg_1"}}"#,
+    ///     r#"{"type":"message_stop"}"#,
+    /// ]);
+    /// ```
+    pub fn sse_typed<D: AsRef<str>>(events: impl IntoIterator<Item = D>) -> Self {
+        let mut mistakes = Vec::new();
+        let chunks: Vec<String> = events
+            .into_iter()
+            .map(|data| {
+                let data = data.as_ref();
+                let name = serde_json::from_str::<serde_json::Value>(data)
+                    .ok()
+                    .and_then(|v| v.get("type")?.as_str().map(str::to_owned));
+                if name.is_none() {
+                    mistakes.push(format!("sse_typed: no string `type` in event {data:?}"));
+                }
+                sse_event(name.as_deref(), data)
+            })
+            .collect();
+        let mut response = MockResponse::sse(chunks);
+        response.setup_errors.extend(mistakes);
+        response
     }
 
     /// A `200` `application/x-ndjson` stream with one line per chunk; a `\n`
@@ -303,6 +349,24 @@ impl MockResponse {
     }
 }
 
+/// One SSE event: its `event:` line when named, a `data:` line per line of
+/// `data`, and the blank line that ends it.
+fn sse_event(name: Option<&str>, data: &str) -> String {
+    let mut event = String::new();
+    if let Some(name) = name {
+        event.push_str("event: ");
+        event.push_str(name);
+        event.push('\n');
+    }
+    for line in data.split('\n') {
+        event.push_str("data: ");
+        event.push_str(line);
+        event.push('\n');
+    }
+    event.push('\n');
+    event
+}
+
 fn chunks_of<C: Into<Bytes>>(chunks: impl IntoIterator<Item = C>) -> ScriptedBody {
     ScriptedBody::Chunks(chunks.into_iter().map(Into::into).collect())
 }
@@ -342,6 +406,30 @@ mod tests {
                 Bytes::from("data: [DONE]\n\n")
             ]
         );
+    }
+
+    #[test]
+    fn typed_events_are_named_by_their_type() {
+        let response =
+            MockResponse::sse_typed([r#"{"type":"ping"}"#, "{\"type\":\"a\",\n\"x\":1}"]);
+        assert!(response.setup_errors.is_empty());
+        let ScriptedBody::Chunks(chunks) = response.body else {
+            panic!("sse_typed must give a chunked body");
+        };
+        assert_eq!(
+            chunks,
+            vec![
+                Bytes::from("event: ping\ndata: {\"type\":\"ping\"}\n\n"),
+                Bytes::from("event: a\ndata: {\"type\":\"a\",\ndata: \"x\":1}\n\n"),
+            ]
+        );
+        let untyped = MockResponse::sse_typed(["[DONE]", r#"{"type":1}"#]);
+        assert_eq!(untyped.setup_errors.len(), 2, "{:?}", untyped.setup_errors);
+        let named = MockResponse::sse_events([("error", "{}")]);
+        let ScriptedBody::Chunks(chunks) = named.body else {
+            panic!("sse_events must give a chunked body");
+        };
+        assert_eq!(chunks, vec![Bytes::from("event: error\ndata: {}\n\n")]);
     }
 
     #[test]

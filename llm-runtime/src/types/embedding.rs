@@ -56,3 +56,57 @@ pub struct EmbeddingResponse {
     /// Token usage, where reported.
     pub usage: Option<Usage>,
 }
+
+impl EmbeddingResponse {
+    /// This answer checked against a request of `inputs` texts, its vectors
+    /// in input order: exactly one vector per input, each index in range and
+    /// used once. A provider that answers two inputs with one vector (or
+    /// numbers two vectors alike) has not answered what was asked, and a
+    /// caller pairing inputs with vectors would pair them wrongly.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode), naming the mismatch.
+    ///
+    /// ```
+    /// use llm_runtime::{Embedding, EmbeddingResponse, ErrorKind};
+    /// let answer = |indexes: &[usize]| EmbeddingResponse {
+    ///     model: "m".into(),
+    ///     provider: "p".into(),
+    ///     embeddings: indexes.iter().map(|&index| Embedding { index, vector: vec![0.5] }).collect(),
+    ///     usage: None,
+    /// };
+    /// let ordered = answer(&[1, 0]).in_input_order(2).unwrap();
+    /// assert_eq!(ordered.embeddings[0].index, 0);
+    /// assert_eq!(answer(&[0]).in_input_order(2).unwrap_err().kind(), ErrorKind::Decode);
+    /// assert_eq!(answer(&[0, 0]).in_input_order(2).unwrap_err().kind(), ErrorKind::Decode);
+    /// assert_eq!(answer(&[0, 2]).in_input_order(2).unwrap_err().kind(), ErrorKind::Decode);
+    /// ```
+    pub fn in_input_order(mut self, inputs: usize) -> crate::error::Result<Self> {
+        let mismatch = |what: String| {
+            Err(crate::error::Error::decode(format!(
+                "the embeddings answer does not match the request: {what}"
+            )))
+        };
+        let mut seen = vec![false; inputs];
+        for e in &self.embeddings {
+            match seen.get_mut(e.index) {
+                None => {
+                    return mismatch(format!(
+                        "vector index {} is out of range for {inputs} input(s)",
+                        e.index
+                    ));
+                }
+                Some(true) => return mismatch(format!("vector index {} appears twice", e.index)),
+                Some(slot) => *slot = true,
+            }
+        }
+        if self.embeddings.len() != inputs {
+            return mismatch(format!(
+                "{inputs} input(s) were sent, {} vector(s) came back",
+                self.embeddings.len()
+            ));
+        }
+        self.embeddings.sort_by_key(|e| e.index);
+        Ok(self)
+    }
+}

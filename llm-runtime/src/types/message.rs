@@ -82,18 +82,76 @@ impl Part {
     }
 }
 
+/// What kind of tool a [`ToolCall`] calls, and so what its
+/// [`arguments`](ToolCall::arguments) hold.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolCallKind {
+    /// A function tool: the arguments are JSON text.
+    #[default]
+    Function,
+    /// A custom (free-form) tool (OpenAI `type: "custom"`): the arguments are
+    /// the model's raw input text, not necessarily JSON.
+    Custom,
+}
+
+impl ToolCallKind {
+    fn is_function(&self) -> bool {
+        *self == ToolCallKind::Function
+    }
+}
+
 /// A tool call the model asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ToolCall {
     /// The provider's id for the call; a tool result answers it.
     pub id: String,
     /// The tool's name.
     pub name: String,
-    /// The arguments, as the JSON text the model wrote.
+    /// The arguments, as the JSON text the model wrote (for a
+    /// [`ToolCallKind::Custom`] call: its raw input text).
     pub arguments: String,
+    /// A function call, or a custom tool's call with free-form input.
+    #[serde(default, skip_serializing_if = "ToolCallKind::is_function")]
+    pub kind: ToolCallKind,
 }
 
 impl ToolCall {
+    /// A function call with JSON `arguments`.
+    pub fn function(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        ToolCall {
+            kind: ToolCallKind::Function,
+            id: id.into(),
+            name: name.into(),
+            arguments: arguments.into(),
+        }
+    }
+
+    /// A custom tool's call with its raw `input` text.
+    ///
+    /// ```
+    /// use llm_runtime::{ToolCall, ToolCallKind};
+    /// let call = ToolCall::custom("call_1", "code_exec", "print('hi')");
+    /// assert_eq!((call.kind, call.arguments.as_str()), (ToolCallKind::Custom, "print('hi')"));
+    /// ```
+    pub fn custom(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        input: impl Into<String>,
+    ) -> Self {
+        ToolCall {
+            kind: ToolCallKind::Custom,
+            id: id.into(),
+            name: name.into(),
+            arguments: input.into(),
+        }
+    }
+
     /// Parse the arguments as JSON.
     pub fn arguments_json(&self) -> crate::Result<serde_json::Value> {
         serde_json::from_str(&self.arguments).map_err(|e| {
@@ -122,6 +180,11 @@ pub struct Message {
     /// For a [`Role::Tool`] message: the id of the call it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// For a [`Role::Tool`] message: the name of the function whose call it
+    /// answers (Gemini names the function in a `functionResponse`, which a
+    /// trimmed history may no longer show; Mistral and Ollama take it too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
     /// For an assistant message: the reasoning that preceded it, in order,
     /// with what the provider needs back on the next turn (signatures,
     /// encrypted payloads). Filled from the reply; see [`ChatResponse::into_message`](crate::ChatResponse::into_message).
@@ -139,6 +202,7 @@ impl Message {
             content: vec![Part::text(text)],
             tool_calls: Vec::new(),
             tool_call_id: None,
+            tool_name: None,
             reasoning: Vec::new(),
             cache: None,
         }
@@ -166,6 +230,7 @@ impl Message {
             content: parts,
             tool_calls: Vec::new(),
             tool_call_id: None,
+            tool_name: None,
             reasoning: Vec::new(),
             cache: None,
         }
@@ -178,6 +243,7 @@ impl Message {
             content: text.map(Part::text).into_iter().collect(),
             tool_calls: calls,
             tool_call_id: None,
+            tool_name: None,
             reasoning: Vec::new(),
             cache: None,
         }
@@ -190,9 +256,29 @@ impl Message {
             content: vec![Part::text(content)],
             tool_calls: Vec::new(),
             tool_call_id: Some(call_id.into()),
+            tool_name: None,
             reasoning: Vec::new(),
             cache: None,
         }
+    }
+
+    /// The result of `call`, naming its function (see [`tool_name`](Self::tool_name)).
+    ///
+    /// ```
+    /// use llm_runtime::{Message, ToolCall};
+    /// let call = ToolCall::function("call_1", "get_weather", r#"{"city":"Paris"}"#);
+    /// let result = Message::tool_result_for(&call, "sunny");
+    /// assert_eq!(result.tool_call_id.as_deref(), Some("call_1"));
+    /// assert_eq!(result.tool_name.as_deref(), Some("get_weather"));
+    /// ```
+    pub fn tool_result_for(call: &ToolCall, content: impl Into<String>) -> Self {
+        Self::tool_result(call.id.clone(), content).with_tool_name(call.name.clone())
+    }
+
+    /// This tool result, naming the function whose call it answers.
+    pub fn with_tool_name(mut self, name: impl Into<String>) -> Self {
+        self.tool_name = Some(name.into());
+        self
     }
 
     /// This message with a prompt-cache breakpoint after it.

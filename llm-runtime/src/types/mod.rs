@@ -10,11 +10,12 @@ mod stream_event;
 mod usage;
 
 pub use embedding::{Embedding, EmbeddingRequest, EmbeddingResponse};
-pub use message::{ImageSource, Message, Part, Role, ToolCall};
+pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolCallKind};
 pub use param::{Param, Params};
 pub use reasoning::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock};
 pub use request::{
-    ChatRequest, ReasoningEffort, ResponseFormat, Tool, ToolChoice, UnsupportedParamPolicy,
+    ChatRequest, ReasoningEffort, ReasoningSummary, ResponseFormat, Tool, ToolChoice,
+    UnsupportedParamPolicy,
 };
 pub use response::{ChatResponse, FinishReason, ModelInfo};
 pub use stream_event::StreamEvent;

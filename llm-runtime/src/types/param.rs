@@ -44,11 +44,13 @@ pub enum Param {
     CacheKey,
     /// [`ChatRequest::cached_content`].
     CachedContent,
+    /// [`ChatRequest::reasoning_summary`].
+    ReasoningSummary,
 }
 
 impl Param {
     /// Every parameter, in declaration order (the order sets list them in).
-    pub const ALL: [Param; 13] = [
+    pub const ALL: [Param; 14] = [
         Param::Temperature,
         Param::TopP,
         Param::MaxTokens,
@@ -62,6 +64,7 @@ impl Param {
         Param::User,
         Param::CacheKey,
         Param::CachedContent,
+        Param::ReasoningSummary,
     ];
 
     /// The field's name in [`ChatRequest`] (and in its JSON form): `"top_p"`.
@@ -80,6 +83,7 @@ impl Param {
             Param::User => "user",
             Param::CacheKey => "cache_key",
             Param::CachedContent => "cached_content",
+            Param::ReasoningSummary => "reasoning_summary",
         }
     }
 
@@ -99,6 +103,7 @@ impl Param {
             Param::User => request.user.is_some(),
             Param::CacheKey => request.cache_key.is_some(),
             Param::CachedContent => request.cached_content.is_some(),
+            Param::ReasoningSummary => request.reasoning_summary.is_some(),
         }
     }
 
@@ -118,6 +123,7 @@ impl Param {
             Param::User => request.user = None,
             Param::CacheKey => request.cache_key = None,
             Param::CachedContent => request.cached_content = None,
+            Param::ReasoningSummary => request.reasoning_summary = None,
         }
     }
 
@@ -144,6 +150,7 @@ impl Param {
             Param::User => json(&request.user),
             Param::CacheKey => json(&request.cache_key),
             Param::CachedContent => json(&request.cached_content),
+            Param::ReasoningSummary => json(&request.reasoning_summary),
         }
     }
 
@@ -282,7 +289,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::types::{ReasoningEffort, ResponseFormat, Tool, ToolChoice};
+    use crate::types::{ReasoningEffort, ReasoningSummary, ResponseFormat, Tool, ToolChoice};
 
     fn everything() -> ChatRequest {
         ChatRequest::new("m")
@@ -300,6 +307,7 @@ mod tests {
             .end_user("u1")
             .cache_key("k")
             .cached_content("cachedContents/c1")
+            .reasoning_summary(ReasoningSummary::Concise)
     }
 
     #[test]

@@ -78,15 +78,112 @@ pub enum ResponseFormat {
 }
 
 /// How hard a reasoning model should think.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// OpenAI takes every named level as `reasoning_effort` (`reasoning.effort` on
+/// the Responses API); APIs that take a thinking-token budget instead
+/// (Anthropic, Gemini, Bedrock) get the budget each level stands for.
+/// A level this enum does not name yet is [`ReasoningEffort::Other`], sent as
+/// written where the API takes the word (and refused with
+/// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest) where only a
+/// budget can be sent).
+///
+/// ```
+/// use llm_runtime::ReasoningEffort;
+/// assert_eq!(ReasoningEffort::XHigh.as_str(), "xhigh");
+/// assert_eq!(ReasoningEffort::from_name("minimal"), ReasoningEffort::Minimal);
+/// assert_eq!(ReasoningEffort::from_name("max"), ReasoningEffort::Other("max".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ReasoningEffort {
+    /// No reasoning (`none`).
+    None,
+    /// The least reasoning a model that always reasons does (`minimal`).
+    Minimal,
     /// Little reasoning.
     Low,
     /// Some reasoning.
     Medium,
     /// Much reasoning.
     High,
+    /// More than [`High`](Self::High) (`xhigh`).
+    XHigh,
+    /// A level this enum does not name, as the API writes it.
+    Other(String),
+}
+
+impl ReasoningEffort {
+    /// The named levels, from least to most reasoning.
+    pub const NAMED: [ReasoningEffort; 6] = [
+        ReasoningEffort::None,
+        ReasoningEffort::Minimal,
+        ReasoningEffort::Low,
+        ReasoningEffort::Medium,
+        ReasoningEffort::High,
+        ReasoningEffort::XHigh,
+    ];
+
+    /// The word the API takes: `none`, `minimal`, `low`, `medium`, `high`,
+    /// `xhigh`, or the [`Other`](Self::Other) text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ReasoningEffort::None => "none",
+            ReasoningEffort::Minimal => "minimal",
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+            ReasoningEffort::XHigh => "xhigh",
+            ReasoningEffort::Other(s) => s,
+        }
+    }
+
+    /// The level a word names; an unknown word is [`Other`](Self::Other).
+    pub fn from_name(name: &str) -> Self {
+        Self::NAMED
+            .into_iter()
+            .find(|e| e.as_str() == name)
+            .unwrap_or_else(|| ReasoningEffort::Other(name.to_owned()))
+    }
+}
+
+impl Serialize for ReasoningEffort {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReasoningEffort {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(ReasoningEffort::from_name(&s))
+    }
+}
+
+/// Whether and how a reasoning model sums up its reasoning in the answer
+/// (OpenAI Responses `reasoning.summary`).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningSummary {
+    /// The most detailed summary the model offers (`auto`).
+    Auto,
+    /// A short summary (`concise`).
+    Concise,
+    /// A long summary (`detailed`).
+    Detailed,
+    /// No summary: the field is left out.
+    None,
+}
+
+impl ReasoningSummary {
+    /// The word the API takes, `None` for no summary.
+    pub const fn as_str(self) -> Option<&'static str> {
+        match self {
+            ReasoningSummary::Auto => Some("auto"),
+            ReasoningSummary::Concise => Some("concise"),
+            ReasoningSummary::Detailed => Some("detailed"),
+            ReasoningSummary::None => None,
+        }
+    }
 }
 
 /// What to do with a request parameter the provider does not support.
@@ -145,6 +242,20 @@ pub struct ChatRequest {
     /// A reasoning token budget (Anthropic thinking, Gemini thinking budget).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_budget: Option<u32>,
+    /// The reasoning summary to ask for (OpenAI Responses `reasoning.summary`);
+    /// `None` is the dialect's default (`auto` when reasoning is asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_summary: Option<ReasoningSummary>,
+    /// Whether to ask for the model's encrypted reasoning so the next turn can
+    /// send it back (OpenAI Responses `include: ["reasoning.encrypted_content"]`).
+    ///
+    /// `None` asks for it whenever reasoning is asked for, the conversation
+    /// already carries encrypted reasoning, or the model is known to reason;
+    /// `Some(true)` always (a reasoning deployment under a name of its own),
+    /// `Some(false)` never (a server that rejects the field). APIs that return
+    /// their reasoning state unasked (Anthropic and Gemini signatures) need no field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_encrypted_reasoning: Option<bool>,
     /// An end-user id for abuse monitoring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -260,6 +371,19 @@ impl ChatRequest {
     /// Set the reasoning effort.
     pub fn reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
         self.reasoning_effort = Some(effort);
+        self
+    }
+
+    /// Set the reasoning summary to ask for.
+    pub fn reasoning_summary(mut self, summary: ReasoningSummary) -> Self {
+        self.reasoning_summary = Some(summary);
+        self
+    }
+
+    /// Ask for the model's encrypted reasoning (`true`) or never (`false`),
+    /// whatever the model's name; see [`include_encrypted_reasoning`](Self::include_encrypted_reasoning).
+    pub fn encrypted_reasoning(mut self, include: bool) -> Self {
+        self.include_encrypted_reasoning = Some(include);
         self
     }
 

@@ -98,6 +98,7 @@ impl ChatResponse {
                 content: Vec::new(),
                 tool_calls: Vec::new(),
                 tool_call_id: None,
+                tool_name: None,
                 reasoning: Vec::new(),
                 cache: None,
             },

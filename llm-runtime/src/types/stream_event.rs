@@ -64,6 +64,13 @@ pub enum StreamEvent {
         /// The tool's name.
         name: String,
     },
+    /// The tool call begun at `index` calls a custom (free-form) tool: its
+    /// [`StreamEvent::ToolCallDelta`] pieces are raw input text, not JSON
+    /// (see [`ToolCallKind::Custom`](crate::ToolCallKind::Custom)).
+    CustomToolCall {
+        /// The call's position, as in [`StreamEvent::ToolCallStart`].
+        index: usize,
+    },
     /// A piece of a tool call's JSON arguments.
     ToolCallDelta {
         /// The call's position, as in [`StreamEvent::ToolCallStart`].

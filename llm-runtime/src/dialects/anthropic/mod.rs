@@ -10,7 +10,10 @@
 //! `redacted_thinking` blocks this API signed, as it requires for tool use.
 //! [`CacheBreakpoint`](crate::CacheBreakpoint)s become `cache_control` (with
 //! its `ttl`) on the marked system block, tool, or the last block of the
-//! marked message. `max_tokens` is required by the API, so it defaults to
+//! marked message. A JSON-schema response format is structured output,
+//! `output_config: {"format": {"type": "json_schema", "schema": ...}}` (a JSON
+//! object without a schema has no field and is an unsupported parameter).
+//! `max_tokens` is required by the API, so it defaults to
 //! [`DEFAULT_MAX_TOKENS`] (raised above the thinking budget when one is set).
 //!
 //! Response: `text` blocks are joined into the answer text, `thinking` blocks
@@ -112,12 +115,15 @@ impl Transform for AnthropicDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        let mut params =
-            Params::of(&[Param::Seed, Param::CacheKey, Param::CachedContent]).set_in(request);
-        if matches!(
-            request.response_format,
-            Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
-        ) {
+        let mut params = Params::of(&[
+            Param::Seed,
+            Param::CacheKey,
+            Param::CachedContent,
+            Param::ReasoningSummary,
+        ])
+        .set_in(request);
+        // A JSON schema is `output_config.format`; "any JSON object" has no field.
+        if matches!(request.response_format, Some(ResponseFormat::JsonObject)) {
             params.insert(Param::ResponseFormat);
         }
         params

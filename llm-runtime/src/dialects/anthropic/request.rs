@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use super::DEFAULT_MAX_TOKENS;
 use super::response::SOURCE;
 use crate::dialects::toolkit::{
-    SamplingNames, Turns, arguments_object, effort_budget, merge_extra, split_data_url,
+    SamplingNames, Turns, arguments_object, merge_extra, split_data_url, thinking_budget,
 };
 use crate::error::{Error, Result};
 use crate::types::{
@@ -25,7 +25,7 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
         Value::Array(messages(&request.messages)?),
     );
 
-    insert_max_tokens_and_thinking(request, &mut body);
+    insert_max_tokens_and_thinking(request, &mut body)?;
     // `seed` is only set under the Passthrough policy (see `unsupported_params`): sent as-is.
     SamplingNames {
         max_tokens: None,
@@ -42,11 +42,19 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
     if let Some(user) = &request.user {
         body.insert("metadata".into(), json!({"user_id": user}));
     }
-    // Only set under the Passthrough policy (see `unsupported_params`): sent as-is.
-    if let Some(format @ (ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })) =
-        &request.response_format
-    {
-        body.insert("response_format".into(), json!(format));
+    match &request.response_format {
+        // Structured output: the answer's text is JSON that matches the schema.
+        Some(ResponseFormat::JsonSchema { schema, .. }) => {
+            body.insert(
+                "output_config".into(),
+                json!({"format": {"type": "json_schema", "schema": schema}}),
+            );
+        }
+        // Only set under the Passthrough policy (see `unsupported_params`): sent as-is.
+        Some(format @ ResponseFormat::JsonObject) => {
+            body.insert("response_format".into(), json!(format));
+        }
+        Some(ResponseFormat::Text) | None => {}
     }
     if stream {
         body.insert("stream".into(), json!(true));
@@ -56,10 +64,12 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<V
 }
 
 /// `max_tokens` (required by the API) and, when reasoning is asked for, `thinking`.
-fn insert_max_tokens_and_thinking(request: &ChatRequest, body: &mut Map<String, Value>) {
-    let budget = request
-        .reasoning_budget
-        .or_else(|| request.reasoning_effort.map(effort_budget));
+fn insert_max_tokens_and_thinking(
+    request: &ChatRequest,
+    body: &mut Map<String, Value>,
+) -> Result<()> {
+    // A zero budget (effort `none`) is no thinking, which is the API's default.
+    let budget = thinking_budget(request)?.filter(|b| *b > 0);
     // `max_tokens` must exceed the thinking budget: leave room for the answer.
     let max_tokens = request.max_tokens.unwrap_or_else(|| {
         budget.map_or(DEFAULT_MAX_TOKENS, |b| b.saturating_add(DEFAULT_MAX_TOKENS))
@@ -71,6 +81,7 @@ fn insert_max_tokens_and_thinking(request: &ChatRequest, body: &mut Map<String, 
             json!({"type": "enabled", "budget_tokens": budget}),
         );
     }
+    Ok(())
 }
 
 /// The tools with their `input_schema` and cache breakpoints.

@@ -5,7 +5,9 @@ use serde_json::Value;
 
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
-use crate::types::{ChatResponse, FinishReason, Part, ReasoningBlock, ToolCall, Usage};
+use crate::types::{
+    ChatResponse, FinishReason, Part, ReasoningBlock, ToolCall, ToolCallKind, Usage,
+};
 
 /// The [`ReasoningBlock::source`] of Anthropic's signed and redacted thinking.
 pub(super) const SOURCE: &str = "anthropic";
@@ -153,6 +155,7 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
                 .push(ReasoningBlock::redacted(data, SOURCE)),
             ContentBlock::ToolUse { id, name, input } => {
                 response.message.tool_calls.push(ToolCall {
+                    kind: ToolCallKind::Function,
                     id,
                     name,
                     arguments: arguments_text(&input),

@@ -6,7 +6,7 @@ use super::*;
 use crate::error::ErrorKind;
 use crate::stream::{ResponseAccumulator, SseDecoder};
 use crate::types::{
-    FinishReason, Message, Part, ReasoningEffort, Tool, ToolCall, ToolChoice, Usage,
+    FinishReason, Message, Part, ReasoningEffort, Tool, ToolCall, ToolCallKind, ToolChoice, Usage,
 };
 
 static SPEC: crate::spec::ProviderSpec =
@@ -128,11 +128,13 @@ fn request_maps_tools_tool_calls_and_results() {
             Some("Checking.".into()),
             vec![
                 ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "toolu_1".into(),
                     name: "weather".into(),
                     arguments: r#"{"city":"Paris"}"#.into(),
                 },
                 ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "toolu_2".into(),
                     name: "weather".into(),
                     arguments: String::new(),
@@ -186,6 +188,7 @@ fn request_rejects_tool_arguments_that_are_not_json_and_results_without_id() {
     let bad = ChatRequest::new("m").message(Message::assistant_tool_calls(
         None,
         vec![ToolCall {
+            kind: ToolCallKind::Function,
             id: "t".into(),
             name: "f".into(),
             arguments: "{oops".into(),
@@ -297,11 +300,13 @@ fn response_maps_blocks_usage_and_stop_reason() {
         r.message.tool_calls,
         [
             ToolCall {
+                kind: ToolCallKind::Function,
                 id: "toolu_a".into(),
                 name: "weather".into(),
                 arguments: r#"{"city":"Paris","unit":"c"}"#.into()
             },
             ToolCall {
+                kind: ToolCallKind::Function,
                 id: "toolu_b".into(),
                 name: "weather".into(),
                 arguments: r#"{"city":"Rome"}"#.into()

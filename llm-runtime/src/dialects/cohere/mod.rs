@@ -69,7 +69,9 @@ impl Transform for CohereDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        let mut params = Params::of(&[Param::ReasoningEffort, Param::User]).set_in(request);
+        let mut params =
+            Params::of(&[Param::ReasoningEffort, Param::User, Param::ReasoningSummary])
+                .set_in(request);
         if matches!(request.tool_choice, Some(ToolChoice::Tool(_))) {
             params.insert(Param::ToolChoice);
         }

@@ -146,7 +146,7 @@ pub(crate) fn embedding_body(req: &EmbeddingRequest) -> Value {
 mod tests {
     use super::*;
     use crate::ErrorKind;
-    use crate::types::{Tool, ToolCall};
+    use crate::types::{Tool, ToolCall, ToolCallKind};
 
     #[test]
     fn maps_every_field() {
@@ -159,6 +159,7 @@ mod tests {
             .message(Message::assistant_tool_calls(
                 Some("I will look it up.".into()),
                 vec![ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "get_weather_1".into(),
                     name: "get_weather".into(),
                     arguments: r#"{"city":"Paris"}"#.into(),

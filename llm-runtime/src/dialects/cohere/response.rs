@@ -6,7 +6,7 @@ use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::count_of;
 use crate::error::{Error, Result};
 use crate::types::{
-    ChatResponse, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
+    ChatResponse, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, ToolCallKind, Usage,
 };
 
 /// A token count: Cohere writes some as floats (`12.0`).
@@ -97,6 +97,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
         .map(|call| {
             let function = call.get("function");
             ToolCall {
+                kind: ToolCallKind::Function,
                 id: str_at(call, "id").unwrap_or_default().to_owned(),
                 name: function
                     .and_then(|f| str_at(f, "name"))

@@ -191,6 +191,7 @@ impl Transform for ConverseDialect {
             Param::User,
             Param::CacheKey,
             Param::CachedContent,
+            Param::ReasoningSummary,
         ])
         .set_in(request);
         if matches!(

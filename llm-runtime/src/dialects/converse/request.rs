@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::SOURCE;
-use crate::dialects::toolkit::{Turns, arguments_object, effort_budget, f32_json, split_data_url};
+use crate::dialects::toolkit::{
+    Turns, arguments_object, f32_json, split_data_url, thinking_budget,
+};
 use crate::error::{Error, Result};
 use crate::types::{ChatRequest, ImageSource, Message, Part, ReasoningBlock, Role, ToolChoice};
 
@@ -45,7 +47,7 @@ pub(super) fn body(request: &ChatRequest, model: &str) -> Result<Value> {
     if !request.tools.is_empty() {
         body.insert("toolConfig".into(), tool_config(request));
     }
-    let additional = additional_fields(request, model);
+    let additional = additional_fields(request, model)?;
     if !additional.is_empty() {
         body.insert(
             "additionalModelRequestFields".into(),
@@ -76,12 +78,15 @@ fn inference_config(request: &ChatRequest) -> Map<String, Value> {
 
 /// `additionalModelRequestFields`: the model's own options (thinking for
 /// Anthropic models) and the extra fields that are not top-level ones.
-fn additional_fields(request: &ChatRequest, model: &str) -> Map<String, Value> {
+fn additional_fields(request: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
     let mut additional = Map::new();
-    let budget = request
-        .reasoning_budget
-        .or_else(|| request.reasoning_effort.map(effort_budget));
-    if let Some(budget) = budget.filter(|_| is_anthropic(model)) {
+    // A zero budget (effort `none`) is no thinking, which is Claude's default.
+    let budget = if is_anthropic(model) {
+        thinking_budget(request)?.filter(|b| *b > 0)
+    } else {
+        None
+    };
+    if let Some(budget) = budget {
         additional.insert(
             "thinking".into(),
             json!({"type": "enabled", "budget_tokens": budget}),
@@ -93,7 +98,7 @@ fn additional_fields(request: &ChatRequest, model: &str) -> Map<String, Value> {
         }
         additional.insert(key.clone(), value.clone());
     }
-    additional
+    Ok(additional)
 }
 
 /// The top-level fields the caller set replace the built ones, except

@@ -6,7 +6,9 @@ use serde_json::Value;
 use super::SOURCE;
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
-use crate::types::{ChatResponse, FinishReason, Part, ReasoningBlock, ToolCall, Usage};
+use crate::types::{
+    ChatResponse, FinishReason, Part, ReasoningBlock, ToolCall, ToolCallKind, Usage,
+};
 
 /// A content block of the answer. Block kinds added later (citations,
 /// guardrail content...) decode with every field empty and are skipped.
@@ -141,6 +143,7 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
         }) = block.tool_use
         {
             response.message.tool_calls.push(ToolCall {
+                kind: ToolCallKind::Function,
                 id: tool_use_id,
                 name,
                 arguments: arguments_text(&input),

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::*;
 use crate::provider::Provider;
-use crate::types::{Message, Part, ReasoningBlock, Tool, ToolCall};
+use crate::types::{Message, Part, ReasoningBlock, Tool, ToolCall, ToolCallKind};
 use crate::{ErrorKind, providers::Bedrock};
 
 fn ctx(model: &str, stream: bool) -> RequestContext<'_> {
@@ -67,6 +67,7 @@ fn request_fields() {
         ReasoningBlock::redacted("b64", SOURCE),
     ];
     reply.tool_calls = vec![ToolCall {
+        kind: ToolCallKind::Function,
         id: "t1".into(),
         name: "get_weather".into(),
         arguments: r#"{"city":"Paris"}"#.into(),

@@ -5,7 +5,9 @@
 //! become `contents` with roles `user`/`model` (consecutive ones of one role
 //! merged); images become `inlineData` (base64 and `data:` URLs) or `fileData`
 //! (other URLs); a tool result becomes a `functionResponse` named after the
-//! earlier call it answers, its `response` the result's JSON object (other
+//! earlier call it answers (or, when a trimmed history no longer holds the
+//! call, the result's own [`Message::tool_name`](crate::Message::tool_name)),
+//! its `response` the result's JSON object (other
 //! JSON, or plain text, wrapped as `{"result": ...}`). Tools are sent as
 //! `parametersJsonSchema` and a JSON-schema response format as
 //! `responseJsonSchema`: both take the JSON Schema a [`Tool`](crate::Tool)
@@ -21,7 +23,10 @@
 //! parts the reasoning, each `thoughtSignature` a [`ReasoningBlock`](crate::ReasoningBlock)
 //! anchored on its part, `functionCall` parts the tool calls (arguments
 //! serialized with `serde_json::to_string`, id `call_<n>` when the API gives
-//! none). A `STOP` with tool calls is [`FinishReason::ToolCalls`](crate::FinishReason::ToolCalls).
+//! none). A `STOP` with tool calls is [`FinishReason::ToolCalls`](crate::FinishReason::ToolCalls);
+//! every documented `finishReason` maps through one table, every filter
+//! (text or image: `SAFETY`, `IMAGE_PROHIBITED_CONTENT`, `IMAGE_RECITATION`...)
+//! to [`FinishReason::ContentFilter`](crate::FinishReason::ContentFilter).
 //! A prompt blocked before any candidate (`promptFeedback.blockReason`) is a
 //! successful response with an empty message and
 //! [`FinishReason::ContentFilter`](crate::FinishReason::ContentFilter), the
@@ -125,7 +130,7 @@ impl Transform for GeminiDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        Params::of(&[Param::User, Param::CacheKey]).set_in(request)
+        Params::of(&[Param::User, Param::CacheKey, Param::ReasoningSummary]).set_in(request)
     }
 
     fn build_embedding_request(

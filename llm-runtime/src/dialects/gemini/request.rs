@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::response::SOURCE;
 use super::schema::function_schema;
 use crate::dialects::toolkit::{
-    SamplingNames, Turns, arguments_object, effort_budget, merge_extra, split_data_url,
+    SamplingNames, Turns, arguments_object, merge_extra, split_data_url, thinking_budget,
 };
 use crate::error::{Error, Result};
 use crate::types::{
@@ -70,7 +70,7 @@ pub(super) fn body(request: &ChatRequest) -> Result<Value> {
     if let Some(name) = &request.cached_content {
         body.insert("cachedContent".into(), json!(name));
     }
-    let generation = generation_config(request);
+    let generation = generation_config(request)?;
     if !generation.is_empty() {
         body.insert("generationConfig".into(), Value::Object(generation));
     }
@@ -78,7 +78,7 @@ pub(super) fn body(request: &ChatRequest) -> Result<Value> {
     Ok(Value::Object(body))
 }
 
-fn generation_config(request: &ChatRequest) -> Map<String, Value> {
+fn generation_config(request: &ChatRequest) -> Result<Map<String, Value>> {
     let mut config = Map::new();
     SamplingNames {
         temperature: "temperature",
@@ -98,16 +98,14 @@ fn generation_config(request: &ChatRequest) -> Map<String, Value> {
         }
         Some(ResponseFormat::Text) | None => {}
     }
-    let budget = request
-        .reasoning_budget
-        .or_else(|| request.reasoning_effort.map(effort_budget));
-    if let Some(budget) = budget {
+    // A zero budget (effort `none`) turns thinking off: no thoughts to include.
+    if let Some(budget) = thinking_budget(request)? {
         config.insert(
             "thinkingConfig".into(),
-            json!({"thinkingBudget": budget, "includeThoughts": true}),
+            json!({"thinkingBudget": budget, "includeThoughts": budget > 0}),
         );
     }
-    config
+    Ok(config)
 }
 
 /// The conversation without its system messages, as `contents`.
@@ -227,11 +225,16 @@ fn function_response(message: &Message, names: &HashMap<&str, &str>) -> Result<V
     let id = message.tool_call_id.as_deref().ok_or_else(|| {
         Error::invalid_request("a tool message needs the id of the call it answers (tool_call_id)")
     })?;
-    let name = names.get(id).ok_or_else(|| {
-        Error::invalid_request(format!(
-            "the tool result for call `{id}` answers no earlier assistant tool call; Gemini needs the function's name"
-        ))
-    })?;
+    // The call's own name; the result's when a trimmed history no longer holds the call.
+    let name = names
+        .get(id)
+        .copied()
+        .or(message.tool_name.as_deref())
+        .ok_or_else(|| {
+            Error::invalid_request(format!(
+                "the tool result for call `{id}` answers no earlier assistant tool call; Gemini needs the function's name (Message::tool_result_for, or with_tool_name)"
+            ))
+        })?;
     let text = message.text();
     let response = match serde_json::from_str::<Value>(&text) {
         Ok(object @ Value::Object(_)) => object,

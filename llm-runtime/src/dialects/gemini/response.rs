@@ -6,7 +6,9 @@ use serde_json::Value;
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::stream::ResponseAccumulator;
-use crate::types::{ChatResponse, FinishReason, ReasoningAnchor, StreamEvent, ToolCall, Usage};
+use crate::types::{
+    ChatResponse, FinishReason, ReasoningAnchor, StreamEvent, ToolCall, ToolCallKind, Usage,
+};
 
 /// One `GenerateContentResponse`: a whole response, or one event of a stream.
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +143,7 @@ impl FunctionCall {
     /// The call as a [`ToolCall`]; `position` numbers calls without an id.
     pub(super) fn into_tool_call(self, position: usize) -> ToolCall {
         ToolCall {
+            kind: ToolCallKind::Function,
             id: self
                 .id
                 .filter(|id| !id.is_empty())
@@ -192,16 +195,49 @@ impl UsageMetadata {
     }
 }
 
-/// The unified finish reason of a raw `finishReason`, given whether the answer called tools.
+/// Every `finishReason` Google documents (Gemini API and Vertex AI), with the
+/// unified reason it means; `None` keeps the raw value as
+/// [`FinishReason::Other`]. Every reason that says a filter stopped the
+/// answer (safety, recitation, blocklist, prohibited content, personal data,
+/// Model Armor), text or image alike, is [`FinishReason::ContentFilter`].
+pub(super) const FINISH_REASONS: &[(&str, Option<FinishReason>)] = &[
+    ("FINISH_REASON_UNSPECIFIED", None),
+    ("STOP", Some(FinishReason::Stop)),
+    ("MAX_TOKENS", Some(FinishReason::Length)),
+    ("SAFETY", Some(FinishReason::ContentFilter)),
+    ("RECITATION", Some(FinishReason::ContentFilter)),
+    ("LANGUAGE", None),
+    ("OTHER", None),
+    ("BLOCKLIST", Some(FinishReason::ContentFilter)),
+    ("PROHIBITED_CONTENT", Some(FinishReason::ContentFilter)),
+    ("SPII", Some(FinishReason::ContentFilter)),
+    ("MALFORMED_FUNCTION_CALL", None),
+    ("MODEL_ARMOR", Some(FinishReason::ContentFilter)),
+    ("IMAGE_SAFETY", Some(FinishReason::ContentFilter)),
+    (
+        "IMAGE_PROHIBITED_CONTENT",
+        Some(FinishReason::ContentFilter),
+    ),
+    ("IMAGE_RECITATION", Some(FinishReason::ContentFilter)),
+    ("IMAGE_OTHER", None),
+    ("NO_IMAGE", None),
+    ("UNEXPECTED_TOOL_CALL", None),
+    ("TOO_MANY_TOOL_CALLS", None),
+    ("MISSING_THOUGHT_SIGNATURE", None),
+    ("MALFORMED_RESPONSE", None),
+];
+
+/// The unified finish reason of a raw `finishReason` ([`FINISH_REASONS`]),
+/// given whether the answer called tools.
 pub(super) fn finish_reason(raw: &str, has_tool_calls: bool) -> FinishReason {
-    match raw {
-        "STOP" if has_tool_calls => FinishReason::ToolCalls,
-        "STOP" => FinishReason::Stop,
-        "MAX_TOKENS" => FinishReason::Length,
-        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY" => {
-            FinishReason::ContentFilter
-        }
-        other => FinishReason::Other(other.to_owned()),
+    let known = FINISH_REASONS
+        .iter()
+        .find(|(name, _)| *name == raw)
+        .and_then(|(_, reason)| reason.clone());
+    match known {
+        Some(FinishReason::Stop) if has_tool_calls => FinishReason::ToolCalls,
+        Some(reason) => reason,
+        None => FinishReason::Other(raw.to_owned()),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::error::ErrorKind;
 use crate::stream::{ResponseAccumulator, SseDecoder};
 use crate::types::{
     Embedding, FinishReason, Message, Part, ReasoningEffort, ResponseFormat, Tool, ToolCall,
-    ToolChoice, Usage,
+    ToolCallKind, ToolChoice, Usage,
 };
 
 static SPEC: crate::spec::ProviderSpec =
@@ -187,11 +187,13 @@ fn request_maps_tools_calls_and_results() {
             None,
             vec![
                 ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "call_0".into(),
                     name: "weather".into(),
                     arguments: r#"{"city":"Paris"}"#.into(),
                 },
                 ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "call_1".into(),
                     name: "time".into(),
                     arguments: "{}".into(),
@@ -234,6 +236,7 @@ fn tool_results_are_wrapped_into_objects() {
             .message(Message::assistant_tool_calls(
                 None,
                 vec![ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "c".into(),
                     name: "f".into(),
                     arguments: "{}".into(),
@@ -322,11 +325,13 @@ fn response_maps_parts_usage_and_finish() {
         r.message.tool_calls,
         [
             ToolCall {
+                kind: ToolCallKind::Function,
                 id: "call_0".into(),
                 name: "weather".into(),
                 arguments: r#"{"city":"Paris","unit":"c"}"#.into()
             },
             ToolCall {
+                kind: ToolCallKind::Function,
                 id: "fc_9".into(),
                 name: "weather".into(),
                 arguments: r#"{"city":"Rome"}"#.into()

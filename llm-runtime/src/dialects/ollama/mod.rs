@@ -9,8 +9,11 @@
 //! - tool-call arguments are sent and received as JSON objects; in the unified
 //!   types they are JSON text (serialized the same way streamed or not);
 //!   Ollama gives no call ids, so calls are named `call_0`, `call_1`... in order,
-//!   and a tool result names its call by the tool's name (`tool_name`);
-//! - `reasoning_effort` is `think` (`"low"`, `"medium"`, `"high"`), the
+//!   and a tool result names its call by the tool's name (`tool_name`: the
+//!   result's own [`Message::tool_name`](crate::Message::tool_name), else the
+//!   name of the earlier call it answers);
+//! - `reasoning_effort` is `think` (`false` for `none`, else the level's word:
+//!   `"low"`, `"medium"`, `"high"`), the
 //!   `thinking` text is [`ChatResponse::reasoning`];
 //! - `done_reason` `stop` is [`FinishReason::ToolCalls`](crate::FinishReason::ToolCalls)
 //!   when the answer made tool calls; Ollama has no content-filter reason;
@@ -58,7 +61,9 @@ impl Transform for OllamaDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        let mut params = Params::of(&[Param::ReasoningBudget, Param::User]).set_in(request);
+        let mut params =
+            Params::of(&[Param::ReasoningBudget, Param::User, Param::ReasoningSummary])
+                .set_in(request);
         if matches!(&request.tool_choice, Some(choice) if *choice != ToolChoice::Auto) {
             params.insert(Param::ToolChoice);
         }

@@ -59,21 +59,23 @@ fn message(m: &Message, history: &[Message]) -> Result<Value> {
         obj.insert("tool_calls".into(), calls.into());
     }
     if m.role == Role::Tool
-        && let Some(name) = m
-            .tool_call_id
-            .as_deref()
-            .and_then(|id| tool_name(history, id))
+        && let Some(name) = m.tool_name.as_deref().or_else(|| {
+            m.tool_call_id
+                .as_deref()
+                .and_then(|id| tool_name(history, id))
+        })
     {
         obj.insert("tool_name".into(), name.into());
     }
     Ok(Value::Object(obj))
 }
 
-fn think(effort: ReasoningEffort) -> &'static str {
+/// `think`: `false` for effort `none`, else the level's word as Ollama takes
+/// it (`"low"`, `"medium"`, `"high"`; a level it does not know is its error to report).
+fn think(effort: &ReasoningEffort) -> Value {
     match effort {
-        ReasoningEffort::Low => "low",
-        ReasoningEffort::Medium => "medium",
-        ReasoningEffort::High => "high",
+        ReasoningEffort::None => Value::Bool(false),
+        level => level.as_str().into(),
     }
 }
 
@@ -110,8 +112,8 @@ pub(crate) fn chat_body(req: &ChatRequest, stream: bool) -> Result<Value> {
     if !options.is_empty() {
         body.insert("options".into(), Value::Object(options));
     }
-    if let Some(effort) = req.reasoning_effort {
-        body.insert("think".into(), think(effort).into());
+    if let Some(effort) = &req.reasoning_effort {
+        body.insert("think".into(), think(effort));
     }
     // `extra.options` adds to the sampling options rather than replacing them.
     merge_extra(&mut body, &req.extra, &["options"]);
@@ -131,10 +133,11 @@ pub(crate) fn embedding_body(req: &EmbeddingRequest) -> Value {
 mod tests {
     use super::*;
     use crate::ErrorKind;
-    use crate::types::{Tool, ToolCall};
+    use crate::types::{Tool, ToolCall, ToolCallKind};
 
     fn call(id: &str, name: &str, arguments: &str) -> ToolCall {
         ToolCall {
+            kind: ToolCallKind::Function,
             id: id.into(),
             name: name.into(),
             arguments: arguments.into(),

@@ -8,7 +8,7 @@ use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{
-    ChatResponse, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, Usage,
+    ChatResponse, EmbeddingResponse, FinishReason, ModelInfo, Part, ToolCall, ToolCallKind, Usage,
 };
 
 /// One chat object: the whole non-streamed answer, or one stream line.
@@ -75,6 +75,7 @@ impl WireToolCall {
             other => other.to_string(),
         };
         ToolCall {
+            kind: ToolCallKind::Function,
             id,
             name: self.function.name.clone(),
             arguments,
@@ -215,11 +216,13 @@ mod tests {
             r.message.tool_calls,
             vec![
                 ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "call_0".into(),
                     name: "get_weather".into(),
                     arguments: r#"{"city":"Paris"}"#.into()
                 },
                 ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "call_abc".into(),
                     name: "get_time".into(),
                     arguments: "{}".into()

@@ -1,5 +1,13 @@
 //! OpenAI chat completions, the wire format most providers speak
 //! (Groq, Mistral, DeepSeek, Together, Fireworks, OpenRouter, xAI, vLLM...).
+//!
+//! A custom tool's call (`{"type": "custom", "custom": {"name", "input"}}`,
+//! whole or streamed in pieces) is a [`ToolCall`](crate::ToolCall) of kind
+//! [`ToolCallKind::Custom`](crate::ToolCallKind::Custom) whose arguments are
+//! the raw input (streamed: a [`StreamEvent::CustomToolCall`] after its
+//! start), and goes back in that shape next turn. A tool result that names
+//! its function ([`Message::tool_name`](crate::Message::tool_name)) sends it
+//! as the tool message's `name` (Mistral reads it; OpenAI accepts it).
 
 mod request;
 mod response;
@@ -44,7 +52,12 @@ impl Transform for OpenAiDialect {
     }
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
-        Params::of(&[Param::ReasoningBudget, Param::CachedContent]).set_in(request)
+        Params::of(&[
+            Param::ReasoningBudget,
+            Param::CachedContent,
+            Param::ReasoningSummary,
+        ])
+        .set_in(request)
     }
 
     fn build_embedding_request(

@@ -7,7 +7,8 @@ use crate::error::Result;
 use crate::provider::RequestContext;
 use crate::spec::MaxTokensField;
 use crate::types::{
-    ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolCall, ToolChoice,
+    ChatRequest, EmbeddingRequest, Message, Part, ResponseFormat, Role, ToolCall, ToolCallKind,
+    ToolChoice,
 };
 
 /// Content as a plain string when it is text only, else the array form.
@@ -38,11 +39,16 @@ impl Serialize for WireToolCall<'_> {
         let c = self.0;
         let mut map = s.serialize_map(Some(3))?;
         map.serialize_entry("id", &c.id)?;
-        map.serialize_entry("type", "function")?;
-        map.serialize_entry(
-            "function",
-            &json!({"name": c.name, "arguments": c.arguments}),
-        )?;
+        if c.kind == ToolCallKind::Custom {
+            map.serialize_entry("type", "custom")?;
+            map.serialize_entry("custom", &json!({"name": c.name, "input": c.arguments}))?;
+        } else {
+            map.serialize_entry("type", "function")?;
+            map.serialize_entry(
+                "function",
+                &json!({"name": c.name, "arguments": c.arguments}),
+            )?;
+        }
         map.end()
     }
 }
@@ -67,6 +73,11 @@ impl Serialize for WireMessage<'_> {
             Role::Tool => {
                 map.serialize_entry("content", &m.text())?;
                 map.serialize_entry("tool_call_id", m.tool_call_id.as_deref().unwrap_or(""))?;
+                // The function's name, where the caller gave it: Mistral reads
+                // it, OpenAI and most compatible servers accept it.
+                if let Some(name) = &m.tool_name {
+                    map.serialize_entry("name", name)?;
+                }
             }
             _ => map.serialize_entry("content", &Content(&m.content))?,
         }
@@ -266,6 +277,7 @@ mod tests {
             .message(Message::assistant_tool_calls(
                 None,
                 vec![ToolCall {
+                    kind: ToolCallKind::Function,
                     id: "call_1".into(),
                     name: "get_weather".into(),
                     arguments: r#"{"city":"Paris"}"#.into(),

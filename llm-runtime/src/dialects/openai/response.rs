@@ -4,7 +4,7 @@ use serde_json::Value;
 use crate::dialects::wire::{TextContent, count, null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{
-    ChatResponse, Embedding, EmbeddingResponse, FinishReason, Part, ToolCall, Usage,
+    ChatResponse, Embedding, EmbeddingResponse, FinishReason, Part, ToolCall, ToolCallKind, Usage,
 };
 
 #[derive(Deserialize)]
@@ -49,6 +49,37 @@ struct WireToolCall {
     id: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     function: WireFunction,
+    /// A custom tool's call (`"type": "custom"`): its name and raw input.
+    #[serde(default)]
+    custom: Option<WireCustom>,
+}
+
+/// The `custom` object of a custom tool's call, whole or (streamed) in pieces.
+#[derive(Deserialize, Default)]
+pub(super) struct WireCustom {
+    #[serde(default)]
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) input: Option<String>,
+}
+
+impl WireToolCall {
+    fn into_tool_call(self) -> ToolCall {
+        let id = self.id.unwrap_or_default();
+        match self.custom {
+            Some(custom) => ToolCall::custom(
+                id,
+                custom.name.unwrap_or_default(),
+                custom.input.unwrap_or_default(),
+            ),
+            None => ToolCall {
+                kind: ToolCallKind::Function,
+                id,
+                name: self.function.name.unwrap_or_default(),
+                arguments: self.function.arguments.unwrap_or_default(),
+            },
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -156,11 +187,7 @@ pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
         .message
         .tool_calls
         .into_iter()
-        .map(|c| ToolCall {
-            id: c.id.unwrap_or_default(),
-            name: c.function.name.unwrap_or_default(),
-            arguments: c.function.arguments.unwrap_or_default(),
-        })
+        .map(WireToolCall::into_tool_call)
         .collect();
     r.set_plain_reasoning(
         choice

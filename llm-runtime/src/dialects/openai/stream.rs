@@ -1,9 +1,10 @@
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::response::{WireUsage, decode_failure, error_value, finish_reason};
+use super::response::{WireCustom, WireUsage, decode_failure, error_value, finish_reason};
 use crate::dialects::wire::null_as_default;
 use crate::error::Result;
 use crate::provider::{Control, Frame};
@@ -15,6 +16,8 @@ use crate::types::StreamEvent;
 pub struct OpenAiStreamState {
     started: bool,
     calls: ToolCallAssembler,
+    /// The positions of the calls already marked as custom tool calls.
+    custom: HashSet<usize>,
 }
 
 /// Borrowed where the wire allows: the id and model repeat on every chunk but
@@ -63,6 +66,9 @@ struct ToolDelta {
     id: Option<String>,
     #[serde(default)]
     function: Option<FunctionDelta>,
+    /// A custom tool's call: its name and pieces of its raw input.
+    #[serde(default)]
+    custom: Option<WireCustom>,
 }
 
 #[derive(Deserialize, Default)]
@@ -131,14 +137,31 @@ fn on_choice(
         out.push(StreamEvent::RefusalDelta { text });
     }
     for call in d.tool_calls {
-        let function = call.function.unwrap_or_default();
-        state.calls.push_events(
+        let (name, arguments, custom) = match (call.custom, call.function) {
+            (Some(custom), _) => (custom.name, custom.input, true),
+            (None, function) => {
+                let function = function.unwrap_or_default();
+                (function.name, function.arguments, false)
+            }
+        };
+        let position = state.calls.push_events(
             call.index,
             call.id.as_deref(),
-            function.name.as_deref(),
-            function.arguments.as_deref().unwrap_or_default(),
+            name.as_deref(),
+            arguments.as_deref().unwrap_or_default(),
             out,
         )?;
+        if custom && state.custom.insert(position) {
+            // Right after the call's start (and before its first input
+            // piece), so the kind is known before the arguments are read.
+            let at = out
+                .iter()
+                .rposition(
+                    |e| matches!(e, StreamEvent::ToolCallStart { index, .. } if *index == position),
+                )
+                .map_or(out.len(), |i| i + 1);
+            out.insert(at, StreamEvent::CustomToolCall { index: position });
+        }
     }
     if let Some(reason) = choice.finish_reason.as_deref() {
         out.push(StreamEvent::Finish {

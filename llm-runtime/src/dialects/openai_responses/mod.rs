@@ -8,11 +8,17 @@
 //! `{"type": "function", name, description, parameters, "strict": false}`
 //! (the API's default is strict, which rejects most hand-written schemas),
 //! `max_tokens` is `max_output_tokens`, a JSON schema is `text.format`, a
-//! reasoning effort is `reasoning: {effort, summary: "auto"}`. Every request
-//! says `store: false`, and one to a reasoning model (`o1`, `o3`, `o4`,
-//! `gpt-5` but not `gpt-5-chat`, or any request with a reasoning effort) asks
-//! for `include: ["reasoning.encrypted_content"]`, so its reasoning comes back
-//! encrypted and goes back with the next turn without server state. `extra`
+//! reasoning effort and summary are `reasoning: {effort, summary}` (the
+//! summary `auto` unless the request names one, left out for
+//! [`ReasoningSummary::None`](crate::ReasoningSummary::None)). Every request
+//! says `store: false` and asks for `include: ["reasoning.encrypted_content"]`
+//! when it asks for reasoning (an effort other than `none`, or a summary), when
+//! its conversation already carries this API's encrypted reasoning, or when
+//! the model is one of OpenAI's reasoning models (`o1`, `o3`, `o4`, `gpt-5`
+//! but not `gpt-5-chat`); [`ChatRequest::include_encrypted_reasoning`](crate::ChatRequest::include_encrypted_reasoning)
+//! decides instead when set (a reasoning deployment under a name of its own).
+//! So the reasoning comes back encrypted and goes back with the next turn
+//! without server state. `extra`
 //! fields are merged last: `extra("previous_response_id", json!(id))` (with
 //! `extra("store", json!(true))` on the turns to continue from) is how a
 //! caller asks for server-side state instead, and `include`, `reasoning`,

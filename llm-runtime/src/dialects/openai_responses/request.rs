@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 use super::SOURCE;
 use crate::dialects::toolkit::{SamplingNames, image_url, merge_extra};
 use crate::types::{
-    ChatRequest, Message, Part, ReasoningAnchor, ReasoningBlock, ResponseFormat, Role, Tool,
-    ToolCall, ToolChoice,
+    ChatRequest, Message, Part, ReasoningAnchor, ReasoningBlock, ReasoningEffort, ReasoningSummary,
+    ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 
 /// The JSON body of a Responses request for `model`.
@@ -33,11 +33,8 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Value {
     if let Some(format) = &request.response_format {
         body.insert("text".into(), json!({ "format": text_format(format) }));
     }
-    if let Some(effort) = request.reasoning_effort {
-        body.insert(
-            "reasoning".into(),
-            json!({"effort": effort, "summary": "auto"}),
-        );
+    if let Some(reasoning) = reasoning(request) {
+        body.insert("reasoning".into(), reasoning);
     }
     if let Some(user) = &request.user {
         body.insert("user".into(), json!(user));
@@ -46,7 +43,7 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Value {
         body.insert("prompt_cache_key".into(), json!(key));
     }
     body.insert("store".into(), json!(false));
-    if request.reasoning_effort.is_some() || is_reasoning_model(model) {
+    if wants_encrypted_reasoning(request, model) {
         body.insert("include".into(), json!(["reasoning.encrypted_content"]));
     }
     if stream {
@@ -115,6 +112,51 @@ fn text_format(format: &ResponseFormat) -> Value {
             strict,
         } => json!({"type": "json_schema", "name": name, "schema": schema, "strict": strict}),
     }
+}
+
+/// `reasoning`: the effort and the summary asked for (`auto` by default when
+/// an effort is set, left out for [`ReasoningSummary::None`]).
+fn reasoning(request: &ChatRequest) -> Option<Value> {
+    let mut reasoning = Map::new();
+    if let Some(effort) = &request.reasoning_effort {
+        reasoning.insert("effort".into(), json!(effort));
+    }
+    let summary = match request.reasoning_summary {
+        Some(summary) => summary.as_str(),
+        None if request.reasoning_effort.is_some() => ReasoningSummary::Auto.as_str(),
+        None => None,
+    };
+    if let Some(summary) = summary {
+        reasoning.insert("summary".into(), json!(summary));
+    }
+    (!reasoning.is_empty()).then_some(Value::Object(reasoning))
+}
+
+/// Whether to send `include: ["reasoning.encrypted_content"]`, without which
+/// a stateless (`store: false`) conversation loses its reasoning between turns.
+///
+/// The caller's [`ChatRequest::include_encrypted_reasoning`] decides when set;
+/// otherwise it is sent whenever reasoning is asked for (an effort other than
+/// `none`, or a summary), the conversation already carries this API's
+/// encrypted reasoning (a deployment under a name of its own that reasoned
+/// before), or the model's name is one of OpenAI's reasoning models.
+fn wants_encrypted_reasoning(request: &ChatRequest, model: &str) -> bool {
+    if let Some(include) = request.include_encrypted_reasoning {
+        return include;
+    }
+    let asked = request
+        .reasoning_effort
+        .as_ref()
+        .is_some_and(|e| *e != ReasoningEffort::None)
+        || request
+            .reasoning_summary
+            .is_some_and(|s| s != ReasoningSummary::None);
+    let carried = request
+        .messages
+        .iter()
+        .flat_map(|m| &m.reasoning)
+        .any(|b| b.is_from(SOURCE) && b.encrypted.is_some());
+    asked || carried || is_reasoning_model(model)
 }
 
 /// OpenAI's reasoning models, which return encrypted reasoning when asked

@@ -7,7 +7,7 @@ use crate::error::ErrorKind;
 use crate::stream::{ResponseAccumulator, SseDecoder};
 use crate::types::{
     FinishReason, Message, Part, ReasoningAnchor, ReasoningBlock, ReasoningEffort, ResponseFormat,
-    Tool, ToolCall, ToolChoice, Usage,
+    Tool, ToolCall, ToolCallKind, ToolChoice, Usage,
 };
 
 static SPEC: crate::spec::ProviderSpec =
@@ -103,6 +103,7 @@ fn request_maps_every_field() {
         .message(Message::assistant_tool_calls(
             Some("Looking.".into()),
             vec![ToolCall {
+                kind: ToolCallKind::Function,
                 id: "call_1".into(),
                 name: "weather".into(),
                 arguments: r#"{"city":"Paris"}"#.into(),
