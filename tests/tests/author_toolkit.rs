@@ -202,25 +202,28 @@ async fn a_collected_stream_gets_the_request_model_when_the_api_names_none() {
 
 #[tokio::test]
 async fn an_error_event_ends_the_stream_with_its_kind() {
-    // (error payload, kind, message)
+    // (error payload, kind, message, the payload's own HTTP-like status)
     let cases = [
         (
             r#"{"error":{"type":"overloaded_error","message":"busy"}}"#,
             ErrorKind::Overloaded,
             "the stream failed mid-way: busy",
+            None,
         ),
         (
             r#"{"error":{"code":429,"message":"slow down"}}"#,
             ErrorKind::RateLimited,
             "the stream failed mid-way: slow down",
+            Some(429),
         ),
         (
             r#"{"error":"something broke"}"#,
             ErrorKind::ServerError,
             "the stream failed mid-way: something broke",
+            None,
         ),
     ];
-    for (payload, kind, message) in cases {
+    for (payload, kind, message, status) in cases {
         let server = MockServer::start().await;
         server.on(
             "POST",
@@ -243,7 +246,7 @@ async fn an_error_event_ends_the_stream_with_its_kind() {
         assert_eq!(error.kind(), kind, "{payload}");
         assert_eq!(error.message(), message);
         assert_eq!(error.provider(), Some("lines"));
-        assert_eq!(error.status(), None, "an in-band error had no HTTP status");
+        assert_eq!(error.status(), status, "{payload}");
         assert!(stream.next().await.is_none(), "nothing after the error");
     }
 }
