@@ -42,7 +42,25 @@
 //!   [`Usage`], [`FinishReason`]; errors: [`Error`] with [`ErrorKind`].
 //! - Built-in providers: [`providers`]; their wire formats: [`dialects`].
 //! - Plumbing: [`http`] (the shared pool), [`retry`], [`stream`] (SSE/NDJSON framing).
-//! - Tests without network: the `testing` feature's loopback [`testing::MockServer`].
+//! - Writing a native wire format: [`Transform`], with the pieces every
+//!   dialect uses in [`dialects::toolkit`] (numbers as written, the `extra`
+//!   merge, error events inside a stream); a `rewrite` hook sees a
+//!   [`provider::Operation`]; [`HttpParts`]' body is a [`bytes::Bytes`].
+//! - Tests without network: the `testing` feature's loopback
+// Only linked where the `testing` module exists (docs.rs builds every feature).
+#![cfg_attr(feature = "testing", doc = "  [`testing::MockServer`].")]
+#![cfg_attr(not(feature = "testing"), doc = "  `testing::MockServer`.")]
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `derive` | yes | the `#[derive(Provider)]` re-export (the built-in providers are there without it) |
+//! | `tokens` | yes | exact offline token counts for OpenAI models (tiktoken-rs vocabularies) |
+//! | `bedrock` | yes | AWS Signature V4 for Bedrock (`aws-sigv4`) |
+//! | `google` | yes | Google service-account credentials for Vertex AI (RS256 JWT) |
+//! | `otel` | no | OpenTelemetry export of the per-call spans (the `otel` module) |
+//! | `testing` | no | a loopback mock upstream for tests (the `testing` module) |
 #![warn(missing_docs)]
 #![allow(unused_extern_crates)] // `extern crate self` lets built-in providers use the derive like users do
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -97,6 +115,16 @@ pub use meta::{RateLimit, RateLimits, ResponseMeta};
 pub use options::{ChatOptions, IDEMPOTENCY_HEADER};
 pub use tokens::TokenCount;
 
+/// The `bytes` crate, whose [`Bytes`](bytes::Bytes) is [`HttpParts`]' body.
+pub use bytes;
+
 /// Declares a provider; see the crate docs for the `#[provider(...)]` keys.
 #[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use llm_macros::Provider;
+// The built-in providers are declared with the derive whatever the features:
+// without `derive` it is imported for the crate's own use (macro namespace
+// only, next to the `Provider` trait), so `default-features = false` still
+// gives the runtime with every built-in provider.
+#[cfg(not(feature = "derive"))]
+pub(crate) use llm_macros::Provider;

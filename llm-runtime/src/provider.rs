@@ -154,6 +154,13 @@ pub trait Transform: Send + Sync + 'static {
     fn parse_response(&self, body: &[u8], ctx: &RequestContext<'_>) -> Result<ChatResponse>;
 
     /// Turn one stream frame into zero or more events.
+    ///
+    /// An error event inside the stream is an `Err`: return
+    /// [`toolkit::stream_error(payload)`](crate::dialects::toolkit::stream_error)
+    /// (classified like any HTTP error) or an [`Error`] of your own; the
+    /// stream ends with it after the events already pushed to `out`.
+    /// [`StreamEvent::Start`]'s `model` may be left empty when the API does
+    /// not send one: the runtime fills in the model of the request.
     fn parse_stream_event(
         &self,
         frame: &Frame,

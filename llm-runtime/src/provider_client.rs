@@ -199,6 +199,11 @@ impl<P: Provider> ProviderClient<P> {
                     .with_body(&body),
                 ));
             }
+            // An API that names no model answered with the one asked for (a
+            // collected stream gets the same).
+            if response.model.is_empty() {
+                response.model.clone_from(&request.model);
+            }
             response.provider = P::SPEC.name.to_owned();
             response.dropped_params = dropped;
             response.meta = sent.meta;

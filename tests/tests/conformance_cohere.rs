@@ -56,7 +56,10 @@ async fn text_non_stream_and_stream() {
     let r = same_both_ways(TEXT_JSON, TEXT_SSE, 9).await;
     assert_eq!(r.text(), "Bonjour ! Voici un résumé — court 🙂.");
     assert_eq!(r.id, "5a50480a-cf52-46f0-af01-53d18539bd31");
-    assert_eq!(r.model, "", "Cohere does not echo the model");
+    assert_eq!(
+        r.model, "command-a-03-2025",
+        "Cohere does not echo the model: the request's is reported"
+    );
     assert_eq!(r.finish_reason, Some(FinishReason::Stop));
     assert_eq!(r.usage, Some(Usage::new(12, 14)));
     assert_eq!(r.usage.map(|u| u.total_tokens), Some(26));
@@ -72,7 +75,7 @@ async fn stream_events_in_order() {
     assert!(error.is_none(), "{error:?}");
     let start = StreamEvent::Start {
         id: "5a50480a-cf52-46f0-af01-53d18539bd31".into(),
-        model: String::new(),
+        model: "command-a-03-2025".into(),
     };
     assert_text_stream(&events, &start, 4, Usage::new(12, 14));
 }

@@ -7,7 +7,7 @@ pub mod gemini;
 pub mod ollama;
 pub mod openai;
 pub mod openai_responses;
-pub(crate) mod toolkit;
+pub mod toolkit;
 pub(crate) mod wire;
 
 #[cfg(test)]

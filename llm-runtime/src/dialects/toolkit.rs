@@ -1,6 +1,30 @@
-//! The pieces of request building the dialects share: sampling parameters
-//! under each API's names, the `extra` passthrough merge, turn merging, tool
-//! and image shapes, and the small conversions several APIs need.
+//! The pieces the dialects share, and the ones an author of a native wire
+//! format ([`Transform`](crate::Transform)) needs as well:
+//!
+//! - [`f32_json`]: a sampling parameter as the caller wrote it (`0.2`, not
+//!   `0.20000000298023224`);
+//! - [`merge_extra`]: the request's [`extra`](ChatRequest::extra) fields merged
+//!   into a native body, as every built-in dialect merges them;
+//! - [`stream_error`]: the [`Error`] for an error event inside a stream, to
+//!   return from [`Transform::parse_stream_event`](crate::Transform::parse_stream_event).
+//!
+//! ```
+//! use llm_runtime::ChatRequest;
+//! use llm_runtime::dialects::toolkit::{f32_json, merge_extra};
+//! use serde_json::{Map, Value, json};
+//!
+//! let request = ChatRequest::new("m").user("hi").temperature(0.2).extra("top_k", json!(40));
+//! let mut body = Map::new();
+//! body.insert("model".into(), request.model.clone().into());
+//! if let Some(t) = request.temperature {
+//!     body.insert("temperature".into(), f32_json(t));
+//! }
+//! merge_extra(&mut body, &request.extra, &[]);
+//! assert_eq!(Value::Object(body).to_string(), r#"{"model":"m","temperature":0.2,"top_k":40}"#);
+//! ```
+//!
+//! The rest (crate-private) is what only the built-in dialects share: sampling
+//! parameters under each API's names, turn merging, tool and image shapes.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -50,14 +74,24 @@ impl SamplingNames {
     }
 }
 
-/// Merge the request's `extra` fields into `body`: an extra field replaces the
-/// body's, except that for the keys in `merged` an object is merged into the
-/// body's object of that key (Ollama's `extra.options` adds to the sampling options).
-pub(crate) fn merge_extra(
-    body: &mut Map<String, Value>,
-    extra: &Map<String, Value>,
-    merged: &[&str],
-) {
+/// Merge the request's [`extra`](ChatRequest::extra) fields into `body`, the
+/// last step of building a native body (every built-in dialect does it so).
+///
+/// An extra field replaces the body's field of that name, so a caller can
+/// override anything the transform wrote, except that for the keys in
+/// `merged` an object is merged into the body's object of that key (Ollama's
+/// `extra.options` adds to the sampling options rather than replacing them).
+///
+/// ```
+/// use llm_runtime::dialects::toolkit::merge_extra;
+/// use serde_json::{Value, json};
+///
+/// let Value::Object(mut body) = json!({"options": {"seed": 1}, "stream": true}) else { unreachable!() };
+/// let Value::Object(extra) = json!({"options": {"num_ctx": 8}, "stream": false}) else { unreachable!() };
+/// merge_extra(&mut body, &extra, &["options"]);
+/// assert_eq!(Value::Object(body), json!({"options": {"seed": 1, "num_ctx": 8}, "stream": false}));
+/// ```
+pub fn merge_extra(body: &mut Map<String, Value>, extra: &Map<String, Value>, merged: &[&str]) {
     for (key, value) in extra {
         if let (true, Some(Value::Object(into)), Value::Object(more)) = (
             merged.contains(&key.as_str()),
@@ -169,12 +203,47 @@ pub(crate) fn arguments_object(name: &str, arguments: &str) -> Result<Value> {
 
 /// A JSON number for an `f32` as it was written (`0.2`, not the `0.20000000298023224`
 /// that `json!(0.2f32)` gives by widening to `f64`); `null` for NaN and infinities.
-pub(crate) fn f32_json(x: f32) -> Value {
+///
+/// [`ChatRequest`]'s `temperature` and `top_p` are `f32`: a native body
+/// writes them with this.
+///
+/// ```
+/// use llm_runtime::dialects::toolkit::f32_json;
+/// assert_eq!(f32_json(0.2).to_string(), "0.2");
+/// assert_eq!(serde_json::json!(0.2f32).to_string(), "0.20000000298023224");
+/// assert!(f32_json(f32::NAN).is_null());
+/// ```
+pub fn f32_json(x: f32) -> Value {
     x.to_string()
         .parse::<f64>()
         .ok()
         .and_then(serde_json::Number::from_f64)
         .map_or(Value::Null, Value::Number)
+}
+
+/// The [`Error`] for an error event inside a stream (`event: error`, an
+/// `{"error": {...}}` line): return it from
+/// [`Transform::parse_stream_event`](crate::Transform::parse_stream_event) and
+/// the stream ends with it, after the events already pushed.
+///
+/// `payload` is the event's data. It is classified by the table every HTTP
+/// error goes through (the payload's HTTP-like `code`, its type, code and
+/// message: an Anthropic `overloaded_error` is
+/// [`ErrorKind::Overloaded`](crate::ErrorKind::Overloaded)); a payload of no
+/// known shape is a [`ServerError`](crate::ErrorKind::ServerError), never a
+/// success. The message says the stream failed mid-way.
+///
+/// ```
+/// use llm_runtime::ErrorKind;
+/// use llm_runtime::dialects::toolkit::stream_error;
+///
+/// let e = stream_error(br#"{"error":{"type":"rate_limit_error","message":"slow down"}}"#);
+/// assert_eq!(e.kind(), ErrorKind::RateLimited);
+/// assert_eq!(e.message(), "the stream failed mid-way: slow down");
+/// assert_eq!(stream_error(b"oops").kind(), ErrorKind::ServerError);
+/// ```
+pub fn stream_error(payload: &[u8]) -> Error {
+    crate::error::stream_error(payload)
 }
 
 /// An image as a URL: its own, or a `data:` URL of its base64 bytes
@@ -258,6 +327,21 @@ mod tests {
         assert_eq!(f32_json(0.7).to_string(), "0.7");
         assert_eq!(f32_json(1.0).to_string(), "1.0");
         assert_eq!(f32_json(f32::NAN), Value::Null);
+        assert_eq!(f32_json(f32::INFINITY), Value::Null);
+        assert_eq!(f32_json(f32::NEG_INFINITY), Value::Null);
+    }
+
+    proptest::proptest! {
+        /// Every finite `f32` is written as the shortest text that reads back
+        /// as itself (what `f32`'s `Display` writes), never widened.
+        #[test]
+        fn f32_json_reads_back_as_the_same_f32(x in proptest::num::f32::NORMAL
+            | proptest::num::f32::SUBNORMAL | proptest::num::f32::ZERO) {
+            let text = f32_json(x).to_string();
+            proptest::prop_assert_eq!(text.parse::<f32>().ok(), Some(x), "{}", text);
+            let shortest = x.to_string().parse::<f64>().ok();
+            proptest::prop_assert_eq!(text.parse::<f64>().ok(), shortest);
+        }
     }
 
     #[test]

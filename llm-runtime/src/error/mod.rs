@@ -36,6 +36,10 @@ pub const MAX_ERROR_READ: usize = 64 * 1024;
 /// 32 MiB message does not get it stored.
 pub const MAX_ERROR_MESSAGE: usize = 8192;
 
+/// The codes an [`Error`] records as an HTTP status (RFC 9110's three-digit
+/// classes 1xx to 5xx).
+const HTTP_STATUSES: std::ops::RangeInclusive<u16> = 100..=599;
+
 /// The largest `i <= max` that is a char boundary of `s` (`s.len()` if shorter).
 pub(crate) fn floor_char_boundary(s: &str, max: usize) -> usize {
     if max >= s.len() {
@@ -312,9 +316,19 @@ impl Error {
         self
     }
 
-    /// Set the HTTP status.
+    /// Set the HTTP status: `100..=599`. Anything else (`0`, a code past
+    /// 599) is not an HTTP status, so [`status`](Self::status) stays
+    /// `None` rather than report one no response had.
+    ///
+    /// ```
+    /// use llm_runtime::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::ServerError, "boom");
+    /// assert_eq!(e.with_status(503).status(), Some(503));
+    /// let e = Error::new(ErrorKind::ServerError, "boom");
+    /// assert_eq!(e.with_status(0).status(), None);
+    /// ```
     pub fn with_status(mut self, status: u16) -> Self {
-        self.inner.status = Some(status);
+        self.inner.status = HTTP_STATUSES.contains(&status).then_some(status);
         self
     }
 
@@ -473,4 +487,24 @@ fn without_url(e: &reqwest::Error) -> String {
         src = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod status_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Only a real HTTP status is recorded, whoever sets it.
+        #[test]
+        fn only_http_statuses_are_recorded(status in any::<u16>(), body in ".{0,40}") {
+            let valid = (100..=599).contains(&status);
+            let set = Error::new(ErrorKind::ServerError, "x").with_status(status);
+            prop_assert_eq!(set.status(), valid.then_some(status));
+            let classified = classify_http_error(status, &http::HeaderMap::new(), body.as_bytes());
+            let recorded = valid && !(200..=299).contains(&status);
+            prop_assert_eq!(classified.status(), recorded.then_some(status));
+        }
+    }
 }

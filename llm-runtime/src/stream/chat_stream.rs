@@ -50,6 +50,8 @@ pub struct ChatStream {
     /// The inner stream returned `None`: it is never polled again (fused).
     finished: bool,
     meta: ResponseMeta,
+    /// The request's model, for a collected answer whose stream named none.
+    request_model: String,
 }
 
 impl ChatStream {
@@ -71,6 +73,7 @@ impl ChatStream {
             dropped_params: Vec::new(),
             finished: false,
             meta: ResponseMeta::default(),
+            request_model: String::new(),
         }
     }
 
@@ -108,6 +111,7 @@ impl ChatStream {
         if !driver.setup.hooks.is_empty() || !driver.span.is_disabled() {
             driver.observed = Some(Box::default());
         }
+        let request_model = driver.ctx.model.clone();
         match source {
             StreamSource::Body(response) => {
                 driver.body = Some(response.bytes_stream().boxed());
@@ -115,7 +119,8 @@ impl ChatStream {
                 // `read_ahead`); inline where no tokio runtime is at hand.
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                     let name = Cow::Borrowed(P::SPEC.name);
-                    return ChatStream::named(name, read_ahead(driver, &runtime));
+                    let stream = ChatStream::named(name, read_ahead(driver, &runtime));
+                    return stream.with_request_model(request_model);
                 }
             }
             StreamSource::Whole(body) => driver.whole(&body),
@@ -124,7 +129,13 @@ impl ChatStream {
             let item = d.next_event().await?;
             Some((item, d))
         });
-        ChatStream::named(Cow::Borrowed(P::SPEC.name), stream)
+        ChatStream::named(Cow::Borrowed(P::SPEC.name), stream).with_request_model(request_model)
+    }
+
+    /// The model a collected answer gets when its stream named none.
+    fn with_request_model(mut self, model: String) -> Self {
+        self.request_model = model;
+        self
     }
 
     /// The parameters the runtime dropped under the unsupported-parameter policy.
@@ -163,6 +174,9 @@ impl ChatStream {
             acc.push(event?);
         }
         let mut response = acc.finish();
+        if response.model.is_empty() {
+            response.model = mem::take(&mut self.request_model);
+        }
         response.provider = self.provider.into_owned();
         response.dropped_params = self.dropped_params;
         response.meta = self.meta;
@@ -434,12 +448,16 @@ impl<P: Provider> Driver<P> {
 
     /// Move what the parser emitted to the caller's queue (one `Start` at most).
     fn emit(&mut self) {
-        for event in self.scratch.drain(..) {
-            if matches!(event, StreamEvent::Start { .. }) {
+        for mut event in self.scratch.drain(..) {
+            if let StreamEvent::Start { model, .. } = &mut event {
                 if self.started {
                     continue;
                 }
                 self.started = true;
+                // A wire format whose API names no model leaves it empty.
+                if model.is_empty() {
+                    model.clone_from(&self.ctx.model);
+                }
             } else if !matches!(event, StreamEvent::Usage { .. }) {
                 self.answered = true;
             }
