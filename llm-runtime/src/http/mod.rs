@@ -2,10 +2,12 @@
 
 mod client;
 pub(crate) mod endpoint_urls;
+mod path_segment;
 mod request;
 pub(crate) mod transport;
 
 pub use client::{HttpClient, HttpClientBuilder, is_loopback_host};
+pub use path_segment::path_segment;
 pub use request::{HttpRequest, HttpResponse};
 
 /// The `http` crate's types that appear in this crate's API (e.g. an `error = path` mapper's `&HeaderMap`).
