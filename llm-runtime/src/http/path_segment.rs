@@ -12,9 +12,13 @@ use std::fmt::Write as _;
 use crate::error::{Error, Result};
 
 /// `value` as exactly one URL path segment: every byte outside RFC 3986's
-/// unreserved set (`A-Z a-z 0-9 - . _ ~`) percent-encoded (`/` is `%2F`, `?`
-/// is `%3F`, `%` is `%25`, a space `%20`, each UTF-8 byte of `é` `%C3%A9`).
-/// A value with nothing to encode is returned as it is.
+/// unreserved set (`A-Z a-z 0-9 - . _ ~`) and `@` percent-encoded (`/` is
+/// `%2F`, `?` is `%3F`, `:` is `%3A`, `%` is `%25`, a space `%20`, each UTF-8
+/// byte of `é` `%C3%A9`). A value with nothing to encode is returned as it is.
+///
+/// `@` stays: it means nothing in a path (RFC 3986 §3.3 allows it in a
+/// segment), and Vertex AI model versions (`claude-sonnet-4-5@20250929`) are
+/// written with it by Google's and Anthropic's own SDKs.
 ///
 /// `what` names the value in the error (`"model id"`, `"Azure deployment"`).
 ///
@@ -28,7 +32,8 @@ use crate::error::{Error, Result};
 /// use llm_runtime::http::path_segment;
 /// assert_eq!(path_segment("gemini-2.5-flash", "model id")?, "gemini-2.5-flash");
 /// assert_eq!(path_segment("x/../../files?", "model id")?, "x%2F..%2F..%2Ffiles%3F");
-/// assert_eq!(path_segment("claude@2025", "model id")?, "claude%402025");
+/// assert_eq!(path_segment("claude@2025", "model id")?, "claude@2025");
+/// assert_eq!(path_segment("us.meta.llama-v1:0", "model id")?, "us.meta.llama-v1%3A0");
 /// assert!(path_segment("..", "model id").is_err());
 /// # Ok::<(), llm_runtime::Error>(())
 /// ```
@@ -38,12 +43,12 @@ pub fn path_segment<'a>(value: &'a str, what: &str) -> Result<Cow<'a, str>> {
             "`{value}` is not a {what}: a {what} goes into the URL path as one segment, which cannot be empty, `.` or `..`"
         )));
     }
-    if value.bytes().all(is_unreserved) {
+    if value.bytes().all(is_kept) {
         return Ok(Cow::Borrowed(value));
     }
     let mut out = String::with_capacity(value.len() * 3);
     for byte in value.bytes() {
-        if is_unreserved(byte) {
+        if is_kept(byte) {
             out.push(char::from(byte));
         } else {
             // Writing to a String cannot fail.
@@ -53,9 +58,9 @@ pub fn path_segment<'a>(value: &'a str, what: &str) -> Result<Cow<'a, str>> {
     Ok(Cow::Owned(out))
 }
 
-/// RFC 3986 §2.3 unreserved characters: the only bytes a segment keeps as they are.
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+/// The bytes a segment keeps as they are: RFC 3986 §2.3 unreserved, and `@`.
+fn is_kept(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'@')
 }
 
 #[cfg(test)]
@@ -97,6 +102,7 @@ mod tests {
             ("modèle-日本", "mod%C3%A8le-%E6%97%A5%E6%9C%AC"),
             ("us.anthropic.claude-v1:0", "us.anthropic.claude-v1%3A0"),
             ("...", "..."),
+            ("claude-sonnet-4-5@20250929", "claude-sonnet-4-5@20250929"),
         ];
         for (raw, encoded) in cases {
             assert_eq!(path_segment(raw, "model id").unwrap(), encoded, "{raw}");
@@ -120,8 +126,7 @@ mod tests {
         fn any_value_is_one_segment_that_decodes_back(value in any::<String>()) {
             match path_segment(&value, "model id") {
                 Ok(segment) => {
-                    prop_assert!(segment.bytes().all(|b| is_unreserved(b) || b == b'%'
-                        || b.is_ascii_hexdigit()));
+                    prop_assert!(segment.bytes().all(|b| is_kept(b) || b == b'%'));
                     prop_assert!(!matches!(&*segment, "" | "." | ".."));
                     prop_assert_eq!(decode(&segment), value.as_bytes());
                 }
