@@ -29,8 +29,7 @@ impl Default for AzureOpenAi {
 }
 
 impl AzureOpenAi {
-    /// `/deployments/{model}` before the OpenAI path (not for the model list),
-    /// the deployment one path segment ([`path_segment`]), and `api-version`.
+    /// `/deployments/{model}` (one [`path_segment`]) before the OpenAI path (not for the model list), and `api-version`.
     fn deployment(&self, mut parts: HttpParts, op: Operation, ctx: &Ctx<'_>) -> Result<HttpParts> {
         if op != Operation::Models {
             let deployment = path_segment(ctx.model, "Azure OpenAI deployment")?;
