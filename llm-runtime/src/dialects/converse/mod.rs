@@ -13,7 +13,7 @@
 //! each `extra` key goes there too (model-native parameters such as
 //! `top_k`), except Converse's own top-level fields (`guardrailConfig`,
 //! `performanceConfig`, `requestMetadata`...), which are set as given.
-//! The model id is one path segment ([`path_segment`](crate::http::path_segment):
+//! The model id is one path segment ([`crate::http::path_segment`]:
 //! inference profiles and ARNs hold `:` and `/`).
 //!
 //! Response: `text` blocks joined, `toolUse` blocks as tool calls (the
