@@ -6,8 +6,7 @@ use llm_runtime::stream::{Framer, SseDecoder};
 use llm_runtime::testing::replay_stream;
 use llm_runtime::{Frame, RequestContext, StreamFormat, Transform};
 
-static SPEC: llm_runtime::ProviderSpec =
-    llm_runtime::ProviderSpec::new("fuzz", "https://fuzz.invalid");
+static SPEC: llm_runtime::ProviderSpec = llm_runtime::ProviderSpec::new("fuzz", "https://fuzz.invalid");
 
 /// The first byte picks where the rest is split (so the fuzzer explores splits
 /// as well as contents); the rest is the body.
@@ -15,11 +14,7 @@ fn split_input(data: &[u8]) -> (&[u8], &[u8], &[u8]) {
     let Some((&cut, body)) = data.split_first() else {
         return (&[], &[], &[]);
     };
-    let at = if body.is_empty() {
-        0
-    } else {
-        usize::from(cut) % body.len()
-    };
+    let at = if body.is_empty() { 0 } else { usize::from(cut) % body.len() };
     let (a, b) = body.split_at(at);
     (body, a, b)
 }
@@ -28,22 +23,14 @@ fn split_input(data: &[u8]) -> (&[u8], &[u8], &[u8]) {
 /// whole and split.
 pub fn dialect<T: Transform>(transform: &T, data: &[u8]) {
     let (body, a, b) = split_input(data);
-    let ctx = RequestContext {
-        spec: &SPEC,
-        model: "m",
-        stream: false,
-    };
+    let ctx = RequestContext { spec: &SPEC, model: "m", stream: false };
     let _ = transform.parse_response(body, &ctx);
     let _ = transform.parse_embedding_response(body, &ctx);
     let _ = transform.parse_models(body);
     let _ = transform.classify_error(400, &Default::default(), body);
     let whole = replay_stream(transform, [body]);
     let split = replay_stream(transform, [a, b]);
-    assert_eq!(
-        format!("{whole:?}"),
-        format!("{split:?}"),
-        "a split changed the stream's result"
-    );
+    assert_eq!(format!("{whole:?}"), format!("{split:?}"), "a split changed the stream's result");
 }
 
 fn frames(format: StreamFormat, chunks: &[&[u8]]) -> (Vec<Frame>, bool) {
@@ -87,9 +74,7 @@ pub fn converse(data: &[u8]) {
     ];
     let mut body = Vec::new();
     for piece in data.split(|b| *b == b'\n') {
-        let Some((&pick, payload)) = piece.split_first() else {
-            continue;
-        };
+        let Some((&pick, payload)) = piece.split_first() else { continue };
         let event = EVENTS[usize::from(pick) % EVENTS.len()];
         let headers = match event.strip_prefix("exception:") {
             Some(kind) => [(":message-type", "exception"), (":exception-type", kind)],

@@ -105,17 +105,10 @@ struct Case<'a> {
 /// fixes the dialect, for one fuzzing run per dialect with this one target.
 static FIXED_DIALECT: std::sync::LazyLock<Option<u8>> = std::sync::LazyLock::new(|| {
     let name = std::env::var("WHOLE_RESPONSE_DIALECT").ok()?;
-    [
-        "openai",
-        "anthropic",
-        "gemini",
-        "ollama",
-        "cohere",
-        "azure_openai",
-    ]
-    .iter()
-    .position(|d| *d == name)
-    .and_then(|i| u8::try_from(i).ok())
+    ["openai", "anthropic", "gemini", "ollama", "cohere", "azure_openai"]
+        .iter()
+        .position(|d| *d == name)
+        .and_then(|i| u8::try_from(i).ok())
 });
 
 fn decode(data: &[u8]) -> Case<'_> {
@@ -292,28 +285,17 @@ fn expected_path(dialect: u8, model: &str, stream: bool) -> Option<String> {
         1 => Some("/v1/messages".to_owned()),
         2 => {
             // The default model for an empty one; a `models/`-style prefix names the collection.
-            let model = if model.is_empty() {
-                "gemini-2.5-flash"
-            } else {
-                model
-            };
+            let model = if model.is_empty() { "gemini-2.5-flash" } else { model };
             let (collection, id) = model
                 .split_once('/')
                 .filter(|(c, _)| ["models", "tunedModels", "endpoints"].contains(c))
                 .unwrap_or(("models", model));
-            let method = if stream {
-                "streamGenerateContent"
-            } else {
-                "generateContent"
-            };
+            let method = if stream { "streamGenerateContent" } else { "generateContent" };
             Some(format!("/v1beta/{collection}/{}:{method}", segment(id)?))
         }
         3 => Some("/api/chat".to_owned()),
         4 => Some("/v2/chat".to_owned()),
-        _ => Some(format!(
-            "/v1/deployments/{}/chat/completions",
-            segment(model)?
-        )),
+        _ => Some(format!("/v1/deployments/{}/chat/completions", segment(model)?)),
     }
 }
 
