@@ -7,7 +7,11 @@
 //! `[flags] [status lo] [status hi] [header count] ([name] [len] value..)*
 //!  [cut count] [cut]* [retries] body..`
 //! - flags: `% 6` picks the dialect; `/ 6` bits: 0 stream, 1 raw wire,
-//!   2 the body is the whole raw response (status line included), 3 gzip;
+//!   2 the body is the whole raw response (status line included), 3 gzip,
+//!   4 the model comes from the input: then `[len] model..` follow the
+//!   flags (bytes read as lossy UTF-8), and every request the call sent must
+//!   be on the dialect's path with the model as one segment (Gemini, Azure)
+//!   or on its fixed path (the others);
 //! - status: 200 half the time, else `100 + n % 500`;
 //! - a cut is a fraction (`/ 256`) of the body where a chunk ends;
 //! - a header value may be shaped by a marker byte (see [`shaped`]).
@@ -17,6 +21,7 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use llm_runtime::http::path_segment;
 use llm_runtime::providers::{Anthropic, AzureOpenAi, Cohere, Gemini, Ollama, OpenAi};
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{ChatRequest, Provider, ProviderClient, ProviderConfig, RetryPolicy};
@@ -137,6 +142,8 @@ struct Case<'a> {
     headers: Vec<(&'static str, Cow<'a, [u8]>)>,
     cuts: Vec<u8>,
     max_retries: u32,
+    /// The model from the input (flag bit 4), `None` for the dialect's own.
+    model: Option<String>,
     body: &'a [u8],
 }
 
@@ -153,6 +160,11 @@ static FIXED_DIALECT: std::sync::LazyLock<Option<u8>> = std::sync::LazyLock::new
 fn decode(data: &[u8]) -> Case<'_> {
     let mut input = Input(data);
     let flags = input.byte();
+    let bits = flags / 6;
+    let model = (bits & 16 != 0).then(|| {
+        let len = usize::from(input.byte() % 64);
+        String::from_utf8_lossy(input.bytes(len)).into_owned()
+    });
     let n = u16::from_le_bytes([input.byte(), input.byte()]);
     let status = if n % 2 == 0 { 200 } else { 100 + (n / 2) % 500 };
     let count = input.byte() % 5;
@@ -165,7 +177,6 @@ fn decode(data: &[u8]) -> Case<'_> {
     let cut_count = usize::from(input.byte() % 8);
     let cuts = input.bytes(cut_count).to_vec();
     let max_retries = u32::from(input.byte() & 1);
-    let bits = flags / 6;
     Case {
         dialect: FIXED_DIALECT.unwrap_or(flags % 6),
         stream: bits & 1 != 0,
@@ -176,6 +187,7 @@ fn decode(data: &[u8]) -> Case<'_> {
         headers,
         cuts,
         max_retries,
+        model,
         body: input.rest(),
     }
 }
@@ -260,6 +272,7 @@ fn config<P: Provider + Default>(
 }
 
 async fn call<P: Provider>(client: ProviderClient<P>, model: &str, case: &Case<'_>) {
+    let model = case.model.as_deref().unwrap_or(model);
     let request = ChatRequest::new(model).user("Say hello");
     let outcome = if case.stream {
         match client.chat_stream(request).await {
@@ -308,6 +321,30 @@ async fn call<P: Provider>(client: ProviderClient<P>, model: &str, case: &Case<'
     }
 }
 
+/// The path a call with `model` must be sent to (`None`: to none, the model
+/// is refused before sending): the model one segment where the dialect puts
+/// it in the path (Gemini, Azure), the fixed path elsewhere.
+fn expected_path(dialect: u8, model: &str, stream: bool) -> Option<String> {
+    let segment = |m: &str| path_segment(m, "model id").ok().map(|s| s.into_owned());
+    match dialect {
+        0 => Some("/v1/chat/completions".to_owned()),
+        1 => Some("/v1/messages".to_owned()),
+        2 => {
+            // The default model for an empty one; a `models/`-style prefix names the collection.
+            let model = if model.is_empty() { "gemini-2.5-flash" } else { model };
+            let (collection, id) = model
+                .split_once('/')
+                .filter(|(c, _)| ["models", "tunedModels", "endpoints"].contains(c))
+                .unwrap_or(("models", model));
+            let method = if stream { "streamGenerateContent" } else { "generateContent" };
+            Some(format!("/v1beta/{collection}/{}:{method}", segment(id)?))
+        }
+        3 => Some("/api/chat".to_owned()),
+        4 => Some("/v2/chat".to_owned()),
+        _ => Some(format!("/v1/deployments/{}/chat/completions", segment(model)?)),
+    }
+}
+
 /// One whole response through one call; panics on a broken property.
 pub fn whole_response(data: &[u8]) {
     let harness = &*HARNESS;
@@ -316,6 +353,7 @@ pub fn whole_response(data: &[u8]) {
     server.fallback(case.response());
     let r = case.max_retries;
     let bound = TIMEOUT * (r + 1) + MARGIN;
+    let before = server.request_count();
     let started = Instant::now();
     let run = async {
         match case.dialect {
@@ -385,4 +423,14 @@ pub fn whole_response(data: &[u8]) {
         took <= bound,
         "the call took {took:?}, over its bound {bound:?}"
     );
+    if let Some(model) = &case.model {
+        let want = expected_path(case.dialect, model, case.stream);
+        for sent in server.requests_since(before) {
+            assert_eq!(
+                Some(&sent.path),
+                want.as_ref(),
+                "model {model:?} sent to another path"
+            );
+        }
+    }
 }

@@ -297,7 +297,7 @@ impl ProviderSpec {
                 (Some(value), _) if is_url_value(value) => out.push_str(value),
                 (Some(_), _) => {
                     return Err(Error::config(format!(
-                        "the value of `{{{name}}}` in the {} base URL must be letters, digits, `-`, `.`, `_` or `~`",
+                        "the value of `{{{name}}}` in the {} base URL must be letters, digits, `-`, `.`, `_` or `~` (not `.` or `..` alone)",
                         self.name
                     )));
                 }
@@ -345,9 +345,10 @@ impl ProviderSpec {
 }
 
 /// A placeholder's value stays inside one URL component: no `/`, `?`, `#`,
-/// `@` or `:` can move the request to another host or path.
+/// `@` or `:` can move the request to another host or path, and no `.` or
+/// `..` segment can take the one before it away.
 fn is_url_value(value: &str) -> bool {
-    !value.is_empty()
+    !matches!(value, "" | "." | "..")
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
@@ -383,6 +384,10 @@ mod tests {
         let missing = fill(SPEC.base_url, &[]).unwrap_err().to_string();
         assert!(missing.contains("set CF_ACCOUNT"), "{missing}");
         assert!(missing.contains(".url_var(\"account_id\""), "{missing}");
+        for dots in [".", ".."] {
+            let e = fill(SPEC.base_url, &[("account_id", dots)]).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Config, "{dots}");
+        }
         let injected = fill(SPEC.base_url, &[("account_id", "evil.com/x")]).unwrap_err();
         assert_eq!(injected.kind(), crate::ErrorKind::Config);
         assert!(fill("https://x.dev/{other}", &[]).is_err());

@@ -437,10 +437,26 @@ async fn claude_errors_map_to_their_kinds() {
 #[tokio::test]
 async fn a_claude_model_id_cannot_leave_its_path_segment() {
     let (server, client) = setup::<VertexAnthropic>().await;
+    // Encoded as one segment (`llm_runtime::http::path_segment`): sent to no other path.
     let e = client
         .chat(ChatRequest::new("../../other:rawPredict").user("hi"))
         .await
         .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let sent: Vec<String> = model_requests(&server)
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        sent,
+        [format!(
+            "{VERTEX_BASE}/publishers/anthropic/models/..%2F..%2Fother%3ArawPredict:rawPredict"
+        )]
+    );
+    let e = client
+        .chat(ChatRequest::new("..").user("hi"))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
-    assert!(model_requests(&server).is_empty());
+    assert_eq!(model_requests(&server).len(), 1);
 }

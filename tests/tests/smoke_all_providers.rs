@@ -219,10 +219,12 @@ fn assert_auth_and_headers(spec: &ProviderSpec, sent: &RecordedRequest) {
 #[track_caller]
 fn assert_path(spec: &ProviderSpec, sent: &RecordedRequest, suffix: &str) {
     let base = filled(&base_path(spec), spec);
-    let suffix = suffix.replace("{model}", model(spec));
+    // The model is one path segment, percent-encoded.
+    let segment = llm_runtime::http::path_segment(model(spec), "model id").expect("a model id");
+    let suffix = suffix.replace("{model}", &segment);
     // A rewrite may replace the wire's path under the base (Vertex's publisher
     // paths); it still names the model.
-    let rewritten = sent.path.contains(&format!("/models/{}", model(spec)));
+    let rewritten = sent.path.contains(&format!("/models/{segment}"));
     assert!(
         sent.path.starts_with(&base) && (sent.path.ends_with(&suffix) || rewritten),
         "{}: sent `{}`, expected `{base}...{suffix}`",

@@ -189,16 +189,12 @@ pub(crate) fn split_data_url(url: &str) -> Option<(&str, &str)> {
 }
 
 /// A tool call's JSON arguments text as the object APIs that take arguments
-/// as an object want back (Anthropic `tool_use.input`, Gemini `functionCall.args`).
+/// as an object want back (Anthropic `tool_use.input`, Gemini `functionCall.args`):
+/// a placeholder the body's [`RawBody`](super::raw_json::RawBody) writes as
+/// the text itself, so numbers, key order and escapes go back as the model
+/// wrote them ([`raw_arguments`](super::raw_json::raw_arguments)).
 pub(crate) fn arguments_object(name: &str, arguments: &str) -> Result<Value> {
-    if arguments.trim().is_empty() {
-        return Ok(Value::Object(Map::new()));
-    }
-    serde_json::from_str(arguments).map_err(|e| {
-        Error::invalid_request(format!(
-            "the arguments of tool call `{name}` are not JSON, so they cannot be sent back: {e}"
-        ))
-    })
+    super::raw_json::raw_arguments(name, arguments)
 }
 
 /// A JSON number for an `f32` as it was written (`0.2`, not the `0.20000000298023224`

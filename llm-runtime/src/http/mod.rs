@@ -2,11 +2,13 @@
 
 mod client;
 pub(crate) mod endpoint_urls;
+mod path_segment;
 mod request;
 mod sensitive;
 pub(crate) mod transport;
 
 pub use client::{HttpClient, HttpClientBuilder, is_loopback_host};
+pub use path_segment::path_segment;
 pub use request::{HttpRequest, HttpResponse};
 pub use sensitive::{SENSITIVE_NAME_PARTS, is_sensitive_header};
 pub(crate) use sensitive::{is_sensitive_name, mark as mark_sensitive, value_secrets};

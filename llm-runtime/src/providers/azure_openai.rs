@@ -1,6 +1,7 @@
 //! Azure OpenAI: the OpenAI wire format with the deployment in the path, an
 //! `api-version` query parameter and an `api-key` header.
 
+use crate::http::path_segment;
 use crate::provider::{HttpParts, Operation, RequestContext as Ctx};
 use crate::{Provider, Result};
 
@@ -28,10 +29,11 @@ impl Default for AzureOpenAi {
 }
 
 impl AzureOpenAi {
-    /// `/deployments/{model}` before the OpenAI path (not for the model list), and `api-version`.
+    /// `/deployments/{model}` (one [`path_segment`]) before the OpenAI path (not for the model list), and `api-version`.
     fn deployment(&self, mut parts: HttpParts, op: Operation, ctx: &Ctx<'_>) -> Result<HttpParts> {
         if op != Operation::Models {
-            parts.path = format!("/deployments/{}{}", ctx.model, parts.path);
+            let deployment = path_segment(ctx.model, "Azure OpenAI deployment")?;
+            parts.path = format!("/deployments/{deployment}{}", parts.path);
         }
         Ok(parts.query("api-version", self.api_version.clone()))
     }

@@ -8,13 +8,17 @@
 //! takes tokens from Google's Application Default Credentials
 //! ([`GoogleCredentials::from_env`](crate::auth::GoogleCredentials::from_env)).
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use http::HeaderMap;
+use serde_json::value::RawValue;
 
 use crate::Provider;
 use crate::config::ProviderConfig;
 use crate::dialects::{AnthropicDialect, GeminiDialect};
 use crate::error::{Error, Result};
+use crate::http::path_segment;
 use crate::provider::{HttpParts, Operation, RequestContext as Ctx, Transform};
 
 /// The `anthropic_version` Claude on Vertex AI takes in the body.
@@ -42,8 +46,9 @@ const VERTEX_ANTHROPIC_VERSION: &str = "vertex-2023-10-16";
 pub struct VertexGemini;
 
 impl VertexGemini {
-    /// The Gemini path under the Google publisher (a model given as a full
-    /// resource path, such as `endpoints/123`, is left as it is).
+    /// The Gemini path under the Google publisher (a model given as a
+    /// resource of another collection, such as `endpoints/123`, is left
+    /// there); the dialect made the model id one path segment.
     fn publisher(&self, mut parts: HttpParts, op: Operation, _ctx: &Ctx<'_>) -> Result<HttpParts> {
         only_chat(op)?;
         if let Some(model) = parts.path.strip_prefix("/models/") {
@@ -91,7 +96,7 @@ impl VertexAnthropic {
     /// `rawPredict` / `streamRawPredict` for the model, and the Vertex body.
     fn raw_predict(&self, mut parts: HttpParts, op: Operation, ctx: &Ctx<'_>) -> Result<HttpParts> {
         only_chat(op)?;
-        let model = path_segment(ctx.model)?;
+        let model = path_segment(ctx.model, "Vertex AI model id")?;
         let method = if ctx.stream {
             "streamRawPredict"
         } else {
@@ -103,15 +108,16 @@ impl VertexAnthropic {
             .headers
             .retain(|(name, _)| name != "anthropic-version");
         let body = parts.body.as_deref().unwrap_or_default();
-        let mut body: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
-            .map_err(|e| {
-                Error::invalid_request(format!("the Messages body is not a JSON object: {e}"))
-            })?;
+        // Each top-level field stays the text the dialect wrote: a tool call's
+        // `input` goes on exactly as the model sent it (no `Value` round trip).
+        let mut body: BTreeMap<String, &RawValue> = serde_json::from_slice(body).map_err(|e| {
+            Error::invalid_request(format!("the Messages body is not a JSON object: {e}"))
+        })?;
+        let version = serde_json::value::to_raw_value(VERTEX_ANTHROPIC_VERSION).map_err(|e| {
+            Error::invalid_request(format!("request body could not be serialized: {e}"))
+        })?;
         body.remove("model");
-        body.insert(
-            "anthropic_version".to_owned(),
-            VERTEX_ANTHROPIC_VERSION.into(),
-        );
+        body.insert("anthropic_version".to_owned(), &version);
         let body = serde_json::to_vec(&body).map_err(|e| {
             Error::invalid_request(format!("request body could not be serialized: {e}"))
         })?;
@@ -127,21 +133,6 @@ fn only_chat(op: Operation) -> Result<()> {
         _ => Err(Error::unsupported(
             "Vertex AI serves chat here; list publisher models with `gcloud ai model-garden models list`",
         )),
-    }
-}
-
-/// A model id stays one path segment (`claude-sonnet-4-5@20250929`).
-fn path_segment(model: &str) -> Result<&str> {
-    let ok = !model.is_empty()
-        && model
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '@'));
-    if ok {
-        Ok(model)
-    } else {
-        Err(Error::invalid_request(format!(
-            "`{model}` is not a Vertex AI model id (letters, digits, `-`, `.`, `_`, `@`)"
-        )))
     }
 }
 
@@ -198,13 +189,5 @@ mod tests {
         let missing = base(VertexGemini::config());
         assert!(missing.contains("GOOGLE_CLOUD_PROJECT"), "{missing}");
         assert!(missing.contains("GOOGLE_CLOUD_LOCATION"), "{missing}");
-    }
-
-    #[test]
-    fn model_ids_stay_one_segment() {
-        assert!(path_segment("claude-sonnet-4-5@20250929").is_ok());
-        assert!(path_segment("../x").is_err());
-        assert!(path_segment("a?b").is_err());
-        assert!(path_segment("").is_err());
     }
 }

@@ -146,6 +146,16 @@ impl MockServer {
         lock(&self.shared.requests).clone()
     }
 
+    /// The requests received after the first `n`, in arrival order: what one
+    /// call sent, given [`request_count`](Self::request_count) before it,
+    /// without copying the whole record.
+    pub fn requests_since(&self, n: usize) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests)
+            .get(n..)
+            .map(<[RecordedRequest]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// How many requests were received so far.
     pub fn request_count(&self) -> usize {
         *self.shared.request_count.borrow()

@@ -20,7 +20,9 @@
 //! into [`ChatResponse::reasoning`](crate::ChatResponse::reasoning) and, with
 //! their signatures, into the message's [`ReasoningBlock`](crate::ReasoningBlock)s
 //! (`redacted_thinking` too), `tool_use` blocks become tool calls whose
-//! arguments are the `input` object serialized with `serde_json::to_string`.
+//! arguments are the `input` object's text as the API sent it (numbers, key
+//! order and escapes kept; only whitespace between tokens taken out), and go
+//! back in a later turn's `tool_use.input` as that text.
 //! Usage: the prompt counts `input_tokens` plus both cache counts (Anthropic
 //! reports them apart), `cached_tokens` is `cache_read_input_tokens`,
 //! `cache_write_tokens` is `cache_creation_input_tokens` (when not zero).
@@ -31,9 +33,9 @@
 //! [`StreamEvent::ReasoningSignature`], a `redacted_thinking` block a
 //! [`StreamEvent::RedactedReasoning`]. A tool call's `input_json_delta` pieces
 //! are handed on as [`StreamEvent::ToolCallDelta`]s as they arrive; when the
-//! block stops, the arguments re-serialized like the non-streamed `input`
-//! object follow as a [`StreamEvent::ToolCallEnd`] if they differ from the
-//! pieces (which carry the model's own whitespace), so
+//! block stops, the arguments as the non-streamed `input` gives them (the
+//! pieces without the whitespace between tokens) follow as a
+//! [`StreamEvent::ToolCallEnd`] if they differ from the pieces, so
 //! [`ChatStream::collect_response`](crate::ChatStream::collect_response)
 //! gives exactly what [`Transform::parse_response`] gives.
 mod request;
@@ -42,6 +44,7 @@ mod stream;
 #[cfg(test)]
 pub(super) mod tests;
 
+use crate::dialects::raw_json::RawBody;
 use crate::error::Result;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{ChatRequest, ChatResponse, Param, Params, ResponseFormat, StreamEvent};
@@ -98,7 +101,10 @@ impl Transform for AnthropicDialect {
             ctx.model
         };
         let body = request::body(request, model, ctx.stream)?;
-        Ok(versioned(HttpParts::post_json("/messages", &body)?, ctx))
+        Ok(versioned(
+            HttpParts::post_json("/messages", &RawBody(&body))?,
+            ctx,
+        ))
     }
 
     fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {

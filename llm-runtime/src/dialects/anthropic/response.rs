@@ -1,8 +1,11 @@
 //! Messages API response -> `ChatResponse`, and the wire types the stream shares.
 
-use serde::Deserialize;
-use serde_json::Value;
+use std::borrow::Cow;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::dialects::raw_json::arguments_text;
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{
@@ -13,35 +16,80 @@ use crate::types::{
 pub(super) const SOURCE: &str = "anthropic";
 
 /// A content block of a response, or of a `content_block_start` event.
-/// Block types added later (server tools, citations...) decode as `Other`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// Block types added later (server tools, citations...) read as `Other`.
+#[derive(Debug, Default)]
 pub(super) enum ContentBlock {
     Text {
-        #[serde(default, deserialize_with = "null_as_default")]
         text: String,
     },
     Thinking {
-        #[serde(default, deserialize_with = "null_as_default")]
         thinking: String,
-        #[serde(default)]
         signature: Option<String>,
     },
     RedactedThinking {
-        #[serde(default, deserialize_with = "null_as_default")]
         data: String,
     },
     ToolUse {
-        #[serde(default, deserialize_with = "null_as_default")]
         id: String,
-        #[serde(default, deserialize_with = "null_as_default")]
         name: String,
-        #[serde(default)]
-        input: Value,
+        /// The `input` object's text as the API sent it ([`arguments_text`]).
+        arguments: String,
     },
-    #[serde(other)]
     #[default]
     Other,
+}
+
+/// A content block as it came: its `type` and the JSON text of each field,
+/// read by [`RawBlock::read`] as the type says. A `#[serde(tag = "type")]`
+/// enum would buffer the block as a tree first, where `input`'s numbers are
+/// already `f64`s and no [`RawValue`] can be had.
+#[derive(Deserialize)]
+pub(super) struct RawBlock<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    text: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    thinking: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    signature: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    name: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    input: Option<&'a RawValue>,
+}
+
+impl RawBlock<'_> {
+    /// The block its `type` names, each field read as that type reads it
+    /// (`null` or missing strings empty; the fields of other types unread).
+    pub(super) fn read(&self) -> serde_json::Result<ContentBlock> {
+        let text = |raw: Option<&RawValue>| -> serde_json::Result<Option<String>> {
+            raw.map_or(Ok(None), |raw| serde_json::from_str(raw.get()))
+        };
+        let string = |raw| text(raw).map(Option::unwrap_or_default);
+        Ok(match &*self.kind {
+            "text" => ContentBlock::Text {
+                text: string(self.text)?,
+            },
+            "thinking" => ContentBlock::Thinking {
+                thinking: string(self.thinking)?,
+                signature: text(self.signature)?,
+            },
+            "redacted_thinking" => ContentBlock::RedactedThinking {
+                data: string(self.data)?,
+            },
+            "tool_use" => ContentBlock::ToolUse {
+                id: string(self.id)?,
+                name: string(self.name)?,
+                arguments: arguments_text(self.input),
+            },
+            _ => ContentBlock::Other,
+        })
+    }
 }
 
 /// The `usage` object; every count is optional so a `message_delta` can
@@ -98,22 +146,14 @@ pub(super) fn finish_reason(raw: &str) -> FinishReason {
     }
 }
 
-/// A tool call's `input` object as the arguments text (`{}` when absent).
-pub(super) fn arguments_text(input: &Value) -> String {
-    match input {
-        Value::Null => "{}".to_owned(),
-        other => other.to_string(),
-    }
-}
-
 #[derive(Deserialize)]
-struct MessageResponse {
+struct MessageResponse<'a> {
     #[serde(default, deserialize_with = "null_as_default")]
     id: String,
     #[serde(default, deserialize_with = "null_as_default")]
     model: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    content: Vec<ContentBlock>,
+    #[serde(default, borrow, deserialize_with = "null_as_default")]
+    content: Vec<RawBlock<'a>>,
     #[serde(default)]
     stop_reason: Option<String>,
     #[serde(default)]
@@ -122,7 +162,7 @@ struct MessageResponse {
 
 /// Parse a non-streamed Messages response.
 pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
-    let message: MessageResponse = serde_json::from_slice(body).map_err(|e| {
+    let message: MessageResponse<'_> = serde_json::from_slice(body).map_err(|e| {
         Error::decode(format!(
             "the Anthropic response is not a Messages API message: {e}"
         ))
@@ -132,7 +172,12 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     response.model = message.model;
     let mut text = String::new();
     let mut reasoning = String::new();
-    for block in message.content {
+    for block in &message.content {
+        let block = block.read().map_err(|e| {
+            Error::decode(format!(
+                "the Anthropic response has a content block that could not be read: {e}"
+            ))
+        })?;
         match block {
             ContentBlock::Text { text: t } => text.push_str(&t),
             ContentBlock::Thinking {
@@ -153,14 +198,16 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
                 .message
                 .reasoning
                 .push(ReasoningBlock::redacted(data, SOURCE)),
-            ContentBlock::ToolUse { id, name, input } => {
-                response.message.tool_calls.push(ToolCall {
-                    kind: ToolCallKind::Function,
-                    id,
-                    name,
-                    arguments: arguments_text(&input),
-                })
-            }
+            ContentBlock::ToolUse {
+                id,
+                name,
+                arguments,
+            } => response.message.tool_calls.push(ToolCall {
+                kind: ToolCallKind::Function,
+                id,
+                name,
+                arguments,
+            }),
             ContentBlock::Other => {}
         }
     }

@@ -1,9 +1,12 @@
 //! The Messages API event stream -> `StreamEvent`s.
 
-use serde::Deserialize;
-use serde_json::Value;
+use std::borrow::Cow;
 
-use super::response::{ContentBlock, SOURCE, WireUsage, arguments_text, finish_reason};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::response::{ContentBlock, RawBlock, SOURCE, WireUsage, finish_reason};
+use crate::dialects::raw_json::streamed_arguments;
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result};
 use crate::provider::{Control, Frame};
@@ -17,49 +20,98 @@ pub struct AnthropicStreamState {
     /// Tool-use blocks by content-block index, their `partial_json` pieces
     /// gathered as arguments (a call's position is its order of appearance).
     calls: ToolCallAssembler,
-    /// What each call's position holds besides: the `input` of its
+    /// What each call's position holds besides: the `input` text of its
     /// `content_block_start` (normally `{}`), and whether its arguments were sent.
-    tools: Vec<(Value, bool)>,
+    tools: Vec<(String, bool)>,
     usage: WireUsage,
     usage_seen: bool,
     usage_sent: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// One event, read from a [`RawEvent`] as its `type` says.
 enum WireEvent {
     MessageStart {
-        #[serde(default, deserialize_with = "null_as_default")]
         message: StartMessage,
     },
     /// A missing or `null` index means the block the stream is on: the last one.
     ContentBlockStart {
-        #[serde(default)]
         index: Option<usize>,
-        #[serde(default, deserialize_with = "null_as_default")]
         content_block: ContentBlock,
     },
     ContentBlockDelta {
-        #[serde(default)]
         index: Option<usize>,
         delta: Delta,
     },
     ContentBlockStop {
-        #[serde(default)]
         index: Option<usize>,
     },
     MessageDelta {
-        #[serde(default, deserialize_with = "null_as_default")]
         delta: MessageDeltaBody,
-        #[serde(default)]
         usage: Option<WireUsage>,
     },
-    MessageStop {},
-    Ping {},
-    Error {},
+    MessageStop,
+    Ping,
+    Error,
     /// Event types added later are skipped, as the API asks.
-    #[serde(other)]
     Unknown,
+}
+
+/// An event as it came: its `type` and the JSON text of each field. A
+/// `#[serde(tag = "type")]` enum would buffer the event as a tree first,
+/// re-encoding the `input` of a `tool_use` block in `content_block_start`.
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    index: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    message: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    content_block: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    delta: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
+}
+
+/// A field's value (`None` when missing or `null`).
+fn field<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> serde_json::Result<Option<T>> {
+    raw.map_or(Ok(None), |raw| serde_json::from_str(raw.get()))
+}
+
+impl<'a> RawEvent<'a> {
+    /// The event its `type` names, with the fields that type has.
+    fn read(&self) -> serde_json::Result<WireEvent> {
+        let index = || field::<usize>(self.index);
+        Ok(match &*self.kind {
+            "message_start" => WireEvent::MessageStart {
+                message: field(self.message)?.unwrap_or_default(),
+            },
+            "content_block_start" => WireEvent::ContentBlockStart {
+                index: index()?,
+                content_block: match field::<RawBlock<'a>>(self.content_block)? {
+                    Some(block) => block.read()?,
+                    None => ContentBlock::Other,
+                },
+            },
+            "content_block_delta" => WireEvent::ContentBlockDelta {
+                index: index()?,
+                delta: field(self.delta)?.ok_or_else(|| {
+                    <serde_json::Error as serde::de::Error>::missing_field("delta")
+                })?,
+            },
+            "content_block_stop" => WireEvent::ContentBlockStop { index: index()? },
+            "message_delta" => WireEvent::MessageDelta {
+                delta: field(self.delta)?.unwrap_or_default(),
+                usage: field(self.usage)?,
+            },
+            "message_stop" => WireEvent::MessageStop,
+            "ping" => WireEvent::Ping,
+            "error" => WireEvent::Error,
+            _ => WireEvent::Unknown,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -114,8 +166,8 @@ pub(super) fn parse_event(
 ) -> Result<Control> {
     let event = read_event(frame)?;
     match event {
-        WireEvent::Ping {} | WireEvent::Unknown => return Ok(Control::Continue),
-        WireEvent::Error {} => return Err(stream_error(&frame.data)),
+        WireEvent::Ping | WireEvent::Unknown => return Ok(Control::Continue),
+        WireEvent::Error => return Err(stream_error(&frame.data)),
         WireEvent::MessageStart { message } => {
             on_message_start(state, message, out);
             return Ok(Control::Continue);
@@ -142,20 +194,21 @@ pub(super) fn parse_event(
             }
         }
         WireEvent::MessageDelta { delta, usage } => on_message_delta(state, delta, usage, out),
-        WireEvent::MessageStop {} => {
+        WireEvent::MessageStop => {
             on_message_stop(state, out);
             return Ok(Control::Done);
         }
         WireEvent::MessageStart { .. }
-        | WireEvent::Ping {}
-        | WireEvent::Error {}
+        | WireEvent::Ping
+        | WireEvent::Error
         | WireEvent::Unknown => {}
     }
     Ok(Control::Continue)
 }
 
 fn read_event(frame: &Frame) -> Result<WireEvent> {
-    serde_json::from_str(&frame.data).map_err(|e| {
+    let read = serde_json::from_str::<RawEvent<'_>>(&frame.data).and_then(|raw| raw.read());
+    read.map_err(|e| {
         let name = frame.event.as_deref().unwrap_or("message");
         Error::decode(format!(
             "the Anthropic stream sent a `{name}` event that could not be read: {e}"
@@ -199,12 +252,16 @@ fn on_block_start(
             data,
             source: SOURCE.to_owned(),
         }),
-        ContentBlock::ToolUse { id, name, input } => {
+        ContentBlock::ToolUse {
+            id,
+            name,
+            arguments,
+        } => {
             let position = state
                 .calls
                 .push_events(index, Some(&id), Some(&name), "", out)?;
             if position == state.tools.len() {
-                state.tools.push((input, false));
+                state.tools.push((arguments, false));
             }
         }
         ContentBlock::Other => {}
@@ -296,10 +353,11 @@ fn push_signature(out: &mut Vec<StreamEvent>, signature: String) {
 }
 
 /// End the tool call at `position`: its pieces went out as they arrived, so
-/// the whole arguments follow, re-serialized like the non-streamed `input`
-/// object (the raw pieces keep the model's whitespace; raw when not valid
-/// JSON), as a [`StreamEvent::ToolCallEnd`] when they differ from the pieces,
-/// or as the only [`StreamEvent::ToolCallDelta`] when no piece came.
+/// the whole arguments follow as the non-streamed `input` gives them (the
+/// model's text, only the whitespace between tokens taken out; the pieces as
+/// they are when not valid JSON), as a [`StreamEvent::ToolCallEnd`] when they
+/// differ from the pieces, or as the only [`StreamEvent::ToolCallDelta`]
+/// (the `content_block_start`'s `input`) when no piece came.
 fn flush_tool(state: &mut AnthropicStreamState, position: usize, out: &mut Vec<StreamEvent>) {
     let (Some((input, sent)), Some(call)) =
         (state.tools.get_mut(position), state.calls.get(position))
@@ -314,16 +372,16 @@ fn flush_tool(state: &mut AnthropicStreamState, position: usize, out: &mut Vec<S
     if json.is_empty() {
         out.push(StreamEvent::ToolCallDelta {
             index: position,
-            arguments: arguments_text(input),
+            arguments: std::mem::take(input),
         });
         return;
     }
     let arguments = if json.trim().is_empty() {
-        arguments_text(input)
+        std::mem::take(input)
     } else {
-        match serde_json::from_str::<Value>(json) {
-            Ok(value) => arguments_text(&value),
-            Err(_) => json.to_owned(),
+        match streamed_arguments(json) {
+            Some(arguments) => arguments,
+            None => return,
         }
     };
     if arguments != json {

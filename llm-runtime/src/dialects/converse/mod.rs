@@ -13,11 +13,12 @@
 //! each `extra` key goes there too (model-native parameters such as
 //! `top_k`), except Converse's own top-level fields (`guardrailConfig`,
 //! `performanceConfig`, `requestMetadata`...), which are set as given.
-//! The model id is percent-encoded in the path (inference profiles and ARNs
-//! hold `:` and `/`).
+//! The model id is one path segment ([`crate::http::path_segment`]:
+//! inference profiles and ARNs hold `:` and `/`).
 //!
 //! Response: `text` blocks joined, `toolUse` blocks as tool calls (the
-//! `input` object serialized), `reasoningContent` as
+//! `input` object's text as Bedrock sent it, only whitespace between tokens
+//! taken out; sent back in a later turn as that text), `reasoningContent` as
 //! [`ReasoningBlock`](crate::ReasoningBlock)s with their signatures;
 //! `stopReason` and `usage` (cached prompt tokens counted in the prompt).
 //! A Converse answer does not name its model or carry an id, so both stay
@@ -40,7 +41,9 @@ mod tests;
 
 use http::HeaderMap;
 
+use crate::dialects::raw_json::RawBody;
 use crate::error::{Error, Result, classify_http_error, classify_kind};
+use crate::http::path_segment;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, StreamFormat, Transform};
 use crate::types::{
     ChatRequest, ChatResponse, ModelInfo, Param, Params, ResponseFormat, StreamEvent, ToolChoice,
@@ -55,19 +58,6 @@ pub const SOURCE: &str = "converse";
 /// The Bedrock Converse dialect: `dialect = converse` delegates to it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConverseDialect;
-
-/// `model` percent-encoded as one path segment (everything but unreserved characters).
-pub(crate) fn encode_model_id(model: &str) -> String {
-    let mut out = String::with_capacity(model.len());
-    for byte in model.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
 
 /// `throttlingException` (an event stream member) or
 /// `ThrottlingException:http://internal.amazon.com/...` (a header) or
@@ -112,8 +102,8 @@ impl Transform for ConverseDialect {
         } else {
             "converse"
         };
-        let mut parts =
-            HttpParts::post_json(format!("/model/{}/{action}", encode_model_id(model)), &body)?;
+        let model = path_segment(model, "Bedrock model id")?;
+        let mut parts = HttpParts::post_json(format!("/model/{model}/{action}"), &RawBody(&body))?;
         if ctx.stream {
             // ConverseStream answers in the AWS event stream format.
             parts.headers.push((

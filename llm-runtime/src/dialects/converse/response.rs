@@ -1,9 +1,10 @@
 //! Converse response -> `ChatResponse`, and the wire types the stream shares.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::SOURCE;
+use crate::dialects::raw_json::arguments_text;
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{
@@ -30,8 +31,9 @@ pub(super) struct ToolUse {
     pub(super) tool_use_id: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub(super) name: String,
+    /// The arguments object, kept as the text Bedrock sent.
     #[serde(default)]
-    input: Value,
+    input: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,14 +93,6 @@ pub(super) fn finish_reason(raw: &str) -> FinishReason {
     }
 }
 
-/// A tool call's `input` object as the arguments text (`{}` when absent).
-pub(super) fn arguments_text(input: &Value) -> String {
-    match input {
-        Value::Null => "{}".to_owned(),
-        other => other.to_string(),
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConverseResponse {
@@ -146,7 +140,7 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
                 kind: ToolCallKind::Function,
                 id: tool_use_id,
                 name,
-                arguments: arguments_text(&input),
+                arguments: arguments_text(input.as_deref()),
             });
         }
         if let Some(content) = block.reasoning_content {

@@ -4,7 +4,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::SOURCE;
-use super::response::{ToolUse, WireUsage, arguments_text, finish_reason};
+use super::response::{ToolUse, WireUsage, finish_reason};
+use crate::dialects::raw_json::{arguments_text, streamed_arguments};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, ErrorKind, Result, classify_kind};
 use crate::provider::{Control, Frame};
@@ -240,9 +241,10 @@ pub(super) fn finish(state: &mut ConverseStreamState, out: &mut Vec<StreamEvent>
 }
 
 /// End the tool call at `position`: its pieces went out as they arrived; the
-/// arguments re-serialized like the non-streamed `input` object follow as a
-/// [`StreamEvent::ToolCallEnd`] where they differ from the pieces (which keep
-/// the model's whitespace), or as the only delta when no piece came.
+/// arguments as the non-streamed `input` gives them (the same text, only the
+/// whitespace between tokens taken out) follow as a
+/// [`StreamEvent::ToolCallEnd`] where they differ from the pieces, or as the
+/// only value when no piece came. Pieces that are not JSON stay as they are.
 fn flush_tool(state: &mut ConverseStreamState, position: usize, out: &mut Vec<StreamEvent>) {
     let (Some(flushed), Some(call)) = (state.flushed.get_mut(position), state.calls.get(position))
     else {
@@ -253,16 +255,13 @@ fn flush_tool(state: &mut ConverseStreamState, position: usize, out: &mut Vec<St
     }
     *flushed = true;
     let json = call.arguments.as_str();
-    if json.trim().is_empty() {
-        out.push(StreamEvent::ToolCallEnd {
-            index: position,
-            arguments: arguments_text(&Value::Null),
-        });
-        return;
-    }
-    let arguments = match serde_json::from_str::<Value>(json) {
-        Ok(value) => arguments_text(&value),
-        Err(_) => json.to_owned(),
+    let arguments = if json.trim().is_empty() {
+        arguments_text(None)
+    } else {
+        match streamed_arguments(json) {
+            Some(arguments) => arguments,
+            None => return,
+        }
     };
     if arguments != json {
         out.push(StreamEvent::ToolCallEnd {

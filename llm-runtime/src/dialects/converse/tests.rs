@@ -34,9 +34,13 @@ fn the_model_id_is_one_encoded_path_segment() {
         parts.path,
         "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream"
     );
+    let model = "arn:aws:bedrock:us-east-1:1:inference-profile/x";
+    let parts = ConverseDialect
+        .build_request(&ChatRequest::new(model).user("hi"), &ctx(model, false))
+        .expect("builds");
     assert_eq!(
-        encode_model_id("arn:aws:bedrock:us-east-1:1:inference-profile/x"),
-        "arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx"
+        parts.path,
+        "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx/converse"
     );
 }
 

@@ -22,11 +22,12 @@
 //! Response: the first candidate's `text` parts are the answer, `thought: true`
 //! parts the reasoning, each `thoughtSignature` a [`ReasoningBlock`](crate::ReasoningBlock)
 //! anchored on its part, `functionCall` parts the tool calls (arguments
-//! serialized with `serde_json::to_string`, id `call_<n>` when the API gives
-//! none). A `STOP` with tool calls is [`FinishReason::ToolCalls`](crate::FinishReason::ToolCalls);
-//! every documented `finishReason` maps through one table, every filter
-//! (text or image: `SAFETY`, `IMAGE_PROHIBITED_CONTENT`, `IMAGE_RECITATION`...)
-//! to [`FinishReason::ContentFilter`](crate::FinishReason::ContentFilter).
+//! the `args` text as Gemini sent it, only whitespace between tokens taken
+//! out; id `call_<n>` when the API gives none). A `STOP` with tool calls is
+//! [`FinishReason::ToolCalls`](crate::FinishReason::ToolCalls); every documented
+//! `finishReason` maps through one table, every filter (text or image: `SAFETY`,
+//! `IMAGE_PROHIBITED_CONTENT`, `IMAGE_RECITATION`...) to
+//! [`FinishReason::ContentFilter`](crate::FinishReason::ContentFilter).
 //! A prompt blocked before any candidate (`promptFeedback.blockReason`) is a
 //! successful response with an empty message and
 //! [`FinishReason::ContentFilter`](crate::FinishReason::ContentFilter), the
@@ -50,9 +51,11 @@ use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::dialects::raw_json::RawBody;
 use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result, classify_http_error};
+use crate::http::path_segment;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
@@ -66,14 +69,30 @@ pub use stream::GeminiStreamState;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GeminiDialect;
 
-/// The path of a model's method: `models/{model}:{method}`, or the model as
-/// given when it already names its collection (`models/...`, `tunedModels/...`).
-fn model_path(model: &str, method: &str) -> String {
-    if model.contains('/') {
-        format!("/{model}:{method}")
-    } else {
-        format!("/models/{model}:{method}")
-    }
+/// The resource collections a model may name before its id
+/// (`models/gemini-2.5-flash`, `tunedModels/mine`, and Vertex AI's
+/// `endpoints/123`); anything else is all id.
+const COLLECTIONS: [&str; 3] = ["models", "tunedModels", "endpoints"];
+
+/// The model's collection and id: `gemini-2.5-flash` is `models` and
+/// `gemini-2.5-flash`, `tunedModels/mine` is `tunedModels` and `mine`,
+/// `x/../files` is `models` and `x/../files`.
+fn model_resource(model: &str) -> (&'static str, &str) {
+    model
+        .split_once('/')
+        .and_then(|(collection, id)| {
+            let collection = COLLECTIONS.into_iter().find(|c| *c == collection)?;
+            Some((collection, id))
+        })
+        .unwrap_or(("models", model))
+}
+
+/// The path of a model's method, `/{collection}/{id}:{method}`, the id one
+/// path segment ([`path_segment`]: `x/../files` is `x%2F..%2Ffiles`).
+fn model_path(model: &str, method: &str) -> Result<String> {
+    let (collection, id) = model_resource(model);
+    let id = path_segment(id, "Gemini model id")?;
+    Ok(format!("/{collection}/{id}:{method}"))
 }
 
 impl Transform for GeminiDialect {
@@ -88,11 +107,11 @@ impl Transform for GeminiDialect {
         let body = request::body(request)?;
         if ctx.stream {
             Ok(
-                HttpParts::post_json(model_path(model, "streamGenerateContent"), &body)?
+                HttpParts::post_json(model_path(model, "streamGenerateContent")?, &RawBody(&body))?
                     .query("alt", "sse"),
             )
         } else {
-            HttpParts::post_json(model_path(model, "generateContent"), &body)
+            HttpParts::post_json(model_path(model, "generateContent")?, &RawBody(&body))
         }
     }
 
@@ -148,11 +167,9 @@ impl Transform for GeminiDialect {
                 "a Gemini embedding request needs a model, e.g. `gemini-embedding-001`",
             ));
         }
-        let qualified = if model.contains('/') {
-            model.to_owned()
-        } else {
-            format!("models/{model}")
-        };
+        let path = model_path(model, "batchEmbedContents")?;
+        let (collection, id) = model_resource(model);
+        let qualified = format!("{collection}/{id}");
         let requests: Vec<Value> = request
             .input
             .iter()
@@ -164,10 +181,7 @@ impl Transform for GeminiDialect {
                 one
             })
             .collect();
-        HttpParts::post_json(
-            model_path(model, "batchEmbedContents"),
-            &json!({"requests": requests}),
-        )
+        HttpParts::post_json(path, &json!({"requests": requests}))
     }
 
     fn parse_embedding_response(

@@ -2,7 +2,9 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use crate::dialects::raw_json::arguments_text;
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::stream::ResponseAccumulator;
@@ -135,8 +137,9 @@ pub(super) struct FunctionCall {
     pub(super) id: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub(super) name: String,
+    /// The arguments object, kept as the text Gemini sent.
     #[serde(default)]
-    pub(super) args: Value,
+    pub(super) args: Option<Box<RawValue>>,
 }
 
 impl FunctionCall {
@@ -149,10 +152,7 @@ impl FunctionCall {
                 .filter(|id| !id.is_empty())
                 .unwrap_or_else(|| format!("call_{position}")),
             name: self.name,
-            arguments: match self.args {
-                Value::Null => "{}".to_owned(),
-                args => args.to_string(),
-            },
+            arguments: arguments_text(self.args.as_deref()),
         }
     }
 }

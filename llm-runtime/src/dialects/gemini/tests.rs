@@ -301,7 +301,7 @@ pub(in crate::dialects) const RESPONSE: &str = r#"{
       {"text": "Thinking about weather.", "thought": true},
       {"text": "Checking "},
       {"text": "both."},
-      {"functionCall": {"name": "weather", "args": {"unit": "c", "city": "Paris"}}},
+      {"functionCall": {"name": "weather", "args": {"city": "Paris", "unit": "c"}}},
       {"functionCall": {"id": "fc_9", "name": "weather", "args": {"city": "Rome"}}}
     ]},
     "finishReason": "STOP", "index": 0,

@@ -7,7 +7,9 @@
 //! - images travel as bare base64 (`Part::image_base64`, or a `data:` URL); a web
 //!   URL is [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported): Ollama does not fetch;
 //! - tool-call arguments are sent and received as JSON objects; in the unified
-//!   types they are JSON text (serialized the same way streamed or not);
+//!   types they are JSON text: the object's text as the server sent it (only
+//!   whitespace between tokens taken out, the same streamed or not), and sent
+//!   back as that text;
 //!   Ollama gives no call ids, so calls are named `call_0`, `call_1`... in order,
 //!   and a tool result names its call by the tool's name (`tool_name`: the
 //!   result's own [`Message::tool_name`](crate::Message::tool_name), else the
@@ -23,6 +25,7 @@ mod request;
 mod response;
 mod stream;
 
+use crate::dialects::raw_json::RawBody;
 use crate::error::Result;
 use crate::provider::{Control, Frame, HttpParts, RequestContext, StreamFormat, Transform};
 use crate::types::{
@@ -40,7 +43,8 @@ impl Transform for OllamaDialect {
     type StreamState = OllamaStreamState;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        HttpParts::post_json("/api/chat", &request::chat_body(request, ctx.stream)?)
+        let body = request::chat_body(request, ctx.stream)?;
+        HttpParts::post_json("/api/chat", &RawBody(&body))
     }
 
     fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {

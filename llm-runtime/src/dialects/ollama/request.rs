@@ -133,6 +133,7 @@ pub(crate) fn embedding_body(req: &EmbeddingRequest) -> Value {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+    use crate::dialects::raw_json::RawBody;
     use crate::types::{Tool, ToolCall, ToolCallKind};
 
     fn call(id: &str, name: &str, arguments: &str) -> ToolCall {
@@ -175,7 +176,10 @@ mod tests {
             .reasoning_effort(ReasoningEffort::High)
             .extra("keep_alive", json!("5m"))
             .extra("options", json!({"num_ctx": 8192}));
+        // As sent: the tool-call arguments are written as their text.
         let body = chat_body(&req, false).unwrap();
+        let body: Value =
+            serde_json::from_slice(&serde_json::to_vec(&RawBody(&body)).unwrap()).unwrap();
         assert_eq!(body["model"], "llama3.2");
         assert_eq!(body["stream"], false);
         assert_eq!(

@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use crate::dialects::raw_json::arguments_text;
 use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
@@ -56,9 +58,10 @@ pub(super) struct WireToolCall {
 pub(super) struct WireFunction {
     #[serde(default, deserialize_with = "null_as_default")]
     pub(super) name: String,
-    /// A JSON object (a string from some compatible servers).
+    /// A JSON object (a string from some compatible servers), kept as the
+    /// text the server sent.
     #[serde(default)]
-    pub(super) arguments: Value,
+    pub(super) arguments: Option<Box<RawValue>>,
 }
 
 impl WireToolCall {
@@ -69,11 +72,12 @@ impl WireToolCall {
             Some(id) if !id.is_empty() => id.to_owned(),
             _ => format!("call_{position}"),
         };
-        let arguments = match &self.function.arguments {
-            Value::Null => "{}".to_owned(),
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
+        let raw = self.function.arguments.as_deref();
+        // A string holds the arguments' JSON text itself.
+        let text = raw
+            .filter(|raw| raw.get().starts_with('"'))
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+        let arguments = text.unwrap_or_else(|| arguments_text(raw));
         ToolCall {
             kind: ToolCallKind::Function,
             id,
