@@ -62,6 +62,7 @@ pub mod types;
 
 pub mod catalog;
 pub mod client;
+pub mod router;
 pub mod tokens;
 pub mod validate;
 
@@ -95,6 +96,7 @@ pub use types::*;
 pub use client::{Client, ClientBuilder, Route};
 pub use meta::{RateLimit, RateLimits, ResponseMeta};
 pub use options::{ChatOptions, IDEMPOTENCY_HEADER};
+pub use router::{Deployment, ModelGroup, Strategy};
 pub use tokens::TokenCount;
 
 /// Declares a provider; see the crate docs for the `#[provider(...)]` keys.
