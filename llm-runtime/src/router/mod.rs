@@ -92,6 +92,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+pub use crate::meta::{FallbackClass, RouteOutcome, RouteStep, RoutingTrace};
 pub use group::{Deployment, Limits, ModelGroup};
 pub use health::CooldownPolicy;
 #[cfg(feature = "redis")]
