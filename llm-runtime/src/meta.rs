@@ -110,6 +110,12 @@ pub enum RouteOutcome {
         /// The scope whose limit was full (`group:NAME` or `deployment:ID`).
         scope: String,
     },
+    /// Skipped: the shared state did not answer in time and this scope's
+    /// limit is fail-closed.
+    StateUnavailable {
+        /// The fail-closed scope.
+        scope: String,
+    },
     /// Dispatched and failed with this kind of error.
     Failed(crate::error::ErrorKind),
     /// Every deployment of the group failed or was skipped; the router moved

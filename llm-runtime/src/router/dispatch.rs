@@ -78,6 +78,8 @@ struct Skips {
     too_small: Option<(u64, u64)>,
     /// Shortest wait among cooling or full deployments.
     wait: Option<Duration>,
+    /// A fail-closed scope the state could not be asked about.
+    unavailable: Option<String>,
     others: usize,
 }
 
@@ -233,27 +235,7 @@ impl Router {
                     if probe {
                         health.release_probe();
                     }
-                    if denial.reason == DenialReason::Cooling {
-                        let wait = denial.retry_in.unwrap_or_default();
-                        health.cool_until(Instant::now() + wait);
-                        step(
-                            trace,
-                            group.name(),
-                            &d.id,
-                            RouteOutcome::CoolingDown { remaining: wait },
-                        );
-                    } else {
-                        step(
-                            trace,
-                            group.name(),
-                            &d.id,
-                            RouteOutcome::LimitReached {
-                                scope: denial.scope.clone(),
-                            },
-                        );
-                    }
-                    skips.wait = min_wait(skips.wait, denial.retry_in);
-                    skips.others += 1;
+                    denied(trace, &mut skips, (group.name(), &d.id), health, denial);
                     continue;
                 }
             };
@@ -383,6 +365,36 @@ impl Router {
     }
 }
 
+/// Record a refused reservation: a cooldown another process set, a full
+/// limit, or a fail-closed limit the state could not be asked about.
+fn denied(
+    trace: &mut RoutingTrace,
+    skips: &mut Skips,
+    (group, id): (&str, &str),
+    health: &super::health::DeploymentHealth,
+    denial: Denial,
+) {
+    skips.wait = min_wait(skips.wait, denial.retry_in);
+    skips.others += 1;
+    let outcome = match denial.reason {
+        DenialReason::Cooling => {
+            let remaining = denial.retry_in.unwrap_or_default();
+            health.cool_until(Instant::now() + remaining);
+            RouteOutcome::CoolingDown { remaining }
+        }
+        DenialReason::Unavailable => {
+            skips.unavailable = Some(denial.scope.clone());
+            RouteOutcome::StateUnavailable {
+                scope: denial.scope,
+            }
+        }
+        _ => RouteOutcome::LimitReached {
+            scope: denial.scope,
+        },
+    };
+    step(trace, group, id, outcome);
+}
+
 fn step(trace: &mut RoutingTrace, group: &str, deployment: &str, outcome: RouteOutcome) {
     trace.steps.push(RouteStep {
         group: group.to_owned(),
@@ -472,11 +484,20 @@ fn exhausted(group: &str, skips: &Skips, deadline: Option<Instant>) -> Error {
             "the call's deadline passed while routing",
         );
     }
+    if let Some(scope) = &skips.unavailable {
+        return Error::new(
+            ErrorKind::RateLimited,
+            format!(
+                "the router state did not answer in time and the limit of `{scope}` is fail-closed"
+            ),
+        );
+    }
     match skips {
         Skips {
             too_small: Some((window, needed)),
             wait: None,
             others: 0,
+            ..
         } => Error::new(
             ErrorKind::ContextWindowExceeded,
             format!(
@@ -510,6 +531,12 @@ fn summary(trace: &RoutingTrace) -> String {
                 format!("{}: window {window} < {needed} tokens", s.deployment)
             }
             RouteOutcome::Failed(kind) => format!("{}: {kind}", s.deployment),
+            RouteOutcome::StateUnavailable { scope } => {
+                format!(
+                    "{}: state unreachable, `{scope}` is fail-closed",
+                    s.deployment
+                )
+            }
             other => format!("{}: {other:?}", s.deployment),
         })
         .collect();
