@@ -61,7 +61,7 @@
 //!
 //! The slack, i.e. how far a limit can be exceeded:
 //! - `rpm` and `max_in_flight`: none, while the state answers (a reservation
-//!   is checked and taken atomically). With [`RedisState`](crate::router::RedisState) unreachable,
+//!   is checked and taken atomically). With `RedisState` (feature `redis`) unreachable,
 //!   a fail-open limit counts in each process on its own: up to the limit
 //!   once per process during the outage.
 //! - `tpm`: reservations never exceed it; a call that then uses more than
@@ -76,6 +76,7 @@
 //! between processes. Latency averages and in-flight counts used by the
 //! strategies stay per process.
 
+mod deployment;
 mod dispatch;
 mod group;
 mod health;
@@ -93,7 +94,8 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 pub use crate::meta::{FallbackClass, RouteOutcome, RouteStep, RoutingTrace};
-pub use group::{Deployment, Limits, ModelGroup};
+pub use deployment::{Deployment, Limits};
+pub use group::ModelGroup;
 pub use health::CooldownPolicy;
 #[cfg(feature = "redis")]
 pub use redis::{RedisConfig, RedisState};

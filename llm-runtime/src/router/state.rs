@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 
-use super::group::Limits;
+use super::deployment::Limits;
 
 /// The window `rpm` and `tpm` are counted over (sliding).
 pub const WINDOW: Duration = Duration::from_secs(60);

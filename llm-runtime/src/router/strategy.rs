@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::meta::RateLimits;
 
-use super::group::Deployment;
+use super::deployment::Deployment;
 
 /// What a strategy knows about one deployment when it orders them.
 #[derive(Debug, Clone, Copy)]
