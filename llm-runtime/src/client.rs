@@ -31,6 +31,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::Hook;
 use crate::provider_client::{HealthStatus, LlmProvider};
 use crate::providers::Builtin;
+use crate::router::{ModelGroup, Router, RouterBuilder, RouterState};
 use crate::spec::ProviderSpec;
 use crate::stream::ChatStream;
 use crate::types::{
@@ -132,6 +133,8 @@ struct Inner {
     fallback_plan: Vec<(Route, Arc<dyn LlmProvider>)>,
     unsupported_params: Option<UnsupportedParamPolicy>,
     hooks: Vec<Arc<dyn Hook>>,
+    /// The model groups, when any was added.
+    router: Option<Router>,
 }
 
 impl fmt::Debug for Client {
@@ -154,6 +157,7 @@ pub struct ClientBuilder {
     fallbacks: Vec<String>,
     unsupported_params: Option<UnsupportedParamPolicy>,
     hooks: Vec<Arc<dyn Hook>>,
+    router: RouterBuilder,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -224,14 +228,33 @@ impl ClientBuilder {
         self
     }
 
+    /// Add a model group: `client.chat("NAME", ..)` then routes between its
+    /// deployments (see [`crate::router`]). A group name wins over a provider name.
+    pub fn group(mut self, group: ModelGroup) -> Self {
+        self.router = self.router.group(group);
+        self
+    }
+
+    /// Keep the groups' limits and shared cooldowns in `state` (default: in
+    /// this process; `RedisState` with the `redis` feature shares them).
+    pub fn router_state(mut self, state: Arc<dyn RouterState>) -> Self {
+        self.router = self.router.state(state);
+        self
+    }
+
     /// Check the fallbacks name registered providers and build the client.
     pub fn build(self) -> Result<Client> {
+        let router = match self.router.is_empty() {
+            true => None,
+            false => Some(self.router.build()?),
+        };
         let inner = Inner {
             providers: self.providers,
             fallbacks: Vec::new(),
             fallback_plan: Vec::new(),
             unsupported_params: self.unsupported_params,
             hooks: self.hooks,
+            router,
         };
         let fallback_plan = self
             .fallbacks
@@ -275,6 +298,11 @@ impl Client {
         self.inner.providers.get(name)
     }
 
+    /// The router of the client's model groups, if it has any.
+    pub fn router(&self) -> Option<&Router> {
+        self.inner.router.as_ref()
+    }
+
     /// The client's fallback routes, in order.
     pub fn fallbacks(&self) -> &[Route] {
         &self.inner.fallbacks
@@ -296,6 +324,10 @@ impl Client {
         options: &ChatOptions,
     ) -> Result<ChatResponse> {
         let options = self.inner.with_hooks(options);
+        if let Some(router) = self.inner.group_router(route) {
+            let request = self.inner.with_policy(request, &options);
+            return router.chat(route, request, &options).await;
+        }
         let call = |provider: Arc<dyn LlmProvider>, req| {
             let options = &options;
             async move { provider.chat_with(req, options).await }
@@ -366,6 +398,10 @@ impl Client {
         options: &ChatOptions,
     ) -> Result<ChatStream> {
         let options = self.inner.with_hooks(options);
+        if let Some(router) = self.inner.group_router(route) {
+            let request = self.inner.with_policy(request, &options);
+            return router.chat_stream(route, request, &options).await;
+        }
         let call = |provider: Arc<dyn LlmProvider>, req| {
             let options = &options;
             async move { provider.chat_stream_with(req, options).await }
@@ -410,6 +446,11 @@ impl Client {
 }
 
 impl Inner {
+    /// The router, when `route` names one of its groups.
+    fn group_router(&self, route: &str) -> Option<&Router> {
+        self.router.as_ref().filter(|r| r.group(route).is_some())
+    }
+
     fn resolve(&self, route: &str) -> Result<(Route, Arc<dyn LlmProvider>)> {
         let route = Route::parse(route)?;
         match self.providers.get(route.provider.as_str()) {

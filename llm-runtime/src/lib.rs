@@ -80,6 +80,7 @@ pub mod types;
 
 pub mod catalog;
 pub mod client;
+pub mod router;
 pub mod tokens;
 pub mod validate;
 
@@ -113,6 +114,7 @@ pub use types::*;
 pub use client::{Client, ClientBuilder, Route};
 pub use meta::{RateLimit, RateLimits, ResponseMeta};
 pub use options::{ChatOptions, IDEMPOTENCY_HEADER};
+pub use router::{Deployment, ModelGroup, Strategy};
 pub use tokens::TokenCount;
 
 /// The `bytes` crate, whose [`Bytes`](bytes::Bytes) is [`HttpParts`]' body.

@@ -32,6 +32,10 @@ pub struct ResponseMeta {
     /// The route that served the call (`provider/model`), set by
     /// [`Client`](crate::Client), after fallbacks.
     pub route: Option<String>,
+    /// How a model group's router chose the deployment that served the call:
+    /// every deployment considered, in order, and what happened there. `None`
+    /// for a call to a plain `provider/model` route.
+    pub routing: Option<Box<RoutingTrace>>,
 }
 
 impl PartialEq for ResponseMeta {
@@ -48,6 +52,101 @@ impl ResponseMeta {
             request_id: crate::error::request_id_from_headers(headers),
             rate_limits: RateLimits::from_headers(headers),
             ..ResponseMeta::default()
+        }
+    }
+}
+
+/// The route a model group's router took for one call, and why
+/// ([`ResponseMeta::routing`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RoutingTrace {
+    /// The group the caller named.
+    pub group: String,
+    /// The group whose deployment served the call (differs from `group` after a fallback).
+    pub served_group: String,
+    /// The id of the deployment that served the call.
+    pub deployment: String,
+    /// The strategy that ordered the deployments (`weighted-random`, `least-busy`...).
+    pub strategy: String,
+    /// Each deployment considered and each fallback taken, in order.
+    pub steps: Vec<RouteStep>,
+    /// What the router wants the caller to know, e.g. that it kept the last
+    /// healthy deployment of a group in rotation instead of cooling it down.
+    pub notes: Vec<String>,
+}
+
+/// One step of a [`RoutingTrace`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RouteStep {
+    /// The group the step happened in.
+    pub group: String,
+    /// The deployment id, or the group fallen back to for [`RouteOutcome::FellBack`].
+    pub deployment: String,
+    /// What happened.
+    pub outcome: RouteOutcome,
+}
+
+/// What happened at one deployment (or between two groups).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RouteOutcome {
+    /// It served the call.
+    Served,
+    /// Skipped before dispatch: the counted prompt plus `max_tokens` does not
+    /// fit its context window.
+    ContextWindowTooSmall {
+        /// Counted prompt tokens plus `max_tokens`.
+        needed: u64,
+        /// The deployment's context window.
+        window: u64,
+    },
+    /// Skipped: cooling down for this much longer (or probing, half-open).
+    CoolingDown {
+        /// Time left; zero while a half-open probe is in flight.
+        remaining: Duration,
+    },
+    /// Skipped: a limit had no room for this call's reservation.
+    LimitReached {
+        /// The scope whose limit was full (`group:NAME` or `deployment:ID`).
+        scope: String,
+    },
+    /// Skipped: the shared state did not answer in time and this scope's
+    /// limit is fail-closed.
+    StateUnavailable {
+        /// The fail-closed scope.
+        scope: String,
+    },
+    /// Dispatched and failed with this kind of error.
+    Failed(crate::error::ErrorKind),
+    /// Every deployment of the group failed or was skipped; the router moved
+    /// to the group named in [`RouteStep::deployment`].
+    FellBack(FallbackClass),
+}
+
+/// Why a router moved from one model group to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FallbackClass {
+    /// A retryable error (rate limit, overload, timeout...) after the group's
+    /// deployments and their own retries.
+    Generic,
+    /// The prompt does not fit the group's context windows: a group with a larger one.
+    ContextWindow,
+    /// The provider's content policy refused the call: another group.
+    ContentPolicy,
+}
+
+impl FallbackClass {
+    /// The class an error falls back as, if any.
+    pub fn of(error: &crate::error::Error) -> Option<FallbackClass> {
+        use crate::error::ErrorKind;
+        match error.kind() {
+            ErrorKind::ContextWindowExceeded => Some(FallbackClass::ContextWindow),
+            ErrorKind::ContentFilter => Some(FallbackClass::ContentPolicy),
+            _ if error.is_retryable() => Some(FallbackClass::Generic),
+            _ => None,
         }
     }
 }
