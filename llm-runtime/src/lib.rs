@@ -59,6 +59,7 @@
 //! | `tokens` | yes | exact offline token counts for OpenAI models (tiktoken-rs vocabularies) |
 //! | `bedrock` | yes | AWS Signature V4 for Bedrock (`aws-sigv4`) |
 //! | `google` | yes | Google service-account credentials for Vertex AI (RS256 JWT) |
+//! | `redis` | no | router state shared across processes in Redis (`router::RedisState`) |
 //! | `otel` | no | OpenTelemetry export of the per-call spans (the `otel` module) |
 //! | `testing` | no | a loopback mock upstream for tests (the `testing` module) |
 #![warn(missing_docs)]
