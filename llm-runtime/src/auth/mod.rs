@@ -6,10 +6,30 @@
 //! [`TokenCache`] puts a current token from a [`TokenSource`] in the
 //! `Authorization` header, refetching it once when the upstream answers 401.
 //! Hooks run before either, so they never see a signature or a token.
+//!
+//! Getting a credential is part of the call: the transport waits for a token
+//! (or for a signer's credentials) at most until the call's deadline. The
+//! fetch itself is shared by every caller of the configuration and runs in a
+//! task of its own ([`FETCH_TIMEOUT`] bounds it), so a caller that gives up
+//! never cancels it for the others; a failure is kept for [`FAILURE_CACHE`].
+//!
+//! Lifetimes, in one table:
+//!
+//! | what | kept |
+//! |---|---|
+//! | a token endpoint's `expires_in` (number, float, or numeric string) | clamped to [`MIN_TOKEN_LIFETIME`]..[`MAX_TOKEN_LIFETIME`] |
+//! | `expires_in` absent, `null`, or not a number | [`DEFAULT_TOKEN_LIFETIME`] |
+//! | a [`TokenSource`]'s (or AWS provider's) own expiry | clamped to [`MIN_CACHED_LIFETIME`]..[`MAX_TOKEN_LIFETIME`] |
+//! | no expiry ([`StaticToken`], static AWS keys) | until refused |
+//!
+//! A token is refreshed, in the background, `refresh_ahead` before it
+//! expires ([`DEFAULT_REFRESH_AHEAD`]), or halfway through its lifetime when
+//! that is sooner.
 
 pub mod aws;
 mod entra;
 pub(crate) mod env;
+mod flight;
 pub(crate) mod google;
 mod oauth;
 mod signer;
@@ -17,8 +37,9 @@ pub(crate) mod token;
 
 pub use entra::{AZURE_PUBLIC_CLOUD, COGNITIVE_SERVICES_SCOPE, EntraId};
 pub use env::{ENTRA_SECRET_ENV, GOOGLE_CREDENTIALS_ENV};
+pub use flight::{FAILURE_CACHE, FETCH_TIMEOUT, MAX_TOKEN_LIFETIME, MIN_CACHED_LIFETIME};
 pub use google::{CLOUD_PLATFORM_SCOPE, GOOGLE_TOKEN_URI, GoogleCredentials, JWT_BEARER_GRANT};
-pub use oauth::StaticToken;
+pub use oauth::{DEFAULT_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, StaticToken};
 pub use signer::RequestSigner;
 pub use token::{AccessToken, DEFAULT_REFRESH_AHEAD, TokenCache, TokenSource};
 
