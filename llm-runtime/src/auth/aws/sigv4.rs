@@ -314,3 +314,159 @@ impl RequestSigner for SigV4Signer {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::future;
+    use std::sync::atomic::AtomicU32;
+    use std::time::UNIX_EPOCH;
+
+    const T0: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn request() -> reqwest::Request {
+        let url = "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/converse";
+        reqwest::Request::new(http::Method::POST, url.parse().expect("url"))
+    }
+
+    async fn amz_date(signer: &SigV4Signer) -> String {
+        let mut request = request();
+        signer.sign(&mut request).await.expect("signed");
+        let date = request.headers().get("x-amz-date").expect("dated");
+        date.to_str().expect("ascii").to_owned()
+    }
+
+    fn refusal(code: &str, date: Option<SystemTime>) -> (Error, HeaderMap) {
+        let error = Error::new(
+            ErrorKind::Authentication,
+            "Signature expired: 20260101T000000Z is now earlier than 20260101T005500Z (20260101T010000Z - 5 min.)",
+        )
+        .with_status(403)
+        .with_code(code);
+        let mut headers = HeaderMap::new();
+        if let Some(date) = date {
+            let value = httpdate::fmt_http_date(date);
+            headers.insert(http::header::DATE, value.parse().expect("date"));
+        }
+        (error, headers)
+    }
+
+    fn fixed() -> SigV4Signer {
+        let credentials = Credentials::new("AKID", "secret", None, None, "test");
+        SigV4Signer::new(credentials, "us-east-1", "bedrock").with_clock(|| at(T0))
+    }
+
+    #[tokio::test]
+    async fn a_skew_refusal_moves_the_signing_clock_to_the_servers() {
+        let signer = fixed();
+        assert_eq!(amz_date(&signer).await, "20260101T000000Z");
+        let (e, headers) = refusal("InvalidSignatureException", Some(at(T0 + 3600)));
+        assert!(signer.refused(&e, &headers), "corrected");
+        assert_eq!(amz_date(&signer).await, "20260101T010000Z");
+        // The same refusal again changes nothing: no second retry.
+        assert!(!signer.refused(&e, &headers));
+        // A server behind us works the same way.
+        let (e, headers) = refusal("RequestTimeTooSkewed", Some(at(T0 - 7200)));
+        assert!(signer.refused(&e, &headers));
+        assert_eq!(amz_date(&signer).await, "20251231T220000Z");
+    }
+
+    #[tokio::test]
+    async fn refusals_that_are_not_skew_change_nothing() {
+        let signer = fixed();
+        let ahead = Some(at(T0 + 3600));
+        let cases = [
+            // Not a skew code, and a message that says nothing of time.
+            (
+                Error::new(ErrorKind::PermissionDenied, "not authorized")
+                    .with_status(403)
+                    .with_code("AccessDeniedException"),
+                ahead,
+            ),
+            // A skew code without a Date to follow.
+            (refusal("InvalidSignatureException", None).0, None),
+            // Within a minute of our clock: not skew.
+            (
+                refusal("InvalidSignatureException", None).0,
+                Some(at(T0 + 30)),
+            ),
+            // A Date days away is not a clock to follow.
+            (
+                refusal("InvalidSignatureException", None).0,
+                Some(at(T0 + 3 * 86_400)),
+            ),
+            // Not a refusal status.
+            (refusal("InvalidSignatureException", None).0.with_status(500), ahead),
+        ];
+        for (error, date) in cases {
+            let headers = refusal("x", date).1;
+            assert!(!signer.refused(&error, &headers), "{error:?}");
+        }
+        assert_eq!(amz_date(&signer).await, "20260101T000000Z");
+        let mut garbage = HeaderMap::new();
+        garbage.insert(http::header::DATE, "yesterday-ish".parse().expect("value"));
+        assert!(!signer.refused(&refusal("RequestExpired", None).0, &garbage));
+    }
+
+    /// A provider whose credentials live ten minutes, counting its calls.
+    #[derive(Debug, Default)]
+    struct Counting(Arc<AtomicU32>);
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("AKID{n}"),
+                "secret",
+                None,
+                Some(SystemTime::now() + Duration::from_secs(600)),
+                "counting",
+            )))
+        }
+    }
+
+    fn access_key(request: &reqwest::Request) -> String {
+        let auth = request.headers()["authorization"].to_str().expect("ascii");
+        let credential = auth.split("Credential=").nth(1).expect("credential");
+        credential.split('/').next().expect("key").to_owned()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_providers_credentials_are_shared_and_refreshed_behind_the_calls() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let signer = Arc::new(SigV4Signer::with_provider(
+            Counting(Arc::clone(&calls)),
+            "us-east-1",
+            "bedrock",
+        ));
+        let signs: Vec<_> = (0..20)
+            .map(|_| {
+                let signer = Arc::clone(&signer);
+                tokio::spawn(async move {
+                    let mut request = request();
+                    signer.sign(&mut request).await.map(|()| access_key(&request))
+                })
+            })
+            .collect();
+        for sign in signs {
+            assert_eq!(sign.await.expect("joined").expect("signed"), "AKID0");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one fetch for all");
+        // Ten-minute credentials, refreshed five minutes ahead, behind the calls.
+        tokio::time::sleep(Duration::from_secs(301)).await;
+        let mut request = request();
+        signer.sign(&mut request).await.expect("signed");
+        assert_eq!(access_key(&request), "AKID0", "still valid: served");
+        tokio::task::yield_now().await;
+        signer.sign(&mut request).await.expect("signed");
+        assert_eq!(access_key(&request), "AKID1", "replaced");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}
