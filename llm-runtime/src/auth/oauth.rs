@@ -168,12 +168,12 @@ pub(crate) fn parse_reply(body: &[u8], what: &str) -> Result<Reply> {
 /// so (`invalid_grant` comes as a 400); other failures keep their kind, so a
 /// 503 from the endpoint is retried like any other.
 fn refused(e: Error, what: &str) -> Error {
-    let kind = match e.status() {
-        Some(400 | 401 | 403) => ErrorKind::Authentication,
-        _ => e.kind(),
-    };
-    e.with_kind(kind)
-        .context(&format!("the {what} refused the credentials"))
+    match e.status() {
+        Some(400 | 401 | 403) => e
+            .with_kind(ErrorKind::Authentication)
+            .context(&format!("the {what} refused the credentials")),
+        _ => e.context(&format!("the {what} failed")),
+    }
 }
 
 /// The lifetime `expires_in` means, in seconds: an integer, a float or a
