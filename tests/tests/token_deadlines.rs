@@ -197,7 +197,11 @@ async fn fifty_callers_against_a_stalling_failing_then_answering_endpoint() {
             _ => assert_eq!(result.expect("token after the window").text(), "hi"),
         }
     }
-    assert_eq!(tokens.requests(), 2, "one fetch that failed, one that answered");
+    assert_eq!(
+        tokens.requests(),
+        2,
+        "one fetch that failed, one that answered"
+    );
     assert_eq!(tokens.max_in_flight(), 1, "never two fetches at once");
 }
 
@@ -231,9 +235,16 @@ async fn a_failure_is_kept_briefly_instead_of_fetched_per_caller() {
         assert!(wait <= FAILURE_CACHE, "{wait:?}");
         assert!(!e.to_string().contains(SECRET), "{e}");
     }
-    assert_eq!(tokens.requests(), 1, "the failure was shared, not refetched");
+    assert_eq!(
+        tokens.requests(),
+        1,
+        "the failure was shared, not refetched"
+    );
     tokio::time::sleep(FAILURE_CACHE).await;
-    client.chat(hello()).await.expect("fetched again after the window");
+    client
+        .chat(hello())
+        .await
+        .expect("fetched again after the window");
     assert_eq!(tokens.requests(), 2);
 }
 
@@ -293,7 +304,10 @@ async fn endpoint_lifetimes_never_mean_every_call_or_forever() {
             .iter()
             .filter(|r| r.path == token_path)
             .count();
-        assert_eq!(fetched, 2, "{expires_in:?}: the direct fetch and one cached");
+        assert_eq!(
+            fetched, 2,
+            "{expires_in:?}: the direct fetch and one cached"
+        );
     }
 }
 
@@ -346,7 +360,11 @@ async fn a_failed_refresh_does_not_fail_calls_while_the_token_is_valid() {
         .chat(hello())
         .await
         .expect("the failed refresh fails no call");
-    assert_eq!(tokens.requests(), 2, "no second refresh while the failure is kept");
+    assert_eq!(
+        tokens.requests(),
+        2,
+        "no second refresh while the failure is kept"
+    );
     // Past the old token's expiry and the failure window: a fresh one.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     client.chat(hello()).await.expect("new token");
@@ -356,7 +374,10 @@ async fn a_failed_refresh_does_not_fail_calls_while_the_token_is_valid() {
         .map(|r| r.header("authorization").map(str::to_owned))
         .collect();
     let a = Some("Bearer tok-a".to_owned());
-    assert_eq!(used, [a.clone(), a.clone(), a, Some("Bearer tok-b".to_owned())]);
+    assert_eq!(
+        used,
+        [a.clone(), a.clone(), a, Some("Bearer tok-b".to_owned())]
+    );
     assert_eq!(tokens.requests(), 3);
     assert_eq!(tokens.max_in_flight(), 1);
 }
@@ -416,7 +437,10 @@ async fn a_stalled_aws_credentials_provider_is_bounded_by_each_callers_deadline(
             let client = client.clone();
             tokio::spawn(async move {
                 let start = Instant::now();
-                (client.chat(ChatRequest::new(MODEL).user("hi")).await, start.elapsed())
+                (
+                    client.chat(ChatRequest::new(MODEL).user("hi")).await,
+                    start.elapsed(),
+                )
             })
         })
         .collect();

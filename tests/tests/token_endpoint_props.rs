@@ -53,7 +53,10 @@ enum Body {
     },
     /// A reply whose `expires_in` is this number's text, as sent (it may be
     /// past what `u64` or `f64` hold).
-    RawNumber { access_token: String, number: String },
+    RawNumber {
+        access_token: String,
+        number: String,
+    },
     /// Any bytes.
     Bytes(Vec<u8>),
 }
@@ -77,8 +80,11 @@ impl Body {
             Body::RawNumber {
                 access_token,
                 number,
-            } => format!(r#"{{"access_token":{},"expires_in":{number}}}"#, json!(access_token))
-                .into_bytes(),
+            } => format!(
+                r#"{{"access_token":{},"expires_in":{number}}}"#,
+                json!(access_token)
+            )
+            .into_bytes(),
             Body::Bytes(b) => b.clone(),
         }
     }
@@ -193,8 +199,7 @@ async fn check(server: &MockServer, answer: &Answer) -> Result<(), String> {
     server.on(
         "POST",
         TOKEN_PATH,
-        MockResponse::bytes(answer.status, body)
-            .header("content-type", "application/json"),
+        MockResponse::bytes(answer.status, body).header("content-type", "application/json"),
     );
     let source = entra(server);
     let before = Instant::now();
@@ -220,7 +225,9 @@ async fn check(server: &MockServer, answer: &Answer) -> Result<(), String> {
         .timeout(HANG)
         .connect()
         .map_err(|e| format!("connect: {e}"))?;
-    let chat = client.chat(ChatRequest::new("gpt-4o-mini").user("hi")).await;
+    let chat = client
+        .chat(ChatRequest::new("gpt-4o-mini").user("hi"))
+        .await;
     match (kind, chat) {
         (None, Ok(_)) => Ok(()),
         (Some(expected), Err(e)) if e.kind() == expected => check_error(answer, &e),
@@ -272,7 +279,10 @@ fn check_error(answer: &Answer, e: &Error) -> Result<(), String> {
             || v.get("object") == Some(&json!("error"))
     });
     if (refused || (success && !in_band)) && e.kind() != ErrorKind::Authentication {
-        return Err(format!("{}: expected Authentication, got {e}", answer.status));
+        return Err(format!(
+            "{}: expected Authentication, got {e}",
+            answer.status
+        ));
     }
     if e.kind() == ErrorKind::Config {
         return Err(format!("a Config error for an answer: {e}"));

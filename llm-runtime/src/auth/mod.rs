@@ -44,6 +44,12 @@ pub use signer::RequestSigner;
 pub use token::{AccessToken, DEFAULT_REFRESH_AHEAD, TokenCache, TokenSource};
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Error, ErrorKind, Result};
 
 /// How the transport authenticates each attempt beyond its static headers.
 #[derive(Clone, Default)]
@@ -64,5 +70,59 @@ impl std::fmt::Debug for DynamicAuth {
             DynamicAuth::Signer(_) => "signed",
             DynamicAuth::Token(_) => "token",
         })
+    }
+}
+
+impl DynamicAuth {
+    /// Sign `request`, or put the current token in it; the token used, if
+    /// any. Getting the credential is part of the call: it is waited for at
+    /// most `left` (what remains of the call's deadline; `None`: unbounded),
+    /// and a caller that stops waiting leaves the shared fetch running.
+    pub(crate) async fn authenticate(
+        &self,
+        request: &mut reqwest::Request,
+        left: Option<Duration>,
+    ) -> Result<Option<SecretString>> {
+        if matches!(self, DynamicAuth::Static) {
+            return Ok(None);
+        }
+        let authenticate = self.authenticate_now(request);
+        match left {
+            None => authenticate.await,
+            // The future is polled before the timer: a cached credential is
+            // used even with no time left (the send then reports the deadline).
+            Some(left) => tokio::time::timeout(left, authenticate)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "no credentials within the call's deadline ({left:?} were left): the credential fetch is still running"
+                        ),
+                    ))
+                }),
+        }
+    }
+
+    async fn authenticate_now(
+        &self,
+        request: &mut reqwest::Request,
+    ) -> Result<Option<SecretString>> {
+        match self {
+            DynamicAuth::Static => Ok(None),
+            DynamicAuth::Signer(signer) => signer.sign(request).await.map(|()| None),
+            DynamicAuth::Token(cache) => {
+                let token = cache.token().await?;
+                let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+                    .map_err(|_| {
+                        Error::config("the access token has characters a header cannot carry")
+                    })?;
+                value.set_sensitive(true);
+                request
+                    .headers_mut()
+                    .insert(http::header::AUTHORIZATION, value);
+                Ok(Some(token))
+            }
+        }
     }
 }

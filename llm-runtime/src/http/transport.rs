@@ -325,7 +325,12 @@ impl Transport {
             Ok(request) => request,
             Err(e) => return Tried::failed(e),
         };
-        let (result, token) = match self.authenticate(&mut request, call.deadline).await {
+        // Getting the credential is part of the call: bounded by its deadline.
+        let authenticated = self
+            .auth
+            .authenticate(&mut request, call.deadline.remaining())
+            .await;
+        let (result, token) = match authenticated {
             Ok(token) => (
                 exchange.run(request, call.expect, call.deadline).await,
                 token,
@@ -336,57 +341,6 @@ impl Transport {
             result,
             token,
             resign: resign.into_inner(),
-        }
-    }
-
-    /// Sign the attempt, or put the current token in it; the token used, if
-    /// any. Getting the credential is part of the call: it is waited for at
-    /// most until the call's deadline (the shared fetch goes on for others).
-    async fn authenticate(
-        &self,
-        request: &mut reqwest::Request,
-        deadline: Deadline,
-    ) -> Result<Option<SecretString>> {
-        if matches!(self.auth, DynamicAuth::Static) {
-            return Ok(None);
-        }
-        let authenticate = self.authenticate_now(request);
-        match deadline.remaining() {
-            None => authenticate.await,
-            // The future is polled before the timer: a cached credential is
-            // used even with no time left (the send then reports the deadline).
-            Some(left) => tokio::time::timeout(left, authenticate)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "no credentials within the call's deadline ({left:?} were left): the credential fetch is still running"
-                        ),
-                    ))
-                }),
-        }
-    }
-
-    async fn authenticate_now(
-        &self,
-        request: &mut reqwest::Request,
-    ) -> Result<Option<SecretString>> {
-        match &self.auth {
-            DynamicAuth::Static => Ok(None),
-            DynamicAuth::Signer(signer) => signer.sign(request).await.map(|()| None),
-            DynamicAuth::Token(cache) => {
-                let token = cache.token().await?;
-                let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-                    .map_err(|_| {
-                        Error::config("the access token has characters a header cannot carry")
-                    })?;
-                value.set_sensitive(true);
-                request
-                    .headers_mut()
-                    .insert(http::header::AUTHORIZATION, value);
-                Ok(Some(token))
-            }
         }
     }
 

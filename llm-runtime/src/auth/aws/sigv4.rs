@@ -400,7 +400,12 @@ mod tests {
                 Some(at(T0 + 3 * 86_400)),
             ),
             // Not a refusal status.
-            (refusal("InvalidSignatureException", None).0.with_status(500), ahead),
+            (
+                refusal("InvalidSignatureException", None)
+                    .0
+                    .with_status(500),
+                ahead,
+            ),
         ];
         for (error, date) in cases {
             let headers = refusal("x", date).1;
@@ -451,7 +456,10 @@ mod tests {
                 let signer = Arc::clone(&signer);
                 tokio::spawn(async move {
                     let mut request = request();
-                    signer.sign(&mut request).await.map(|()| access_key(&request))
+                    signer
+                        .sign(&mut request)
+                        .await
+                        .map(|()| access_key(&request))
                 })
             })
             .collect();
