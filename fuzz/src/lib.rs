@@ -1,5 +1,6 @@
 //! What every fuzz target checks, so the targets are one line each.
 
+pub mod token_endpoint;
 pub mod whole_response;
 
 use llm_runtime::stream::{Framer, SseDecoder};

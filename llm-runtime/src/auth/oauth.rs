@@ -9,19 +9,28 @@ use http::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::auth::AccessToken;
+use crate::auth::{AccessToken, MAX_TOKEN_LIFETIME};
 use crate::error::{Error, ErrorKind, Redactor, Result};
 use crate::http::{HttpClient, HttpRequest, is_loopback_host};
 
-/// The bound on one token request: a token endpoint answers in milliseconds,
-/// and a call waiting for its token should not wait for the call's own bound.
-pub(crate) const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The bound on one token request (the shared fetch's own bound).
+pub(crate) const TOKEN_TIMEOUT: Duration = super::FETCH_TIMEOUT;
+
+/// The shortest lifetime a token endpoint's `expires_in` is taken to mean:
+/// `0`, a negative number or a few seconds would otherwise refetch on (almost)
+/// every call. A token that really lives shorter is refused with a 401, which
+/// drops it and fetches another once.
+pub const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
+
+/// The lifetime of a token whose endpoint answered no `expires_in`, `null`,
+/// or one that is not a number: unknown is neither "expired" nor "forever".
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
 /// What a token endpoint (RFC 6749 §5.1) or a metadata server answers.
 #[derive(Deserialize)]
 struct TokenReply {
     access_token: String,
-    /// Seconds; some servers send it as a string.
+    /// Seconds; some servers send it as a string, or with a fraction.
     #[serde(default)]
     expires_in: Option<serde_json::Value>,
 }
@@ -103,10 +112,37 @@ pub(crate) async fn fetch(
         .send()
         .await
         .map_err(|e| refused(redactor.error(e), what))?;
-    let reply: TokenReply = serde_json::from_slice(&response.body).map_err(|e| {
+    let reply = parse_reply(&response.body, what)?;
+    Ok(AccessToken {
+        token: reply.token,
+        expires_at: sent.checked_add(reply.lifetime),
+    })
+}
+
+/// A token endpoint's 2xx answer, read.
+pub(crate) struct Reply {
+    /// The access token.
+    pub(crate) token: SecretString,
+    /// How long it is taken to live, from when the request was sent.
+    pub(crate) lifetime: Duration,
+}
+
+/// Read a token endpoint's 2xx body: the token and its lifetime (see
+/// [`lifetime`]), or an `Authentication` error that quotes nothing of the
+/// body (it may hold the token).
+pub(crate) fn parse_reply(body: &[u8], what: &str) -> Result<Reply> {
+    let reply: TokenReply = serde_json::from_slice(body).map_err(|e| {
+        let problem = match e.classify() {
+            serde_json::error::Category::Data => "without an access token string",
+            _ => "with a body that is not JSON",
+        };
         Error::new(
             ErrorKind::Authentication,
-            format!("the {what} answered without an access token: {e}"),
+            format!(
+                "the {what} answered {problem} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         )
     })?;
     if reply.access_token.trim().is_empty() {
@@ -115,10 +151,16 @@ pub(crate) async fn fetch(
             format!("the {what} answered an empty access token"),
         ));
     }
-    let lifetime = reply.expires_in.as_ref().and_then(seconds);
-    Ok(AccessToken {
+    // Checked here, once, rather than failing every call that sends it.
+    if !reply.access_token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::new(
+            ErrorKind::Authentication,
+            format!("the {what} answered an access token with characters a header cannot carry"),
+        ));
+    }
+    Ok(Reply {
+        lifetime: lifetime(reply.expires_in.as_ref()),
         token: SecretString::from(reply.access_token),
-        expires_at: lifetime.and_then(|l| sent.checked_add(l)),
     })
 }
 
@@ -126,21 +168,38 @@ pub(crate) async fn fetch(
 /// so (`invalid_grant` comes as a 400); other failures keep their kind, so a
 /// 503 from the endpoint is retried like any other.
 fn refused(e: Error, what: &str) -> Error {
-    let kind = match e.status() {
-        Some(400 | 401 | 403) => ErrorKind::Authentication,
-        _ => e.kind(),
-    };
-    e.with_kind(kind)
-        .context(&format!("the {what} refused the credentials"))
+    match e.status() {
+        Some(400 | 401 | 403) => e
+            .with_kind(ErrorKind::Authentication)
+            .context(&format!("the {what} refused the credentials")),
+        _ => e.context(&format!("the {what} failed")),
+    }
 }
 
-fn seconds(v: &serde_json::Value) -> Option<Duration> {
-    let secs = match v {
-        serde_json::Value::Number(n) => n.as_u64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+/// The lifetime `expires_in` means, in seconds: an integer, a float or a
+/// numeric string, clamped to [`MIN_TOKEN_LIFETIME`]..[`MAX_TOKEN_LIFETIME`]
+/// (negative means the minimum, too large to represent the maximum);
+/// [`DEFAULT_TOKEN_LIFETIME`] when it is absent, `null`, or not a number.
+pub(crate) fn lifetime(expires_in: Option<&serde_json::Value>) -> Duration {
+    let secs = match expires_in {
+        Some(serde_json::Value::Number(n)) => Some(n.as_f64().unwrap_or_else(|| {
+            // Only a number past f64's range has no f64: its sign says which end.
+            if n.to_string().starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
+        })),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
         _ => None,
-    }?;
-    Some(Duration::from_secs(secs))
+    };
+    match secs.filter(|s| !s.is_nan()) {
+        None => DEFAULT_TOKEN_LIFETIME,
+        Some(secs) => Duration::from_secs_f64(secs.clamp(
+            MIN_TOKEN_LIFETIME.as_secs_f64(),
+            MAX_TOKEN_LIFETIME.as_secs_f64(),
+        )),
+    }
 }
 
 /// A header for a token request (`Metadata-Flavor: Google`).
@@ -224,15 +283,47 @@ mod tests {
     }
 
     #[test]
-    fn lifetimes_from_numbers_or_strings() {
-        assert_eq!(
-            seconds(&serde_json::json!(3599)),
-            Some(Duration::from_secs(3599))
-        );
-        assert_eq!(
-            seconds(&serde_json::json!("3599")),
-            Some(Duration::from_secs(3599))
-        );
-        assert_eq!(seconds(&serde_json::json!(-1)), None);
+    fn lifetimes_from_numbers_floats_or_strings_clamped() {
+        use serde_json::json;
+        let secs = |v: serde_json::Value| lifetime(Some(&v));
+        assert_eq!(secs(json!(3599)), Duration::from_secs(3599));
+        assert_eq!(secs(json!("3599")), Duration::from_secs(3599));
+        assert_eq!(secs(json!(3599.5)), Duration::from_millis(3_599_500));
+        assert_eq!(secs(json!(" 120.25 ")), Duration::from_millis(120_250));
+        for short in [json!(-1), json!(0), json!(1), json!("-inf"), json!(-1e300)] {
+            assert_eq!(secs(short.clone()), MIN_TOKEN_LIFETIME, "{short}");
+        }
+        for long in [json!(u64::MAX), json!(1e300), json!("inf"), json!(i64::MAX)] {
+            assert_eq!(secs(long.clone()), MAX_TOKEN_LIFETIME, "{long}");
+        }
+        for unknown in [
+            json!(null),
+            json!("soon"),
+            json!({}),
+            json!([]),
+            json!(true),
+            json!("NaN"),
+        ] {
+            assert_eq!(secs(unknown.clone()), DEFAULT_TOKEN_LIFETIME, "{unknown}");
+        }
+        assert_eq!(lifetime(None), DEFAULT_TOKEN_LIFETIME);
+    }
+
+    #[test]
+    fn replies_without_a_token_quote_nothing() {
+        for body in [
+            &br#"{"access_token": 12345678901, "expires_in": 1}"#[..],
+            br#"{"token": "ya29.secret-in-body"}"#,
+            br#"<html>ya29.secret-in-body</html>"#,
+            br#"{"access_token": "   "}"#,
+            "{\"access_token\": \"ya29.secret-in-body\\n\"}".as_bytes(),
+        ] {
+            let e = parse_reply(body, "token endpoint").err().expect("refused");
+            assert_eq!(e.kind(), ErrorKind::Authentication);
+            assert!(!e.to_string().contains("secret-in-body"), "{e}");
+            assert!(!e.to_string().contains("12345678901"), "{e}");
+        }
+        let ok = parse_reply(br#"{"access_token": "t", "expires_in": "60"}"#, "x").expect("ok");
+        assert_eq!(ok.lifetime, Duration::from_secs(60));
     }
 }

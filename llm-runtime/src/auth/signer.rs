@@ -1,9 +1,10 @@
 //! [`RequestSigner`]: signs each attempt over its final bytes.
 
 use async_trait::async_trait;
+use http::HeaderMap;
 use secrecy::SecretString;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Signs a request over its final method, URL, headers and body (AWS SigV4),
 /// on every attempt: a retry is signed again.
@@ -25,5 +26,15 @@ pub trait RequestSigner: Send + Sync + 'static {
     /// configuration refuses a base URL in another region before any call.
     fn region(&self) -> Option<&str> {
         None
+    }
+
+    /// The upstream refused an attempt this signer signed (`error`, and the
+    /// answer's `headers`): whether the signer corrected itself, so that the
+    /// same request signed again may pass (SigV4: its clock, from the
+    /// answer's `Date`, after a clock-skew refusal). The transport then sends
+    /// the attempt once more, whatever the retry policy; at most once per call.
+    fn refused(&self, error: &Error, headers: &HeaderMap) -> bool {
+        let _ = (error, headers);
+        false
     }
 }

@@ -1,6 +1,7 @@
 //! [`TokenSource`] (fetch a short-lived token) and [`TokenCache`] (the one
-//! shared cache per provider configuration: refresh ahead of expiry,
-//! single-flight, invalidate once on a 401).
+//! shared cache per provider configuration, over [`Flight`]: refresh ahead
+//! of expiry in the background, single-flight, failures kept briefly,
+//! invalidate once on a 401).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::flight::{Fetched, Flight};
 use crate::error::Result;
 use crate::http::HttpClient;
 
@@ -44,7 +46,10 @@ impl fmt::Debug for AccessToken {
 /// exchange, a metadata server, or a cloud SDK the caller already uses).
 ///
 /// The runtime never calls it concurrently for one configuration, and only
-/// when the cached token is missing, near its expiry, or was refused.
+/// when the cached token is missing, near its expiry, or was refused. It runs
+/// in a task of its own, bounded by [`FETCH_TIMEOUT`](crate::auth::FETCH_TIMEOUT)
+/// (a call waiting for it is bounded by its own deadline), so one caller
+/// giving up never cancels it.
 #[async_trait]
 pub trait TokenSource: Send + Sync + 'static {
     /// Fetch a fresh token, over `http` (the provider's pooled client) if it
@@ -64,17 +69,31 @@ pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(60);
 /// The one token cache of a provider configuration, shared by every call and
 /// clone of its client.
 ///
-/// - A cached token is used until `refresh_ahead` before its expiry.
-/// - Single-flight: however many calls need a token at once, one fetch runs
-///   and the others wait for its result.
+/// - Single-flight: however many calls need a token at once, one fetch runs,
+///   in its own task, and every waiting call sees its result (an error
+///   included). A call that stops waiting (its deadline, a dropped handler)
+///   never cancels that fetch; the fetch itself is bounded by
+///   [`FETCH_TIMEOUT`](crate::auth::FETCH_TIMEOUT).
+/// - A failed fetch is kept for [`FAILURE_CACHE`](crate::auth::FAILURE_CACHE):
+///   the calls of that window get its error at once, with a
+///   [`retry_after`](crate::Error::retry_after) that ends it.
+/// - Refresh ahead: within `refresh_ahead` of its expiry (at most half its
+///   lifetime), the cached token is still served while one background fetch
+///   replaces it; if that fetch fails, the token serves until it expires.
+/// - Lifetimes are kept between [`MIN_CACHED_LIFETIME`](crate::auth::MIN_CACHED_LIFETIME)
+///   and [`MAX_TOKEN_LIFETIME`](crate::auth::MAX_TOKEN_LIFETIME); a token
+///   without a known expiry is kept until refused.
 /// - [`invalidate`](Self::invalidate) drops a token the upstream refused
 ///   (once: a token fetched since is kept).
+///
+/// The transport bounds each call's wait for a token by the call's own
+/// deadline; [`token`](Self::token) waits for the shared fetch at most
+/// [`FETCH_TIMEOUT`](crate::auth::FETCH_TIMEOUT).
 pub struct TokenCache {
     source: Arc<dyn TokenSource>,
     http: HttpClient,
     refresh_ahead: Duration,
-    current: tokio::sync::Mutex<Option<AccessToken>>,
-    fetches: std::sync::atomic::AtomicU64,
+    flight: Flight<SecretString>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -93,14 +112,13 @@ impl TokenCache {
             source,
             http,
             refresh_ahead,
-            current: tokio::sync::Mutex::new(None),
-            fetches: std::sync::atomic::AtomicU64::new(0),
+            flight: Flight::new("access token", refresh_ahead),
         }
     }
 
     /// How many times the source was asked for a token.
     pub fn fetches(&self) -> u64 {
-        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+        self.flight.fetches()
     }
 
     /// The secrets of the source, for redaction.
@@ -108,39 +126,37 @@ impl TokenCache {
         self.source.secrets()
     }
 
-    /// A usable token: the cached one, or a fresh one (one fetch at a time).
+    /// A usable token: the cached one, or the result of the one shared fetch.
+    ///
+    /// Cancel-safe: dropping the future (a `tokio::time::timeout` around it)
+    /// stops this caller's wait only.
+    ///
+    /// # Errors
+    ///
+    /// The source's error (shared with every caller of the fetch, and kept
+    /// for [`FAILURE_CACHE`](crate::auth::FAILURE_CACHE)), or a `Timeout`
+    /// when the source did not answer within [`FETCH_TIMEOUT`](crate::auth::FETCH_TIMEOUT).
     pub async fn token(&self) -> Result<SecretString> {
-        // The lock is held across the fetch: that is the single flight.
-        let mut current = self.current.lock().await;
-        if let Some(token) = current.as_ref().filter(|t| self.usable(t)) {
-            return Ok(token.token.clone());
-        }
-        self.fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let fresh = self.source.fetch(&self.http).await?;
-        let token = fresh.token.clone();
-        *current = Some(fresh);
-        Ok(token)
+        self.flight
+            .get(|| {
+                let source = Arc::clone(&self.source);
+                let http = self.http.clone();
+                Box::pin(async move {
+                    let fresh = source.fetch(&http).await?;
+                    let now = Instant::now();
+                    Ok(Fetched {
+                        value: fresh.token,
+                        lifetime: fresh.expires_at.map(|at| at.saturating_duration_since(now)),
+                    })
+                })
+            })
+            .await
     }
 
     /// Forget `refused` if it is still the cached token (a 401 answered it).
     pub async fn invalidate(&self, refused: &SecretString) {
-        let mut current = self.current.lock().await;
-        if current
-            .as_ref()
-            .is_some_and(|t| t.token.expose_secret() == refused.expose_secret())
-        {
-            *current = None;
-        }
-    }
-
-    fn usable(&self, token: &AccessToken) -> bool {
-        match token.expires_at {
-            None => true,
-            Some(at) => at
-                .checked_sub(self.refresh_ahead)
-                .is_some_and(|refresh_at| Instant::now() < refresh_at),
-        }
+        self.flight
+            .invalidate(|t| t.expose_secret() == refused.expose_secret());
     }
 }
 
@@ -183,20 +199,27 @@ mod tests {
         assert_eq!(source.0.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test]
-    async fn refreshes_ahead_of_expiry() {
-        let (cache, _) = cache(Duration::from_millis(300), Duration::from_millis(200));
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_ahead_of_expiry_in_the_background() {
+        let (cache, _) = cache(Duration::from_secs(10), Duration::from_secs(4));
         let first = cache.token().await.expect("token");
         assert_eq!(
             cache.token().await.expect("cached").expose_secret(),
             first.expose_secret()
         );
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        // 150 ms into a 300 ms token with a 200 ms margin: refreshed.
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        // 7 s into a 10 s token with a 4 s margin: still served, replaced behind.
+        assert_eq!(
+            cache.token().await.expect("served").expose_secret(),
+            "tok-0"
+        );
+        assert_eq!(cache.fetches(), 2);
+        tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(cache.token().await.expect("fresh").expose_secret(), "tok-1");
+        assert_eq!(cache.fetches(), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn invalidate_drops_only_the_refused_token() {
         let (cache, _) = cache(Duration::from_secs(3600), DEFAULT_REFRESH_AHEAD);
         let refused = cache.token().await.expect("token");

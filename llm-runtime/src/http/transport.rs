@@ -9,6 +9,7 @@
 //! of the deadline, redact it, and classify it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -227,7 +228,7 @@ impl Transport {
     pub(crate) async fn send(&self, parts: &HttpParts, call: &Call<'_>) -> Result<Sent> {
         let called = Instant::now();
         let mut attempts = 0u32;
-        let mut refetched = false;
+        let mut renewed = false;
         let header_secrets: Vec<SecretString> = call
             .headers
             .iter()
@@ -237,7 +238,11 @@ impl Transport {
         loop {
             attempts = attempts.saturating_add(1);
             let started = Instant::now();
-            let (result, token) = self.attempt(parts, call, attempts).await;
+            let Tried {
+                result,
+                token,
+                resign,
+            } = self.attempt(parts, call, attempts).await;
             let now = Instant::now();
             let e = match result {
                 Ok((answer, headers_at)) => {
@@ -263,7 +268,14 @@ impl Transport {
             };
             tracing::debug!(attempt = attempts, status = e.status(), kind = %e.kind(), "upstream failed");
             let retry_in = self
-                .next_wait(&e, call, attempts, now, token.as_ref(), &mut refetched)
+                .next_wait(
+                    &e,
+                    call,
+                    attempts,
+                    now,
+                    (token.as_ref(), resign),
+                    &mut renewed,
+                )
                 .await;
             call.hooks.each(|h| {
                 h.on_error(&AttemptFailure {
@@ -282,24 +294,29 @@ impl Transport {
         }
     }
 
-    /// Whether and when to try again after `e`: a refused token is dropped and
-    /// fetched again, once per call, whatever the retry policy (the token may
-    /// have been rotated); otherwise the policy decides.
+    /// Whether and when to try again after `e`: a refused credential is
+    /// renewed once per call, whatever the retry policy (a refused token is
+    /// dropped and fetched again, it may have been rotated; a signer that
+    /// corrected itself, its clock, signs again); otherwise the policy decides.
     async fn next_wait(
         &self,
         e: &Error,
         call: &Call<'_>,
         attempts: u32,
         now: Instant,
-        token: Option<&SecretString>,
-        refetched: &mut bool,
+        (token, resign): (Option<&SecretString>, bool),
+        renewed: &mut bool,
     ) -> Option<Duration> {
+        if !*renewed && resign {
+            *renewed = true;
+            return Some(Duration::ZERO);
+        }
         if let (DynamicAuth::Token(cache), Some(t)) = (&self.auth, token)
             && e.status() == Some(401)
-            && !*refetched
+            && !*renewed
         {
             cache.invalidate(t).await;
-            *refetched = true;
+            *renewed = true;
             return Some(Duration::ZERO);
         }
         let policy = call.retry.as_ref()?;
@@ -310,19 +327,31 @@ impl Transport {
         }
     }
 
-    /// One attempt: build, authenticate, exchange; with the token it used.
-    async fn attempt(
-        &self,
-        parts: &HttpParts,
-        call: &Call<'_>,
-        attempt: u32,
-    ) -> (Result<(Answer, Instant)>, Option<SecretString>) {
+    /// One attempt: build, authenticate, exchange; with the token it used,
+    /// and whether the signer corrected itself after a refusal.
+    async fn attempt(&self, parts: &HttpParts, call: &Call<'_>, attempt: u32) -> Tried {
+        let resign = AtomicBool::new(false);
+        // A signer sees the refusals of what it signed (with the answer's
+        // headers), and may correct itself (a clock skew) for one more attempt.
+        let signed_classify = |status: u16, headers: &HeaderMap, body: &[u8]| {
+            let e = (call.classify)(status, headers, body);
+            if let DynamicAuth::Signer(signer) = &self.auth
+                && signer.refused(&e, headers)
+            {
+                resign.store(true, Ordering::Relaxed);
+            }
+            e
+        };
+        let classify: Classify<'_> = match &self.auth {
+            DynamicAuth::Signer(_) => &signed_classify,
+            _ => call.classify,
+        };
         let exchange = Exchange {
             http: self.http.reqwest(),
             first_byte: call.timeouts.first_byte(),
             max_body: self.max_body,
             redactor: &self.redactor,
-            classify: call.classify,
+            classify,
             observer: Observer {
                 provider: call.provider,
                 model: call.model,
@@ -332,34 +361,24 @@ impl Transport {
         };
         let mut request = match self.request(parts, call, attempt) {
             Ok(request) => request,
-            Err(e) => return (Err(e), None),
+            Err(e) => return Tried::failed(e),
         };
-        match self.authenticate(&mut request).await {
+        // Getting the credential is part of the call: bounded by its deadline.
+        let authenticated = self
+            .auth
+            .authenticate(&mut request, call.deadline.remaining())
+            .await;
+        let (result, token) = match authenticated {
             Ok(token) => (
                 exchange.run(request, call.expect, call.deadline).await,
                 token,
             ),
             Err(e) => (Err(e), None),
-        }
-    }
-
-    /// Sign the attempt, or put the current token in it; the token used, if any.
-    async fn authenticate(&self, request: &mut reqwest::Request) -> Result<Option<SecretString>> {
-        match &self.auth {
-            DynamicAuth::Static => Ok(None),
-            DynamicAuth::Signer(signer) => signer.sign(request).await.map(|()| None),
-            DynamicAuth::Token(cache) => {
-                let token = cache.token().await?;
-                let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-                    .map_err(|_| {
-                        Error::config("the access token has characters a header cannot carry")
-                    })?;
-                value.set_sensitive(true);
-                request
-                    .headers_mut()
-                    .insert(http::header::AUTHORIZATION, value);
-                Ok(Some(token))
-            }
+        };
+        Tried {
+            result,
+            token,
+            resign: resign.into_inner(),
         }
     }
 
@@ -419,6 +438,25 @@ impl Transport {
         }
         // Signing and tokens come after this, over the final request.
         Ok(request)
+    }
+}
+
+/// What one attempt of [`Transport::send`] gives back.
+struct Tried {
+    result: Result<(Answer, Instant)>,
+    /// The token the attempt carried, if any.
+    token: Option<SecretString>,
+    /// The signer corrected itself after a refusal: sign and send once more.
+    resign: bool,
+}
+
+impl Tried {
+    fn failed(e: Error) -> Self {
+        Tried {
+            result: Err(e),
+            token: None,
+            resign: false,
+        }
     }
 }
 

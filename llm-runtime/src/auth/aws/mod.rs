@@ -12,6 +12,12 @@
 //! | static keys | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` |
 //! | a profile's static keys | `AWS_PROFILE` (else `default`) in `AWS_SHARED_CREDENTIALS_FILE` / `AWS_CONFIG_FILE` (else `~/.aws/credentials`, `~/.aws/config`) |
 //!
+//! A profile that names another source of credentials (`role_arn`,
+//! `source_profile`, `credential_source`, `credential_process`, SSO, web
+//! identity) is a `Config` error, static keys or not: the AWS SDKs would use
+//! that source (the keys of a `role_arn` profile only assume the role), so
+//! signing with the keys would act as another identity.
+//!
 //! The region is `.url_var("region", ...)`, else `AWS_REGION`, else
 //! `AWS_DEFAULT_REGION`, else the profile's `region`. Anything else (SSO,
 //! assumed roles, instance metadata, web identity) comes from the AWS SDK's
@@ -124,15 +130,17 @@ enum Keys {
 }
 
 fn keys_from_env() -> Result<Keys> {
-    match (
-        env_var("AWS_ACCESS_KEY_ID"),
-        env_var("AWS_SECRET_ACCESS_KEY"),
-    ) {
+    keys_from(&env_var)
+}
+
+/// [`keys_from_env`] over `env` instead of the process environment.
+fn keys_from(env: &dyn Fn(&str) -> Option<String>) -> Result<Keys> {
+    match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
         (Some(access_key_id), Some(secret_access_key)) => {
             return Ok(Keys::Found {
                 access_key_id,
                 secret_access_key,
-                session_token: env_var("AWS_SESSION_TOKEN"),
+                session_token: env("AWS_SESSION_TOKEN"),
                 from: "the environment".to_owned(),
             });
         }
@@ -143,9 +151,22 @@ fn keys_from_env() -> Result<Keys> {
         }
         (None, None) => {}
     }
-    let Some((name, profile)) = profile::load(&env_var)? else {
+    let Some((name, profile)) = profile::load(env)? else {
         return Ok(Keys::None);
     };
+    // A profile that names another source (`role_arn`, SSO, a process, web
+    // identity) is that source for the AWS SDKs, even when it also has keys:
+    // those only start it. Signing with them would act as another identity.
+    if let Some(key) = profile.other_source {
+        let keys = if profile.access_key_id.is_some() {
+            " (its static keys are only the source identity)"
+        } else {
+            ""
+        };
+        return Err(Error::config(format!(
+            "AWS profile `{name}` gets its credentials through `{key}`{keys}, which needs the AWS SDK: pass its provider with `.signer(Arc::new(SigV4Signer::with_provider(provider, region, \"bedrock\")))`"
+        )));
+    }
     match (profile.access_key_id, profile.secret_access_key) {
         (Some(access_key_id), Some(secret_access_key)) => Ok(Keys::Found {
             access_key_id,
@@ -153,14 +174,9 @@ fn keys_from_env() -> Result<Keys> {
             session_token: profile.session_token,
             from: format!("profile `{name}`"),
         }),
-        _ => match profile.other_source {
-            Some(key) => Err(Error::config(format!(
-                "AWS profile `{name}` gets its credentials through `{key}`, which needs the AWS SDK: pass its provider with `.signer(Arc::new(SigV4Signer::with_provider(provider, region, \"bedrock\")))`"
-            ))),
-            None => Err(Error::config(format!(
-                "AWS profile `{name}` has no `aws_access_key_id` and `aws_secret_access_key`"
-            ))),
-        },
+        _ => Err(Error::config(format!(
+            "AWS profile `{name}` has no `aws_access_key_id` and `aws_secret_access_key`"
+        ))),
     }
 }
 
@@ -273,4 +289,52 @@ pub(crate) fn env_configured(spec: &ProviderSpec) -> bool {
     // A bearer key needs only the URL; a signature also needs the region.
     (bearer && (region || url_given))
         || (region && matches!(keys_from_env(), Ok(Keys::Found { .. })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `keys_from` over a credentials file holding `credentials`.
+    fn keys_with(tag: &str, credentials: &str) -> Result<Keys> {
+        let dir =
+            std::env::temp_dir().join(format!("llm-runtime-keys-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("credentials");
+        std::fs::write(&path, credentials).expect("write");
+        let path = path.display().to_string();
+        let env = move |var: &str| match var {
+            "AWS_SHARED_CREDENTIALS_FILE" => Some(path.clone()),
+            "AWS_CONFIG_FILE" | "HOME" => Some("/nonexistent-llm-runtime".to_owned()),
+            _ => None,
+        };
+        keys_from(&env)
+    }
+
+    #[test]
+    fn a_profile_with_keys_and_another_source_is_a_config_error() {
+        for other in [
+            "role_arn = arn:aws:iam::123456789012:role/Admin",
+            "credential_process = /bin/creds",
+            "web_identity_token_file = /var/token",
+            "sso_session = corp",
+        ] {
+            let file = format!(
+                "[default]\naws_access_key_id = AKIDSOURCE\naws_secret_access_key = source-secret\n{other}\n"
+            );
+            let Err(e) = keys_with("other", &file) else {
+                panic!("{other}: signed with the source user's keys");
+            };
+            assert_eq!(e.kind(), crate::ErrorKind::Config, "{other}");
+            let key = other.split(' ').next().unwrap_or_default();
+            assert!(e.message().contains(&format!("`{key}`")), "{e}");
+            assert!(e.message().contains("source identity"), "{e}");
+            assert!(!e.message().contains("source-secret"), "{e}");
+        }
+        let plain = "[default]\naws_access_key_id = AKIDPLAIN\naws_secret_access_key = s\n";
+        assert!(matches!(
+            keys_with("plain", plain),
+            Ok(Keys::Found { ref access_key_id, .. }) if access_key_id == "AKIDPLAIN"
+        ));
+    }
 }
