@@ -244,11 +244,13 @@ fn sse_typed_sends_what_the_fixtures_hold() {
 // ---- the official SDKs read the same bytes ----
 
 /// The Python that has the official SDKs: `LLM_RUNTIME_SDK_PYTHON`, else the
-/// harness's venv; `None` (with the reason) when neither has them.
+/// venv `.ci/run` creates (`target/sdk-venv`); the reason when neither has them.
 fn sdk_python() -> Result<PathBuf, String> {
     let python = std::env::var_os("LLM_RUNTIME_SDK_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/venv/bin/python"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sdk-venv/bin/python")
+        });
     if !python.exists() {
         return Err(format!(
             "{} does not exist (set LLM_RUNTIME_SDK_PYTHON to a Python with `anthropic` and `openai`)",
@@ -383,6 +385,8 @@ async fn runtime_text<P: Provider>(
 async fn the_official_sdks_read_every_scripted_stream() {
     let python = match sdk_python() {
         Ok(python) => python,
+        // CI (`.ci/run`) always installs the SDKs: there a missing one is a failure.
+        Err(reason) if std::env::var_os("CI").is_some() => panic!("{reason}"),
         Err(reason) => {
             println!("SKIPPED the_official_sdks_read_every_scripted_stream: {reason}");
             return;
