@@ -88,9 +88,12 @@ pub fn token_endpoint(data: &[u8]) {
     harness.rt.block_on(async {
         let source = entra(server);
         let before = Instant::now();
-        let fetched = tokio::time::timeout(HANG, source.fetch(&HttpClient::shared()))
-            .await
-            .expect("the token fetch hung");
+        let fetched = tokio::time::timeout(
+            HANG,
+            source.fetch(&HttpClient::shared().expect("the shared client")),
+        )
+        .await
+        .expect("the token fetch hung");
         let after = Instant::now();
         let kind = match fetched {
             Ok(token) => {

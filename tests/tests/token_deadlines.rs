@@ -282,7 +282,10 @@ async fn endpoint_lifetimes_never_mean_every_call_or_forever() {
         // The lifetime the source reports, exactly.
         let source = entra(&server.url());
         let before = Instant::now();
-        let token = source.fetch(&HttpClient::shared()).await.unwrap();
+        let token = source
+            .fetch(&HttpClient::shared().expect("the shared client"))
+            .await
+            .unwrap();
         let after = Instant::now();
         let at = token.expires_at.expect("always a lifetime");
         assert!(

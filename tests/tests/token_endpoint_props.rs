@@ -203,9 +203,12 @@ async fn check(server: &MockServer, answer: &Answer) -> Result<(), String> {
     );
     let source = entra(server);
     let before = Instant::now();
-    let fetched = tokio::time::timeout(HANG, source.fetch(&HttpClient::shared()))
-        .await
-        .map_err(|_| "the fetch hung".to_owned())?;
+    let fetched = tokio::time::timeout(
+        HANG,
+        source.fetch(&HttpClient::shared().expect("the shared client")),
+    )
+    .await
+    .map_err(|_| "the fetch hung".to_owned())?;
     let after = Instant::now();
     let kind = match &fetched {
         Ok(token) => {
@@ -338,7 +341,9 @@ fn numbers_past_u64_and_f64_are_clamped_not_refused() {
                 .unwrap_or_else(|e| panic!("{number}: {e}"));
             let source = entra(&server);
             let before = Instant::now();
-            let fetched = source.fetch(&HttpClient::shared()).await;
+            let fetched = source
+                .fetch(&HttpClient::shared().expect("the shared client"))
+                .await;
             let after = Instant::now();
             match (expected, fetched) {
                 (Some(life), Ok(token)) => {
