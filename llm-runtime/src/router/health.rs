@@ -69,6 +69,9 @@ struct Breaker {
     upstream: RateLimits,
     /// (when, tokens) of calls in the last minute, for usage-aware routing.
     recent: VecDeque<(Instant, u64)>,
+    /// The sum of `recent`'s tokens, kept beside it so that reading the usage
+    /// on every routed call costs the same however busy the minute was.
+    recent_tokens: u64,
 }
 
 /// One deployment's in-process record.
@@ -110,9 +113,11 @@ impl DeploymentHealth {
             .front()
             .is_some_and(|(at, _)| now.duration_since(*at) >= MINUTE)
         {
-            b.recent.pop_front();
+            if let Some((_, tokens)) = b.recent.pop_front() {
+                b.recent_tokens = b.recent_tokens.saturating_sub(tokens);
+            }
         }
-        (b.recent.len() as u64, b.recent.iter().map(|(_, t)| t).sum())
+        (b.recent.len() as u64, b.recent_tokens)
     }
 
     /// Whether it may be dispatched to; claims the probe when half-open.
@@ -166,6 +171,7 @@ impl DeploymentHealth {
             b.upstream = upstream;
         }
         b.recent.push_back((Instant::now(), tokens));
+        b.recent_tokens = b.recent_tokens.saturating_add(tokens);
     }
 
     /// A failure. `retry_after` (a 429's) cools it for exactly that long;
