@@ -244,6 +244,22 @@ fn report(rows: &[(f64, f64, f64)], plan: &Plan) {
     }
 }
 
+/// What the router's prompt count (`tokens::count_request`, for limits and the
+/// context-window pre-check) costs per call on the bench's request, in µs.
+fn prompt_count_micros(n: usize) -> f64 {
+    let request = ChatRequest::new(MODEL).user("Hello");
+    let started = Instant::now();
+    let mut tokens = 0;
+    for _ in 0..n {
+        tokens += std::hint::black_box(llm_runtime::tokens::count_request(std::hint::black_box(
+            &request,
+        )))
+        .tokens;
+    }
+    std::hint::black_box(tokens);
+    micros(started.elapsed()) / n.max(1) as f64
+}
+
 fn main() -> Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
@@ -302,6 +318,10 @@ fn main() -> Result<()> {
         Ok::<_, BoxError>(samples)
     })?;
     report(&rows(&mut samples), &plan);
+    println!(
+        "of which the prompt count (tokens::count_request, every group call): {:.2} µs per call",
+        prompt_count_micros(plan.requests)
+    );
     println!(
         "\ntotal run time {:.1} s; load now {}",
         started.elapsed().as_secs_f64(),
