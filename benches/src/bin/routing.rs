@@ -193,53 +193,83 @@ async fn sequential(t: &Targets, plan: &Plan) -> Result<Samples> {
     Ok(Samples { latency, cpu_ns })
 }
 
-/// Per variant: p50 µs, p99 µs, CPU µs per call (this process only).
-fn rows(samples: &mut Samples) -> Vec<(f64, f64, f64)> {
+/// One variant's figures, in µs.
+struct Row {
+    p50: f64,
+    p99: f64,
+    /// CPU per call, this process only (not the upstream's thread alone: all of it).
+    cpu: f64,
+    /// The p50 of the first and of the last round: a cost that grows with
+    /// the calls made in the last minute shows here.
+    first: f64,
+    last: f64,
+}
+
+fn rows(samples: &mut Samples, per_round: usize) -> Vec<Row> {
     Variant::ALL
         .iter()
         .map(|&v| {
             let s = &mut samples.latency[v as usize];
-            let cpu = samples.cpu_ns[v as usize] as f64 / 1e3 / s.len().max(1) as f64;
-            (micros(quantile(s, 0.5)), micros(quantile(s, 0.99)), cpu)
+            let n = s.len();
+            let first = micros(quantile(&mut s[..per_round.min(n)].to_vec(), 0.5));
+            let last = micros(quantile(
+                &mut s[n.saturating_sub(per_round)..].to_vec(),
+                0.5,
+            ));
+            Row {
+                cpu: samples.cpu_ns[v as usize] as f64 / 1e3 / n.max(1) as f64,
+                p50: micros(quantile(s, 0.5)),
+                p99: micros(quantile(s, 0.99)),
+                first,
+                last,
+            }
         })
         .collect()
 }
 
-fn report(rows: &[(f64, f64, f64)], plan: &Plan) {
+fn report(rows: &[Row], plan: &Plan) {
     println!(
         "\n== sequential calls: {} per variant, {} interleaved rounds ==",
         plan.requests, plan.rounds
     );
     println!(
-        "| variant | p50 µs | p99 µs | +p50 µs vs route | +p99 µs vs route | CPU µs/call | +CPU µs vs route |"
+        "| variant | p50 µs | p99 µs | +p50 µs vs route | +p99 µs vs route | CPU µs/call | +CPU µs vs route | p50 µs round 1 → last |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    let (b50, b99, bcpu) = rows[0];
-    for (&v, &(p50, p99, cpu)) in Variant::ALL.iter().zip(rows) {
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let base = &rows[0];
+    for (&v, r) in Variant::ALL.iter().zip(rows) {
         println!(
-            "| {} | {p50:.1} | {p99:.1} | {:+.1} | {:+.1} | {cpu:.1} | {:+.1} |",
+            "| {} | {:.1} | {:.1} | {:+.1} | {:+.1} | {:.1} | {:+.1} | {:.1} → {:.1} |",
             v.name(),
-            p50 - b50,
-            p99 - b99,
-            cpu - bcpu
+            r.p50,
+            r.p99,
+            r.p50 - base.p50,
+            r.p99 - base.p99,
+            r.cpu,
+            r.cpu - base.cpu,
+            r.first,
+            r.last
         );
     }
-    let (w50, _, wcpu) = rows[Variant::Weighted as usize];
+    let w = &rows[Variant::Weighted as usize];
     println!(
         "goal (issue 25): in-process routing adds ≤ 2 µs per call: p50 {:+.1} µs, CPU {:+.1} µs: {}",
-        w50 - b50,
-        wcpu - bcpu,
-        if w50 - b50 <= 2.0 { "MET" } else { "NOT MET" }
+        w.p50 - base.p50,
+        w.cpu - base.cpu,
+        if w.p50 - base.p50 <= 2.0 {
+            "MET"
+        } else {
+            "NOT MET"
+        }
     );
     #[cfg(feature = "redis")]
     {
-        let (w50, w99, wcpu) = rows[Variant::Weighted as usize];
-        let (r50, r99, rcpu) = rows[Variant::Redis as usize];
+        let r = &rows[Variant::Redis as usize];
         println!(
             "Redis vs in-process (group of 3): p50 {:+.1} µs, p99 {:+.1} µs, client CPU {:+.1} µs per call",
-            r50 - w50,
-            r99 - w99,
-            rcpu - wcpu
+            r.p50 - w.p50,
+            r.p99 - w.p99,
+            r.cpu - w.cpu
         );
     }
 }
@@ -317,7 +347,7 @@ fn main() -> Result<()> {
         }
         Ok::<_, BoxError>(samples)
     })?;
-    report(&rows(&mut samples), &plan);
+    report(&rows(&mut samples, plan.requests / plan.rounds), &plan);
     println!(
         "of which the prompt count (tokens::count_request, every group call): {:.2} µs per call",
         prompt_count_micros(plan.requests)
