@@ -4,6 +4,8 @@
 //! - `cargo run -p benches --release --bin overhead`: latency, throughput and
 //!   stream overhead against raw reqwest, side by side in one process.
 //! - `cargo run -p benches --release --bin memory`: memory per open stream.
+//! - `cargo run -p benches --release --all-features --bin routing`: the router's
+//!   overhead per call, in-process and with Redis.
 //! - `cargo bench -p benches`: criterion benches of framing and decoders.
 //!
 //! See `BENCHMARKS.md` at the workspace root for the targets and the latest figures.
@@ -12,6 +14,7 @@ pub mod fixtures;
 #[cfg(llm_bench_peers)]
 pub mod peers;
 pub mod raw;
+pub mod redis_server;
 pub mod stats;
 pub mod upstream;
 

@@ -1,4 +1,5 @@
-//! Percentiles, and reading this process's memory from `/proc/self/status`.
+//! Percentiles, reading this process's memory and CPU time from `/proc`, and
+//! naming the machine a run is on.
 
 use std::time::Duration;
 
@@ -53,6 +54,37 @@ pub fn process_cpu_ns() -> u64 {
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
         .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .sum()
+}
+
+/// The machine a run is on, for the report: CPUs, CPU model, load average, UTC time.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    format!("{cores} CPUs ({cpu}), load {}, {date}", load())
+}
+
+/// The one-minute load average, as `/proc/loadavg` writes it.
+pub fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

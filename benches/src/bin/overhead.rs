@@ -24,7 +24,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use benches::stats::{median_f64, micros, process_cpu_ns, quantile};
+use benches::stats::{load, machine, median_f64, micros, process_cpu_ns, quantile};
 use benches::{BenchUpstream, Reply, Routes, fixtures, raw};
 use futures_util::StreamExt;
 use llm_runtime::http::HttpClient;
@@ -449,35 +449,6 @@ async fn check(t: &Targets) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let date = std::process::Command::new("date")
-        .arg("-u")
-        .arg("+%Y-%m-%d %H:%M UTC")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default();
-    format!("{cores} CPUs ({cpu}), load {}, {date}", load())
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn verdict(pass: bool) -> &'static str {
