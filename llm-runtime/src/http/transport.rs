@@ -199,24 +199,39 @@ pub(crate) struct Sent {
 
 /// The secrets of one call the configuration's redactor cannot know: the
 /// access token an attempt used, the values of the call's sensitive headers.
-/// Empty (and free) for a static key without per-call credentials.
+/// Empty (and free) for a static key without per-call credentials. The
+/// redactor is built on the first error only: most calls never need one, and
+/// building it (every encoded form of every secret) is not free.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct CallSecrets(Option<Arc<Redactor>>);
+pub(crate) struct CallSecrets(Option<Arc<LazyRedactor>>);
+
+/// Secrets and the redactor built from them when first asked for.
+#[derive(Debug)]
+struct LazyRedactor {
+    secrets: Vec<SecretString>,
+    redactor: std::sync::OnceLock<Redactor>,
+}
 
 impl CallSecrets {
-    /// A redactor for `secrets`, if there is any.
+    /// The secrets of one attempt, if there is any.
     fn of(secrets: &[SecretString], token: Option<&SecretString>) -> Self {
         if secrets.is_empty() && token.is_none() {
             return CallSecrets(None);
         }
-        let all = secrets.iter().chain(token).map(|s| s.expose_secret());
-        CallSecrets(Some(Arc::new(Redactor::new(all))))
+        let secrets = secrets.iter().chain(token).cloned().collect();
+        CallSecrets(Some(Arc::new(LazyRedactor {
+            secrets,
+            redactor: std::sync::OnceLock::new(),
+        })))
     }
 
     /// `e` without these secrets.
     pub(crate) fn redact(&self, e: Error) -> Error {
         match &self.0 {
-            Some(redactor) => redactor.error(e),
+            Some(lazy) => lazy
+                .redactor
+                .get_or_init(|| Redactor::new(lazy.secrets.iter().map(|s| s.expose_secret())))
+                .error(e),
             None => e,
         }
     }
