@@ -87,6 +87,30 @@ pub fn load() -> String {
         .unwrap_or_default()
 }
 
+/// The numbers of the `RESULT n n n` line a measuring child process printed
+/// (the memory benches run each variant in a fresh process).
+pub fn child_result<const N: usize>(
+    output: &std::process::Output,
+    variant: &str,
+) -> Result<[u64; N], Box<dyn std::error::Error + Send + Sync>> {
+    use std::io::BufRead;
+    if !output.status.success() {
+        return Err(format!("the {variant} child failed: {}", output.status).into());
+    }
+    let line = output
+        .stdout
+        .lines()
+        .map_while(std::result::Result::ok)
+        .find(|l| l.starts_with("RESULT "))
+        .ok_or("the child printed no RESULT line")?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    <[u64; N]>::try_from(fields).map_err(|_| format!("bad RESULT line: {line}").into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,6 @@
 //! reads `VmRSS`, makes the measured call, and reads `VmHWM`: the peak over
 //! the baseline is what the call cost at its worst moment.
 
-use std::io::BufRead;
 use std::process::{Command, Stdio};
 
 use benches::stats::proc_status_bytes;
@@ -92,23 +91,7 @@ fn parent(mib: usize) -> Result<()> {
             .stderr(Stdio::inherit())
             .spawn()?
             .wait_with_output()?;
-        if !output.status.success() {
-            return Err(format!("the {variant} child failed: {}", output.status).into());
-        }
-        let line = output
-            .stdout
-            .lines()
-            .map_while(std::result::Result::ok)
-            .find(|l| l.starts_with("RESULT "))
-            .ok_or("the child printed no RESULT line")?;
-        let fields: Vec<u64> = line
-            .split_whitespace()
-            .skip(1)
-            .map(str::parse)
-            .collect::<Result<_, _>>()?;
-        let [before, hwm, kept] = fields[..] else {
-            return Err(format!("bad RESULT line: {line}").into());
-        };
+        let [before, hwm, kept] = benches::stats::child_result(&output, variant)?;
         println!(
             "{:<22} {:>8} MiB {:>8} MiB {:>10} MiB {:>14}",
             variant,

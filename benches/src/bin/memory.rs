@@ -18,7 +18,6 @@
 //! The child reads `VmRSS`/`VmHWM` after warming up (one stream opened and
 //! closed) and again with all streams open; per stream is the difference over N.
 
-use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -93,23 +92,7 @@ fn parent(streams: usize) -> Result<()> {
             .stderr(Stdio::inherit())
             .spawn()?;
         let output = child.wait_with_output()?;
-        if !output.status.success() {
-            return Err(format!("the {variant} child failed: {}", output.status).into());
-        }
-        let line = output
-            .stdout
-            .lines()
-            .map_while(std::result::Result::ok)
-            .find(|l| l.starts_with("RESULT "))
-            .ok_or("the child printed no RESULT line")?;
-        let fields: Vec<u64> = line
-            .split_whitespace()
-            .skip(1)
-            .map(str::parse)
-            .collect::<Result<_, _>>()?;
-        let [before, after, hwm] = fields[..] else {
-            return Err(format!("bad RESULT line: {line}").into());
-        };
+        let [before, after, hwm] = benches::stats::child_result(&output, variant)?;
         let delta = after.saturating_sub(before);
         let each = delta / streams as u64;
         per_stream.push(each);
