@@ -29,11 +29,11 @@ use futures_util::future::join_all;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::Hook;
+use crate::provider_client::ChatStream;
 use crate::provider_client::{HealthStatus, LlmProvider};
 use crate::providers::Builtin;
 use crate::router::{ModelGroup, Router, RouterBuilder, RouterState};
 use crate::spec::ProviderSpec;
-use crate::stream::ChatStream;
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
     UnsupportedParamPolicy,

@@ -16,16 +16,14 @@ use crate::error::{Error, Redactor, Result};
 use crate::hooks::{Hook, Hooks};
 use crate::http::HttpClient;
 use crate::http::endpoint_urls::EndpointUrls;
-use crate::http::transport::{Timeouts, Transport};
+use crate::http::exchange::Timeouts;
 use crate::provider::Provider;
-use crate::provider_client::ProviderClient;
 use crate::retry::RetryPolicy;
 use crate::spec::{AuthScheme, env_hint};
+use crate::transport::Transport;
 use crate::types::UnsupportedParamPolicy;
 
-pub use crate::http::transport::{DEFAULT_IDLE_TIMEOUT, DEFAULT_TIMEOUT};
-/// The default cap on a non-streamed response body.
-pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+pub use crate::http::exchange::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
 
 /// The configuration builder of provider `P` (each declared provider has an alias, e.g. `OpenAiConfig`).
 ///
@@ -279,19 +277,9 @@ impl<P: Provider> ProviderConfig<P> {
         self.resolve().map(|_| ())
     }
 
-    /// Validate and build the client, on the shared pool unless one was given.
-    pub fn connect(self) -> Result<ProviderClient<P>> {
-        let transport = self.resolve()?;
-        Ok(ProviderClient::from_parts(
-            self.settings,
-            transport,
-            self.unsupported_params,
-            self.max_line,
-        ))
-    }
-
-    /// Validate everything and build the transport.
-    fn resolve(&self) -> Result<Transport> {
+    /// Validate everything and build the transport (`connect()`, in the
+    /// provider client's module, builds the client on it).
+    pub(crate) fn resolve(&self) -> Result<Transport> {
         self.transport().map_err(|e| e.with_provider(P::SPEC.name))
     }
 

@@ -139,7 +139,8 @@ impl<'a> AttemptRequest<'a> {
         for (name, value) in request.headers() {
             // The name is checked too: a value built by hand elsewhere may
             // carry a credential without the mark.
-            let shown = if value.is_sensitive() || crate::http::is_sensitive_name(name) {
+            let shown = if value.is_sensitive() || crate::error::sensitive::is_sensitive_name(name)
+            {
                 HeaderValue::from_static("[redacted]")
             } else {
                 let text = String::from_utf8_lossy(value.as_bytes());
@@ -189,7 +190,7 @@ impl<'a> AttemptRequest<'a> {
             .map_err(|_| Error::config(format!("`{name}` is not a valid header name")))?;
         let value = HeaderValue::try_from(value)
             .map_err(|_| Error::config(format!("the value of header `{name}` is not valid")))?;
-        let value = crate::http::mark_sensitive(&name, value);
+        let value = crate::error::sensitive::mark(&name, value);
         self.added.push((name, value));
         Ok(())
     }

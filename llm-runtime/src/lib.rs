@@ -87,12 +87,12 @@ pub mod validate;
 
 pub mod config;
 pub mod hooks;
-pub mod meta;
 mod options;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod provider_client;
 mod telemetry;
+mod transport;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -106,14 +106,13 @@ pub use provider::{
     Control, Frame, HttpParts, Provider, RequestContext, StreamFormat, SupportsEmbeddings,
     SupportsReasoning, SupportsStreaming, SupportsTools, SupportsVision, Transform,
 };
+pub use provider_client::ChatStream;
 pub use provider_client::{HealthStatus, LlmProvider, ProviderClient, ProviderInfo};
 pub use retry::RetryPolicy;
 pub use spec::{AuthScheme, Capabilities, Capability, HealthProbe, MaxTokensField, ProviderSpec};
-pub use stream::ChatStream;
 pub use types::*;
 
 pub use client::{Client, ClientBuilder, Route};
-pub use meta::{RateLimit, RateLimits, ResponseMeta};
 pub use options::{ChatOptions, IDEMPOTENCY_HEADER};
 pub use router::{Deployment, ModelGroup, Strategy};
 pub use tokens::TokenCount;

@@ -175,3 +175,154 @@ fn no_runtime_file_imports_a_module_that_imports_it_back() {
     assert!(graph.len() > 20, "the scan found the crate's files");
     assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
 }
+
+/// The modules compiled only for tests (`#[cfg(test)] mod name;` in their parent).
+fn test_only_modules(files: &[PathBuf]) -> BTreeSet<Vec<String>> {
+    let mut out = BTreeSet::new();
+    for file in files {
+        let source = std::fs::read_to_string(file).expect("readable");
+        let mut test_attr = false;
+        for line in source.lines().map(str::trim) {
+            if line == "#[cfg(test)]" {
+                test_attr = true;
+            } else if test_attr && line.starts_with("#[") {
+                continue;
+            } else {
+                if test_attr && let Some(name) = line.strip_prefix("mod ") {
+                    let mut module = module_of(file);
+                    module.push(name.trim_end_matches([';', '{', ' ']).to_owned());
+                    out.insert(module);
+                }
+                test_attr = false;
+            }
+        }
+    }
+    out
+}
+
+/// The first segment of every `crate::x` path written outside `use` statements
+/// (e.g. `crate::http::mark_sensitive(..)` in a function body), before the
+/// file's test section.
+fn inline_crate_paths(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in source
+        .lines()
+        .take_while(|l| !l.starts_with("#[cfg(test)]") && !l.starts_with("mod tests"))
+        .filter(|l| !l.trim_start().starts_with("//"))
+    {
+        for (at, _) in line.match_indices("crate::") {
+            let before = line[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue; // `llm_runtime::...`-like identifiers ending in `crate`
+            }
+            let name: String = line[at + 7..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The names the crate root re-exports, each with the top-level module it comes from.
+fn root_reexports() -> BTreeMap<String, String> {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).expect("lib.rs");
+    let mut out = BTreeMap::new();
+    for stmt in lib.split(';') {
+        let stmt = stmt
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//") && !l.trim_start().starts_with("#"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let Some(tree) = stmt.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        for path in expand(tree) {
+            let segs: Vec<&str> = path.split("::").map(str::trim).collect();
+            let name = segs.last().copied().unwrap_or_default();
+            let name = name.rsplit(" as ").next().unwrap_or(name).trim();
+            out.insert(name.to_owned(), segs[0].to_owned());
+        }
+    }
+    out
+}
+
+/// Issue 24: the runtime's top-level modules are layers, not a knot. An
+/// import of module `b` anywhere in module `a` (a `use`, an inline
+/// `crate::b::..` path, or a root re-export that comes from `b`) is an edge
+/// `a -> b`; test-only code is left out. The graph has no cycle.
+#[test]
+fn top_level_modules_import_each_other_without_a_cycle() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let test_only = test_only_modules(&files);
+    let tops: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| module_of(f).first().cloned())
+        .collect();
+    let root = root_reexports();
+    let mut edges: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let module = module_of(file);
+        let Some(from) = module.first() else {
+            continue; // the crate root
+        };
+        if test_only.iter().any(|t| module.starts_with(t)) {
+            continue;
+        }
+        let source = std::fs::read_to_string(file).expect("readable");
+        let mut targets: Vec<String> = imports(file, &source)
+            .into_iter()
+            .filter_map(|p| p.first().cloned())
+            .collect();
+        targets.extend(inline_crate_paths(&source));
+        for target in targets {
+            let to = if tops.contains(&target) {
+                target
+            } else if let Some(home) = root.get(&target).filter(|m| tops.contains(*m)) {
+                home.clone()
+            } else {
+                continue;
+            };
+            if &to != from {
+                let rel = file.strip_prefix(src()).expect("under src");
+                edges
+                    .entry((from.clone(), to))
+                    .or_default()
+                    .insert(rel.display().to_string());
+            }
+        }
+    }
+    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (from, to) in edges.keys() {
+        graph.entry(from).or_default().insert(to);
+    }
+    let reaches = |start: &str, goal: &str| {
+        let (mut seen, mut todo) = (BTreeSet::new(), vec![start]);
+        while let Some(m) = todo.pop() {
+            if m == goal {
+                return true;
+            }
+            if seen.insert(m) {
+                todo.extend(graph.get(m).into_iter().flatten().copied());
+            }
+        }
+        false
+    };
+    let cycles: Vec<String> = edges
+        .iter()
+        .filter(|((from, to), _)| reaches(to, from))
+        .map(|((from, to), files)| format!("{from} -> {to} (in {files:?})"))
+        .collect();
+    assert!(
+        tops.len() > 15 && edges.len() > 40,
+        "the scan found the crate's modules ({}) and imports ({})",
+        tops.len(),
+        edges.len()
+    );
+    assert!(
+        cycles.is_empty(),
+        "top-level modules that import each other in a loop: {cycles:#?}"
+    );
+}

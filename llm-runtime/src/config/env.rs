@@ -55,8 +55,12 @@ impl<P: Provider> ProviderConfig<P> {
         // Signing auth: the region, and a key or credentials, from the environment.
         if let AuthScheme::SigV4 { service } = spec.auth {
             let had_signer = self.signer.is_some();
-            crate::auth::aws::configure_from_env(&mut self, service)
+            let has_credentials = had_signer || self.api_key.is_some();
+            let found = crate::auth::aws::from_env(spec, &self.url_vars, has_credentials, service)
                 .map_err(|e| e.with_provider(spec.name))?;
+            self.url_vars.extend(found.url_vars);
+            self.api_key = self.api_key.take().or(found.api_key);
+            self.signer = self.signer.take().or(found.signer);
             self.signer_from_env |= !had_signer && self.signer.is_some();
         }
         // A token source given instead of a key needs no key variable.

@@ -7,6 +7,7 @@ mod event_stream;
 mod in_band;
 mod pick;
 mod redact;
+pub(crate) mod sensitive;
 
 pub use classify::{ErrorBody, classify_http_error, parse_error_body, retry_after_from_headers};
 pub(crate) use classify::{classify_kind, request_id_from_headers};

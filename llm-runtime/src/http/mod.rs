@@ -2,16 +2,15 @@
 
 mod client;
 pub(crate) mod endpoint_urls;
+pub(crate) mod exchange;
 mod path_segment;
 mod request;
-mod sensitive;
-pub(crate) mod transport;
 
+pub use crate::error::sensitive::{SENSITIVE_NAME_PARTS, is_sensitive_header};
+pub(crate) use crate::error::sensitive::{mark as mark_sensitive, value_secrets};
 pub use client::{HttpClient, HttpClientBuilder, is_loopback_host};
 pub use path_segment::path_segment;
 pub use request::{HttpRequest, HttpResponse};
-pub use sensitive::{SENSITIVE_NAME_PARTS, is_sensitive_header};
-pub(crate) use sensitive::{is_sensitive_name, mark as mark_sensitive, value_secrets};
 
 /// The `http` crate's types that appear in this crate's API (e.g. an `error = path` mapper's `&HeaderMap`).
 pub use ::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::transport::{Answer, Deadline, Exchange, Expect, Observer};
+use super::exchange::{Answer, Deadline, Exchange, Expect, Observer};
 use crate::error::{Error, Redactor, Result, classify_http_error};
 
 /// A request being built on the shared client: `http.post(url).bearer_auth(k).json(&body)?.send().await`.
@@ -85,7 +85,7 @@ impl HttpRequest {
 
     /// Send it through the runtime's one transport, with the same bounds as a
     /// provider's calls: the timeout (default
-    /// [`DEFAULT_TIMEOUT`](crate::config::DEFAULT_TIMEOUT)) bounds the whole
+    /// [`DEFAULT_TIMEOUT`](super::exchange::DEFAULT_TIMEOUT)) bounds the whole
     /// exchange, the body is capped at
     /// [`DEFAULT_MAX_BODY`](crate::config::DEFAULT_MAX_BODY), a non-2xx status
     /// (or an error payload inside a 2xx) becomes a classified [`Error`], and
@@ -99,12 +99,12 @@ impl HttpRequest {
             req = req.body(body);
         }
         let request = req.build().map_err(Error::from)?;
-        let timeout = self.timeout.unwrap_or(crate::config::DEFAULT_TIMEOUT);
+        let timeout = self.timeout.unwrap_or(super::exchange::DEFAULT_TIMEOUT);
         let redactor = Redactor::new(self.secrets.iter().map(|k| k.expose_secret()));
         let exchange = Exchange {
             http: &self.client,
             first_byte: timeout,
-            max_body: crate::config::DEFAULT_MAX_BODY,
+            max_body: super::exchange::DEFAULT_MAX_BODY,
             redactor: &redactor,
             classify: &classify_http_error,
             observer: Observer::none(),

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::meta::{FallbackClass, RouteOutcome, RouteStep, RoutingTrace};
 use crate::options::ChatOptions;
+use crate::provider_client::ChatStream;
 use crate::provider_client::LlmProvider;
-use crate::stream::ChatStream;
 use crate::types::{ChatRequest, ChatResponse};
+use crate::types::{FallbackClass, RouteOutcome, RouteStep, RoutingTrace};
 
 use super::health::{Availability, Cooled};
 use super::settle::{SettlingStream, Ticket};

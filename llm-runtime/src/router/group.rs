@@ -117,8 +117,8 @@ impl ModelGroup {
         &self.deployments
     }
 
-    pub(crate) fn fallbacks_for(&self, class: crate::meta::FallbackClass) -> &[String] {
-        use crate::meta::FallbackClass;
+    pub(crate) fn fallbacks_for(&self, class: crate::types::FallbackClass) -> &[String] {
+        use crate::types::FallbackClass;
         match class {
             FallbackClass::Generic => &self.fallbacks,
             FallbackClass::ContextWindow => &self.context_window_fallbacks,

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::meta::RateLimits;
+use crate::types::RateLimits;
 
 /// When a deployment is taken out of rotation, and for how long.
 ///

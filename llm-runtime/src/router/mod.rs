@@ -40,7 +40,7 @@
 //!
 //! See [`CooldownPolicy`]. The last deployment of a group that is not cooling
 //! down is never cooled by the failure count: it stays in rotation and the
-//! trace's [`notes`](crate::meta::RoutingTrace::notes) say so. A 429 with
+//! trace's [`notes`](crate::types::RoutingTrace::notes) say so. A 429 with
 //! `Retry-After` cools any deployment, the last one too (the upstream said it
 //! will refuse); when every deployment is cooling, the call fails at once
 //! with [`RateLimited`](crate::ErrorKind::RateLimited), `retry_after` set to
@@ -93,7 +93,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-pub use crate::meta::{FallbackClass, RouteOutcome, RouteStep, RoutingTrace};
+pub use crate::types::{FallbackClass, RouteOutcome, RouteStep, RoutingTrace};
 pub use deployment::{Deployment, Limits};
 pub use group::ModelGroup;
 pub use health::CooldownPolicy;

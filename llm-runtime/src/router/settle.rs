@@ -11,8 +11,8 @@ use futures_core::Stream;
 use futures_util::FutureExt;
 
 use crate::error::Result;
-use crate::meta::RateLimits;
-use crate::stream::ChatStream;
+use crate::provider_client::ChatStream;
+use crate::types::RateLimits;
 use crate::types::{StreamEvent, Usage};
 
 use super::health::DeploymentHealth;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::meta::RateLimits;
+use crate::types::RateLimits;
 
 use super::deployment::Deployment;
 
@@ -37,7 +37,7 @@ impl Candidate<'_> {
         let ours = |limit: Option<u64>, used: u64| {
             limit.map(|l| (l.saturating_sub(used)) as f64 / l.max(1) as f64)
         };
-        let theirs = |l: Option<crate::meta::RateLimit>| {
+        let theirs = |l: Option<crate::types::RateLimit>| {
             let l = l?;
             Some(l.remaining? as f64 / l.limit?.max(1) as f64)
         };
@@ -56,7 +56,7 @@ impl Candidate<'_> {
 /// A caller's own routing: order the candidates (indices into `candidates`)
 /// into `order`, best first. Deployments left out are not tried.
 pub trait RoutingStrategy: Send + Sync + fmt::Debug {
-    /// Its name in [`RoutingTrace::strategy`](crate::meta::RoutingTrace::strategy).
+    /// Its name in [`RoutingTrace::strategy`](crate::types::RoutingTrace::strategy).
     fn name(&self) -> &str;
     /// Fill `order` (empty on entry).
     fn order(&self, candidates: &[Candidate<'_>], order: &mut Vec<usize>);

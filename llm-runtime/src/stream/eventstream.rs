@@ -12,8 +12,8 @@
 //! has arrived (the prelude CRC is checked only then) and has no size cap, so
 //! a caller would buffer up to 4 GiB on one flipped bit before any error.
 
+use super::frame::Frame;
 use crate::error::{Error, ErrorKind, Result};
-use crate::provider::Frame;
 
 const PRELUDE: usize = 12;
 const CRC: usize = 4;

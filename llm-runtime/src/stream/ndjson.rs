@@ -2,9 +2,9 @@
 
 use std::mem;
 
+use super::frame::Frame;
 use super::utf8_text::Utf8Text;
 use crate::error::{Error, Result};
-use crate::provider::Frame;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -2,9 +2,9 @@
 
 use std::mem;
 
+use super::frame::Frame;
 use super::ndjson::{Line, LineSplitter};
 use crate::error::{Error, Result};
-use crate::provider::Frame;
 
 /// Incremental server-sent-events decoder: bytes in, [`Frame`]s out.
 ///

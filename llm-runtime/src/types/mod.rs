@@ -2,6 +2,7 @@
 
 mod embedding;
 mod message;
+mod meta;
 mod param;
 mod reasoning;
 mod request;
@@ -11,6 +12,9 @@ mod usage;
 
 pub use embedding::{Embedding, EmbeddingRequest, EmbeddingResponse};
 pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolCallKind};
+pub use meta::{
+    FallbackClass, RateLimit, RateLimits, ResponseMeta, RouteOutcome, RouteStep, RoutingTrace,
+};
 pub use param::{Param, Params};
 pub use reasoning::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock};
 pub use request::{

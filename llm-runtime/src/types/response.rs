@@ -83,7 +83,7 @@ pub struct ChatResponse {
     /// attempts, latencies, the route used. Not part of the answer's content:
     /// equality ignores it, and it is not serialized.
     #[serde(skip)]
-    pub meta: crate::meta::ResponseMeta,
+    pub meta: crate::types::ResponseMeta,
 }
 
 impl ChatResponse {
@@ -107,7 +107,7 @@ impl ChatResponse {
             reasoning: None,
             refusal: None,
             dropped_params: Vec::new(),
-            meta: crate::meta::ResponseMeta::default(),
+            meta: crate::types::ResponseMeta::default(),
         }
     }
 

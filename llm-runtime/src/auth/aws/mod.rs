@@ -45,9 +45,7 @@ use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::RequestSigner;
-use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
-use crate::provider::Provider;
 use crate::spec::ProviderSpec;
 
 /// A static bearer token on every attempt (`Authorization: Bearer <token>`):
@@ -180,37 +178,49 @@ fn keys_from(env: &dyn Fn(&str) -> Option<String>) -> Result<Keys> {
     }
 }
 
-/// `with_env()` of a signing provider: the region from the environment
-/// (when the declaration has a `{region}` placeholder and none was given),
-/// then, unless a signer was given, a bearer key or SigV4 credentials.
-pub(crate) fn configure_from_env<P: Provider>(
-    config: &mut ProviderConfig<P>,
+/// What the environment gives a signing provider: the same shape for every
+/// scheme ([`EnvAuth`](crate::auth::env::EnvAuth) is the token form), applied by
+/// `ProviderConfig::with_env`.
+#[derive(Default)]
+pub(crate) struct AwsEnv {
+    /// The `{region}` placeholder, when the declaration has one and none was given.
+    pub(crate) url_vars: Vec<(String, String)>,
+    /// A Bedrock API key (bearer) from the declared key variable.
+    pub(crate) api_key: Option<SecretString>,
+    /// SigV4 credentials from the environment or a profile.
+    pub(crate) signer: Option<Arc<dyn RequestSigner>>,
+}
+
+/// `with_env()` of a signing provider whose placeholders are `url_vars` so
+/// far: the region from the environment (when the declaration has a `{region}`
+/// placeholder and none was given), then, unless `has_credentials` (a signer
+/// or key was given), a bearer key or SigV4 credentials.
+pub(crate) fn from_env(
+    spec: &ProviderSpec,
+    url_vars: &[(String, String)],
+    has_credentials: bool,
     service: &'static str,
-) -> Result<()> {
-    let spec = &P::SPEC;
-    let given = |config: &ProviderConfig<P>| {
-        config
-            .url_vars
-            .iter()
-            .rev()
-            .find(|(n, _)| n == "region")
-            .map(|(_, v)| v.clone())
-    };
-    let mut region = given(config);
+) -> Result<AwsEnv> {
+    let mut found = AwsEnv::default();
+    let mut region = url_vars
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "region")
+        .map(|(_, v)| v.clone());
     if region.is_none() {
         region = region_from_env()?;
         if let Some(region) = &region
             && spec.url_vars.iter().any(|(n, _)| *n == "region")
         {
-            config.url_vars.push(("region".to_owned(), region.clone()));
+            found.url_vars.push(("region".to_owned(), region.clone()));
         }
     }
-    if config.signer.is_some() || config.api_key.is_some() {
-        return Ok(());
+    if has_credentials {
+        return Ok(found);
     }
     if let Some(key) = spec.api_key_env.and_then(env_var) {
-        config.api_key = Some(SecretString::from(key));
-        return Ok(());
+        found.api_key = Some(SecretString::from(key));
+        return Ok(found);
     }
     match keys_from_env()? {
         Keys::Found {
@@ -225,7 +235,7 @@ pub(crate) fn configure_from_env<P: Provider>(
                     spec.name
                 )));
             };
-            config.signer = Some(sigv4_signer(
+            found.signer = Some(sigv4_signer(
                 access_key_id,
                 secret_access_key,
                 session_token,
@@ -233,11 +243,11 @@ pub(crate) fn configure_from_env<P: Provider>(
                 region,
                 service,
             )?);
-            Ok(())
+            Ok(found)
         }
         // Not an error yet: a `.signer(...)` or `.api_key(...)` after
         // `with_env()` may still give them; `connect()` says what is missing.
-        Keys::None => Ok(()),
+        Keys::None => Ok(found),
     }
 }
 

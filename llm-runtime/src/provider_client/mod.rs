@@ -1,6 +1,12 @@
 //! [`ProviderClient`]: a declared provider running on the shared HTTP client,
 //! and [`LlmProvider`], the object-safe interface every provider shares.
 
+mod chat_stream;
+mod connect;
+
+pub use chat_stream::ChatStream;
+use chat_stream::{OwnedContext, StreamSetup, StreamSource};
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,17 +17,14 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::hooks::Hooks;
-use crate::http::transport::{
-    Answer, Call, Deadline, ErrorFinisher, Expect, Sent, Transport, millis, probe_method,
-};
+use crate::http::exchange::{Answer, Deadline, Expect, millis, probe_method};
 use crate::options::ChatOptions;
 use crate::provider::{
     HttpParts, Operation, Provider, RequestContext, SupportsEmbeddings, Transform,
 };
 use crate::spec::{Capabilities, Capability, ProviderSpec};
-use crate::stream::ChatStream;
-use crate::stream::chat_stream::{OwnedContext, StreamSetup, StreamSource};
 use crate::telemetry::{chat_span, completed, record_error, record_response};
+use crate::transport::{Call, ErrorFinisher, Sent, Transport};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
     UnsupportedParamPolicy,

@@ -1,5 +1,5 @@
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::mem;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,19 +13,17 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
-use super::Framer;
-use super::frame::{Control, Frame, StreamFormat};
-use super::read_ahead;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::{AttemptFailure, Hooks};
-use crate::http::transport::{Deadline, ErrorFinisher};
-use crate::meta::ResponseMeta;
+use crate::http::exchange::Deadline;
 use crate::provider::{Provider, RequestContext, Transform};
 use crate::spec::ProviderSpec;
+use crate::stream::read_ahead;
+use crate::stream::{Control, Frame, Framer, ResponseAccumulator, StreamFormat, response_events};
 use crate::telemetry::{completed, record_on, stream_dropped};
-use crate::types::{
-    ChatResponse, FinishReason, Part, ReasoningAnchor, ReasoningBlock, StreamEvent, ToolCall,
-};
+use crate::transport::ErrorFinisher;
+use crate::types::ResponseMeta;
+use crate::types::{ChatResponse, StreamEvent};
 
 /// A streamed answer: a `Stream` of [`StreamEvent`]s, ending with `None` after
 /// the provider's terminator, or with an `Err` (never a silent early end).
@@ -203,144 +201,6 @@ impl Stream for ChatStream {
             self.finished = true;
         }
         item
-    }
-}
-
-/// Builds a [`ChatResponse`] from stream events.
-///
-/// Reasoning blocks are assembled as the non-streamed parse gives them:
-/// [`StreamEvent::ReasoningDelta`]s open a block (or extend the open one), a
-/// [`StreamEvent::ReasoningSignature`] on the reasoning closes it with its
-/// signature, and a signature anchored on the answer or a
-/// [`StreamEvent::RedactedReasoning`] is a block of its own.
-#[derive(Debug, Default)]
-pub struct ResponseAccumulator {
-    id: String,
-    model: String,
-    text: String,
-    reasoning: String,
-    blocks: Vec<ReasoningBlock>,
-    /// The last block of `blocks` still takes reasoning text.
-    block_open: bool,
-    refusal: String,
-    calls: BTreeMap<usize, ToolCall>,
-    usage: Option<crate::types::Usage>,
-    finish: Option<FinishReason>,
-}
-
-impl ResponseAccumulator {
-    /// Take one event in.
-    pub fn push(&mut self, event: StreamEvent) {
-        match event {
-            StreamEvent::Start { id, model } => {
-                if self.id.is_empty() {
-                    self.id = id;
-                }
-                if self.model.is_empty() {
-                    self.model = model;
-                }
-            }
-            StreamEvent::TextDelta { text } => self.text.push_str(&text),
-            StreamEvent::ReasoningDelta { text } => self.reasoning_text(text),
-            StreamEvent::ReasoningSignature {
-                signature,
-                source,
-                anchor,
-            } => self.reasoning_signature(signature, source, anchor),
-            StreamEvent::RedactedReasoning { data, source } => {
-                self.blocks.push(ReasoningBlock::redacted(data, source));
-                self.block_open = false;
-            }
-            StreamEvent::ReasoningDone { block } => self.reasoning_done(block),
-            StreamEvent::RefusalDelta { text } => self.refusal.push_str(&text),
-            StreamEvent::ToolCallStart { index, id, name } => {
-                let call = self.call(index);
-                if call.id.is_empty() {
-                    call.id = id;
-                }
-                if call.name.is_empty() {
-                    call.name = name;
-                }
-            }
-            StreamEvent::CustomToolCall { index } => {
-                self.call(index).kind = crate::types::ToolCallKind::Custom;
-            }
-            StreamEvent::ToolCallDelta { index, arguments } => {
-                self.call(index).arguments.push_str(&arguments);
-            }
-            StreamEvent::ToolCallEnd { index, arguments } => self.call(index).arguments = arguments,
-            StreamEvent::Usage { usage } => self.usage = Some(usage),
-            StreamEvent::Finish { reason } => self.finish = Some(reason),
-        }
-    }
-
-    /// Reasoning text: into the open block, or a new one.
-    fn reasoning_text(&mut self, text: String) {
-        self.reasoning.push_str(&text);
-        match self.blocks.last_mut() {
-            Some(block) if self.block_open => block.text.push_str(&text),
-            _ => {
-                self.blocks.push(ReasoningBlock::text(text));
-                self.block_open = true;
-            }
-        }
-    }
-
-    /// A signature closes the open block it signs, or stands on its own.
-    fn reasoning_signature(&mut self, signature: String, source: String, anchor: ReasoningAnchor) {
-        let open = self.block_open && anchor == ReasoningAnchor::Own;
-        match self.blocks.last_mut() {
-            Some(block) if open => {
-                block.signature = Some(signature);
-                block.source = Some(source);
-            }
-            _ => self.blocks.push(
-                ReasoningBlock::default()
-                    .signed(signature, source)
-                    .anchored(anchor),
-            ),
-        }
-        self.block_open = false;
-    }
-
-    /// A finished block replaces the open one (and its text at the end of `reasoning`).
-    fn reasoning_done(&mut self, block: ReasoningBlock) {
-        match self.blocks.last_mut() {
-            Some(open) if self.block_open => {
-                if self.reasoning.ends_with(open.text.as_str()) {
-                    let kept = self.reasoning.len() - open.text.len();
-                    self.reasoning.truncate(kept);
-                }
-                self.reasoning.push_str(&block.text);
-                *open = block;
-            }
-            _ => {
-                self.reasoning.push_str(&block.text);
-                self.blocks.push(block);
-            }
-        }
-        self.block_open = false;
-    }
-
-    fn call(&mut self, index: usize) -> &mut ToolCall {
-        self.calls.entry(index).or_default()
-    }
-
-    /// The assembled response (provider and dropped params left empty).
-    pub fn finish(self) -> ChatResponse {
-        let mut r = ChatResponse::empty();
-        r.id = self.id;
-        r.model = self.model;
-        if !self.text.is_empty() {
-            r.message.content.push(Part::text(self.text));
-        }
-        r.message.tool_calls = self.calls.into_values().collect();
-        r.message.reasoning = self.blocks;
-        r.usage = self.usage;
-        r.finish_reason = self.finish;
-        r.reasoning = (!self.reasoning.is_empty()).then_some(self.reasoning);
-        r.refusal = (!self.refusal.is_empty()).then_some(self.refusal);
-        r
     }
 }
 
@@ -725,85 +585,4 @@ fn read_ahead<P: Provider>(
     };
     consumer.abort_on_drop(task.abort_handle());
     consumer
-}
-
-/// The events that rebuild `block` in a [`ResponseAccumulator`].
-fn reasoning_events(block: ReasoningBlock) -> Vec<StreamEvent> {
-    let mut events = Vec::new();
-    // A block with an item id, or an encrypted payload beside its text, only
-    // comes back whole.
-    if block.id.is_some() || (block.encrypted.is_some() && !block.redacted) {
-        if !block.text.is_empty() {
-            events.push(StreamEvent::ReasoningDelta {
-                text: block.text.clone(),
-            });
-        }
-        events.push(StreamEvent::ReasoningDone { block });
-        return events;
-    }
-    if !block.text.is_empty() {
-        events.push(StreamEvent::ReasoningDelta { text: block.text });
-    }
-    let source = block.source.unwrap_or_default();
-    if let Some(data) = block.encrypted.filter(|_| block.redacted) {
-        events.push(StreamEvent::RedactedReasoning {
-            data,
-            source: source.clone(),
-        });
-    }
-    if let Some(signature) = block.signature {
-        events.push(StreamEvent::ReasoningSignature {
-            signature,
-            source,
-            anchor: block.anchor,
-        });
-    }
-    events
-}
-
-/// The events a stream of `response` carries, in stream order, so that
-/// [`ChatStream::collect_response`] gives `response` back.
-pub(crate) fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
-    let mut events = vec![StreamEvent::Start {
-        id: response.id,
-        model: response.model,
-    }];
-    // A hand-built response may set the reasoning text without its blocks.
-    if response.message.reasoning.is_empty()
-        && let Some(text) = response.reasoning
-    {
-        events.push(StreamEvent::ReasoningDelta { text });
-    }
-    for block in response.message.reasoning {
-        events.extend(reasoning_events(block));
-    }
-    for part in response.message.content {
-        if let Part::Text { text } = part {
-            events.push(StreamEvent::TextDelta { text });
-        }
-    }
-    if let Some(text) = response.refusal {
-        events.push(StreamEvent::RefusalDelta { text });
-    }
-    for (index, call) in response.message.tool_calls.into_iter().enumerate() {
-        events.push(StreamEvent::ToolCallStart {
-            index,
-            id: call.id,
-            name: call.name,
-        });
-        if call.kind == crate::types::ToolCallKind::Custom {
-            events.push(StreamEvent::CustomToolCall { index });
-        }
-        events.push(StreamEvent::ToolCallDelta {
-            index,
-            arguments: call.arguments,
-        });
-    }
-    if let Some(usage) = response.usage {
-        events.push(StreamEvent::Usage { usage });
-    }
-    if let Some(reason) = response.finish_reason {
-        events.push(StreamEvent::Finish { reason });
-    }
-    events
 }
