@@ -7,8 +7,9 @@
 #![deny(clippy::pedantic)]
 
 use llm_runtime::{
-    ChatRequest, ChatResponse, Control, Frame, HttpParts, Provider, RequestContext, Result,
-    StreamEvent, Transform,
+    ChatRequest, ChatResponse, Provider, Result, StreamEvent,
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame},
 };
 
 /// An OpenAI-compatible provider: no transform code.

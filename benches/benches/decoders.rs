@@ -8,11 +8,13 @@ use std::time::Duration;
 use benches::fixtures;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use llm_runtime::dialects::{
-    AnthropicDialect, CohereDialect, GeminiDialect, OllamaDialect, OpenAiDialect,
-};
 use llm_runtime::testing::replay_stream;
-use llm_runtime::{ChatStream, Transform};
+use llm_runtime::{ChatStream, provider::Transform};
+use llm_runtime::{
+    dialects::anthropic::AnthropicDialect, dialects::cohere::CohereDialect,
+    dialects::gemini::GeminiDialect, dialects::ollama::OllamaDialect,
+    dialects::openai::OpenAiDialect,
+};
 
 const DELTAS: usize = 1000;
 

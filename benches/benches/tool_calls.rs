@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use llm_runtime::dialects::OpenAiDialect;
+use llm_runtime::dialects::openai::OpenAiDialect;
 use llm_runtime::stream::{MAX_TOOL_CALLS, ToolCallAssembler};
 use llm_runtime::testing::replay_stream;
 

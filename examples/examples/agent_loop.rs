@@ -7,7 +7,9 @@
 
 use llm_runtime::providers::Anthropic;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{CacheBreakpoint, ChatRequest, FinishReason, Message, Tool, ToolCall, catalog};
+use llm_runtime::{
+    ChatRequest, FinishReason, Message, Tool, ToolCall, catalog, types::CacheBreakpoint,
+};
 use serde_json::{Value, json};
 
 /// Our "tools": plain functions of JSON arguments.

@@ -9,7 +9,7 @@
 
 use llm_runtime::provider::Operation;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatRequest, Provider, RequestContext, Result};
+use llm_runtime::{ChatRequest, Provider, Result, provider::RequestContext};
 use serde_json::{Value, json};
 
 /// Claude through the company's LLM proxy.

@@ -10,8 +10,9 @@
 use futures_util::StreamExt;
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ChatResponse, Control, Error, FinishReason, Frame, HttpParts, Part, Provider,
-    RequestContext, StreamEvent, StreamFormat, Transform, Usage,
+    ChatRequest, ChatResponse, Error, FinishReason, Part, Provider, StreamEvent, Usage,
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame, StreamFormat},
 };
 use serde_json::{Value, json};
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use llm_runtime::hooks::{AttemptFailure, Completion, Hook};
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatOptions, ChatRequest, RetryPolicy};
+use llm_runtime::{ChatOptions, ChatRequest, retry::RetryPolicy};
 use serde_json::json;
 
 /// Logs each call's end and each failed attempt; sums the cost in micro-dollars.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatRequest, Client, Message, RetryPolicy, StreamEvent, Tool};
+use llm_runtime::{ChatRequest, Client, Message, StreamEvent, Tool, retry::RetryPolicy};
 use serde_json::json;
 
 #[tokio::main]

@@ -10,7 +10,11 @@ use std::time::Duration;
 use llm_runtime::providers::OpenAi;
 use llm_runtime::router::CooldownPolicy;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatRequest, Client, Deployment, ModelGroup, RetryPolicy};
+use llm_runtime::{
+    ChatRequest, Client,
+    retry::RetryPolicy,
+    router::{Deployment, ModelGroup},
+};
 use serde_json::json;
 
 fn answer(text: &str) -> MockResponse {
@@ -23,7 +27,7 @@ fn answer(text: &str) -> MockResponse {
 }
 
 /// `east: Failed(RateLimited) -> west: Served`
-fn steps(route: &llm_runtime::router::RoutingTrace) -> String {
+fn steps(route: &llm_runtime::types::RoutingTrace) -> String {
     let steps: Vec<String> = route
         .steps
         .iter()

@@ -9,8 +9,9 @@
 
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ChatResponse, Control, Error, FinishReason, Frame, HttpParts, Part, Provider,
-    RequestContext, StreamEvent, Transform,
+    ChatRequest, ChatResponse, Error, FinishReason, Part, Provider, StreamEvent,
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame},
 };
 use serde_json::{Value, json};
 

@@ -1,3 +1,3 @@
 #![no_main]
 //! NDJSON framing on arbitrary bytes, whole, split in two and byte by byte.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| llm_runtime_fuzz::framing(llm_runtime::StreamFormat::Ndjson, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| llm_runtime_fuzz::framing(llm_runtime::stream::StreamFormat::Ndjson, data));

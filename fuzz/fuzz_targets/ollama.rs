@@ -1,3 +1,3 @@
 #![no_main]
 //! The ollama dialect's response, embedding, model-list and stream decoders on arbitrary bytes.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| llm_runtime_fuzz::dialect(&llm_runtime::dialects::OllamaDialect, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| llm_runtime_fuzz::dialect(&llm_runtime::dialects::ollama::OllamaDialect, data));

@@ -1,3 +1,3 @@
 #![no_main]
 //! The openai dialect's response, embedding, model-list and stream decoders on arbitrary bytes.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| llm_runtime_fuzz::dialect(&llm_runtime::dialects::OpenAiDialect, data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| llm_runtime_fuzz::dialect(&llm_runtime::dialects::openai::OpenAiDialect, data));

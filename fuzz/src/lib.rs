@@ -5,9 +5,9 @@ pub mod whole_response;
 
 use llm_runtime::stream::{Framer, SseDecoder};
 use llm_runtime::testing::replay_stream;
-use llm_runtime::{Frame, RequestContext, StreamFormat, Transform};
+use llm_runtime::{provider::{RequestContext, Transform}, stream::{Frame, StreamFormat}};
 
-static SPEC: llm_runtime::ProviderSpec = llm_runtime::ProviderSpec::new("fuzz", "https://fuzz.invalid");
+static SPEC: llm_runtime::spec::ProviderSpec = llm_runtime::spec::ProviderSpec::new("fuzz", "https://fuzz.invalid");
 
 /// The first byte picks where the rest is split (so the fuzzer explores splits
 /// as well as contents); the rest is the body.
@@ -85,5 +85,5 @@ pub fn converse(data: &[u8]) {
     }
     let mut framed = vec![data.first().copied().unwrap_or(0)];
     framed.extend(body);
-    dialect(&llm_runtime::dialects::ConverseDialect, &framed);
+    dialect(&llm_runtime::dialects::converse::ConverseDialect, &framed);
 }

@@ -24,7 +24,7 @@ use futures_util::StreamExt;
 use llm_runtime::http::path_segment;
 use llm_runtime::providers::{Anthropic, AzureOpenAi, Cohere, Gemini, Ollama, OpenAi};
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatRequest, Provider, ProviderClient, ProviderConfig, RetryPolicy};
+use llm_runtime::{ChatRequest, Provider, ProviderClient, ProviderConfig, retry::RetryPolicy};
 
 /// The whole-call bound of every client.
 const TIMEOUT: Duration = Duration::from_secs(1);

@@ -5,11 +5,6 @@ pub use ::http::HeaderMap;
 
 pub use crate::config::ProviderConfig;
 pub use crate::error::{Error, ErrorKind, ErrorRule, ErrorTable, Result};
-pub use crate::provider::{
-    Control, Frame, HttpParts, MapErrorFn, Operation, Provider, RequestContext, RewriteFn,
-    RewriteJsonFn, StreamFormat, SupportsEmbeddings, SupportsReasoning, SupportsStreaming,
-    SupportsTools, SupportsVision, Transform,
-};
 pub use crate::provider_client::ProviderClient;
 pub use crate::spec::{
     AuthScheme, Capabilities, Capability, HealthProbe, MaxTokensField, ProviderSpec,
@@ -17,6 +12,14 @@ pub use crate::spec::{
 pub use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
     StreamEvent,
+};
+pub use crate::{
+    provider::{
+        HttpParts, MapErrorFn, Operation, Provider, RequestContext, RewriteFn, RewriteJsonFn,
+        SupportsEmbeddings, SupportsReasoning, SupportsStreaming, SupportsTools, SupportsVision,
+        Transform,
+    },
+    stream::{Control, Frame, StreamFormat},
 };
 
 /// The dialects `dialect = name` can delegate to, by the name used in the
@@ -27,9 +30,9 @@ pub mod dialect {
     macro_rules! dialects {
         ($($name:ident => $ty:ident),* $(,)?) => {$(
             #[doc = concat!("`dialect = ", stringify!($name), "`.")]
-            pub type $name = crate::dialects::$ty;
+            pub type $name = crate::dialects::$name::$ty;
             #[doc = concat!("`dialect = ", stringify!($name), "`.")]
-            pub const $name: crate::dialects::$ty = crate::dialects::$ty;
+            pub const $name: crate::dialects::$name::$ty = crate::dialects::$name::$ty;
         )*};
     }
     dialects! {

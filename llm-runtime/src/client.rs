@@ -30,7 +30,6 @@ use futures_util::future::join_all;
 use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::Hook;
 use crate::provider_client::ChatStream;
-use crate::provider_client::{HealthStatus, LlmProvider};
 use crate::providers::Builtin;
 use crate::router::{ModelGroup, Router, RouterBuilder, RouterState};
 use crate::spec::ProviderSpec;
@@ -38,6 +37,7 @@ use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
     UnsupportedParamPolicy,
 };
+use crate::{provider::HealthStatus, provider_client::LlmProvider};
 
 /// Where a call goes: a registered provider and one of its models.
 ///
@@ -46,7 +46,7 @@ use crate::types::{
 /// (or `provider/`) selects the provider's default model.
 ///
 /// ```
-/// use llm_runtime::Route;
+/// use llm_runtime::client::Route;
 /// let r: Route = "openrouter/anthropic/claude-3.5-sonnet".parse()?;
 /// assert_eq!((r.provider.as_str(), r.model.as_str()), ("openrouter", "anthropic/claude-3.5-sonnet"));
 /// # Ok::<(), llm_runtime::Error>(())
@@ -115,7 +115,7 @@ impl fmt::Display for Route {
     }
 }
 
-pub use crate::options::ChatOptions;
+use crate::options::ChatOptions;
 
 /// Routes calls to registered providers by `"provider/model"`, with fallbacks.
 ///

@@ -34,7 +34,7 @@
 //!
 //! - Declaring a provider: [`#[derive(Provider)]`](derive@Provider) documents
 //!   every `#[provider(...)]` key (form, default, rule); a native wire format
-//!   implements [`Transform`]; OpenAI-compatible servers write `dialect = openai`.
+//!   implements [`provider::Transform`]; OpenAI-compatible servers write `dialect = openai`.
 //! - Calling one: [`ProviderClient`] (typed, from `Name::config()...connect()` or
 //!   `Name::from_env()`), [`LlmProvider`] (object-safe), [`Client`] (routes
 //!   `"provider/model"`, with fallbacks).
@@ -42,10 +42,16 @@
 //!   [`Usage`], [`FinishReason`]; errors: [`Error`] with [`ErrorKind`].
 //! - Built-in providers: [`providers`]; their wire formats: [`dialects`].
 //! - Plumbing: [`http`] (the shared pool), [`retry`], [`stream`] (SSE/NDJSON framing).
-//! - Writing a native wire format: [`Transform`], with the pieces every
+//! - Writing a native wire format: [`provider::Transform`], with the pieces every
 //!   dialect uses in [`dialects::toolkit`] (numbers as written, the `extra`
 //!   merge, error events inside a stream); a `rewrite` hook sees a
-//!   [`provider::Operation`]; [`HttpParts`]' body is a [`bytes::Bytes`].
+//!   [`provider::Operation`]; [`provider::HttpParts`]' body is a [`provider::bytes::Bytes`].
+//! - Everything else has one home module: the remaining request and response
+//!   types in [`types`], the declaration's table in [`spec`], routing in
+//!   [`router`] and [`client`], per-call options in [`options`].
+//!
+//! The crate root holds only what a first program needs: the clients, the
+//! request/response types, the error.
 //! - Tests without network: the `testing` feature's loopback
 // Only linked where the `testing` module exists (docs.rs builds every feature).
 #![cfg_attr(feature = "testing", doc = "  [`testing::MockServer`].")]
@@ -87,7 +93,7 @@ pub mod validate;
 
 pub mod config;
 pub mod hooks;
-mod options;
+pub mod options;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod provider_client;
@@ -100,25 +106,18 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
+// The crate root: what a first program needs (24 names, and a test keeps it
+// at most 25). Everything else is reached through its one module.
+pub use client::{Client, ClientBuilder};
 pub use config::ProviderConfig;
 pub use error::{Error, ErrorKind, Result};
-pub use provider::{
-    Control, Frame, HttpParts, Provider, RequestContext, StreamFormat, SupportsEmbeddings,
-    SupportsReasoning, SupportsStreaming, SupportsTools, SupportsVision, Transform,
+pub use options::ChatOptions;
+pub use provider::Provider;
+pub use provider_client::{ChatStream, LlmProvider, ProviderClient};
+pub use types::{
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, FinishReason, Message, Part,
+    ResponseMeta, Role, StreamEvent, Tool, ToolCall, Usage,
 };
-pub use provider_client::ChatStream;
-pub use provider_client::{HealthStatus, LlmProvider, ProviderClient, ProviderInfo};
-pub use retry::RetryPolicy;
-pub use spec::{AuthScheme, Capabilities, Capability, HealthProbe, MaxTokensField, ProviderSpec};
-pub use types::*;
-
-pub use client::{Client, ClientBuilder, Route};
-pub use options::{ChatOptions, IDEMPOTENCY_HEADER};
-pub use router::{Deployment, ModelGroup, Strategy};
-pub use tokens::TokenCount;
-
-/// The `bytes` crate, whose [`Bytes`](bytes::Bytes) is [`HttpParts`]' body.
-pub use bytes;
 
 /// Declares a provider; see the crate docs for the `#[provider(...)]` keys.
 #[cfg(feature = "derive")]

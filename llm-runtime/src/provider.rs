@@ -1,16 +1,21 @@
 //! The traits a provider is made of: [`Transform`] (what an author writes),
 //! [`Provider`] (what `#[derive(Provider)]` implements) and the capability markers.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 
 use crate::error::{Error, Result, classify_http_error};
 use crate::spec::{Capabilities, Capability, ProviderSpec};
-pub use crate::stream::frame::{Control, Frame, StreamFormat};
+use crate::stream::{Control, Frame, StreamFormat};
+
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Params, StreamEvent,
 };
+/// The `bytes` crate, whose [`Bytes`] is [`HttpParts`]' body.
+pub use ::bytes;
 
 /// What a transform knows about the call it builds or parses.
 #[derive(Debug, Clone, Copy)]
@@ -135,7 +140,7 @@ pub type MapErrorFn = for<'a, 'b> fn(u16, &'a HeaderMap, &'b [u8]) -> Error;
 /// native API. An OpenAI-compatible provider writes none (`dialect = openai`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is declared as a provider but has no transforms",
-    label = "implement `llm_runtime::Transform` for `{Self}`, or add `dialect = openai` (or another dialect) to `#[provider(...)]`"
+    label = "implement `llm_runtime::provider::Transform` for `{Self}`, or add `dialect = openai` (or another dialect) to `#[provider(...)]`"
 )]
 pub trait Transform: Send + Sync + 'static {
     /// What the stream parser keeps between frames (open tool calls, usage seen...).
@@ -315,4 +320,32 @@ pub fn parse_model_list(body: &[u8]) -> Result<Vec<ModelInfo>> {
         Error::decode(format!("the model list is not the expected JSON: {e}")).with_body(body)
     })?;
     Ok(list.data)
+}
+
+/// What a provider is: its name, endpoint and abilities.
+#[derive(Debug, Clone)]
+pub struct ProviderInfo {
+    /// The routing name.
+    pub name: &'static str,
+    /// The base URL in use.
+    pub base_url: String,
+    /// What it can do.
+    pub capabilities: Capabilities,
+    /// Known models.
+    pub models: &'static [&'static str],
+    /// The default model.
+    pub default_model: Option<&'static str>,
+}
+
+/// The result of a health check.
+#[derive(Debug)]
+pub struct HealthStatus {
+    /// Whether the probe succeeded.
+    pub healthy: bool,
+    /// The probe's HTTP status, if it got a response.
+    pub status: Option<u16>,
+    /// How long the probe took.
+    pub latency: Duration,
+    /// Why it failed.
+    pub error: Option<Error>,
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind};
 ///
 /// ```
 /// use std::time::Duration;
-/// use llm_runtime::RetryPolicy;
+/// use llm_runtime::retry::RetryPolicy;
 /// let policy = RetryPolicy::default().max_retries(5).initial_backoff(Duration::from_millis(100));
 /// assert_eq!(policy.max_retries, 5);
 /// ```

@@ -17,7 +17,7 @@ use llm_runtime::providers::{Anthropic, Cohere, Gemini, Ollama, OpenAi};
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
     ChatRequest, EmbeddingRequest, ErrorKind, FinishReason, Message, ProviderClient, StreamEvent,
-    ToolCall, ToolCallKind,
+    ToolCall, types::ToolCallKind,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -42,7 +42,7 @@ fn vectors(n: usize) -> Vec<Vec<f32>> {
     (0..n).map(|i| vec![i as f32, 0.25]).collect()
 }
 
-async fn embed_with<P: llm_runtime::Provider + llm_runtime::SupportsEmbeddings>(
+async fn embed_with<P: llm_runtime::Provider + llm_runtime::provider::SupportsEmbeddings>(
     client: &ProviderClient<P>,
     model: &str,
     inputs: usize,

@@ -10,8 +10,10 @@ use futures_util::StreamExt;
 use llm_runtime::dialects::toolkit::{f32_json, merge_extra, stream_error};
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ChatResponse, Control, ErrorKind, FinishReason, Frame, HttpParts, Part, Provider,
-    ProviderClient, RequestContext, Result, StreamEvent, StreamFormat, Transform,
+    ChatRequest, ChatResponse, ErrorKind, FinishReason, Part, Provider, ProviderClient, Result,
+    StreamEvent,
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame, StreamFormat},
 };
 use serde_json::{Map, Value, json};
 
@@ -255,9 +257,11 @@ async fn an_error_event_ends_the_stream_with_its_kind() {
 #[test]
 fn http_parts_bodies_are_the_re_exported_bytes() {
     let parts = HttpParts::post_json("/x", &json!({"a": 1})).expect("serializes");
-    let body: Option<llm_runtime::bytes::Bytes> = parts.body;
+    let body: Option<llm_runtime::provider::bytes::Bytes> = parts.body;
     assert_eq!(
         body,
-        Some(llm_runtime::bytes::Bytes::from_static(br#"{"a":1}"#))
+        Some(llm_runtime::provider::bytes::Bytes::from_static(
+            br#"{"a":1}"#
+        ))
     );
 }

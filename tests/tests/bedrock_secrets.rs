@@ -15,7 +15,7 @@ use llm_runtime::auth::aws::{Credentials, SigV4Signer};
 use llm_runtime::providers::Bedrock;
 use llm_runtime::stream::encode_event_message;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatRequest, RetryPolicy};
+use llm_runtime::{ChatRequest, retry::RetryPolicy};
 use serde_json::json;
 use tracing::Level;
 

@@ -21,7 +21,7 @@ use llm_runtime::auth::RequestSigner;
 use llm_runtime::auth::aws::{Credentials, ProvideCredentials, SigV4Signer};
 use llm_runtime::providers::Bedrock;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatRequest, Client, ErrorKind, ProviderClient, RetryPolicy};
+use llm_runtime::{ChatRequest, Client, ErrorKind, ProviderClient, retry::RetryPolicy};
 use serde_json::{Value, json};
 
 use sigv4::{Received, verify};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use llm_runtime::hooks::{AttemptFailure, AttemptRequest, Completion, Hook, ResponseHead};
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
-use llm_runtime::{ChatOptions, Client, ErrorKind, RetryPolicy};
+use llm_runtime::{ChatOptions, Client, ErrorKind, retry::RetryPolicy};
 use serde_json::json;
 
 use common::{CHAT_PATH, KEY, PATIENCE, assert_no_key, chat_ok, config, request, stream_ok};

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use llm_runtime::catalog::{self, Cost};
 use llm_runtime::testing::MockServer;
-use llm_runtime::{Capability, Usage};
+use llm_runtime::{Usage, spec::Capability};
 
 use common::clients::{CHAT_PATH, acme_client};
 

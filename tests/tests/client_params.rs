@@ -5,7 +5,7 @@
 mod common;
 
 use llm_runtime::testing::MockServer;
-use llm_runtime::{ChatOptions, ChatRequest, Client, ErrorKind, UnsupportedParamPolicy};
+use llm_runtime::{ChatOptions, ChatRequest, Client, ErrorKind, types::UnsupportedParamPolicy};
 
 use common::clients::{CHAT_PATH, NoSeed, chat_ok, config_for, connect};
 

@@ -12,9 +12,12 @@ use futures_util::StreamExt;
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    Capabilities, Capability, ChatRequest, ChatResponse, ChatStream, Client, EmbeddingRequest,
-    EmbeddingResponse, Error, ErrorKind, HealthStatus, LlmProvider, ModelInfo, ProviderInfo,
-    Result, Route, StreamEvent,
+    ChatRequest, ChatResponse, ChatStream, Client, EmbeddingRequest, EmbeddingResponse, Error,
+    ErrorKind, LlmProvider, Result, StreamEvent,
+    client::Route,
+    provider::{HealthStatus, ProviderInfo},
+    spec::{Capabilities, Capability},
+    types::ModelInfo,
 };
 use serde_json::json;
 

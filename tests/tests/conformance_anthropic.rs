@@ -6,12 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use llm_runtime::dialects::AnthropicDialect;
+use llm_runtime::dialects::anthropic::AnthropicDialect;
 use llm_runtime::providers::Anthropic;
 use llm_runtime::testing::{Fault, MockResponse, RecordedRequest};
 use llm_runtime::{
-    ChatRequest, Error, ErrorKind, FinishReason, Message, Part, StreamEvent, Tool, ToolCall,
-    ToolChoice, Usage,
+    ChatRequest, Error, ErrorKind, FinishReason, Message, Part, StreamEvent, Tool, ToolCall, Usage,
+    types::ToolChoice,
 };
 use serde_json::json;
 
@@ -126,7 +126,7 @@ fn tool_conversation() -> ChatRequest {
         .message(Message::assistant_tool_calls(
             Some("Looking it up.".into()),
             vec![ToolCall {
-                kind: llm_runtime::ToolCallKind::Function,
+                kind: llm_runtime::types::ToolCallKind::Function,
                 id: "toolu_00Prev".into(),
                 name: "get_forecast".into(),
                 arguments: r#"{"location":"Paris"}"#.into(),
@@ -311,9 +311,9 @@ fn every_stream_fixture_decodes_the_same_split_at_every_byte() {
     SUITE.assert_fixtures_decode_however_split(&AnthropicDialect, &ctx(), &STREAMS);
 }
 
-fn ctx() -> llm_runtime::RequestContext<'static> {
-    static SPEC: llm_runtime::ProviderSpec = <Anthropic as llm_runtime::Provider>::SPEC;
-    llm_runtime::RequestContext {
+fn ctx() -> llm_runtime::provider::RequestContext<'static> {
+    static SPEC: llm_runtime::spec::ProviderSpec = <Anthropic as llm_runtime::Provider>::SPEC;
+    llm_runtime::provider::RequestContext {
         spec: &SPEC,
         model: "claude-sonnet-4-5",
         stream: false,

@@ -9,8 +9,9 @@ use llm_runtime::providers::Bedrock;
 use llm_runtime::stream::encode_event_message;
 use llm_runtime::testing::{MockResponse, MockServer, RecordedRequest};
 use llm_runtime::{
-    ChatRequest, ErrorKind, FinishReason, Message, ProviderClient, ReasoningBlock, StreamEvent,
-    Tool, ToolCall, ToolChoice, Usage,
+    ChatRequest, ErrorKind, FinishReason, Message, ProviderClient, StreamEvent, Tool, ToolCall,
+    Usage,
+    types::{ReasoningBlock, ToolChoice},
 };
 use serde_json::{Value, json};
 
@@ -198,7 +199,7 @@ async fn tool_use_whole_and_streamed_and_sent_back() {
     assert_eq!(
         r.message.tool_calls,
         [ToolCall {
-            kind: llm_runtime::ToolCallKind::Function,
+            kind: llm_runtime::types::ToolCallKind::Function,
             id: "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q".into(),
             name: "top_song".into(),
             arguments: r#"{"sign":"WZPZ"}"#.into(),

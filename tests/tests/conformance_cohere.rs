@@ -6,12 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use llm_runtime::dialects::CohereDialect;
+use llm_runtime::dialects::cohere::CohereDialect;
 use llm_runtime::providers::Cohere;
 use llm_runtime::testing::{MockResponse, MockServer, assert_split_invariant};
 use llm_runtime::{
     ChatRequest, ChatResponse, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part,
-    ProviderClient, ResponseFormat, StreamEvent, Tool, ToolCall, ToolChoice, Usage,
+    ProviderClient, StreamEvent, Tool, ToolCall, Usage,
+    types::{ResponseFormat, ToolChoice},
 };
 use serde_json::{Value, json};
 
@@ -148,7 +149,7 @@ async fn request_side_mapping() {
         .message(Message::assistant_tool_calls(
             Some("I will look it up.".into()),
             vec![ToolCall {
-                kind: llm_runtime::ToolCallKind::Function,
+                kind: llm_runtime::types::ToolCallKind::Function,
                 id: "lookup_r2d2".into(),
                 name: "lookup".into(),
                 arguments: r#"{"q":"cat"}"#.into(),

@@ -7,12 +7,13 @@ mod common;
 
 use std::time::Duration;
 
-use llm_runtime::dialects::GeminiDialect;
+use llm_runtime::dialects::gemini::GeminiDialect;
 use llm_runtime::providers::Gemini;
 use llm_runtime::testing::{MockResponse, RecordedRequest};
 use llm_runtime::{
-    ChatRequest, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part, ResponseFormat,
-    StreamEvent, Tool, ToolCall, ToolChoice, Usage,
+    ChatRequest, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part, StreamEvent,
+    Tool, ToolCall, Usage,
+    types::{ResponseFormat, ToolChoice},
 };
 use serde_json::json;
 
@@ -137,13 +138,13 @@ fn tool_conversation() -> ChatRequest {
             None,
             vec![
                 ToolCall {
-                    kind: llm_runtime::ToolCallKind::Function,
+                    kind: llm_runtime::types::ToolCallKind::Function,
                     id: "call_0".into(),
                     name: "get_forecast".into(),
                     arguments: r#"{"location":"Paris"}"#.into(),
                 },
                 ToolCall {
-                    kind: llm_runtime::ToolCallKind::Function,
+                    kind: llm_runtime::types::ToolCallKind::Function,
                     id: "call_1".into(),
                     name: "local_time".into(),
                     arguments: "{}".into(),
@@ -346,9 +347,9 @@ const STREAMS: [&str; 6] = [
     "blocked.sse",
 ];
 
-fn ctx() -> llm_runtime::RequestContext<'static> {
-    static SPEC: llm_runtime::ProviderSpec = <Gemini as llm_runtime::Provider>::SPEC;
-    llm_runtime::RequestContext {
+fn ctx() -> llm_runtime::provider::RequestContext<'static> {
+    static SPEC: llm_runtime::spec::ProviderSpec = <Gemini as llm_runtime::Provider>::SPEC;
+    llm_runtime::provider::RequestContext {
         spec: &SPEC,
         model: "gemini-2.5-flash",
         stream: false,

@@ -8,13 +8,13 @@ mod common;
 
 use std::time::Duration;
 
-use llm_runtime::dialects::OllamaDialect;
+use llm_runtime::dialects::ollama::OllamaDialect;
 use llm_runtime::providers::Ollama;
 use llm_runtime::testing::{MockResponse, MockServer, assert_split_invariant};
 use llm_runtime::{
     ChatRequest, ChatResponse, EmbeddingRequest, Error, ErrorKind, FinishReason, Message, Part,
-    ProviderClient, ReasoningEffort, ResponseFormat, StreamEvent, Tool, ToolCall, ToolChoice,
-    Usage,
+    ProviderClient, StreamEvent, Tool, ToolCall, Usage,
+    types::{ReasoningEffort, ResponseFormat, ToolChoice},
 };
 use serde_json::json;
 
@@ -155,7 +155,7 @@ async fn request_side_mapping() {
         .message(Message::assistant_tool_calls(
             None,
             vec![ToolCall {
-                kind: llm_runtime::ToolCallKind::Function,
+                kind: llm_runtime::types::ToolCallKind::Function,
                 id: "call_0".into(),
                 name: "lookup".into(),
                 arguments: r#"{"q":"cat"}"#.into(),

@@ -5,7 +5,7 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use llm_runtime::dialects::OpenAiDialect;
+use llm_runtime::dialects::openai::OpenAiDialect;
 use llm_runtime::providers::{
     AzureOpenAi, Cerebras, DeepSeek, Fireworks, Groq, Mistral, OpenAi, OpenAiCompatible,
     OpenRouter, Perplexity, Together, Xai,
@@ -144,7 +144,7 @@ async fn request_side_mapping() {
         .message(Message::assistant_tool_calls(
             None,
             vec![ToolCall {
-                kind: llm_runtime::ToolCallKind::Function,
+                kind: llm_runtime::types::ToolCallKind::Function,
                 id: "call_1".into(),
                 name: "lookup".into(),
                 arguments: r#"{"q":"cat"}"#.into(),
@@ -484,7 +484,7 @@ async fn embeddings() {
 
 #[tokio::test]
 async fn unsupported_param_policies_on_the_openai_dialect() {
-    use llm_runtime::UnsupportedParamPolicy;
+    use llm_runtime::types::UnsupportedParamPolicy;
     let server = MockServer::start().await;
     server.on(
         "POST",

@@ -6,12 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use llm_runtime::dialects::OpenAiResponsesDialect;
+use llm_runtime::dialects::openai_responses::OpenAiResponsesDialect;
 use llm_runtime::providers::{AzureOpenAiResponses, OpenAiResponses};
 use llm_runtime::testing::{MockResponse, RecordedRequest};
 use llm_runtime::{
-    ChatRequest, Client, ErrorKind, FinishReason, Message, Part, ProviderConfig, ReasoningEffort,
-    ResponseFormat, StreamEvent, Tool, ToolChoice, Usage,
+    ChatRequest, Client, ErrorKind, FinishReason, Message, Part, ProviderConfig, StreamEvent, Tool,
+    Usage,
+    types::{ReasoningEffort, ResponseFormat, ToolChoice},
 };
 use serde_json::{Value, json};
 
@@ -371,9 +372,9 @@ fn every_stream_fixture_decodes_the_same_split_at_every_byte() {
     SUITE.assert_fixtures_decode_however_split(&OpenAiResponsesDialect, &ctx(), &STREAMS);
 }
 
-fn ctx() -> llm_runtime::RequestContext<'static> {
-    static SPEC: llm_runtime::ProviderSpec = <OpenAiResponses as llm_runtime::Provider>::SPEC;
-    llm_runtime::RequestContext {
+fn ctx() -> llm_runtime::provider::RequestContext<'static> {
+    static SPEC: llm_runtime::spec::ProviderSpec = <OpenAiResponses as llm_runtime::Provider>::SPEC;
+    llm_runtime::provider::RequestContext {
         spec: &SPEC,
         model: "o4-mini",
         stream: false,

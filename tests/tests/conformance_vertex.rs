@@ -13,7 +13,8 @@ use std::time::Duration;
 use llm_runtime::providers::{VertexAnthropic, VertexGemini};
 use llm_runtime::testing::{MockResponse, MockServer, RecordedRequest};
 use llm_runtime::{
-    ChatRequest, ErrorKind, FinishReason, Provider, ProviderClient, StreamEvent, Tool, ToolChoice,
+    ChatRequest, ErrorKind, FinishReason, Provider, ProviderClient, StreamEvent, Tool,
+    types::ToolChoice,
 };
 use serde_json::json;
 

@@ -10,7 +10,7 @@ mod common;
 use llm_runtime::error::{MAX_ERROR_BODY, MAX_ERROR_READ};
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ErrorKind, ProviderClient, RateLimit};
+use llm_runtime::{ErrorKind, ProviderClient, types::RateLimit};
 use serde_json::json;
 
 use common::{CHAT_PATH, KEY, PATIENCE, config, request};

@@ -11,7 +11,7 @@ use llm_runtime::providers::{Anthropic, Gemini, OpenAi};
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
 use llm_runtime::{
     ChatRequest, EmbeddingRequest, Error, ErrorKind, FinishReason, Provider, ProviderClient,
-    RetryPolicy, StreamEvent,
+    StreamEvent, retry::RetryPolicy,
 };
 use serde_json::{Value, json};
 

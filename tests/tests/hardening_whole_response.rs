@@ -31,7 +31,7 @@ use llm_runtime::providers::{
     Anthropic, AzureOpenAi, Cohere, Gemini, Ollama, OpenAi, OpenAiResponses,
 };
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
-use llm_runtime::{ChatRequest, ChatResponse, Error, Provider, ProviderClient, RetryPolicy};
+use llm_runtime::{ChatRequest, ChatResponse, Error, Provider, ProviderClient, retry::RetryPolicy};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::strategy::ValueTree;

@@ -5,114 +5,12 @@
 //! a module to its own descendants are left out (as is `lib.rs`, the root).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../llm-runtime/src")
-}
+mod source_scan;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable source dir") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
-/// The module path of a file: `stream/chat_stream.rs` -> `["stream", "chat_stream"]`.
-fn module_of(file: &Path) -> Vec<String> {
-    let rel = file.strip_prefix(src()).expect("under src");
-    let mut parts: Vec<String> = rel
-        .iter()
-        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned())
-        .collect();
-    if parts.last().is_some_and(|p| p == "mod" || p == "lib") {
-        parts.pop();
-    }
-    parts
-}
-
-/// Expand `a::{b, c::{d}}` into `a::b`, `a::c::d`.
-fn expand(tree: &str) -> Vec<String> {
-    let tree = tree.trim();
-    let Some(open) = tree.find('{') else {
-        return vec![tree.to_owned()];
-    };
-    let prefix = &tree[..open];
-    let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
-    let mut items = Vec::new();
-    let (mut depth, mut start) = (0, 0);
-    for (i, c) in inner.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth -= 1,
-            ',' if depth == 0 => {
-                items.push(&inner[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    items.push(&inner[start..]);
-    items
-        .into_iter()
-        .filter(|i| !i.trim().is_empty())
-        .flat_map(expand)
-        .map(|i| format!("{prefix}{i}"))
-        .collect()
-}
-
-/// The module paths a file's `use` statements name, made absolute.
-fn imports(file: &Path, source: &str) -> Vec<Vec<String>> {
-    let here = module_of(file);
-    let code: String = source
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .take_while(|l| !l.starts_with("#[cfg(test)]") && !l.starts_with("mod tests"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut out = Vec::new();
-    for stmt in code.split(';') {
-        let stmt = stmt.trim();
-        let Some(tree) = stmt
-            .strip_prefix("pub(crate) use ")
-            .or_else(|| stmt.strip_prefix("pub use "))
-            .or_else(|| stmt.strip_prefix("use "))
-        else {
-            continue;
-        };
-        for path in expand(tree) {
-            let segs: Vec<String> = path
-                .split("::")
-                .map(|s| s.split_whitespace().next().unwrap_or("").to_owned())
-                .collect();
-            let absolute = match segs.first().map(String::as_str) {
-                Some("crate") => segs[1..].to_vec(),
-                Some("super") => {
-                    // A file's module is its path; `super` is its parent, once per `super`.
-                    let supers = segs.iter().take_while(|s| *s == "super").count();
-                    let mut base = here.clone();
-                    for _ in 0..supers {
-                        base.pop();
-                    }
-                    base.extend(segs[supers..].iter().cloned());
-                    base
-                }
-                Some("self") => {
-                    let mut base = here.clone();
-                    base.extend(segs[1..].iter().cloned());
-                    base
-                }
-                _ => continue,
-            };
-            out.push(absolute);
-        }
-    }
-    out
-}
+use source_scan::{
+    imports, module_of, non_test_code, root_reexports, rust_files, src, test_only_modules,
+};
 
 /// The deepest module of `path` that is a file of the crate.
 fn resolve(path: &[String], modules: &BTreeSet<Vec<String>>) -> Option<Vec<String>> {
@@ -176,40 +74,12 @@ fn no_runtime_file_imports_a_module_that_imports_it_back() {
     assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
 }
 
-/// The modules compiled only for tests (`#[cfg(test)] mod name;` in their parent).
-fn test_only_modules(files: &[PathBuf]) -> BTreeSet<Vec<String>> {
-    let mut out = BTreeSet::new();
-    for file in files {
-        let source = std::fs::read_to_string(file).expect("readable");
-        let mut test_attr = false;
-        for line in source.lines().map(str::trim) {
-            if line == "#[cfg(test)]" {
-                test_attr = true;
-            } else if test_attr && line.starts_with("#[") {
-                continue;
-            } else {
-                if test_attr && let Some(name) = line.strip_prefix("mod ") {
-                    let mut module = module_of(file);
-                    module.push(name.trim_end_matches([';', '{', ' ']).to_owned());
-                    out.insert(module);
-                }
-                test_attr = false;
-            }
-        }
-    }
-    out
-}
-
 /// The first segment of every `crate::x` path written outside `use` statements
 /// (e.g. `crate::http::mark_sensitive(..)` in a function body), before the
 /// file's test section.
 fn inline_crate_paths(source: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for line in source
-        .lines()
-        .take_while(|l| !l.starts_with("#[cfg(test)]") && !l.starts_with("mod tests"))
-        .filter(|l| !l.trim_start().starts_with("//"))
-    {
+    for line in non_test_code(source).lines() {
         for (at, _) in line.match_indices("crate::") {
             let before = line[..at].chars().next_back();
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
@@ -220,29 +90,6 @@ fn inline_crate_paths(source: &str) -> Vec<String> {
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
             out.push(name);
-        }
-    }
-    out
-}
-
-/// The names the crate root re-exports, each with the top-level module it comes from.
-fn root_reexports() -> BTreeMap<String, String> {
-    let lib = std::fs::read_to_string(src().join("lib.rs")).expect("lib.rs");
-    let mut out = BTreeMap::new();
-    for stmt in lib.split(';') {
-        let stmt = stmt
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//") && !l.trim_start().starts_with("#"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let Some(tree) = stmt.trim().strip_prefix("pub use ") else {
-            continue;
-        };
-        for path in expand(tree) {
-            let segs: Vec<&str> = path.split("::").map(str::trim).collect();
-            let name = segs.last().copied().unwrap_or_default();
-            let name = name.rsplit(" as ").next().unwrap_or(name).trim();
-            out.insert(name.to_owned(), segs[0].to_owned());
         }
     }
     out

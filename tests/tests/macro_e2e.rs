@@ -134,7 +134,7 @@ fn tgi(server: &MockServer, retries: u32) -> ProviderClient<TgiLike> {
     TgiLike::config()
         .base_url(format!("{}/v1", server.url()))
         .retry_policy(
-            llm_runtime::RetryPolicy::default()
+            llm_runtime::retry::RetryPolicy::default()
                 .max_retries(retries)
                 .initial_backoff(Duration::from_millis(1))
                 .max_backoff(Duration::from_millis(2)),

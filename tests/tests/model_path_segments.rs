@@ -15,7 +15,10 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use llm_runtime::http::path_segment;
 use llm_runtime::providers::{connect_to, specs};
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{Capability, ChatRequest, ErrorKind, LlmProvider, ProviderSpec};
+use llm_runtime::{
+    ChatRequest, ErrorKind, LlmProvider,
+    spec::{Capability, ProviderSpec},
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 

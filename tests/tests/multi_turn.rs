@@ -8,13 +8,14 @@
 use std::time::Duration;
 
 use llm_runtime::dialects::gemini::function_schema;
-use llm_runtime::dialects::{AnthropicDialect, GeminiDialect};
 use llm_runtime::providers::{Anthropic, Gemini, OpenAi};
 use llm_runtime::testing::{MockResponse, MockServer, assert_split_invariant, replay_response};
 use llm_runtime::{
-    CacheBreakpoint, CacheTtl, ChatRequest, ChatResponse, Message, Provider, ProviderClient,
-    ProviderConfig, ReasoningAnchor, ReasoningBlock, RequestContext, Tool, Transform, catalog,
+    ChatRequest, ChatResponse, Message, Provider, ProviderClient, ProviderConfig, Tool, catalog,
+    provider::{RequestContext, Transform},
+    types::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock},
 };
+use llm_runtime::{dialects::anthropic::AnthropicDialect, dialects::gemini::GeminiDialect};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-multi-turn-test";
@@ -762,7 +763,7 @@ fn openai_compatible_reasoning_goes_back_on_tool_call_turns_only() {
           "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]}}]}"#;
     let plain = br#"{"id": "c2", "model": "deepseek-chat", "choices": [{"index": 0, "finish_reason": "stop",
         "message": {"role": "assistant", "content": "It is 18 C.", "reasoning_content": "Answer it."}}]}"#;
-    let dialect = llm_runtime::dialects::OpenAiDialect;
+    let dialect = llm_runtime::dialects::openai::OpenAiDialect;
     let ctx = ctx::<OpenAi>("deepseek-chat");
     let first = dialect.parse_response(with_calls, &ctx).unwrap();
     let second = dialect.parse_response(plain, &ctx).unwrap();

@@ -2,12 +2,18 @@
 //! dialect's response, embedding, model-list, error and stream decoders. The
 //! same entry points are fuzzed with coverage guidance under `fuzz/`.
 
-use llm_runtime::dialects::{
-    AnthropicDialect, CohereDialect, GeminiDialect, OllamaDialect, OpenAiDialect,
-};
 use llm_runtime::stream::Framer;
 use llm_runtime::testing::replay_stream;
-use llm_runtime::{ProviderSpec, RequestContext, StreamFormat, Transform};
+use llm_runtime::{
+    dialects::anthropic::AnthropicDialect, dialects::cohere::CohereDialect,
+    dialects::gemini::GeminiDialect, dialects::ollama::OllamaDialect,
+    dialects::openai::OpenAiDialect,
+};
+use llm_runtime::{
+    provider::{RequestContext, Transform},
+    spec::ProviderSpec,
+    stream::StreamFormat,
+};
 use proptest::prelude::*;
 
 static SPEC: ProviderSpec = ProviderSpec::new("proptest", "https://proptest.invalid");

@@ -3,7 +3,7 @@
 //! Regenerate it with `UPDATE_README=1 cargo test -p tests --test readme`.
 
 use llm_runtime::providers;
-use llm_runtime::{Capability, ProviderSpec};
+use llm_runtime::spec::{Capability, ProviderSpec};
 
 const README_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
 const BEGIN: &str =
@@ -16,12 +16,12 @@ fn variables(spec: &ProviderSpec) -> String {
     let mut out = match (spec.api_key_env, spec.auth) {
         (Some(var), auth) if auth.needs_key() => format!("`{var}`"),
         // A signing provider: AWS credentials, or its API key variable.
-        (key, llm_runtime::AuthScheme::SigV4 { .. }) => match key {
+        (key, llm_runtime::spec::AuthScheme::SigV4 { .. }) => match key {
             Some(var) => format!("SigV4 (AWS credentials) or `{var}`"),
             None => "SigV4 (AWS credentials)".to_owned(),
         },
         // A token provider: the credentials variable its token source reads.
-        (Some(var), llm_runtime::AuthScheme::Token) => format!("token (`{var}`)"),
+        (Some(var), llm_runtime::spec::AuthScheme::Token) => format!("token (`{var}`)"),
         _ => "none".to_owned(),
     };
     for (_, var) in spec.url_vars.iter().chain(spec.env_headers) {

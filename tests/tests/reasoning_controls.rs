@@ -19,7 +19,8 @@ use llm_runtime::providers::{
 };
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ErrorKind, Message, ReasoningEffort, ReasoningSummary, ResponseFormat, ToolCall,
+    ChatRequest, ErrorKind, Message, ToolCall,
+    types::{ReasoningEffort, ReasoningSummary, ResponseFormat},
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};

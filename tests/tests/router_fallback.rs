@@ -3,9 +3,12 @@
 
 mod router_common;
 
-use llm_runtime::router::{FallbackClass, RouteOutcome};
 use llm_runtime::testing::MockServer;
-use llm_runtime::{ChatRequest, Client, Deployment, ErrorKind, ModelGroup, Strategy};
+use llm_runtime::types::{FallbackClass, RouteOutcome};
+use llm_runtime::{
+    ChatRequest, Client, ErrorKind,
+    router::{Deployment, ModelGroup, Strategy},
+};
 use proptest::prelude::*;
 use router_common::*;
 

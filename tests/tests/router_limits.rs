@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 use llm_runtime::router::ScopeUsage;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{ChatRequest, Client, ErrorKind, ModelGroup, StreamEvent};
+use llm_runtime::{ChatRequest, Client, ErrorKind, StreamEvent, router::ModelGroup};
 use router_common::*;
 use serde_json::json;
 

@@ -13,9 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
-use llm_runtime::router::{RedisConfig, RedisState, RouteOutcome};
 use llm_runtime::testing::MockServer;
-use llm_runtime::{ChatOptions, Client, ErrorKind, ModelGroup};
+use llm_runtime::{ChatOptions, Client, ErrorKind, router::ModelGroup};
+use llm_runtime::{
+    router::{RedisConfig, RedisState},
+    types::RouteOutcome,
+};
 use router_common::*;
 
 /// A `redis-server` of this test's own, stopped (and its directory removed) on drop.
@@ -316,7 +319,7 @@ async fn cooldowns_are_shared_through_redis() {
         ModelGroup::new("g")
             .deployment(deployment(&server, "a"))
             .deployment(deployment(&server, "b"))
-            .strategy(llm_runtime::Strategy::LowestCost)
+            .strategy(llm_runtime::router::Strategy::LowestCost)
     };
     let state = |_: ()| {
         Arc::new(

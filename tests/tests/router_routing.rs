@@ -8,9 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use llm_runtime::router::{Candidate, CooldownPolicy, RouteOutcome, RoutingStrategy};
 use llm_runtime::testing::MockServer;
-use llm_runtime::{Client, Deployment, ErrorKind, ModelGroup, Strategy};
+use llm_runtime::{
+    Client, ErrorKind,
+    router::{Deployment, ModelGroup, Strategy},
+};
+use llm_runtime::{
+    router::{Candidate, CooldownPolicy, RoutingStrategy},
+    types::RouteOutcome,
+};
 use router_common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

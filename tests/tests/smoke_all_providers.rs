@@ -18,8 +18,9 @@ use std::time::Duration;
 use llm_runtime::providers::{self, connect_to};
 use llm_runtime::testing::{MockResponse, MockServer, RecordedRequest};
 use llm_runtime::{
-    AuthScheme, Capability, ChatRequest, EmbeddingRequest, ErrorKind, LlmProvider, Param,
-    ProviderSpec, ResponseFormat, ToolChoice,
+    ChatRequest, EmbeddingRequest, ErrorKind, LlmProvider,
+    spec::{AuthScheme, Capability, ProviderSpec},
+    types::{Param, ResponseFormat, ToolChoice},
 };
 use serde_json::{Value, json};
 
@@ -266,7 +267,9 @@ fn with_unsupported(spec: &ProviderSpec, mut request: ChatRequest) -> ChatReques
             Param::Seed => request.seed(7),
             Param::ToolChoice => request.tool_choice(ToolChoice::Auto),
             Param::ResponseFormat => request.response_format(ResponseFormat::JsonObject),
-            Param::ReasoningEffort => request.reasoning_effort(llm_runtime::ReasoningEffort::Low),
+            Param::ReasoningEffort => {
+                request.reasoning_effort(llm_runtime::types::ReasoningEffort::Low)
+            }
             Param::ReasoningBudget => request.reasoning_budget(64),
             Param::User => request.end_user("u1"),
             other => panic!("{}: no smoke value for `{}`", spec.name, other.name()),

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use llm_runtime::http::HttpClient;
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
-use llm_runtime::{ErrorKind, RetryPolicy};
+use llm_runtime::{ErrorKind, retry::RetryPolicy};
 
 use common::{
     CHAT_PATH, KEY, PATIENCE, assert_error, chat_ok, config, drain, openai_stream_events, request,

@@ -11,10 +11,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use llm_runtime::auth::{AccessToken, RequestSigner, TokenSource};
-use llm_runtime::dialects::OpenAiDialect;
+use llm_runtime::dialects::openai::OpenAiDialect;
 use llm_runtime::http::HttpClient;
 use llm_runtime::testing::{MockResponse, MockServer};
-use llm_runtime::{AuthScheme, ErrorKind, Provider, ProviderConfig, ProviderSpec, Result};
+use llm_runtime::{
+    ErrorKind, Provider, ProviderConfig, Result,
+    spec::{AuthScheme, ProviderSpec},
+};
 use secrecy::SecretString;
 use serde_json::json;
 

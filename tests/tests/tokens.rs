@@ -117,7 +117,7 @@ fn call(id: &str) -> Message {
     Message::assistant_tool_calls(
         None,
         vec![ToolCall {
-            kind: llm_runtime::ToolCallKind::Function,
+            kind: llm_runtime::types::ToolCallKind::Function,
             id: id.into(),
             name: "weather".into(),
             arguments: r#"{"city":"Paris"}"#.into(),
@@ -202,13 +202,13 @@ fn a_call_with_several_results_moves_as_one() {
         None,
         vec![
             ToolCall {
-                kind: llm_runtime::ToolCallKind::Function,
+                kind: llm_runtime::types::ToolCallKind::Function,
                 id: "a".into(),
                 name: "f".into(),
                 arguments: "{}".into(),
             },
             ToolCall {
-                kind: llm_runtime::ToolCallKind::Function,
+                kind: llm_runtime::types::ToolCallKind::Function,
                 id: "b".into(),
                 name: "f".into(),
                 arguments: "{}".into(),

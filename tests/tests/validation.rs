@@ -4,7 +4,7 @@
 mod common;
 
 use llm_runtime::testing::MockServer;
-use llm_runtime::{ChatRequest, ErrorKind, Part, ProviderClient, Tool, ToolChoice};
+use llm_runtime::{ChatRequest, ErrorKind, Part, ProviderClient, Tool, types::ToolChoice};
 use serde_json::{Value, json};
 
 use common::clients::{Acme, Backup, CHAT_PATH, acme_client, chat_ok, connect};

@@ -4,12 +4,15 @@
 
 use std::any::TypeId;
 
-use llm_runtime::dialects::OpenAiDialect;
+use llm_runtime::dialects::openai::OpenAiDialect;
 use llm_runtime::providers::{AzureOpenAi, Groq, OpenAi};
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ChatResponse, Control, Frame, HttpParts, ModelInfo, Provider, ProviderConfig,
-    ProviderSpec, RequestContext, Result, StreamEvent, Transform,
+    ChatRequest, ChatResponse, Provider, ProviderConfig, Result, StreamEvent,
+    provider::{HttpParts, RequestContext, Transform},
+    spec::ProviderSpec,
+    stream::{Control, Frame},
+    types::ModelInfo,
 };
 use serde_json::json;
 

@@ -26,7 +26,10 @@ use std::time::{Duration, Instant};
 use benches::stats::{load, machine, micros, process_cpu_ns, quantile};
 use benches::{BenchUpstream, Reply, Routes, fixtures};
 use llm_runtime::providers::OpenAi;
-use llm_runtime::{ChatRequest, Client, Deployment, ModelGroup, ProviderClient};
+use llm_runtime::{
+    ChatRequest, Client, ProviderClient,
+    router::{Deployment, ModelGroup},
+};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Result<T, E = BoxError> = std::result::Result<T, E>;

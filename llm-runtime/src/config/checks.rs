@@ -37,7 +37,7 @@ pub(crate) fn shown_url(url: &str) -> Cow<'_, str> {
 
 /// A base URL never carries credentials: `https://user:password@host` is a
 /// `Config` error whose message does not show them (they would reach
-/// `Debug`, [`ProviderInfo`](crate::ProviderInfo) and the span's `server.address`).
+/// `Debug`, [`ProviderInfo`](crate::provider::ProviderInfo) and the span's `server.address`).
 pub(crate) fn check_no_userinfo(spec: &ProviderSpec, url: &str) -> Result<()> {
     let has_userinfo = authority(url).is_some_and(|(_, auth)| auth.contains('@'));
     if !has_userinfo {

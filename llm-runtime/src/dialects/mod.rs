@@ -15,11 +15,5 @@ pub(crate) mod wire;
 mod null_fields;
 #[cfg(test)]
 mod serves;
-
-pub use anthropic::AnthropicDialect;
-pub use cohere::CohereDialect;
-pub use converse::ConverseDialect;
-pub use gemini::GeminiDialect;
-pub use ollama::OllamaDialect;
-pub use openai::OpenAiDialect;
-pub use openai_responses::OpenAiResponsesDialect;
+#[cfg(test)]
+pub(crate) mod test_support;

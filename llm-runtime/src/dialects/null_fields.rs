@@ -20,12 +20,18 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{AnthropicDialect, CohereDialect, GeminiDialect, OllamaDialect, OpenAiDialect};
+use super::{
+    anthropic::AnthropicDialect, cohere::CohereDialect, gemini::GeminiDialect,
+    ollama::OllamaDialect, openai::OpenAiDialect,
+};
 use crate::error::ErrorKind;
-use crate::provider::{Control, RequestContext, Transform};
 use crate::spec::ProviderSpec;
 use crate::stream::{DEFAULT_MAX_LINE, Frame, Framer, ResponseAccumulator};
 use crate::types::{ChatResponse, StreamEvent};
+use crate::{
+    provider::{RequestContext, Transform},
+    stream::Control,
+};
 
 static SPEC: ProviderSpec = ProviderSpec::new("fixture", "http://127.0.0.1");
 

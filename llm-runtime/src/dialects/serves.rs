@@ -10,8 +10,9 @@ use crate::types::{
 };
 
 use super::{
-    AnthropicDialect, CohereDialect, ConverseDialect, GeminiDialect, OllamaDialect, OpenAiDialect,
-    OpenAiResponsesDialect,
+    anthropic::AnthropicDialect, cohere::CohereDialect, converse::ConverseDialect,
+    gemini::GeminiDialect, ollama::OllamaDialect, openai::OpenAiDialect,
+    openai_responses::OpenAiResponsesDialect,
 };
 
 static SPEC: ProviderSpec = ProviderSpec::new("serves", "https://serves.invalid");

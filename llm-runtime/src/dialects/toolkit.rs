@@ -1,12 +1,12 @@
 //! The pieces the dialects share, and the ones an author of a native wire
-//! format ([`Transform`](crate::Transform)) needs as well:
+//! format ([`Transform`](crate::provider::Transform)) needs as well:
 //!
 //! - [`f32_json`]: a sampling parameter as the caller wrote it (`0.2`, not
 //!   `0.20000000298023224`);
 //! - [`merge_extra`]: the request's [`extra`](ChatRequest::extra) fields merged
 //!   into a native body, as every built-in dialect merges them;
 //! - [`stream_error`]: the [`Error`] for an error event inside a stream, to
-//!   return from [`Transform::parse_stream_event`](crate::Transform::parse_stream_event).
+//!   return from [`Transform::parse_stream_event`](crate::provider::Transform::parse_stream_event).
 //!
 //! ```
 //! use llm_runtime::ChatRequest;
@@ -219,7 +219,7 @@ pub fn f32_json(x: f32) -> Value {
 
 /// The [`Error`] for an error event inside a stream (`event: error`, an
 /// `{"error": {...}}` line): return it from
-/// [`Transform::parse_stream_event`](crate::Transform::parse_stream_event) and
+/// [`Transform::parse_stream_event`](crate::provider::Transform::parse_stream_event) and
 /// the stream ends with it, after the events already pushed.
 ///
 /// `payload` is the event's data. It is classified by the table every HTTP

@@ -870,7 +870,7 @@ mod tests {
             let body = serde_json::json!({"error": {"code": 429, "message": "m", "status": "RESOURCE_EXHAUSTED",
                 "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}]}})
             .to_string();
-            let e = crate::dialects::GeminiDialect.classify_error(
+            let e = crate::dialects::gemini::GeminiDialect.classify_error(
                 429,
                 &HeaderMap::new(),
                 body.as_bytes(),

@@ -9,7 +9,7 @@ use chat_stream::{OwnedContext, StreamSetup, StreamSource};
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -20,43 +20,16 @@ use crate::hooks::Hooks;
 use crate::http::exchange::{Answer, Deadline, Expect, millis, probe_method};
 use crate::options::ChatOptions;
 use crate::provider::{
-    HttpParts, Operation, Provider, RequestContext, SupportsEmbeddings, Transform,
+    HealthStatus, HttpParts, Operation, Provider, ProviderInfo, RequestContext, SupportsEmbeddings,
+    Transform,
 };
-use crate::spec::{Capabilities, Capability, ProviderSpec};
+use crate::spec::{Capability, ProviderSpec};
 use crate::telemetry::{chat_span, completed, record_error, record_response};
 use crate::transport::{Call, ErrorFinisher, Sent, Transport};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
     UnsupportedParamPolicy,
 };
-
-/// What a provider is: its name, endpoint and abilities.
-#[derive(Debug, Clone)]
-pub struct ProviderInfo {
-    /// The routing name.
-    pub name: &'static str,
-    /// The base URL in use.
-    pub base_url: String,
-    /// What it can do.
-    pub capabilities: Capabilities,
-    /// Known models.
-    pub models: &'static [&'static str],
-    /// The default model.
-    pub default_model: Option<&'static str>,
-}
-
-/// The result of a health check.
-#[derive(Debug)]
-pub struct HealthStatus {
-    /// Whether the probe succeeded.
-    pub healthy: bool,
-    /// The probe's HTTP status, if it got a response.
-    pub status: Option<u16>,
-    /// How long the probe took.
-    pub latency: Duration,
-    /// Why it failed.
-    pub error: Option<Error>,
-}
 
 /// The object-safe interface of every provider, built-in or third-party:
 /// `Arc<dyn LlmProvider>` is how [`Client`](crate::Client) holds them.

@@ -54,7 +54,7 @@ fn connect_provider<P: Provider + Default + std::fmt::Debug>(
         .base_url(base_url)
         .max_retries(0);
     // A token-auth provider gets `api_key` as its (static) access token.
-    if P::SPEC.auth == crate::AuthScheme::Token {
+    if P::SPEC.auth == crate::spec::AuthScheme::Token {
         config = config.token_source(Arc::new(crate::auth::StaticToken::new(api_key)));
     }
     for (name, value) in settings {

@@ -16,10 +16,10 @@ use serde_json::value::RawValue;
 
 use crate::Provider;
 use crate::config::ProviderConfig;
-use crate::dialects::{AnthropicDialect, GeminiDialect};
 use crate::error::{Error, Result};
 use crate::http::path_segment;
 use crate::provider::{HttpParts, Operation, RequestContext as Ctx, Transform};
+use crate::{dialects::anthropic::AnthropicDialect, dialects::gemini::GeminiDialect};
 
 /// The `anthropic_version` Claude on Vertex AI takes in the body.
 const VERTEX_ANTHROPIC_VERSION: &str = "vertex-2023-10-16";

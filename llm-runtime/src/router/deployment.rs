@@ -49,7 +49,7 @@ impl Limits {
 /// ```
 /// # use std::time::Duration;
 /// # fn demo(eu: llm_runtime::ProviderClient<llm_runtime::providers::OpenAi>) {
-/// use llm_runtime::Deployment;
+/// use llm_runtime::router::Deployment;
 /// let d = Deployment::new(eu, "gpt-4o")
 ///     .id("openai-eu")
 ///     .weight(2)

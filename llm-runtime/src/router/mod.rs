@@ -93,7 +93,6 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-pub use crate::types::{FallbackClass, RouteOutcome, RouteStep, RoutingTrace};
 pub use deployment::{Deployment, Limits};
 pub use group::ModelGroup;
 pub use health::CooldownPolicy;

@@ -2,16 +2,16 @@
 //! way the runtime does: for testing a dialect against fixtures split anywhere.
 
 use crate::error::Result;
-use crate::provider::{Control, Transform};
 use crate::stream::{DEFAULT_MAX_LINE, Framer, ResponseAccumulator};
 use crate::types::{ChatResponse, StreamEvent};
+use crate::{provider::Transform, stream::Control};
 
 /// Decode `chunks` (the body of a streamed response, split however you like)
 /// with `transform`'s framing and stream parser, exactly as the runtime does,
 /// including the end-of-stream check.
 ///
 /// ```
-/// use llm_runtime::dialects::OpenAiDialect;
+/// use llm_runtime::dialects::openai::OpenAiDialect;
 /// use llm_runtime::testing::replay_stream;
 /// let body: &[&[u8]] = &[b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\nda", b"ta: [DONE]\n\n"];
 /// let events = replay_stream(&OpenAiDialect, body.iter().copied()).unwrap();

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// caller except [`text`](Self::text).
 ///
 /// ```
-/// use llm_runtime::ReasoningBlock;
+/// use llm_runtime::types::ReasoningBlock;
 /// let block = ReasoningBlock::text("17 × 23 = 391").signed("EqQBCg...", "anthropic");
 /// assert_eq!(block.signature.as_deref(), Some("EqQBCg..."));
 /// assert!(!block.redacted);

@@ -88,7 +88,7 @@ pub enum ResponseFormat {
 /// budget can be sent).
 ///
 /// ```
-/// use llm_runtime::ReasoningEffort;
+/// use llm_runtime::types::ReasoningEffort;
 /// assert_eq!(ReasoningEffort::XHigh.as_str(), "xhigh");
 /// assert_eq!(ReasoningEffort::from_name("minimal"), ReasoningEffort::Minimal);
 /// assert_eq!(ReasoningEffort::from_name("max"), ReasoningEffort::Other("max".into()));

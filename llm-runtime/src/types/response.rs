@@ -76,7 +76,7 @@ pub struct ChatResponse {
     pub reasoning: Option<String>,
     /// A refusal message, where the provider gives one separately.
     pub refusal: Option<String>,
-    /// Request parameters left out under [`UnsupportedParamPolicy::Drop`](crate::UnsupportedParamPolicy::Drop).
+    /// Request parameters left out under [`UnsupportedParamPolicy::Drop`](crate::types::UnsupportedParamPolicy::Drop).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped_params: Vec<String>,
     /// What the transport knows about the answer: request id, rate limits,
@@ -113,7 +113,7 @@ impl ChatResponse {
 
     /// Set the reasoning text of an API whose reasoning is plain text (no
     /// signature): [`reasoning`](Self::reasoning), and one unsigned
-    /// [`ReasoningBlock`](crate::ReasoningBlock) on the message, as a stream of
+    /// [`ReasoningBlock`](crate::types::ReasoningBlock) on the message, as a stream of
     /// it assembles. Empty text sets neither.
     pub fn set_plain_reasoning(&mut self, text: Option<String>) {
         let Some(text) = text.filter(|t| !t.is_empty()) else {

@@ -28,7 +28,7 @@ pub enum StreamEvent {
     /// The signature of the reasoning so far: it closes the reasoning block
     /// the [`StreamEvent::ReasoningDelta`]s since the last block built (or,
     /// anchored elsewhere, stands as a block of its own); see
-    /// [`ReasoningBlock`](crate::ReasoningBlock).
+    /// [`ReasoningBlock`](crate::types::ReasoningBlock).
     ReasoningSignature {
         /// The opaque signature, to be sent back unchanged.
         signature: String,
@@ -66,7 +66,7 @@ pub enum StreamEvent {
     },
     /// The tool call begun at `index` calls a custom (free-form) tool: its
     /// [`StreamEvent::ToolCallDelta`] pieces are raw input text, not JSON
-    /// (see [`ToolCallKind::Custom`](crate::ToolCallKind::Custom)).
+    /// (see [`ToolCallKind::Custom`](crate::types::ToolCallKind::Custom)).
     CustomToolCall {
         /// The call's position, as in [`StreamEvent::ToolCallStart`].
         index: usize,

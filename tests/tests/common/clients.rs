@@ -5,12 +5,14 @@
 
 use std::time::Duration;
 
-use llm_runtime::dialects::OpenAiDialect;
+use llm_runtime::dialects::openai::OpenAiDialect;
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ChatResponse, Control, EmbeddingRequest, EmbeddingResponse, Frame, HttpParts,
-    ModelInfo, Param, Params, ProviderClient, ProviderConfig, RequestContext, Result, StreamEvent,
-    Transform,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderClient, ProviderConfig,
+    Result, StreamEvent,
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame},
+    types::{ModelInfo, Param, Params},
 };
 use serde_json::{Value, json};
 

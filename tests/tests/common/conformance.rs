@@ -11,7 +11,8 @@ use llm_runtime::testing::{
 };
 use llm_runtime::{
     ChatRequest, ChatResponse, Error, ErrorKind, Provider, ProviderClient, ProviderConfig,
-    RequestContext, StreamEvent, Transform, Usage,
+    StreamEvent, Usage,
+    provider::{RequestContext, Transform},
 };
 use serde_json::Value;
 

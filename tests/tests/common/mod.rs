@@ -17,8 +17,8 @@ use futures_util::StreamExt;
 use llm_runtime::providers::OpenAi;
 use llm_runtime::testing::{MockResponse, MockServer};
 use llm_runtime::{
-    ChatRequest, ChatStream, Error, ErrorKind, ProviderClient, ProviderConfig, RetryPolicy,
-    StreamEvent,
+    ChatRequest, ChatStream, Error, ErrorKind, ProviderClient, ProviderConfig, StreamEvent,
+    retry::RetryPolicy,
 };
 use serde_json::{Value, json};
 

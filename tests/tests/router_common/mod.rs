@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use llm_runtime::providers::OpenAi;
-use llm_runtime::router::RouteOutcome;
 use llm_runtime::testing::{MockResponse, MockServer};
+use llm_runtime::types::RouteOutcome;
 use llm_runtime::{
-    ChatOptions, ChatRequest, ChatResponse, ChatStream, Deployment, EmbeddingRequest,
-    EmbeddingResponse, HealthStatus, LlmProvider, ModelInfo, ProviderInfo, ResponseMeta,
-    RetryPolicy,
+    ChatOptions, ChatRequest, ChatResponse, ChatStream, EmbeddingRequest, EmbeddingResponse,
+    LlmProvider, ResponseMeta,
+    provider::{HealthStatus, ProviderInfo},
+    retry::RetryPolicy,
+    router::Deployment,
+    types::ModelInfo,
 };
 use serde_json::json;
 

@@ -1,5 +1,5 @@
 use llm_runtime::provider::Operation;
-use llm_runtime::{ErrorKind, HttpParts, Provider, RequestContext, Result};
+use llm_runtime::{ErrorKind, Provider, Result, provider::{HttpParts, RequestContext}};
 
 /// A declared error table over the dialect's classification, and both rewrite hooks.
 #[derive(Provider)]

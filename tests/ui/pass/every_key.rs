@@ -1,4 +1,4 @@
-use llm_runtime::{AuthScheme, Capability, HealthProbe, Provider, SupportsEmbeddings, SupportsTools};
+use llm_runtime::{Provider, provider::{SupportsEmbeddings, SupportsTools}, spec::{AuthScheme, Capability, HealthProbe}};
 
 mod errors {
     pub fn map(status: u16, _headers: &llm_runtime::__private::HeaderMap, _body: &[u8]) -> llm_runtime::Error {

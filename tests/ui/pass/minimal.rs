@@ -1,4 +1,4 @@
-use llm_runtime::{Capability, Provider};
+use llm_runtime::{Provider, spec::Capability};
 
 #[derive(Provider)]
 #[provider(name = "groq", base_url = "https://api.groq.com/openai/v1", auth = "bearer", dialect = openai)]

@@ -1,4 +1,4 @@
-use llm_runtime::{MaxTokensField, Param, Params, Provider};
+use llm_runtime::{Provider, spec::MaxTokensField, types::{Param, Params}};
 
 /// Every quirk key at once.
 #[derive(Debug, Default, Provider)]

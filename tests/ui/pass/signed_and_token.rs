@@ -1,5 +1,5 @@
 //! A signed provider and a token provider, declared with the derive.
-use llm_runtime::{AuthScheme, Provider};
+use llm_runtime::{Provider, spec::AuthScheme};
 
 #[derive(Debug, Default, Provider)]
 #[provider(name = "signed", base_url = "https://bedrock-runtime.us-east-1.amazonaws.com",

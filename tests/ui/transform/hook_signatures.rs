@@ -1,5 +1,5 @@
 use llm_runtime::provider::Operation;
-use llm_runtime::{HttpParts, Provider, RequestContext, Result};
+use llm_runtime::{Provider, Result, provider::{HttpParts, RequestContext}};
 
 /// Hooks of the wrong shape: each error is on the path and names the
 /// signature the key expects.

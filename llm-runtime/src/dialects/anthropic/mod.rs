@@ -8,7 +8,7 @@
 //! turns of one role merged, empty turns left out; an assistant turn starts
 //! with the `thinking` (text and `signature` unchanged) and
 //! `redacted_thinking` blocks this API signed, as it requires for tool use.
-//! [`CacheBreakpoint`](crate::CacheBreakpoint)s become `cache_control` (with
+//! [`CacheBreakpoint`](crate::types::CacheBreakpoint)s become `cache_control` (with
 //! its `ttl`) on the marked system block, tool, or the last block of the
 //! marked message. A JSON-schema response format is structured output,
 //! `output_config: {"format": {"type": "json_schema", "schema": ...}}` (a JSON
@@ -18,7 +18,7 @@
 //!
 //! Response: `text` blocks are joined into the answer text, `thinking` blocks
 //! into [`ChatResponse::reasoning`](crate::ChatResponse::reasoning) and, with
-//! their signatures, into the message's [`ReasoningBlock`](crate::ReasoningBlock)s
+//! their signatures, into the message's [`ReasoningBlock`](crate::types::ReasoningBlock)s
 //! (`redacted_thinking` too), `tool_use` blocks become tool calls whose
 //! arguments are the `input` object's text as the API sent it (numbers, key
 //! order and escapes kept; only whitespace between tokens taken out), and go
@@ -46,8 +46,11 @@ pub(super) mod tests;
 
 use crate::dialects::raw_json::RawBody;
 use crate::error::Result;
-use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{ChatRequest, ChatResponse, Param, Params, ResponseFormat, StreamEvent};
+use crate::{
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame},
+};
 
 pub use stream::AnthropicStreamState;
 

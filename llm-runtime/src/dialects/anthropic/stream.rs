@@ -9,8 +9,8 @@ use super::response::{ContentBlock, RawBlock, SOURCE, WireUsage, finish_reason};
 use crate::dialects::raw_json::streamed_arguments;
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result};
-use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
+use crate::stream::{Control, Frame};
 use crate::types::{ReasoningAnchor, StreamEvent};
 
 /// What the Anthropic stream parser keeps between events.

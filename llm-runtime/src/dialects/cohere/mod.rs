@@ -26,10 +26,13 @@ mod stream;
 use http::HeaderMap;
 
 use crate::error::{Error, ErrorKind, Result, classify_http_error};
-use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
     StreamEvent, ToolChoice,
+};
+use crate::{
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame},
 };
 
 pub use stream::CohereStreamState;

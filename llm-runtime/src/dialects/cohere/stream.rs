@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result, stream_error};
-use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
+use crate::stream::{Control, Frame};
 use crate::types::StreamEvent;
 
 use super::response::{arguments_text, finish_reason, usage};

@@ -7,7 +7,7 @@
 //! inside a user turn); an assistant turn starts with the `reasoningContent`
 //! blocks Converse signed, text and signature (or `redactedContent`)
 //! unchanged. Sampling goes in `inferenceConfig`, tools in `toolConfig`
-//! (`toolChoice` `auto`, `any`, `tool`), a [`CacheBreakpoint`](crate::CacheBreakpoint)
+//! (`toolChoice` `auto`, `any`, `tool`), a [`CacheBreakpoint`](crate::types::CacheBreakpoint)
 //! becomes a `cachePoint` block after what it marks. A reasoning budget is
 //! Anthropic's `thinking` in `additionalModelRequestFields` for Claude models;
 //! each `extra` key goes there too (model-native parameters such as
@@ -19,7 +19,7 @@
 //! Response: `text` blocks joined, `toolUse` blocks as tool calls (the
 //! `input` object's text as Bedrock sent it, only whitespace between tokens
 //! taken out; sent back in a later turn as that text), `reasoningContent` as
-//! [`ReasoningBlock`](crate::ReasoningBlock)s with their signatures;
+//! [`ReasoningBlock`](crate::types::ReasoningBlock)s with their signatures;
 //! `stopReason` and `usage` (cached prompt tokens counted in the prompt).
 //! A Converse answer does not name its model or carry an id, so both stay
 //! empty (the request id is in [`ResponseMeta`](crate::ResponseMeta)).
@@ -44,14 +44,17 @@ use http::HeaderMap;
 use crate::dialects::raw_json::RawBody;
 use crate::error::{Error, Result, classify_http_error, classify_kind};
 use crate::http::path_segment;
-use crate::provider::{Control, Frame, HttpParts, RequestContext, StreamFormat, Transform};
 use crate::types::{
     ChatRequest, ChatResponse, ModelInfo, Param, Params, ResponseFormat, StreamEvent, ToolChoice,
+};
+use crate::{
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame, StreamFormat},
 };
 
 pub use stream::ConverseStreamState;
 
-/// The [`ReasoningBlock::source`](crate::ReasoningBlock::source) of the
+/// The [`ReasoningBlock::source`](crate::types::ReasoningBlock::source) of the
 /// reasoning Converse signs or redacts.
 pub const SOURCE: &str = "converse";
 

@@ -8,8 +8,8 @@ use super::response::{ToolUse, WireUsage, finish_reason};
 use crate::dialects::raw_json::{arguments_text, streamed_arguments};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, ErrorKind, Result, classify_kind};
-use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
+use crate::stream::{Control, Frame};
 use crate::types::{ReasoningAnchor, StreamEvent};
 
 /// What the Converse stream parser keeps between events.

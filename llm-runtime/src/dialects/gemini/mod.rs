@@ -20,7 +20,7 @@
 //! part. `cachedContent` names a cache ([`ChatRequest::cached_content`](crate::ChatRequest::cached_content)).
 //!
 //! Response: the first candidate's `text` parts are the answer, `thought: true`
-//! parts the reasoning, each `thoughtSignature` a [`ReasoningBlock`](crate::ReasoningBlock)
+//! parts the reasoning, each `thoughtSignature` a [`ReasoningBlock`](crate::types::ReasoningBlock)
 //! anchored on its part, `functionCall` parts the tool calls (arguments
 //! the `args` text as Gemini sent it, only whitespace between tokens taken
 //! out; id `call_<n>` when the API gives none). A `STOP` with tool calls is
@@ -56,10 +56,13 @@ use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result, classify_http_error};
 use crate::http::path_segment;
-use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
     StreamEvent,
+};
+use crate::{
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame},
 };
 
 pub use schema::{SchemaTransform, function_schema};

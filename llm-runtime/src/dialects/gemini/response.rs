@@ -83,7 +83,7 @@ pub(super) struct WirePart {
     pub(super) thought_signature: Option<String>,
 }
 
-/// The [`ReasoningBlock::source`](crate::ReasoningBlock::source) of Gemini's thought signatures.
+/// The [`ReasoningBlock::source`](crate::types::ReasoningBlock::source) of Gemini's thought signatures.
 pub(super) const SOURCE: &str = "gemini";
 
 impl WirePart {

@@ -2,8 +2,8 @@
 
 use super::response::{UsageMetadata, WireResponse, call_signature, finish_reason};
 use crate::error::{Error, ErrorKind, Result, stream_error};
-use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
+use crate::stream::{Control, Frame};
 use crate::types::{FinishReason, StreamEvent};
 
 /// What the Gemini stream parser keeps between events.

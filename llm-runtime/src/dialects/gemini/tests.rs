@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::dialects::test_support::{collect, sse_frames};
 use crate::error::ErrorKind;
-use crate::stream::{ResponseAccumulator, SseDecoder};
 use crate::types::{
     Embedding, FinishReason, Message, Part, ReasoningEffort, ResponseFormat, Tool, ToolCall,
     ToolCallKind, ToolChoice, Usage,
@@ -30,10 +30,7 @@ fn body_of(request: &ChatRequest) -> Value {
 
 /// Run an SSE body through the real framer and the dialect, then end it.
 fn stream(sse: &str) -> (Vec<StreamEvent>, Result<()>) {
-    let mut decoder = SseDecoder::new();
-    let mut frames = Vec::new();
-    decoder.feed(sse.as_bytes(), &mut frames).unwrap();
-    decoder.finish(&mut frames).unwrap();
+    let frames = sse_frames(sse);
     let mut state = GeminiStreamState::default();
     let mut out = Vec::new();
     for frame in &frames {
@@ -51,14 +48,6 @@ fn sse(events: &[Value]) -> String {
         .iter()
         .map(|e| format!("data: {e}\r\n\r\n"))
         .collect()
-}
-
-fn collect(events: Vec<StreamEvent>) -> ChatResponse {
-    let mut acc = ResponseAccumulator::default();
-    for e in events {
-        acc.push(e);
-    }
-    acc.finish()
 }
 
 // ---- request ----

@@ -27,10 +27,13 @@ mod stream;
 
 use crate::dialects::raw_json::RawBody;
 use crate::error::Result;
-use crate::provider::{Control, Frame, HttpParts, RequestContext, StreamFormat, Transform};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
     StreamEvent, ToolChoice,
+};
+use crate::{
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame, StreamFormat},
 };
 
 pub use stream::OllamaStreamState;

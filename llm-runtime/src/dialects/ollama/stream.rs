@@ -1,8 +1,8 @@
 //! Turning Ollama's NDJSON stream lines into [`StreamEvent`]s.
 
 use crate::error::Result;
-use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
+use crate::stream::{Control, Frame};
 use crate::types::StreamEvent;
 
 use super::response::{ChatObject, finish_reason};

@@ -3,7 +3,7 @@
 //!
 //! A custom tool's call (`{"type": "custom", "custom": {"name", "input"}}`,
 //! whole or streamed in pieces) is a [`ToolCall`](crate::ToolCall) of kind
-//! [`ToolCallKind::Custom`](crate::ToolCallKind::Custom) whose arguments are
+//! [`ToolCallKind::Custom`](crate::types::ToolCallKind::Custom) whose arguments are
 //! the raw input (streamed: a [`StreamEvent::CustomToolCall`] after its
 //! start), and goes back in that shape next turn. A tool result that names
 //! its function ([`Message::tool_name`](crate::Message::tool_name)) sends it
@@ -14,13 +14,16 @@ mod response;
 mod stream;
 
 use crate::error::Result;
-use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
     StreamEvent,
 };
+use crate::{
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame},
+};
 
-pub use crate::provider::parse_model_list;
+use crate::provider::parse_model_list;
 pub use request::{chat_body, chat_body_for};
 pub use stream::OpenAiStreamState;
 

@@ -7,8 +7,8 @@ use serde_json::Value;
 use super::response::{WireCustom, WireUsage, decode_failure, error_value, finish_reason};
 use crate::dialects::wire::null_as_default;
 use crate::error::Result;
-use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
+use crate::stream::{Control, Frame};
 use crate::types::StreamEvent;
 
 /// What the OpenAI stream parser remembers between chunks.

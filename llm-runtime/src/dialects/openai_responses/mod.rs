@@ -10,7 +10,7 @@
 //! `max_tokens` is `max_output_tokens`, a JSON schema is `text.format`, a
 //! reasoning effort and summary are `reasoning: {effort, summary}` (the
 //! summary `auto` unless the request names one, left out for
-//! [`ReasoningSummary::None`](crate::ReasoningSummary::None)). Every request
+//! [`ReasoningSummary::None`](crate::types::ReasoningSummary::None)). Every request
 //! says `store: false` and asks for `include: ["reasoning.encrypted_content"]`
 //! when it asks for reasoning (an effort other than `none`, or a summary), when
 //! its conversation already carries this API's encrypted reasoning, or when
@@ -27,13 +27,13 @@
 //! Response: `output` items in order. `output_text` parts are the answer's
 //! text, `refusal` parts its [`ChatResponse::refusal`], `function_call`s its
 //! tool calls (the id is the `call_id` a result answers). A `reasoning` item
-//! gives one [`ReasoningBlock`](crate::ReasoningBlock) per summary part (text,
+//! gives one [`ReasoningBlock`](crate::types::ReasoningBlock) per summary part (text,
 //! the item's `id`, source `openai_responses`; the last one holds the
 //! `encrypted_content`), or one without text when it has no summary. The API
 //! pairs a reasoning item with the items that follow it by their ids, so an
 //! item after a reasoning item leaves its id in a block anchored on it
-//! ([`ReasoningAnchor::ToolCall`](crate::ReasoningAnchor) for a call,
-//! [`ReasoningAnchor::Text`](crate::ReasoningAnchor) for a message): the
+//! ([`ReasoningAnchor::ToolCall`](crate::types::ReasoningAnchor) for a call,
+//! [`ReasoningAnchor::Text`](crate::types::ReasoningAnchor) for a message): the
 //! blocks keep the output's order, and the next request sends the items back
 //! in it, exactly. `status` gives the finish reason (`completed`: stop, or
 //! tool calls; `incomplete`: `max_output_tokens` is length, `content_filter`
@@ -60,13 +60,16 @@ mod stream;
 mod tests;
 
 use crate::error::Result;
-use crate::provider::{Control, Frame, HttpParts, RequestContext, Transform};
 use crate::types::{ChatRequest, ChatResponse, Param, Params, StreamEvent};
+use crate::{
+    provider::{HttpParts, RequestContext, Transform},
+    stream::{Control, Frame},
+};
 
 pub use stream::{MAX_OUTPUT_ITEMS, OpenAiResponsesStreamState};
 
 /// The wire format that issues this dialect's reasoning blocks
-/// ([`ReasoningBlock::source`](crate::ReasoningBlock::source)).
+/// ([`ReasoningBlock::source`](crate::types::ReasoningBlock::source)).
 pub const SOURCE: &str = "openai_responses";
 
 /// The OpenAI Responses dialect (`dialect = openai_responses`).

@@ -5,8 +5,8 @@ use serde::Deserialize;
 use super::response::{Item, WireResponse, reasoning_blocks};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, ErrorKind, Result};
-use crate::provider::{Control, Frame};
 use crate::stream::ToolCallAssembler;
+use crate::stream::{Control, Frame};
 use crate::types::StreamEvent;
 
 /// The most output items one answer may hold; a stream that completes more

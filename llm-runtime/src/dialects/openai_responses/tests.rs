@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::dialects::test_support::collect;
 use crate::error::ErrorKind;
-use crate::stream::{ResponseAccumulator, SseDecoder};
 use crate::types::{
     FinishReason, Message, Part, ReasoningAnchor, ReasoningBlock, ReasoningEffort, ResponseFormat,
     Tool, ToolCall, ToolCallKind, ToolChoice, Usage,
@@ -21,6 +21,11 @@ fn ctx(model: &'static str, stream: bool) -> RequestContext<'static> {
     }
 }
 
+/// Run an SSE body through the real framer and the dialect.
+fn stream(sse: &str) -> (Vec<StreamEvent>, Result<Control>) {
+    crate::dialects::test_support::run_sse(&OpenAiResponsesDialect, sse)
+}
+
 fn body_of(request: &ChatRequest, stream: bool) -> Value {
     let model: &'static str = request.model.clone().leak();
     let parts = OpenAiResponsesDialect
@@ -29,24 +34,6 @@ fn body_of(request: &ChatRequest, stream: bool) -> Value {
     assert_eq!(parts.method, http::Method::POST);
     assert_eq!(parts.path, "/responses");
     serde_json::from_slice(parts.body.as_deref().unwrap()).unwrap()
-}
-
-/// Run an SSE body through the real framer and the dialect.
-fn stream(sse: &str) -> (Vec<StreamEvent>, Result<Control>) {
-    let mut decoder = SseDecoder::new();
-    let mut frames = Vec::new();
-    decoder.feed(sse.as_bytes(), &mut frames).unwrap();
-    decoder.finish(&mut frames).unwrap();
-    let mut state = OpenAiResponsesStreamState::default();
-    let mut out = Vec::new();
-    let mut control = Ok(Control::Continue);
-    for frame in &frames {
-        control = OpenAiResponsesDialect.parse_stream_event(frame, &mut state, &mut out);
-        if !matches!(control, Ok(Control::Continue)) {
-            break;
-        }
-    }
-    (out, control)
 }
 
 fn sse(events: &[Value]) -> String {
@@ -59,14 +46,6 @@ fn sse(events: &[Value]) -> String {
             )
         })
         .collect()
-}
-
-fn collect(events: Vec<StreamEvent>) -> ChatResponse {
-    let mut acc = ResponseAccumulator::default();
-    for e in events {
-        acc.push(e);
-    }
-    acc.finish()
 }
 
 fn parse(body: &Value) -> Result<ChatResponse> {
