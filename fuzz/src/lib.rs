@@ -24,7 +24,7 @@ fn split_input(data: &[u8]) -> (&[u8], &[u8], &[u8]) {
 /// whole and split.
 pub fn dialect<T: Transform>(transform: &T, data: &[u8]) {
     let (body, a, b) = split_input(data);
-    let ctx = RequestContext { spec: &SPEC, model: "m", stream: false };
+    let ctx = RequestContext::new(&SPEC, "m", false);
     let _ = transform.parse_response(body, &ctx);
     let _ = transform.parse_embedding_response(body, &ctx);
     let _ = transform.parse_models(body);

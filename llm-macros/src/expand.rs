@@ -226,7 +226,7 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
         .collect()
 }
 
-/// The `ProviderSpec` literal.
+/// The `ProviderSpec` expression: `ProviderSpec::new`, then each declared field.
 fn spec(decl: &Declaration) -> TokenStream {
     let p = model::private(&decl.item.krate);
     let option = |value: Option<TokenStream>| option_tokens(&p, value);
@@ -257,23 +257,25 @@ fn spec(decl: &Declaration) -> TokenStream {
     }));
     let docs = option(decl.docs.as_ref().map(|d| quote!(#d)));
     let quirks = quirk_fields(&p, &decl.quirks);
+    // Field by field on `ProviderSpec::new`: the spec is `#[non_exhaustive]`,
+    // so a field the runtime adds later keeps its default here.
     quote! {
-        #p::ProviderSpec {
-            name: #name,
-            base_url: #base_url,
-            auth: #auth,
-            api_key_env: #api_key_env,
-            base_url_env: #base_url_env,
-            headers: &[#(#headers),*],
-            timeout_secs: #timeout_secs,
-            models: &[#(#models),*],
-            default_model: #default_model,
-            capabilities: #p::Capabilities::of(&[#(#capabilities),*]),
-            health: #health,
-            allow_http: #allow_http,
-            dialect: #dialect,
-            docs: #docs,
+        {
+            let mut spec = #p::ProviderSpec::new(#name, #base_url);
+            spec.auth = #auth;
+            spec.api_key_env = #api_key_env;
+            spec.base_url_env = #base_url_env;
+            spec.headers = &[#(#headers),*];
+            spec.timeout_secs = #timeout_secs;
+            spec.models = &[#(#models),*];
+            spec.default_model = #default_model;
+            spec.capabilities = #p::Capabilities::of(&[#(#capabilities),*]);
+            spec.health = #health;
+            spec.allow_http = #allow_http;
+            spec.dialect = #dialect;
+            spec.docs = #docs;
             #quirks
+            spec
         }
     }
 }
@@ -297,7 +299,7 @@ fn auth_scheme(p: &TokenStream, auth: &Auth) -> TokenStream {
     }
 }
 
-/// The `ProviderSpec` fields that say where the host differs from its wire format.
+/// The assignments of the `ProviderSpec` fields that say where the host differs from its wire format.
 fn quirk_fields(p: &TokenStream, quirks: &Quirks) -> TokenStream {
     let unsupported = quirks.unsupported.iter().map(|variant| {
         let variant = format_ident!("{}", variant);
@@ -309,12 +311,12 @@ fn quirk_fields(p: &TokenStream, quirks: &Quirks) -> TokenStream {
     let env_headers = quirks.env_headers.iter().map(|(n, v)| quote!((#n, #v)));
     let models_path = option_tokens(p, quirks.models_path.as_ref().map(|m| quote!(#m)));
     quote! {
-        unsupported_params: #p::Params::of(&[#(#unsupported),*]),
-        max_tokens_field: #p::MaxTokensField::#max_tokens_field,
-        stream_options: #stream_options,
-        url_vars: &[#(#url_vars),*],
-        env_headers: &[#(#env_headers),*],
-        models_path: #models_path,
+        spec.unsupported_params = #p::Params::of(&[#(#unsupported),*]);
+        spec.max_tokens_field = #p::MaxTokensField::#max_tokens_field;
+        spec.stream_options = #stream_options;
+        spec.url_vars = &[#(#url_vars),*];
+        spec.env_headers = &[#(#env_headers),*];
+        spec.models_path = #models_path;
     }
 }
 
@@ -438,7 +440,7 @@ mod tests {
         for expected in [
             "pub type GroqConfig = :: llm_runtime :: __private :: ProviderConfig < Groq >",
             "impl :: llm_runtime :: __private :: Provider for Groq",
-            "api_key_env : :: llm_runtime :: __private :: core :: option :: Option :: Some (\"GROQ_API_KEY\")",
+            "spec . api_key_env = :: llm_runtime :: __private :: core :: option :: Option :: Some (\"GROQ_API_KEY\") ;",
             "type Wire = :: llm_runtime :: __private :: dialect :: openai ;",
             "impl :: llm_runtime :: __private :: SupportsTools for Groq { }",
             "let mapper : :: llm_runtime :: __private :: MapErrorFn = errors :: map ;",
@@ -460,14 +462,14 @@ mod tests {
             pub struct Cf;
         });
         for expected in [
-            "base_url : \"https://api.cloudflare.com/client/v4/accounts/{account_id}/ai/v1\"",
-            "dialect : :: llm_runtime :: __private :: core :: option :: Option :: Some (\"openai\")",
-            "unsupported_params : :: llm_runtime :: __private :: Params :: of (& [:: llm_runtime :: __private :: Param :: Seed , :: llm_runtime :: __private :: Param :: ToolChoice])",
-            "max_tokens_field : :: llm_runtime :: __private :: MaxTokensField :: MaxTokens",
-            "stream_options : false",
-            "url_vars : & [(\"account_id\" , \"CLOUDFLARE_ACCOUNT_ID\")]",
-            "env_headers : & [(\"x-extra\" , \"CF_EXTRA\")]",
-            "Some (\"/models/search\")",
+            "ProviderSpec :: new (\"cf\" , \"https://api.cloudflare.com/client/v4/accounts/{account_id}/ai/v1\")",
+            "spec . dialect = :: llm_runtime :: __private :: core :: option :: Option :: Some (\"openai\") ;",
+            "spec . unsupported_params = :: llm_runtime :: __private :: Params :: of (& [:: llm_runtime :: __private :: Param :: Seed , :: llm_runtime :: __private :: Param :: ToolChoice]) ;",
+            "spec . max_tokens_field = :: llm_runtime :: __private :: MaxTokensField :: MaxTokens ;",
+            "spec . stream_options = false ;",
+            "spec . url_vars = & [(\"account_id\" , \"CLOUDFLARE_ACCOUNT_ID\")] ;",
+            "spec . env_headers = & [(\"x-extra\" , \"CF_EXTRA\")] ;",
+            "spec . models_path = :: llm_runtime :: __private :: core :: option :: Option :: Some (\"/models/search\") ;",
         ] {
             assert!(out.contains(expected), "missing `{expected}` in\n{out}");
         }

@@ -19,6 +19,7 @@ pub use ::bytes;
 
 /// What a transform knows about the call it builds or parses.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct RequestContext<'a> {
     /// The provider's declaration.
     pub spec: &'static ProviderSpec,
@@ -28,9 +29,22 @@ pub struct RequestContext<'a> {
     pub stream: bool,
 }
 
+impl<'a> RequestContext<'a> {
+    /// The context of a call to `model` of the provider `spec` (the runtime
+    /// builds it; a transform's own tests build one here).
+    pub const fn new(spec: &'static ProviderSpec, model: &'a str, stream: bool) -> Self {
+        RequestContext {
+            spec,
+            model,
+            stream,
+        }
+    }
+}
+
 /// The provider-specific parts of an HTTP request; the runtime adds the base URL,
 /// auth, static and configured headers.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpParts {
     /// The method.
     pub method: Method,
@@ -324,6 +338,7 @@ pub fn parse_model_list(body: &[u8]) -> Result<Vec<ModelInfo>> {
 
 /// What a provider is: its name, endpoint and abilities.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ProviderInfo {
     /// The routing name.
     pub name: &'static str,
@@ -339,6 +354,7 @@ pub struct ProviderInfo {
 
 /// The result of a health check.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct HealthStatus {
     /// Whether the probe succeeded.
     pub healthy: bool,
@@ -348,4 +364,34 @@ pub struct HealthStatus {
     pub latency: Duration,
     /// Why it failed.
     pub error: Option<Error>,
+}
+
+impl ProviderInfo {
+    /// A provider named `name` at `base_url` that can do `capabilities`, with no
+    /// known models (a hand-written [`LlmProvider`](crate::LlmProvider)'s `info()`).
+    pub fn new(
+        name: &'static str,
+        base_url: impl Into<String>,
+        capabilities: Capabilities,
+    ) -> Self {
+        ProviderInfo {
+            name,
+            base_url: base_url.into(),
+            capabilities,
+            models: &[],
+            default_model: None,
+        }
+    }
+}
+
+impl HealthStatus {
+    /// A probe that answered (`healthy`) or not, after `latency`; no status, no error.
+    pub fn new(healthy: bool, latency: Duration) -> Self {
+        HealthStatus {
+            healthy,
+            status: None,
+            latency,
+            error: None,
+        }
+    }
 }

@@ -180,6 +180,7 @@ impl MaxTokensField {
 /// Everything `#[provider(...)]` declares about a provider: one source of truth
 /// for its name, endpoint, key variable and abilities.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct ProviderSpec {
     /// The routing name (`openai`, `anthropic`): `"name/model"` selects it.
     pub name: &'static str,
@@ -231,6 +232,19 @@ pub struct ProviderSpec {
 
 impl ProviderSpec {
     /// A spec with the given name and base URL, bearer auth and chat+stream; for tests and hand-written providers.
+    ///
+    /// The spec is `#[non_exhaustive]` (fields are added as the runtime learns
+    /// new quirks): set the fields that differ on this value.
+    ///
+    /// ```
+    /// use llm_runtime::spec::{AuthScheme, ProviderSpec};
+    /// const SPEC: ProviderSpec = {
+    ///     let mut spec = ProviderSpec::new("corp", "https://llm.corp.example/v1");
+    ///     spec.auth = AuthScheme::Header("x-api-key");
+    ///     spec
+    /// };
+    /// assert_eq!(SPEC.name, "corp");
+    /// ```
     pub const fn new(name: &'static str, base_url: &'static str) -> Self {
         ProviderSpec {
             name,

@@ -12,10 +12,9 @@ use llm_runtime::{Usage, spec::Capability};
 use common::clients::{CHAT_PATH, acme_client};
 
 fn usage(prompt: u32, completion: u32, cached: Option<u32>) -> Usage {
-    Usage {
-        cached_tokens: cached,
-        ..Usage::new(prompt, completion)
-    }
+    let mut usage = Usage::new(prompt, completion);
+    usage.cached_tokens = cached;
+    usage
 }
 
 #[track_caller]

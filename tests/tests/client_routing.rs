@@ -192,13 +192,11 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl LlmProvider for Canned {
     fn info(&self) -> ProviderInfo {
-        ProviderInfo {
-            name: "canned",
-            base_url: "memory://".to_owned(),
-            capabilities: Capabilities::of(&[Capability::Chat]),
-            models: &["canned-1"],
-            default_model: Some("canned-1"),
-        }
+        let mut info =
+            ProviderInfo::new("canned", "memory://", Capabilities::of(&[Capability::Chat]));
+        info.models = &["canned-1"];
+        info.default_model = Some("canned-1");
+        info
     }
 
     fn chat<'a, 'b>(&'a self, request: ChatRequest) -> BoxFuture<'b, Result<ChatResponse>>
@@ -249,12 +247,7 @@ impl LlmProvider for Canned {
         'a: 'b,
         Self: 'b,
     {
-        Box::pin(async move {
-            Ok(vec![ModelInfo {
-                id: "canned-1".into(),
-                owned_by: None,
-            }])
-        })
+        Box::pin(async move { Ok(vec![ModelInfo::new("canned-1")]) })
     }
 
     fn health_check<'a, 'b>(&'a self) -> BoxFuture<'b, HealthStatus>
@@ -262,14 +255,7 @@ impl LlmProvider for Canned {
         'a: 'b,
         Self: 'b,
     {
-        Box::pin(async move {
-            HealthStatus {
-                healthy: true,
-                status: None,
-                latency: std::time::Duration::ZERO,
-                error: None,
-            }
-        })
+        Box::pin(async move { HealthStatus::new(true, std::time::Duration::ZERO) })
     }
 }
 

@@ -125,12 +125,11 @@ fn tool_conversation() -> ChatRequest {
         ])
         .message(Message::assistant_tool_calls(
             Some("Looking it up.".into()),
-            vec![ToolCall {
-                kind: llm_runtime::types::ToolCallKind::Function,
-                id: "toolu_00Prev".into(),
-                name: "get_forecast".into(),
-                arguments: r#"{"location":"Paris"}"#.into(),
-            }],
+            vec![ToolCall::function(
+                "toolu_00Prev",
+                "get_forecast",
+                r#"{"location":"Paris"}"#,
+            )],
         ))
         .message(Message::tool_result("toolu_00Prev", "18°C, sunny"))
         .user("Also Tokyo, please.")
@@ -313,11 +312,7 @@ fn every_stream_fixture_decodes_the_same_split_at_every_byte() {
 
 fn ctx() -> llm_runtime::provider::RequestContext<'static> {
     static SPEC: llm_runtime::spec::ProviderSpec = <Anthropic as llm_runtime::Provider>::SPEC;
-    llm_runtime::provider::RequestContext {
-        spec: &SPEC,
-        model: "claude-sonnet-4-5",
-        stream: false,
-    }
+    llm_runtime::provider::RequestContext::new(&SPEC, "claude-sonnet-4-5", false)
 }
 
 #[tokio::test]

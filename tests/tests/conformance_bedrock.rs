@@ -198,12 +198,11 @@ async fn tool_use_whole_and_streamed_and_sent_back() {
     assert_eq!(r.finish_reason, Some(FinishReason::ToolCalls));
     assert_eq!(
         r.message.tool_calls,
-        [ToolCall {
-            kind: llm_runtime::types::ToolCallKind::Function,
-            id: "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q".into(),
-            name: "top_song".into(),
-            arguments: r#"{"sign":"WZPZ"}"#.into(),
-        }]
+        [ToolCall::function(
+            "tooluse_kZJMlvQmRJ6eAyJE5GIl7Q",
+            "top_song",
+            r#"{"sign":"WZPZ"}"#
+        )]
     );
     // The reply and the tool's result go back as `toolUse` and `toolResult` blocks.
     let server = MockServer::start().await;

@@ -148,12 +148,11 @@ async fn request_side_mapping() {
         ])
         .message(Message::assistant_tool_calls(
             Some("I will look it up.".into()),
-            vec![ToolCall {
-                kind: llm_runtime::types::ToolCallKind::Function,
-                id: "lookup_r2d2".into(),
-                name: "lookup".into(),
-                arguments: r#"{"q":"cat"}"#.into(),
-            }],
+            vec![ToolCall::function(
+                "lookup_r2d2",
+                "lookup",
+                r#"{"q":"cat"}"#,
+            )],
         ))
         .message(Message::tool_result("lookup_r2d2", "a cat"))
         .tool(Tool::function(

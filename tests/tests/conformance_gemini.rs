@@ -137,18 +137,8 @@ fn tool_conversation() -> ChatRequest {
         .message(Message::assistant_tool_calls(
             None,
             vec![
-                ToolCall {
-                    kind: llm_runtime::types::ToolCallKind::Function,
-                    id: "call_0".into(),
-                    name: "get_forecast".into(),
-                    arguments: r#"{"location":"Paris"}"#.into(),
-                },
-                ToolCall {
-                    kind: llm_runtime::types::ToolCallKind::Function,
-                    id: "call_1".into(),
-                    name: "local_time".into(),
-                    arguments: "{}".into(),
-                },
+                ToolCall::function("call_0", "get_forecast", r#"{"location":"Paris"}"#),
+                ToolCall::function("call_1", "local_time", "{}"),
             ],
         ))
         .message(Message::tool_result(
@@ -349,11 +339,7 @@ const STREAMS: [&str; 6] = [
 
 fn ctx() -> llm_runtime::provider::RequestContext<'static> {
     static SPEC: llm_runtime::spec::ProviderSpec = <Gemini as llm_runtime::Provider>::SPEC;
-    llm_runtime::provider::RequestContext {
-        spec: &SPEC,
-        model: "gemini-2.5-flash",
-        stream: false,
-    }
+    llm_runtime::provider::RequestContext::new(&SPEC, "gemini-2.5-flash", false)
 }
 
 #[test]

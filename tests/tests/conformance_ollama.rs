@@ -154,12 +154,7 @@ async fn request_side_mapping() {
         ])
         .message(Message::assistant_tool_calls(
             None,
-            vec![ToolCall {
-                kind: llm_runtime::types::ToolCallKind::Function,
-                id: "call_0".into(),
-                name: "lookup".into(),
-                arguments: r#"{"q":"cat"}"#.into(),
-            }],
+            vec![ToolCall::function("call_0", "lookup", r#"{"q":"cat"}"#)],
         ))
         .message(Message::tool_result("call_0", "a cat"))
         .tool(Tool::function(

@@ -143,12 +143,7 @@ async fn request_side_mapping() {
         ])
         .message(Message::assistant_tool_calls(
             None,
-            vec![ToolCall {
-                kind: llm_runtime::types::ToolCallKind::Function,
-                id: "call_1".into(),
-                name: "lookup".into(),
-                arguments: r#"{"q":"cat"}"#.into(),
-            }],
+            vec![ToolCall::function("call_1", "lookup", r#"{"q":"cat"}"#)],
         ))
         .message(Message::tool_result("call_1", "a cat"))
         .tool(Tool::function(

@@ -374,11 +374,7 @@ fn every_stream_fixture_decodes_the_same_split_at_every_byte() {
 
 fn ctx() -> llm_runtime::provider::RequestContext<'static> {
     static SPEC: llm_runtime::spec::ProviderSpec = <OpenAiResponses as llm_runtime::Provider>::SPEC;
-    llm_runtime::provider::RequestContext {
-        spec: &SPEC,
-        model: "o4-mini",
-        stream: false,
-    }
+    llm_runtime::provider::RequestContext::new(&SPEC, "o4-mini", false)
 }
 
 #[tokio::test]

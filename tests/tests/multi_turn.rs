@@ -270,11 +270,7 @@ fn anthropic_streams_with_thinking_and_signatures_are_split_invariant() {
 }
 
 fn ctx<P: Provider>(model: &'static str) -> RequestContext<'static> {
-    RequestContext {
-        spec: &P::SPEC,
-        model,
-        stream: false,
-    }
+    RequestContext::new(&P::SPEC, model, false)
 }
 
 // ---- Gemini ----

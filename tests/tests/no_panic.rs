@@ -19,11 +19,7 @@ use proptest::prelude::*;
 static SPEC: ProviderSpec = ProviderSpec::new("proptest", "https://proptest.invalid");
 
 fn exercise<T: Transform>(transform: &T, body: &[u8], cut: usize) {
-    let ctx = RequestContext {
-        spec: &SPEC,
-        model: "m",
-        stream: false,
-    };
+    let ctx = RequestContext::new(&SPEC, "m", false);
     let _ = transform.parse_response(body, &ctx);
     let _ = transform.parse_embedding_response(body, &ctx);
     let _ = transform.parse_models(body);

@@ -28,9 +28,10 @@ use common::{CHAT_PATH, chat_ok, request};
 struct Tokened;
 
 impl Provider for Tokened {
-    const SPEC: ProviderSpec = ProviderSpec {
-        auth: AuthScheme::Token,
-        ..ProviderSpec::new("tokened", "https://tokened.example/v1")
+    const SPEC: ProviderSpec = {
+        let mut spec = ProviderSpec::new("tokened", "https://tokened.example/v1");
+        spec.auth = AuthScheme::Token;
+        spec
     };
     type Wire = OpenAiDialect;
     fn wire(&self) -> &OpenAiDialect {
@@ -43,9 +44,10 @@ impl Provider for Tokened {
 struct Signed;
 
 impl Provider for Signed {
-    const SPEC: ProviderSpec = ProviderSpec {
-        auth: AuthScheme::SigV4 { service: "test" },
-        ..ProviderSpec::new("signed", "https://signed.example/v1")
+    const SPEC: ProviderSpec = {
+        let mut spec = ProviderSpec::new("signed", "https://signed.example/v1");
+        spec.auth = AuthScheme::SigV4 { service: "test" };
+        spec
     };
     type Wire = OpenAiDialect;
     fn wire(&self) -> &OpenAiDialect {

@@ -116,12 +116,7 @@ fn tools_images_and_tool_calls_are_estimates() {
 fn call(id: &str) -> Message {
     Message::assistant_tool_calls(
         None,
-        vec![ToolCall {
-            kind: llm_runtime::types::ToolCallKind::Function,
-            id: id.into(),
-            name: "weather".into(),
-            arguments: r#"{"city":"Paris"}"#.into(),
-        }],
+        vec![ToolCall::function(id, "weather", r#"{"city":"Paris"}"#)],
     )
 }
 
@@ -201,18 +196,8 @@ fn a_call_with_several_results_moves_as_one() {
     let two_calls = Message::assistant_tool_calls(
         None,
         vec![
-            ToolCall {
-                kind: llm_runtime::types::ToolCallKind::Function,
-                id: "a".into(),
-                name: "f".into(),
-                arguments: "{}".into(),
-            },
-            ToolCall {
-                kind: llm_runtime::types::ToolCallKind::Function,
-                id: "b".into(),
-                name: "f".into(),
-                arguments: "{}".into(),
-            },
+            ToolCall::function("a", "f", "{}"),
+            ToolCall::function("b", "f", "{}"),
         ],
     );
     let history = vec![

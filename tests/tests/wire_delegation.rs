@@ -52,10 +52,7 @@ impl Transform for CatalogWire {
             .into_iter()
             .flatten()
             .filter_map(|n| n.as_str())
-            .map(|id| ModelInfo {
-                id: id.to_owned(),
-                owned_by: None,
-            })
+            .map(|id| ModelInfo::new(id.to_owned()))
             .collect())
     }
 }

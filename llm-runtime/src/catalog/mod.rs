@@ -26,6 +26,7 @@ use crate::types::{ChatResponse, Usage};
 
 /// What one model costs, in US dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Price {
     /// Uncached prompt tokens.
     pub input: f64,
@@ -45,6 +46,7 @@ pub struct Price {
 /// The rates of a call whose prompt exceeds `above_prompt_tokens` (Gemini 2.5 Pro,
 /// Claude Sonnet with the 1M window), in US dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct LongContextPrice {
     /// The prompt length beyond which these rates apply.
     pub above_prompt_tokens: u32,
@@ -60,6 +62,7 @@ pub struct LongContextPrice {
 
 /// One model in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct ModelCard {
     /// The provider's routing name (`openai`, `anthropic`...).
     pub provider: &'static str,
@@ -125,6 +128,7 @@ impl ModelCard {
 
 /// The cost of one call, in US dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Cost {
     /// Uncached prompt tokens.
     pub input_usd: f64,

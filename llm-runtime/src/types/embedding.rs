@@ -4,6 +4,7 @@ use super::usage::Usage;
 
 /// A request for embeddings of one or more texts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EmbeddingRequest {
     /// The embedding model.
     pub model: String,
@@ -37,6 +38,7 @@ impl EmbeddingRequest {
 
 /// One vector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Embedding {
     /// Which input it belongs to.
     pub index: usize,
@@ -46,6 +48,7 @@ pub struct Embedding {
 
 /// The embeddings of a request, in input order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EmbeddingResponse {
     /// The model that answered.
     pub model: String,

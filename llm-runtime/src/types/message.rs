@@ -104,6 +104,7 @@ impl ToolCallKind {
 
 /// A tool call the model asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ToolCall {
     /// The provider's id for the call; a tool result answers it.
     pub id: String,
@@ -168,6 +169,7 @@ impl ToolCall {
 
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Message {
     /// Who wrote it.
     pub role: Role,

@@ -153,6 +153,7 @@ impl FallbackClass {
 
 /// Rate-limit state as the provider reported it, where it did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimits {
     /// Requests per window.
     pub requests: Option<RateLimit>,
@@ -162,6 +163,7 @@ pub struct RateLimits {
 
 /// One rate limit: its size, what is left, and when it resets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// The limit.
     pub limit: Option<u64>,

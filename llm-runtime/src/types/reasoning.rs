@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 /// assert!(!block.redacted);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReasoningBlock {
     /// The reasoning text, or its summary; empty when redacted or not returned.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -133,6 +134,7 @@ impl ReasoningAnchor {
 /// assert!(req.messages[0].cache.is_some());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CacheBreakpoint {
     /// How long the cache entry should live; `None` is the provider's default
     /// (five minutes at Anthropic).

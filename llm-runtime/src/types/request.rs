@@ -7,6 +7,7 @@ use super::response::ChatResponse;
 
 /// A tool (function) the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Tool {
     /// The function's name.
     pub name: String,
@@ -207,6 +208,7 @@ pub enum UnsupportedParamPolicy {
 /// assert_eq!(req.messages.len(), 2);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ChatRequest {
     /// The model, as the provider names it (no `provider/` prefix).
     pub model: String,

@@ -59,6 +59,7 @@ impl<'de> Deserialize<'de> for FinishReason {
 
 /// A complete answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ChatResponse {
     /// The provider's id for the response (empty if it gave none).
     pub id: String,
@@ -151,10 +152,21 @@ impl ChatResponse {
 
 /// A model a provider lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModelInfo {
     /// The model id.
     pub id: String,
     /// Who owns it, where the provider says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned_by: Option<String>,
+}
+
+impl ModelInfo {
+    /// The model `id`, owner unknown.
+    pub fn new(id: impl Into<String>) -> Self {
+        ModelInfo {
+            id: id.into(),
+            owned_by: None,
+        }
+    }
 }

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// Token usage of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Tokens in the prompt (including cached ones).
     pub prompt_tokens: u32,

@@ -42,7 +42,7 @@ fn main() {
     let e = TgiLike.map_error(503, &Default::default(), b"");
     assert_eq!((e.kind(), e.should_retry_hint()), (ErrorKind::ServerError, Some(false)));
 
-    let ctx = RequestContext { spec: &TgiLike::SPEC, model: "corp-m", stream: false };
+    let ctx = RequestContext::new(&TgiLike::SPEC, "corp-m", false);
     let parts = HttpParts::post_json("/chat/completions", &serde_json::json!({"model": "corp-m"})).unwrap();
     let parts = TgiLike.rewrite_request(parts, Operation::Chat, &ctx).unwrap();
     assert_eq!(parts.body.as_deref(), Some(&br#"{"model":"m"}"#[..]));
