@@ -39,6 +39,16 @@ impl<'a> RequestContext<'a> {
             stream,
         }
     }
+
+    /// The model to send: the context's, or `requested` (the request's own
+    /// field) when the context has none.
+    pub fn model_or<'s>(&'s self, requested: &'s str) -> &'s str {
+        if self.model.is_empty() {
+            requested
+        } else {
+            self.model
+        }
+    }
 }
 
 /// The provider-specific parts of an HTTP request; the runtime adds the base URL,

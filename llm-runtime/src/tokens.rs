@@ -399,7 +399,7 @@ fn turn_groups(messages: &[Message]) -> Vec<Vec<usize>> {
 #[cfg(all(test, feature = "tokens"))]
 mod tests {
     use super::*;
-    use crate::types::{ToolCall, ToolCallKind};
+    use crate::types::ToolCall;
 
     #[test]
     fn encodings_by_model() {
@@ -473,12 +473,7 @@ mod tests {
     fn tool_calls_and_images_make_an_estimate() {
         let call = Message::assistant_tool_calls(
             None,
-            vec![ToolCall {
-                kind: ToolCallKind::Function,
-                id: "c1".into(),
-                name: "weather".into(),
-                arguments: "{\"city\":\"Paris\"}".into(),
-            }],
+            vec![ToolCall::function("c1", "weather", "{\"city\":\"Paris\"}")],
         );
         assert!(!count_messages("gpt-4o", &[call]).exact);
         let image = Message::user_parts(vec![Part::image_url("https://x/y.png")]);
@@ -489,15 +484,7 @@ mod tests {
 
     #[test]
     fn groups_keep_calls_with_results() {
-        let call = Message::assistant_tool_calls(
-            None,
-            vec![ToolCall {
-                kind: ToolCallKind::Function,
-                id: "c1".into(),
-                name: "f".into(),
-                arguments: "{}".into(),
-            }],
-        );
+        let call = Message::assistant_tool_calls(None, vec![ToolCall::function("c1", "f", "{}")]);
         let msgs = vec![
             Message::system("s"),
             Message::user("u"),

@@ -112,11 +112,7 @@ fn show(path: &[Step]) -> String {
 }
 
 fn ctx(stream: bool) -> RequestContext<'static> {
-    RequestContext {
-        spec: &SPEC,
-        model: "fixture-model",
-        stream,
-    }
+    RequestContext::new(&SPEC, "fixture-model", stream)
 }
 
 fn decode_body<T: Transform>(dialect: &T, body: &Value) -> Outcome {

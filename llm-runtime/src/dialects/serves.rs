@@ -18,11 +18,7 @@ use super::{
 static SPEC: ProviderSpec = ProviderSpec::new("serves", "https://serves.invalid");
 
 fn ctx(model: &str, stream: bool) -> RequestContext<'_> {
-    RequestContext {
-        spec: &SPEC,
-        model,
-        stream,
-    }
+    RequestContext::new(&SPEC, model, stream)
 }
 
 /// Model ids of each family: a dialect serves a capability if it does so

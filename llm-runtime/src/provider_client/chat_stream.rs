@@ -251,11 +251,7 @@ impl OwnedContext {
     }
 
     fn get(&self) -> RequestContext<'_> {
-        RequestContext {
-            spec: self.spec,
-            model: &self.model,
-            stream: true,
-        }
+        RequestContext::new(self.spec, &self.model, true)
     }
 }
 

@@ -312,11 +312,7 @@ impl<P: Provider> ProviderClient<P> {
     }
 
     fn ctx<'a>(&self, model: &'a str, stream: bool) -> RequestContext<'a> {
-        RequestContext {
-            spec: &P::SPEC,
-            model,
-            stream,
-        }
+        RequestContext::new(&P::SPEC, model, stream)
     }
 
     fn finisher(&self, model: &str) -> ErrorFinisher {

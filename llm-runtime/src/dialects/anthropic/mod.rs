@@ -46,11 +46,8 @@ pub(super) mod tests;
 
 use crate::dialects::raw_json::RawBody;
 use crate::error::Result;
-use crate::types::{ChatRequest, ChatResponse, Param, Params, ResponseFormat, StreamEvent};
-use crate::{
-    provider::{HttpParts, RequestContext, Transform},
-    stream::{Control, Frame},
-};
+use crate::provider::{HttpParts, RequestContext, Transform};
+use crate::types::{ChatRequest, Param, Params, ResponseFormat};
 
 pub use stream::AnthropicStreamState;
 
@@ -89,20 +86,10 @@ impl Transform for AnthropicDialect {
     type StreamState = AnthropicStreamState;
 
     /// The Messages API has no embeddings and no JSON mode.
-    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
-        crate::spec::Capability::Chat,
-        crate::spec::Capability::Stream,
-        crate::spec::Capability::Tools,
-        crate::spec::Capability::Vision,
-        crate::spec::Capability::Reasoning,
-    ]);
+    const SERVES: crate::spec::Capabilities = super::CONVERSATION;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        let model = if ctx.model.is_empty() {
-            &request.model
-        } else {
-            ctx.model
-        };
+        let model = ctx.model_or(&request.model);
         let body = request::body(request, model, ctx.stream)?;
         Ok(versioned(
             HttpParts::post_json("/messages", &RawBody(&body))?,
@@ -110,18 +97,7 @@ impl Transform for AnthropicDialect {
         ))
     }
 
-    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
-        response::parse(body)
-    }
-
-    fn parse_stream_event(
-        &self,
-        frame: &Frame,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<Control> {
-        stream::parse_event(frame, state, out)
-    }
+    parse_via_modules!();
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
         let mut params = Params::of(&[

@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 use super::*;
 use crate::dialects::test_support::collect;
 use crate::error::ErrorKind;
+use crate::stream::{Control, Frame};
+use crate::types::StreamEvent;
 use crate::types::{
     FinishReason, Message, Part, ReasoningEffort, Tool, ToolCall, ToolCallKind, ToolChoice, Usage,
 };
@@ -13,11 +15,7 @@ static SPEC: crate::spec::ProviderSpec =
     crate::spec::ProviderSpec::new("anthropic", "https://api.anthropic.com/v1");
 
 fn ctx(stream: bool) -> RequestContext<'static> {
-    RequestContext {
-        spec: &SPEC,
-        model: "claude-sonnet-4-5",
-        stream,
-    }
+    RequestContext::new(&SPEC, "claude-sonnet-4-5", stream)
 }
 
 /// Run an SSE body through the real framer and the dialect.
@@ -106,18 +104,8 @@ fn request_maps_tools_tool_calls_and_results() {
         .message(Message::assistant_tool_calls(
             Some("Checking.".into()),
             vec![
-                ToolCall {
-                    kind: ToolCallKind::Function,
-                    id: "toolu_1".into(),
-                    name: "weather".into(),
-                    arguments: r#"{"city":"Paris"}"#.into(),
-                },
-                ToolCall {
-                    kind: ToolCallKind::Function,
-                    id: "toolu_2".into(),
-                    name: "weather".into(),
-                    arguments: String::new(),
-                },
+                ToolCall::function("toolu_1", "weather", r#"{"city":"Paris"}"#),
+                ToolCall::function("toolu_2", "weather", String::new()),
             ],
         ))
         .message(Message::tool_result("toolu_1", "18C"))
@@ -166,12 +154,7 @@ fn request_tool_choice_forms() {
 fn request_rejects_tool_arguments_that_are_not_json_and_results_without_id() {
     let bad = ChatRequest::new("m").message(Message::assistant_tool_calls(
         None,
-        vec![ToolCall {
-            kind: ToolCallKind::Function,
-            id: "t".into(),
-            name: "f".into(),
-            arguments: "{oops".into(),
-        }],
+        vec![ToolCall::function("t", "f", "{oops")],
     ));
     let e = AnthropicDialect
         .build_request(&bad, &ctx(false))

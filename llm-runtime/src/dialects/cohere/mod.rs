@@ -26,14 +26,8 @@ mod stream;
 use http::HeaderMap;
 
 use crate::error::{Error, ErrorKind, Result, classify_http_error};
-use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
-    StreamEvent, ToolChoice,
-};
-use crate::{
-    provider::{HttpParts, RequestContext, Transform},
-    stream::{Control, Frame},
-};
+use crate::provider::{HttpParts, RequestContext, Transform};
+use crate::types::{ChatRequest, ModelInfo, Param, Params, ToolChoice};
 
 pub use stream::CohereStreamState;
 
@@ -48,18 +42,7 @@ impl Transform for CohereDialect {
         HttpParts::post_json("/v2/chat", &request::chat_body(request, ctx.stream)?)
     }
 
-    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
-        response::parse_chat(body)
-    }
-
-    fn parse_stream_event(
-        &self,
-        frame: &Frame,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<Control> {
-        stream::parse_event(frame, state, out)
-    }
+    parse_via_modules!();
 
     fn classify_error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         let error = classify_http_error(status, headers, body);
@@ -81,21 +64,7 @@ impl Transform for CohereDialect {
         params
     }
 
-    fn build_embedding_request(
-        &self,
-        request: &EmbeddingRequest,
-        _ctx: &RequestContext<'_>,
-    ) -> Result<HttpParts> {
-        HttpParts::post_json("/v2/embed", &request::embedding_body(request))
-    }
-
-    fn parse_embedding_response(
-        &self,
-        body: &[u8],
-        ctx: &RequestContext<'_>,
-    ) -> Result<EmbeddingResponse> {
-        response::parse_embeddings(body, ctx.model)
-    }
+    embed_via_modules!("/v2/embed");
 
     fn models_request(&self, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
         Ok(HttpParts::get("/v1/models").query("page_size", "1000"))
@@ -110,15 +79,12 @@ impl Transform for CohereDialect {
 mod tests {
     use super::*;
     use crate::spec::ProviderSpec;
+    use crate::types::EmbeddingRequest;
 
     static SPEC: ProviderSpec = ProviderSpec::new("cohere", "https://api.cohere.com");
 
     fn ctx(stream: bool) -> RequestContext<'static> {
-        RequestContext {
-            spec: &SPEC,
-            model: "command-a-03-2025",
-            stream,
-        }
+        RequestContext::new(&SPEC, "command-a-03-2025", stream)
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub(crate) fn embedding_body(req: &EmbeddingRequest) -> Value {
 mod tests {
     use super::*;
     use crate::ErrorKind;
-    use crate::types::{Tool, ToolCall, ToolCallKind};
+    use crate::types::{Tool, ToolCall};
 
     #[test]
     fn maps_every_field() {
@@ -158,12 +158,11 @@ mod tests {
             ])
             .message(Message::assistant_tool_calls(
                 Some("I will look it up.".into()),
-                vec![ToolCall {
-                    kind: ToolCallKind::Function,
-                    id: "get_weather_1".into(),
-                    name: "get_weather".into(),
-                    arguments: r#"{"city":"Paris"}"#.into(),
-                }],
+                vec![ToolCall::function(
+                    "get_weather_1",
+                    "get_weather",
+                    r#"{"city":"Paris"}"#,
+                )],
             ))
             .message(Message::tool_result("get_weather_1", "sunny"))
             .assistant("It is sunny.")

@@ -54,7 +54,7 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Parse a non-streamed v2 `/chat` body.
-pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
+pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| Error::decode(format!("Cohere sent a response that is not JSON: {e}")))?;
     if !v.is_object() {
@@ -154,7 +154,7 @@ mod tests {
     fn text_usage_and_finish() {
         let body = br#"{"id":"c14c80c3","finish_reason":"COMPLETE","message":{"role":"assistant","content":[{"type":"text","text":"Hello"},{"type":"text","text":" there"}]},
             "usage":{"billed_units":{"input_tokens":5,"output_tokens":2.0},"tokens":{"input_tokens":71,"output_tokens":3}}}"#;
-        let r = parse_chat(body).unwrap();
+        let r = parse(body).unwrap();
         assert_eq!(r.id, "c14c80c3");
         assert_eq!(r.model, "");
         assert_eq!(r.text(), "Hello there");
@@ -172,7 +172,7 @@ mod tests {
             "tool_calls":[{"id":"w_1","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Madrid\"}"}},
                           {"id":"w_2","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Lima\"}"}}]},
             "usage":{"tokens":{"input_tokens":10,"output_tokens":20}}}"#;
-        let r = parse_chat(body).unwrap();
+        let r = parse(body).unwrap();
         assert!(r.message.content.is_empty());
         assert_eq!(
             r.reasoning.as_deref(),
@@ -210,7 +210,7 @@ mod tests {
             b"[]",
             b"{\"id\":\"x\"}",
         ] {
-            assert_eq!(parse_chat(bad).unwrap_err().kind(), ErrorKind::Decode);
+            assert_eq!(parse(bad).unwrap_err().kind(), ErrorKind::Decode);
         }
     }
 

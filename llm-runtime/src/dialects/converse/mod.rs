@@ -44,12 +44,10 @@ use http::HeaderMap;
 use crate::dialects::raw_json::RawBody;
 use crate::error::{Error, Result, classify_http_error, classify_kind};
 use crate::http::path_segment;
-use crate::types::{
-    ChatRequest, ChatResponse, ModelInfo, Param, Params, ResponseFormat, StreamEvent, ToolChoice,
-};
+use crate::types::{ChatRequest, ModelInfo, Param, Params, ResponseFormat, ToolChoice};
 use crate::{
     provider::{HttpParts, RequestContext, Transform},
-    stream::{Control, Frame, StreamFormat},
+    stream::StreamFormat,
 };
 
 pub use stream::ConverseStreamState;
@@ -80,20 +78,10 @@ impl Transform for ConverseDialect {
     type StreamState = ConverseStreamState;
 
     /// Converse has no embeddings and no JSON mode.
-    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
-        crate::spec::Capability::Chat,
-        crate::spec::Capability::Stream,
-        crate::spec::Capability::Tools,
-        crate::spec::Capability::Vision,
-        crate::spec::Capability::Reasoning,
-    ]);
+    const SERVES: crate::spec::Capabilities = super::CONVERSATION;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        let model = if ctx.model.is_empty() {
-            &request.model
-        } else {
-            ctx.model
-        };
+        let model = ctx.model_or(&request.model);
         if model.is_empty() {
             return Err(Error::invalid_request(
                 "a Bedrock request needs a model id (or an inference profile id or ARN)",
@@ -117,26 +105,7 @@ impl Transform for ConverseDialect {
         Ok(parts)
     }
 
-    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
-        response::parse(body)
-    }
-
-    fn parse_stream_event(
-        &self,
-        frame: &Frame,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<Control> {
-        stream::parse_event(frame, state, out)
-    }
-
-    fn finish_stream(
-        &self,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<()> {
-        stream::finish(state, out)
-    }
+    parse_via_modules!(finish);
 
     fn stream_format(&self) -> StreamFormat {
         StreamFormat::AwsEventStream

@@ -6,15 +6,11 @@ use serde_json::json;
 
 use super::*;
 use crate::provider::Provider;
-use crate::types::{Message, Part, ReasoningBlock, Tool, ToolCall, ToolCallKind};
+use crate::types::{Message, Part, ReasoningBlock, Tool, ToolCall};
 use crate::{ErrorKind, providers::Bedrock};
 
 fn ctx(model: &str, stream: bool) -> RequestContext<'_> {
-    RequestContext {
-        spec: &Bedrock::SPEC,
-        model,
-        stream,
-    }
+    RequestContext::new(&Bedrock::SPEC, model, stream)
 }
 
 fn body_of(request: &ChatRequest) -> serde_json::Value {
@@ -70,12 +66,11 @@ fn request_fields() {
         ReasoningBlock::text("foreign").signed("other", "anthropic"),
         ReasoningBlock::redacted("b64", SOURCE),
     ];
-    reply.tool_calls = vec![ToolCall {
-        kind: ToolCallKind::Function,
-        id: "t1".into(),
-        name: "get_weather".into(),
-        arguments: r#"{"city":"Paris"}"#.into(),
-    }];
+    reply.tool_calls = vec![ToolCall::function(
+        "t1",
+        "get_weather",
+        r#"{"city":"Paris"}"#,
+    )];
     request.messages.push(reply);
     request.messages.push(Message::tool_result("t1", "18C"));
     let body = body_of(&request);

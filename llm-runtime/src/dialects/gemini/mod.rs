@@ -56,14 +56,8 @@ use crate::dialects::toolkit::{embeddings_in_order, model_list};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result, classify_http_error};
 use crate::http::path_segment;
-use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
-    StreamEvent,
-};
-use crate::{
-    provider::{HttpParts, RequestContext, Transform},
-    stream::{Control, Frame},
-};
+use crate::provider::{HttpParts, RequestContext, Transform};
+use crate::types::{ChatRequest, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params};
 
 pub use schema::{SchemaTransform, function_schema};
 pub use stream::GeminiStreamState;
@@ -102,11 +96,7 @@ impl Transform for GeminiDialect {
     type StreamState = GeminiStreamState;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        let model = if ctx.model.is_empty() {
-            &request.model
-        } else {
-            ctx.model
-        };
+        let model = ctx.model_or(&request.model);
         let body = request::body(request)?;
         if ctx.stream {
             Ok(
@@ -118,26 +108,7 @@ impl Transform for GeminiDialect {
         }
     }
 
-    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
-        response::parse(body)
-    }
-
-    fn parse_stream_event(
-        &self,
-        frame: &Frame,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<Control> {
-        stream::parse_event(frame, state, out)
-    }
-
-    fn finish_stream(
-        &self,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<()> {
-        stream::finish(state, out)
-    }
+    parse_via_modules!(finish);
 
     /// The shared classification, plus the wait Google puts in a
     /// `google.rpc.RetryInfo` detail (`"retryDelay": "37s"`) when no
@@ -160,11 +131,7 @@ impl Transform for GeminiDialect {
         request: &EmbeddingRequest,
         ctx: &RequestContext<'_>,
     ) -> Result<HttpParts> {
-        let model = if ctx.model.is_empty() {
-            &request.model
-        } else {
-            ctx.model
-        };
+        let model = ctx.model_or(&request.model);
         if model.is_empty() {
             return Err(Error::invalid_request(
                 "a Gemini embedding request needs a model, e.g. `gemini-embedding-001`",

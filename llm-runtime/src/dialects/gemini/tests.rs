@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 use super::*;
 use crate::dialects::test_support::{collect, sse_frames};
 use crate::error::ErrorKind;
+use crate::stream::{Control, Frame};
+use crate::types::StreamEvent;
 use crate::types::{
     Embedding, FinishReason, Message, Part, ReasoningEffort, ResponseFormat, Tool, ToolCall,
     ToolCallKind, ToolChoice, Usage,
@@ -14,11 +16,7 @@ static SPEC: crate::spec::ProviderSpec =
     crate::spec::ProviderSpec::new("gemini", "https://generativelanguage.googleapis.com/v1beta");
 
 fn ctx(model: &'static str, stream: bool) -> RequestContext<'static> {
-    RequestContext {
-        spec: &SPEC,
-        model,
-        stream,
-    }
+    RequestContext::new(&SPEC, model, stream)
 }
 
 fn body_of(request: &ChatRequest) -> Value {
@@ -175,18 +173,8 @@ fn request_maps_tools_calls_and_results() {
         .message(Message::assistant_tool_calls(
             None,
             vec![
-                ToolCall {
-                    kind: ToolCallKind::Function,
-                    id: "call_0".into(),
-                    name: "weather".into(),
-                    arguments: r#"{"city":"Paris"}"#.into(),
-                },
-                ToolCall {
-                    kind: ToolCallKind::Function,
-                    id: "call_1".into(),
-                    name: "time".into(),
-                    arguments: "{}".into(),
-                },
+                ToolCall::function("call_0", "weather", r#"{"city":"Paris"}"#),
+                ToolCall::function("call_1", "time", "{}"),
             ],
         ))
         .message(Message::tool_result("call_0", r#"{"temp": 18}"#))
@@ -224,12 +212,7 @@ fn tool_results_are_wrapped_into_objects() {
         let request = ChatRequest::new("m")
             .message(Message::assistant_tool_calls(
                 None,
-                vec![ToolCall {
-                    kind: ToolCallKind::Function,
-                    id: "c".into(),
-                    name: "f".into(),
-                    arguments: "{}".into(),
-                }],
+                vec![ToolCall::function("c", "f", "{}")],
             ))
             .message(Message::tool_result("c", content));
         body_of(&request)["contents"][1]["parts"][0]["functionResponse"]["response"].clone()

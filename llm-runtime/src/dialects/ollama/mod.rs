@@ -27,13 +27,10 @@ mod stream;
 
 use crate::dialects::raw_json::RawBody;
 use crate::error::Result;
-use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
-    StreamEvent, ToolChoice,
-};
+use crate::types::{ChatRequest, ModelInfo, Param, Params, ToolChoice};
 use crate::{
     provider::{HttpParts, RequestContext, Transform},
-    stream::{Control, Frame, StreamFormat},
+    stream::StreamFormat,
 };
 
 pub use stream::OllamaStreamState;
@@ -50,18 +47,7 @@ impl Transform for OllamaDialect {
         HttpParts::post_json("/api/chat", &RawBody(&body))
     }
 
-    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
-        response::parse_chat(body)
-    }
-
-    fn parse_stream_event(
-        &self,
-        frame: &Frame,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<Control> {
-        stream::parse_line(frame, state, out)
-    }
+    parse_via_modules!();
 
     fn stream_format(&self) -> StreamFormat {
         StreamFormat::Ndjson
@@ -77,21 +63,7 @@ impl Transform for OllamaDialect {
         params
     }
 
-    fn build_embedding_request(
-        &self,
-        request: &EmbeddingRequest,
-        _ctx: &RequestContext<'_>,
-    ) -> Result<HttpParts> {
-        HttpParts::post_json("/api/embed", &request::embedding_body(request))
-    }
-
-    fn parse_embedding_response(
-        &self,
-        body: &[u8],
-        ctx: &RequestContext<'_>,
-    ) -> Result<EmbeddingResponse> {
-        response::parse_embeddings(body, ctx.model)
-    }
+    embed_via_modules!("/api/embed");
 
     fn models_request(&self, _ctx: &RequestContext<'_>) -> Result<HttpParts> {
         Ok(HttpParts::get("/api/tags"))
@@ -106,15 +78,12 @@ impl Transform for OllamaDialect {
 mod tests {
     use super::*;
     use crate::spec::ProviderSpec;
+    use crate::types::EmbeddingRequest;
 
     static SPEC: ProviderSpec = ProviderSpec::new("ollama", "http://localhost:11434");
 
     fn ctx(stream: bool) -> RequestContext<'static> {
-        RequestContext {
-            spec: &SPEC,
-            model: "llama3.2",
-            stream,
-        }
+        RequestContext::new(&SPEC, "llama3.2", stream)
     }
 
     #[test]

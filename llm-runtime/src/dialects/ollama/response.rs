@@ -133,7 +133,7 @@ pub(super) fn finish_reason(done_reason: Option<&str>, made_tool_calls: bool) ->
 }
 
 /// Parse a non-streamed `/api/chat` body.
-pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
+pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     let object = ChatObject::parse(body, "a response")?;
     if let Some(e) = object.error() {
         return Err(e);
@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn text_reasoning_usage_and_finish() {
         let body = br#"{"model":"qwen3","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi!","thinking":"User greets."},"done":true,"done_reason":"stop","total_duration":1,"prompt_eval_count":12,"eval_count":4}"#;
-        let r = parse_chat(body).unwrap();
+        let r = parse(body).unwrap();
         assert_eq!(r.id, "");
         assert_eq!(r.model, "qwen3");
         assert_eq!(r.provider, "");
@@ -213,7 +213,7 @@ mod tests {
         let body = br#"{"model":"m","message":{"role":"assistant","content":"","tool_calls":[
             {"function":{"name":"get_weather","arguments":{"city":"Paris"}}},
             {"id":"call_abc","function":{"index":1,"name":"get_time","arguments":{}}}]},"done":true,"done_reason":"stop"}"#;
-        let r = parse_chat(body).unwrap();
+        let r = parse(body).unwrap();
         assert!(r.message.content.is_empty());
         assert_eq!(r.reasoning, None);
         assert_eq!(
@@ -251,14 +251,13 @@ mod tests {
 
     #[test]
     fn error_objects_and_bad_bytes() {
-        let e =
-            parse_chat(br#"{"error":"model 'nope' not found, try pulling it first"}"#).unwrap_err();
+        let e = parse(br#"{"error":"model 'nope' not found, try pulling it first"}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.message().contains("model 'nope' not found"));
-        let e = parse_chat(br#"{"error":"llama runner process has terminated"}"#).unwrap_err();
+        let e = parse(br#"{"error":"llama runner process has terminated"}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ServerError);
         for bad in [&b"{\"model\":"[..], b"<html>", b"", b"[1,2]", b"\xff\xfe"] {
-            assert_eq!(parse_chat(bad).unwrap_err().kind(), ErrorKind::Decode);
+            assert_eq!(parse(bad).unwrap_err().kind(), ErrorKind::Decode);
         }
     }
 

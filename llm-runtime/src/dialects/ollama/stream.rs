@@ -18,7 +18,7 @@ pub struct OllamaStreamState {
 
 /// Parse one NDJSON line: text, thinking and whole tool calls while `done` is
 /// false, then usage and the finish reason on the `"done": true` line.
-pub(super) fn parse_line(
+pub(super) fn parse_event(
     frame: &Frame,
     state: &mut OllamaStreamState,
     out: &mut Vec<StreamEvent>,
@@ -81,7 +81,7 @@ mod tests {
                 event: None,
                 data: (*line).to_owned(),
             };
-            last = parse_line(&frame, &mut state, &mut out);
+            last = parse_event(&frame, &mut state, &mut out);
             if !matches!(last, Ok(Control::Continue)) {
                 break;
             }

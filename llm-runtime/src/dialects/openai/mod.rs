@@ -14,14 +14,8 @@ mod response;
 mod stream;
 
 use crate::error::Result;
-use crate::types::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params,
-    StreamEvent,
-};
-use crate::{
-    provider::{HttpParts, RequestContext, Transform},
-    stream::{Control, Frame},
-};
+use crate::provider::{HttpParts, RequestContext, Transform};
+use crate::types::{ChatRequest, EmbeddingRequest, EmbeddingResponse, ModelInfo, Param, Params};
 
 use crate::provider::parse_model_list;
 pub use request::{chat_body, chat_body_for};
@@ -41,18 +35,7 @@ impl Transform for OpenAiDialect {
         )
     }
 
-    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
-        response::parse_chat(body)
-    }
-
-    fn parse_stream_event(
-        &self,
-        frame: &Frame,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<Control> {
-        stream::parse_chunk(frame, state, out)
-    }
+    parse_via_modules!();
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
         Params::of(&[

@@ -276,12 +276,11 @@ mod tests {
             ])
             .message(Message::assistant_tool_calls(
                 None,
-                vec![ToolCall {
-                    kind: ToolCallKind::Function,
-                    id: "call_1".into(),
-                    name: "get_weather".into(),
-                    arguments: r#"{"city":"Paris"}"#.into(),
-                }],
+                vec![ToolCall::function(
+                    "call_1",
+                    "get_weather",
+                    r#"{"city":"Paris"}"#,
+                )],
             ))
             .message(Message::tool_result("call_1", "sunny"))
             .temperature(0.5)

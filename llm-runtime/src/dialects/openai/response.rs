@@ -167,7 +167,7 @@ pub(super) fn error_value(err: &Value) -> Option<Error> {
 }
 
 /// Parse a chat-completions response.
-pub(super) fn parse_chat(body: &[u8]) -> Result<ChatResponse> {
+pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
     let completion: Completion =
         serde_json::from_slice(body).map_err(|e| decode_failure(body, &e, "the chat response"))?;
     if let Some(e) = completion.error.as_ref().and_then(error_value) {
@@ -253,7 +253,7 @@ mod tests {
           "usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,
             "prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":0}},
           "system_fingerprint":"fp"}"#;
-        let r = parse_chat(body).unwrap();
+        let r = parse(body).unwrap();
         assert_eq!(r.id, "chatcmpl-1");
         assert!(r.message.content.is_empty());
         assert_eq!(r.message.tool_calls[0].arguments, r#"{"x":1}"#);
@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn unknown_finish_reason_is_other() {
         let body = br#"{"choices":[{"message":{"content":"hi"},"finish_reason":"brand_new"}]}"#;
-        let r = parse_chat(body).unwrap();
+        let r = parse(body).unwrap();
         assert_eq!(
             r.finish_reason,
             Some(FinishReason::Other("brand_new".into()))
@@ -283,17 +283,17 @@ mod tests {
 
     #[test]
     fn bad_bodies_are_typed_errors() {
-        assert_eq!(parse_chat(b"").unwrap_err().kind(), ErrorKind::Decode);
-        assert_eq!(parse_chat(b"<html>").unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(parse(b"").unwrap_err().kind(), ErrorKind::Decode);
+        assert_eq!(parse(b"<html>").unwrap_err().kind(), ErrorKind::Decode);
         assert_eq!(
-            parse_chat(br#"{"choices":[]}"#).unwrap_err().kind(),
+            parse(br#"{"choices":[]}"#).unwrap_err().kind(),
             ErrorKind::Decode
         );
         assert_eq!(
-            parse_chat(br#"{"choices":"x"}"#).unwrap_err().kind(),
+            parse(br#"{"choices":"x"}"#).unwrap_err().kind(),
             ErrorKind::Decode
         );
-        let e = parse_chat(br#"{"error":{"message":"Rate limit","code":429}}"#).unwrap_err();
+        let e = parse(br#"{"error":{"message":"Rate limit","code":429}}"#).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimited);
     }
 }

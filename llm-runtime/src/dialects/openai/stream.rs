@@ -80,7 +80,7 @@ struct FunctionDelta {
 }
 
 /// Turn one SSE frame of a chat-completions stream into events.
-pub(super) fn parse_chunk(
+pub(super) fn parse_event(
     frame: &Frame,
     state: &mut OpenAiStreamState,
     out: &mut Vec<StreamEvent>,
@@ -184,7 +184,7 @@ mod tests {
                 event: None,
                 data: (*c).to_owned(),
             };
-            if parse_chunk(&frame, &mut state, &mut out)? == Control::Done {
+            if parse_event(&frame, &mut state, &mut out)? == Control::Done {
                 break;
             }
         }

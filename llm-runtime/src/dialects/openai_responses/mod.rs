@@ -60,11 +60,8 @@ mod stream;
 mod tests;
 
 use crate::error::Result;
-use crate::types::{ChatRequest, ChatResponse, Param, Params, StreamEvent};
-use crate::{
-    provider::{HttpParts, RequestContext, Transform},
-    stream::{Control, Frame},
-};
+use crate::provider::{HttpParts, RequestContext, Transform};
+use crate::types::{ChatRequest, Param, Params};
 
 pub use stream::{MAX_OUTPUT_ITEMS, OpenAiResponsesStreamState};
 
@@ -90,26 +87,11 @@ impl Transform for OpenAiResponsesDialect {
     ]);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
-        let model = if ctx.model.is_empty() {
-            &request.model
-        } else {
-            ctx.model
-        };
+        let model = ctx.model_or(&request.model);
         HttpParts::post_json("/responses", &request::body(request, model, ctx.stream))
     }
 
-    fn parse_response(&self, body: &[u8], _ctx: &RequestContext<'_>) -> Result<ChatResponse> {
-        response::parse(body)
-    }
-
-    fn parse_stream_event(
-        &self,
-        frame: &Frame,
-        state: &mut Self::StreamState,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<Control> {
-        stream::parse_event(frame, state, out)
-    }
+    parse_via_modules!();
 
     fn unsupported_params(&self, request: &ChatRequest) -> Params {
         Params::of(&[

@@ -7,8 +7,7 @@ use super::SOURCE;
 use crate::dialects::wire::{count, null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::types::{
-    ChatResponse, FinishReason, Part, ReasoningAnchor, ReasoningBlock, ToolCall, ToolCallKind,
-    Usage,
+    ChatResponse, FinishReason, Part, ReasoningAnchor, ReasoningBlock, ToolCall, Usage,
 };
 
 /// A response object, as `POST /responses` answers and the stream's
@@ -280,12 +279,11 @@ pub(super) fn parse(body: &[u8]) -> Result<ChatResponse> {
                 name,
                 arguments,
                 ..
-            } => r.message.tool_calls.push(ToolCall {
-                kind: ToolCallKind::Function,
-                id: call_id.clone(),
-                name: name.clone(),
-                arguments: arguments.clone(),
-            }),
+            } => r.message.tool_calls.push(ToolCall::function(
+                call_id.clone(),
+                name.clone(),
+                arguments.clone(),
+            )),
             Item::Reasoning { .. } | Item::Other => {}
         }
     }

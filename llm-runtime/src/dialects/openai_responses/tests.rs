@@ -5,20 +5,18 @@ use serde_json::{Value, json};
 use super::*;
 use crate::dialects::test_support::collect;
 use crate::error::ErrorKind;
+use crate::stream::{Control, Frame};
+use crate::types::{ChatResponse, StreamEvent};
 use crate::types::{
     FinishReason, Message, Part, ReasoningAnchor, ReasoningBlock, ReasoningEffort, ResponseFormat,
-    Tool, ToolCall, ToolCallKind, ToolChoice, Usage,
+    Tool, ToolCall, ToolChoice, Usage,
 };
 
 static SPEC: crate::spec::ProviderSpec =
     crate::spec::ProviderSpec::new("openai_responses", "https://api.openai.com/v1");
 
 fn ctx(model: &'static str, stream: bool) -> RequestContext<'static> {
-    RequestContext {
-        spec: &SPEC,
-        model,
-        stream,
-    }
+    RequestContext::new(&SPEC, model, stream)
 }
 
 /// Run an SSE body through the real framer and the dialect.
@@ -81,12 +79,11 @@ fn request_maps_every_field() {
         ])
         .message(Message::assistant_tool_calls(
             Some("Looking.".into()),
-            vec![ToolCall {
-                kind: ToolCallKind::Function,
-                id: "call_1".into(),
-                name: "weather".into(),
-                arguments: r#"{"city":"Paris"}"#.into(),
-            }],
+            vec![ToolCall::function(
+                "call_1",
+                "weather",
+                r#"{"city":"Paris"}"#,
+            )],
         ))
         .message(Message::tool_result("call_1", "sunny"))
         .temperature(0.2)
