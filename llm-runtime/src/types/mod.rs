@@ -2,6 +2,7 @@
 
 mod embedding;
 mod message;
+mod native;
 mod param;
 mod reasoning;
 mod request;
@@ -11,6 +12,7 @@ mod usage;
 
 pub use embedding::{Embedding, EmbeddingRequest, EmbeddingResponse};
 pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolCallKind};
+pub use native::NativeBody;
 pub use param::{Param, Params};
 pub use reasoning::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock};
 pub use request::{
