@@ -168,16 +168,6 @@ impl<'a> Fields<'a> {
             .map(|v| array(v, &self.path_of(name)))
             .transpose()
     }
-
-    /// The object's fields.
-    pub(crate) fn map(&self) -> &'a Map<String, Value> {
-        self.object
-    }
-
-    /// This object's own path.
-    pub(crate) fn path(&self) -> &'a Path<'a> {
-        self.path
-    }
 }
 
 #[cfg(test)]

@@ -1,1 +1,18 @@
-//! The OpenAI Responses API.
+//! The OpenAI Responses API as a client speaks it: `POST /v1/responses`.
+//!
+//! - [`request`]: the body -> the unified [`ChatRequest`](llm_runtime::ChatRequest)
+//!   (`instructions`, `input` items with their reasoning items, function
+//!   calls and outputs, tools, tool choice, `text.format`, `reasoning`),
+//!   every wrong field a typed 400 that names it; the body as written rides
+//!   along as a [`NativeBody`](llm_runtime::NativeBody), which an OpenAI
+//!   Responses upstream receives unchanged (encrypted reasoning,
+//!   `previous_response_id`, built-in tools, fields this gateway does not
+//!   know), while any other upstream gets the translation.
+//! - [`response`]: a whole answer -> the `response` object.
+//! - [`stream`]: the answer's events -> the Responses event stream.
+//! - [`error`]: errors in OpenAI's envelope and status.
+
+pub mod error;
+pub mod request;
+pub mod response;
+pub mod stream;
