@@ -19,6 +19,8 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod stream;
+#[cfg(test)]
+mod tests;
 
 use llm_runtime::ChatRequest;
 use serde_json::{Value, json};

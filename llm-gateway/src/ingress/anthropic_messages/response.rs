@@ -117,15 +117,28 @@ pub(super) fn stop_reason(reason: Option<&FinishReason>, made_calls: bool) -> Va
 }
 
 /// The `usage` object: Anthropic counts cached prompt tokens apart from
-/// `input_tokens`, the unified prompt count includes them.
+/// `input_tokens`, the unified prompt count includes them; the cache counts
+/// are written when the upstream reported them.
 pub(super) fn usage(usage: Option<&Usage>) -> Value {
     let usage = usage.copied().unwrap_or_default();
     let read = usage.cached_tokens.unwrap_or(0);
     let written = usage.cache_write_tokens.unwrap_or(0);
-    json!({
-        "input_tokens": usage.prompt_tokens.saturating_sub(read).saturating_sub(written),
-        "output_tokens": usage.completion_tokens,
-        "cache_creation_input_tokens": written,
-        "cache_read_input_tokens": read,
-    })
+    let mut object = Map::new();
+    object.insert(
+        "input_tokens".into(),
+        json!(
+            usage
+                .prompt_tokens
+                .saturating_sub(read)
+                .saturating_sub(written)
+        ),
+    );
+    object.insert("output_tokens".into(), json!(usage.completion_tokens));
+    if let Some(written) = usage.cache_write_tokens {
+        object.insert("cache_creation_input_tokens".into(), json!(written));
+    }
+    if let Some(read) = usage.cached_tokens {
+        object.insert("cache_read_input_tokens".into(), json!(read));
+    }
+    Value::Object(object)
 }
