@@ -20,7 +20,7 @@ pub mod request;
 pub mod response;
 pub mod stream;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use llm_runtime::ChatRequest;
 use serde_json::{Value, json};

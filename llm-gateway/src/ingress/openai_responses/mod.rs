@@ -16,3 +16,5 @@ pub mod error;
 pub mod request;
 pub mod response;
 pub mod stream;
+#[cfg(test)]
+mod tests;

@@ -142,7 +142,17 @@ impl ResponsesStream {
         let (state, incomplete) = status(answer.finish_reason.as_ref());
         object.insert("status".into(), json!(state));
         object.insert("incomplete_details".into(), incomplete);
-        let output = output_items(&answer, &mut |kind| self.streamed_id(kind));
+        let mut reasoning = self
+            .items
+            .iter()
+            .filter(|s| matches!(s.item, Item::Reasoning { .. }))
+            .map(|s| s.id.clone())
+            .collect::<Vec<_>>()
+            .into_iter();
+        let output = output_items(&answer, &mut |kind| match kind {
+            Fresh::Reasoning => reasoning.next().unwrap_or_else(|| new_id(kind.prefix())),
+            _ => self.streamed_id(kind),
+        });
         object.insert("output".into(), Value::Array(output));
         object.insert("usage".into(), usage(answer.usage.as_ref()));
         let name = if state == "completed" {
