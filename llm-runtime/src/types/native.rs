@@ -54,7 +54,7 @@ impl NativeBody {
         }
         Ok(NativeBody {
             format: format.into(),
-            fields: fields.into(),
+            fields,
         })
     }
 

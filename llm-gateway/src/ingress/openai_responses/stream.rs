@@ -91,13 +91,13 @@ impl ResponsesStream {
             StreamEvent::TextDelta { text } => self.message_delta(false, text, out),
             StreamEvent::RefusalDelta { text } => self.message_delta(true, text, out),
             StreamEvent::ReasoningDelta { text } => self.reasoning_delta(text, out),
-            StreamEvent::ReasoningDone { .. } => {
+            // The reasoning's text went out as deltas: its item is done.
+            StreamEvent::ReasoningDone { .. }
                 if self
                     .open
-                    .is_some_and(|i| matches!(self.items[i].item, Item::Reasoning { .. }))
-                {
-                    self.close_open(out);
-                }
+                    .is_some_and(|i| matches!(self.items[i].item, Item::Reasoning { .. })) =>
+            {
+                self.close_open(out);
             }
             StreamEvent::ToolCallStart { index, id, name } => {
                 self.call_start(*index, id, name, out)

@@ -96,10 +96,12 @@ fn a_request_with_every_item_kind_reads_as_the_unified_request() {
     reasoning.source = Some("openai_responses".into());
     reasoning.id = Some("rs_1".into());
     reasoning.encrypted = Some("enc".into());
-    let mut paired = ReasoningBlock::default();
-    paired.source = Some("openai_responses".into());
-    paired.id = Some("fc_1".into());
-    paired.anchor = ReasoningAnchor::ToolCall("call_1".into());
+    let paired = ReasoningBlock {
+        source: Some("openai_responses".into()),
+        id: Some("fc_1".into()),
+        anchor: ReasoningAnchor::ToolCall("call_1".into()),
+        ..Default::default()
+    };
     let mut assistant = Message::assistant_tool_calls(
         None,
         vec![ToolCall::function(
