@@ -8,6 +8,15 @@
 use llm_runtime::{Error, Result};
 use serde_json::{Map, Value};
 
+/// A request body as JSON and as its text (UTF-8 JSON, or a typed 400).
+pub(crate) fn json_body(body: &[u8]) -> Result<(Value, String)> {
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| Error::invalid_request("the request body is not UTF-8 text"))?;
+    let value = serde_json::from_str(&text)
+        .map_err(|e| Error::invalid_request(format!("the request body is not valid JSON: {e}")))?;
+    Ok((value, text))
+}
+
 /// One JSON object of the body and where it is.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields<'a> {

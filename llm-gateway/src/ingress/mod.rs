@@ -1,24 +1,36 @@
-//! One module per wire format a client speaks.
+//! The ingress codecs: one module per wire format a client speaks. Each
+//! turns its wire request into the runtime's unified types, calls
+//! [`crate::call`], and renders the answer (and its errors) in its own format.
+//!
+//! # Adding an ingress
+//!
+//! 1. Write `src/ingress/NAME.rs` with `pub fn routes() -> Router<SharedState>`
+//!    (handlers take `State<SharedState>` and the body as
+//!    `Result<Bytes, BytesRejection>`, so a body past the limit becomes a 413
+//!    in the ingress's own envelope: see [`openai_chat`]).
+//! 2. Declare it below and `.merge(NAME::routes())` in [`routes`].
+//!
+//! The routes merged here sit behind the master-key check and the request
+//! body limit ([`crate::app::router`]).
+
+use axum::Router;
+
+use crate::state::SharedState;
 
 pub mod anthropic_messages;
+pub mod embeddings;
 pub(crate) mod fields;
+pub mod models;
+pub mod openai_chat;
 pub mod openai_responses;
+pub(crate) mod sse;
 
-/// A request body as JSON and as its text (UTF-8 JSON, or a typed 400).
-pub(crate) fn json_body(body: &[u8]) -> llm_runtime::Result<(serde_json::Value, String)> {
-    let text = String::from_utf8(body.to_vec())
-        .map_err(|_| llm_runtime::Error::invalid_request("the request body is not UTF-8 text"))?;
-    let value = serde_json::from_str(&text).map_err(|e| {
-        llm_runtime::Error::invalid_request(format!("the request body is not valid JSON: {e}"))
-    })?;
-    Ok((value, text))
-}
-
-/// One server-sent event with its `event:` line: `event: NAME\ndata: JSON\n\n`.
-pub(crate) fn sse_event(name: &str, data: &serde_json::Value) -> bytes::Bytes {
-    let mut frame = format!("event: {name}\ndata: ").into_bytes();
-    // A `Value` always serializes; its text has no raw newline, so one `data:` line holds it.
-    let _ = serde_json::to_writer(&mut frame, data);
-    frame.extend_from_slice(b"\n\n");
-    bytes::Bytes::from(frame)
+/// Every ingress route.
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .merge(openai_chat::routes())
+        .merge(embeddings::routes())
+        .merge(models::routes())
+        .merge(anthropic_messages::routes())
+        .merge(openai_responses::routes())
 }

@@ -13,14 +13,18 @@
 //! - [`response`]: a whole answer -> the `message` object.
 //! - [`stream`]: the answer's events -> Anthropic's event stream.
 //! - [`error`]: errors in Anthropic's envelope and status.
+//! - [`routes`]: the handlers.
 //! - [`count_tokens`]: the prompt's token count, estimated locally (no upstream call).
 
 pub mod error;
 pub mod request;
 pub mod response;
+mod routes;
 pub mod stream;
 #[cfg(test)]
 pub(crate) mod tests;
+
+pub use routes::routes;
 
 use llm_runtime::ChatRequest;
 use serde_json::{Value, json};

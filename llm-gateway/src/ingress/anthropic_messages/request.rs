@@ -28,7 +28,7 @@ pub struct MessagesRequest {
 /// [`ErrorKind::InvalidRequest`](llm_runtime::ErrorKind::InvalidRequest),
 /// naming the field, when the body is not a Messages request.
 pub fn parse(body: &[u8]) -> Result<MessagesRequest> {
-    let (value, text) = super::super::json_body(body)?;
+    let (value, text) = crate::ingress::fields::json_body(body)?;
     let root = Path::Root;
     let fields = object(&value, &root)?;
     let mut chat = read(fields, true)?;
@@ -44,7 +44,7 @@ pub fn parse(body: &[u8]) -> Result<MessagesRequest> {
 /// # Errors
 /// As [`parse`].
 pub fn parse_count_tokens(body: &[u8]) -> Result<ChatRequest> {
-    let (value, _) = super::super::json_body(body)?;
+    let (value, _) = crate::ingress::fields::json_body(body)?;
     let root = Path::Root;
     read(object(&value, &root)?, false)
 }

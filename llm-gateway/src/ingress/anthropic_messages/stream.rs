@@ -10,13 +10,14 @@
 //! usage, and `message_stop`. An error after the start is an `error` event.
 
 use bytes::Bytes;
-use llm_runtime::{Error, FinishReason, ReasoningAnchor, StreamEvent, Usage};
+use llm_runtime::{FinishReason, ReasoningAnchor, StreamEvent, Usage};
 use serde_json::{Value, json};
 
 use super::SOURCE;
 use super::error::error_body;
 use super::response::{message_id, stop_reason, thinking_block, usage};
-use crate::ingress::sse_event;
+use crate::error::GatewayError;
+use crate::ingress::sse::sse_event;
 
 /// The content block open for text or thinking deltas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +140,7 @@ impl MessagesStream {
     }
 
     /// The `error` event of a failure in the middle of the answer.
-    pub fn error(&mut self, error: &Error, out: &mut Vec<Bytes>) {
+    pub fn error(&mut self, error: &GatewayError, out: &mut Vec<Bytes>) {
         out.push(sse_event("error", &error_body(error)));
     }
 

@@ -10,11 +10,14 @@
 //!   know), while any other upstream gets the translation.
 //! - [`response`]: a whole answer -> the `response` object.
 //! - [`stream`]: the answer's events -> the Responses event stream.
-//! - [`error`]: errors in OpenAI's envelope and status.
+//! - [`routes`]: the handler; errors are the gateway's own, in OpenAI's
+//!   envelope ([`GatewayError`](crate::error::GatewayError)).
 
-pub mod error;
 pub mod request;
 pub mod response;
+mod routes;
 pub mod stream;
+
+pub use routes::routes;
 #[cfg(test)]
 mod tests;

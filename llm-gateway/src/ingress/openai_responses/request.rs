@@ -49,7 +49,7 @@ const ECHOED: [&str; 14] = [
 /// [`ErrorKind::InvalidRequest`](llm_runtime::ErrorKind::InvalidRequest),
 /// naming the field, when the body is not a Responses request.
 pub fn parse(body: &[u8]) -> Result<ResponsesRequest> {
-    let (value, text) = crate::ingress::json_body(body)?;
+    let (value, text) = crate::ingress::fields::json_body(body)?;
     let root = Path::Root;
     let fields = object(&value, &root)?;
     let mut chat = read(fields)?;

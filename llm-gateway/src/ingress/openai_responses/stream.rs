@@ -11,15 +11,15 @@
 //! response is the whole answer, or `response.failed` on an error. No `[DONE]`.
 
 use bytes::Bytes;
+use llm_runtime::StreamEvent;
 use llm_runtime::stream::ResponseAccumulator;
-use llm_runtime::{Error, StreamEvent};
 use serde_json::{Map, Value, json};
 
-use super::error::error_object;
 use super::response::{
     Fresh, created_at, envelope, new_id, output_items, response_id, status, text_part, usage,
 };
-use crate::ingress::sse_event;
+use crate::error::GatewayError;
+use crate::ingress::sse::sse_event;
 
 /// One output item as it streams.
 #[derive(Debug)]
@@ -164,11 +164,13 @@ impl ResponsesStream {
     }
 
     /// The terminal `response.failed` event of a failure mid-answer.
-    pub fn error(mut self, error: &Error, out: &mut Vec<Bytes>) {
+    pub fn error(mut self, error: &GatewayError, out: &mut Vec<Bytes>) {
         self.start("", out);
         let mut object = envelope(&self.id, &self.model, &self.echo, self.created_at);
         object.insert("status".into(), json!("failed"));
-        object.insert("error".into(), error_object(error));
+        let code = error.code.as_deref().unwrap_or(error.kind);
+        let failure = json!({"code": code, "message": error.message});
+        object.insert("error".into(), failure);
         self.emit("response.failed", json!({"response": object}), out);
     }
 

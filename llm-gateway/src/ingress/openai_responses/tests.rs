@@ -309,7 +309,7 @@ fn an_error_ends_the_stream_with_response_failed() {
     let mut out = Vec::new();
     encoder.push(StreamEvent::TextDelta { text: "a".into() }, &mut out);
     encoder.error(
-        &llm_runtime::Error::new(ErrorKind::RateLimited, "busy"),
+        &crate::error::GatewayError::from(llm_runtime::Error::new(ErrorKind::RateLimited, "busy")),
         &mut out,
     );
     let sse = String::from_utf8(out.concat()).unwrap();
@@ -318,7 +318,7 @@ fn an_error_ends_the_stream_with_response_failed() {
     let data: Value = serde_json::from_str(last.split_once("data: ").unwrap().1).unwrap();
     assert_eq!(data["response"]["status"], "failed");
     assert_eq!(data["response"]["error"]["message"], "busy");
-    assert_eq!(data["response"]["error"]["code"], "rate_limit_exceeded");
+    assert_eq!(data["response"]["error"]["code"], "rate_limit_error");
     // A client of the format reads it as the failure, never as a success.
     let e = replay_response(&OpenAiResponsesDialect, [sse.as_bytes()]).unwrap_err();
     assert!(e.message().ends_with("busy"), "{e}");
