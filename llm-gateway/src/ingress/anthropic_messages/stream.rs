@@ -46,6 +46,9 @@ pub struct MessagesStream {
     tools: Vec<Option<ToolBlock>>,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
+    /// The reasoning text that went out as deltas and no whole block has
+    /// claimed yet (a Responses upstream gives its summary parts whole at the end).
+    reasoning_streamed: String,
 }
 
 impl MessagesStream {
@@ -59,6 +62,7 @@ impl MessagesStream {
             tools: Vec::new(),
             usage: None,
             finish: None,
+            reasoning_streamed: String::new(),
         }
     }
 
@@ -89,15 +93,17 @@ impl MessagesStream {
                     self.whole_block(block, out);
                 }
             }
-            StreamEvent::ReasoningDone { block } => match self.open {
-                // Its text went out as deltas: the block it closes is done.
-                Some(Open::Thinking(_)) => self.close_open(out),
-                _ => {
-                    if let Some(block) = thinking_block(&block) {
-                        self.whole_block(block, out);
+            StreamEvent::ReasoningDone { block } => {
+                if let Some(rest) = self.reasoning_streamed.strip_prefix(block.text.as_str()) {
+                    // Its text went out as deltas: the block it closes is done.
+                    self.reasoning_streamed = rest.to_owned();
+                    if matches!(self.open, Some(Open::Thinking(_))) {
+                        self.close_open(out);
                     }
+                } else if let Some(block) = thinking_block(&block) {
+                    self.whole_block(block, out);
                 }
-            },
+            }
             StreamEvent::ToolCallStart { index, id, name } => {
                 self.tool_start(index, &id, &name, out)
             }
@@ -185,6 +191,7 @@ impl MessagesStream {
         if text.is_empty() {
             return;
         }
+        self.reasoning_streamed.push_str(&text);
         let index = self.thinking_index(out);
         delta(
             index,
@@ -205,6 +212,7 @@ impl MessagesStream {
 
     /// The signature closes the thinking block it signs.
     fn signature(&mut self, signature: String, out: &mut Vec<Bytes>) {
+        self.reasoning_streamed.clear();
         let index = self.thinking_index(out);
         delta(
             index,

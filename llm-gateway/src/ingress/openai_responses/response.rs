@@ -13,7 +13,9 @@ pub fn response_object(response: &ChatResponse, model: &str, echo: &Map<String, 
     let (status, incomplete) = status(response.finish_reason.as_ref());
     object.insert("status".into(), json!(status));
     object.insert("incomplete_details".into(), incomplete);
-    let output = output_items(response, &mut |kind| new_id(kind.prefix()));
+    let output = output_items(response, &mut |kind, upstream| {
+        upstream.map_or_else(|| new_id(kind.prefix()), str::to_owned)
+    });
     object.insert("output".into(), Value::Array(output));
     object.insert("usage".into(), usage(response.usage.as_ref()));
     Value::Object(object)
@@ -99,14 +101,17 @@ pub(super) fn usage(usage: Option<&Usage>) -> Value {
     };
     json!({
         "input_tokens": usage.prompt_tokens,
-        "input_tokens_details": {"cached_tokens": usage.cached_tokens.unwrap_or(0)},
+        "input_tokens_details": {
+            "cached_tokens": usage.cached_tokens.unwrap_or(0),
+            "cache_write_tokens": usage.cache_write_tokens.unwrap_or(0),
+        },
         "output_tokens": usage.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens.unwrap_or(0)},
         "total_tokens": usage.total_tokens,
     })
 }
 
-/// An item that needs an id of the gateway's (its upstream gave none).
+/// An item of the output, whose id the caller of [`output_items`] picks.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Fresh<'a> {
     /// The answer's message.
@@ -128,8 +133,8 @@ impl Fresh<'_> {
     }
 }
 
-/// Gives an item its id.
-pub(super) type Ids<'f> = dyn FnMut(Fresh<'_>) -> String + 'f;
+/// Gives an item its id, given the one its upstream gave (a Responses upstream's).
+pub(super) type Ids<'f> = dyn FnMut(Fresh<'_>, Option<&str>) -> String + 'f;
 
 /// The `output` items in the order the answer's reasoning blocks give them
 /// (a Responses upstream's reasoning items, with the message and calls they
@@ -154,7 +159,7 @@ pub(super) fn output_items(response: &ChatResponse, ids: &mut Ids<'_>) -> Vec<Va
             }
             ReasoningAnchor::Text if !text_sent => {
                 text_sent = true;
-                let id = block.id.clone().unwrap_or_else(|| ids(Fresh::Message));
+                let id = ids(Fresh::Message, block.id.as_deref());
                 items.extend(message_item(message, response.refusal.as_deref(), id));
             }
             ReasoningAnchor::ToolCall(call_id) => {
@@ -166,10 +171,7 @@ pub(super) fn output_items(response: &ChatResponse, ids: &mut Ids<'_>) -> Vec<Va
                 if let Some(i) = found {
                     calls_sent[i] = true;
                     let call = &message.tool_calls[i];
-                    let id = block
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| ids(Fresh::Call(&call.id)));
+                    let id = ids(Fresh::Call(&call.id), block.id.as_deref());
                     items.push(call_item(call, id));
                 }
             }
@@ -185,12 +187,12 @@ pub(super) fn output_items(response: &ChatResponse, ids: &mut Ids<'_>) -> Vec<Va
         items.extend(message_item(
             message,
             response.refusal.as_deref(),
-            ids(Fresh::Message),
+            ids(Fresh::Message, None),
         ));
     }
     for (call, sent) in message.tool_calls.iter().zip(calls_sent) {
         if !sent {
-            items.push(call_item(call, ids(Fresh::Call(&call.id))));
+            items.push(call_item(call, ids(Fresh::Call(&call.id), None)));
         }
     }
     items
@@ -212,10 +214,7 @@ fn reasoning_item(parts: &[&ReasoningBlock], ids: &mut Ids<'_>) -> Option<Value>
     if summary.is_empty() && encrypted.is_none() && !own {
         return None;
     }
-    let id = match parts[0].id.clone().filter(|_| own) {
-        Some(id) => id,
-        None => ids(Fresh::Reasoning),
-    };
+    let id = ids(Fresh::Reasoning, parts[0].id.as_deref().filter(|_| own));
     let mut item = json!({"id": id, "type": "reasoning", "summary": summary});
     if let (Some(encrypted), Some(object)) = (encrypted, item.as_object_mut()) {
         object.insert("encrypted_content".into(), json!(encrypted));

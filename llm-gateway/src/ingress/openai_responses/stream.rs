@@ -149,9 +149,14 @@ impl ResponsesStream {
             .map(|s| s.id.clone())
             .collect::<Vec<_>>()
             .into_iter();
-        let output = output_items(&answer, &mut |kind| match kind {
-            Fresh::Reasoning => reasoning.next().unwrap_or_else(|| new_id(kind.prefix())),
-            _ => self.streamed_id(kind),
+        // A Responses upstream's reasoning and message ids (which its
+        // encrypted reasoning pairs with) stand; a call keeps the id it
+        // streamed with, as SDKs match calls by `call_id` and check the id.
+        let output = output_items(&answer, &mut |kind, upstream| match (kind, upstream) {
+            (Fresh::Call(_), _) => self.streamed_id(kind),
+            (_, Some(id)) => id.to_owned(),
+            (Fresh::Reasoning, None) => reasoning.next().unwrap_or_else(|| new_id(kind.prefix())),
+            (Fresh::Message, None) => self.streamed_id(kind),
         });
         object.insert("output".into(), Value::Array(output));
         object.insert("usage".into(), usage(answer.usage.as_ref()));

@@ -1,0 +1,620 @@
+//! The Anthropic Messages and OpenAI Responses ingresses, driven over
+//! loopback by the official `anthropic` and `openai` Python SDKs, in front of
+//! OpenAI-, Anthropic-, Gemini- and Responses-format mock upstreams answering
+//! with the runtime's recorded fixtures. What each SDK reads must be what the
+//! runtime's own dialect reads from the upstream's bytes; errors must surface
+//! as the SDKs' typed exceptions; a same-dialect body must reach the upstream
+//! byte for byte.
+//!
+//! The Python is `LLM_RUNTIME_SDK_PYTHON` (else `target/sdk-venv/bin/python`);
+//! without it the SDK test prints why and skips, except under `CI=true`,
+//! where a missing SDK is a failure.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use llm_gateway::config::GatewayConfig;
+use llm_gateway::server::{Running, spawn};
+use llm_gateway::state::AppState;
+use llm_runtime::dialects::{
+    AnthropicDialect, GeminiDialect, OpenAiDialect, OpenAiResponsesDialect,
+};
+use llm_runtime::provider::{RequestContext, Transform};
+use llm_runtime::testing::{MockResponse, MockServer, replay_response};
+use llm_runtime::{ChatRequest, ChatResponse, FinishReason, ProviderSpec};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-gateway-test";
+
+/// An upstream wire format, as the fixtures and the config name it.
+#[derive(Debug, Clone, Copy)]
+struct Format {
+    name: &'static str,
+    /// LiteLLM's `provider/model`.
+    model: &'static str,
+    /// `api_base` below the mock's URL.
+    base: &'static str,
+    /// The fixture files of an answer with reasoning and one with tool calls:
+    /// `(json, sse)` each.
+    thinking: (&'static str, &'static str),
+    tools: (&'static str, &'static str),
+}
+
+const FORMATS: [Format; 4] = [
+    Format {
+        name: "openai",
+        model: "openai/gpt-4o",
+        base: "/v1",
+        thinking: ("openai/chat_reasoning.json", "openai/stream_reasoning.sse"),
+        tools: ("openai/chat_tools.json", "openai/stream_tools.sse"),
+    },
+    Format {
+        name: "anthropic",
+        model: "anthropic/claude-sonnet-4-5",
+        base: "",
+        thinking: ("anthropic/thinking.json", "anthropic/thinking.sse"),
+        tools: ("anthropic/tools.json", "anthropic/tools.sse"),
+    },
+    Format {
+        name: "gemini",
+        model: "gemini/gemini-2.5-flash",
+        base: "/v1beta",
+        thinking: ("gemini/thinking.json", "gemini/thinking.sse"),
+        tools: ("gemini/tools.json", "gemini/tools.sse"),
+    },
+    Format {
+        name: "responses",
+        model: "openai_responses/o4-mini",
+        base: "/v1",
+        thinking: (
+            "openai_responses/reasoning.json",
+            "openai_responses/reasoning.sse",
+        ),
+        tools: ("openai_responses/tools.json", "openai_responses/tools.sse"),
+    },
+];
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+static SPEC: ProviderSpec = ProviderSpec::new("fixture", "http://127.0.0.1");
+
+/// What the runtime's own dialect reads from a fixture: the answer every
+/// ingress must carry to its client.
+fn expected(format: &str, file: &str) -> ChatResponse {
+    let body = fixture(file);
+    let stream = file.ends_with(".sse");
+    let ctx = RequestContext {
+        spec: &SPEC,
+        model: "gemini-2.5-flash",
+        stream,
+    };
+    fn read<T: Transform>(t: &T, body: &str, ctx: &RequestContext<'_>) -> ChatResponse {
+        if ctx.stream {
+            replay_response(t, [body.as_bytes()]).unwrap()
+        } else {
+            t.parse_response(body.as_bytes(), ctx).unwrap()
+        }
+    }
+    match format {
+        "openai" => read(&OpenAiDialect, &body, &ctx),
+        "anthropic" => read(&AnthropicDialect, &body, &ctx),
+        "gemini" => read(&GeminiDialect, &body, &ctx),
+        _ => read(&OpenAiResponsesDialect, &body, &ctx),
+    }
+}
+
+/// A mock answering every path of `format` with the fixture `file`.
+async fn upstream(format: &Format, file: &str) -> MockServer {
+    let mock = MockServer::start().await;
+    let body = fixture(file);
+    let answer = if file.ends_with(".sse") {
+        MockResponse::text(200, "text/event-stream", body)
+    } else {
+        MockResponse::text(200, "application/json", body)
+    };
+    let paths: &[&str] = match format.name {
+        "openai" => &["/v1/chat/completions"],
+        "anthropic" => &["/v1/messages"],
+        "gemini" => &[
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        ],
+        _ => &["/v1/responses"],
+    };
+    for path in paths {
+        mock.on("POST", path, answer.clone());
+    }
+    mock
+}
+
+/// One `model_list` entry.
+fn entry(name: &str, model: &str, api_base: &str) -> String {
+    format!(
+        "  - model_name: {name}\n    litellm_params:\n      model: {model}\n      api_base: {api_base}\n      api_key: upstream-key\n      max_retries: 0\n"
+    )
+}
+
+/// The gateway over `entries`, with a master key. `drop_params`, as LiteLLM
+/// users run it: the SDKs ask for a thinking budget and a reasoning summary,
+/// which not every upstream format can take.
+async fn gateway(entries: &str) -> Running {
+    let yaml = format!(
+        "model_list:\n{entries}router_settings:\n  num_retries: 0\nlitellm_settings:\n  drop_params: true\ngeneral_settings:\n  master_key: {KEY}\n"
+    );
+    let loaded = GatewayConfig::parse(&yaml, &|_| None).unwrap();
+    let state = AppState::from_config(loaded.config).unwrap();
+    spawn(state, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+}
+
+/// The Python with the official SDKs, or why there is none.
+fn sdk_python() -> Result<PathBuf, String> {
+    let python = std::env::var_os("LLM_RUNTIME_SDK_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sdk-venv/bin/python"),
+        PathBuf::from,
+    );
+    if !python.exists() {
+        return Err(format!(
+            "{} does not exist (set LLM_RUNTIME_SDK_PYTHON to a Python with `anthropic` and `openai`)",
+            python.display()
+        ));
+    }
+    let probe = Command::new(&python)
+        .args(["-c", "import anthropic, openai"])
+        .output()
+        .map_err(|e| format!("{} cannot run: {e}", python.display()))?;
+    if !probe.status.success() {
+        return Err(format!(
+            "{} lacks the SDKs: {}",
+            python.display(),
+            String::from_utf8_lossy(&probe.stderr)
+        ));
+    }
+    Ok(python)
+}
+
+/// The SDKs' Python, or `None` after printing why (a failure under `CI=true`).
+fn python_or_skip() -> Option<PathBuf> {
+    match sdk_python() {
+        Ok(python) => Some(python),
+        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI needs the SDKs: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+/// Runs each case with the SDK it names and prints one JSON object of what
+/// the SDK read (or the exception it raised), validated by the SDK's types.
+const SDK_SCRIPT: &str = r#"
+import json, sys
+import anthropic, openai
+from anthropic.types import Message
+from openai.types.responses import Response
+
+base, key, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+a = anthropic.Anthropic(base_url=base, api_key=key, max_retries=0)
+o = openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0)
+TOOLS_A = [{"name": "get_forecast", "description": "Forecast", "input_schema": {"type": "object"}}]
+TOOLS_O = [{"type": "function", "name": "get_forecast", "parameters": {"type": "object"}}]
+
+def anthropic_case(c):
+    kw = dict(model=c["model"], max_tokens=512, tools=TOOLS_A,
+              thinking={"type": "enabled", "budget_tokens": 256},
+              messages=[{"role": "user", "content": "Weather in Paris and Tokyo, and 17 x 23?"}])
+    events = []
+    if c["stream"]:
+        with a.messages.stream(**kw) as s:
+            for e in s:
+                events.append(e.type)
+            m = s.get_final_message()
+    else:
+        m = a.messages.create(**kw)
+    m = Message.model_validate(m.model_dump())
+    blocks = m.content
+    return {
+        "text": "".join(b.text for b in blocks if b.type == "text"),
+        "thinking": "".join(b.thinking for b in blocks if b.type == "thinking"),
+        "signatures": [b.signature for b in blocks if b.type == "thinking" and b.signature],
+        "tool_calls": [[b.id, b.name, b.input] for b in blocks if b.type == "tool_use"],
+        "stop": m.stop_reason, "events": events,
+        "usage": [m.usage.input_tokens, m.usage.output_tokens],
+    }
+
+def responses_case(c):
+    kw = dict(model=c["model"], input="Weather in Paris and Tokyo, and 17 x 23?", tools=TOOLS_O,
+              reasoning={"effort": "low", "summary": "auto"})
+    events = []
+    if c["stream"]:
+        r = None
+        with o.responses.stream(**kw) as s:
+            for e in s:
+                events.append(e.type)
+                # The helper's final response is `response.completed`'s; a
+                # `response.incomplete` (cut at max_output_tokens) carries its own.
+                if e.type in ("response.completed", "response.incomplete"):
+                    r = e.response
+    else:
+        r = o.responses.create(**kw)
+    r = Response.model_validate(r.model_dump())
+    reasoning = [i for i in r.output if i.type == "reasoning"]
+    return {
+        "text": r.output_text,
+        "thinking": "".join(p.text for i in reasoning for p in i.summary),
+        "encrypted": [i.encrypted_content for i in reasoning if i.encrypted_content],
+        "tool_calls": [[i.call_id, i.name, json.loads(i.arguments)] for i in r.output if i.type == "function_call"],
+        "stop": r.status, "events": events,
+        "usage": [r.usage.input_tokens, r.usage.output_tokens],
+    }
+
+def error_case(c):
+    try:
+        if c["sdk"] == "anthropic":
+            a.messages.create(model=c["model"], max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+        else:
+            o.responses.create(model=c["model"], input="hi")
+        return {"raised": None}
+    except (anthropic.APIStatusError, openai.APIStatusError) as e:
+        return {"raised": type(e).__name__, "status": e.status_code,
+                "retry_after": e.response.headers.get("retry-after"), "body": e.body}
+
+def count_case(c):
+    n = a.messages.count_tokens(model=c["model"], messages=[{"role": "user", "content": "Hello, world"}])
+    return {"input_tokens": n.input_tokens}
+
+out = {}
+for c in cases:
+    kind = c["kind"]
+    try:
+        out[c["name"]] = {"anthropic": anthropic_case, "responses": responses_case,
+                          "error": error_case, "count": count_case}[kind](c)
+    except Exception as e:
+        out[c["name"]] = {"failed": f"{type(e).__name__}: {e}"}
+print(json.dumps(out))
+"#;
+
+fn run_sdk(python: &Path, base: &str, cases: &Value) -> Value {
+    let output = Command::new(python)
+        .args(["-c", SDK_SCRIPT, base, KEY, &cases.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the SDK script failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The answer's tool calls as the SDKs give them: `[id, name, input]`
+/// (Gemini gives no ids: the runtime makes them, so they are not compared).
+fn calls(answer: &ChatResponse, ids: bool) -> Value {
+    answer
+        .message
+        .tool_calls
+        .iter()
+        .map(|c| {
+            json!([
+                if ids { json!(c.id) } else { Value::Null },
+                c.name,
+                c.arguments_json().unwrap()
+            ])
+        })
+        .collect()
+}
+
+fn without_ids(calls: &Value) -> Value {
+    calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| json!([Value::Null, c[1], c[2]]))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sdks_read_every_upstream_format_through_both_ingresses() {
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let mut mocks = Vec::new();
+    let mut entries = String::new();
+    let mut cases = Vec::new();
+    let mut expect = Vec::new();
+    for format in &FORMATS {
+        for (kind, (json_file, sse_file)) in
+            [("thinking", format.thinking), ("tools", format.tools)]
+        {
+            for (stream, file) in [(false, json_file), (true, sse_file)] {
+                let group = format!(
+                    "{}-{kind}-{}",
+                    format.name,
+                    if stream { "stream" } else { "whole" }
+                );
+                let mock = upstream(format, file).await;
+                entries.push_str(&entry(
+                    &group,
+                    format.model,
+                    &format!("{}{}", mock.url(), format.base),
+                ));
+                mocks.push(mock);
+                for sdk in ["anthropic", "responses"] {
+                    let name = format!("{sdk}:{group}");
+                    cases
+                        .push(json!({"name": name, "kind": sdk, "model": group, "stream": stream}));
+                    expect.push((name, format.name, kind, expected(format.name, file)));
+                }
+            }
+        }
+    }
+    cases.push(json!({"name": "count", "kind": "count", "model": "anthropic-tools-whole"}));
+    let running = gateway(&entries).await;
+    let seen = run_sdk(&python, &running.url(), &Value::Array(cases));
+    for (name, format, kind, answer) in &expect {
+        let got = &seen[name];
+        assert!(got.get("failed").is_none(), "{name}: {got}");
+        assert_eq!(got["text"], answer.text(), "{name}");
+        assert_eq!(
+            got["thinking"],
+            answer.reasoning.clone().unwrap_or_default(),
+            "{name}"
+        );
+        let ids = *format != "gemini";
+        let want = calls(answer, ids);
+        let have = if ids {
+            got["tool_calls"].clone()
+        } else {
+            without_ids(&got["tool_calls"])
+        };
+        assert_eq!(have, want, "{name}");
+        if let Some(usage) = answer.usage {
+            let prompt = if name.starts_with("anthropic:") {
+                usage.prompt_tokens
+                    - usage.cached_tokens.unwrap_or(0)
+                    - usage.cache_write_tokens.unwrap_or(0)
+            } else {
+                usage.prompt_tokens
+            };
+            assert_eq!(
+                got["usage"],
+                json!([prompt, usage.completion_tokens]),
+                "{name}"
+            );
+        }
+        if name.starts_with("anthropic:") {
+            let stop = match answer.finish_reason {
+                Some(FinishReason::Length) => "max_tokens",
+                Some(FinishReason::ContentFilter) => "refusal",
+                _ if !answer.message.tool_calls.is_empty() => "tool_use",
+                _ => "end_turn",
+            };
+            assert_eq!(got["stop"], stop, "{name}");
+            // Anthropic's own signatures reach an Anthropic client; no other API's.
+            let signatures: Vec<&str> = answer
+                .message
+                .reasoning
+                .iter()
+                .filter(|b| b.is_from("anthropic"))
+                .filter_map(|b| b.signature.as_deref())
+                .collect();
+            assert_eq!(got["signatures"], json!(signatures), "{name}");
+        } else {
+            let status = match answer.finish_reason {
+                Some(FinishReason::Length | FinishReason::ContentFilter) => "incomplete",
+                _ => "completed",
+            };
+            assert_eq!(got["stop"], status, "{name}");
+            let encrypted: Vec<&str> = answer
+                .message
+                .reasoning
+                .iter()
+                .filter(|b| b.is_from("openai_responses"))
+                .filter_map(|b| b.encrypted.as_deref())
+                .collect();
+            assert_eq!(got["encrypted"], json!(encrypted), "{name}");
+        }
+        if name.ends_with("-stream") {
+            let events = got["events"].as_array().unwrap();
+            let (first, last) = if name.starts_with("anthropic:") {
+                ("message_start", "message_stop")
+            } else {
+                let end = if name.contains("openai-thinking") {
+                    "response.incomplete"
+                } else {
+                    "response.completed"
+                };
+                ("response.created", end)
+            };
+            assert_eq!(
+                (events.first().unwrap(), events.last().unwrap()),
+                (&json!(first), &json!(last)),
+                "{name}"
+            );
+        }
+        let _ = kind;
+    }
+    let counted = llm_runtime::tokens::count_request(
+        &ChatRequest::new("anthropic-tools-whole").user("Hello, world"),
+    );
+    assert_eq!(
+        seen["count"]["input_tokens"], counted.tokens,
+        "count_tokens"
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_errors_surface_as_the_sdks_typed_exceptions() {
+    let Some(python) = python_or_skip() else {
+        return;
+    };
+    let errors = [
+        (
+            "429",
+            MockResponse::text(429, "application/json", fixture("anthropic/error_429.json"))
+                .header("retry-after", "7"),
+        ),
+        (
+            "400",
+            MockResponse::text(
+                400,
+                "application/json",
+                fixture("openai_responses/error_400.json"),
+            ),
+        ),
+        (
+            "401",
+            MockResponse::text(
+                401,
+                "application/json",
+                fixture("openai_responses/error_401.json"),
+            ),
+        ),
+    ];
+    let mut mocks = Vec::new();
+    let mut entries = String::new();
+    let mut cases = Vec::new();
+    for (status, answer) in errors {
+        let mock = MockServer::start().await;
+        mock.on("POST", "/v1/messages", answer.clone())
+            .on("POST", "/v1/responses", answer);
+        entries.push_str(&entry(
+            &format!("a-{status}"),
+            "anthropic/claude-sonnet-4-5",
+            &mock.url(),
+        ));
+        entries.push_str(&entry(
+            &format!("o-{status}"),
+            "openai_responses/o4-mini",
+            &format!("{}/v1", mock.url()),
+        ));
+        mocks.push(mock);
+        for sdk in ["anthropic", "openai"] {
+            let model = format!("{}-{status}", &sdk[..1]);
+            cases.push(json!({"name": format!("{sdk}:{status}"), "kind": "error", "sdk": sdk, "model": model}));
+        }
+    }
+    let running = gateway(&entries).await;
+    let seen = run_sdk(&python, &running.url(), &Value::Array(cases));
+    for sdk in ["anthropic", "openai"] {
+        for (status, class) in [
+            ("429", "RateLimitError"),
+            ("400", "BadRequestError"),
+            ("401", "AuthenticationError"),
+        ] {
+            let got = &seen[format!("{sdk}:{status}")];
+            assert_eq!(got["raised"], class, "{sdk}:{status}: {got}");
+            assert_eq!(got["status"].to_string(), status, "{sdk}:{status}");
+            if sdk == "anthropic" {
+                assert_eq!(got["body"]["type"], "error", "{got}");
+            } else {
+                assert!(got["body"]["message"].is_string(), "{got}");
+            }
+        }
+        assert_eq!(seen[format!("{sdk}:429")]["retry_after"], "7");
+    }
+    // The gateway's own key check answers in each SDK's envelope too.
+    running.shutdown().await;
+}
+
+/// A body the caller wrote in the upstream's own format reaches it byte for
+/// byte: each top-level field as written (number text, key order, escapes,
+/// a signed thinking block, `cache_control`, a field no API has yet), with
+/// the route's model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_same_dialect_body_reaches_the_upstream_byte_for_byte() {
+    let anthropic = upstream(&FORMATS[1], "anthropic/tools.json").await;
+    let responses = upstream(&FORMATS[3], "openai_responses/tools.json").await;
+    let entries = entry("claude", "anthropic/claude-sonnet-4-5", &anthropic.url())
+        + &entry(
+            "resp",
+            "openai_responses/o4-mini",
+            &format!("{}/v1", responses.url()),
+        );
+    let running = gateway(&entries).await;
+    let messages = r#"[{"role":"user","content":[{"type":"text","text":"Weather?","cache_control":{"type":"ephemeral","ttl":"1h"}}]},{"role":"assistant","content":[{"type":"thinking","thinking":"Use the tool \u00e9.","signature":"EqQBCgIYAhIM1gbcDa9GJwZA=="},{"type":"tool_use","id":"toolu_1","name":"get_forecast","input":{"b":1,"a":0.10}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"sunny"}]}]"#;
+    let future = r#"{"z":1,"a":[1.10,2e3]}"#;
+    let body = format!(
+        r#"{{"model":"claude","max_tokens":64,"future_field":{future},"messages":{messages}}}"#
+    );
+    let input = r#"[{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAAA=="},{"type":"function_call","id":"fc_1","call_id":"call_1","name":"f","arguments":"{\"a\": 1.10}"},{"type":"function_call_output","call_id":"call_1","output":"ok"}]"#;
+    let responses_body =
+        format!(r#"{{"model":"resp","store":false,"brand_new":{future},"input":{input}}}"#);
+    let http = reqwest::Client::new();
+    for (path, body) in [("/v1/messages", &body), ("/v1/responses", &responses_body)] {
+        let answer = http
+            .post(format!("{}{path}", running.url()))
+            .header("x-api-key", KEY)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.status(),
+            200,
+            "{path}: {}",
+            answer.text().await.unwrap()
+        );
+    }
+    let sent = anthropic.requests().pop().unwrap();
+    let sent = sent.body_text().unwrap();
+    assert!(
+        sent.contains(&format!(r#""messages":{messages}"#)),
+        "{sent}"
+    );
+    assert!(
+        sent.contains(&format!(r#""future_field":{future}"#)),
+        "{sent}"
+    );
+    assert!(sent.contains(r#""model":"claude-sonnet-4-5""#), "{sent}");
+    let sent = responses.requests().pop().unwrap();
+    let sent = sent.body_text().unwrap();
+    assert!(sent.contains(&format!(r#""input":{input}"#)), "{sent}");
+    assert!(sent.contains(&format!(r#""brand_new":{future}"#)), "{sent}");
+    assert!(sent.contains(r#""model":"o4-mini""#), "{sent}");
+    running.shutdown().await;
+}
+
+/// Across dialects the body is translated, not passed: an Anthropic request
+/// to an OpenAI upstream arrives as Chat Completions, without Anthropic's fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_dialect_gets_the_translation() {
+    let openai = upstream(&FORMATS[0], "openai/chat_tools.json").await;
+    let running = gateway(&entry(
+        "gpt",
+        "openai/gpt-4o",
+        &format!("{}/v1", openai.url()),
+    ))
+    .await;
+    let body = r#"{"model":"gpt","max_tokens":64,"top_k":3,"system":"Be brief.","messages":[{"role":"user","content":"Weather?"}]}"#;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/messages", running.url()))
+        .header("x-api-key", KEY)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["type"], "message");
+    assert_eq!(answer["stop_reason"], "tool_use");
+    let sent = openai.requests().pop().unwrap().body_json();
+    assert_eq!(
+        sent["messages"],
+        json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather?"}])
+    );
+    assert!(
+        sent.get("top_k").is_none() && sent.get("system").is_none(),
+        "{sent}"
+    );
+    running.shutdown().await;
+}
