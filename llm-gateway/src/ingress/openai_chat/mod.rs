@@ -18,7 +18,7 @@ use crate::state::SharedState;
 
 pub use request::{ParsedChat, parse_request};
 pub use response::render_response;
-pub use stream::ChunkEncoder;
+pub use stream::{ChunkEncoder, sse};
 
 /// The Chat Completions routes.
 pub fn routes() -> Router<SharedState> {
@@ -45,7 +45,7 @@ async fn chat_completions(
             Ok(observed) => {
                 let headers = observed.headers();
                 let encoder = ChunkEncoder::new(&model, parsed.include_usage);
-                let body = Body::from_stream(stream::sse(observed, encoder));
+                let body = Body::from_stream(sse(observed, encoder));
                 let mut response = Response::new(body);
                 response.headers_mut().extend(headers);
                 let h = response.headers_mut();
