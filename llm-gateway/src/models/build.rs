@@ -201,6 +201,7 @@ fn deployment(
     }
     let weight = d.effective_weight();
     let price = price(entry, &provider_name, &model);
+    let dialect = super::dialect_of(&provider_name);
     let deployed = Deployed {
         id,
         provider_name,
@@ -211,6 +212,7 @@ fn deployment(
         max_input_tokens: info.max_input_tokens,
         max_output_tokens: info.max_output_tokens,
         weight,
+        dialect,
     };
     Ok((deployed, d))
 }
