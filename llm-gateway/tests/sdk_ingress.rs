@@ -11,12 +11,12 @@
 //! where a missing SDK is a failure.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use llm_gateway::config::GatewayConfig;
-use llm_gateway::server::{Running, spawn};
-use llm_gateway::state::AppState;
+use common::Gateway;
 use llm_runtime::dialects::{
     AnthropicDialect, GeminiDialect, OpenAiDialect, OpenAiResponsesDialect,
 };
@@ -75,11 +75,10 @@ const FORMATS: [Format; 4] = [
     },
 ];
 
+/// A fixture named `dialect/file`.
 fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let (dialect, file) = name.split_once('/').unwrap();
+    common::fixture(dialect, file)
 }
 
 static SPEC: ProviderSpec = ProviderSpec::new("fixture", "http://127.0.0.1");
@@ -135,58 +134,36 @@ async fn upstream(format: &Format, file: &str) -> MockServer {
 
 /// One `model_list` entry.
 fn entry(name: &str, model: &str, api_base: &str) -> String {
-    format!(
-        "  - model_name: {name}\n    litellm_params:\n      model: {model}\n      api_base: {api_base}\n      api_key: upstream-key\n      max_retries: 0\n"
-    )
+    common::entry(name, model, api_base, "")
 }
 
 /// The gateway over `entries`, with a master key. `drop_params`, as LiteLLM
 /// users run it: the SDKs ask for a thinking budget and a reasoning summary,
 /// which not every upstream format can take.
-async fn gateway(entries: &str) -> Running {
+async fn gateway(entries: &str) -> Gateway {
     let yaml = format!(
         "model_list:\n{entries}router_settings:\n  num_retries: 0\nlitellm_settings:\n  drop_params: true\ngeneral_settings:\n  master_key: {KEY}\n"
     );
-    let loaded = GatewayConfig::parse(&yaml, &|_| None).unwrap();
-    let state = AppState::from_config(loaded.config).unwrap();
-    spawn(state, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    common::gateway(&yaml).await
 }
 
-/// The Python with the official SDKs, or why there is none.
-fn sdk_python() -> Result<PathBuf, String> {
-    let python = std::env::var_os("LLM_RUNTIME_SDK_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sdk-venv/bin/python"),
-        PathBuf::from,
-    );
-    if !python.exists() {
-        return Err(format!(
-            "{} does not exist (set LLM_RUNTIME_SDK_PYTHON to a Python with `anthropic` and `openai`)",
-            python.display()
-        ));
-    }
+/// The SDKs' Python (`anthropic` as well as `openai`), or `None` after
+/// printing why (a failure under `CI=true`).
+fn python_or_skip(test: &str) -> Option<PathBuf> {
+    let python = common::python_or_skip(test)?;
     let probe = Command::new(&python)
-        .args(["-c", "import anthropic, openai"])
-        .output()
-        .map_err(|e| format!("{} cannot run: {e}", python.display()))?;
-    if !probe.status.success() {
-        return Err(format!(
-            "{} lacks the SDKs: {}",
-            python.display(),
-            String::from_utf8_lossy(&probe.stderr)
-        ));
-    }
-    Ok(python)
-}
-
-/// The SDKs' Python, or `None` after printing why (a failure under `CI=true`).
-fn python_or_skip() -> Option<PathBuf> {
-    match sdk_python() {
-        Ok(python) => Some(python),
-        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI needs the SDKs: {why}")
+        .args(["-c", "import anthropic"])
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => Some(python),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{test}: {} lacks the `anthropic` SDK", python.display())
         }
-        Err(why) => {
-            eprintln!("skipped: {why}");
+        _ => {
+            eprintln!(
+                "skipped {test}: {} lacks the `anthropic` SDK",
+                python.display()
+            );
             None
         }
     }
@@ -322,7 +299,7 @@ fn without_ids(calls: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_sdks_read_every_upstream_format_through_both_ingresses() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = python_or_skip(module_path!()) else {
         return;
     };
     let mut mocks = Vec::new();
@@ -448,12 +425,12 @@ async fn both_sdks_read_every_upstream_format_through_both_ingresses() {
         seen["count"]["input_tokens"], counted.tokens,
         "count_tokens"
     );
-    running.shutdown().await;
+    running.running.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_errors_surface_as_the_sdks_typed_exceptions() {
-    let Some(python) = python_or_skip() else {
+    let Some(python) = python_or_skip(module_path!()) else {
         return;
     };
     let errors = [
@@ -522,7 +499,7 @@ async fn upstream_errors_surface_as_the_sdks_typed_exceptions() {
         assert_eq!(seen[format!("{sdk}:429")]["retry_after"], "7");
     }
     // The gateway's own key check answers in each SDK's envelope too.
-    running.shutdown().await;
+    running.running.shutdown().await;
 }
 
 /// A body the caller wrote in the upstream's own format reaches it byte for
@@ -581,7 +558,7 @@ async fn a_same_dialect_body_reaches_the_upstream_byte_for_byte() {
     assert!(sent.contains(&format!(r#""input":{input}"#)), "{sent}");
     assert!(sent.contains(&format!(r#""brand_new":{future}"#)), "{sent}");
     assert!(sent.contains(r#""model":"o4-mini""#), "{sent}");
-    running.shutdown().await;
+    running.running.shutdown().await;
 }
 
 /// Across dialects the body is translated, not passed: an Anthropic request
@@ -616,5 +593,5 @@ async fn another_dialect_gets_the_translation() {
         sent.get("top_k").is_none() && sent.get("system").is_none(),
         "{sent}"
     );
-    running.shutdown().await;
+    running.running.shutdown().await;
 }
