@@ -233,15 +233,40 @@ def responses_case(c):
     }
 
 def error_case(c):
+    k = c.get("key", key)
     try:
         if c["sdk"] == "anthropic":
-            a.messages.create(model=c["model"], max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+            client = anthropic.Anthropic(base_url=base, api_key=k, max_retries=0)
+            client.messages.create(model=c["model"], max_tokens=5, messages=[{"role": "user", "content": "hi"}])
         else:
-            o.responses.create(model=c["model"], input="hi")
+            client = openai.OpenAI(base_url=base + "/v1", api_key=k, max_retries=0)
+            client.responses.create(model=c["model"], input="hi")
         return {"raised": None}
     except (anthropic.APIStatusError, openai.APIStatusError) as e:
         return {"raised": type(e).__name__, "status": e.status_code,
                 "retry_after": e.response.headers.get("retry-after"), "body": e.body}
+
+def midstream_case(c):
+    text, events = "", []
+    try:
+        if c["sdk"] == "anthropic":
+            with a.messages.stream(model=c["model"], max_tokens=5, messages=[{"role": "user", "content": "hi"}]) as s:
+                for e in s:
+                    events.append(e.type)
+                    if e.type == "text":
+                        text += e.text
+        else:
+            with o.responses.stream(model=c["model"], input="hi") as s:
+                for e in s:
+                    events.append(e.type)
+                    if e.type == "response.output_text.delta":
+                        text += e.delta
+                    if e.type == "response.failed":
+                        return {"raised": None, "text": text, "events": events,
+                                "error": e.response.error.model_dump()}
+        return {"raised": None, "text": text, "events": events}
+    except (anthropic.APIStatusError, openai.APIError) as e:
+        return {"raised": type(e).__name__, "text": text, "events": events, "body": getattr(e, "body", None)}
 
 def count_case(c):
     n = a.messages.count_tokens(model=c["model"], messages=[{"role": "user", "content": "Hello, world"}])
@@ -252,7 +277,7 @@ for c in cases:
     kind = c["kind"]
     try:
         out[c["name"]] = {"anthropic": anthropic_case, "responses": responses_case,
-                          "error": error_case, "count": count_case}[kind](c)
+                          "error": error_case, "midstream": midstream_case, "count": count_case}[kind](c)
     except Exception as e:
         out[c["name"]] = {"failed": f"{type(e).__name__}: {e}"}
 print(json.dumps(out))
@@ -479,8 +504,54 @@ async fn upstream_errors_surface_as_the_sdks_typed_exceptions() {
             cases.push(json!({"name": format!("{sdk}:{status}"), "kind": "error", "sdk": sdk, "model": model}));
         }
     }
+    // An upstream stream that fails after its first text.
+    let midstream = MockServer::start().await;
+    midstream.on(
+        "POST",
+        "/v1/messages",
+        MockResponse::text(
+            200,
+            "text/event-stream",
+            fixture("anthropic/error_midstream.sse"),
+        ),
+    );
+    entries.push_str(&entry(
+        "a-mid",
+        "anthropic/claude-sonnet-4-5",
+        &midstream.url(),
+    ));
+    for sdk in ["anthropic", "openai"] {
+        cases.push(json!({"name": format!("{sdk}:mid"), "kind": "midstream", "sdk": sdk, "model": "a-mid"}));
+        // The gateway's own key check answers in each SDK's envelope too.
+        cases.push(json!({"name": format!("{sdk}:key"), "kind": "error", "sdk": sdk, "model": "a-400", "key": "wrong"}));
+    }
     let running = gateway(&entries).await;
     let seen = run_sdk(&python, &running.url(), &Value::Array(cases));
+    for sdk in ["anthropic", "openai"] {
+        let got = &seen[format!("{sdk}:key")];
+        assert_eq!(
+            (&got["raised"], &got["status"]),
+            (&json!("AuthenticationError"), &json!(401)),
+            "{got}"
+        );
+        let got = &seen[format!("{sdk}:mid")];
+        assert_eq!(got["text"], "Partial", "{got}");
+        if sdk == "anthropic" {
+            // Anthropic's `error` event: the SDK raises with its body.
+            assert_eq!(got["raised"], "APIStatusError", "{got}");
+            assert_eq!(got["body"]["error"]["type"], "overloaded_error", "{got}");
+        } else {
+            assert_eq!(
+                got["events"].as_array().unwrap().last().unwrap(),
+                "response.failed",
+                "{got}"
+            );
+            assert_eq!(
+                got["error"]["message"], "the stream failed mid-way: Overloaded",
+                "{got}"
+            );
+        }
+    }
     for sdk in ["anthropic", "openai"] {
         for (status, class) in [
             ("429", "RateLimitError"),
@@ -498,7 +569,6 @@ async fn upstream_errors_surface_as_the_sdks_typed_exceptions() {
         }
         assert_eq!(seen[format!("{sdk}:429")]["retry_after"], "7");
     }
-    // The gateway's own key check answers in each SDK's envelope too.
     running.running.shutdown().await;
 }
 
