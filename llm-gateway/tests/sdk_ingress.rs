@@ -665,3 +665,58 @@ async fn another_dialect_gets_the_translation() {
     );
     running.running.shutdown().await;
 }
+
+/// A body past the limit is a 413 in each ingress's own envelope, and a
+/// body that is not a request a 400 naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_are_answered_in_each_ingress_envelope() {
+    let yaml = format!(
+        "model_list:\n{}general_settings:\n  master_key: {KEY}\n  max_request_size_mb: 0.001\n",
+        entry("m", "openai/gpt-4o", "http://127.0.0.1:9/v1")
+    );
+    let gateway = common::gateway(&yaml).await;
+    let big = format!(
+        r#"{{"model":"m","max_tokens":5,"input":"{}","messages":[]}}"#,
+        "x".repeat(4096)
+    );
+    let post = |path: &str, body: String| {
+        common::http()
+            .post(format!("{}{path}", gateway.url()))
+            .header("x-api-key", KEY)
+            .body(body)
+            .send()
+    };
+    let anthropic = post("/v1/messages", big.clone()).await.unwrap();
+    assert_eq!(anthropic.status(), 413);
+    let body: Value = anthropic.json().await.unwrap();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "request_too_large");
+    let responses = post("/v1/responses", big).await.unwrap();
+    assert_eq!(responses.status(), 413);
+    let body: Value = responses.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+
+    let anthropic = post("/v1/messages", r#"{"model":"m","messages":[]}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(anthropic.status(), 400);
+    let body: Value = anthropic.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: is required"}})
+    );
+    let responses = post("/v1/responses", r#"{"model":"m","input":7}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(responses.status(), 400);
+    let body: Value = responses.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "input: must be an array, not a number"
+    );
+    let count = post("/v1/messages/count_tokens", r#"{"model":"m"}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(count.status(), 400);
+    gateway.running.shutdown().await;
+}
