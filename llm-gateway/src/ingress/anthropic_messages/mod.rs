@@ -1,7 +1,7 @@
 //! The Anthropic Messages API as a client speaks it: `POST /v1/messages`
 //! and `POST /v1/messages/count_tokens`.
 //!
-//! - [`request`]: the body -> the unified [`ChatRequest`](llm_runtime::ChatRequest)
+//! - [`request`]: the body -> the unified [`ChatRequest`]
 //!   (system prompt, turns of content blocks, thinking blocks with their
 //!   signatures, tool use and results, `cache_control`, tools, tool choice,
 //!   thinking budget, structured output), every wrong field a typed 400 that
