@@ -61,22 +61,10 @@ pub async fn authorize(State(state): State<SharedState>, request: Request, next:
     next.run(request).await
 }
 
-/// Anthropic's envelope: `{"type": "error", "error": {"type", "message"}}`.
+/// Anthropic's envelope: `{"type": "error", "error": {"type", "message"}}`,
+/// as the Messages ingress answers every error.
 pub fn anthropic_error(e: &GatewayError) -> Response {
-    let kind = match e.status.as_u16() {
-        401 => "authentication_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        529 | 503 => "overloaded_error",
-        s if s >= 500 => "api_error",
-        _ => "invalid_request_error",
-    };
-    let body = serde_json::json!({"type": "error", "error": {"type": kind, "message": e.message}});
-    let mut response = (e.status, axum::Json(body)).into_response();
-    e.add_retry_after(&mut response);
-    response
+    crate::ingress::anthropic_messages::error::into_response(e)
 }
 
 #[cfg(test)]
