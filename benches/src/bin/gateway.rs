@@ -1,7 +1,10 @@
 //! llm-gateway's cost: the same loopback upstream called directly and through
 //! the gateway (a child process, release build, master key and metrics on).
 //!
-//! `cargo build --release -p llm-gateway && cargo run -p benches --release --bin gateway [-- --quick]`
+//! `cargo build --release -p llm-gateway && cargo run -p benches --release --bin gateway [-- --quick] [--litellm PATH]`
+//!
+//! `--litellm PATH` adds LiteLLM's proxy (the `litellm` command of a venv with
+//! `litellm[proxy]`) as a row, on the same config and upstream.
 //!
 //! Prints: added latency p50/p99 at concurrency 1, 16 and 64 (non-stream),
 //! req/s at c64 both ways, the gateway's CPU per request, added time to first
@@ -35,23 +38,32 @@ fn gateway_binary() -> Result<std::path::PathBuf> {
     Ok(path)
 }
 
-/// The gateway as a child process; its URL and its pid's `/proc` figures.
+/// The config both proxies run: `m` (JSON), `s` (stream) and `hold` (a stream held open).
+fn write_config(upstream: &BenchUpstream, dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let config = dir.join(format!("gateway-bench-{}.yaml", std::process::id()));
+    let base = upstream.url("");
+    let mut yaml = String::from("model_list:\n");
+    for (name, path) in [("m", "/v1"), ("s", "/s/v1"), ("hold", "/hold/v1")] {
+        yaml.push_str(&format!(
+            "  - model_name: {name}\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: {base}{path}\n      api_key: sk-up\n      max_retries: 0\n"
+        ));
+    }
+    yaml.push_str(&format!("general_settings:\n  master_key: {MASTER_KEY}\n"));
+    std::fs::write(&config, yaml)?;
+    Ok(config)
+}
+
+/// A proxy as a child process; its URL and its pid's `/proc` figures.
 struct Gateway {
+    name: &'static str,
     child: Child,
     url: String,
     boot: Duration,
 }
 
 impl Gateway {
-    async fn start(upstream: &BenchUpstream, dir: &std::path::Path) -> Result<Gateway> {
-        let config = dir.join("gateway-bench.yaml");
-        let base = upstream.url("");
-        std::fs::write(
-            &config,
-            format!(
-                "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: {base}/v1\n      api_key: sk-up\n      max_retries: 0\n  - model_name: s\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: {base}/s/v1\n      api_key: sk-up\n      max_retries: 0\n  - model_name: hold\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: {base}/hold/v1\n      api_key: sk-up\n      max_retries: 0\ngeneral_settings:\n  master_key: {MASTER_KEY}\n"
-            ),
-        )?;
+    /// llm-gateway on `config`: it prints the address it listens on.
+    async fn start(config: &std::path::Path) -> Result<Gateway> {
         let started = Instant::now();
         let mut child = Command::new(gateway_binary()?)
             .args(["--config", config.to_str().ok_or("path")?, "--port", "0"])
@@ -66,16 +78,55 @@ impl Gateway {
             .strip_prefix("llm-gateway listening on ")
             .ok_or("no address line")?
             .to_owned();
+        Gateway::ready("llm-gateway", child, url, started).await
+    }
+
+    /// LiteLLM's proxy (`litellm` at `bin`) on `config`, on a free port.
+    async fn litellm(bin: &str, config: &std::path::Path) -> Result<Gateway> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let started = Instant::now();
+        let child = Command::new(bin)
+            .args([
+                "--config",
+                config.to_str().ok_or("path")?,
+                "--host",
+                "127.0.0.1",
+            ])
+            .args(["--port", &port.to_string(), "--num_workers", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Gateway::ready(
+            "LiteLLM proxy",
+            child,
+            format!("http://127.0.0.1:{port}"),
+            started,
+        )
+        .await
+    }
+
+    async fn ready(
+        name: &'static str,
+        child: Child,
+        url: String,
+        started: Instant,
+    ) -> Result<Gateway> {
         let client = reqwest::Client::builder().no_proxy().build()?;
-        while client
-            .get(format!("{url}/health/readiness"))
-            .send()
-            .await
-            .is_err()
-        {
-            tokio::time::sleep(Duration::from_micros(200)).await;
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let r = client.get(format!("{url}/health/readiness")).send().await;
+            if r.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{name} was not ready in 300 s").into());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
         Ok(Gateway {
+            name,
             child,
             url,
             boot: started.elapsed(),
@@ -97,12 +148,19 @@ impl Gateway {
         })
     }
 
-    /// User + system CPU time of the gateway process (clock ticks of 10 ms).
+    /// User + system CPU time of the process and its children (clock ticks of 10 ms).
     fn cpu(&self) -> Option<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
         let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        let ticks: u64 = [11, 12, 13, 14]
+            .iter()
+            .map(|&i| {
+                fields
+                    .get(i)
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0)
+            })
+            .sum();
         Some(Duration::from_millis(ticks * 10))
     }
 }
@@ -192,13 +250,130 @@ fn pct(samples: &mut [Duration]) -> (f64, f64) {
     )
 }
 
+/// Added latency and throughput at c1, c16 and c64: each proxy against the direct calls.
+async fn latency_table(
+    client: &reqwest::Client,
+    direct: &str,
+    proxies: &[Gateway],
+    per_level: usize,
+    rounds: usize,
+) -> Result<()> {
+    println!(
+        "\n| proxy | concurrency | direct p50 / p99 (µs) | proxy p50 / p99 (µs) | added p50 / p99 (µs) | direct req/s | proxy req/s | proxy CPU/req (µs) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let direct_body = body("gpt-4o-mini", false);
+    let proxy_body = body("m", false);
+    for p in proxies {
+        let url = format!("{}/v1/chat/completions", p.url);
+        for c in [1usize, 16, 64] {
+            let (mut d_all, mut g_all) = (Vec::new(), Vec::new());
+            let (mut d_wall, mut g_wall, mut cpu) =
+                (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+            let n = per_level / rounds;
+            for round in 0..rounds {
+                // Alternate which goes first, so drift hits both alike.
+                for which in [round % 2, 1 - round % 2] {
+                    if which == 0 {
+                        let (d, w) = run(client, direct, &direct_body, c, n).await?;
+                        d_all.extend(d);
+                        d_wall += w;
+                    } else {
+                        let before = p.cpu().unwrap_or_default();
+                        let (g, w) = run(client, &url, &proxy_body, c, n).await?;
+                        cpu += p.cpu().unwrap_or_default().saturating_sub(before);
+                        g_all.extend(g);
+                        g_wall += w;
+                    }
+                }
+            }
+            let ((dp50, dp99), (gp50, gp99)) = (pct(&mut d_all), pct(&mut g_all));
+            let total = (n * rounds) as f64;
+            println!(
+                "| {} | {c} | {dp50:.0} / {dp99:.0} | {gp50:.0} / {gp99:.0} | {:.0} / {:.0} | {:.0} | {:.0} | {:.0} |",
+                p.name,
+                gp50 - dp50,
+                gp99 - dp99,
+                total / d_wall.as_secs_f64(),
+                total / g_wall.as_secs_f64(),
+                cpu.as_secs_f64() * 1e6 / total,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Added time to the first token of a stream, at concurrency 1.
+async fn ttft_rows(
+    client: &reqwest::Client,
+    direct: &str,
+    proxies: &[Gateway],
+    n: usize,
+) -> Result<()> {
+    let (sd_body, sg_body) = (body("gpt-4o-mini", true), body("s", true));
+    for p in proxies {
+        let url = format!("{}/v1/chat/completions", p.url);
+        let (mut d, mut g) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            d.push(ttft(client, direct, &sd_body).await?);
+            g.push(ttft(client, &url, &sg_body).await?);
+        }
+        let ((dp50, dp99), (gp50, gp99)) = (pct(&mut d), pct(&mut g));
+        println!(
+            "{}: stream time to first token (c1, 20 events): direct {dp50:.0} / {dp99:.0} µs, proxy {gp50:.0} / {gp99:.0} µs, added {:.0} / {:.0} µs (p50 / p99)",
+            p.name,
+            gp50 - dp50,
+            gp99 - dp99
+        );
+    }
+    Ok(())
+}
+
+/// RSS of `gw` with `n` streams open through it (held by the upstream after two events).
+async fn open_streams_rss(
+    gw: &Gateway,
+    upstream: &BenchUpstream,
+    n: usize,
+    idle: u64,
+) -> Result<()> {
+    let url = format!("{}/v1/chat/completions", gw.url);
+    let hold_body = body("hold", true);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .build()?;
+    let mut open = Vec::with_capacity(n);
+    for _ in 0..n {
+        let r = post(&client, &url, &hold_body).await?;
+        let mut s = r.bytes_stream();
+        let _ = s.next().await;
+        open.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss = gw.proc_field("VmRSS").unwrap_or(0);
+    println!(
+        "{}: RSS with {n} open streams: {:.1} MiB ({:.1} KiB per stream over idle)",
+        gw.name,
+        rss as f64 / 1048576.0,
+        (rss.saturating_sub(idle)) as f64 / 1024.0 / n as f64
+    );
+    upstream.release_held();
+    drop(open);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let litellm = args
+        .iter()
+        .position(|a| a == "--litellm")
+        .and_then(|i| args.get(i + 1).cloned());
     let (per_level, rounds, streams_held) = if quick {
-        (400, 3, 1000)
+        (400, 2, 1000)
     } else {
-        (4000, 5, 9000)
+        (4000, 4, 9000)
     };
     let events: Vec<bytes::Bytes> = fixtures::openai_sse_events(20);
     let routes = Routes::new()
@@ -212,109 +387,57 @@ async fn main() -> Result<()> {
             Reply::sse(&events).hold_after(2),
         );
     let upstream = BenchUpstream::start(routes)?;
-    let dir = std::env::temp_dir();
-    let gw = Gateway::start(&upstream, &dir).await?;
+    let config = write_config(&upstream, &std::env::temp_dir())?;
+    let mut proxies = vec![Gateway::start(&config).await?];
+    if let Some(bin) = &litellm {
+        proxies.push(Gateway::litellm(bin, &config).await?);
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss_idle = gw.proc_field("VmRSS").unwrap_or(0);
     println!(
         "llm-gateway benchmark ({})\n{}\n{}",
         if quick { "quick" } else { "full" },
         machine(),
         load()
     );
-    println!(
-        "boot to ready: {:.1} ms; RSS idle: {:.1} MiB",
-        gw.boot.as_secs_f64() * 1e3,
-        rss_idle as f64 / 1048576.0
-    );
-
+    let idle: Vec<u64> = proxies
+        .iter()
+        .map(|p| p.proc_field("VmRSS").unwrap_or(0))
+        .collect();
+    for (p, rss) in proxies.iter().zip(&idle) {
+        println!(
+            "{}: boot to ready {:.1} ms; RSS idle {:.1} MiB",
+            p.name,
+            p.boot.as_secs_f64() * 1e3,
+            *rss as f64 / 1048576.0
+        );
+    }
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(256)
         .build()?;
-    let direct_url = upstream.url("/v1/chat/completions");
-    let gw_url = format!("{}/v1/chat/completions", gw.url);
-    let (direct_body, gw_body) = (body("gpt-4o-mini", false), body("m", false));
-    // Warm-up: connections and caches on both paths.
-    run(&client, &direct_url, &direct_body, 64, 2000).await?;
-    run(&client, &gw_url, &gw_body, 64, 2000).await?;
-
-    println!(
-        "\n| concurrency | direct p50 / p99 (µs) | gateway p50 / p99 (µs) | added p50 / p99 (µs) | direct req/s | gateway req/s | gateway CPU/req (µs) |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    for c in [1usize, 16, 64] {
-        let (mut d_all, mut g_all) = (Vec::new(), Vec::new());
-        let (mut d_wall, mut g_wall) = (Duration::ZERO, Duration::ZERO);
-        let mut cpu = Duration::ZERO;
-        let n = per_level / rounds;
-        for round in 0..rounds {
-            // Alternate which goes first.
-            for which in [round % 2, 1 - round % 2] {
-                if which == 0 {
-                    let (d, w) = run(&client, &direct_url, &direct_body, c, n).await?;
-                    d_all.extend(d);
-                    d_wall += w;
-                } else {
-                    let before = gw.cpu().unwrap_or_default();
-                    let (g, w) = run(&client, &gw_url, &gw_body, c, n).await?;
-                    cpu += gw.cpu().unwrap_or_default().saturating_sub(before);
-                    g_all.extend(g);
-                    g_wall += w;
-                }
-            }
-        }
-        let (dp50, dp99) = pct(&mut d_all);
-        let (gp50, gp99) = pct(&mut g_all);
-        let total = (n * rounds) as f64;
-        println!(
-            "| {c} | {dp50:.0} / {dp99:.0} | {gp50:.0} / {gp99:.0} | {:.0} / {:.0} | {:.0} | {:.0} | {:.0} |",
-            gp50 - dp50,
-            gp99 - dp99,
-            total / d_wall.as_secs_f64(),
-            total / g_wall.as_secs_f64(),
-            cpu.as_secs_f64() * 1e6 / total,
-        );
+    let direct = upstream.url("/v1/chat/completions");
+    // Warm-up: connections and caches on every path.
+    run(&client, &direct, &body("gpt-4o-mini", false), 64, 2000).await?;
+    for p in &proxies {
+        run(
+            &client,
+            &format!("{}/v1/chat/completions", p.url),
+            &body("m", false),
+            64,
+            2000,
+        )
+        .await?;
     }
-
-    let (s_direct, s_gw) = (
-        upstream.url("/s/v1/chat/completions"),
-        format!("{}/v1/chat/completions", gw.url),
-    );
-    let (sd_body, sg_body) = (body("gpt-4o-mini", true), body("s", true));
-    let (mut d, mut g) = (Vec::new(), Vec::new());
-    for _ in 0..(per_level / 10) {
-        d.push(ttft(&client, &s_direct, &sd_body).await?);
-        g.push(ttft(&client, &s_gw, &sg_body).await?);
-    }
-    let ((dp50, dp99), (gp50, gp99)) = (pct(&mut d), pct(&mut g));
-    println!(
-        "\nstream time to first token (c1, 20 events): direct {dp50:.0} / {dp99:.0} µs, gateway {gp50:.0} / {gp99:.0} µs, added {:.0} / {:.0} µs (p50 / p99)",
-        gp50 - dp50,
-        gp99 - dp99
-    );
-
-    // Many open streams: each held by the upstream after its first events.
-    let hold_body = body("hold", true);
-    let mut open = Vec::with_capacity(streams_held);
-    let hold_client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .build()?;
-    for _ in 0..streams_held {
-        let r = post(&hold_client, &s_gw, &hold_body).await?;
-        let mut s = r.bytes_stream();
-        let _ = s.next().await;
-        open.push(s);
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss_streams = gw.proc_field("VmRSS").unwrap_or(0);
-    println!(
-        "RSS with {streams_held} open streams: {:.1} MiB ({:.1} KiB per stream over idle)",
-        rss_streams as f64 / 1048576.0,
-        (rss_streams.saturating_sub(rss_idle)) as f64 / 1024.0 / streams_held as f64
-    );
-    upstream.release_held();
-    drop(open);
+    latency_table(&client, &direct, &proxies, per_level, rounds).await?;
+    println!();
+    ttft_rows(
+        &client,
+        &upstream.url("/s/v1/chat/completions"),
+        &proxies,
+        per_level / 10,
+    )
+    .await?;
+    open_streams_rss(&proxies[0], &upstream, streams_held, idle[0]).await?;
+    let _ = std::fs::remove_file(&config);
     Ok(())
 }
