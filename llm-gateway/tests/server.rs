@@ -60,7 +60,9 @@ async fn a_client_gone_mid_stream_closes_the_upstream_connection() {
     // Counted as the client's going away (nginx's 499).
     let metrics = gw.get("/metrics").await.text().await.unwrap();
     assert!(
-        metrics.contains(r#"llm_gateway_requests_total{route="chat_completions",model_group="m",status="499"} 1"#),
+        metrics.contains(
+            r#"llm_gateway_requests_total{route="chat_completions",model_group="m",status="499"} 1"#
+        ),
         "{metrics}"
     );
 }
