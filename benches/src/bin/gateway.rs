@@ -95,6 +95,9 @@ impl Gateway {
                 "127.0.0.1",
             ])
             .args(["--port", &port.to_string(), "--num_workers", "1"])
+            // Offline: the bundled cost map, no telemetry.
+            .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            .env("LITELLM_TELEMETRY", "False")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
