@@ -57,6 +57,14 @@ async fn a_client_gone_mid_stream_closes_the_upstream_connection() {
         mock.wait_for_connections_open(0, CANCEL_BOUND).await,
         "the upstream still streams to nobody"
     );
+    // Counted as the client's going away (nginx's 499).
+    let metrics = gw.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(
+            r#"llm_gateway_requests_total{route="chat_completions",model_group="m",status="499"} 1"#
+        ),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -442,4 +450,108 @@ async fn sigterm_lets_a_stream_in_flight_finish() {
     };
     assert!(status.success(), "{status}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn wildcards_route_any_model_of_their_provider() {
+    let mock = MockServer::start().await;
+    mock.on("POST", "/v1/chat/completions", openai_answer("hi"));
+    let yaml = format!(
+        "model_list:\n  - model_name: \"openai/*\"\n    litellm_params:\n      model: \"openai/*\"\n      api_base: {}/v1\n      api_key: sk-wild\n",
+        mock.url()
+    );
+    let gw = gateway(&yaml).await;
+    let r = gw.chat("openai/gpt-4.1").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-litellm-model-group"], "openai/*");
+    assert_eq!(r.headers()["x-litellm-model-id"], "openai/*:openai");
+    assert_eq!(mock.requests()[0].body_json()["model"], "gpt-4.1");
+    assert_eq!(
+        mock.requests()[0].header("authorization"),
+        Some("Bearer sk-wild")
+    );
+    assert_eq!(
+        gw.chat("anthropic/claude").await.status(),
+        404,
+        "another provider is no match"
+    );
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The process-wide log of this test binary (a scoped subscriber would miss
+/// events whose interest another test's thread cached first).
+fn captured_log() -> &'static Captured {
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        captured
+    })
+}
+
+#[tokio::test]
+async fn one_access_log_line_per_call_without_prompt_or_key() {
+    let captured = captured_log();
+    let mock = MockServer::start().await;
+    mock.on("POST", "/v1/chat/completions", openai_answer("the answer"));
+    let yaml = format!(
+        "model_list:\n{}general_settings:\n  master_key: sk-master-secret\n",
+        entry("m", "openai/gpt-4o-mini", &format!("{}/v1", mock.url()), "")
+    );
+    let gw = gateway(&yaml).await;
+    let r = http()
+        .post(format!("{}/v1/chat/completions", gw.url()))
+        .bearer_auth("sk-master-secret")
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "my secret prompt"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let call_id = r.headers()["x-litellm-call-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    drop(r);
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("llm_gateway::access") && l.contains(&format!("call_id={call_id} ")))
+        .collect();
+    assert_eq!(lines.len(), 1, "call {call_id}: {lines:#?}");
+    for field in [
+        format!("call_id={call_id}"),
+        "model_group=m".into(),
+        "deployment=\"m-0\"".into(),
+        "status=200".into(),
+        "prompt_tokens=10".into(),
+    ] {
+        assert!(lines[0].contains(&field), "{field} in {}", lines[0]);
+    }
+    for secret in [
+        "my secret prompt",
+        "sk-master-secret",
+        "sk-test",
+        "the answer",
+    ] {
+        assert!(!log.contains(secret), "`{secret}` in the log:\n{log}");
+    }
 }
