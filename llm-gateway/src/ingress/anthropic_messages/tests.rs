@@ -384,11 +384,36 @@ proptest! {
         system in "[a-z ]{1,10}", user in "[a-z ]{1,10}", reply in "[a-z ]{1,10}",
         temperature in proptest::option::of(0u8..=10), max_tokens in 1u32..100_000,
         stop in prop::collection::vec("[A-Z]{1,4}", 0..3),
+        thinking in proptest::option::of(("[a-z ]{0,10}", "[A-Za-z0-9+/]{1,12}")),
+        calls in prop::collection::vec(("[a-z_]{1,6}", prop::collection::btree_map("[a-z]{1,3}", any::<i32>(), 0..3)), 0..3),
+        choice in proptest::option::of(0u8..4), budget in proptest::option::of(1024u32..4096),
     ) {
-        let mut request = ChatRequest::new("claude-sonnet-4-5").system(system).user(user)
-            .assistant(reply).user("again").max_tokens(max_tokens);
+        let mut request = ChatRequest::new("claude-sonnet-4-5").system(system).user(user);
+        let calls: Vec<ToolCall> = calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, args))| ToolCall::function(format!("toolu_{i}"), name, serde_json::to_string(&args).unwrap()))
+            .collect();
+        let mut assistant = Message::assistant_tool_calls(Some(reply), calls.clone());
+        if let Some((text, signature)) = thinking {
+            assistant.reasoning.push(ReasoningBlock::text(text).signed(signature, "anthropic"));
+        }
+        request = request.message(assistant);
+        for call in &calls {
+            request = request.message(Message::tool_result_for(call, "done"));
+            request.tools.push(Tool::function(call.name.clone(), "d", json!({"type": "object"})));
+        }
+        request.tools.dedup_by(|a, b| a.name == b.name);
+        request = request.user("again").max_tokens(max_tokens);
         request.temperature = temperature.map(|t| f32::from(t) / 10.0);
         request.stop = stop;
+        request.reasoning_budget = budget;
+        request.tool_choice = choice.map(|c| match c {
+            0 => ToolChoice::Auto,
+            1 => ToolChoice::None,
+            2 => ToolChoice::Required,
+            _ => ToolChoice::Tool("f".into()),
+        });
         let read = parse(&dialect_body(&request)).unwrap();
         request.native = read.chat.native.clone();
         prop_assert_eq!(read.chat, request);
