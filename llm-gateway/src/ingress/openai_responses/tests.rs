@@ -410,17 +410,55 @@ proptest! {
 
     #[test]
     fn a_request_reads_back_as_the_dialect_wrote_it(
-        system in "[a-z ]{1,10}", user in "[a-z ]{1,10}", reply in "[a-z ]{1,10}",
+        system in "[a-z ]{1,10}", user in "[a-z ]{1,10}", reply in "[a-z ]{0,10}",
         temperature in proptest::option::of(0u8..=10), max_tokens in proptest::option::of(1u32..100_000),
+        summary in prop::collection::vec("[a-z ]{1,8}", 0..3), encrypted in "[A-Za-z0-9=]{1,12}",
+        calls in prop::collection::vec(("[a-z_]{1,6}", "\\{\"[a-z]{1,3}\":[0-9]{1,3}\\}"), 0..3),
+        effort in proptest::option::of(0u8..3),
     ) {
-        let mut request = ChatRequest::new("gpt-5").system(system).user(user).assistant(reply).user("again");
+        let mut request = ChatRequest::new("gpt-5").system(system).user(user);
+        let calls: Vec<ToolCall> = calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, args))| ToolCall::function(format!("call_{i}"), name, args))
+            .collect();
+        let text = (!reply.is_empty()).then_some(reply);
+        let mut assistant = Message::assistant_tool_calls(text.clone(), calls.clone());
+        // The reasoning item as the API returned it, and the items it pairs with.
+        let block = |text: &str, anchor, id: &str| ReasoningBlock {
+            text: text.to_owned(),
+            source: Some("openai_responses".into()),
+            anchor,
+            id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        let parts = if summary.is_empty() { vec![String::new()] } else { summary };
+        for part in &parts {
+            assistant.reasoning.push(block(part, ReasoningAnchor::Own, "rs_1"));
+        }
+        if let Some(last) = assistant.reasoning.last_mut() {
+            last.encrypted = Some(encrypted);
+        }
+        if text.is_some() {
+            assistant.reasoning.push(block("", ReasoningAnchor::Text, "msg_1"));
+        }
+        for call in &calls {
+            assistant.reasoning.push(block("", ReasoningAnchor::ToolCall(call.id.clone()), &format!("fc_{}", call.id)));
+        }
+        request = request.message(assistant);
+        for call in &calls {
+            request = request.message(Message::tool_result_for(call, "done"));
+        }
+        request = request.user("again");
         request.max_tokens = max_tokens;
         request.temperature = temperature.map(|t| f32::from(t) / 10.0);
+        request.reasoning_effort = effort.map(|e| [ReasoningEffort::Low, ReasoningEffort::Medium, ReasoningEffort::High][usize::from(e)].clone());
         let parts = OpenAiResponsesDialect.build_request(&request, &ctx(false)).unwrap();
         let read = parse(&parts.body.unwrap()).unwrap();
         request.native = read.chat.native.clone();
-        // The dialect asks for encrypted reasoning from a reasoning model.
+        // The dialect asks for encrypted reasoning and a summary on its own.
         request.include_encrypted_reasoning = read.chat.include_encrypted_reasoning;
+        request.reasoning_summary = read.chat.reasoning_summary;
         prop_assert_eq!(read.chat, request);
     }
 
