@@ -315,14 +315,17 @@ fn answers() -> impl Strategy<Value = Vec<StreamEvent>> {
     ];
     (
         pieces(),
-        proptest::option::of("[A-Za-z0-9+/=]{1,12}"),
+        (
+            proptest::option::of("[A-Za-z0-9+/=]{1,12}"),
+            proptest::option::of("[A-Za-z0-9+/=]{1,12}"),
+        ),
         pieces(),
         calls,
         any::<(u16, u16)>(),
         finish,
     )
         .prop_map(
-            |(reasoning, signature, text, calls, (input, output), finish)| {
+            |(reasoning, (signature, redacted), text, calls, (input, output), finish)| {
                 let mut events = vec![StreamEvent::Start {
                     id: "msg_x".into(),
                     model: "m".into(),
@@ -338,6 +341,10 @@ fn answers() -> impl Strategy<Value = Vec<StreamEvent>> {
                         source: "anthropic".into(),
                         anchor: llm_runtime::ReasoningAnchor::Own,
                     });
+                }
+                if let Some(data) = redacted {
+                    let source = "anthropic".into();
+                    events.push(StreamEvent::RedactedReasoning { data, source });
                 }
                 events.extend(text.into_iter().map(|text| StreamEvent::TextDelta { text }));
                 for (index, (name, args, cuts)) in calls.into_iter().enumerate() {
