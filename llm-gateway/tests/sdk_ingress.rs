@@ -480,6 +480,10 @@ async fn upstream_errors_surface_as_the_sdks_typed_exceptions() {
                 fixture("openai_responses/error_401.json"),
             ),
         ),
+        (
+            "529",
+            MockResponse::text(529, "application/json", fixture("anthropic/error_529.json")),
+        ),
     ];
     let mut mocks = Vec::new();
     let mut entries = String::new();
@@ -552,21 +556,29 @@ async fn upstream_errors_surface_as_the_sdks_typed_exceptions() {
             );
         }
     }
-    for sdk in ["anthropic", "openai"] {
-        for (status, class) in [
-            ("429", "RateLimitError"),
-            ("400", "BadRequestError"),
-            ("401", "AuthenticationError"),
-        ] {
-            let got = &seen[format!("{sdk}:{status}")];
-            assert_eq!(got["raised"], class, "{sdk}:{status}: {got}");
-            assert_eq!(got["status"].to_string(), status, "{sdk}:{status}");
-            if sdk == "anthropic" {
-                assert_eq!(got["body"]["type"], "error", "{got}");
-            } else {
-                assert!(got["body"]["message"].is_string(), "{got}");
-            }
+    // (upstream status, SDK, exception, status the SDK saw): an overloaded
+    // upstream is Anthropic's 529, OpenAI's 503.
+    let expected = [
+        ("429", "anthropic", "RateLimitError", 429),
+        ("400", "anthropic", "BadRequestError", 400),
+        ("401", "anthropic", "AuthenticationError", 401),
+        ("529", "anthropic", "OverloadedError", 529),
+        ("429", "openai", "RateLimitError", 429),
+        ("400", "openai", "BadRequestError", 400),
+        ("401", "openai", "AuthenticationError", 401),
+        ("529", "openai", "InternalServerError", 503),
+    ];
+    for (upstream, sdk, class, status) in expected {
+        let got = &seen[format!("{sdk}:{upstream}")];
+        assert_eq!(got["raised"], class, "{sdk}:{upstream}: {got}");
+        assert_eq!(got["status"], status, "{sdk}:{upstream}");
+        if sdk == "anthropic" {
+            assert_eq!(got["body"]["type"], "error", "{got}");
+        } else {
+            assert!(got["body"]["message"].is_string(), "{got}");
         }
+    }
+    for sdk in ["anthropic", "openai"] {
         assert_eq!(seen[format!("{sdk}:429")]["retry_after"], "7");
     }
     running.running.shutdown().await;
