@@ -180,6 +180,13 @@ async fn bad_bodies_are_answered_in_each_ingress_envelope() {
         body["error"]["message"],
         "input: must be an array, not a number"
     );
+    let unknown = r#"{"model":"nope","messages":[{"role":"user","content":"hi"}]}"#;
+    let count = post("/v1/messages/count_tokens", unknown.into())
+        .await
+        .unwrap();
+    assert_eq!(count.status(), 404);
+    let body: Value = count.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "not_found_error");
     let count = post("/v1/messages/count_tokens", r#"{"model":"m"}"#.into())
         .await
         .unwrap();

@@ -13,6 +13,7 @@ use super::stream::MessagesStream;
 use super::{count_tokens, request, response};
 use crate::call::{self, CallRecord, ObservedStream};
 use crate::error::GatewayError;
+use crate::models::Target;
 use crate::state::SharedState;
 
 /// The route's name in metrics and the access log.
@@ -68,16 +69,28 @@ async fn messages(
     }
 }
 
-/// The prompt's token count, without an upstream call.
-async fn count(body: Result<Bytes, BytesRejection>) -> Response {
+/// The prompt's token count, without an upstream call: counted for the
+/// model the name resolves to (a group's first deployment), 404 for a name
+/// the config does not have.
+async fn count(State(state): State<SharedState>, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(rejection) => return into_response(&GatewayError::from_body_rejection(&rejection)),
     };
-    match request::parse_count_tokens(&body) {
-        Ok(request) => axum::Json(count_tokens(&request)).into_response(),
-        Err(e) => into_response(&GatewayError::from(e)),
+    let mut request = match request::parse_count_tokens(&body) {
+        Ok(request) => request,
+        Err(e) => return into_response(&GatewayError::from(e)),
+    };
+    match state.models.resolve(&request.model) {
+        None => return into_response(&GatewayError::model_not_found(&request.model)),
+        Some(Target::Group { deployments, .. }) => {
+            if let Some(first) = deployments.first() {
+                request.model.clone_from(&first.model);
+            }
+        }
+        Some(Target::Wildcard(_)) => {}
     }
+    axum::Json(count_tokens(&request)).into_response()
 }
 
 fn with_headers(mut response: Response, record: &CallRecord) -> Response {
