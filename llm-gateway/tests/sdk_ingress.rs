@@ -414,12 +414,21 @@ async fn both_sdks_read_every_upstream_format_through_both_ingresses() {
                 _ => "completed",
             };
             assert_eq!(got["stop"], status, "{name}");
-            let encrypted: Vec<&str> = answer
+            // A Responses upstream's encrypted reasoning as it gave it; an
+            // Anthropic upstream's signature carried to come back next turn.
+            let encrypted: Vec<String> = answer
                 .message
                 .reasoning
                 .iter()
-                .filter(|b| b.is_from("openai_responses"))
-                .filter_map(|b| b.encrypted.as_deref())
+                .filter_map(
+                    |b| match (b.source.as_deref(), &b.signature, &b.encrypted) {
+                        (Some("openai_responses"), _, Some(data)) => Some(data.clone()),
+                        (Some("anthropic"), Some(sig), _) => {
+                            Some(format!("llm-gateway.v1.sig.anthropic.{sig}"))
+                        }
+                        _ => None,
+                    },
+                )
                 .collect();
             assert_eq!(got["encrypted"], json!(encrypted), "{name}");
         }

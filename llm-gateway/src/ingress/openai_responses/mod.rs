@@ -13,6 +13,7 @@
 //! - [`routes`]: the handler; errors are the gateway's own, in OpenAI's
 //!   envelope ([`GatewayError`](crate::error::GatewayError)).
 
+mod carried;
 pub mod request;
 pub mod response;
 mod routes;

@@ -221,8 +221,15 @@ fn reasoning_item(item: Fields<'_>) -> Result<Vec<ReasoningBlock>> {
     if blocks.is_empty() {
         blocks.push(anchored(id, ReasoningAnchor::Own));
     }
+    let encrypted = item.opt_str("encrypted_content")?;
+    if let Some(encrypted) = encrypted {
+        let text = blocks.iter().map(|b| b.text.as_str()).collect();
+        if let Some(carried) = super::carried::unwrap(text, encrypted) {
+            return Ok(vec![carried]);
+        }
+    }
     if let Some(last) = blocks.last_mut() {
-        last.encrypted = item.opt_str("encrypted_content")?.map(str::to_owned);
+        last.encrypted = encrypted.map(str::to_owned);
     }
     Ok(blocks)
 }

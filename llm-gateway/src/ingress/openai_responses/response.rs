@@ -207,10 +207,12 @@ fn reasoning_item(parts: &[&ReasoningBlock], ids: &mut Ids<'_>) -> Option<Value>
         .filter(|b| !b.text.is_empty())
         .map(|b| json!({"type": "summary_text", "text": b.text}))
         .collect();
-    let encrypted = parts
-        .iter()
-        .find_map(|b| b.encrypted.as_ref())
-        .filter(|_| own);
+    let encrypted = if own {
+        parts.iter().find_map(|b| b.encrypted.clone())
+    } else {
+        // Another API's signed reasoning rides along, to come back next turn.
+        super::carried::wrap(parts[0])
+    };
     if summary.is_empty() && encrypted.is_none() && !own {
         return None;
     }

@@ -500,3 +500,55 @@ proptest! {
         }
     }
 }
+
+/// An Anthropic upstream's signed and redacted thinking, given to a
+/// Responses client, comes back on its next turn and reaches Anthropic as
+/// the blocks it signed (a tool-use turn without them is refused).
+#[test]
+fn another_apis_signed_reasoning_makes_the_round_trip() {
+    let mut answer = ChatResponse::empty();
+    answer.message.reasoning = vec![
+        ReasoningBlock::text("Use the tool.").signed("EqQBsig==", "anthropic"),
+        ReasoningBlock::redacted("opaque", "anthropic"),
+    ];
+    answer.message.tool_calls = vec![ToolCall::function("toolu_1", "f", r#"{"a":1}"#)];
+    answer.finish_reason = Some(FinishReason::ToolCalls);
+    let object = response_object(&answer, "claude", &Map::new());
+    let mut input = vec![json!({"role": "user", "content": "go"})];
+    input.extend(object["output"].as_array().unwrap().iter().cloned());
+    input.push(json!({"type": "function_call_output", "call_id": "toolu_1", "output": "ok"}));
+    let body = json!({"model": "claude", "input": input});
+    let read = parse(body.to_string().as_bytes()).unwrap();
+    let assistant = &read.chat.messages[1];
+    let anthropic: Vec<&ReasoningBlock> = assistant
+        .reasoning
+        .iter()
+        .filter(|b| b.is_from("anthropic"))
+        .collect();
+    assert_eq!(
+        anthropic,
+        answer.message.reasoning.iter().collect::<Vec<_>>()
+    );
+    assert_eq!(assistant.tool_calls, answer.message.tool_calls);
+    let spec = llm_runtime::ProviderSpec::new("anthropic", "https://api.anthropic.com/v1");
+    let spec: &'static llm_runtime::ProviderSpec = Box::leak(Box::new(spec));
+    let ctx = RequestContext {
+        spec,
+        model: "claude-sonnet-4-5",
+        stream: false,
+    };
+    let mut chat = read.chat;
+    chat.native = None;
+    let parts = llm_runtime::dialects::AnthropicDialect
+        .build_request(&chat, &ctx)
+        .unwrap();
+    let sent: Value = serde_json::from_slice(&parts.body.unwrap()).unwrap();
+    assert_eq!(
+        sent["messages"][1]["content"],
+        json!([
+            {"type": "thinking", "thinking": "Use the tool.", "signature": "EqQBsig=="},
+            {"type": "redacted_thinking", "data": "opaque"},
+            {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}},
+        ])
+    );
+}
