@@ -108,6 +108,11 @@ pub(crate) fn raw_arguments(name: &str, arguments: &str) -> Result<Value> {
     Ok(Value::String(format!("{}{}", *MARKER, raw.get())))
 }
 
+/// A JSON value for a request body that [`RawBody`] writes as `raw`'s text.
+pub(crate) fn raw_value(raw: &RawValue) -> Value {
+    Value::String(format!("{}{}", *MARKER, raw.get()))
+}
+
 /// A request body whose [`raw_arguments`] placeholders are written as the
 /// JSON text they carry; everything else is serialized as the `Value` is.
 pub(crate) struct RawBody<'a>(pub(crate) &'a Value);

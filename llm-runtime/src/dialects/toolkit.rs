@@ -29,8 +29,13 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use serde_json::value::RawValue;
+
+use super::raw_json::raw_value;
 use crate::error::{Error, Result};
-use crate::types::{ChatRequest, Embedding, ImageSource, ModelInfo, ReasoningEffort, Role, Tool};
+use crate::types::{
+    ChatRequest, Embedding, ImageSource, ModelInfo, NativeBody, ReasoningEffort, Role, Tool,
+};
 
 /// The names an API gives the sampling parameters of a [`ChatRequest`];
 /// `max_tokens: None` leaves `max_tokens` to the dialect (Anthropic requires
@@ -103,6 +108,36 @@ pub fn merge_extra(body: &mut Map<String, Value>, extra: &Map<String, Value>, me
             body.insert(key.clone(), value.clone());
         }
     }
+}
+
+/// The body of a request the caller wrote in this dialect's own format (see
+/// [`NativeBody`]): its fields as written (each [`raw_value`] text, so the
+/// body must be serialized through [`RawBody`](super::raw_json::RawBody)),
+/// with the route's `model` and the call's `stream` in place of the caller's,
+/// then the request's [`extra`](ChatRequest::extra) fields.
+pub(crate) fn native_body(
+    request: &ChatRequest,
+    native: &NativeBody,
+    model: &str,
+    stream: bool,
+) -> Result<Map<String, Value>> {
+    let fields: std::collections::BTreeMap<String, &RawValue> =
+        serde_json::from_str(native.fields()).map_err(|e| {
+            Error::invalid_request(format!(
+                "the caller's request body is not a JSON object: {e}"
+            ))
+        })?;
+    let mut body: Map<String, Value> = fields
+        .into_iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "model" | "stream"))
+        .map(|(key, raw)| (key, raw_value(raw)))
+        .collect();
+    body.insert("model".into(), Value::String(model.to_owned()));
+    if stream {
+        body.insert("stream".into(), Value::Bool(true));
+    }
+    merge_extra(&mut body, &request.extra, &[]);
+    Ok(body)
 }
 
 /// A conversation as turns of alternating roles, for APIs that want consecutive

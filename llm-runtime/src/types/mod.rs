@@ -3,6 +3,7 @@
 mod embedding;
 mod message;
 mod meta;
+mod native;
 mod param;
 mod reasoning;
 mod request;
@@ -15,6 +16,7 @@ pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolCallKind};
 pub use meta::{
     FallbackClass, RateLimit, RateLimits, ResponseMeta, RouteOutcome, RouteStep, RoutingTrace,
 };
+pub use native::NativeBody;
 pub use param::{Param, Params};
 pub use reasoning::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock};
 pub use request::{

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::message::{Message, Part};
+use super::native::NativeBody;
 use super::reasoning::CacheBreakpoint;
 use super::response::ChatResponse;
 
@@ -275,6 +276,10 @@ pub struct ChatRequest {
     /// the prompt (Gemini `cachedContent`, `cachedContents/...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_content: Option<String>,
+    /// The request as the caller wrote it in one wire format, sent unchanged
+    /// by the dialect of that format only (see [`NativeBody`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<NativeBody>,
 }
 
 impl ChatRequest {
@@ -443,6 +448,17 @@ impl ChatRequest {
     /// ```
     pub fn push_reply(&mut self, reply: &ChatResponse) {
         self.messages.push(reply.message.clone());
+    }
+
+    /// Set the body as the caller wrote it in one wire format (see [`NativeBody`]).
+    pub fn native(mut self, native: NativeBody) -> Self {
+        self.native = Some(native);
+        self
+    }
+
+    /// The caller's own body, when it is written in the wire format `format`.
+    pub fn native_for(&self, format: &str) -> Option<&NativeBody> {
+        self.native.as_ref().filter(|n| n.format == format)
     }
 
     /// Set this request's unsupported-parameter policy.

@@ -16,6 +16,11 @@
 //! `max_tokens` is required by the API, so it defaults to
 //! [`DEFAULT_MAX_TOKENS`] (raised above the thinking budget when one is set).
 //!
+//! A request that carries the caller's own body in this format
+//! ([`NativeBody`](crate::NativeBody), a gateway's same-dialect passthrough)
+//! is sent as written instead: its fields byte for byte, with the route's
+//! `model`, the call's `stream` and the request's `extra` fields.
+//!
 //! Response: `text` blocks are joined into the answer text, `thinking` blocks
 //! into [`ChatResponse::reasoning`](crate::ChatResponse::reasoning) and, with
 //! their signatures, into the message's [`ReasoningBlock`](crate::types::ReasoningBlock)s

@@ -5,7 +5,8 @@ use serde_json::{Map, Value, json};
 use super::DEFAULT_MAX_TOKENS;
 use super::response::SOURCE;
 use crate::dialects::toolkit::{
-    SamplingNames, Turns, arguments_object, merge_extra, split_data_url, thinking_budget,
+    SamplingNames, Turns, arguments_object, merge_extra, native_body, split_data_url,
+    thinking_budget,
 };
 use crate::error::{Error, Result};
 use crate::types::{
@@ -15,6 +16,9 @@ use crate::types::{
 
 /// The JSON body of a Messages request.
 pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value> {
+    if let Some(native) = request.native_for(SOURCE) {
+        return native_body(request, native, model, stream).map(Value::Object);
+    }
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
     if let Some(system) = system(request) {

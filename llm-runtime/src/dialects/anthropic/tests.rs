@@ -689,3 +689,35 @@ fn tool_blocks_are_capped_and_found_by_index_in_constant_time() {
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(e.message().contains("MAX_TOOL_CALLS"), "{}", e.message());
 }
+
+#[test]
+fn a_native_body_is_sent_as_written_with_the_routes_model() {
+    let thinking =
+        r#"{"type":"thinking","thinking":"2 + 2 = 4 \u00e9","signature":"EqQBCgIYAhIM"}"#;
+    let written = format!(
+        r#"{{"model":"client-name","stream":false,"max_tokens":50,"future_field":{{"b":1,"a":1.10}},"messages":[{{"role":"user","content":"hi"}},{{"role":"assistant","content":[{thinking}]}}]}}"#
+    );
+    let native = crate::types::NativeBody::new(response::SOURCE, written.clone()).unwrap();
+    let request = ChatRequest::new("claude").user("other text").native(native);
+    let parts = AnthropicDialect
+        .build_request(&request, &ctx(true))
+        .unwrap();
+    let sent = std::str::from_utf8(parts.body.as_deref().unwrap()).unwrap();
+    assert!(sent.contains(thinking), "{sent}");
+    assert!(
+        sent.contains(r#""future_field":{"b":1,"a":1.10}"#),
+        "{sent}"
+    );
+    let body: Value = serde_json::from_str(sent).unwrap();
+    assert_eq!(body["model"], "claude-sonnet-4-5");
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["messages"][0]["content"], "hi");
+    // Another format's body is not this dialect's: the unified fields are sent.
+    let other = crate::types::NativeBody::new("openai_responses", written).unwrap();
+    let body = body_of(
+        &ChatRequest::new("claude").user("other text").native(other),
+        false,
+    );
+    assert_eq!(body["messages"][0]["content"][0]["text"], "other text");
+    assert!(body.get("future_field").is_none());
+}

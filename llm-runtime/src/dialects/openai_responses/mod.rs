@@ -24,6 +24,11 @@
 //! caller asks for server-side state instead, and `include`, `reasoning`,
 //! `truncation`, `parallel_tool_calls`... replace what the dialect would send.
 //!
+//! A request that carries the caller's own body in this format
+//! ([`NativeBody`](crate::NativeBody), a gateway's same-dialect passthrough)
+//! is sent as written instead: its fields byte for byte, with the route's
+//! `model`, the call's `stream` and the request's `extra` fields.
+//!
 //! Response: `output` items in order. `output_text` parts are the answer's
 //! text, `refusal` parts its [`ChatResponse::refusal`], `function_call`s its
 //! tool calls (the id is the `call_id` a result answers). A `reasoning` item
@@ -59,6 +64,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+use crate::dialects::raw_json::RawBody;
 use crate::error::Result;
 use crate::provider::{HttpParts, RequestContext, Transform};
 use crate::types::{ChatRequest, Param, Params};
@@ -88,7 +94,8 @@ impl Transform for OpenAiResponsesDialect {
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = ctx.model_or(&request.model);
-        HttpParts::post_json("/responses", &request::body(request, model, ctx.stream))
+        let body = request::body(request, model, ctx.stream)?;
+        HttpParts::post_json("/responses", &RawBody(&body))
     }
 
     parse_via_modules!();

@@ -3,14 +3,18 @@
 use serde_json::{Map, Value, json};
 
 use super::SOURCE;
-use crate::dialects::toolkit::{SamplingNames, image_url, merge_extra};
+use crate::dialects::toolkit::{SamplingNames, image_url, merge_extra, native_body};
+use crate::error::Result;
 use crate::types::{
     ChatRequest, Message, Part, ReasoningAnchor, ReasoningBlock, ReasoningEffort, ReasoningSummary,
     ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
 
 /// The JSON body of a Responses request for `model`.
-pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Value {
+pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value> {
+    if let Some(native) = request.native_for(SOURCE) {
+        return native_body(request, native, model, stream).map(Value::Object);
+    }
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
     if let Some(instructions) = request.system_text() {
@@ -50,7 +54,7 @@ pub(super) fn body(request: &ChatRequest, model: &str, stream: bool) -> Value {
         body.insert("stream".into(), json!(true));
     }
     merge_extra(&mut body, &request.extra, &[]);
-    Value::Object(body)
+    Ok(Value::Object(body))
 }
 
 /// The conversation as `input` items (the system text goes in `instructions`).

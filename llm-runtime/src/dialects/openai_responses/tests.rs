@@ -470,3 +470,26 @@ fn any_bytes_are_a_result_never_a_panic() {
         );
     }
 }
+
+#[test]
+fn a_native_body_is_sent_as_written_with_the_routes_model() {
+    let item = r#"{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAA=="}"#;
+    let written = format!(
+        r#"{{"model":"x","stream":true,"store":true,"new_field":[1.50],"input":[{item},{{"role":"user","content":"hi"}}]}}"#
+    );
+    let native = crate::types::NativeBody::new(SOURCE, written).unwrap();
+    let request = ChatRequest::new("gpt-5").user("hi").native(native);
+    let parts = OpenAiResponsesDialect
+        .build_request(&request, &ctx("gpt-5", false))
+        .unwrap();
+    let sent = std::str::from_utf8(parts.body.as_deref().unwrap()).unwrap();
+    assert!(sent.contains(item), "{sent}");
+    assert!(sent.contains(r#""new_field":[1.50]"#), "{sent}");
+    let body: Value = serde_json::from_str(sent).unwrap();
+    assert_eq!(
+        (body["model"].as_str(), body.get("stream")),
+        (Some("gpt-5"), None)
+    );
+    assert_eq!(body["store"], true);
+    assert!(body.get("include").is_none());
+}
