@@ -40,18 +40,24 @@ impl ServeOptions {
     }
 }
 
-/// Bind `addr`, refusing a non-loopback address without a master key (the
-/// gateway would otherwise spend its providers' keys for anyone who can reach it).
-pub async fn bind(addr: SocketAddr, state: &SharedState) -> io::Result<TcpListener> {
-    if !addr.ip().is_loopback() && state.master_key.is_none() {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "refusing to listen on {addr} without a master key: set general_settings.master_key \
-                 (or LITELLM_MASTER_KEY), or listen on 127.0.0.1"
-            ),
-        ));
+/// Refuse a non-loopback address without a master key (the gateway would
+/// otherwise spend its providers' keys for anyone who can reach it).
+pub fn check_address(addr: SocketAddr, has_master_key: bool) -> io::Result<()> {
+    if addr.ip().is_loopback() || has_master_key {
+        return Ok(());
     }
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "refusing to listen on {addr} without a master key: set general_settings.master_key \
+             (or LITELLM_MASTER_KEY), or listen on 127.0.0.1"
+        ),
+    ))
+}
+
+/// Bind `addr` after [`check_address`].
+pub async fn bind(addr: SocketAddr, state: &SharedState) -> io::Result<TcpListener> {
+    check_address(addr, state.master_key.is_some())?;
     TcpListener::bind(addr).await
 }
 

@@ -248,14 +248,26 @@ async fn h2c_and_http1_on_one_port() {
 async fn a_public_address_needs_a_master_key() {
     let config = llm_gateway::config::GatewayConfig::default();
     let state = llm_gateway::AppState::from_config(config).unwrap();
+    // Refused before any socket is bound.
     let public = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
     let err = llm_gateway::server::spawn(state, public).await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
-    let yaml = "general_settings:\n  master_key: sk-master\n";
-    let loaded = llm_gateway::config::GatewayConfig::parse(yaml, &|_| None).unwrap();
-    let state = llm_gateway::AppState::from_config(loaded.config).unwrap();
-    let running = llm_gateway::server::spawn(state, public).await.unwrap();
-    running.shutdown().await;
+    let lan = SocketAddr::from((Ipv4Addr::new(192, 168, 1, 2), 4000));
+    let v6 = SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 4000));
+    for addr in [public, lan, v6] {
+        let check = llm_gateway::server::check_address(addr, false);
+        assert_eq!(
+            check.unwrap_err().kind(),
+            std::io::ErrorKind::PermissionDenied,
+            "{addr}"
+        );
+        assert!(
+            llm_gateway::server::check_address(addr, true).is_ok(),
+            "{addr} with a key"
+        );
+    }
+    let v6_loopback = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0));
+    assert!(llm_gateway::server::check_address(v6_loopback, false).is_ok());
 }
 
 #[tokio::test]
