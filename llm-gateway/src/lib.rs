@@ -1,0 +1,4 @@
+//! llm-gateway: an OpenAI- and Anthropic-compatible server on llm-runtime.
+#![warn(missing_docs)]
+
+pub mod governance;
