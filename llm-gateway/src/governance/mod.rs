@@ -96,6 +96,7 @@ pub struct Governance {
     spend: SpendWriter,
     wake: Arc<tokio::sync::Notify>,
     refresher: tokio::task::JoinHandle<()>,
+    budget_resets: tokio::task::JoinHandle<()>,
     unpriced: UnpricedPolicy,
     reservation_ttl: Duration,
 }
@@ -136,6 +137,7 @@ impl Governance {
             Arc::clone(&wake),
         );
         let spend = SpendWriter::start(Arc::clone(&store), config.spend.clone());
+        let budget_resets = spawn_budget_resets(Arc::clone(&store), Arc::clone(&wake));
         Ok(Arc::new(Governance {
             master_key: config.master_key,
             store,
@@ -144,6 +146,7 @@ impl Governance {
             spend,
             wake,
             refresher,
+            budget_resets,
             unpriced: config.unpriced,
             reservation_ttl: config.reservation_ttl,
         }))
@@ -178,5 +181,26 @@ impl Governance {
 impl Drop for Governance {
     fn drop(&mut self) {
         self.refresher.abort();
+        self.budget_resets.abort();
     }
+}
+
+/// How often due budget periods are reset (any replica may; the update is
+/// idempotent: it only touches rows whose period ended).
+const BUDGET_RESET_EVERY: Duration = Duration::from_secs(5);
+
+fn spawn_budget_resets(
+    store: Arc<dyn Store>,
+    wake: Arc<tokio::sync::Notify>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(BUDGET_RESET_EVERY).await;
+            if let Ok(n) = store.reset_budgets(model::now_ms()).await
+                && n > 0
+            {
+                wake.notify_one();
+            }
+        }
+    })
 }

@@ -1,1 +1,2 @@
+pub(crate) mod replica;
 pub(crate) mod servers;

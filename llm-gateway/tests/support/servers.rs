@@ -244,6 +244,7 @@ impl Redis {
     pub(crate) fn start() -> Option<Redis> {
         let installed = Command::new("sh")
             .args(["-c", "command -v redis-server"])
+            .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
         if !installed {
