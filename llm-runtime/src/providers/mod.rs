@@ -23,10 +23,13 @@ mod gemini;
 mod inference_hosts;
 mod local_servers;
 mod model_labs;
+mod named;
 mod ollama;
 mod openai_compatible;
 mod openai_responses;
 pub(crate) mod vertex;
+
+pub use named::{NamedConfig, connect_named};
 
 /// A built-in provider [`Client::from_env`](crate::Client::from_env) knows how to build.
 pub(crate) struct Builtin {
@@ -36,6 +39,8 @@ pub(crate) struct Builtin {
     /// placeholders and required headers from `settings` (name, value).
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) connect_to: ConnectTo,
+    /// Connect with a config file's settings ([`connect_named`]).
+    pub(crate) connect_named: fn(&NamedConfig) -> Result<Arc<dyn LlmProvider>>,
 }
 
 /// `(base_url, api_key, settings)` to a connected provider; see [`connect_provider`].
@@ -77,6 +82,7 @@ macro_rules! builtin_providers {
                 spec: &<$ty as Provider>::SPEC,
                 connect: || Ok(Arc::new($ty::from_env()?) as Arc<dyn LlmProvider>),
                 connect_to: connect_provider::<$ty>,
+                connect_named: named::connect_named_provider::<$ty>,
             }
         ),*];
     };

@@ -1,0 +1,21 @@
+//! [`router`]: the axum `Router` with every route and layer.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+use crate::state::SharedState;
+
+/// Every route: the ingress routes behind the master-key check and the
+/// body limit, the health and metrics routes open.
+pub fn router(state: SharedState) -> Router {
+    let models = crate::ingress::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authorize,
+        ))
+        .layer(DefaultBodyLimit::max(state.limits.body_limit));
+    Router::new()
+        .merge(models)
+        .merge(crate::health::routes())
+        .with_state(state)
+}

@@ -1,0 +1,90 @@
+//! The command line: LiteLLM's proxy flags (`--config`, `--host`, `--port`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::config::GatewayConfig;
+use crate::server::{self, ServeOptions};
+use crate::state::AppState;
+
+/// `llm-gateway` arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "llm-gateway",
+    version,
+    about = "An OpenAI- and Anthropic-compatible LLM gateway that runs LiteLLM's config.yaml"
+)]
+pub struct Args {
+    /// LiteLLM's `config.yaml`. Without it the gateway serves offline on a
+    /// loopback mock model (`mock`), for a first try.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// The address to listen on. A non-loopback address needs a master key
+    /// (`general_settings.master_key` or `LITELLM_MASTER_KEY`).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// The port to listen on (0: any free port; the address is printed).
+    #[arg(long, default_value_t = 4000)]
+    pub port: u16,
+}
+
+/// Parse the arguments, load the config, serve until SIGTERM or Ctrl-C.
+pub async fn main() -> ExitCode {
+    init_tracing();
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("llm-gateway: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let (config, mock) = match &args.config {
+        Some(path) => {
+            let loaded = GatewayConfig::load(path).map_err(|e| e.to_string())?;
+            for warning in &loaded.warnings {
+                tracing::warn!(target: "llm_gateway::config", "{warning}");
+                eprintln!("llm-gateway: warning: {warning}");
+            }
+            (loaded.config, None)
+        }
+        None => {
+            let (config, mock) = crate::offline::config().await.map_err(|e| e.to_string())?;
+            (config, Some(mock))
+        }
+    };
+    let state = AppState::from_config(config).map_err(|e| e.to_string())?;
+    let addr = SocketAddr::new(args.host, args.port);
+    let options = ServeOptions::from_state(&state);
+    let listener = server::bind(addr, &state)
+        .await
+        .map_err(|e| e.to_string())?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // The one line a script (and the tests) read to find the port.
+    println!("llm-gateway listening on http://{local}");
+    if mock.is_some() {
+        println!(
+            "no --config: serving the offline mock model `mock`; try\n  curl http://{local}/v1/chat/completions -H 'content-type: application/json' -d '{{\"model\":\"mock\",\"messages\":[{{\"role\":\"user\",\"content\":\"Hello\"}}]}}'"
+        );
+    }
+    server::serve(listener, state, options, server::shutdown_signal()).await;
+    drop(mock);
+    Ok(())
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("LLM_GATEWAY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

@@ -1,0 +1,30 @@
+//! The ingress codecs: one module per wire format a client speaks. Each
+//! turns its wire request into the runtime's unified types, calls
+//! [`crate::call`], and renders the answer (and its errors) in its own format.
+//!
+//! # Adding an ingress
+//!
+//! 1. Write `src/ingress/NAME.rs` with `pub fn routes() -> Router<SharedState>`
+//!    (handlers take `State<SharedState>` and the body as
+//!    `Result<Bytes, BytesRejection>`, so a body past the limit becomes a 413
+//!    in the ingress's own envelope: see [`openai_chat`]).
+//! 2. Declare it below and `.merge(NAME::routes())` in [`routes`].
+//!
+//! The routes merged here sit behind the master-key check and the request
+//! body limit ([`crate::app::router`]).
+
+use axum::Router;
+
+use crate::state::SharedState;
+
+pub mod embeddings;
+pub mod models;
+pub mod openai_chat;
+
+/// Every ingress route.
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .merge(openai_chat::routes())
+        .merge(embeddings::routes())
+        .merge(models::routes())
+}

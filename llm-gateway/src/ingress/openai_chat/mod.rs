@@ -1,0 +1,77 @@
+//! OpenAI Chat Completions: `POST /v1/chat/completions` and `/chat/completions`,
+//! JSON and SSE exactly as OpenAI frames them.
+
+mod request;
+mod response;
+mod stream;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::call;
+use crate::error::GatewayError;
+use crate::state::SharedState;
+
+pub use request::{ParsedChat, parse_request};
+pub use response::render_response;
+pub use stream::ChunkEncoder;
+
+/// The Chat Completions routes.
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/chat/completions", post(chat_completions))
+}
+
+async fn chat_completions(
+    State(state): State<SharedState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => return GatewayError::from_body_rejection(&rejection).into_response(),
+    };
+    let parsed = match parse_request(&body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let model = parsed.model.clone();
+    if parsed.stream {
+        match call::chat_stream(&state, "chat_completions", &model, parsed.request).await {
+            Ok(observed) => {
+                let headers = observed.headers();
+                let encoder = ChunkEncoder::new(&model, parsed.include_usage);
+                let body = Body::from_stream(stream::sse(observed, encoder));
+                let mut response = Response::new(body);
+                response.headers_mut().extend(headers);
+                let h = response.headers_mut();
+                h.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/event-stream"),
+                );
+                h.insert(
+                    http::header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("no-cache"),
+                );
+                response
+            }
+            Err((e, record)) => with_headers(e.into_response(), &record),
+        }
+    } else {
+        let (result, record) = call::chat(&state, "chat_completions", &model, parsed.request).await;
+        let response = match result {
+            Ok(answer) => axum::Json(render_response(&answer, &model)).into_response(),
+            Err(e) => e.into_response(),
+        };
+        with_headers(response, &record)
+    }
+}
+
+fn with_headers(mut response: Response, record: &call::CallRecord) -> Response {
+    response.headers_mut().extend(record.headers());
+    response
+}
