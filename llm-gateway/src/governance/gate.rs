@@ -243,7 +243,7 @@ impl Governance {
             estimate,
             started: now,
             settled: AtomicBool::new(false),
-            seen: std::sync::Mutex::new(None),
+            seen: std::sync::Mutex::new(Seen::default()),
         };
         if admission.ask.scopes.is_empty() {
             return Ok(admission);
@@ -328,7 +328,17 @@ pub struct Admission {
     estimate: Estimate,
     started: i64,
     settled: AtomicBool,
-    seen: std::sync::Mutex<Option<Usage>>,
+    seen: std::sync::Mutex<Seen>,
+}
+
+/// What a call has shown of its usage so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    usage: Option<Usage>,
+    /// The cost the caller priced it at (the serving deployment's price).
+    cost: Option<Nanos>,
+    /// The call failed before any usage: release, bill nothing.
+    failed: bool,
 }
 
 impl Admission {
@@ -352,7 +362,7 @@ impl Admission {
             },
             started: 0,
             settled: AtomicBool::new(true),
-            seen: std::sync::Mutex::new(None),
+            seen: std::sync::Mutex::new(Seen::default()),
         }
     }
 
@@ -361,12 +371,44 @@ impl Admission {
         &self.ask.id
     }
 
-    /// Record usage seen so far (a stream's usage chunk, or counted output).
-    pub fn observe(&self, usage: Usage) {
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(usage);
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The cost of `usage` at this call's price (`None`: unpriced).
+    /// Record usage seen so far (a stream's usage chunk, or counted output).
+    pub fn observe(&self, usage: Usage) {
+        self.seen().usage = Some(usage);
+    }
+
+    /// Record usage and what it cost at the serving deployment's price
+    /// (`None`: the estimate's price applies).
+    pub fn observe_priced(&self, usage: Usage, cost: Option<Nanos>) {
+        let mut seen = self.seen();
+        seen.usage = Some(usage);
+        seen.cost = cost;
+    }
+
+    /// Output tokens counted from a stream so far (until its usage arrives):
+    /// what a disconnect is billed for, with the counted input.
+    pub fn observe_streamed(&self, completion_tokens: i64) {
+        let mut seen = self.seen();
+        seen.usage = Some(Usage {
+            prompt_tokens: self.estimate.prompt_tokens,
+            completion_tokens,
+        });
+        seen.cost = None;
+    }
+
+    /// The call failed before the upstream reported any usage: when dropped,
+    /// release the reservation and bill nothing.
+    pub fn failed(&self) {
+        let mut seen = self.seen();
+        if seen.usage.is_none() {
+            seen.failed = true;
+        }
+    }
+
+    /// The cost of `usage` at this call's estimated price (`None`: unpriced).
     pub fn cost_of(&self, usage: Usage) -> Option<Nanos> {
         self.estimate
             .price
@@ -375,33 +417,36 @@ impl Admission {
 
     /// Settle with the actual usage and bill it, once (later calls do nothing).
     pub async fn settle(self, usage: Usage) {
-        self.settle_ref(usage).await;
+        let cost = self.seen().cost.or_else(|| self.cost_of(usage));
+        self.settle_ref(usage, cost, true).await;
     }
 
-    async fn settle_ref(&self, usage: Usage) {
+    async fn settle_ref(&self, usage: Usage, cost: Option<Nanos>, bill: bool) {
         if self.settled.swap(true, Ordering::SeqCst) {
             return;
         }
         let (Some(gov), Some(key)) = (&self.governance, &self.key) else {
             return;
         };
-        let cost = self.cost_of(usage);
+        let cost = if bill { cost } else { Some(0) };
         let actual = Actual {
             tokens: usage.prompt_tokens + usage.completion_tokens,
             cost: cost.unwrap_or(0),
         };
-        gov.spend.bill(SpendRecord {
-            request_id: self.ask.id.clone(),
-            token_hash: key.token_hash.clone(),
-            team_id: key.team_id.clone(),
-            model: self.estimate.model.clone(),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            spend_nanos: actual.cost,
-            unpriced: cost.is_none(),
-            start_time: self.started,
-            end_time: now_ms(),
-        });
+        if bill {
+            gov.spend.bill(SpendRecord {
+                request_id: self.ask.id.clone(),
+                token_hash: key.token_hash.clone(),
+                team_id: key.team_id.clone(),
+                model: self.estimate.model.clone(),
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                spend_nanos: actual.cost,
+                unpriced: cost.is_none(),
+                start_time: self.started,
+                end_time: now_ms(),
+            });
+        }
         if !self.ask.scopes.is_empty()
             && let Err(e) = gov.counters.settle(&self.ask, actual).await
         {
@@ -416,14 +461,15 @@ impl Drop for Admission {
         if self.settled.load(Ordering::SeqCst) {
             return;
         }
-        let usage = self
-            .seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .unwrap_or(Usage {
-                prompt_tokens: self.estimate.prompt_tokens,
-                completion_tokens: 0,
-            });
+        let seen = *self.seen();
+        // Nothing reported (a disconnect before any usage): bill the counted
+        // input, never zero.
+        let usage = seen.usage.unwrap_or(Usage {
+            prompt_tokens: self.estimate.prompt_tokens,
+            completion_tokens: 0,
+        });
+        let cost = seen.cost.or_else(|| self.cost_of(usage));
+        let bill = !seen.failed;
         let this = Admission {
             governance: self.governance.take(),
             key: self.key.take(),
@@ -431,11 +477,11 @@ impl Drop for Admission {
             estimate: self.estimate.clone(),
             started: self.started,
             settled: AtomicBool::new(false),
-            seen: std::sync::Mutex::new(None),
+            seen: std::sync::Mutex::new(Seen::default()),
         };
         self.settled.store(true, Ordering::SeqCst);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move { this.settle(usage).await });
+            handle.spawn(async move { this.settle_ref(usage, cost, bill).await });
         }
     }
 }

@@ -12,19 +12,34 @@ use axum::response::{IntoResponse, Response};
 use super::Governance;
 use super::gate::{Caller, Refused};
 
-/// Authenticate, or answer the refusal in OpenAI's envelope.
+tokio::task_local! {
+    /// The caller of the request this task serves (set by [`authenticate`]).
+    static CALLER: Caller;
+}
+
+/// The caller of the request being served, when the layer identified one.
+pub fn current_caller() -> Option<Caller> {
+    CALLER.try_with(Caller::clone).ok()
+}
+
+/// Authenticate, or answer the refusal in OpenAI's envelope. The caller is
+/// in the request's extensions and, for code below the handler that has no
+/// request at hand, in [`current_caller`].
 pub async fn authenticate(
     State(gov): State<Arc<Governance>>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     match gov.authenticate(request.headers()) {
-        Ok(caller) => {
-            request.extensions_mut().insert::<Caller>(caller);
-            next.run(request).await
-        }
+        Ok(caller) => run_as(caller, request, next).await,
         Err(refused) => refused.into_response(),
     }
+}
+
+/// Serve `request` as `caller`.
+pub async fn run_as(caller: Caller, mut request: Request, next: Next) -> Response {
+    request.extensions_mut().insert::<Caller>(caller.clone());
+    CALLER.scope(caller, next.run(request)).await
 }
 
 impl IntoResponse for Refused {

@@ -25,6 +25,7 @@ pub mod secret;
 pub mod snapshot;
 pub mod spend;
 pub mod store;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
