@@ -6,6 +6,11 @@
 
 mod support;
 
+/// One cluster at a time: each test starts Postgres, Redis and two
+/// processes, and the machine may have two cores; a test's limits are
+/// exact only while Redis answers within its timeout.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -198,6 +203,7 @@ async fn burst(c: &Cluster, key: &str, n: usize, body: Value) -> Vec<(u16, Optio
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rpm_limit_holds_across_two_replicas() {
+    let _serial = SERIAL.lock().await;
     let Some(c) = cluster(true) else { return };
     let key = c.new_key(json!({"rpm_limit": 20})).await;
     let results = burst(&c, &key, 60, call(10, 10, 5, 50)).await;
@@ -210,6 +216,7 @@ async fn rpm_limit_holds_across_two_replicas() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_budget_holds_and_key_info_is_the_sum() {
+    let _serial = SERIAL.lock().await;
     let Some(c) = cluster(true) else { return };
     let p = price();
     let max_cost = p.cost(100, 400);
@@ -282,6 +289,7 @@ async fn stream(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn streams_are_billed_exactly_and_a_disconnect_once() {
+    let _serial = SERIAL.lock().await;
     let Some(c) = cluster(true) else { return };
     let key = c.new_key(json!({})).await;
     let whole = stream(&c, &key, 20, 5, None).await;
@@ -313,6 +321,7 @@ async fn streams_are_billed_exactly_and_a_disconnect_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn spend_is_identical_after_a_restart_and_a_database_outage() {
+    let _serial = SERIAL.lock().await;
     let Some(mut c) = cluster(true) else { return };
     let key = c.new_key(json!({"max_budget": 100.0})).await;
     for _ in 0..5 {
@@ -338,6 +347,7 @@ async fn spend_is_identical_after_a_restart_and_a_database_outage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_deleted_key_is_refused_on_the_other_replica() {
+    let _serial = SERIAL.lock().await;
     let Some(c) = cluster(true) else { return };
     let key = c.new_key(json!({})).await;
     let deadline = Instant::now() + PATIENCE;
@@ -373,6 +383,7 @@ async fn a_deleted_key_is_refused_on_the_other_replica() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_down_fails_open_or_closed_and_recovers() {
+    let _serial = SERIAL.lock().await;
     let Some(mut c) = cluster(false) else { return };
     let key = c.new_key(json!({"rpm_limit": 1000})).await;
     assert_eq!(c.chat(&c.b.url(), &key, call(1, 1, 1, 0)).await.0, 200);

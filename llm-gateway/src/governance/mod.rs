@@ -125,7 +125,11 @@ impl Governance {
             .unwrap_or_else(|| SqlStore::sqlite_url(&config.sqlite_path));
         let store: Arc<dyn Store> = Arc::new(SqlStore::connect(&url).await?);
         let counters: Arc<dyn Counters> = match config.redis.clone() {
-            Some(redis) => Arc::new(RedisCounters::connect(redis)?),
+            Some(redis) => {
+                let shared = RedisCounters::connect(redis)?;
+                shared.warm_up().await;
+                Arc::new(shared)
+            }
             None => Arc::new(InProcessCounters::default()),
         };
         let snapshot = Arc::new(SnapshotCell::default());

@@ -113,12 +113,12 @@ pub struct RedisCountersConfig {
 }
 
 impl RedisCountersConfig {
-    /// Defaults: prefix `llm-gw`, 100 ms, fail open.
+    /// Defaults: prefix `llm-gw`, 250 ms, fail open.
     pub fn new(url: impl Into<String>) -> Self {
         RedisCountersConfig {
             url: url.into(),
             prefix: "llm-gw".to_owned(),
-            timeout: Duration::from_millis(100),
+            timeout: Duration::from_millis(250),
             fail_open: true,
         }
     }
@@ -167,6 +167,24 @@ impl RedisCounters {
             settle: Script::new(SETTLE),
             local: Arc::new(InProcessCounters::default()),
         })
+    }
+
+    /// Open the connection and load the scripts now, so that the first
+    /// calls do not spend their timeout on it. Failure is only logged: the
+    /// counters reconnect on use.
+    pub async fn warm_up(&self) {
+        let mut con = self.manager.clone();
+        let loaded = async {
+            self.reserve.load_async(&mut con).await?;
+            self.settle.load_async(&mut con).await
+        };
+        match tokio::time::timeout(self.config.timeout * 4, loaded).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %redis_error("warm-up", &e), "governance: Redis not ready")
+            }
+            Err(_) => tracing::warn!("governance: Redis warm-up timed out"),
+        }
     }
 
     fn keys<'a>(&'a self, ask: &'a Ask) -> impl Iterator<Item = String> + 'a {
