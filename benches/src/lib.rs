@@ -6,6 +6,9 @@
 //! - `cargo run -p benches --release --bin memory`: memory per open stream.
 //! - `cargo run -p benches --release --all-features --bin routing`: the router's
 //!   overhead per call, in-process and with Redis.
+//! - `cargo run -p benches --release --bin gateway`: llm-gateway's added
+//!   latency, throughput, CPU, memory and boot time against direct calls
+//!   (`cargo build --release -p llm-gateway` first).
 //! - `cargo bench -p benches`: criterion benches of framing and decoders.
 //!
 //! See `BENCHMARKS.md` at the workspace root for the targets and the latest figures.

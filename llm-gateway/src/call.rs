@@ -250,15 +250,39 @@ fn prepare(state: &SharedState, mut request: ChatRequest) -> ChatRequest {
     request
 }
 
-/// The wildcard target for `name`: provider, deployment label, model.
-fn wildcard(
-    w: &crate::models::Wildcard,
-    name: &str,
-) -> Result<(Arc<dyn LlmProvider>, String, String), GatewayError> {
-    let (provider, provider_name, model) = w
-        .target(name)
-        .map_err(|e| GatewayError::bad_request(e.to_string()).param("model"))?;
-    Ok((provider, format!("{}:{provider_name}", w.pattern), model))
+/// Where a chat call goes, once its model name is resolved.
+enum Dispatch<'a> {
+    /// A group on the runtime's router.
+    Group(&'a str),
+    /// A wildcard's provider: the deployment label, the upstream model.
+    Direct(Arc<dyn LlmProvider>, String),
+}
+
+/// Resolve `model`, naming the group (or pattern) and pricing a wildcard
+/// call in `record`; `request.model` becomes the upstream model for a wildcard.
+fn dispatch<'a>(
+    state: &'a SharedState,
+    record: &mut CallRecord,
+    model: &str,
+    request: &mut ChatRequest,
+) -> Result<Dispatch<'a>, GatewayError> {
+    match state.models.resolve(model) {
+        None => Err(GatewayError::model_not_found(model)),
+        Some(Target::Group { name, .. }) => {
+            record.group = name.to_owned();
+            Ok(Dispatch::Group(name))
+        }
+        Some(Target::Wildcard(w)) => {
+            record.group.clone_from(&w.pattern);
+            let (provider, provider_name, upstream) = w
+                .target(model)
+                .map_err(|e| GatewayError::bad_request(e.to_string()).param("model"))?;
+            let label = format!("{}:{provider_name}", w.pattern);
+            record.price = catalog_price(&provider_name, &upstream);
+            request.model = upstream;
+            Ok(Dispatch::Direct(provider, label))
+        }
+    }
 }
 
 /// A whole chat answer from the model `model` names.
@@ -276,33 +300,19 @@ pub async fn chat(
             return (Err(e), record);
         }
     }
-    let request = prepare(state, request);
+    let mut request = prepare(state, request);
     let options = ChatOptions::default();
-    let result = match state.models.resolve(model) {
-        None => Err(GatewayError::model_not_found(model)),
-        Some(Target::Group { name, .. }) => {
-            record.group = name.to_owned();
+    let result = match dispatch(state, &mut record, model, &mut request) {
+        Err(e) => Err(e),
+        Ok(Dispatch::Group(name)) => {
             let r = state.models.client.chat_with(name, request, &options).await;
-            r.inspect(|resp| {
-                record.served(&resp.meta, None);
-            })
-            .map_err(GatewayError::from)
+            r.inspect(|resp| record.served(&resp.meta, None))
+                .map_err(GatewayError::from)
         }
-        Some(Target::Wildcard(w)) => {
-            record.group.clone_from(&w.pattern);
-            match wildcard(w, model) {
-                Err(e) => Err(e),
-                Ok((provider, label, upstream)) => {
-                    record.price = catalog_price(&label, &upstream);
-                    let mut request = request;
-                    request.model = upstream;
-                    let r = provider.chat_with(request, &options).await;
-                    r.inspect(|resp| {
-                        record.served(&resp.meta, Some(&label));
-                    })
-                    .map_err(GatewayError::from)
-                }
-            }
+        Ok(Dispatch::Direct(provider, label)) => {
+            let r = provider.chat_with(request, &options).await;
+            r.inspect(|resp| record.served(&resp.meta, Some(&label)))
+                .map_err(GatewayError::from)
         }
     };
     match &result {
@@ -316,9 +326,8 @@ pub async fn chat(
     (result, record)
 }
 
-/// The catalog price of a wildcard's `provider/model` (label `PATTERN:provider`).
-fn catalog_price(label: &str, model: &str) -> Option<Price> {
-    let provider = label.rsplit(':').next()?;
+/// The catalog price of `provider/model`, per token.
+fn catalog_price(provider: &str, model: &str) -> Option<Price> {
     let card = llm_runtime::catalog::lookup(&format!("{provider}/{model}"))?;
     let p = card.price?;
     Some(Price {
@@ -342,39 +351,23 @@ pub async fn chat_stream(
             return Err((e, record));
         }
     }
-    let request = prepare(state, request);
+    let mut request = prepare(state, request);
     let options = ChatOptions::default();
-    let opened = match state.models.resolve(model) {
-        None => Err(GatewayError::model_not_found(model)),
-        Some(Target::Group { name, .. }) => {
-            record.group = name.to_owned();
-            state
+    let opened = match dispatch(state, &mut record, model, &mut request) {
+        Err(e) => Err(e),
+        Ok(Dispatch::Group(name)) => {
+            let r = state
                 .models
                 .client
                 .chat_stream_with(name, request, &options)
-                .await
-                .inspect(|s| {
-                    record.served(s.meta(), None);
-                })
+                .await;
+            r.inspect(|s| record.served(s.meta(), None))
                 .map_err(GatewayError::from)
         }
-        Some(Target::Wildcard(w)) => {
-            record.group.clone_from(&w.pattern);
-            match wildcard(w, model) {
-                Err(e) => Err(e),
-                Ok((provider, label, upstream)) => {
-                    record.price = catalog_price(&label, &upstream);
-                    let mut request = request;
-                    request.model = upstream;
-                    provider
-                        .chat_stream_with(request, &options)
-                        .await
-                        .inspect(|s| {
-                            record.served(s.meta(), Some(&label));
-                        })
-                        .map_err(GatewayError::from)
-                }
-            }
+        Ok(Dispatch::Direct(provider, label)) => {
+            let r = provider.chat_stream_with(request, &options).await;
+            r.inspect(|s| record.served(s.meta(), Some(&label)))
+                .map_err(GatewayError::from)
         }
     };
     match opened {
@@ -413,10 +406,11 @@ pub async fn embed(
         }
         Some(Target::Wildcard(w)) => {
             record.group.clone_from(&w.pattern);
-            match wildcard(w, model) {
-                Err(e) => Err(e),
-                Ok((provider, label, upstream)) => {
-                    record.deployment = Some(label);
+            match w.target(model) {
+                Err(e) => Err(GatewayError::bad_request(e.to_string()).param("model")),
+                Ok((provider, provider_name, upstream)) => {
+                    record.deployment = Some(format!("{}:{provider_name}", w.pattern));
+                    record.price = catalog_price(&provider_name, &upstream);
                     record.attempts = 1;
                     let mut request = request;
                     request.model = upstream;

@@ -1,5 +1,6 @@
 //! The command line: LiteLLM's proxy flags (`--config`, `--host`, `--port`).
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,10 +73,11 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    // The one line a script (and the tests) read to find the port.
-    println!("llm-gateway listening on http://{local}");
+    // The one line a script (and the tests) read to find the port; a reader
+    // that stops reading after it must not stop the gateway.
+    let _ = writeln!(std::io::stdout(), "llm-gateway listening on http://{local}");
     if mock.is_some() {
-        println!(
+        eprintln!(
             "no --config: serving the offline mock model `mock`; try\n  curl http://{local}/v1/chat/completions -H 'content-type: application/json' -d '{{\"model\":\"mock\",\"messages\":[{{\"role\":\"user\",\"content\":\"Hello\"}}]}}'"
         );
     }

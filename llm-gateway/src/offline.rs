@@ -48,7 +48,7 @@ fn script(mock: &MockServer) {
         ),
     );
     let words = ["Hello", " from", " the", " offline", " mock", " model."];
-    let mut events: Vec<String> = words
+    let events: Vec<String> = words
         .iter()
         .enumerate()
         .map(|(i, w)| {
@@ -57,7 +57,6 @@ fn script(mock: &MockServer) {
                 .to_string()
         })
         .collect();
-    events.truncate(words.len());
     mock.on(
         "POST",
         &format!("{base}:streamGenerateContent"),

@@ -88,8 +88,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        // Small SSE frames go out as written.
-        let _ = stream.set_nodelay(true);
+        configure(&stream);
         let service = TowerToHyperService::new(app.clone());
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());
@@ -107,6 +106,13 @@ pub async fn serve(
             grace_s = options.shutdown_grace.as_secs_f64(),
             "in-flight requests cut at the shutdown deadline"
         );
+    }
+}
+
+/// Set up an accepted connection: TCP_NODELAY, so small SSE frames go out as written.
+pub fn configure(stream: &tokio::net::TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY could not be set");
     }
 }
 

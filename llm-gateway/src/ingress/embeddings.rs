@@ -22,7 +22,7 @@ pub fn routes() -> Router<SharedState> {
 
 /// `(model, request)` from an Embeddings body: `input` a string or strings
 /// (token arrays are refused: the runtime embeds text).
-pub fn parse(body: &[u8]) -> Result<(String, EmbeddingRequest), GatewayError> {
+pub fn parse(body: &[u8]) -> Result<(String, EmbeddingRequest, Encoding), GatewayError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         GatewayError::bad_request(format!("The request body is not valid JSON: {e}"))
     })?;
@@ -48,21 +48,47 @@ pub fn parse(body: &[u8]) -> Result<(String, EmbeddingRequest), GatewayError> {
             .param("input"));
         }
     };
-    if v.get("encoding_format")
-        .and_then(Value::as_str)
-        .is_some_and(|f| f != "float")
-    {
-        return Err(
-            GatewayError::bad_request("Only `encoding_format: float` is supported")
-                .param("encoding_format"),
-        );
-    }
     let mut request = EmbeddingRequest::new(model.clone(), input);
     request.dimensions = v
         .get("dimensions")
         .and_then(Value::as_u64)
         .and_then(|d| u32::try_from(d).ok());
-    Ok((model, request))
+    let encoding = match v.get("encoding_format").and_then(Value::as_str) {
+        None | Some("float") => Encoding::Float,
+        Some("base64") => Encoding::Base64,
+        Some(other) => {
+            return Err(GatewayError::bad_request(format!(
+                "`encoding_format` must be float or base64, got `{other}`"
+            ))
+            .param("encoding_format"));
+        }
+    };
+    Ok((model, request, encoding))
+}
+
+/// How vectors are written: numbers, or OpenAI's base64 of little-endian f32s
+/// (what the official SDKs ask for by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// JSON numbers.
+    Float,
+    /// Base64 of the little-endian f32 bytes.
+    Base64,
+}
+
+impl Encoding {
+    fn render(self, vector: &[f32]) -> Value {
+        match self {
+            Encoding::Float => json!(vector),
+            Encoding::Base64 => {
+                let bytes: Vec<u8> = vector.iter().flat_map(|f| f.to_le_bytes()).collect();
+                Value::String(base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    bytes,
+                ))
+            }
+        }
+    }
 }
 
 async fn embeddings(
@@ -73,7 +99,7 @@ async fn embeddings(
         Ok(b) => b,
         Err(rejection) => return GatewayError::from_body_rejection(&rejection).into_response(),
     };
-    let (model, request) = match parse(&body) {
+    let (model, request, encoding) = match parse(&body) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -83,7 +109,7 @@ async fn embeddings(
             let data: Vec<Value> = r
                 .embeddings
                 .iter()
-                .map(|e| json!({"object": "embedding", "index": e.index, "embedding": e.vector}))
+                .map(|e| json!({"object": "embedding", "index": e.index, "embedding": encoding.render(&e.vector)}))
                 .collect();
             let usage = r.usage.map_or(
                 json!({"prompt_tokens": 0, "total_tokens": 0}),
@@ -101,4 +127,24 @@ async fn embeddings(
     };
     response.headers_mut().extend(record.headers());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_is_little_endian_f32() {
+        let v = Encoding::Base64.render(&[1.0, -2.5]);
+        let bytes = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            v.as_str().expect("a string"),
+        )
+        .expect("base64");
+        assert_eq!(
+            bytes,
+            [1.0f32.to_le_bytes(), (-2.5f32).to_le_bytes()].concat()
+        );
+        assert_eq!(Encoding::Float.render(&[0.5]), json!([0.5]));
+    }
 }

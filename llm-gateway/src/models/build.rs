@@ -69,24 +69,9 @@ pub fn build(config: &GatewayConfig) -> Result<Models, ConfigError> {
     ];
     let mut groups = BTreeMap::new();
     for (name, list) in &entries {
-        let mut group = ModelGroup::new(name.clone())
-            .strategy(strategy.clone())
-            .cooldown(cooldown);
-        let mut deployed = Vec::new();
-        for (n, (index, entry)) in list.iter().enumerate() {
-            let (d, runtime) = deployment(name, n, *index, entry, defaults, limits)?;
-            group = group.deployment(runtime);
-            deployed.push(Arc::new(d));
-        }
-        for target in fallbacks[0].get(name).into_iter().flatten() {
-            group = group.fallback(target.clone());
-        }
-        for target in fallbacks[1].get(name).into_iter().flatten() {
-            group = group.context_window_fallback(target.clone());
-        }
-        for target in fallbacks[2].get(name).into_iter().flatten() {
-            group = group.content_policy_fallback(target.clone());
-        }
+        let (group, deployed) = group(
+            name, list, &strategy, cooldown, &fallbacks, defaults, limits,
+        )?;
         builder = builder.group(group);
         groups.insert(name.clone(), deployed);
     }
@@ -109,6 +94,37 @@ pub fn build(config: &GatewayConfig) -> Result<Models, ConfigError> {
         aliases,
         wildcards,
     })
+}
+
+/// The runtime group `name` of `list`'s entries, and what the gateway keeps of each.
+fn group(
+    name: &str,
+    list: &[(usize, &ModelEntry)],
+    strategy: &Strategy,
+    cooldown: CooldownPolicy,
+    fallbacks: &[BTreeMap<String, Vec<String>>; 3],
+    defaults: Defaults,
+    limits: bool,
+) -> Result<(ModelGroup, Vec<Arc<Deployed>>), ConfigError> {
+    let mut group = ModelGroup::new(name)
+        .strategy(strategy.clone())
+        .cooldown(cooldown);
+    let mut deployed = Vec::new();
+    for (n, (index, entry)) in list.iter().enumerate() {
+        let (d, runtime) = deployment(name, n, *index, entry, defaults, limits)?;
+        group = group.deployment(runtime);
+        deployed.push(Arc::new(d));
+    }
+    for target in fallbacks[0].get(name).into_iter().flatten() {
+        group = group.fallback(target.clone());
+    }
+    for target in fallbacks[1].get(name).into_iter().flatten() {
+        group = group.context_window_fallback(target.clone());
+    }
+    for target in fallbacks[2].get(name).into_iter().flatten() {
+        group = group.content_policy_fallback(target.clone());
+    }
+    Ok((group, deployed))
 }
 
 fn strategy(name: Option<&str>) -> Result<(Strategy, bool), ConfigError> {
@@ -201,6 +217,7 @@ fn deployment(
     }
     let weight = d.effective_weight();
     let price = price(entry, &provider_name, &model);
+    let dialect = super::dialect_of(&provider_name);
     let deployed = Deployed {
         id,
         provider_name,
@@ -211,6 +228,7 @@ fn deployment(
         max_input_tokens: info.max_input_tokens,
         max_output_tokens: info.max_output_tokens,
         weight,
+        dialect,
     };
     Ok((deployed, d))
 }

@@ -51,6 +51,15 @@ pub struct Deployed {
     pub max_output_tokens: Option<u64>,
     /// The shuffle weight (embeddings pick by it too).
     pub weight: u64,
+    /// The wire format its provider speaks (`openai`, `anthropic`...).
+    pub dialect: Option<&'static str>,
+}
+
+/// The wire format the built-in provider `name` speaks.
+pub fn dialect_of(name: &str) -> Option<&'static str> {
+    llm_runtime::providers::specs()
+        .find(|s| s.name == name)
+        .and_then(|s| s.dialect)
 }
 
 /// A `*` or `provider/*` entry: any model of its provider(s), connected on
@@ -137,6 +146,21 @@ impl Models {
             .iter()
             .find(|w| w.matches(name))
             .map(Target::Wildcard)
+    }
+
+    /// Whether every deployment `name` may reach speaks `dialect` (fields the
+    /// runtime does not know can then be forwarded as the caller wrote them).
+    /// `true` for a name that resolves to nothing (it fails as not found).
+    pub fn speaks(&self, name: &str, dialect: &str) -> bool {
+        match self.resolve(name) {
+            None => true,
+            Some(Target::Group { deployments, .. }) => {
+                deployments.iter().all(|d| d.dialect == Some(dialect))
+            }
+            Some(Target::Wildcard(_)) => {
+                dialect_of(&provider::split_model(name).0) == Some(dialect)
+            }
+        }
     }
 
     /// The names `/v1/models` lists: groups and visible aliases.

@@ -18,7 +18,7 @@ use crate::state::SharedState;
 
 pub use request::{ParsedChat, parse_request};
 pub use response::render_response;
-pub use stream::ChunkEncoder;
+pub use stream::{ChunkEncoder, sse};
 
 /// The Chat Completions routes.
 pub fn routes() -> Router<SharedState> {
@@ -35,17 +35,20 @@ async fn chat_completions(
         Ok(b) => b,
         Err(rejection) => return GatewayError::from_body_rejection(&rejection).into_response(),
     };
-    let parsed = match parse_request(&body) {
+    let mut parsed = match parse_request(&body) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    if let Err(e) = cross_dialect_fields(&state, &parsed.model, &mut parsed.request) {
+        return e.into_response();
+    }
     let model = parsed.model.clone();
     if parsed.stream {
         match call::chat_stream(&state, "chat_completions", &model, parsed.request).await {
             Ok(observed) => {
                 let headers = observed.headers();
                 let encoder = ChunkEncoder::new(&model, parsed.include_usage);
-                let body = Body::from_stream(stream::sse(observed, encoder));
+                let body = Body::from_stream(sse(observed, encoder));
                 let mut response = Response::new(body);
                 response.headers_mut().extend(headers);
                 let h = response.headers_mut();
@@ -69,6 +72,30 @@ async fn chat_completions(
         };
         with_headers(response, &record)
     }
+}
+
+/// Fields the runtime does not map go to an OpenAI-dialect upstream as
+/// written; to another dialect they would be wrong, so they are refused
+/// (400 naming them) or, under `litellm_settings.drop_params`, dropped.
+fn cross_dialect_fields(
+    state: &SharedState,
+    model: &str,
+    request: &mut llm_runtime::ChatRequest,
+) -> Result<(), GatewayError> {
+    if request.extra.is_empty() || state.models.speaks(model, "openai") {
+        return Ok(());
+    }
+    if state.config.litellm_settings.drop_params == Some(true) {
+        request.extra.clear();
+        return Ok(());
+    }
+    let names: Vec<&str> = request.extra.keys().map(String::as_str).collect();
+    Err(GatewayError::bad_request(format!(
+        "`{model}` is served by a provider that does not speak OpenAI's format, which has no {}; \
+         leave them out or set litellm_settings.drop_params: true",
+        names.join(", ")
+    ))
+    .param(names[0].to_owned()))
 }
 
 fn with_headers(mut response: Response, record: &call::CallRecord) -> Response {

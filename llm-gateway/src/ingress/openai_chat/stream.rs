@@ -16,7 +16,6 @@ use llm_runtime::{StreamEvent, Usage};
 use serde_json::{Value, json};
 
 use super::response::{created, finish_reason, usage_json};
-use crate::call::ObservedStream;
 use crate::error::GatewayError;
 
 /// Turns events into chunks for one stream.
@@ -141,11 +140,15 @@ fn frame(body: &Value) -> Bytes {
     Bytes::from(out)
 }
 
-/// The SSE body of `events`.
-pub(super) fn sse(
-    events: ObservedStream,
+/// The SSE body of `events` (an [`ObservedStream`](crate::call::ObservedStream)
+/// in the gateway): each event is pulled only when the previous frames were taken.
+pub fn sse<S>(
+    events: S,
     encoder: ChunkEncoder,
-) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send
+where
+    S: Stream<Item = llm_runtime::Result<StreamEvent>> + Send + Unpin,
+{
     // State: the events (None once ended) and the encoder.
     stream::unfold(
         (Some(events), encoder),
@@ -165,4 +168,55 @@ pub(super) fn sse(
         },
     )
     .flat_map(|frames| stream::iter(frames.into_iter().map(Ok)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Backpressure: the body pulls one event per frame taken, never ahead.
+    #[tokio::test]
+    async fn events_are_pulled_only_as_frames_are_taken() {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&pulled);
+        let events = stream::iter(0..10_000).map(move |i| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(StreamEvent::TextDelta {
+                text: format!("t{i}"),
+            })
+        });
+        let mut body = Box::pin(sse(events, ChunkEncoder::new("m", false)));
+        for taken in 1..=50 {
+            let frame = body.next().await.expect("a frame").expect("infallible");
+            assert!(frame.starts_with(b"data: "));
+            // The first event also gives the role chunk.
+            assert!(
+                pulled.load(Ordering::SeqCst) <= taken,
+                "pulled {} events for {taken} frames",
+                pulled.load(Ordering::SeqCst)
+            );
+        }
+    }
+
+    #[test]
+    fn usage_chunk_then_done() {
+        let mut e = ChunkEncoder::new("m", true);
+        let _ = e.event(StreamEvent::Usage {
+            usage: Usage::new(3, 4),
+        });
+        let end: Vec<String> = e
+            .end()
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        assert_eq!(end.len(), 2);
+        let usage: Value =
+            serde_json::from_str(end[0].trim().trim_start_matches("data: ")).expect("json");
+        assert_eq!(usage["choices"], json!([]));
+        assert_eq!(usage["usage"]["total_tokens"], 7);
+        assert_eq!(end[1], "data: [DONE]\n\n");
+    }
 }
