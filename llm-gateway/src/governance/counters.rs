@@ -226,3 +226,61 @@ impl Counters for InProcessCounters {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ask(id: usize, now: i64, tokens: i64, cost: Nanos, limits: &Limits) -> Ask {
+        Ask {
+            id: format!("call-{id}"),
+            scopes: vec![ScopeAsk {
+                scope: "key:k".into(),
+                limits: limits.clone(),
+                period_spend: 0,
+                period: 0,
+            }],
+            tokens,
+            cost,
+            now,
+            expires: now + 600_000,
+        }
+    }
+
+    proptest! {
+        /// Any interleaving of reservations and settlements (actual usage at
+        /// most the estimate): in flight never exceeds `max_parallel_requests`,
+        /// requests in the window never exceed `rpm_limit`, and settled plus
+        /// reserved spend never exceeds the budget.
+        #[test]
+        fn limits_hold_under_any_interleaving(
+            steps in prop::collection::vec((any::<bool>(), 0i64..50, 0i64..1_000, 0u8..=100, 0i64..3_000), 1..200),
+            rpm in 1i64..30, par in 1i64..8, budget in 0i64..20_000,
+        ) {
+            let limits = Limits { rpm_limit: Some(rpm), max_parallel_requests: Some(par), max_budget_nanos: Some(budget), ..Limits::default() };
+            let counters = InProcessCounters::default();
+            let mut open: Vec<Ask> = Vec::new();
+            let (mut granted_in_window, mut spent) = (0i64, 0i64);
+            let mut now = 1_000_000;
+            for (i, (reserve, tokens, cost, fraction, advance)) in steps.into_iter().enumerate() {
+                now += advance.min(10); // stays within one window
+                if reserve || open.is_empty() {
+                    let a = ask(i, now, tokens, cost, &limits);
+                    if counters.reserve_now(&a) == Verdict::Granted {
+                        granted_in_window += 1;
+                        open.push(a);
+                    }
+                } else {
+                    let a = open.remove(i % open.len());
+                    let actual = Actual { tokens: a.tokens, cost: a.cost * i64::from(fraction) / 100 };
+                    spent += actual.cost;
+                    counters.settle_now(&a, actual);
+                }
+                prop_assert!(i64::try_from(open.len()).unwrap_or(i64::MAX) <= par);
+                prop_assert!(granted_in_window <= rpm);
+                prop_assert!(spent + open.iter().map(|a| a.cost).sum::<i64>() <= budget);
+            }
+        }
+    }
+}

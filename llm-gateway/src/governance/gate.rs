@@ -422,11 +422,19 @@ impl Admission {
     }
 
     async fn settle_ref(&self, usage: Usage, cost: Option<Nanos>, bill: bool) {
+        if let Some((counters, actual)) = self.finish(usage, cost, bill) {
+            counters.await_settle(&self.ask, actual).await;
+        }
+    }
+
+    /// Bill the call (synchronously: queued or spilled) and say what is left
+    /// to settle in the counters; `None` when already settled or ungoverned.
+    fn finish(&self, usage: Usage, cost: Option<Nanos>, bill: bool) -> Option<(Settle, Actual)> {
         if self.settled.swap(true, Ordering::SeqCst) {
-            return;
+            return None;
         }
         let (Some(gov), Some(key)) = (&self.governance, &self.key) else {
-            return;
+            return None;
         };
         let cost = if bill { cost } else { Some(0) };
         let actual = Actual {
@@ -447,9 +455,17 @@ impl Admission {
                 end_time: now_ms(),
             });
         }
-        if !self.ask.scopes.is_empty()
-            && let Err(e) = gov.counters.settle(&self.ask, actual).await
-        {
+        (!self.ask.scopes.is_empty()).then(|| (Settle(Arc::clone(gov)), actual))
+    }
+}
+
+/// The counters' half of a settlement (no `Drop` of its own, so a task
+/// dropped unrun at runtime shutdown just ends: the reservation lapses).
+struct Settle(Arc<Governance>);
+
+impl Settle {
+    async fn await_settle(&self, ask: &Ask, actual: Actual) {
+        if let Err(e) = self.0.counters.settle(ask, actual).await {
             // The reservation lapses at its expiry; the spend is billed anyway.
             tracing::warn!(error = %e, "governance: settle not counted");
         }
@@ -469,19 +485,12 @@ impl Drop for Admission {
             completion_tokens: 0,
         });
         let cost = seen.cost.or_else(|| self.cost_of(usage));
-        let bill = !seen.failed;
-        let this = Admission {
-            governance: self.governance.take(),
-            key: self.key.take(),
-            ask: self.ask.clone(),
-            estimate: self.estimate.clone(),
-            started: self.started,
-            settled: AtomicBool::new(false),
-            seen: std::sync::Mutex::new(Seen::default()),
+        let Some((settle, actual)) = self.finish(usage, cost, !seen.failed) else {
+            return;
         };
-        self.settled.store(true, Ordering::SeqCst);
+        let ask = self.ask.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move { this.settle_ref(usage, cost, bill).await });
+            handle.spawn(async move { settle.await_settle(&ask, actual).await });
         }
     }
 }
