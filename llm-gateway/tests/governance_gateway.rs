@@ -41,7 +41,7 @@ fn config(mock: &MockServer, pg: &Postgres, redis: &Redis) -> String {
         "model_list:\n{}{}router_settings:\n  redis_host: 127.0.0.1\n  redis_port: {}\n\
          general_settings:\n  master_key: {MASTER}\n  database_url: {}\n",
         group("gpt-test", ""),
-        group("gpt-stream", "/stream"),
+        group("gpt-stream", "/stream") + &group("gpt-slow", "/slow"),
         redis.port,
         pg.url()
     )
@@ -136,6 +136,15 @@ async fn setup() -> Option<Setup> {
         "POST",
         "/stream/v1/chat/completions",
         MockResponse::sse_data(stream_events()).chunk_delay(Duration::from_millis(5)),
+    );
+    let slow: Vec<String> = (0..200)
+        .map(|i| json!({"id": "c", "object": "chat.completion.chunk", "model": "gpt-slow",
+            "choices": [{"index": 0, "delta": {"content": format!("w{i} ")}, "finish_reason": null}]}).to_string())
+        .collect();
+    mock.on(
+        "POST",
+        "/slow/v1/chat/completions",
+        MockResponse::sse_data(slow).chunk_delay(Duration::from_millis(20)),
     );
     let dirs = [Scratch::new("gw-a"), Scratch::new("gw-b")];
     let path = dirs[0].path().join("config.yaml");
@@ -328,5 +337,46 @@ async fn gateway_revocation_reaches_the_other_process() {
     eprintln!(
         "GATEWAY REVOCATION: /key/delete on a -> 401 on b after {:?}",
         t0.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateway_bills_a_disconnect_once_from_what_was_streamed() {
+    let _serial = SERIAL.lock().await;
+    let Some(s) = setup().await else { return };
+    let key = s.key(json!({})).await;
+    let body = json!({"model": "gpt-slow", "stream": true, "max_tokens": 500,
+        "messages": [{"role": "user", "content": "Hi"}]});
+    let mut r = s
+        .http
+        .post(format!("{}/v1/chat/completions", s.a.url()))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .expect("stream starts");
+    assert_eq!(r.status().as_u16(), 200);
+    let mut read = 0;
+    while read < 5 {
+        let chunk = r.chunk().await.expect("chunk").expect("more");
+        read += String::from_utf8_lossy(&chunk).matches("data:").count();
+    }
+    drop(r); // the client goes away mid-stream
+    let logs = s.logs(&key, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // a second bill would land by now
+    let again = s.logs(&key, 1).await;
+    assert_eq!((logs.len(), again.len()), (1, 1), "billed once");
+    let row = &logs[0];
+    let (prompt, completion) = (
+        row["prompt_tokens"].as_i64().expect("p"),
+        row["completion_tokens"].as_i64().expect("c"),
+    );
+    eprintln!(
+        "GATEWAY DISCONNECT: billed {prompt} input + {completion} output tokens after 5 of 200 chunks"
+    );
+    assert!(prompt > 0 && (5..200).contains(&completion), "{row}");
+    assert_eq!(
+        row["spend_nanos"].as_i64(),
+        Some(prompt * IN_NANOS + completion * OUT_NANOS)
     );
 }
