@@ -293,7 +293,7 @@ pub async fn chat(
     request: ChatRequest,
 ) -> (Result<ChatResponse, GatewayError>, CallRecord) {
     let mut record = CallRecord::start(state, route, model);
-    match crate::governance::wire::admit_chat(state, model, &request).await {
+    match crate::governance::wire::admit_chat(state, &record.call_id, model, &request).await {
         Ok(admission) => record.govern(admission),
         Err(e) => {
             record.failed(&e);
@@ -344,7 +344,7 @@ pub async fn chat_stream(
     request: ChatRequest,
 ) -> Result<ObservedStream, (GatewayError, CallRecord)> {
     let mut record = CallRecord::start(state, route, model);
-    match crate::governance::wire::admit_chat(state, model, &request).await {
+    match crate::governance::wire::admit_chat(state, &record.call_id, model, &request).await {
         Ok(admission) => record.govern(admission),
         Err(e) => {
             record.failed(&e);
@@ -391,7 +391,7 @@ pub async fn embed(
     request: EmbeddingRequest,
 ) -> (Result<EmbeddingResponse, GatewayError>, CallRecord) {
     let mut record = CallRecord::start(state, "embeddings", model);
-    match crate::governance::wire::admit_embeddings(state, model, &request).await {
+    match crate::governance::wire::admit_embeddings(state, &record.call_id, model, &request).await {
         Ok(admission) => record.govern(admission),
         Err(e) => {
             record.failed(&e);

@@ -61,6 +61,7 @@ fn estimate(prompt: i64, max: i64, price: Option<TokenPrice>) -> Estimate {
         prompt_tokens: prompt,
         max_tokens: max,
         price,
+        call_id: None,
     }
 }
 

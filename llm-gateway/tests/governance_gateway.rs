@@ -356,6 +356,10 @@ async fn gateway_bills_a_disconnect_once_from_what_was_streamed() {
         .await
         .expect("stream starts");
     assert_eq!(r.status().as_u16(), 200);
+    let call_id = r.headers()["x-litellm-call-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     let mut read = 0;
     while read < 5 {
         let chunk = r.chunk().await.expect("chunk").expect("more");
@@ -367,6 +371,11 @@ async fn gateway_bills_a_disconnect_once_from_what_was_streamed() {
     let again = s.logs(&key, 1).await;
     assert_eq!((logs.len(), again.len()), (1, 1), "billed once");
     let row = &logs[0];
+    assert_eq!(
+        row["request_id"],
+        json!(call_id),
+        "the spend row is the gateway's call id"
+    );
     let (prompt, completion) = (
         row["prompt_tokens"].as_i64().expect("p"),
         row["completion_tokens"].as_i64().expect("c"),

@@ -90,6 +90,8 @@ pub struct Estimate {
     pub max_tokens: i64,
     /// Its price; `None` when unknown (see [`UnpricedPolicy`]).
     pub price: Option<TokenPrice>,
+    /// The call's id, the spend log's `request_id` (`None`: a fresh one).
+    pub call_id: Option<String>,
 }
 
 /// What to do with a call to a model without a price.
@@ -229,7 +231,7 @@ impl Governance {
         };
         let now = now_ms();
         let ask = Ask {
-            id: call_id(),
+            id: estimate.call_id.clone().unwrap_or_else(call_id),
             scopes,
             tokens: estimate.prompt_tokens + estimate.max_tokens,
             cost: max_cost,
@@ -359,6 +361,7 @@ impl Admission {
                 prompt_tokens: 0,
                 max_tokens: 0,
                 price: None,
+                call_id: None,
             },
             started: 0,
             settled: AtomicBool::new(true),

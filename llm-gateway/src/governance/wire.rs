@@ -113,6 +113,7 @@ fn group_of(state: &SharedState, model: &str) -> String {
 
 async fn admit(
     state: &SharedState,
+    call_id: &str,
     model: &str,
     prompt_tokens: i64,
     max_tokens: i64,
@@ -125,6 +126,7 @@ async fn admit(
         prompt_tokens,
         max_tokens,
         price: price_of(state, model),
+        call_id: Some(call_id.to_owned()),
     };
     gov.admit(&caller, estimate)
         .await
@@ -132,21 +134,30 @@ async fn admit(
         .map_err(gateway_error)
 }
 
-/// Reserve a chat call: counted input and `max_tokens` (else
+/// Reserve a chat call (`call_id`: the gateway's, the spend log's `request_id`): counted input and `max_tokens` (else
 /// [`DEFAULT_MAX_TOKENS`]) at the group's highest price.
 pub async fn admit_chat(
     state: &SharedState,
+    call_id: &str,
     model: &str,
     request: &ChatRequest,
 ) -> Result<Option<Admission>, GatewayError> {
     let prompt = llm_runtime::tokens::count_request(request).tokens;
     let max = request.max_tokens.map_or(DEFAULT_MAX_TOKENS, i64::from);
-    admit(state, model, i64::try_from(prompt).unwrap_or(i64::MAX), max).await
+    admit(
+        state,
+        call_id,
+        model,
+        i64::try_from(prompt).unwrap_or(i64::MAX),
+        max,
+    )
+    .await
 }
 
 /// Reserve an embeddings call: its counted input, no output.
 pub async fn admit_embeddings(
     state: &SharedState,
+    call_id: &str,
     model: &str,
     request: &EmbeddingRequest,
 ) -> Result<Option<Admission>, GatewayError> {
@@ -155,5 +166,12 @@ pub async fn admit_embeddings(
         .iter()
         .map(|t| llm_runtime::tokens::count_text(model, t).tokens)
         .sum();
-    admit(state, model, i64::try_from(prompt).unwrap_or(i64::MAX), 0).await
+    admit(
+        state,
+        call_id,
+        model,
+        i64::try_from(prompt).unwrap_or(i64::MAX),
+        0,
+    )
+    .await
 }

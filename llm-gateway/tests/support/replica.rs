@@ -51,6 +51,7 @@ async fn chat(
         prompt_tokens: body.prompt_tokens,
         max_tokens: body.max_tokens,
         price: Some(price()),
+        call_id: None,
     };
     let admission = match gov.admit(&caller, estimate).await {
         Ok(a) => a,
