@@ -5,8 +5,8 @@
 //!   Postgres (`general_settings.database_url`), migrations applied at start.
 //! - [`snapshot`]: the in-memory copy every request authenticates against,
 //!   reloaded when the store's change counter moves (polled every
-//!   [`GovernanceConfig::refresh_every`], woken at once by this replica's
-//!   own changes).
+//!   [`GovernanceConfig::refresh_every`]) and, with Redis, woken at once by
+//!   a change published by any replica ([`notify`]).
 //! - [`counters`] and [`redis_counters`]: one atomic reservation against the
 //!   key's and the team's limits, settled with the actual usage.
 //! - [`spend`]: spend written behind in batches, spilled to a local file
@@ -20,6 +20,7 @@ pub mod counters;
 pub mod gate;
 pub mod layer;
 pub mod model;
+pub mod notify;
 pub mod redis_counters;
 pub mod secret;
 pub mod snapshot;
@@ -95,7 +96,7 @@ pub struct Governance {
     snapshot: Arc<SnapshotCell>,
     counters: Arc<dyn Counters>,
     spend: SpendWriter,
-    wake: Arc<tokio::sync::Notify>,
+    changes: Option<(Arc<notify::ChangeChannel>, tokio::task::JoinHandle<()>)>,
     refresher: tokio::task::JoinHandle<()>,
     budget_resets: tokio::task::JoinHandle<()>,
     unpriced: UnpricedPolicy,
@@ -141,6 +142,18 @@ impl Governance {
             config.refresh_every,
             Arc::clone(&wake),
         );
+        let changes = match &config.redis {
+            Some(redis) => {
+                let channel = notify::ChangeChannel::new(&redis.url, &redis.prefix, redis.timeout)
+                    .map_err(|e| {
+                        counters::CounterError(format!("redis pub/sub ({:?})", e.kind()))
+                    })?;
+                let channel = Arc::new(channel);
+                let task = channel.spawn_subscriber(Arc::clone(&wake));
+                Some((channel, task))
+            }
+            None => None,
+        };
         let spend = SpendWriter::start(Arc::clone(&store), config.spend.clone());
         let budget_resets = spawn_budget_resets(Arc::clone(&store), Arc::clone(&wake));
         Ok(Arc::new(Governance {
@@ -149,7 +162,7 @@ impl Governance {
             snapshot,
             counters,
             spend,
-            wake,
+            changes,
             refresher,
             budget_resets,
             unpriced: config.unpriced,
@@ -162,10 +175,13 @@ impl Governance {
         &self.store
     }
 
-    /// Reload the snapshot now (after a change made here).
+    /// Reload the snapshot now (after a change made here) and tell the
+    /// other replicas (Redis pub/sub, when configured).
     pub async fn reload(&self) {
         self.snapshot.refresh(self.store.as_ref(), true).await;
-        self.wake.notify_one();
+        if let Some((channel, _)) = &self.changes {
+            channel.publish().await;
+        }
     }
 
     /// Wait until every call billed so far is stored (or spilled).
@@ -187,6 +203,9 @@ impl Drop for Governance {
     fn drop(&mut self) {
         self.refresher.abort();
         self.budget_resets.abort();
+        if let Some((_, task)) = &self.changes {
+            task.abort();
+        }
     }
 }
 
