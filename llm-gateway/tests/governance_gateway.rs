@@ -124,8 +124,8 @@ struct Setup {
 }
 
 async fn setup() -> Option<Setup> {
-    let pg = Postgres::start()?;
-    let redis = Redis::start()?;
+    let pg = Postgres::postgres()?;
+    let redis = Redis::redis()?;
     let mock = MockServer::start().await;
     mock.on(
         "POST",

@@ -39,8 +39,8 @@ struct Cluster {
 }
 
 fn cluster(fail_open_b: bool) -> Option<Cluster> {
-    let pg = Postgres::start()?;
-    let redis = Redis::start()?;
+    let pg = Postgres::postgres()?;
+    let redis = Redis::redis()?;
     let dir = Scratch::new("replicas");
     let env = |name: &str, fail_open: bool| {
         vec![

@@ -168,7 +168,7 @@ async fn budget_reset(name: &str, store: &SqlStore) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_queries_hold_on_sqlite_and_postgres() {
-    let pg = Postgres::start();
+    let pg = Postgres::postgres();
     let dir = Scratch::new("sqlite");
     for (name, store) in stores(pg.as_ref(), &dir).await {
         crud(name, &store).await;
@@ -253,5 +253,5 @@ fn fastrand_u64() -> u64 {
 
 thread_local! {
     /// One Postgres for every proptest case of this thread.
-    static PG: Option<Postgres> = Postgres::start();
+    static PG: Option<Postgres> = Postgres::postgres();
 }

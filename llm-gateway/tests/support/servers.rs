@@ -93,14 +93,22 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// A `postgres` of the test's own.
-pub(crate) struct Postgres {
+/// A server process of the test's own on a free loopback port, stopped
+/// by PID and its directory removed on drop.
+pub(crate) struct Server {
     child: Option<Child>,
     /// Its port on 127.0.0.1.
     pub(crate) port: u16,
     dir: PathBuf,
-    bin: PathBuf,
+    url: String,
+    name: &'static str,
+    command: fn(&Server) -> Command,
 }
+
+/// A `postgres` (database `postgres`, user `gateway`, trust auth on loopback).
+pub(crate) type Postgres = Server;
+/// A `redis-server` (no persistence).
+pub(crate) type Redis = Server;
 
 /// The directory holding `initdb` and `postgres`: Debian's versioned
 /// directory (newest first), else `PATH`.
@@ -150,9 +158,28 @@ fn as_postgres_user(program: &Path) -> Command {
     }
 }
 
-impl Postgres {
-    /// Start one, or `None` (reason printed) when not installed outside CI.
-    pub(crate) fn start() -> Option<Postgres> {
+fn postgres_command(server: &Server) -> Command {
+    let bin = postgres_bin().expect("postgres was found at start");
+    let mut cmd = as_postgres_user(&bin.join("postgres"));
+    cmd.arg("-D")
+        .arg(server.dir.join("data"))
+        .args(["-p", &server.port.to_string(), "-h", "127.0.0.1", "-k"])
+        .arg(&server.dir)
+        .args(["-c", "fsync=off", "-c", "max_connections=100"]);
+    cmd
+}
+
+fn redis_command(server: &Server) -> Command {
+    let mut cmd = Command::new("redis-server");
+    cmd.args(["--port", &server.port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--dir"])
+        .arg(&server.dir);
+    cmd
+}
+
+impl Server {
+    /// Start a Postgres, or `None` (reason printed) when not installed outside CI.
+    pub(crate) fn postgres() -> Option<Server> {
         let Some(bin) = postgres_bin() else {
             return missing("postgres");
         };
@@ -165,10 +192,9 @@ impl Postgres {
                 .is_ok_and(|s| s.success());
             assert!(ok, "chown the data dir to the postgres user");
         }
-        let data = dir.join("data");
         let init = as_postgres_user(&bin.join("initdb"))
             .arg("-D")
-            .arg(&data)
+            .arg(dir.join("data"))
             .args(["-U", "gateway", "--auth=trust", "-E", "UTF8", "--no-sync"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -180,68 +206,18 @@ impl Postgres {
             String::from_utf8_lossy(&init.stderr)
         );
         let port = free_port();
-        let mut pg = Postgres {
+        Some(Server::spawned(Server {
             child: None,
             port,
             dir,
-            bin,
-        };
-        pg.spawn();
-        Some(pg)
+            url: format!("postgres://gateway@127.0.0.1:{port}/postgres"),
+            name: "postgres",
+            command: postgres_command,
+        }))
     }
 
-    fn spawn(&mut self) {
-        let mut child = as_postgres_user(&self.bin.join("postgres"))
-            .arg("-D")
-            .arg(self.dir.join("data"))
-            .args(["-p", &self.port.to_string(), "-h", "127.0.0.1", "-k"])
-            .arg(&self.dir)
-            .args(["-c", "fsync=off", "-c", "max_connections=100"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn postgres");
-        wait_listening(self.port, &mut child, "postgres");
-        self.child = Some(child);
-    }
-
-    /// Its URL (database `postgres`, user `gateway`, trust auth on loopback).
-    pub(crate) fn url(&self) -> String {
-        format!("postgres://gateway@127.0.0.1:{}/postgres", self.port)
-    }
-
-    /// Stop it (a database outage), keeping its data.
-    pub(crate) fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            stop(&mut child);
-        }
-    }
-
-    /// Start it again on the same port and data.
-    pub(crate) fn restart(&mut self) {
-        self.stop();
-        self.spawn();
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A `redis-server` of the test's own.
-pub(crate) struct Redis {
-    child: Option<Child>,
-    /// Its port on 127.0.0.1.
-    pub(crate) port: u16,
-    dir: PathBuf,
-}
-
-impl Redis {
-    /// Start one, or `None` (reason printed) when not installed outside CI.
-    pub(crate) fn start() -> Option<Redis> {
+    /// Start a Redis, or `None` (reason printed) when not installed outside CI.
+    pub(crate) fn redis() -> Option<Server> {
         let installed = Command::new("sh")
             .args(["-c", "command -v redis-server"])
             .stdout(Stdio::null())
@@ -250,48 +226,52 @@ impl Redis {
         if !installed {
             return missing("redis-server");
         }
-        let mut redis = Redis {
+        let port = free_port();
+        Some(Server::spawned(Server {
             child: None,
-            port: free_port(),
+            port,
             dir: temp_dir("redis"),
-        };
-        redis.spawn();
-        Some(redis)
+            url: format!("redis://127.0.0.1:{port}/"),
+            name: "redis-server",
+            command: redis_command,
+        }))
+    }
+
+    fn spawned(mut self) -> Server {
+        self.spawn();
+        self
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(&self.dir)
+        let mut child = (self.command)(self)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("spawn redis-server");
-        wait_listening(self.port, &mut child, "redis-server");
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", self.name));
+        wait_listening(self.port, &mut child, self.name);
         self.child = Some(child);
     }
 
     /// Its URL.
     pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        self.url.clone()
     }
 
-    /// Stop it (a Redis outage).
+    /// Stop it (an outage), keeping its directory.
     pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             stop(&mut child);
         }
     }
 
-    /// Start it again, empty, on the same port.
+    /// Start it again on the same port and directory (Redis comes back empty).
     pub(crate) fn restart(&mut self) {
         self.stop();
         self.spawn();
     }
 }
 
-impl Drop for Redis {
+impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);

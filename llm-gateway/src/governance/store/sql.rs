@@ -45,6 +45,22 @@ impl SqlStore {
         format!("sqlite://{}", path.display())
     }
 
+    /// Run `statement` once per id in one transaction; how many rows went.
+    async fn delete(&self, statement: &'static str, ids: &[String]) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut deleted = 0;
+        for id in ids {
+            deleted += sqlx::query(statement)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        Self::bump(&mut tx).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     async fn bump(tx: &mut Transaction<'_, Any>) -> StoreResult<()> {
         sqlx::query("UPDATE gateway_version SET version = version + 1 WHERE id = 1")
             .execute(&mut **tx)
@@ -157,18 +173,8 @@ impl Store for SqlStore {
     }
 
     async fn delete_keys(&self, hashes: &[String]) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
-        let mut deleted = 0;
-        for hash in hashes {
-            deleted += sqlx::query("DELETE FROM gateway_keys WHERE token_hash=$1")
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-        Self::bump(&mut tx).await?;
-        tx.commit().await?;
-        Ok(deleted)
+        self.delete("DELETE FROM gateway_keys WHERE token_hash=$1", hashes)
+            .await
     }
 
     async fn key(&self, hash: &str) -> StoreResult<Option<KeyRecord>> {
@@ -237,18 +243,8 @@ impl Store for SqlStore {
     }
 
     async fn delete_teams(&self, ids: &[String]) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
-        let mut deleted = 0;
-        for id in ids {
-            deleted += sqlx::query("DELETE FROM gateway_teams WHERE team_id=$1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-        Self::bump(&mut tx).await?;
-        tx.commit().await?;
-        Ok(deleted)
+        self.delete("DELETE FROM gateway_teams WHERE team_id=$1", ids)
+            .await
     }
 
     async fn team(&self, id: &str) -> StoreResult<Option<TeamRecord>> {
