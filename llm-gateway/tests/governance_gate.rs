@@ -345,3 +345,215 @@ async fn wait_admitted(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+async fn api(
+    gov: &Arc<Governance>,
+    method: &str,
+    path: &str,
+    auth: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {auth}"))
+        .body(axum::body::Body::from(body.to_owned()))
+        .expect("request");
+    let response = llm_gateway::governance::api::routes(Arc::clone(gov))
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_management_api_under_the_master_key() {
+    let dir = Scratch::new("gate-api");
+    let gov = governance(&dir).await;
+    // `curl -d` without a JSON content type is accepted.
+    let (status, made) = api(
+        &gov,
+        "POST",
+        "/key/generate",
+        MASTER,
+        r#"{"rpm_limit": 3, "budget_duration": "1d", "max_budget": 2.5}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{made}");
+    let key = made["key"].as_str().expect("shown once").to_owned();
+    assert_eq!(
+        (made["rpm_limit"].as_i64(), made["max_budget"].as_f64()),
+        (Some(3), Some(2.5))
+    );
+
+    assert_eq!(
+        api(&gov, "POST", "/key/generate", &key, "{}").await.0,
+        403,
+        "a virtual key is not the master key"
+    );
+    assert_eq!(
+        api(&gov, "POST", "/key/generate", "sk-nobody", "{}")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        api(&gov, "POST", "/key/generate", MASTER, "{not json")
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        api(
+            &gov,
+            "POST",
+            "/key/generate",
+            MASTER,
+            r#"{"budget_duration": "soon"}"#
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        api(
+            &gov,
+            "POST",
+            "/key/generate",
+            MASTER,
+            r#"{"team_id": "absent"}"#
+        )
+        .await
+        .0,
+        400
+    );
+
+    let (status, info) = api(&gov, "GET", &format!("/key/info?key={key}"), MASTER, "").await;
+    assert_eq!(status, 200);
+    assert!(!info.to_string().contains(&key), "info never shows the key");
+    assert_eq!(
+        info["info"]["key_name"],
+        serde_json::json!(format!("sk-...{}", &key[key.len() - 4..]))
+    );
+
+    let (status, fresh) = api(
+        &gov,
+        "POST",
+        "/key/regenerate",
+        MASTER,
+        &format!(r#"{{"key": "{key}"}}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let new_key = fresh["key"].as_str().expect("new key").to_owned();
+    assert!(
+        gov.authenticate(&bearer(&key)).is_err(),
+        "the old key stops at once here"
+    );
+    assert!(gov.authenticate(&bearer(&new_key)).is_ok());
+    assert_eq!(fresh["rpm_limit"].as_i64(), Some(3), "settings kept");
+
+    let (status, _) = api(
+        &gov,
+        "POST",
+        "/key/block",
+        MASTER,
+        &format!(r#"{{"key": "{new_key}"}}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        gov.authenticate(&bearer(&new_key)).err().map(|e| e.code),
+        Some("key_blocked")
+    );
+    api(
+        &gov,
+        "POST",
+        "/key/unblock",
+        MASTER,
+        &format!(r#"{{"key": "{new_key}"}}"#),
+    )
+    .await;
+    assert!(gov.authenticate(&bearer(&new_key)).is_ok());
+
+    let (status, list) = api(&gov, "GET", "/key/list", MASTER, "").await;
+    assert_eq!((status, list["total_count"].as_u64()), (200, Some(1)));
+    let (status, _) = api(
+        &gov,
+        "POST",
+        "/key/delete",
+        MASTER,
+        &format!(r#"{{"keys": ["{new_key}"]}}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        gov.authenticate(&bearer(&new_key)).err().map(|e| e.code),
+        Some("invalid_api_key")
+    );
+
+    let (status, team) = api(
+        &gov,
+        "POST",
+        "/team/new",
+        MASTER,
+        r#"{"team_id": "t1", "max_budget": 1}"#,
+    )
+    .await;
+    assert_eq!((status, team["team_id"].as_str()), (200, Some("t1")));
+    assert_eq!(
+        api(&gov, "POST", "/team/new", MASTER, r#"{"team_id": "t1"}"#)
+            .await
+            .0,
+        400,
+        "ids are unique"
+    );
+    let (status, updated) = api(
+        &gov,
+        "POST",
+        "/team/update",
+        MASTER,
+        r#"{"team_id": "t1", "rpm_limit": 9}"#,
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            updated["rpm_limit"].as_i64(),
+            updated["max_budget"].as_f64()
+        ),
+        (200, Some(9), Some(1.0))
+    );
+    assert_eq!(
+        api(&gov, "GET", "/team/info?team_id=t1", MASTER, "")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        api(
+            &gov,
+            "POST",
+            "/team/delete",
+            MASTER,
+            r#"{"team_ids": ["t1"]}"#
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        api(&gov, "GET", "/team/info?team_id=t1", MASTER, "")
+            .await
+            .0,
+        404
+    );
+}

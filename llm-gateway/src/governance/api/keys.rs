@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, ApiResult, LimitFields, parse_duration_secs};
+use super::{ApiError, ApiResult, Body, LimitFields, parse_duration_secs};
 use crate::governance::Governance;
 use crate::governance::gate::limits_json;
 use crate::governance::model::{KeyRecord, Limits, Spend, nanos_to_usd, now_ms};
@@ -122,7 +122,7 @@ async fn check_team(gov: &Governance, team: Option<&String>) -> Result<(), ApiEr
 
 pub(super) async fn generate(
     State(gov): State<Arc<Governance>>,
-    Json(fields): Json<KeyFields>,
+    Body(fields): Body<KeyFields>,
 ) -> ApiResult {
     let now = now_ms();
     let key = ApiKey::generate();
@@ -184,7 +184,7 @@ async fn load(gov: &Governance, fields: &KeyFields) -> Result<KeyRecord, ApiErro
 
 pub(super) async fn update(
     State(gov): State<Arc<Governance>>,
-    Json(fields): Json<KeyFields>,
+    Body(fields): Body<KeyFields>,
 ) -> ApiResult {
     let mut record = load(&gov, &fields).await?;
     fields.apply(&mut record, now_ms())?;
@@ -206,7 +206,7 @@ pub(super) struct DeleteKeys {
 
 pub(super) async fn delete(
     State(gov): State<Arc<Governance>>,
-    Json(req): Json<DeleteKeys>,
+    Body(req): Body<DeleteKeys>,
 ) -> ApiResult {
     let mut hashes: Vec<String> = req.keys.iter().map(|k| key_hash(k)).collect();
     if !req.key_aliases.is_empty() {
@@ -279,7 +279,7 @@ pub(super) async fn list(
 
 pub(super) async fn regenerate(
     State(gov): State<Arc<Governance>>,
-    Json(fields): Json<KeyFields>,
+    Body(fields): Body<KeyFields>,
 ) -> ApiResult {
     let record = load(&gov, &fields).await?;
     let key = ApiKey::generate();
@@ -314,14 +314,14 @@ async fn set_blocked(gov: &Governance, fields: &KeyFields, blocked: bool) -> Api
 
 pub(super) async fn block(
     State(gov): State<Arc<Governance>>,
-    Json(fields): Json<KeyFields>,
+    Body(fields): Body<KeyFields>,
 ) -> ApiResult {
     set_blocked(&gov, &fields, true).await
 }
 
 pub(super) async fn unblock(
     State(gov): State<Arc<Governance>>,
-    Json(fields): Json<KeyFields>,
+    Body(fields): Body<KeyFields>,
 ) -> ApiResult {
     set_blocked(&gov, &fields, false).await
 }

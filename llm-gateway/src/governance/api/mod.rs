@@ -100,6 +100,32 @@ impl IntoResponse for ApiError {
 
 pub(crate) type ApiResult = Result<Json<serde_json::Value>, ApiError>;
 
+/// A JSON body, whatever its `content-type` says (`curl -d` sends
+/// `application/x-www-form-urlencoded`); an empty body is `{}`.
+pub(crate) struct Body<T>(pub(crate) T);
+
+impl<S, T> axum::extract::FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::bad(format!("the request body could not be read: {e}")))?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text)
+            .map(Body)
+            .map_err(|e| ApiError::bad(format!("the request body is not the expected JSON: {e}")))
+    }
+}
+
 /// A LiteLLM duration: `30s`, `10m`, `1h`, `7d`, `2w`, `1mo` (30 days).
 pub fn parse_duration_secs(text: &str) -> Option<i64> {
     let text = text.trim();

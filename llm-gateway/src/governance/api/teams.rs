@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, ApiResult, LimitFields};
+use super::{ApiError, ApiResult, Body, LimitFields};
 use crate::governance::Governance;
 use crate::governance::gate::{call_id, limits_json};
 use crate::governance::model::{Limits, Spend, SpendFilter, TeamRecord, nanos_to_usd, now_ms};
@@ -71,7 +71,7 @@ impl TeamFields {
 
 pub(super) async fn new(
     State(gov): State<Arc<Governance>>,
-    Json(fields): Json<TeamFields>,
+    Body(fields): Body<TeamFields>,
 ) -> ApiResult {
     let now = now_ms();
     let mut team = TeamRecord {
@@ -133,7 +133,7 @@ pub(super) async fn info(
 
 pub(super) async fn update(
     State(gov): State<Arc<Governance>>,
-    Json(fields): Json<TeamFields>,
+    Body(fields): Body<TeamFields>,
 ) -> ApiResult {
     let id = fields
         .team_id
@@ -159,7 +159,7 @@ pub(super) struct DeleteTeams {
 
 pub(super) async fn delete(
     State(gov): State<Arc<Governance>>,
-    Json(req): Json<DeleteTeams>,
+    Body(req): Body<DeleteTeams>,
 ) -> ApiResult {
     let deleted = gov.store().delete_teams(&req.team_ids).await?;
     gov.reload().await;
