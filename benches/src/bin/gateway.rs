@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use benches::stats::{load, machine, micros, quantile};
+use benches::stats::{machine, micros, quantile};
 use benches::{BenchUpstream, Reply, Routes, fixtures};
 use futures_util::StreamExt;
 use tokio::task::JoinSet;
@@ -397,10 +397,9 @@ async fn main() -> Result<()> {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     println!(
-        "llm-gateway benchmark ({})\n{}\n{}",
+        "llm-gateway benchmark ({})\n{}",
         if quick { "quick" } else { "full" },
-        machine(),
-        load()
+        machine()
     );
     let idle: Vec<u64> = proxies
         .iter()
