@@ -1,5 +1,7 @@
 //! [`router`]: the axum `Router` with every route and layer.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
@@ -11,11 +13,19 @@ pub fn router(state: SharedState) -> Router {
     let models = crate::ingress::routes()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::authorize,
+            crate::governance::wire::authorize,
         ))
         .layer(DefaultBodyLimit::max(state.limits.body_limit));
-    Router::new()
+    let management = state
+        .governance
+        .get()
+        .map(|gov| crate::governance::api::routes(Arc::clone(gov)));
+    let app = Router::new()
         .merge(models)
         .merge(crate::health::routes())
-        .with_state(state)
+        .with_state(state);
+    match management {
+        Some(routes) => app.merge(routes),
+        None => app,
+    }
 }

@@ -50,6 +50,12 @@ pub struct CallRecord {
     started: Instant,
     first_token: Option<Duration>,
     price: Option<Price>,
+    /// The call's governance reservation: settled when the record drops,
+    /// from the usage seen (so each call is billed once, on every path).
+    admission: Option<crate::governance::gate::Admission>,
+    /// Output tokens counted from a stream's text (the bill of a
+    /// disconnect before the upstream's usage chunk).
+    streamed_tokens: i64,
 }
 
 impl CallRecord {
@@ -71,6 +77,8 @@ impl CallRecord {
             started: Instant::now(),
             first_token: None,
             price: None,
+            admission: None,
+            streamed_tokens: 0,
         }
     }
 
@@ -143,6 +151,32 @@ impl CallRecord {
     pub fn set_usage(&mut self, usage: Usage) {
         self.usage = Some(usage);
         self.cost = self.price.map(|p| p.cost(&usage));
+        if let Some(a) = &self.admission {
+            a.observe_priced(
+                crate::governance::gate::Usage {
+                    prompt_tokens: i64::from(usage.prompt_tokens),
+                    completion_tokens: i64::from(usage.completion_tokens),
+                },
+                self.cost.map(crate::governance::model::usd_to_nanos),
+            );
+        }
+    }
+
+    /// Hold `admission` until the call ends.
+    pub fn govern(&mut self, admission: Option<crate::governance::gate::Admission>) {
+        self.admission = admission;
+    }
+
+    /// Count a stream's text toward the usage billed if the stream ends
+    /// before the upstream reports its usage.
+    fn streamed(&mut self, text: &str) {
+        if self.usage.is_some() {
+            return;
+        }
+        let Some(a) = &self.admission else { return };
+        self.streamed_tokens +=
+            i64::try_from(llm_runtime::tokens::count_text(&self.group, text).tokens).unwrap_or(0);
+        a.observe_streamed(self.streamed_tokens);
     }
 
     /// Mark the first token of a stream.
@@ -159,6 +193,9 @@ impl CallRecord {
     /// Record a failure's status.
     pub fn failed(&mut self, error: &GatewayError) {
         self.status = error.status.as_u16();
+        if let Some(a) = &self.admission {
+            a.failed();
+        }
     }
 }
 
@@ -256,6 +293,13 @@ pub async fn chat(
     request: ChatRequest,
 ) -> (Result<ChatResponse, GatewayError>, CallRecord) {
     let mut record = CallRecord::start(state, route, model);
+    match crate::governance::wire::admit_chat(state, &record.call_id, model, &request).await {
+        Ok(admission) => record.govern(admission),
+        Err(e) => {
+            record.failed(&e);
+            return (Err(e), record);
+        }
+    }
     let mut request = prepare(state, request);
     let options = ChatOptions::default();
     let result = match dispatch(state, &mut record, model, &mut request) {
@@ -300,6 +344,13 @@ pub async fn chat_stream(
     request: ChatRequest,
 ) -> Result<ObservedStream, (GatewayError, CallRecord)> {
     let mut record = CallRecord::start(state, route, model);
+    match crate::governance::wire::admit_chat(state, &record.call_id, model, &request).await {
+        Ok(admission) => record.govern(admission),
+        Err(e) => {
+            record.failed(&e);
+            return Err((e, record));
+        }
+    }
     let mut request = prepare(state, request);
     let options = ChatOptions::default();
     let opened = match dispatch(state, &mut record, model, &mut request) {
@@ -340,6 +391,13 @@ pub async fn embed(
     request: EmbeddingRequest,
 ) -> (Result<EmbeddingResponse, GatewayError>, CallRecord) {
     let mut record = CallRecord::start(state, "embeddings", model);
+    match crate::governance::wire::admit_embeddings(state, &record.call_id, model, &request).await {
+        Ok(admission) => record.govern(admission),
+        Err(e) => {
+            record.failed(&e);
+            return (Err(e), record);
+        }
+    }
     let result = match state.models.resolve(model) {
         None => Err(GatewayError::model_not_found(model)),
         Some(Target::Group { name, deployments }) => {
@@ -449,8 +507,11 @@ impl Stream for ObservedStream {
         let item = Pin::new(&mut this.inner).poll_next(cx);
         match &item {
             Poll::Ready(Some(Ok(event))) => match event {
-                StreamEvent::TextDelta { .. }
-                | StreamEvent::ReasoningDelta { .. }
+                StreamEvent::TextDelta { text } => {
+                    this.record.first_token();
+                    this.record.streamed(text);
+                }
+                StreamEvent::ReasoningDelta { .. }
                 | StreamEvent::ToolCallStart { .. }
                 | StreamEvent::RefusalDelta { .. } => this.record.first_token(),
                 StreamEvent::Usage { usage } => this.record.set_usage(*usage),

@@ -61,6 +61,12 @@ async fn run(args: Args) -> Result<(), String> {
         }
     };
     let state = AppState::from_config(config).map_err(|e| e.to_string())?;
+    if let Some(gov) = crate::governance::wire::start(&state)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let _ = state.governance.set(gov);
+    }
     let addr = SocketAddr::new(args.host, args.port);
     let options = ServeOptions::from_state(&state);
     let listener = server::bind(addr, &state)
@@ -75,7 +81,10 @@ async fn run(args: Args) -> Result<(), String> {
             "no --config: serving the offline mock model `mock`; try\n  curl http://{local}/v1/chat/completions -H 'content-type: application/json' -d '{{\"model\":\"mock\",\"messages\":[{{\"role\":\"user\",\"content\":\"Hello\"}}]}}'"
         );
     }
-    server::serve(listener, state, options, server::shutdown_signal()).await;
+    server::serve(listener, state.clone(), options, server::shutdown_signal()).await;
+    if let Some(gov) = state.governance.get() {
+        gov.flush_spend().await; // acknowledged spend is stored or spilled
+    }
     drop(mock);
     Ok(())
 }

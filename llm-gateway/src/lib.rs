@@ -22,6 +22,8 @@
 //! - [`call`]: one call through the runtime, with its metrics, headers and access log.
 //! - [`server`]: the listener (TCP_NODELAY, HTTP/1.1 and h2c, timeouts,
 //!   graceful shutdown).
+//! - [`governance`]: virtual keys, teams, budgets and limits across
+//!   replicas, spend written behind (SQLite or Postgres, Redis counters).
 //! - [`metrics`]: the Prometheus registry behind `/metrics`.
 #![warn(missing_docs)]
 
@@ -31,6 +33,7 @@ pub mod call;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod governance;
 pub mod health;
 pub mod ingress;
 pub mod metrics;

@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Body, header and shutdown limits.
     pub limits: ServerLimits,
+    /// Virtual keys, limits and spend, once started (with a master key).
+    pub governance: std::sync::OnceLock<Arc<crate::governance::Governance>>,
 }
 
 /// The state as handlers extract it.
@@ -75,6 +77,7 @@ impl AppState {
             models,
             master_key,
             limits,
+            governance: std::sync::OnceLock::new(),
         }))
     }
 }

@@ -1,0 +1,510 @@
+//! The request path: who is calling (from the snapshot, never the store),
+//! may they call this model now (one reservation against their key and
+//! team), and what did it cost (settled once, billed behind).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+
+use super::Governance;
+use super::counters::{Actual, Ask, Refusal, ScopeAsk, Verdict};
+use super::model::{KeyRecord, Limits, Nanos, SpendRecord, TeamRecord, now_ms};
+use super::secret::{hash_key, key_from_headers, secrets_equal};
+
+/// Who a request comes from.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The master key: everything allowed, nothing governed or billed.
+    Master,
+    /// A virtual key, with its team.
+    Key {
+        /// The key (its hash and settings; never the key itself).
+        key: Arc<KeyRecord>,
+        /// Its team, when it has one.
+        team: Option<Arc<TeamRecord>>,
+    },
+}
+
+/// A governance refusal, with the HTTP status it maps to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    /// 401, 403, 400 (budget) or 429 (rate), 503 (counters unavailable, fail closed).
+    pub status: StatusCode,
+    /// A machine code (`invalid_api_key`, `key_blocked`, `budget_exceeded`, ...).
+    pub code: &'static str,
+    /// What the caller reads (names the scope, never a key).
+    pub message: String,
+}
+
+fn refused(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refused {
+    Refused {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+/// A model's price per token, in nano-dollars (dollars per million tokens × 1000).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenPrice {
+    /// Per input token.
+    pub input: f64,
+    /// Per output token.
+    pub output: f64,
+}
+
+impl TokenPrice {
+    /// From dollars per million tokens (the catalog's unit).
+    pub fn per_million(input: f64, output: f64) -> Self {
+        TokenPrice {
+            input: input * 1000.0,
+            output: output * 1000.0,
+        }
+    }
+
+    /// From dollars per token (LiteLLM's `input_cost_per_token`).
+    pub fn per_token(input: f64, output: f64) -> Self {
+        TokenPrice {
+            input: input * 1e9,
+            output: output * 1e9,
+        }
+    }
+
+    /// The cost of this usage, rounded up to a nano-dollar.
+    pub fn cost(&self, prompt_tokens: i64, completion_tokens: i64) -> Nanos {
+        (prompt_tokens as f64 * self.input + completion_tokens as f64 * self.output).ceil() as Nanos
+    }
+}
+
+/// What a call may use at most, known before dispatch.
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    /// The model group called.
+    pub model: String,
+    /// Counted input tokens.
+    pub prompt_tokens: i64,
+    /// `max_tokens` (or the model's output limit).
+    pub max_tokens: i64,
+    /// Its price; `None` when unknown (see [`UnpricedPolicy`]).
+    pub price: Option<TokenPrice>,
+    /// The call's id, the spend log's `request_id` (`None`: a fresh one).
+    pub call_id: Option<String>,
+}
+
+/// What to do with a call to a model without a price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnpricedPolicy {
+    /// Refuse calls of keys or teams with a budget (the default).
+    #[default]
+    Reject,
+    /// Allow, bill $0 marked `unpriced` in the spend log.
+    AllowMarked,
+}
+
+fn key_scope(k: &KeyRecord) -> ScopeAsk {
+    ScopeAsk {
+        scope: format!("key:{}", k.token_hash),
+        limits: k.limits.clone(),
+        period_spend: k.spend.period,
+        period: k.spend.reset_at.unwrap_or(0),
+    }
+}
+
+fn team_scope(t: &TeamRecord) -> ScopeAsk {
+    ScopeAsk {
+        scope: format!("team:{}", t.team_id),
+        limits: t.limits.clone(),
+        period_spend: t.spend.period,
+        period: t.spend.reset_at.unwrap_or(0),
+    }
+}
+
+fn allows(models: &[String], model: &str) -> bool {
+    models.is_empty()
+        || models
+            .iter()
+            .any(|m| m == model || m == "*" || m == "all-proxy-models")
+}
+
+impl Governance {
+    /// Identify a request's caller from the in-memory snapshot: the master
+    /// key, or a virtual key that is known, not blocked, not expired.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Refused> {
+        let Some(key) = key_from_headers(headers) else {
+            return Err(refused(
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                "No API key was sent.",
+            ));
+        };
+        if let Some(master) = &self.master_key
+            && secrets_equal(key.expose(), master)
+        {
+            return Ok(Caller::Master);
+        }
+        let hash = key.hash();
+        let snapshot = self.snapshot.load();
+        let found = snapshot
+            .keys
+            .get(&hash)
+            .filter(|k| secrets_equal(&k.token_hash, &hash_key(key.expose())));
+        let Some(record) = found else {
+            return Err(refused(
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                "Invalid API key.",
+            ));
+        };
+        if record.blocked {
+            return Err(refused(
+                StatusCode::FORBIDDEN,
+                "key_blocked",
+                "This key is blocked.",
+            ));
+        }
+        if record.expires_at.is_some_and(|at| at <= now_ms()) {
+            return Err(refused(
+                StatusCode::UNAUTHORIZED,
+                "key_expired",
+                "This key has expired.",
+            ));
+        }
+        let team = record
+            .team_id
+            .as_ref()
+            .and_then(|t| snapshot.teams.get(t))
+            .cloned();
+        if team.as_ref().is_some_and(|t| t.blocked) {
+            return Err(refused(
+                StatusCode::FORBIDDEN,
+                "team_blocked",
+                "This key's team is blocked.",
+            ));
+        }
+        Ok(Caller::Key {
+            key: Arc::clone(record),
+            team,
+        })
+    }
+
+    /// Reserve a call of `caller` against its key's and team's limits, or
+    /// refuse it. Waits at most `wait` for the shared counters.
+    pub async fn admit(
+        self: &Arc<Self>,
+        caller: &Caller,
+        estimate: Estimate,
+    ) -> Result<Admission, Refused> {
+        let Caller::Key { key, team } = caller else {
+            return Ok(Admission::ungoverned());
+        };
+        if !allows(&key.models, &estimate.model)
+            || team
+                .as_ref()
+                .is_some_and(|t| !allows(&t.models, &estimate.model))
+        {
+            return Err(refused(
+                StatusCode::FORBIDDEN,
+                "model_not_allowed",
+                format!("This key may not call model `{}`.", estimate.model),
+            ));
+        }
+        let mut scopes = vec![key_scope(key)];
+        scopes.extend(team.as_deref().map(team_scope));
+        scopes.retain(|s| s.limits.any());
+        let budgeted = scopes.iter().any(|s| s.limits.max_budget_nanos.is_some());
+        let max_cost = match estimate.price {
+            Some(p) => p.cost(estimate.prompt_tokens, estimate.max_tokens),
+            None if budgeted && self.unpriced == UnpricedPolicy::Reject => {
+                return Err(refused(
+                    StatusCode::BAD_REQUEST,
+                    "unpriced_model",
+                    format!(
+                        "Model `{}` has no price and this key has a budget.",
+                        estimate.model
+                    ),
+                ));
+            }
+            None => 0,
+        };
+        let now = now_ms();
+        let ask = Ask {
+            id: estimate.call_id.clone().unwrap_or_else(call_id),
+            scopes,
+            tokens: estimate.prompt_tokens + estimate.max_tokens,
+            cost: max_cost,
+            now,
+            expires: now + duration_ms(self.reservation_ttl),
+        };
+        let admission = Admission {
+            governance: Some(Arc::clone(self)),
+            key: Some(Arc::clone(key)),
+            ask,
+            estimate,
+            started: now,
+            settled: AtomicBool::new(false),
+            seen: std::sync::Mutex::new(Seen::default()),
+        };
+        if admission.ask.scopes.is_empty() {
+            return Ok(admission);
+        }
+        match self.counters.reserve(&admission.ask).await {
+            Ok(Verdict::Granted) => Ok(admission),
+            Ok(Verdict::Denied { scope, refusal }) => {
+                admission.settled.store(true, Ordering::SeqCst); // nothing reserved
+                Err(denial(&scope, refusal))
+            }
+            Err(e) => {
+                admission.settled.store(true, Ordering::SeqCst);
+                Err(refused(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "limits_unavailable",
+                    e.to_string(),
+                ))
+            }
+        }
+    }
+}
+
+fn denial(scope: &str, refusal: Refusal) -> Refused {
+    // The scope names a key by its hash, never the key.
+    let (status, code, what) = match refusal {
+        Refusal::Requests => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rpm_limit_exceeded",
+            "requests per minute",
+        ),
+        Refusal::Tokens => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "tpm_limit_exceeded",
+            "tokens per minute",
+        ),
+        Refusal::Parallel => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "parallel_limit_exceeded",
+            "parallel requests",
+        ),
+        Refusal::Budget => (StatusCode::BAD_REQUEST, "budget_exceeded", "budget"),
+        Refusal::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "limits_unavailable",
+            "limit counters (unavailable)",
+        ),
+    };
+    refused(status, code, format!("Limit reached: {what} of {scope}."))
+}
+
+fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A call id unique across replicas (128 random bits).
+pub fn call_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Never reached on a supported OS; time and address still separate calls.
+        bytes[..8].copy_from_slice(&now_ms().to_le_bytes());
+    }
+    format!("gw-{}", hex::encode(bytes))
+}
+
+/// The usage a call reported (or, on a disconnect, what was seen of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    /// Input tokens.
+    pub prompt_tokens: i64,
+    /// Output tokens.
+    pub completion_tokens: i64,
+}
+
+/// A granted call: settle it once with [`Admission::settle`]. Dropped
+/// unsettled (a client disconnect, a panic), it settles itself with the last
+/// usage [`Admission::observe`]d, or the counted input when none was.
+#[derive(Debug)]
+pub struct Admission {
+    governance: Option<Arc<Governance>>,
+    key: Option<Arc<KeyRecord>>,
+    ask: Ask,
+    estimate: Estimate,
+    started: i64,
+    settled: AtomicBool,
+    seen: std::sync::Mutex<Seen>,
+}
+
+/// What a call has shown of its usage so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    usage: Option<Usage>,
+    /// The cost the caller priced it at (the serving deployment's price).
+    cost: Option<Nanos>,
+    /// The call failed before any usage: release, bill nothing.
+    failed: bool,
+}
+
+impl Admission {
+    fn ungoverned() -> Admission {
+        Admission {
+            governance: None,
+            key: None,
+            ask: Ask {
+                id: call_id(),
+                scopes: Vec::new(),
+                tokens: 0,
+                cost: 0,
+                now: 0,
+                expires: 0,
+            },
+            estimate: Estimate {
+                model: String::new(),
+                prompt_tokens: 0,
+                max_tokens: 0,
+                price: None,
+                call_id: None,
+            },
+            started: 0,
+            settled: AtomicBool::new(true),
+            seen: std::sync::Mutex::new(Seen::default()),
+        }
+    }
+
+    /// The call's id (also its spend log's `request_id`).
+    pub fn id(&self) -> &str {
+        &self.ask.id
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record usage seen so far (a stream's usage chunk, or counted output).
+    pub fn observe(&self, usage: Usage) {
+        self.seen().usage = Some(usage);
+    }
+
+    /// Record usage and what it cost at the serving deployment's price
+    /// (`None`: the estimate's price applies).
+    pub fn observe_priced(&self, usage: Usage, cost: Option<Nanos>) {
+        let mut seen = self.seen();
+        seen.usage = Some(usage);
+        seen.cost = cost;
+    }
+
+    /// Output tokens counted from a stream so far (until its usage arrives):
+    /// what a disconnect is billed for, with the counted input.
+    pub fn observe_streamed(&self, completion_tokens: i64) {
+        let mut seen = self.seen();
+        seen.usage = Some(Usage {
+            prompt_tokens: self.estimate.prompt_tokens,
+            completion_tokens,
+        });
+        seen.cost = None;
+    }
+
+    /// The call failed before the upstream reported any usage: when dropped,
+    /// release the reservation and bill nothing.
+    pub fn failed(&self) {
+        let mut seen = self.seen();
+        if seen.usage.is_none() {
+            seen.failed = true;
+        }
+    }
+
+    /// The cost of `usage` at this call's estimated price (`None`: unpriced).
+    pub fn cost_of(&self, usage: Usage) -> Option<Nanos> {
+        self.estimate
+            .price
+            .map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens))
+    }
+
+    /// Settle with the actual usage and bill it, once (later calls do nothing).
+    pub async fn settle(self, usage: Usage) {
+        let cost = self.seen().cost.or_else(|| self.cost_of(usage));
+        self.settle_ref(usage, cost, true).await;
+    }
+
+    async fn settle_ref(&self, usage: Usage, cost: Option<Nanos>, bill: bool) {
+        if let Some((counters, actual)) = self.finish(usage, cost, bill) {
+            counters.await_settle(&self.ask, actual).await;
+        }
+    }
+
+    /// Bill the call (synchronously: queued or spilled) and say what is left
+    /// to settle in the counters; `None` when already settled or ungoverned.
+    fn finish(&self, usage: Usage, cost: Option<Nanos>, bill: bool) -> Option<(Settle, Actual)> {
+        if self.settled.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        let (Some(gov), Some(key)) = (&self.governance, &self.key) else {
+            return None;
+        };
+        let cost = if bill { cost } else { Some(0) };
+        let actual = Actual {
+            tokens: usage.prompt_tokens + usage.completion_tokens,
+            cost: cost.unwrap_or(0),
+        };
+        if bill {
+            gov.spend.bill(SpendRecord {
+                request_id: self.ask.id.clone(),
+                token_hash: key.token_hash.clone(),
+                team_id: key.team_id.clone(),
+                model: self.estimate.model.clone(),
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                spend_nanos: actual.cost,
+                unpriced: cost.is_none(),
+                start_time: self.started,
+                end_time: now_ms(),
+            });
+        }
+        (!self.ask.scopes.is_empty()).then(|| (Settle(Arc::clone(gov)), actual))
+    }
+}
+
+/// The counters' half of a settlement (no `Drop` of its own, so a task
+/// dropped unrun at runtime shutdown just ends: the reservation lapses).
+struct Settle(Arc<Governance>);
+
+impl Settle {
+    async fn await_settle(&self, ask: &Ask, actual: Actual) {
+        if let Err(e) = self.0.counters.settle(ask, actual).await {
+            // The reservation lapses at its expiry; the spend is billed anyway.
+            tracing::warn!(error = %e, "governance: settle not counted");
+        }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if self.settled.load(Ordering::SeqCst) {
+            return;
+        }
+        let seen = *self.seen();
+        // Nothing reported (a disconnect before any usage): bill the counted
+        // input, never zero.
+        let usage = seen.usage.unwrap_or(Usage {
+            prompt_tokens: self.estimate.prompt_tokens,
+            completion_tokens: 0,
+        });
+        let cost = seen.cost.or_else(|| self.cost_of(usage));
+        let Some((settle, actual)) = self.finish(usage, cost, !seen.failed) else {
+            return;
+        };
+        let ask = self.ask.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move { settle.await_settle(&ask, actual).await });
+        }
+    }
+}
+
+/// Limits of a key, for display.
+pub(crate) fn limits_json(l: &Limits) -> serde_json::Value {
+    serde_json::json!({
+        "max_budget": l.max_budget_nanos.map(super::model::nanos_to_usd),
+        "budget_duration": l.budget_duration_secs.map(|s| format!("{s}s")),
+        "rpm_limit": l.rpm_limit,
+        "tpm_limit": l.tpm_limit,
+        "max_parallel_requests": l.max_parallel_requests,
+    })
+}

@@ -1,0 +1,2 @@
+pub(crate) mod replica;
+pub(crate) mod servers;
