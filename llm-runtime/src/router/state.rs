@@ -37,6 +37,10 @@ pub struct Ask<'a> {
     pub tokens: u64,
     /// The deployment's scope key, whose shared cooldown the state checks.
     pub deployment: &'a str,
+    /// The scope keys of every deployment of its group, whose latency
+    /// averages a shared state reports with its answer
+    /// ([`RouterState::shared_latency`]).
+    pub peers: &'a [String],
     /// The caller's deadline: the state must answer before it.
     pub deadline: Option<Instant>,
 }
@@ -103,6 +107,24 @@ pub struct ScopeUsage {
     pub in_flight: u64,
 }
 
+/// A reservation granted while the shared state was unreachable (a
+/// fail-open limit counted in this process), handed to the shared state
+/// when it answers again so that its limits count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carried {
+    /// The scope it was reserved against.
+    pub scope: String,
+    /// The reservation's id.
+    pub id: u64,
+    /// How long ago it was granted.
+    pub age: Duration,
+    /// Its tokens: reserved, or settled if it was.
+    pub tokens: u64,
+    /// Not settled yet: it holds an in-flight slot, and its settle will reach
+    /// the shared state too.
+    pub in_flight: bool,
+}
+
 /// Where limits, and cooldowns shared between processes, are kept.
 ///
 /// [`InProcessState`] is the default; `RedisState` (feature `redis`) shares
@@ -118,6 +140,35 @@ pub trait RouterState: Send + Sync + fmt::Debug {
     /// (the in-process state has no one to tell).
     async fn cool_down(&self, deployment: &str, duration: Duration) -> Result<()> {
         let _ = (deployment, duration);
+        Ok(())
+    }
+    /// Settle a call that succeeded `latency` after it was dispatched to
+    /// `deployment` (its scope key). A shared state also folds the latency
+    /// into that deployment's moving average, which every process sees
+    /// ([`shared_latency`](Self::shared_latency)), in the same step; the
+    /// default only settles.
+    async fn settle_success(
+        &self,
+        reservation: &Reservation,
+        tokens: u64,
+        deployment: &str,
+        latency: Duration,
+    ) -> Result<()> {
+        let _ = (deployment, latency);
+        self.settle(reservation, tokens).await
+    }
+    /// The moving average of `deployment`'s latency over every process that
+    /// shares this state, as of this process's last reservation in its group
+    /// (no round trip of its own); `None` when unknown, stale, or not shared.
+    fn shared_latency(&self, deployment: &str) -> Option<Duration> {
+        let _ = deployment;
+        None
+    }
+    /// Take in reservations this process granted on its own while the state
+    /// was unreachable, so that its limits count them. The default has
+    /// nothing to do: a state that is never unreachable never has any.
+    async fn carry_in(&self, carried: &[Carried]) -> Result<()> {
+        let _ = carried;
         Ok(())
     }
     /// What `scope` has used within the window.
@@ -252,6 +303,24 @@ impl InProcessState {
         }
     }
 
+    /// Every reservation within the window, by scope, as (age, id, tokens),
+    /// and forget them all: the counters start empty again.
+    pub(crate) fn take_all(&self, now: Instant) -> Vec<(String, Vec<(Duration, u64, u64)>)> {
+        let mut scopes = self.scopes();
+        scopes
+            .drain()
+            .map(|(key, mut w)| {
+                w.expire(now);
+                let entries = w
+                    .entries
+                    .into_iter()
+                    .map(|(at, id, tokens)| (now.duration_since(at), id, tokens))
+                    .collect();
+                (key, entries)
+            })
+            .collect()
+    }
+
     /// [`RouterState::usage`] without the future.
     pub fn usage_now(&self, scope: &str) -> ScopeUsage {
         let mut scopes = self.scopes();
@@ -305,6 +374,7 @@ mod tests {
             scopes,
             tokens,
             deployment: "deployment:g/a",
+            peers: &[],
             deadline: None,
         }
     }
