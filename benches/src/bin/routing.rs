@@ -157,6 +157,8 @@ impl Targets {
                 .router_state(std::sync::Arc::new(RedisState::connect(config)?))
                 .build()?
         };
+        #[cfg(not(feature = "redis"))]
+        drop(provider);
         Ok(Targets {
             plain,
             in_process,

@@ -72,23 +72,13 @@ impl Outage {
     /// state; the counters start empty again.
     pub(crate) fn take(&self) -> Vec<Carried> {
         self.pending.store(false, Ordering::Release);
-        let scopes = self.counts.take_all(Instant::now());
+        let mut carried = self.counts.take_all(Instant::now());
         let mut ids = self.ids();
         let open = std::mem::take(&mut ids.open);
-        let mut carried = Vec::new();
-        for (scope, entries) in scopes {
-            for (age, id, tokens) in entries {
-                let in_flight = open.contains(&id);
-                if in_flight {
-                    ids.carried.insert(id);
-                }
-                carried.push(Carried {
-                    scope: scope.clone(),
-                    id,
-                    age,
-                    tokens,
-                    in_flight,
-                });
+        for c in &mut carried {
+            c.in_flight = open.contains(&c.id);
+            if c.in_flight {
+                ids.carried.insert(c.id);
             }
         }
         carried

@@ -303,22 +303,23 @@ impl InProcessState {
         }
     }
 
-    /// Every reservation within the window, by scope, as (age, id, tokens),
-    /// and forget them all: the counters start empty again.
-    pub(crate) fn take_all(&self, now: Instant) -> Vec<(String, Vec<(Duration, u64, u64)>)> {
+    /// Every reservation within the window, one per scope it holds (not in
+    /// flight: the caller knows which are), and forget them all: the counters
+    /// start empty again.
+    pub(crate) fn take_all(&self, now: Instant) -> Vec<Carried> {
         let mut scopes = self.scopes();
-        scopes
-            .drain()
-            .map(|(key, mut w)| {
-                w.expire(now);
-                let entries = w
-                    .entries
-                    .into_iter()
-                    .map(|(at, id, tokens)| (now.duration_since(at), id, tokens))
-                    .collect();
-                (key, entries)
-            })
-            .collect()
+        let mut taken = Vec::new();
+        for (scope, mut w) in scopes.drain() {
+            w.expire(now);
+            taken.extend(w.entries.into_iter().map(|(at, id, tokens)| Carried {
+                scope: scope.clone(),
+                id,
+                age: now.duration_since(at),
+                tokens,
+                in_flight: false,
+            }));
+        }
+        taken
     }
 
     /// [`RouterState::usage`] without the future.
