@@ -162,9 +162,9 @@ impl Router {
         let entry = turn.entry;
         let mut skips = Skips::default();
         let state = &*self.inner.state;
-        let shared = state.is_shared();
+        let shared = state.is_shared().then_some(state);
         let Plan { order, mut prompts } = match request.as_ref() {
-            Some(request) => plan(entry, request, shared.then_some(state), trace, &mut skips),
+            Some(request) => plan(entry, request, shared, trace, &mut skips),
             None => return Err(Error::config("the router has no request left to send")),
         };
         let mut last_error: Option<Error> = None;
@@ -175,12 +175,12 @@ impl Router {
             if turn.deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
-            // Only a reservation needs the counted prompt (the estimate).
-            let estimate = if shared || !entry.scopes[i].is_empty() {
-                let max_tokens = u64::from(current.max_tokens.unwrap_or(0));
-                prompts.count(entry, i, current) + max_tokens
-            } else {
-                0
+            // Only a `tpm` limit needs the prompt counted; other reservations
+            // record its upper bound until they settle with the usage.
+            let max_tokens = u64::from(current.max_tokens.unwrap_or(0));
+            let estimate = match entry.tpm[i] {
+                true => prompts.count(entry, i, current) + max_tokens,
+                false => prompts.known(i) + max_tokens,
             };
             let Some(ticket) = self.admit(turn, i, estimate, trace, &mut skips).await else {
                 continue;

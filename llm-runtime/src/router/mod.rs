@@ -146,6 +146,9 @@ struct GroupEntry {
     windows: Vec<Option<u64>>,
     /// Per deployment: its catalog price, looked up once.
     prices: Vec<Option<f64>>,
+    /// Per deployment: whether a scope it reserves against has a `tpm`
+    /// limit (then the prompt is counted for the reservation).
+    tpm: Vec<bool>,
     /// Whether a fallback group may follow a failure (then the request is
     /// kept for it, not moved into the last dispatch).
     falls_back: bool,
@@ -293,7 +296,7 @@ fn entry(group: ModelGroup) -> GroupEntry {
         .iter()
         .map(|d| format!("deployment:{}/{}", group.name, d.id))
         .collect();
-    let scopes = group
+    let scopes: Vec<Vec<ScopeLimit>> = group
         .deployments
         .iter()
         .zip(&keys)
@@ -319,6 +322,10 @@ fn entry(group: ModelGroup) -> GroupEntry {
             .deployments
             .iter()
             .map(Deployment::catalog_price)
+            .collect(),
+        tpm: scopes
+            .iter()
+            .map(|s| s.iter().any(|s| s.limits.tpm.is_some()))
             .collect(),
         falls_back: !(group.fallbacks.is_empty()
             && group.context_window_fallbacks.is_empty()
