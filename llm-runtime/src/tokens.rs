@@ -277,8 +277,14 @@ pub fn count_messages(model: &str, messages: &[Message]) -> TokenCount {
 /// The prompt tokens of a whole request: its messages, plus an estimate for its
 /// tool definitions (their JSON, as the model sees a description of them).
 pub fn count_request(request: &ChatRequest) -> TokenCount {
-    let counter = Counter::for_model(&request.model);
-    let mut total = count_messages(&request.model, &request.messages);
+    count_request_for(request, &request.model)
+}
+
+/// [`count_request`] as `model` would see the request (the router counts one
+/// request for each model of a group).
+pub(crate) fn count_request_for(request: &ChatRequest, model: &str) -> TokenCount {
+    let counter = Counter::for_model(model);
+    let mut total = count_messages(model, &request.messages);
     for tool in &request.tools {
         let json = serde_json::to_string(&tool.parameters).unwrap_or_default();
         let tokens = counter.text(&tool.name).tokens
@@ -289,6 +295,37 @@ pub fn count_request(request: &ChatRequest) -> TokenCount {
             + counter.text(&json).tokens
             + TOKENS_PER_MESSAGE;
         total.add_estimate(tokens);
+    }
+    total
+}
+
+/// At least what [`count_request`] gives for `request`, for any model, from
+/// lengths alone (no tokenizer): a token covers at least one byte, and the
+/// estimates add at most 10%. The router decides its context-window
+/// pre-check with it, counting only a prompt that may not fit.
+pub(crate) fn request_upper_bound(request: &ChatRequest) -> usize {
+    let text = |s: &str| with_headroom(s.len());
+    let role = text("assistant");
+    let mut total = REPLY_PRIMING_TOKENS;
+    for message in &request.messages {
+        total += TOKENS_PER_MESSAGE + role;
+        for part in &message.content {
+            total += match part {
+                Part::Text { text: t } => text(t),
+                Part::Image { .. } => IMAGE_ESTIMATE_TOKENS,
+            };
+        }
+        for call in &message.tool_calls {
+            total += text(&call.name) + text(&call.arguments) + 1;
+        }
+        total += message.tool_call_id.as_deref().map_or(0, text);
+    }
+    for tool in &request.tools {
+        let json = serde_json::to_string(&tool.parameters).unwrap_or_default();
+        total += text(&tool.name)
+            + tool.description.as_deref().map_or(0, text)
+            + text(&json)
+            + TOKENS_PER_MESSAGE;
     }
     total
 }

@@ -2,6 +2,8 @@
 //! shares, a 429's `Retry-After`, `allowed_fails` + `cooldown_time` with a
 //! half-open probe, least busy and lowest latency.
 
+#[allow(unused)]
+mod common;
 mod router_common;
 
 use std::sync::Arc;
@@ -353,4 +355,46 @@ async fn usage_aware_prefers_headroom_from_the_upstream_headers() {
         let reply = client.chat("g", request()).await.expect("answers");
         assert_eq!(served_by(&reply.meta), "roomy");
     }
+}
+
+/// A routed answer keeps what the provider client reported beside the events:
+/// the parameters dropped under the unsupported-parameter policy, streamed or not.
+#[tokio::test]
+async fn a_routed_answer_keeps_its_dropped_params() {
+    use common::clients::{NoSeed, chat_ok, config_for, stream_ok};
+    use llm_runtime::{ChatRequest, types::UnsupportedParamPolicy};
+    let group = |server: &MockServer| {
+        let provider = config_for::<NoSeed>(server)
+            .unsupported_params(UnsupportedParamPolicy::Drop)
+            .connect()
+            .expect("valid");
+        ModelGroup::new("g").deployment(Deployment::new(provider, "m").id("d"))
+    };
+    let seeded = || ChatRequest::new("").user("hi").seed(7);
+
+    let whole = MockServer::start().await;
+    whole.on("POST", common::CHAT_PATH, chat_ok("m", "ok"));
+    let client = Client::builder()
+        .group(group(&whole))
+        .build()
+        .expect("valid");
+    let reply = client.chat("g", seeded()).await.expect("answers");
+    assert_eq!(reply.dropped_params, ["seed"]);
+    assert_eq!(served_by(&reply.meta), "d");
+
+    let streamed = MockServer::start().await;
+    streamed.on("POST", common::CHAT_PATH, stream_ok("m", "ok"));
+    let client = Client::builder()
+        .group(group(&streamed))
+        .build()
+        .expect("valid");
+    let stream = client.chat_stream("g", seeded()).await.expect("opens");
+    assert_eq!(stream.provider(), "noseed");
+    let reply = stream.collect_response().await.expect("whole");
+    assert_eq!(reply.text(), "ok");
+    assert_eq!(reply.dropped_params, ["seed"]);
+    assert_eq!(reply.provider, "noseed");
+    assert_eq!(served_by(&reply.meta), "d");
+    let body = streamed.requests()[0].body_json();
+    assert!(body.get("seed").is_none(), "{body}");
 }

@@ -2,7 +2,9 @@
 //! `"provider/model"` route, in this process and with the state in Redis.
 //!
 //! `nice -n 19 cargo run -p benches --release --all-features --bin routing [-- --quick]`
-//! (without `--features redis` the Redis row is left out).
+//! (without `--features redis` the Redis row is left out);
+//! `target/release/routing --only route|single|weighted --calls N` runs one
+//! variant alone, for `valgrind --tool=callgrind` instruction counts.
 //!
 //! Every variant is one `Client::chat` on the same provider (one connection
 //! pool) to the same loopback [`BenchUpstream`] (on its own thread), so what
@@ -98,6 +100,22 @@ impl Variant {
     }
 }
 
+/// The provider on `upstream`, the client of the base route, and the client
+/// of the in-process groups.
+fn local_clients(upstream: &BenchUpstream) -> Result<(ProviderClient<OpenAi>, Client, Client)> {
+    let provider = OpenAi::config()
+        .api_key(KEY)
+        .base_url(upstream.url("/v1"))
+        .connect()?;
+    let plain = Client::builder().register(provider.clone())?.build()?;
+    let in_process = Client::builder()
+        .register(provider.clone())?
+        .group(ModelGroup::new(SINGLE).deployment(Deployment::new(provider.clone(), MODEL)))
+        .group(weighted(&provider))
+        .build()?;
+    Ok((provider, plain, in_process))
+}
+
 /// The clients the variants call through, all on one provider.
 struct Targets {
     plain: Client,
@@ -120,17 +138,19 @@ fn weighted(provider: &ProviderClient<OpenAi>) -> ModelGroup {
 }
 
 impl Targets {
+    /// The in-process variants only (no Redis: for `--only`).
+    #[cfg(feature = "redis")]
+    fn in_process(upstream: &BenchUpstream) -> Result<Self> {
+        let (_, plain, in_process) = local_clients(upstream)?;
+        Ok(Targets {
+            redis: in_process.clone(),
+            plain,
+            in_process,
+        })
+    }
+
     fn new(upstream: &BenchUpstream, #[cfg(feature = "redis")] redis_url: &str) -> Result<Self> {
-        let provider = OpenAi::config()
-            .api_key(KEY)
-            .base_url(upstream.url("/v1"))
-            .connect()?;
-        let plain = Client::builder().register(provider.clone())?.build()?;
-        let in_process = Client::builder()
-            .register(provider.clone())?
-            .group(ModelGroup::new(SINGLE).deployment(Deployment::new(provider.clone(), MODEL)))
-            .group(weighted(&provider))
-            .build()?;
+        let (provider, plain, in_process) = local_clients(upstream)?;
         #[cfg(feature = "redis")]
         let redis = {
             use llm_runtime::router::{RedisConfig, RedisState};
@@ -140,6 +160,8 @@ impl Targets {
                 .router_state(std::sync::Arc::new(RedisState::connect(config)?))
                 .build()?
         };
+        #[cfg(not(feature = "redis"))]
+        drop(provider);
         Ok(Targets {
             plain,
             in_process,
@@ -293,7 +315,51 @@ fn prompt_count_micros(n: usize) -> f64 {
     micros(started.elapsed()) / n.max(1) as f64
 }
 
+/// `--only VARIANT --calls N`: only `N` sequential calls of one variant
+/// (`route`, `single`, `weighted`), nothing printed: for an instruction
+/// count under `valgrind --tool=callgrind`, where the difference between two
+/// call counts divided by their difference is the instructions per call.
+fn only(variant: &str, calls: usize) -> Result<()> {
+    let variant = match variant {
+        "route" => Variant::Route,
+        "single" => Variant::Single,
+        "weighted" => Variant::Weighted,
+        other => return Err(format!("--only {other}: route, single or weighted").into()),
+    };
+    let routes = Routes::new().route(
+        "/v1/chat/completions",
+        Reply::json(fixtures::openai_chat_json()),
+    );
+    let upstream = BenchUpstream::start(routes)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        #[cfg(feature = "redis")]
+        let t = Targets::in_process(&upstream)?;
+        #[cfg(not(feature = "redis"))]
+        let t = Targets::new(&upstream)?;
+        for _ in 0..calls {
+            t.chat(variant).await?;
+        }
+        Ok(())
+    })
+}
+
+fn flag(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == name)?;
+    args.get(at + 1).cloned()
+}
+
 fn main() -> Result<()> {
+    if let Some(variant) = flag("--only") {
+        let calls = flag("--calls")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000);
+        return only(&variant, calls);
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let routes = Routes::new().route(

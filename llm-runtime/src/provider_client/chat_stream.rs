@@ -142,6 +142,27 @@ impl ChatStream {
         self
     }
 
+    /// The same stream with its events passed through `wrap` (the router's
+    /// settling), keeping what it carries beside them: provider, metadata,
+    /// dropped parameters and request model.
+    pub(crate) fn wrap_events<S>(mut self, wrap: impl FnOnce(ChatStream) -> S) -> ChatStream
+    where
+        S: Stream<Item = Result<StreamEvent>> + Send + 'static,
+    {
+        let provider = self.provider.clone();
+        let dropped_params = mem::take(&mut self.dropped_params);
+        let meta = mem::take(&mut self.meta);
+        let request_model = mem::take(&mut self.request_model);
+        ChatStream {
+            inner: Box::pin(wrap(self)),
+            provider,
+            dropped_params,
+            finished: false,
+            meta,
+            request_model,
+        }
+    }
+
     /// Set the metadata known when the stream starts.
     pub(crate) fn with_meta(mut self, meta: ResponseMeta) -> Self {
         self.meta = meta;

@@ -16,9 +16,12 @@ use crate::types::{ChatRequest, ChatResponse};
 use crate::types::{FallbackClass, RouteOutcome, RouteStep, RoutingTrace};
 
 use super::health::{Availability, Cooled};
-use super::settle::{SettlingStream, Ticket};
-use super::state::{Admission, Ask, Denial, DenialReason};
-use super::strategy::Candidate;
+use super::outcome::{
+    Skips, counts_as_failure, denied, exhausted, min_wait, step, summary, tries_next_deployment,
+};
+use super::plan::{Plan, plan};
+use super::settle::{Settler, SettlingStream, Ticket};
+use super::state::{Admission, Ask, Denial, DenialReason, Reservation, RouterState};
 use super::{GroupEntry, Router};
 
 /// What a dispatched call produced, and how to finish its ticket.
@@ -71,18 +74,6 @@ impl Served for ChatStream {
     }
 }
 
-/// Why a group gave up without an upstream error.
-#[derive(Default)]
-struct Skips {
-    /// The largest window among deployments skipped for it, and the need.
-    too_small: Option<(u64, u64)>,
-    /// Shortest wait among cooling or full deployments.
-    wait: Option<Duration>,
-    /// A fail-closed scope the state could not be asked about.
-    unavailable: Option<String>,
-    others: usize,
-}
-
 impl Router {
     /// Send `request` to the group `group` and wait for the whole answer.
     pub async fn chat(
@@ -117,41 +108,36 @@ impl Router {
             group: name.to_owned(),
             ..RoutingTrace::default()
         };
+        let mut request = Some(request);
+        // The groups fallen back to (with `name`, every group tried).
         let mut visited: Vec<&str> = Vec::new();
         let mut current = name;
         loop {
             let entry = self.entry(current)?;
-            visited.push(current);
             trace.strategy = entry.group.strategy.name().to_owned();
-            let error = match self
-                .try_group::<T>(entry, &request, options, deadline, &mut trace)
-                .await
-            {
+            let turn = Turn {
+                entry,
+                options,
+                deadline,
+            };
+            let error = match self.try_group::<T>(&turn, &mut request, &mut trace).await {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
-            let next = FallbackClass::of(&error).and_then(|class| {
-                let to = entry
-                    .group
-                    .fallbacks_for(class)
-                    .iter()
-                    .find(|g| !visited.contains(&g.as_str()))?;
-                Some((class, to))
-            });
-            match next {
+            match fallback(entry, &error, name, &visited) {
                 Some((class, to)) if deadline.is_none_or(|d| Instant::now() < d) => {
                     tracing::warn!(from = current, to = %to, kind = %error.kind(), "router: falling back to another group");
                     trace.steps.push(RouteStep {
                         group: current.to_owned(),
-                        deployment: to.clone(),
+                        deployment: to.to_owned(),
                         outcome: RouteOutcome::FellBack(class),
                     });
+                    visited.push(to);
                     current = to;
                 }
                 _ => {
-                    return Err(
-                        error.context(&format!("model group `{name}` ({})", summary(&trace)))
-                    );
+                    let summary = summary(&trace);
+                    return Err(error.context(&format!("model group `{name}` ({summary})")));
                 }
             }
         }
@@ -164,98 +150,54 @@ impl Router {
             .ok_or_else(|| Error::config(format!("no model group named `{name}`")))
     }
 
-    /// Try the deployments of one group in the strategy's order.
+    /// Try the deployments of one group in the strategy's order. The request
+    /// is moved into the last dispatch nothing can follow (no deployment
+    /// left, no fallback group), cloned into the others.
     async fn try_group<T: Served>(
         &self,
-        entry: &GroupEntry,
-        request: &ChatRequest,
-        options: &ChatOptions,
-        deadline: Option<Instant>,
+        turn: &Turn<'_>,
+        request: &mut Option<ChatRequest>,
         trace: &mut RoutingTrace,
     ) -> Result<T> {
-        let group = &entry.group;
-        let now = Instant::now();
+        let entry = turn.entry;
         let mut skips = Skips::default();
-        let mut counted: Option<(&str, u64)> = None;
-        let mut prompts = vec![0u64; group.deployments.len()];
-        let mut eligible = Vec::with_capacity(group.deployments.len());
-        for (i, d) in group.deployments.iter().enumerate() {
-            let prompt = match counted {
-                Some((model, n)) if model == d.model => n,
-                _ => {
-                    let n = count_prompt(request, &d.model);
-                    counted = Some((&d.model, n));
-                    n
-                }
-            };
-            prompts[i] = prompt;
-            let needed = prompt + u64::from(request.max_tokens.unwrap_or(0));
-            if let Some(window) = d.effective_context_window().filter(|w| needed > *w) {
-                step(
-                    trace,
-                    group.name(),
-                    &d.id,
-                    RouteOutcome::ContextWindowTooSmall { needed, window },
-                );
-                let largest = skips.too_small.map_or(window, |(w, _)| w.max(window));
-                skips.too_small = Some((largest, needed));
-                continue;
-            }
-            eligible.push(i);
-        }
-        let candidates: Vec<Candidate<'_>> =
-            eligible.iter().map(|&i| candidate(entry, i, now)).collect();
-        let mut order = Vec::with_capacity(candidates.len());
-        group.strategy.order(&candidates, &mut order);
+        let state = &*self.inner.state;
+        let shared = state.is_shared().then_some(state);
+        let Plan { order, mut prompts } = match request.as_ref() {
+            Some(request) => plan(entry, request, shared, trace, &mut skips),
+            None => return Err(Error::config("the router has no request left to send")),
+        };
         let mut last_error: Option<Error> = None;
-        for i in order.into_iter().filter_map(|k| eligible.get(k).copied()) {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+        for (k, &i) in order.iter().enumerate() {
+            let Some(current) = request.as_ref() else {
+                break;
+            };
+            if turn.deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
-            let d = &group.deployments[i];
-            let health = &entry.health[i];
-            let probe = match health.availability(Instant::now()) {
-                Availability::Cooling(remaining) => {
-                    step(
-                        trace,
-                        group.name(),
-                        &d.id,
-                        RouteOutcome::CoolingDown { remaining },
-                    );
-                    skips.wait = min_wait(skips.wait, Some(remaining));
-                    continue;
-                }
-                Availability::Probe => true,
-                Availability::Ready => false,
+            // Only a `tpm` limit needs the prompt counted; other reservations
+            // record its upper bound until they settle with the usage.
+            let max_tokens = u64::from(current.max_tokens.unwrap_or(0));
+            let estimate = match entry.tpm[i] {
+                true => prompts.count(entry, i, current) + max_tokens,
+                false => prompts.known(i) + max_tokens,
             };
-            let tokens = prompts[i] + u64::from(request.max_tokens.unwrap_or(0));
-            let reservation = match self.reserve(entry, i, tokens, deadline).await {
-                Ok(r) => r,
-                Err(denial) => {
-                    if probe {
-                        health.release_probe();
-                    }
-                    denied(trace, &mut skips, (group.name(), &d.id), health, denial);
-                    continue;
-                }
+            let Some(ticket) = self.admit(turn, i, estimate, trace, &mut skips).await else {
+                continue;
             };
-            let ticket = Ticket::new(reservation, Arc::clone(health));
-            let mut req = request.clone();
-            req.model.clone_from(&d.model);
-            let opts = deployment_options(options, d, deadline);
-            match T::dispatch(d.provider.as_ref(), req, &opts).await {
-                Ok(value) => {
-                    step(trace, group.name(), &d.id, RouteOutcome::Served);
-                    trace.served_group = group.name().to_owned();
-                    trace.deployment.clone_from(&d.id);
-                    return Ok(value.served(ticket, &d.model, prompts[i], trace.clone()));
-                }
+            let last = k + 1 == order.len() && !entry.falls_back;
+            let req = if last {
+                request.take()
+            } else {
+                request.clone()
+            };
+            let Some(req) = req else { break };
+            match self
+                .serve::<T>(turn, i, req, ticket, prompts.known(i), trace)
+                .await
+            {
+                Ok(value) => return Ok(value),
                 Err(e) => {
-                    let mut ticket = ticket;
-                    ticket.settle(0);
-                    drop(ticket);
-                    step(trace, group.name(), &d.id, RouteOutcome::Failed(e.kind()));
-                    self.record_failure(entry, i, &e, trace).await;
                     let moves_on = tries_next_deployment(&e);
                     last_error = Some(e);
                     if !moves_on {
@@ -264,7 +206,77 @@ impl Router {
                 }
             }
         }
-        Err(last_error.unwrap_or_else(|| exhausted(group.name(), &skips, deadline)))
+        Err(last_error.unwrap_or_else(|| exhausted(entry.group.name(), &skips, turn.deadline)))
+    }
+
+    /// Whether deployment `i` may take the call now: not cooling down (or
+    /// this call is its half-open probe), and room reserved under its
+    /// limits. A skip is recorded in `trace` and `skips`.
+    async fn admit(
+        &self,
+        turn: &Turn<'_>,
+        i: usize,
+        estimate: u64,
+        trace: &mut RoutingTrace,
+        skips: &mut Skips,
+    ) -> Option<Ticket> {
+        let group = &turn.entry.group;
+        let d = &group.deployments[i];
+        let health = &turn.entry.health[i];
+        let probe = match health.availability(Instant::now()) {
+            Availability::Cooling(remaining) => {
+                let outcome = RouteOutcome::CoolingDown { remaining };
+                step(trace, group.name(), &d.id, outcome);
+                skips.wait = min_wait(skips.wait, Some(remaining));
+                return None;
+            }
+            Availability::Probe => true,
+            Availability::Ready => false,
+        };
+        match self.reserve(turn.entry, i, estimate, turn.deadline).await {
+            Ok(reservation) => Some(Ticket::new(reservation, Arc::clone(health))),
+            Err(denial) => {
+                if probe {
+                    health.release_probe();
+                }
+                denied(trace, skips, (group.name(), &d.id), health, denial);
+                None
+            }
+        }
+    }
+
+    /// Dispatch to deployment `i` with its model, timeout and retries; on
+    /// success finish the ticket and hand the trace to the answer, on failure
+    /// settle, record it and maybe cool the deployment down.
+    async fn serve<T: Served>(
+        &self,
+        turn: &Turn<'_>,
+        i: usize,
+        mut request: ChatRequest,
+        ticket: Ticket,
+        prompt: u64,
+        trace: &mut RoutingTrace,
+    ) -> Result<T> {
+        let group = &turn.entry.group;
+        let d = &group.deployments[i];
+        request.model.clone_from(&d.model);
+        let options = deployment_options(turn.options, d, turn.deadline);
+        match T::dispatch(d.provider.as_ref(), request, &options).await {
+            Ok(value) => {
+                step(trace, group.name(), &d.id, RouteOutcome::Served);
+                group.name().clone_into(&mut trace.served_group);
+                trace.deployment.clone_from(&d.id);
+                Ok(value.served(ticket, &d.model, prompt, std::mem::take(trace)))
+            }
+            Err(e) => {
+                let mut ticket = ticket;
+                ticket.settle(0);
+                drop(ticket);
+                step(trace, group.name(), &d.id, RouteOutcome::Failed(e.kind()));
+                self.record_failure(turn.entry, i, &e, trace).await;
+                Err(e)
+            }
+        }
     }
 
     /// Reserve against every limited scope of deployment `i`, through the
@@ -275,8 +287,7 @@ impl Router {
         i: usize,
         tokens: u64,
         deadline: Option<Instant>,
-    ) -> std::result::Result<Option<(super::Reservation, Arc<dyn super::RouterState>)>, Denial>
-    {
+    ) -> std::result::Result<Option<Granted>, Denial> {
         let scopes = &entry.scopes[i];
         let state = &self.inner.state;
         if scopes.is_empty() && !state.is_shared() {
@@ -288,19 +299,44 @@ impl Router {
             scopes,
             tokens,
             deployment: &entry.keys[i],
+            peers: &entry.keys,
             deadline,
         };
-        let bound = deadline.map_or(self.inner.state_timeout, |d| {
-            d.saturating_duration_since(Instant::now())
-                .min(self.inner.state_timeout)
-        });
+        if let Some(local) = &self.inner.in_process {
+            // The default state never waits: no future, no timer.
+            return match local.reserve_now(&ask) {
+                Admission::Granted(r) => Ok(Some((r, Settler::InProcess(Arc::clone(local))))),
+                Admission::Denied(d) => Err(d),
+            };
+        }
+        let bound = self.state_bound(deadline);
         let failure = match tokio::time::timeout(bound, state.reserve(&ask)).await {
-            Ok(Ok(Admission::Granted(r))) => return Ok(Some((r, Arc::clone(state)))),
-            Ok(Ok(Admission::Denied(d))) => return Err(d),
+            Ok(Ok(admission)) => {
+                if self.inner.outage.pending() {
+                    self.inner
+                        .outage
+                        .hand_over(self.state_bound(deadline))
+                        .await;
+                }
+                return match admission {
+                    Admission::Granted(r) => Ok(Some((r, Settler::State(Arc::clone(state))))),
+                    Admission::Denied(d) => Err(d),
+                };
+            }
             Ok(Err(e)) => e.kind().to_string(),
             Err(_) => format!("no answer within {bound:?}"),
         };
-        if let Some(closed) = scopes.iter().find(|s| !s.limits.fail_open) {
+        self.fail_open(&ask, &failure)
+    }
+
+    /// The state did not answer: refuse for a fail-closed limit, else count
+    /// in this process until it answers again (see `outage`).
+    fn fail_open(
+        &self,
+        ask: &Ask<'_>,
+        failure: &str,
+    ) -> std::result::Result<Option<Granted>, Denial> {
+        if let Some(closed) = ask.scopes.iter().find(|s| !s.limits.fail_open) {
             tracing::warn!(scope = %closed.key, failure = %failure, "router: the state is unreachable and a limit is fail-closed");
             return Err(Denial {
                 scope: closed.key.clone(),
@@ -309,15 +345,22 @@ impl Router {
             });
         }
         tracing::warn!(failure = %failure, "router: the state is unreachable; counting fail-open limits in this process");
-        // Fail-open: this process's own counters stand in until the state answers.
-        match self.inner.local.reserve_now(&ask) {
-            Admission::Granted(r) if !scopes.is_empty() => {
-                let local: Arc<dyn super::RouterState> = self.inner.local.clone();
-                Ok(Some((r, local)))
+        match self.inner.outage.reserve_now(ask) {
+            Admission::Granted(r) if !ask.scopes.is_empty() => {
+                let local: Arc<dyn RouterState> = self.inner.outage.clone();
+                Ok(Some((r, Settler::State(local))))
             }
             Admission::Granted(_) => Ok(None),
             Admission::Denied(d) => Err(d),
         }
+    }
+
+    /// How long a call to the state may take: its timeout, within the deadline.
+    fn state_bound(&self, deadline: Option<Instant>) -> Duration {
+        let timeout = self.inner.state_timeout;
+        deadline.map_or(timeout, |d| {
+            d.saturating_duration_since(Instant::now()).min(timeout)
+        })
     }
 
     /// Count a failure against deployment `i`: maybe cool it (and tell the
@@ -365,73 +408,30 @@ impl Router {
     }
 }
 
-/// Record a refused reservation: a cooldown another process set, a full
-/// limit, or a fail-closed limit the state could not be asked about.
-fn denied(
-    trace: &mut RoutingTrace,
-    skips: &mut Skips,
-    (group, id): (&str, &str),
-    health: &super::health::DeploymentHealth,
-    denial: Denial,
-) {
-    skips.wait = min_wait(skips.wait, denial.retry_in);
-    skips.others += 1;
-    let outcome = match denial.reason {
-        DenialReason::Cooling => {
-            let remaining = denial.retry_in.unwrap_or_default();
-            health.cool_until(Instant::now() + remaining);
-            RouteOutcome::CoolingDown { remaining }
-        }
-        DenialReason::Unavailable => {
-            skips.unavailable = Some(denial.scope.clone());
-            RouteOutcome::StateUnavailable {
-                scope: denial.scope,
-            }
-        }
-        _ => RouteOutcome::LimitReached {
-            scope: denial.scope,
-        },
-    };
-    step(trace, group, id, outcome);
+/// A reservation and the state to settle it with.
+type Granted = (Reservation, Settler);
+
+/// What one group's turn of a routed call has at hand.
+struct Turn<'a> {
+    entry: &'a GroupEntry,
+    options: &'a ChatOptions,
+    deadline: Option<Instant>,
 }
 
-fn step(trace: &mut RoutingTrace, group: &str, deployment: &str, outcome: RouteOutcome) {
-    trace.steps.push(RouteStep {
-        group: group.to_owned(),
-        deployment: deployment.to_owned(),
-        outcome,
-    });
-}
-
-fn min_wait(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn count_prompt(request: &ChatRequest, model: &str) -> u64 {
-    if request.model == model {
-        return crate::tokens::count_request(request).tokens as u64;
-    }
-    let mut req = request.clone();
-    model.clone_into(&mut req.model);
-    crate::tokens::count_request(&req).tokens as u64
-}
-
-fn candidate<'a>(entry: &'a GroupEntry, i: usize, now: Instant) -> Candidate<'a> {
-    let health = &entry.health[i];
-    let (recent_requests, recent_tokens) = health.recent_usage(now);
-    let deployment = &entry.group.deployments[i];
-    Candidate {
-        deployment,
-        in_flight: health.in_flight.load(std::sync::atomic::Ordering::Relaxed),
-        latency: health.latency(),
-        recent_requests,
-        recent_tokens,
-        upstream: health.upstream(),
-        price: deployment.catalog_price(),
-    }
+/// The fallback group for `error`'s class not visited yet, if any.
+fn fallback<'e>(
+    entry: &'e GroupEntry,
+    error: &Error,
+    first: &str,
+    visited: &[&str],
+) -> Option<(FallbackClass, &'e str)> {
+    let class = FallbackClass::of(error)?;
+    let to = entry
+        .group
+        .fallbacks_for(class)
+        .iter()
+        .find(|g| *g != first && !visited.contains(&g.as_str()))?;
+    Some((class, to))
 }
 
 /// The caller's options with the deployment's timeout and retries, the
@@ -455,95 +455,4 @@ fn deployment_options<'o>(
         owned.max_retries = d.max_retries;
     }
     Cow::Owned(owned)
-}
-
-/// Whether another deployment of the group may succeed where this one failed:
-/// the upstream failed, or this deployment's key or model is the problem.
-/// Not when the request itself is (validation, window, content policy).
-fn tries_next_deployment(e: &Error) -> bool {
-    e.is_retryable()
-        || matches!(
-            e.kind(),
-            ErrorKind::Authentication
-                | ErrorKind::PermissionDenied
-                | ErrorKind::NotFound
-                | ErrorKind::QuotaExceeded
-        )
-}
-
-/// Whether a failure counts toward the deployment's cooldown.
-fn counts_as_failure(e: &Error) -> bool {
-    tries_next_deployment(e)
-}
-
-/// The error of a group none of whose deployments was dispatched to.
-fn exhausted(group: &str, skips: &Skips, deadline: Option<Instant>) -> Error {
-    if deadline.is_some_and(|d| Instant::now() >= d) {
-        return Error::new(
-            ErrorKind::Timeout,
-            "the call's deadline passed while routing",
-        );
-    }
-    if let Some(scope) = &skips.unavailable {
-        return Error::new(
-            ErrorKind::RateLimited,
-            format!(
-                "the router state did not answer in time and the limit of `{scope}` is fail-closed"
-            ),
-        );
-    }
-    match skips {
-        Skips {
-            too_small: Some((window, needed)),
-            wait: None,
-            others: 0,
-            ..
-        } => Error::new(
-            ErrorKind::ContextWindowExceeded,
-            format!(
-                "the prompt needs {needed} tokens (counted prompt + max_tokens); the largest context window in group `{group}` is {window}"
-            ),
-        ),
-        _ => Error::new(
-            ErrorKind::RateLimited,
-            format!("every deployment of group `{group}` is cooling down or at a limit"),
-        )
-        .with_retry_after(skips.wait),
-    }
-}
-
-/// `a: Failed(RateLimited), b: CoolingDown` for an error message.
-fn summary(trace: &RoutingTrace) -> String {
-    let parts: Vec<String> = trace
-        .steps
-        .iter()
-        .map(|s| match &s.outcome {
-            RouteOutcome::FellBack(class) => {
-                format!("fell back ({class:?}) to group `{}`", s.deployment)
-            }
-            RouteOutcome::CoolingDown { remaining } => {
-                format!("{}: cooling down ({remaining:?} left)", s.deployment)
-            }
-            RouteOutcome::LimitReached { scope } => {
-                format!("{}: limit of `{scope}` reached", s.deployment)
-            }
-            RouteOutcome::ContextWindowTooSmall { needed, window } => {
-                format!("{}: window {window} < {needed} tokens", s.deployment)
-            }
-            RouteOutcome::Failed(kind) => format!("{}: {kind}", s.deployment),
-            RouteOutcome::StateUnavailable { scope } => {
-                format!(
-                    "{}: state unreachable, `{scope}` is fail-closed",
-                    s.deployment
-                )
-            }
-            other => format!("{}: {other:?}", s.deployment),
-        })
-        .collect();
-    let mut text = parts.join("; ");
-    if !trace.notes.is_empty() {
-        text.push_str("; ");
-        text.push_str(&trace.notes.join("; "));
-    }
-    text
 }

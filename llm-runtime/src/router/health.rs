@@ -77,6 +77,8 @@ struct Breaker {
 /// One deployment's in-process record.
 #[derive(Debug, Default)]
 pub(crate) struct DeploymentHealth {
+    /// Its scope key (`deployment:GROUP/ID`).
+    key: String,
     pub(crate) in_flight: AtomicU64,
     /// Latency moving average in microseconds; 0 until the first success.
     latency_us: AtomicU64,
@@ -84,10 +86,23 @@ pub(crate) struct DeploymentHealth {
 }
 
 /// The weight of the newest sample in the latency moving average.
-const EWMA_ALPHA: f64 = 0.3;
+pub(crate) const EWMA_ALPHA: f64 = 0.3;
 const MINUTE: Duration = Duration::from_secs(60);
 
 impl DeploymentHealth {
+    /// The record of the deployment whose scope key is `key`.
+    pub(crate) fn new(key: String) -> Self {
+        DeploymentHealth {
+            key,
+            ..DeploymentHealth::default()
+        }
+    }
+
+    /// Its scope key (`deployment:GROUP/ID`).
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
     fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
         // A panic while holding this lock leaves plain counters behind: still usable.
         self.breaker.lock().unwrap_or_else(|p| p.into_inner())

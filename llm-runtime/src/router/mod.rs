@@ -63,7 +63,9 @@
 //! - `rpm` and `max_in_flight`: none, while the state answers (a reservation
 //!   is checked and taken atomically). With `RedisState` (feature `redis`) unreachable,
 //!   a fail-open limit counts in each process on its own: up to the limit
-//!   once per process during the outage.
+//!   once per process during the outage. When the state answers again, each
+//!   process carries what it admitted meanwhile into it, so the rest of the
+//!   window counts those calls.
 //! - `tpm`: reservations never exceed it; a call that then uses more than
 //!   it reserved (no `max_tokens`, or an estimated count that was low)
 //!   overruns by the difference, which the window carries until it expires.
@@ -72,14 +74,18 @@
 //! # Shared state
 //!
 //! [`RouterState`] is where reservations are kept: [`InProcessState`] by
-//! default; `RedisState` (feature `redis`) shares limits and cooldowns
-//! between processes. Latency averages and in-flight counts used by the
-//! strategies stay per process.
+//! default; `RedisState` (feature `redis`) shares limits, cooldowns and
+//! latency averages (for [`Strategy::LowestLatency`]) between processes. The
+//! in-flight counts and recent usage the other strategies read stay per
+//! process.
 
 mod deployment;
 mod dispatch;
 mod group;
 mod health;
+mod outage;
+mod outcome;
+mod plan;
 #[cfg(feature = "redis")]
 mod redis;
 mod settle;
@@ -99,12 +105,13 @@ pub use health::CooldownPolicy;
 #[cfg(feature = "redis")]
 pub use redis::{RedisConfig, RedisState};
 pub use state::{
-    Admission, Ask, Denial, DenialReason, InProcessState, Reservation, RouterState, ScopeLimit,
-    ScopeUsage, WINDOW,
+    Admission, Ask, Carried, Denial, DenialReason, InProcessState, Reservation, RouterState,
+    ScopeLimit, ScopeUsage, WINDOW,
 };
 pub use strategy::{Candidate, RoutingStrategy, Strategy};
 
 use health::DeploymentHealth;
+use outage::Outage;
 
 /// Routes calls to model groups. Cheap to clone (shared state).
 ///
@@ -118,8 +125,11 @@ pub struct Router {
 struct RouterInner {
     groups: HashMap<String, GroupEntry>,
     state: Arc<dyn RouterState>,
-    /// Where fail-open limits are counted while a shared state is unreachable.
-    local: Arc<InProcessState>,
+    /// The same state when it is the default in-process one: asked directly,
+    /// without a future or a timeout (it never waits).
+    in_process: Option<Arc<InProcessState>>,
+    /// Where fail-open limits are counted while the state is unreachable.
+    outage: Arc<Outage>,
     state_timeout: Duration,
 }
 
@@ -131,6 +141,16 @@ struct GroupEntry {
     scopes: Vec<Vec<ScopeLimit>>,
     /// Per deployment: its scope key (`deployment:GROUP/ID`).
     keys: Vec<String>,
+    /// Per deployment: its context window, looked up once (the catalog is static).
+    windows: Vec<Option<u64>>,
+    /// Per deployment: its catalog price, looked up once.
+    prices: Vec<Option<f64>>,
+    /// Per deployment: whether a scope it reserves against has a `tpm`
+    /// limit (then the prompt is counted for the reservation).
+    tpm: Vec<bool>,
+    /// Whether a fallback group may follow a failure (then the request is
+    /// kept for it, not moved into the last dispatch).
+    falls_back: bool,
 }
 
 impl fmt::Debug for Router {
@@ -213,13 +233,19 @@ impl RouterBuilder {
                 )));
             }
         }
+        let (state, in_process) = match self.state {
+            Some(state) => (state, None),
+            None => {
+                let local = Arc::new(InProcessState::new());
+                (Arc::clone(&local) as Arc<dyn RouterState>, Some(local))
+            }
+        };
         Ok(Router {
             inner: Arc::new(RouterInner {
                 groups,
-                state: self
-                    .state
-                    .unwrap_or_else(|| Arc::new(InProcessState::new())),
-                local: Arc::new(InProcessState::new()),
+                in_process,
+                outage: Arc::new(Outage::new(Arc::clone(&state))),
+                state,
                 state_timeout: self.state_timeout.unwrap_or(DEFAULT_STATE_TIMEOUT),
             }),
         })
@@ -269,7 +295,7 @@ fn entry(group: ModelGroup) -> GroupEntry {
         .iter()
         .map(|d| format!("deployment:{}/{}", group.name, d.id))
         .collect();
-    let scopes = group
+    let scopes: Vec<Vec<ScopeLimit>> = group
         .deployments
         .iter()
         .zip(&keys)
@@ -282,7 +308,27 @@ fn entry(group: ModelGroup) -> GroupEntry {
         })
         .collect();
     GroupEntry {
-        health: group.deployments.iter().map(|_| Arc::default()).collect(),
+        health: keys
+            .iter()
+            .map(|key| Arc::new(DeploymentHealth::new(key.clone())))
+            .collect(),
+        windows: group
+            .deployments
+            .iter()
+            .map(Deployment::effective_context_window)
+            .collect(),
+        prices: group
+            .deployments
+            .iter()
+            .map(Deployment::catalog_price)
+            .collect(),
+        tpm: scopes
+            .iter()
+            .map(|s| s.iter().any(|s| s.limits.tpm.is_some()))
+            .collect(),
+        falls_back: !(group.fallbacks.is_empty()
+            && group.context_window_fallbacks.is_empty()
+            && group.content_policy_fallbacks.is_empty()),
         group,
         scopes,
         keys,

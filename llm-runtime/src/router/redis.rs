@@ -1,26 +1,42 @@
-//! [`RedisState`]: limits and cooldowns shared by every process that routes
-//! with the same Redis, each step one atomic Lua script (one round trip once
-//! the scripts are loaded).
+//! [`RedisState`]: limits, cooldowns and latency averages shared by every
+//! process that routes with the same Redis, each step one atomic Lua script
+//! (one round trip: the scripts are sent once per server, then called by
+//! their SHA1 with `EVALSHA`, loaded again only when Redis answers `NOSCRIPT`).
 //!
 //! # Consistency
 //!
 //! - While Redis answers, a reservation is checked and taken over every scope
 //!   in one script, on the Redis server's clock: `rpm` and `max_in_flight`
 //!   hold exactly across processes, `tpm` as the [module docs](super) say.
+//! - Latency: a successful call's settle folds its latency into the
+//!   deployment's moving average in Redis (same weight as in process); each
+//!   reservation's answer brings back the averages of its group's
+//!   deployments, which the next call's strategy uses
+//!   ([`RouterState::shared_latency`]). No round trip of its own: a process
+//!   sees another's measurements one reservation late. Averages unused for
+//!   10 minutes expire; ones this process heard more than a minute ago are
+//!   not used (its own average is).
 //! - Each call has its own short timeout ([`RedisConfig::timeout`], also
 //!   bounded by the caller's deadline). A call that fails or times out counts
 //!   as "unreachable": a fail-open limit ([`Limits::fail_open`](super::Limits::fail_open))
 //!   is then counted in this process only (slack: up to the limit once per
 //!   process for the outage), a fail-closed one refuses the call. When Redis
-//!   answers again the connection manager reconnects and the next call uses
-//!   it; reservations made locally meanwhile are not copied into Redis.
+//!   answers again the connection manager reconnects; after the first
+//!   reservation it answers, the router carries in what this process admitted
+//!   during the outage (one more round trip, once): each reservation still
+//!   within its window, with its tokens and, while its call runs, its
+//!   in-flight slot. From then on the shared limits count the outage's calls
+//!   too (a limit overrun during the outage delays later admissions until the
+//!   window has room). A hand-over that fails is dropped with a warning.
 //! - A settle that does not reach Redis leaves its reservation as reserved:
 //!   its tokens stay counted until the window expires, and its in-flight slot
 //!   until [`RedisConfig::in_flight_ttl`].
 //! - Keys share one hash tag (`{prefix}`), so they live in one slot of a cluster.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::Script;
@@ -28,8 +44,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::error::{Error, ErrorKind, Result};
 
+use super::health::EWMA_ALPHA;
 use super::state::{
-    Admission, Ask, Denial, DenialReason, Reservation, RouterState, ScopeUsage, WINDOW,
+    Admission, Ask, Carried, Denial, DenialReason, Reservation, RouterState, ScopeUsage, WINDOW,
 };
 
 /// Expire a scope's window: drop entries older than the window from the
@@ -52,26 +69,32 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 ";
 
-/// KEYS: (window set, amounts hash, in-flight set) per scope, then the cooldown key.
-/// ARGV: id, tokens, window ms, in-flight ttl ms, then (rpm, tpm, max in flight) per scope, -1 for none.
-/// Returns {1, 0, 'ok', 0} or {0, scope index from 1 (0: cooldown), reason, retry ms or -1}.
+/// KEYS: (window set, amounts hash, in-flight set) per scope, then the
+/// cooldown key, then the latency hash.
+/// ARGV: id, tokens, window ms, in-flight ttl ms, then (rpm, tpm, max in
+/// flight) per scope, -1 for none, then the group's deployment keys.
+/// Returns {1, 0, 'ok', 0, latencies} or {0, scope index from 1 (0:
+/// cooldown), reason, retry ms or -1, latencies}: the latency average (µs)
+/// of each deployment of the group, nil where unknown.
 const RESERVE: &str = r"
 local id, tokens = ARGV[1], tonumber(ARGV[2])
 local window, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
-local n = (#KEYS - 1) / 3
-local cool = redis.call('PTTL', KEYS[#KEYS])
-if cool > 0 then return {0, 0, 'cooling', cool} end
+local n = (#KEYS - 2) / 3
+local lat = {}
+if #ARGV >= 5 + 3 * n then lat = redis.call('HMGET', KEYS[#KEYS], unpack(ARGV, 5 + 3 * n)) end
+local cool = redis.call('PTTL', KEYS[#KEYS - 1])
+if cool > 0 then return {0, 0, 'cooling', cool, lat} end
 for i = 0, n - 1 do
   local w, h, f = KEYS[3*i+1], KEYS[3*i+2], KEYS[3*i+3]
   expire(w, h, f, now, window)
   local rpm, tpm, mif = tonumber(ARGV[5+3*i]), tonumber(ARGV[6+3*i]), tonumber(ARGV[7+3*i])
-  if mif >= 0 and redis.call('ZCARD', f) >= mif then return {0, i+1, 'in_flight', -1} end
+  if mif >= 0 and redis.call('ZCARD', f) >= mif then return {0, i+1, 'in_flight', -1, lat} end
   if rpm >= 0 and redis.call('ZCARD', w) >= rpm then
     local oldest = redis.call('ZRANGE', w, 0, 0, 'WITHSCORES')
-    return {0, i+1, 'requests', tonumber(oldest[2]) + window - now}
+    return {0, i+1, 'requests', tonumber(oldest[2]) + window - now, lat}
   end
   if tpm >= 0 and (tonumber(redis.call('HGET', h, 'total')) or 0) + tokens > tpm then
-    return {0, i+1, 'tokens', -1}
+    return {0, i+1, 'tokens', -1, lat}
   end
 end
 for i = 0, n - 1 do
@@ -82,13 +105,15 @@ for i = 0, n - 1 do
   redis.call('ZADD', f, now + ttl, id)
   for _, k in ipairs({w, h, f}) do redis.call('PEXPIRE', k, window + ttl) end
 end
-return {1, 0, 'ok', 0}
+return {1, 0, 'ok', 0, lat}
 ";
 
-/// KEYS: (window set, amounts hash, in-flight set) per scope. ARGV: id, tokens.
+/// KEYS: (window set, amounts hash, in-flight set) per scope, then the
+/// latency hash. ARGV: id, tokens, deployment key, latency µs (-1: none, a
+/// failed call), the weight of the new sample, the latency hash's ttl ms.
 const SETTLE: &str = r"
 local id, tokens = ARGV[1], tonumber(ARGV[2])
-for i = 0, #KEYS / 3 - 1 do
+for i = 0, (#KEYS - 1) / 3 - 1 do
   local h, f = KEYS[3*i+2], KEYS[3*i+3]
   local old = tonumber(redis.call('HGET', h, id))
   if old then
@@ -96,6 +121,33 @@ for i = 0, #KEYS / 3 - 1 do
     redis.call('HINCRBY', h, 'total', tokens - old)
   end
   redis.call('ZREM', f, id)
+end
+local sample = tonumber(ARGV[4])
+if sample >= 0 then
+  local lat, alpha = KEYS[#KEYS], tonumber(ARGV[5])
+  local old = tonumber(redis.call('HGET', lat, ARGV[3]))
+  if old then sample = math.floor(alpha * sample + (1 - alpha) * old) end
+  redis.call('HSET', lat, ARGV[3], sample)
+  redis.call('PEXPIRE', lat, ARGV[6])
+end
+return 1
+";
+
+/// KEYS: (window set, amounts hash, in-flight set) per scope. ARGV: window
+/// ms, in-flight ttl ms, then per reservation: scope index from 1, id, age
+/// ms, tokens, 1 if in flight. A reservation already there is left alone.
+const CARRY: &str = r"
+local window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+for j = 3, #ARGV, 5 do
+  local i = tonumber(ARGV[j]) - 1
+  local w, h, f = KEYS[3*i+1], KEYS[3*i+2], KEYS[3*i+3]
+  local id, age, tokens = ARGV[j+1], tonumber(ARGV[j+2]), tonumber(ARGV[j+3])
+  if age < window and redis.call('ZADD', w, 'NX', now - age, id) == 1 then
+    redis.call('HSET', h, id, tokens)
+    redis.call('HINCRBY', h, 'total', tokens)
+    if ARGV[j+4] == '1' then redis.call('ZADD', f, now + ttl, id) end
+    for _, k in ipairs({w, h, f}) do redis.call('PEXPIRE', k, window + ttl) end
+  end
 end
 return 1
 ";
@@ -166,8 +218,20 @@ pub struct RedisState {
     config: RedisConfig,
     reserve: Script,
     settle: Script,
+    carry: Script,
     usage: Script,
+    /// Per deployment key: the shared latency average (µs) and when the last
+    /// reservation's answer reported it.
+    latencies: Mutex<HashMap<String, (u64, Instant)>>,
 }
+
+/// How long the shared latency averages live in Redis after their last
+/// update: a deployment nobody called for that long is untried again.
+const LATENCY_TTL: Duration = Duration::from_secs(600);
+
+/// How old a latency this process last heard from Redis may be and still
+/// be used (past it, during an outage, this process's own average is).
+const LATENCY_FRESH: Duration = WINDOW;
 
 impl fmt::Debug for RedisState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -206,7 +270,9 @@ impl RedisState {
             config,
             reserve: Script::new(&format!("{EXPIRE}{RESERVE}")),
             settle: Script::new(SETTLE),
+            carry: Script::new(&format!("{EXPIRE}{CARRY}")),
             usage: Script::new(&format!("{EXPIRE}{USAGE}")),
+            latencies: Mutex::default(),
         })
     }
 
@@ -221,6 +287,57 @@ impl RedisState {
 
     fn cooldown_key(&self, deployment: &str) -> String {
         format!("{{{}}}:{deployment}:cool", self.config.prefix)
+    }
+
+    fn latency_key(&self) -> String {
+        format!("{{{}}}:latency", self.config.prefix)
+    }
+
+    /// Remember the group's latency averages a reservation's answer gave.
+    fn heard(&self, peers: &[String], latencies: &[Option<u64>]) {
+        let now = Instant::now();
+        let mut known = self.latencies.lock().unwrap_or_else(|p| p.into_inner());
+        for (peer, us) in peers.iter().zip(latencies) {
+            let Some(us) = *us else { continue };
+            match known.get_mut(peer.as_str()) {
+                Some(entry) => *entry = (us, now),
+                None => {
+                    known.insert(peer.clone(), (us, now));
+                }
+            }
+        }
+    }
+
+    /// Settle, folding `latency` (if any) into the deployment's shared average.
+    async fn settle_with(
+        &self,
+        reservation: &Reservation,
+        tokens: u64,
+        observed: Option<(&str, Duration)>,
+    ) -> Result<()> {
+        let mut inv = self.settle.prepare_invoke();
+        for scope in &reservation.scopes {
+            for key in self.keys(scope) {
+                inv.key(key);
+            }
+        }
+        inv.key(self.latency_key());
+        let (deployment, sample) = observed.map_or(("", -1), |(d, latency)| {
+            (
+                d,
+                i64::try_from(latency.as_micros())
+                    .unwrap_or(i64::MAX)
+                    .max(1),
+            )
+        });
+        inv.arg(reservation.id.to_string())
+            .arg(tokens)
+            .arg(deployment)
+            .arg(sample)
+            .arg(EWMA_ALPHA)
+            .arg(millis(LATENCY_TTL));
+        let _: i64 = self.run("settle", inv).await?;
+        Ok(())
     }
 
     /// Run `invocation` with this state's timeout.
@@ -241,6 +358,31 @@ impl RedisState {
     }
 }
 
+/// The reserve script's answer: granted, scope index, reason, retry ms, latencies.
+type Reply = (i64, usize, String, i64, Vec<Option<u64>>);
+
+/// The denial the reserve script's answer describes.
+fn denial(ask: &Ask<'_>, index: usize, reason: &str, retry: i64) -> Denial {
+    let reason = match reason {
+        "cooling" => DenialReason::Cooling,
+        "in_flight" => DenialReason::InFlight,
+        "requests" => DenialReason::Requests,
+        _ => DenialReason::Tokens,
+    };
+    let scope = match index {
+        0 => ask.deployment.to_owned(),
+        i => ask
+            .scopes
+            .get(i - 1)
+            .map_or_else(String::new, |s| s.key.clone()),
+    };
+    Denial {
+        scope,
+        reason,
+        retry_in: u64::try_from(retry).ok().map(Duration::from_millis),
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -258,7 +400,8 @@ impl RouterState for RedisState {
                 inv.key(key);
             }
         }
-        inv.key(self.cooldown_key(ask.deployment));
+        inv.key(self.cooldown_key(ask.deployment))
+            .key(self.latency_key());
         inv.arg(ask.id.to_string())
             .arg(ask.tokens)
             .arg(millis(WINDOW))
@@ -269,8 +412,11 @@ impl RouterState for RedisState {
                 .arg(limit(l.tpm))
                 .arg(limit(l.max_in_flight));
         }
-        let (granted, index, reason, retry): (i64, usize, String, i64) =
-            self.run("reserve", inv).await?;
+        for peer in ask.peers {
+            inv.arg(peer.as_str());
+        }
+        let (granted, index, reason, retry, latencies): Reply = self.run("reserve", inv).await?;
+        self.heard(ask.peers, &latencies);
         if granted == 1 {
             return Ok(Admission::Granted(Reservation {
                 id: ask.id,
@@ -279,36 +425,53 @@ impl RouterState for RedisState {
                 shared: true,
             }));
         }
-        let reason = match reason.as_str() {
-            "cooling" => DenialReason::Cooling,
-            "in_flight" => DenialReason::InFlight,
-            "requests" => DenialReason::Requests,
-            _ => DenialReason::Tokens,
-        };
-        let scope = match index {
-            0 => ask.deployment.to_owned(),
-            i => ask
-                .scopes
-                .get(i - 1)
-                .map_or_else(String::new, |s| s.key.clone()),
-        };
-        let retry_in = u64::try_from(retry).ok().map(Duration::from_millis);
-        Ok(Admission::Denied(Denial {
-            scope,
-            reason,
-            retry_in,
-        }))
+        Ok(Admission::Denied(denial(ask, index, &reason, retry)))
     }
 
     async fn settle(&self, reservation: &Reservation, tokens: u64) -> Result<()> {
-        let mut inv = self.settle.prepare_invoke();
-        for scope in &reservation.scopes {
-            for key in self.keys(scope) {
-                inv.key(key);
-            }
+        self.settle_with(reservation, tokens, None).await
+    }
+
+    async fn settle_success(
+        &self,
+        reservation: &Reservation,
+        tokens: u64,
+        deployment: &str,
+        latency: Duration,
+    ) -> Result<()> {
+        self.settle_with(reservation, tokens, Some((deployment, latency)))
+            .await
+    }
+
+    fn shared_latency(&self, deployment: &str) -> Option<Duration> {
+        let known = self.latencies.lock().unwrap_or_else(|p| p.into_inner());
+        let &(us, heard) = known.get(deployment)?;
+        (heard.elapsed() < LATENCY_FRESH).then(|| Duration::from_micros(us))
+    }
+
+    async fn carry_in(&self, carried: &[Carried]) -> Result<()> {
+        let mut scopes: Vec<&str> = Vec::new();
+        let mut inv = self.carry.prepare_invoke();
+        inv.arg(millis(WINDOW))
+            .arg(millis(self.config.in_flight_ttl));
+        for c in carried {
+            let index = match scopes.iter().position(|s| *s == c.scope) {
+                Some(i) => i,
+                None => {
+                    scopes.push(&c.scope);
+                    for key in self.keys(&c.scope) {
+                        inv.key(key);
+                    }
+                    scopes.len() - 1
+                }
+            };
+            inv.arg(index + 1)
+                .arg(c.id.to_string())
+                .arg(millis(c.age))
+                .arg(c.tokens)
+                .arg(u8::from(c.in_flight));
         }
-        inv.arg(reservation.id.to_string()).arg(tokens);
-        let _: i64 = self.run("settle", inv).await?;
+        let _: i64 = self.run("carry", inv).await?;
         Ok(())
     }
 

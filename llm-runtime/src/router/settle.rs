@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use futures_util::FutureExt;
@@ -16,21 +16,29 @@ use crate::types::RateLimits;
 use crate::types::{StreamEvent, Usage};
 
 use super::health::DeploymentHealth;
-use super::state::{Reservation, RouterState};
+use super::state::{InProcessState, Reservation, RouterState};
+
+/// The state a reservation was granted by, to settle it with.
+pub(crate) enum Settler {
+    /// The default state: settled in place, no future.
+    InProcess(Arc<InProcessState>),
+    /// Any other (shared, a caller's own, or the outage counters).
+    State(Arc<dyn RouterState>),
+}
 
 /// One dispatched call's claim on a deployment: its in-flight slot and its
 /// reservation. Dropped unsettled (the caller gave up), it settles with the
 /// tokens reserved: the upstream may still bill for the answer.
 pub(crate) struct Ticket {
     /// The reservation and the state that granted it.
-    reservation: Option<(Reservation, Arc<dyn RouterState>)>,
+    reservation: Option<(Reservation, Settler)>,
     pub(crate) health: Arc<DeploymentHealth>,
     pub(crate) started: Instant,
 }
 
 impl Ticket {
     pub(crate) fn new(
-        reservation: Option<(Reservation, Arc<dyn RouterState>)>,
+        reservation: Option<(Reservation, Settler)>,
         health: Arc<DeploymentHealth>,
     ) -> Self {
         health.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -41,23 +49,41 @@ impl Ticket {
         }
     }
 
-    /// A success: feed the deployment's health and settle with `tokens`.
+    /// A success: feed the deployment's health (and, through a shared
+    /// state, every process's view of its latency) and settle with `tokens`.
     pub(crate) fn succeeded(mut self, tokens: u64, upstream: RateLimits) {
-        self.health
-            .succeeded(self.started.elapsed(), upstream, tokens);
-        self.settle(tokens);
+        let latency = self.started.elapsed();
+        self.health.succeeded(latency, upstream, tokens);
+        self.finish(tokens, Some(latency));
     }
 
     /// Settle with `tokens` (the health is the caller's business).
     pub(crate) fn settle(&mut self, tokens: u64) {
-        let Some((reservation, state)) = self.reservation.take() else {
+        self.finish(tokens, None);
+    }
+
+    fn finish(&mut self, tokens: u64, latency: Option<Duration>) {
+        let Some((reservation, settler)) = self.reservation.take() else {
             return;
         };
+        let state = match settler {
+            Settler::InProcess(local) => return local.settle_now(&reservation, tokens),
+            Settler::State(state) => state,
+        };
+        let health = Arc::clone(&self.health);
         let mut settle = Box::pin(async move {
-            let _ = log_failure(state.settle(&reservation, tokens).await);
+            let result = match latency {
+                Some(latency) => {
+                    state
+                        .settle_success(&reservation, tokens, health.key(), latency)
+                        .await
+                }
+                None => state.settle(&reservation, tokens).await,
+            };
+            let _ = log_failure(result);
         });
-        // The in-process state settles without waiting; a remote one finishes
-        // in a task, so neither a drop nor a caller waits on it.
+        // A remote state finishes in a task, so neither a drop nor a caller
+        // waits on it; one that answers at once is done here.
         if (&mut settle).now_or_never().is_none()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
@@ -99,17 +125,14 @@ impl SettlingStream {
         model: String,
         prompt_tokens: u64,
     ) -> ChatStream {
-        let provider = inner.provider().to_owned();
-        let meta = inner.meta().clone();
-        let stream = SettlingStream {
+        inner.wrap_events(|inner| SettlingStream {
             inner,
             ticket: Some(ticket),
             model,
             prompt_tokens,
             text: String::new(),
             usage: None,
-        };
-        ChatStream::new(provider, stream).with_meta(meta)
+        })
     }
 
     /// The tokens seen: the reported usage, else the prompt plus the text so far, counted.

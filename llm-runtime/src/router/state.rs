@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,10 @@ pub struct Ask<'a> {
     pub tokens: u64,
     /// The deployment's scope key, whose shared cooldown the state checks.
     pub deployment: &'a str,
+    /// The scope keys of every deployment of its group, whose latency
+    /// averages a shared state reports with its answer
+    /// ([`RouterState::shared_latency`]).
+    pub peers: &'a [String],
     /// The caller's deadline: the state must answer before it.
     pub deadline: Option<Instant>,
 }
@@ -103,6 +108,24 @@ pub struct ScopeUsage {
     pub in_flight: u64,
 }
 
+/// A reservation granted while the shared state was unreachable (a
+/// fail-open limit counted in this process), handed to the shared state
+/// when it answers again so that its limits count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carried {
+    /// The scope it was reserved against.
+    pub scope: String,
+    /// The reservation's id.
+    pub id: u64,
+    /// How long ago it was granted.
+    pub age: Duration,
+    /// Its tokens: reserved, or settled if it was.
+    pub tokens: u64,
+    /// Not settled yet: it holds an in-flight slot, and its settle will reach
+    /// the shared state too.
+    pub in_flight: bool,
+}
+
 /// Where limits, and cooldowns shared between processes, are kept.
 ///
 /// [`InProcessState`] is the default; `RedisState` (feature `redis`) shares
@@ -118,6 +141,35 @@ pub trait RouterState: Send + Sync + fmt::Debug {
     /// (the in-process state has no one to tell).
     async fn cool_down(&self, deployment: &str, duration: Duration) -> Result<()> {
         let _ = (deployment, duration);
+        Ok(())
+    }
+    /// Settle a call that succeeded `latency` after it was dispatched to
+    /// `deployment` (its scope key). A shared state also folds the latency
+    /// into that deployment's moving average, which every process sees
+    /// ([`shared_latency`](Self::shared_latency)), in the same step; the
+    /// default only settles.
+    async fn settle_success(
+        &self,
+        reservation: &Reservation,
+        tokens: u64,
+        deployment: &str,
+        latency: Duration,
+    ) -> Result<()> {
+        let _ = (deployment, latency);
+        self.settle(reservation, tokens).await
+    }
+    /// The moving average of `deployment`'s latency over every process that
+    /// shares this state, as of this process's last reservation in its group
+    /// (no round trip of its own); `None` when unknown, stale, or not shared.
+    fn shared_latency(&self, deployment: &str) -> Option<Duration> {
+        let _ = deployment;
+        None
+    }
+    /// Take in reservations this process granted on its own while the state
+    /// was unreachable, so that its limits count them. The default has
+    /// nothing to do: a state that is never unreachable never has any.
+    async fn carry_in(&self, carried: &[Carried]) -> Result<()> {
+        let _ = carried;
         Ok(())
     }
     /// What `scope` has used within the window.
@@ -186,13 +238,41 @@ impl Window {
     }
 }
 
+/// The windows by scope key.
+type Windows = HashMap<String, Window, BuildHasherDefault<KeyHasher>>;
+
+/// A multiply-rotate hash (FxHash's) for scope keys: they are the router's
+/// own names, looked up a few times on every routed call, where SipHash's
+/// resistance to chosen keys costs more than the rest of a reservation.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Limits counted in this process (the default state). Exact: a reserve
 /// checks and takes room under one lock, so a limit is never exceeded by
 /// reservations; settling with more tokens than reserved can exceed `tpm`
 /// by that overrun (see the [module docs](super)).
 #[derive(Debug, Default)]
 pub struct InProcessState {
-    scopes: Mutex<HashMap<String, Window>>,
+    scopes: Mutex<Windows>,
 }
 
 impl InProcessState {
@@ -201,7 +281,7 @@ impl InProcessState {
         Self::default()
     }
 
-    fn scopes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
+    fn scopes(&self) -> std::sync::MutexGuard<'_, Windows> {
         // Plain counters: a panic elsewhere leaves them consistent enough to go on.
         self.scopes.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -211,7 +291,13 @@ impl InProcessState {
         let now = Instant::now();
         let mut scopes = self.scopes();
         for scope in ask.scopes {
-            let w = scopes.entry(scope.key.clone()).or_default();
+            // The key is copied once, when the scope is first seen.
+            if !scopes.contains_key(&scope.key) {
+                scopes.insert(scope.key.clone(), Window::default());
+            }
+            let Some(w) = scopes.get_mut(&scope.key) else {
+                continue;
+            };
             w.expire(now);
             if let Some((reason, retry_in)) = w.refuse(&scope.limits, ask.tokens, now) {
                 return Admission::Denied(Denial {
@@ -250,6 +336,25 @@ impl InProcessState {
                 e.2 = tokens;
             }
         }
+    }
+
+    /// Every reservation within the window, one per scope it holds (not in
+    /// flight: the caller knows which are), and forget them all: the counters
+    /// start empty again.
+    pub(crate) fn take_all(&self, now: Instant) -> Vec<Carried> {
+        let mut scopes = self.scopes();
+        let mut taken = Vec::new();
+        for (scope, mut w) in scopes.drain() {
+            w.expire(now);
+            taken.extend(w.entries.into_iter().map(|(at, id, tokens)| Carried {
+                scope: scope.clone(),
+                id,
+                age: now.duration_since(at),
+                tokens,
+                in_flight: false,
+            }));
+        }
+        taken
     }
 
     /// [`RouterState::usage`] without the future.
@@ -305,6 +410,7 @@ mod tests {
             scopes,
             tokens,
             deployment: "deployment:g/a",
+            peers: &[],
             deadline: None,
         }
     }

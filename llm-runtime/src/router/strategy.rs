@@ -21,7 +21,9 @@ pub struct Candidate<'a> {
     pub latency: Option<Duration>,
     /// Requests this process sent it in the last minute.
     pub recent_requests: u64,
-    /// Tokens those requests used (settled).
+    /// Tokens those requests used: the usage each answer reported; for one
+    /// that reported none, its prompt (counted, or for a deployment without
+    /// limits an upper bound from its length) plus the text received.
     pub recent_tokens: u64,
     /// The upstream's own rate-limit headers, from its last answer.
     pub upstream: RateLimits,
@@ -128,25 +130,30 @@ impl Strategy {
 /// Weighted sampling without replacement: each next pick in proportion to
 /// the weights left.
 fn weighted_shuffle(candidates: &[Candidate<'_>], order: &mut Vec<usize>) {
-    let mut left: Vec<(usize, u64)> = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (i, c.deployment.effective_weight()))
-        .collect();
-    while !left.is_empty() {
-        let total: u64 = left.iter().map(|(_, w)| w).sum();
+    order.extend(0..candidates.len());
+    weighted_order(order, |i| candidates[i].deployment.effective_weight());
+}
+
+/// Reorder `items` in place by weighted sampling without replacement: each
+/// next position drawn among the items left in proportion to their weights
+/// (all alike when every weight left is 0).
+pub(crate) fn weighted_order(items: &mut [usize], weight: impl Fn(usize) -> u64) {
+    for k in 0..items.len() {
+        let left = &mut items[k..];
+        let total: u64 = left.iter().map(|&i| weight(i)).sum();
         let pick = if total == 0 {
-            0
+            fastrand::usize(..left.len())
         } else {
             let mut r = fastrand::u64(0..total);
             left.iter()
-                .position(|(_, w)| {
-                    let hit = r < *w;
-                    r = r.saturating_sub(*w);
+                .position(|&i| {
+                    let w = weight(i);
+                    let hit = r < w;
+                    r = r.saturating_sub(w);
                     hit
                 })
                 .unwrap_or(0)
         };
-        order.push(left.remove(pick).0);
+        left.swap(0, pick);
     }
 }

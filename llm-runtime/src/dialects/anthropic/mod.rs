@@ -17,7 +17,7 @@
 //! [`DEFAULT_MAX_TOKENS`] (raised above the thinking budget when one is set).
 //!
 //! A request that carries the caller's own body in this format
-//! ([`NativeBody`](crate::NativeBody), a gateway's same-dialect passthrough)
+//! ([`NativeBody`](crate::types::NativeBody), a gateway's same-dialect passthrough)
 //! is sent as written instead: its fields byte for byte, with the route's
 //! `model`, the call's `stream` and the request's `extra` fields.
 //!

@@ -25,7 +25,7 @@
 //! `truncation`, `parallel_tool_calls`... replace what the dialect would send.
 //!
 //! A request that carries the caller's own body in this format
-//! ([`NativeBody`](crate::NativeBody), a gateway's same-dialect passthrough)
+//! ([`NativeBody`](crate::types::NativeBody), a gateway's same-dialect passthrough)
 //! is sent as written instead: its fields byte for byte, with the route's
 //! `model`, the call's `stream` and the request's `extra` fields.
 //!
