@@ -77,7 +77,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// A native API, with its own transforms:
 ///
 /// ```ignore
-/// use llm_runtime::{Provider, Transform};
+/// use llm_runtime::{Provider, provider::Transform};
 ///
 /// #[derive(Provider)]
 /// #[provider(name = "anthropic", base_url = "https://api.anthropic.com/v1",

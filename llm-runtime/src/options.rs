@@ -16,7 +16,7 @@ use crate::types::UnsupportedParamPolicy;
 ///
 /// ```
 /// use std::time::Duration;
-/// use llm_runtime::{ChatOptions, UnsupportedParamPolicy};
+/// use llm_runtime::{ChatOptions, types::UnsupportedParamPolicy};
 /// let opts = ChatOptions::new()
 ///     .header("x-tenant", "acme")
 ///     .timeout(Duration::from_secs(20))

@@ -14,7 +14,7 @@
 //! silently dropping an image or a tool would change what the model is asked.
 //!
 //! ```
-//! use llm_runtime::{ChatRequest, ErrorKind, ProviderSpec};
+//! use llm_runtime::{ChatRequest, ErrorKind, spec::ProviderSpec};
 //! use llm_runtime::validate::validate_request;
 //!
 //! const SPEC: ProviderSpec = ProviderSpec::new("example", "https://api.example.com/v1");

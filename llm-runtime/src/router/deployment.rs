@@ -116,29 +116,7 @@ impl Deployment {
         self
     }
 
-    /// Requests per minute.
-    pub fn rpm(mut self, rpm: u64) -> Self {
-        self.limits.rpm = Some(rpm);
-        self
-    }
-
-    /// Tokens per minute.
-    pub fn tpm(mut self, tpm: u64) -> Self {
-        self.limits.tpm = Some(tpm);
-        self
-    }
-
-    /// Calls in flight at once.
-    pub fn max_in_flight(mut self, n: u64) -> Self {
-        self.limits.max_in_flight = Some(n);
-        self
-    }
-
-    /// Refuse calls when the shared state is unreachable (see [`Limits::fail_open`]).
-    pub fn fail_closed(mut self) -> Self {
-        self.limits.fail_open = false;
-        self
-    }
+    limit_setters!("");
 
     /// Bound each call to this deployment (instead of the provider's configured timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {

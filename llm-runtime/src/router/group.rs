@@ -10,7 +10,7 @@ use super::strategy::Strategy;
 /// ```
 /// # fn demo(a: llm_runtime::ProviderClient<llm_runtime::providers::OpenAi>,
 /// #         b: llm_runtime::ProviderClient<llm_runtime::providers::OpenAi>) {
-/// use llm_runtime::{Deployment, ModelGroup, Strategy};
+/// use llm_runtime::router::{Deployment, ModelGroup, Strategy};
 /// let group = ModelGroup::new("gpt-4o")
 ///     .deployment(Deployment::new(a, "gpt-4o").weight(1))
 ///     .deployment(Deployment::new(b, "gpt-4o").id("second").weight(3))
@@ -59,29 +59,7 @@ impl ModelGroup {
         self
     }
 
-    /// Requests per minute over the whole group.
-    pub fn rpm(mut self, rpm: u64) -> Self {
-        self.limits.rpm = Some(rpm);
-        self
-    }
-
-    /// Tokens per minute over the whole group.
-    pub fn tpm(mut self, tpm: u64) -> Self {
-        self.limits.tpm = Some(tpm);
-        self
-    }
-
-    /// Calls in flight at once over the whole group.
-    pub fn max_in_flight(mut self, n: u64) -> Self {
-        self.limits.max_in_flight = Some(n);
-        self
-    }
-
-    /// Refuse calls when the shared state is unreachable (see [`Limits::fail_open`]).
-    pub fn fail_closed(mut self) -> Self {
-        self.limits.fail_open = false;
-        self
-    }
+    limit_setters!(" over the whole group");
 
     /// When a deployment is put in cooldown, and for how long.
     pub fn cooldown(mut self, policy: CooldownPolicy) -> Self {

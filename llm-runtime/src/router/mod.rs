@@ -17,7 +17,7 @@
 //! #     "id": "c1", "model": "gpt-4o",
 //! #     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}]})));
 //! # let base_url = format!("{}/v1", mock.url());
-//! use llm_runtime::{ChatRequest, Client, Deployment, ModelGroup, providers::OpenAi};
+//! use llm_runtime::{ChatRequest, Client, providers::OpenAi, router::{Deployment, ModelGroup}};
 //!
 //! let east = OpenAi::config().api_key("sk-east").base_url(&base_url).connect()?;
 //! let west = OpenAi::config().api_key("sk-west").base_url(&base_url).connect()?;
@@ -78,6 +78,36 @@
 //! latency averages (for [`Strategy::LowestLatency`]) between processes. The
 //! in-flight counts and recent usage the other strategies read stay per
 //! process.
+
+/// The limit setters a [`Deployment`] and a [`ModelGroup`] share (each keeps
+/// its [`Limits`] in a `limits` field); `$scope` ends each setter's doc.
+macro_rules! limit_setters {
+    ($scope:literal) => {
+        #[doc = concat!("Requests per minute", $scope, ".")]
+        pub fn rpm(mut self, rpm: u64) -> Self {
+            self.limits.rpm = Some(rpm);
+            self
+        }
+
+        #[doc = concat!("Tokens per minute", $scope, ".")]
+        pub fn tpm(mut self, tpm: u64) -> Self {
+            self.limits.tpm = Some(tpm);
+            self
+        }
+
+        #[doc = concat!("Calls in flight at once", $scope, ".")]
+        pub fn max_in_flight(mut self, n: u64) -> Self {
+            self.limits.max_in_flight = Some(n);
+            self
+        }
+
+        /// Refuse calls when the shared state is unreachable (see [`Limits::fail_open`]).
+        pub fn fail_closed(mut self) -> Self {
+            self.limits.fail_open = false;
+            self
+        }
+    };
+}
 
 mod deployment;
 mod dispatch;

@@ -4,8 +4,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crate::types::{RouteOutcome, RoutingTrace};
 use crate::types::ChatRequest;
+use crate::types::{RouteOutcome, RoutingTrace};
 
 use super::GroupEntry;
 use super::outcome::{Skips, step};

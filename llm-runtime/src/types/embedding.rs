@@ -60,7 +60,28 @@ pub struct EmbeddingResponse {
     pub usage: Option<Usage>,
 }
 
+impl Embedding {
+    /// The `vector` of input `index`.
+    pub fn new(index: usize, vector: Vec<f32>) -> Self {
+        Embedding { index, vector }
+    }
+}
+
 impl EmbeddingResponse {
+    /// An answer of `model` from `provider` (a native transform's parse); no usage.
+    pub fn new(
+        model: impl Into<String>,
+        provider: impl Into<String>,
+        embeddings: Vec<Embedding>,
+    ) -> Self {
+        EmbeddingResponse {
+            model: model.into(),
+            provider: provider.into(),
+            embeddings,
+            usage: None,
+        }
+    }
+
     /// This answer checked against a request of `inputs` texts, its vectors
     /// in input order: exactly one vector per input, each index in range and
     /// used once. A provider that answers two inputs with one vector (or
@@ -71,12 +92,10 @@ impl EmbeddingResponse {
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode), naming the mismatch.
     ///
     /// ```
-    /// use llm_runtime::{Embedding, EmbeddingResponse, ErrorKind};
-    /// let answer = |indexes: &[usize]| EmbeddingResponse {
-    ///     model: "m".into(),
-    ///     provider: "p".into(),
-    ///     embeddings: indexes.iter().map(|&index| Embedding { index, vector: vec![0.5] }).collect(),
-    ///     usage: None,
+    /// use llm_runtime::{EmbeddingResponse, ErrorKind, types::Embedding};
+    /// let answer = |indexes: &[usize]| {
+    ///     let vectors = indexes.iter().map(|&index| Embedding::new(index, vec![0.5]));
+    ///     EmbeddingResponse::new("m", "p", vectors.collect())
     /// };
     /// let ordered = answer(&[1, 0]).in_input_order(2).unwrap();
     /// assert_eq!(ordered.embeddings[0].index, 0);

@@ -136,7 +136,7 @@ impl ToolCall {
     /// A custom tool's call with its raw `input` text.
     ///
     /// ```
-    /// use llm_runtime::{ToolCall, ToolCallKind};
+    /// use llm_runtime::{ToolCall, types::ToolCallKind};
     /// let call = ToolCall::custom("call_1", "code_exec", "print('hi')");
     /// assert_eq!((call.kind, call.arguments.as_str()), (ToolCallKind::Custom, "print('hi')"));
     /// ```

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 /// still works.
 ///
 /// ```
-/// use llm_runtime::{ChatRequest, NativeBody};
+/// use llm_runtime::{ChatRequest, types::NativeBody};
 /// let body = r#"{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"top_k":3}"#;
 /// let native = NativeBody::new("anthropic", body).unwrap();
 /// assert_eq!(native.fields(), body);

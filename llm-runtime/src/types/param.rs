@@ -10,7 +10,7 @@ use super::request::ChatRequest;
 /// A parameter of a [`ChatRequest`] that an API may not support.
 ///
 /// ```
-/// use llm_runtime::{ChatRequest, Param};
+/// use llm_runtime::{ChatRequest, types::Param};
 /// let req = ChatRequest::new("m").seed(7);
 /// assert!(Param::Seed.is_set(&req));
 /// assert_eq!(Param::Seed.name(), "seed");
@@ -162,7 +162,7 @@ impl Param {
 /// A set of [`Param`]s, listed in declaration order.
 ///
 /// ```
-/// use llm_runtime::{ChatRequest, Param, Params};
+/// use llm_runtime::{ChatRequest, types::{Param, Params}};
 /// let mut req = ChatRequest::new("m").seed(7).end_user("u1").temperature(0.5);
 /// let unsupported = Params::of(&[Param::Seed, Param::User, Param::TopP]).set_in(&req);
 /// assert_eq!(unsupported, ["seed", "user"]);

@@ -126,7 +126,7 @@ impl ReasoningAnchor {
 /// not subject to the unsupported-parameter policy.
 ///
 /// ```
-/// use llm_runtime::{CacheBreakpoint, CacheTtl, ChatRequest};
+/// use llm_runtime::{ChatRequest, types::{CacheBreakpoint, CacheTtl}};
 /// let req = ChatRequest::new("claude-sonnet-4-5")
 ///     .system("A long, stable system prompt...")
 ///     .cache_breakpoint(CacheBreakpoint::ttl(CacheTtl::OneHour))
