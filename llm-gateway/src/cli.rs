@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::GatewayConfig;
 use crate::server::{self, ServeOptions};
 use crate::state::AppState;
 
@@ -46,21 +45,22 @@ pub async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let (config, mock) = match &args.config {
+    let (state, mock) = match &args.config {
         Some(path) => {
-            let loaded = GatewayConfig::load(path).map_err(|e| e.to_string())?;
-            for warning in &loaded.warnings {
+            // From a file: SIGHUP and `POST /config/reload` read it again.
+            let (state, warnings) = AppState::from_file(path).map_err(|e| e.to_string())?;
+            for warning in &warnings {
                 tracing::warn!(target: "llm_gateway::config", "{warning}");
                 eprintln!("llm-gateway: warning: {warning}");
             }
-            (loaded.config, None)
+            (state, None)
         }
         None => {
             let (config, mock) = crate::offline::config().await.map_err(|e| e.to_string())?;
-            (config, Some(mock))
+            let state = AppState::from_config(config).map_err(|e| e.to_string())?;
+            (state, Some(mock))
         }
     };
-    let state = AppState::from_config(config).map_err(|e| e.to_string())?;
     if let Some(gov) = crate::governance::wire::start(&state)
         .await
         .map_err(|e| e.to_string())?

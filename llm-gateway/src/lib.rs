@@ -22,6 +22,8 @@
 //! - [`call`]: one call through the runtime, with its metrics, headers and access log.
 //! - [`server`]: the listener (TCP_NODELAY, HTTP/1.1 and h2c, timeouts,
 //!   graceful shutdown).
+//! - [`reload`]: SIGHUP and `POST /config/reload` swap the config for new
+//!   calls; calls in flight finish on the old one.
 //! - [`governance`]: virtual keys, teams, budgets and limits across
 //!   replicas, spend written behind (SQLite or Postgres, Redis counters).
 //! - [`metrics`]: the Prometheus registry behind `/metrics`.
@@ -39,6 +41,7 @@ pub mod ingress;
 pub mod metrics;
 pub mod models;
 pub mod offline;
+pub mod reload;
 pub mod server;
 pub mod state;
 

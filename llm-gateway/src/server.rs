@@ -68,7 +68,11 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let app = crate::app::router(state);
+    // Each request is served by the state current when it arrives; a reload
+    // (SIGHUP, `POST /config/reload`) swaps it for the requests after it.
+    let live = crate::reload::Live::new(state);
+    let sighup = live.reload_on_sighup();
+    let app = live.app();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -103,6 +107,9 @@ pub async fn serve(
         });
     }
     drop(listener);
+    if let Some(task) = sighup {
+        task.abort();
+    }
     tracing::info!("shutting down: finishing in-flight requests");
     if tokio::time::timeout(options.shutdown_grace, graceful.shutdown())
         .await

@@ -41,6 +41,9 @@ pub struct AppState {
     pub limits: ServerLimits,
     /// Virtual keys, limits and spend, once started (with a master key).
     pub governance: std::sync::OnceLock<Arc<crate::governance::Governance>>,
+    /// The file the config was read from: what SIGHUP and `POST /config/reload`
+    /// read again ([`crate::reload`]); `None` for a config given as text.
+    pub source: Option<std::path::PathBuf>,
 }
 
 /// The state as handlers extract it.
@@ -50,6 +53,21 @@ impl AppState {
     /// Build the models and metrics of `config`. The master key is
     /// `general_settings.master_key`, else `LITELLM_MASTER_KEY`.
     pub fn from_config(config: GatewayConfig) -> Result<SharedState, ConfigError> {
+        Self::build(config, None)
+    }
+
+    /// Read `path` and build its state; it keeps `path` as its
+    /// [`source`](Self::source), to be reloaded. Also returns the config's warnings.
+    pub fn from_file(path: &std::path::Path) -> Result<(SharedState, Vec<String>), ConfigError> {
+        let loaded = GatewayConfig::load(path)?;
+        let state = Self::build(loaded.config, Some(path.to_owned()))?;
+        Ok((state, loaded.warnings))
+    }
+
+    fn build(
+        config: GatewayConfig,
+        source: Option<std::path::PathBuf>,
+    ) -> Result<SharedState, ConfigError> {
         let models = models::build(&config)?;
         let gs = &config.general_settings;
         let master_key = gs
@@ -78,6 +96,7 @@ impl AppState {
             master_key,
             limits,
             governance: std::sync::OnceLock::new(),
+            source,
         }))
     }
 }
