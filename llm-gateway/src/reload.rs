@@ -201,7 +201,8 @@ impl Live {
     }
 }
 
-/// The `general_settings`/`router_settings` a running gateway cannot change:
+/// The `general_settings`/`router_settings` a running gateway cannot change
+/// (the listener's, and governance's, set up once at start):
 /// the names of those `new` changes.
 fn restart_only_changes(old: &GatewayConfig, new: &GatewayConfig) -> Vec<&'static str> {
     let secret = |s: &Option<crate::config::Secret>| s.as_ref().map(|s| s.expose().to_owned());
@@ -224,6 +225,14 @@ fn restart_only_changes(old: &GatewayConfig, new: &GatewayConfig) -> Vec<&'stati
             "general_settings.graceful_shutdown_timeout",
             og.graceful_shutdown_timeout != ng.graceful_shutdown_timeout,
         ),
+        (
+            "general_settings.unpriced_models",
+            og.unpriced_models != ng.unpriced_models,
+        ),
+        (
+            "general_settings.redis_fail_open",
+            og.redis_fail_open != ng.redis_fail_open,
+        ),
         ("router_settings.redis_host", or.redis_host != nr.redis_host),
         ("router_settings.redis_port", or.redis_port != nr.redis_port),
         (
@@ -242,9 +251,8 @@ async fn reload_route(State(live): State<Arc<Live>>, request: Request) -> Respon
     let state = live.state();
     if let Some(master) = &state.master_key {
         let presented = crate::auth::presented_key(request.headers());
-        if !presented.is_some_and(|p| {
-            crate::governance::secret::secrets_equal(p, master.expose())
-        }) {
+        if !presented.is_some_and(|p| crate::governance::secret::secrets_equal(p, master.expose()))
+        {
             return GatewayError::new(
                 StatusCode::FORBIDDEN,
                 "permission_error",

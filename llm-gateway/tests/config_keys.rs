@@ -1232,3 +1232,151 @@ async fn key_general_settings_graceful_shutdown_timeout() {
     assert!(done.is_ok(), "shutdown waited past its deadline");
     drop(r);
 }
+
+// ---- governance (llm-gateway's own keys) ----
+
+/// A gateway with governance on: master key `sk-master`, the store a SQLite
+/// file in `dir`, one group `m` of the unpriced model `openai/house-model`.
+async fn governed(
+    mock: &MockServer,
+    dir: &std::path::Path,
+    general: &str,
+    tail: &str,
+) -> common::Gateway {
+    let yaml = format!(
+        "model_list:\n{}general_settings:\n  master_key: sk-master\n  database_url: sqlite://{}\n{general}{tail}",
+        entry("m", "openai/house-model", &format!("{}/v1", mock.url()), ""),
+        dir.join("gw.db").display()
+    );
+    let loaded = GatewayConfig::parse(&yaml, &|_| None).unwrap();
+    let state = llm_gateway::state::AppState::from_config(loaded.config).unwrap();
+    let gov = llm_gateway::governance::wire::start(&state)
+        .await
+        .unwrap()
+        .unwrap();
+    let _ = state.governance.set(gov);
+    let running = llm_gateway::server::spawn(
+        state.clone(),
+        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+    )
+    .await
+    .unwrap();
+    common::Gateway {
+        running,
+        state,
+        warnings: loaded.warnings,
+    }
+}
+
+/// A fresh directory, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "llm-gateway-keys-{tag}-{}-{}",
+            std::process::id(),
+            u64::from_le_bytes(b)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A virtual key made with `limits` (the `/key/generate` body).
+async fn virtual_key(gw: &common::Gateway, limits: Value) -> String {
+    let r = common::http()
+        .post(format!("{}/key/generate", gw.url()))
+        .bearer_auth("sk-master")
+        .json(&limits)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    json_of(r).await["key"].as_str().unwrap().to_owned()
+}
+
+async fn chat_as(gw: &common::Gateway, key: &str) -> reqwest::Response {
+    common::http()
+        .post(format!("{}/v1/chat/completions", gw.url()))
+        .bearer_auth(key)
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "x"}]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn key_general_settings_unpriced_models() {
+    let mock = MockServer::start().await;
+    mock.on("POST", "/v1/chat/completions", openai_answer("hi"));
+    // The default: a budgeted key may not call a model without a price.
+    let dir = TempDir::new("reject");
+    let gw = governed(&mock, &dir.0, "", "").await;
+    let key = virtual_key(&gw, json!({"max_budget": 1.0})).await;
+    let r = chat_as(&gw, &key).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(json_of(r).await["error"]["code"], "unpriced_model");
+    assert_eq!(mock.request_count(), 0);
+
+    // `allow`: served, and its spend log row says it was not priced.
+    let dir = TempDir::new("allow");
+    let gw = governed(&mock, &dir.0, "  unpriced_models: allow\n", "").await;
+    let key = virtual_key(&gw, json!({"max_budget": 1.0})).await;
+    assert_eq!(chat_as(&gw, &key).await.status(), 200);
+    gw.state.governance.get().unwrap().flush_spend().await;
+    let logs = common::http()
+        .get(format!("{}/spend/logs", gw.url()))
+        .bearer_auth("sk-master")
+        .send()
+        .await
+        .unwrap();
+    let logs = json_of(logs).await;
+    let rows = logs.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{logs}");
+    assert_eq!(rows[0]["unpriced"], true);
+    assert_eq!(rows[0]["prompt_tokens"], 10);
+    assert_eq!(rows[0]["completion_tokens"], 5);
+
+    // Any other value is an error with its line.
+    let e = parse("general_settings:\n  unpriced_models: free\n").unwrap_err();
+    assert!(e.to_string().starts_with("line 2: "), "{e}");
+}
+
+#[tokio::test]
+async fn key_general_settings_redis_fail_open() {
+    let mock = MockServer::start().await;
+    mock.on("POST", "/v1/chat/completions", openai_answer("hi"));
+    // Redis at a port where nothing listens: it never answers.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = format!("router_settings:\n  redis_host: 127.0.0.1\n  redis_port: {port}\n");
+    let general = "  unpriced_models: allow\n  redis_fail_open:\n    rpm_limit: false\n";
+    let dir = TempDir::new("closed");
+    let gw = governed(&mock, &dir.0, general, &redis).await;
+    let limited = virtual_key(&gw, json!({"rpm_limit": 100})).await;
+    let r = chat_as(&gw, &limited).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(json_of(r).await["error"]["code"], "limits_unavailable");
+    // A budget still fails open (its kind was not closed).
+    let budgeted = virtual_key(&gw, json!({"max_budget": 1.0})).await;
+    assert_eq!(chat_as(&gw, &budgeted).await.status(), 200);
+
+    // Unset, every kind fails open.
+    let dir = TempDir::new("open");
+    let gw = governed(&mock, &dir.0, "  unpriced_models: allow\n", &redis).await;
+    let limited = virtual_key(&gw, json!({"rpm_limit": 100})).await;
+    assert_eq!(chat_as(&gw, &limited).await.status(), 200);
+    assert_eq!(mock.request_count(), 2);
+}

@@ -336,6 +336,18 @@ pub const KEYS: &[Key] = &[
         "30",
         "llm-gateway: seconds in-flight calls get to finish after SIGTERM.",
     ),
+    key(
+        "general_settings.unpriced_models",
+        "string",
+        r#""allow""#,
+        "llm-gateway (LiteLLM has no such key): a call to a model without a price (config or catalog) by a key or team with a budget is refused with 400 `unpriced_model` (`reject`, the default) or served and its spend log row marked `unpriced` (`allow`); never billed as a silent $0.",
+    ),
+    key(
+        "general_settings.redis_fail_open",
+        "mapping",
+        r#"{"max_budget": false, "rpm_limit": true}"#,
+        "llm-gateway (LiteLLM has no such key): per limit kind (`rpm_limit`, `tpm_limit`, `max_parallel_requests`, `max_budget`), whether it fails open (`true`, the default: counted in each replica, slack up to the limit per replica) or closed (`false`: 503 `limits_unavailable`) while Redis does not answer. Covers keys, teams and deployments. A change needs a restart.",
+    ),
 ];
 
 /// The README's table of supported keys, from [`KEYS`].

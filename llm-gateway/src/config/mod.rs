@@ -15,7 +15,7 @@ use std::path::Path;
 pub use keys::{KEYS, Key, markdown_table};
 pub use types::{
     AliasTarget, Fallbacks, GatewayConfig, GeneralSettings, LitellmParams, LitellmSettings,
-    ModelEntry, ModelInfoConfig, RouterSettings, Secret,
+    ModelEntry, ModelInfoConfig, RedisFailOpen, RouterSettings, Secret, UnpricedModels,
 };
 
 /// A config that could not be used.

@@ -223,4 +223,36 @@ pub struct GeneralSettings {
     pub header_timeout: Option<f64>,
     /// llm-gateway: seconds in-flight calls get to finish after SIGTERM (default 30).
     pub graceful_shutdown_timeout: Option<f64>,
+    /// llm-gateway: a call to a model without a price by a key or team with
+    /// a budget is refused (`reject`, the default) or served and its spend
+    /// log row marked `unpriced` (`allow`); never billed as if it cost $0.
+    pub unpriced_models: Option<UnpricedModels>,
+    /// llm-gateway: per limit kind, whether it fails open (counted in each
+    /// replica) or closed (503) while Redis does not answer.
+    #[serde(default)]
+    pub redis_fail_open: RedisFailOpen,
+}
+
+/// `general_settings.unpriced_models`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnpricedModels {
+    /// Refuse the call (400 `unpriced_model`).
+    Reject,
+    /// Serve it; its spend log row says `unpriced`.
+    Allow,
+}
+
+/// `general_settings.redis_fail_open`: each limit kind open (`true`, the
+/// default) or closed (`false`) while Redis does not answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct RedisFailOpen {
+    /// Keys', teams' and deployments' `rpm`.
+    pub rpm_limit: Option<bool>,
+    /// Keys', teams' and deployments' `tpm`.
+    pub tpm_limit: Option<bool>,
+    /// Keys' and teams' `max_parallel_requests`.
+    pub max_parallel_requests: Option<bool>,
+    /// Keys' and teams' `max_budget`.
+    pub max_budget: Option<bool>,
 }

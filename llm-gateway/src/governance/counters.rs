@@ -87,6 +87,50 @@ pub struct Actual {
     pub cost: Nanos,
 }
 
+/// Per limit kind, whether it fails open (counted in this replica alone)
+/// while the shared counters do not answer; a closed kind refuses the calls
+/// of every scope that has such a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailOpen {
+    /// `rpm_limit`.
+    pub requests: bool,
+    /// `tpm_limit`.
+    pub tokens: bool,
+    /// `max_parallel_requests`.
+    pub parallel: bool,
+    /// `max_budget`.
+    pub budget: bool,
+}
+
+impl FailOpen {
+    /// Every kind open (`true`) or closed (`false`).
+    pub const fn all(open: bool) -> Self {
+        FailOpen {
+            requests: open,
+            tokens: open,
+            parallel: open,
+            budget: open,
+        }
+    }
+
+    /// The first scope with a limit of a kind that fails closed.
+    pub fn closed_scope<'a>(&self, scopes: &'a [ScopeAsk]) -> Option<&'a ScopeAsk> {
+        scopes.iter().find(|s| {
+            let l = &s.limits;
+            (l.rpm_limit.is_some() && !self.requests)
+                || (l.tpm_limit.is_some() && !self.tokens)
+                || (l.max_parallel_requests.is_some() && !self.parallel)
+                || (l.max_budget_nanos.is_some() && !self.budget)
+        })
+    }
+}
+
+impl Default for FailOpen {
+    fn default() -> Self {
+        FailOpen::all(true)
+    }
+}
+
 /// A counter failure (the shared store did not answer in time).
 #[derive(Debug, thiserror::Error)]
 #[error("governance counters: {0}")]

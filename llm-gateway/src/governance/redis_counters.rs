@@ -10,7 +10,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::counters::{
-    Actual, Ask, CounterError, Counters, InProcessCounters, Refusal, Verdict, WINDOW_SECS,
+    Actual, Ask, CounterError, Counters, FailOpen, InProcessCounters, Refusal, Verdict, WINDOW_SECS,
 };
 
 /// Per scope: KEYS `w` (hash of per-second buckets `r:SEC`/`t:SEC`), `f`
@@ -107,9 +107,9 @@ pub struct RedisCountersConfig {
     pub prefix: String,
     /// Each script's own timeout (also bounded by the call's deadline).
     pub timeout: Duration,
-    /// When Redis does not answer: count in this process (`true`, the
-    /// per-replica limits then apply to each replica) or refuse (`false`).
-    pub fail_open: bool,
+    /// When Redis does not answer, per limit kind: count in this process
+    /// (open: the limits then apply to each replica) or refuse (closed).
+    pub fail_open: FailOpen,
 }
 
 impl RedisCountersConfig {
@@ -119,7 +119,7 @@ impl RedisCountersConfig {
             url: url.into(),
             prefix: "llm-gw".to_owned(),
             timeout: Duration::from_millis(250),
-            fail_open: true,
+            fail_open: FailOpen::all(true),
         }
     }
 }
@@ -263,21 +263,19 @@ impl RedisCounters {
 #[async_trait]
 impl Counters for RedisCounters {
     async fn reserve(&self, ask: &Ask) -> Result<Verdict, CounterError> {
-        match self.reserve_shared(ask).await {
-            Ok(verdict) => Ok(verdict),
-            Err(e) if self.config.fail_open => {
+        let e = match self.reserve_shared(ask).await {
+            Ok(verdict) => return Ok(verdict),
+            Err(e) => e,
+        };
+        match self.config.fail_open.closed_scope(&ask.scopes) {
+            None => {
                 tracing::warn!(error = %e, "governance: Redis unavailable, counting in this replica");
                 Ok(self.local.reserve_now(ask))
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "governance: Redis unavailable, refusing (fail closed)");
-                let scope = ask
-                    .scopes
-                    .first()
-                    .map(|s| s.scope.clone())
-                    .unwrap_or_default();
+            Some(closed) => {
+                tracing::warn!(error = %e, "governance: Redis unavailable, refusing (a limit fails closed)");
                 Ok(Verdict::Denied {
-                    scope,
+                    scope: closed.scope.clone(),
                     refusal: Refusal::Unavailable,
                 })
             }

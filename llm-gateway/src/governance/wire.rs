@@ -11,9 +11,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 use llm_runtime::{ChatRequest, EmbeddingRequest};
 
-use super::gate::{Admission, Estimate, Refused, TokenPrice};
+use super::counters::FailOpen;
+use super::gate::{Admission, Estimate, Refused, TokenPrice, UnpricedPolicy};
 use super::redis_counters::RedisCountersConfig;
 use super::{Governance, GovernanceConfig, StartError, layer};
+use crate::config::{RedisFailOpen, UnpricedModels};
 use crate::error::GatewayError;
 use crate::models::Target;
 use crate::state::SharedState;
@@ -36,6 +38,10 @@ pub async fn start(state: &SharedState) -> Result<Option<Arc<Governance>>, Start
         .database_url
         .as_ref()
         .map(|s| s.expose().to_owned());
+    let gs = &state.config.general_settings;
+    if gs.unpriced_models == Some(UnpricedModels::Allow) {
+        config.unpriced = UnpricedPolicy::AllowMarked;
+    }
     let rs = &state.config.router_settings;
     config.redis = rs.redis_host.as_ref().map(|host| {
         let auth = rs
@@ -43,12 +49,24 @@ pub async fn start(state: &SharedState) -> Result<Option<Arc<Governance>>, Start
             .as_ref()
             .map(|p| format!(":{}@", p.expose()))
             .unwrap_or_default();
-        RedisCountersConfig::new(format!(
+        let mut redis = RedisCountersConfig::new(format!(
             "redis://{auth}{host}:{}/",
             rs.redis_port.unwrap_or(6379)
-        ))
+        ));
+        redis.fail_open = fail_open(&gs.redis_fail_open);
+        redis
     });
     Governance::start(config).await.map(Some)
+}
+
+/// `general_settings.redis_fail_open` as the counters take it (unset: open).
+pub fn fail_open(config: &RedisFailOpen) -> FailOpen {
+    FailOpen {
+        requests: config.rpm_limit.unwrap_or(true),
+        tokens: config.tpm_limit.unwrap_or(true),
+        parallel: config.max_parallel_requests.unwrap_or(true),
+        budget: config.max_budget.unwrap_or(true),
+    }
 }
 
 fn gateway_error(r: Refused) -> GatewayError {

@@ -74,7 +74,14 @@ pub fn build(config: &GatewayConfig) -> Result<Models, ConfigError> {
     let mut groups = BTreeMap::new();
     for (name, list) in &entries {
         let (group, deployed) = group(
-            name, list, &strategy, cooldown, &fallbacks, defaults, limits,
+            name,
+            list,
+            &strategy,
+            cooldown,
+            &fallbacks,
+            defaults,
+            limits,
+            config.general_settings.redis_fail_open,
         )?;
         builder = builder.group(group);
         groups.insert(name.clone(), deployed);
@@ -109,13 +116,14 @@ fn group(
     fallbacks: &[BTreeMap<String, Vec<String>>; 3],
     defaults: Defaults,
     limits: bool,
+    fail_open: crate::config::RedisFailOpen,
 ) -> Result<(ModelGroup, Vec<Arc<Deployed>>), ConfigError> {
     let mut group = ModelGroup::new(name)
         .strategy(strategy.clone())
         .cooldown(cooldown);
     let mut deployed = Vec::new();
     for (n, (index, entry)) in list.iter().enumerate() {
-        let (d, runtime) = deployment(name, n, *index, entry, defaults, limits)?;
+        let (d, runtime) = deployment(name, n, *index, entry, defaults, limits, fail_open)?;
         group = group.deployment(runtime);
         deployed.push(Arc::new(d));
     }
@@ -187,6 +195,7 @@ fn deployment(
     entry: &ModelEntry,
     defaults: Defaults,
     limits: bool,
+    fail_open: crate::config::RedisFailOpen,
 ) -> Result<(Deployed, Deployment), ConfigError> {
     let params = &entry.litellm_params;
     let info = &entry.model_info;
@@ -208,6 +217,11 @@ fn deployment(
         }
         if let Some(tpm) = params.tpm {
             d = d.tpm(tpm);
+        }
+        // `general_settings.redis_fail_open`: a limit kind that fails closed.
+        let open = crate::governance::wire::fail_open(&fail_open);
+        if (params.rpm.is_some() && !open.requests) || (params.tpm.is_some() && !open.tokens) {
+            d = d.fail_closed();
         }
     }
     if let Some(t) = seconds(params.timeout.or(defaults.timeout)) {

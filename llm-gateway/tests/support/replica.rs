@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use futures_util::StreamExt;
+use llm_gateway::governance::counters::FailOpen;
 use llm_gateway::governance::gate::{Caller, Estimate, TokenPrice, Usage};
 use llm_gateway::governance::redis_counters::RedisCountersConfig;
 use llm_gateway::governance::spend::SpendWriterConfig;
@@ -133,7 +134,7 @@ pub(crate) fn serve_from_env() {
         config.database_url = std::env::var("GOV_DATABASE_URL").ok();
         config.redis = std::env::var("GOV_REDIS_URL").ok().map(|url| {
             let mut c = RedisCountersConfig::new(url);
-            c.fail_open = std::env::var("GOV_FAIL_OPEN").as_deref() != Ok("0");
+            c.fail_open = FailOpen::all(std::env::var("GOV_FAIL_OPEN").as_deref() != Ok("0"));
             c
         });
         config.spend = SpendWriterConfig::new(PathBuf::from(
