@@ -162,6 +162,13 @@ impl CallRecord {
         }
     }
 
+    /// A routed call's error: the key's or team's refusal when that is why
+    /// the router gave up, else the router's own error.
+    fn routed_error(&self, e: llm_runtime::Error) -> GatewayError {
+        crate::governance::wire::refusal_of(self.admission.as_ref())
+            .unwrap_or_else(|| GatewayError::from(e))
+    }
+
     /// Hold `admission` until the call ends.
     pub fn govern(&mut self, admission: Option<crate::governance::gate::Admission>) {
         self.admission = admission;
@@ -307,7 +314,7 @@ pub async fn chat(
         Ok(Dispatch::Group(name)) => {
             let r = state.models.client.chat_with(name, request, &options).await;
             r.inspect(|resp| record.served(&resp.meta, None))
-                .map_err(GatewayError::from)
+                .map_err(|e| record.routed_error(e))
         }
         Ok(Dispatch::Direct(provider, label)) => {
             let r = provider.chat_with(request, &options).await;
@@ -362,7 +369,7 @@ pub async fn chat_stream(
                 .chat_stream_with(name, request, &options)
                 .await;
             r.inspect(|s| record.served(s.meta(), None))
-                .map_err(GatewayError::from)
+                .map_err(|e| record.routed_error(e))
         }
         Ok(Dispatch::Direct(provider, label)) => {
             let r = provider.chat_stream_with(request, &options).await;

@@ -150,6 +150,9 @@ impl Live {
             return Err(ReloadError::NeedsRestart(changed));
         }
         if let Some(gov) = old.governance.get() {
+            if let Some(governed) = &state.models.governed {
+                governed.bind(gov);
+            }
             let _ = state.governance.set(Arc::clone(gov));
         }
         let reloaded = Reloaded {

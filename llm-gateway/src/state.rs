@@ -68,13 +68,15 @@ impl AppState {
         config: GatewayConfig,
         source: Option<std::path::PathBuf>,
     ) -> Result<SharedState, ConfigError> {
-        let models = models::build(&config)?;
         let gs = &config.general_settings;
         let master_key = gs
             .master_key
             .clone()
             .or_else(|| std::env::var("LITELLM_MASTER_KEY").ok().map(Secret))
             .filter(|k| !k.expose().is_empty());
+        // A master key starts governance, whose counters the router then reserves through.
+        let models = models::build_governed(&config, master_key.is_some())?;
+        let gs = &config.general_settings;
         let body_limit = match gs.max_request_size_mb {
             Some(mb) if mb.is_finite() && mb > 0.0 => (mb * 1024.0 * 1024.0) as usize,
             Some(mb) => {

@@ -124,6 +124,11 @@ struct Setup {
 }
 
 async fn setup() -> Option<Setup> {
+    setup_with(config).await
+}
+
+/// [`setup`] with the config `config` writes.
+async fn setup_with(config: fn(&MockServer, &Postgres, &Redis) -> String) -> Option<Setup> {
     let pg = Postgres::postgres()?;
     let redis = Redis::redis()?;
     let mock = MockServer::start().await;
@@ -132,6 +137,13 @@ async fn setup() -> Option<Setup> {
         "/v1/chat/completions",
         MockResponse::json(200, completion()).delay(Duration::from_millis(100)),
     );
+    for path in ["/d1/v1/chat/completions", "/d2/v1/chat/completions"] {
+        mock.on(
+            "POST",
+            path,
+            MockResponse::json(200, completion()).delay(Duration::from_millis(50)),
+        );
+    }
     mock.on(
         "POST",
         "/stream/v1/chat/completions",
@@ -388,4 +400,142 @@ async fn gateway_bills_a_disconnect_once_from_what_was_streamed() {
         row["spend_nanos"].as_i64(),
         Some(prompt * IN_NANOS + completion * OUT_NANOS)
     );
+}
+
+/// `g`: two deployments with their own rpm (3 and 4, enforced under
+/// `usage-based-routing`) on the mock's `/d1` and `/d2`.
+fn routed_config(mock: &MockServer, pg: &Postgres, redis: &Redis) -> String {
+    let deployment = |id: &str, rpm: u32| {
+        format!(
+            "  - model_name: g\n    litellm_params:\n      model: openai/gpt-test\n      \
+             api_base: {}/{id}/v1\n      api_key: sk-upstream\n      rpm: {rpm}\n      \
+             input_cost_per_token: 0.000001\n      output_cost_per_token: 0.000002\n    \
+             model_info:\n      id: {id}\n",
+            mock.url()
+        )
+    };
+    format!(
+        "model_list:\n{}{}router_settings:\n  routing_strategy: usage-based-routing\n  \
+         redis_host: 127.0.0.1\n  redis_port: {}\ngeneral_settings:\n  master_key: {MASTER}\n  \
+         database_url: {}\n",
+        deployment("d1", 3),
+        deployment("d2", 4),
+        redis.port,
+        pg.url()
+    )
+}
+
+/// Sum of a counters' window hash's fields of one kind (`r` requests, `t` tokens).
+fn window_sum(con: &mut redis::Connection, scope: &str, kind: char) -> i64 {
+    let fields: std::collections::HashMap<String, i64> = redis::cmd("HGETALL")
+        .arg(format!("{{llm-gw}}:{scope}:w"))
+        .query(con)
+        .expect("HGETALL");
+    fields
+        .iter()
+        .filter(|(f, _)| f.starts_with(kind))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn in_flight(con: &mut redis::Connection, scope: &str) -> i64 {
+    redis::cmd("ZCARD")
+        .arg(format!("{{llm-gw}}:{scope}:f"))
+        .query(con)
+        .expect("ZCARD")
+}
+
+/// Key, team and deployment limits in one reservation: 40 concurrent calls
+/// of two keys of one team over two processes never pass any of them, and
+/// the deployments' refusals leave the keys' and team's counters exactly at
+/// what the served calls used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn key_team_and_deployment_limits_hold_in_one_reservation() {
+    let _serial = SERIAL.lock().await;
+    let Some(s) = setup_with(routed_config).await else {
+        return;
+    };
+    let team = s
+        .admin(&s.a.url(), "/team/new", json!({"rpm_limit": 10}))
+        .await["team_id"]
+        .as_str()
+        .expect("team id")
+        .to_owned();
+    let keys = [
+        s.key(json!({"rpm_limit": 8, "team_id": team})).await,
+        s.key(json!({"rpm_limit": 8, "team_id": team})).await,
+    ];
+    let calls = (0..40).map(|i| {
+        let base = if i % 2 == 0 { s.a.url() } else { s.b.url() };
+        let key = keys[(i / 2) % 2].clone();
+        let body = json!({"model": "g", "max_tokens": 50, "messages": [{"role": "user", "content": "Hi"}]});
+        let s = &s;
+        async move { (key.clone(), s.chat_raw(&base, &key, body).await.0) }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let ok: Vec<&String> = results
+        .iter()
+        .filter(|(_, st)| *st == 200)
+        .map(|(k, _)| k)
+        .collect();
+    let served = |path: &str| s.mock.requests().iter().filter(|r| r.path == path).count();
+    let (d1, d2) = (
+        served("/d1/v1/chat/completions"),
+        served("/d2/v1/chat/completions"),
+    );
+    eprintln!(
+        "ROUTED LIMITS: 40 calls, 2 keys (rpm 8) of a team (rpm 10), deployments rpm 3 + 4: {} ok (d1 {d1}, d2 {d2})",
+        ok.len()
+    );
+    // The deployments bind first (3 + 4 < 8 < 10), exactly.
+    assert_eq!((d1, d2, ok.len()), (3, 4, 7));
+    assert!(results.iter().all(|(_, st)| *st == 200 || *st == 429));
+
+    // The counters: exactly the served calls, settled with their usage
+    // (10 + 5 tokens each), nothing left in flight, nothing from the refusals.
+    let mut con = redis::Client::open(s._redis.url())
+        .expect("redis url")
+        .get_connection()
+        .expect("redis");
+    let per_key: Vec<i64> = keys
+        .iter()
+        .map(|k| ok.iter().filter(|o| **o == k).count() as i64)
+        .collect();
+    let scopes: Vec<(String, i64)> = vec![
+        (
+            format!(
+                "key:{}",
+                llm_gateway::governance::secret::hash_key(&keys[0])
+            ),
+            per_key[0],
+        ),
+        (
+            format!(
+                "key:{}",
+                llm_gateway::governance::secret::hash_key(&keys[1])
+            ),
+            per_key[1],
+        ),
+        (format!("team:{team}"), 7),
+        ("deployment:g/d1".to_owned(), 3),
+        ("deployment:g/d2".to_owned(), 4),
+    ];
+    let deadline = Instant::now() + PATIENCE;
+    while scopes
+        .iter()
+        .any(|(scope, _)| in_flight(&mut con, scope) > 0)
+    {
+        assert!(Instant::now() < deadline, "reservations never settled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for (scope, n) in &scopes {
+        assert_eq!(
+            (
+                window_sum(&mut con, scope, 'r'),
+                window_sum(&mut con, scope, 't')
+            ),
+            (*n, n * (PROMPT + COMPLETION)),
+            "{scope}"
+        );
+    }
 }

@@ -8,7 +8,10 @@
 //!
 //! Prints: added latency p50/p99 at concurrency 1, 16 and 64 (non-stream),
 //! req/s at c64 both ways, the gateway's CPU per request, added time to first
-//! token (stream), its RSS idle and with many open streams, and boot to ready.
+//! token (stream), its RSS idle and with many open streams, and boot to ready;
+//! then the cost of governance: a second gateway with a virtual key of a team,
+//! rpm/tpm limits and budgets on both (SQLite store, a `redis-server` started
+//! here for the shared counters), against the plain gateway in the same rounds.
 //! Direct and gateway requests alternate in rounds, so noise hits both alike.
 
 use std::io::{BufRead, BufReader};
@@ -183,9 +186,19 @@ fn body(model: &str, stream: bool) -> Vec<u8> {
 
 /// POST `body` to `url` with the master key.
 async fn post(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<reqwest::Response> {
+    post_as(client, url, body, MASTER_KEY).await
+}
+
+/// POST `body` to `url` with `key`.
+async fn post_as(
+    client: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+    key: &str,
+) -> Result<reqwest::Response> {
     Ok(client
         .post(url)
-        .bearer_auth(MASTER_KEY)
+        .bearer_auth(key)
         .header("content-type", "application/json")
         .body(body.to_vec())
         .send()
@@ -194,8 +207,13 @@ async fn post(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<reqwes
 
 /// One non-stream call; its latency.
 async fn call(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Duration> {
+    call_as(client, url, body, MASTER_KEY).await
+}
+
+/// One non-stream call with `key`; its latency.
+async fn call_as(client: &reqwest::Client, url: &str, body: &[u8], key: &str) -> Result<Duration> {
     let started = Instant::now();
-    let r = post(client, url, body).await?;
+    let r = post_as(client, url, body, key).await?;
     if !r.status().is_success() {
         return Err(format!("{url}: {}", r.status()).into());
     }
@@ -211,15 +229,28 @@ async fn run(
     c: usize,
     n: usize,
 ) -> Result<(Vec<Duration>, Duration)> {
+    run_as(client, url, body, c, n, MASTER_KEY).await
+}
+
+/// [`run`] with `key`.
+async fn run_as(
+    client: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+    c: usize,
+    n: usize,
+    key: &str,
+) -> Result<(Vec<Duration>, Duration)> {
     let started = Instant::now();
     let mut set = JoinSet::new();
     for w in 0..c {
         let (client, url, body) = (client.clone(), url.to_owned(), body.to_vec());
+        let key = key.to_owned();
         let share = n / c + usize::from(w < n % c);
         set.spawn(async move {
             let mut out = Vec::with_capacity(share);
             for _ in 0..share {
-                out.push(call(&client, &url, &body).await?);
+                out.push(call_as(&client, &url, &body, &key).await?);
             }
             Ok::<_, BoxError>(out)
         });
@@ -440,6 +471,127 @@ async fn main() -> Result<()> {
     )
     .await?;
     open_streams_rss(&proxies[0], &upstream, streams_held, idle[0]).await?;
+    governance_rows(&client, &direct, &proxies[0], &upstream, per_level, rounds).await?;
     let _ = std::fs::remove_file(&config);
+    Ok(())
+}
+
+// ---- governance: keys, limits and budgets on ----
+
+/// A gateway with governance on: its process, its store's directory and
+/// the Redis its counters share, and the virtual key the calls send.
+struct Governed {
+    gateway: Gateway,
+    key: String,
+    dir: std::path::PathBuf,
+    _redis: benches::redis_server::RedisServer,
+}
+
+impl Drop for Governed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `m` priced, Redis for the counters, SQLite for keys and spend; a team
+/// and a key of it, each with rpm, tpm, parallel and budget limits far
+/// above what the bench sends (every call is checked, none refused).
+async fn governed(upstream: &BenchUpstream, client: &reqwest::Client) -> Result<Governed> {
+    let redis = benches::redis_server::RedisServer::start()?;
+    let dir = std::env::temp_dir().join(format!("gateway-bench-gov-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("config.yaml");
+    let yaml = format!(
+        "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o-mini\n      \
+         api_base: {}/v1\n      api_key: sk-up\n      max_retries: 0\n      \
+         input_cost_per_token: 0.000001\n      output_cost_per_token: 0.000002\n\
+         router_settings:\n  redis_host: 127.0.0.1\n  redis_port: {}\n\
+         general_settings:\n  master_key: {MASTER_KEY}\n  database_url: sqlite://{}\n",
+        upstream.url(""),
+        redis.port(),
+        dir.join("gw.db").display()
+    );
+    std::fs::write(&config, yaml)?;
+    let gateway = Gateway::start(&config).await?;
+    let admin = |path: &str, body: serde_json::Value| {
+        let url = format!("{}{path}", gateway.url);
+        async move {
+            let r = client
+                .post(url)
+                .bearer_auth(MASTER_KEY)
+                .json(&body)
+                .send()
+                .await?;
+            if !r.status().is_success() {
+                return Err(BoxError::from(format!("{path}: {}", r.status())));
+            }
+            Ok::<serde_json::Value, BoxError>(r.json().await?)
+        }
+    };
+    let limits = serde_json::json!({"rpm_limit": 100_000_000i64, "tpm_limit": 100_000_000_000i64,
+        "max_parallel_requests": 10_000, "max_budget": 1_000_000.0});
+    let team = admin("/team/new", limits.clone()).await?;
+    let mut key_body = limits;
+    key_body["team_id"] = team["team_id"].clone();
+    let key = admin("/key/generate", key_body).await?["key"]
+        .as_str()
+        .ok_or("no key")?
+        .to_owned();
+    Ok(Governed {
+        gateway,
+        key,
+        dir,
+        _redis: redis,
+    })
+}
+
+/// Governance's added latency: direct, the plain gateway (master key) and
+/// the governed one (virtual key), alternating in rounds, at c1 and c16.
+async fn governance_rows(
+    client: &reqwest::Client,
+    direct: &str,
+    plain: &Gateway,
+    upstream: &BenchUpstream,
+    per_level: usize,
+    rounds: usize,
+) -> Result<()> {
+    let gov = governed(upstream, client).await?;
+    let (plain_url, gov_url) = (
+        format!("{}/v1/chat/completions", plain.url),
+        format!("{}/v1/chat/completions", gov.gateway.url),
+    );
+    let (direct_body, body) = (body("gpt-4o-mini", false), body("m", false));
+    // Warm-up: the connection pools, Redis' scripts, the key's counters.
+    run_as(client, &gov_url, &body, 16, 2000, &gov.key).await?;
+    println!(
+        "\n| keys, limits, budgets (SQLite + Redis) | concurrency | direct p50 / p99 (µs) | plain gateway p50 / p99 (µs) | governed p50 / p99 (µs) | governance added p50 / p99 (µs) | governed added over direct p50 / p99 (µs) | governed CPU/req (µs) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for c in [1usize, 16] {
+        let n = per_level / rounds;
+        let (mut d, mut p, mut g, mut cpu) = (Vec::new(), Vec::new(), Vec::new(), Duration::ZERO);
+        for round in 0..rounds {
+            for which in [round % 3, (round + 1) % 3, (round + 2) % 3] {
+                match which {
+                    0 => d.extend(run(client, direct, &direct_body, c, n).await?.0),
+                    1 => p.extend(run(client, &plain_url, &body, c, n).await?.0),
+                    _ => {
+                        let before = gov.gateway.cpu().unwrap_or_default();
+                        g.extend(run_as(client, &gov_url, &body, c, n, &gov.key).await?.0);
+                        cpu += gov.gateway.cpu().unwrap_or_default().saturating_sub(before);
+                    }
+                }
+            }
+        }
+        let ((dp50, dp99), (pp50, pp99), (gp50, gp99)) = (pct(&mut d), pct(&mut p), pct(&mut g));
+        println!(
+            "| llm-gateway | {c} | {dp50:.0} / {dp99:.0} | {pp50:.0} / {pp99:.0} | {gp50:.0} / {gp99:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} |",
+            gp50 - pp50,
+            gp99 - pp99,
+            gp50 - dp50,
+            gp99 - dp99,
+            cpu.as_secs_f64() * 1e6 / (n * rounds) as f64,
+        );
+    }
     Ok(())
 }

@@ -30,6 +30,16 @@ pub struct ScopeAsk {
     pub period_spend: Nanos,
     /// The budget period's end (unix ms), naming the period's counter.
     pub period: i64,
+    /// This scope's estimated tokens, when not the [`Ask`]'s (a router
+    /// scope reserved with a key's: each counts tokens its own way).
+    pub tokens: Option<i64>,
+}
+
+impl ScopeAsk {
+    /// The tokens reserved against this scope.
+    pub fn tokens_of(&self, ask: &Ask) -> i64 {
+        self.tokens.unwrap_or(ask.tokens)
+    }
 }
 
 /// A reservation to make.
@@ -47,6 +57,10 @@ pub struct Ask {
     pub now: i64,
     /// When the reservation lapses if never settled (unix ms).
     pub expires: i64,
+    /// A shared cooldown to honour (the router's Redis key of the
+    /// deployment asked for): while it lives the answer is
+    /// [`Refusal::Cooling`]. In-process counters have none to see.
+    pub cooldown: Option<String>,
 }
 
 /// Which limit refused.
@@ -62,6 +76,8 @@ pub enum Refusal {
     Budget,
     /// The shared counters did not answer and the limits fail closed.
     Unavailable,
+    /// Another replica put the deployment in cooldown ([`Ask::cooldown`]).
+    Cooling,
 }
 
 /// The answer to an [`Ask`].
@@ -174,7 +190,9 @@ impl ScopeState {
         if l.rpm_limit.is_some_and(|max| requests + 1 > max) {
             return Some(Refusal::Requests);
         }
-        if l.tpm_limit.is_some_and(|max| tokens + ask.tokens > max) {
+        if l.tpm_limit
+            .is_some_and(|max| tokens + s.tokens_of(ask) > max)
+        {
             return Some(Refusal::Tokens);
         }
         let flying = i64::try_from(self.in_flight.len()).unwrap_or(i64::MAX);
@@ -191,10 +209,10 @@ impl ScopeState {
         None
     }
 
-    fn take(&mut self, ask: &Ask) {
+    fn take(&mut self, ask: &Ask, s: &ScopeAsk) {
         let bucket = self.buckets.entry(ask.now / 1000).or_default();
         bucket.0 += 1;
-        bucket.1 += ask.tokens;
+        bucket.1 += s.tokens_of(ask);
         self.in_flight
             .insert(ask.id.clone(), (ask.expires, ask.cost));
     }
@@ -203,7 +221,7 @@ impl ScopeState {
         if self.in_flight.remove(&ask.id).is_some()
             && let Some(bucket) = self.buckets.get_mut(&(ask.now / 1000))
         {
-            bucket.1 += actual.tokens - ask.tokens;
+            bucket.1 += actual.tokens - s.tokens_of(ask);
         }
         if s.limits.max_budget_nanos.is_some() {
             *self.spent.entry(s.period).or_insert(s.period_spend) += actual.cost;
@@ -240,7 +258,7 @@ impl InProcessCounters {
                 }
             }
             for s in &ask.scopes {
-                scopes.entry(s.scope.clone()).or_default().take(ask);
+                scopes.entry(s.scope.clone()).or_default().take(ask, s);
             }
             Verdict::Granted
         })
@@ -284,11 +302,13 @@ mod tests {
                 limits: limits.clone(),
                 period_spend: 0,
                 period: 0,
+                tokens: None,
             }],
             tokens,
             cost,
             now,
             expires: now + 600_000,
+            cooldown: None,
         }
     }
 

@@ -110,6 +110,7 @@ fn key_scope(k: &KeyRecord) -> ScopeAsk {
         limits: k.limits.clone(),
         period_spend: k.spend.period,
         period: k.spend.reset_at.unwrap_or(0),
+        tokens: None,
     }
 }
 
@@ -119,6 +120,7 @@ fn team_scope(t: &TeamRecord) -> ScopeAsk {
         limits: t.limits.clone(),
         period_spend: t.spend.period,
         period: t.spend.reset_at.unwrap_or(0),
+        tokens: None,
     }
 }
 
@@ -191,8 +193,23 @@ impl Governance {
     }
 
     /// Reserve a call of `caller` against its key's and team's limits, or
-    /// refuse it. Waits at most `wait` for the shared counters.
+    /// refuse it ([`Governance::prepare`], then [`Admission::reserve`]).
     pub async fn admit(
+        self: &Arc<Self>,
+        caller: &Caller,
+        estimate: Estimate,
+    ) -> Result<Admission, Refused> {
+        let admission = self.prepare(caller, estimate)?;
+        admission.reserve().await?;
+        Ok(admission)
+    }
+
+    /// Check what needs no counter (the key may call the model, the model
+    /// has a price or the policy allows it) and build the call's reservation
+    /// without making it: [`Admission::reserve`] makes it alone, or a routed
+    /// call's router makes it together with the group's and deployment's
+    /// scopes ([`super::routed`]).
+    pub fn prepare(
         self: &Arc<Self>,
         caller: &Caller,
         estimate: Estimate,
@@ -230,45 +247,33 @@ impl Governance {
             None => 0,
         };
         let now = now_ms();
+        let id = estimate.call_id.clone().unwrap_or_else(call_id);
         let ask = Ask {
-            id: estimate.call_id.clone().unwrap_or_else(call_id),
+            id: id.clone(),
             scopes,
             tokens: estimate.prompt_tokens + estimate.max_tokens,
             cost: max_cost,
             now,
             expires: now + duration_ms(self.reservation_ttl),
+            cooldown: None,
         };
-        let admission = Admission {
+        Ok(Admission(Arc::new(Held {
             governance: Some(Arc::clone(self)),
             key: Some(Arc::clone(key)),
-            ask,
+            call_id: id,
+            ask: std::sync::Mutex::new(ask),
             estimate,
             started: now,
+            held: AtomicBool::new(false),
             settled: AtomicBool::new(false),
+            refused: std::sync::Mutex::new(None),
             seen: std::sync::Mutex::new(Seen::default()),
-        };
-        if admission.ask.scopes.is_empty() {
-            return Ok(admission);
-        }
-        match self.counters.reserve(&admission.ask).await {
-            Ok(Verdict::Granted) => Ok(admission),
-            Ok(Verdict::Denied { scope, refusal }) => {
-                admission.settled.store(true, Ordering::SeqCst); // nothing reserved
-                Err(denial(&scope, refusal))
-            }
-            Err(e) => {
-                admission.settled.store(true, Ordering::SeqCst);
-                Err(refused(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "limits_unavailable",
-                    e.to_string(),
-                ))
-            }
-        }
+        })))
     }
 }
 
-fn denial(scope: &str, refusal: Refusal) -> Refused {
+/// The refusal a scope's verdict names, as the caller reads it.
+pub(super) fn denial(scope: &str, refusal: Refusal) -> Refused {
     // The scope names a key by its hash, never the key.
     let (status, code, what) = match refusal {
         Refusal::Requests => (
@@ -291,6 +296,11 @@ fn denial(scope: &str, refusal: Refusal) -> Refused {
             StatusCode::SERVICE_UNAVAILABLE,
             "limits_unavailable",
             "limit counters (unavailable)",
+        ),
+        Refusal::Cooling => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "deployment_cooling_down",
+            "availability (cooling down)",
         ),
     };
     refused(status, code, format!("Limit reached: {what} of {scope}."))
@@ -319,17 +329,32 @@ pub struct Usage {
     pub completion_tokens: i64,
 }
 
-/// A granted call: settle it once with [`Admission::settle`]. Dropped
-/// unsettled (a client disconnect, a panic), it settles itself with the last
-/// usage [`Admission::observe`]d, or the counted input when none was.
+/// A call's reservation against its key's and team's limits: made by
+/// [`Admission::reserve`] (or by the router, with the group's and
+/// deployment's scopes in the same step), then settled once with
+/// [`Admission::settle`]. Dropped unsettled (a client disconnect, a panic),
+/// it settles itself with the last usage [`Admission::observe`]d, or the
+/// counted input when none was.
 #[derive(Debug)]
-pub struct Admission {
-    governance: Option<Arc<Governance>>,
+pub struct Admission(pub(super) Arc<Held>);
+
+/// The shared part of an [`Admission`] (the router's admit step reserves
+/// through it while the call is routed).
+#[derive(Debug)]
+pub struct Held {
+    pub(super) governance: Option<Arc<Governance>>,
     key: Option<Arc<KeyRecord>>,
-    ask: Ask,
+    /// The call's id: its spend log's `request_id`.
+    call_id: String,
+    /// The reservation: its id and time are the step's that made it.
+    pub(super) ask: std::sync::Mutex<Ask>,
     estimate: Estimate,
     started: i64,
+    /// The counters hold the reservation (made, not yet settled).
+    pub(super) held: AtomicBool,
     settled: AtomicBool,
+    /// Why the key's or team's counters refused it, when they did.
+    pub(super) refused: std::sync::Mutex<Option<Refused>>,
     seen: std::sync::Mutex<Seen>,
 }
 
@@ -343,19 +368,43 @@ struct Seen {
     failed: bool,
 }
 
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Held {
+    /// The reservation as it stands.
+    pub(super) fn ask(&self) -> Ask {
+        lock(&self.ask).clone()
+    }
+
+    /// Record a refusal by the key's or team's counters.
+    pub(super) fn refuse(&self, refusal: Refused) {
+        self.settled.store(true, Ordering::SeqCst); // nothing reserved
+        *lock(&self.refused) = Some(refusal);
+    }
+
+    /// The refusal recorded, if any.
+    pub fn refusal(&self) -> Option<Refused> {
+        lock(&self.refused).clone()
+    }
+}
+
 impl Admission {
     fn ungoverned() -> Admission {
-        Admission {
+        Admission(Arc::new(Held {
             governance: None,
             key: None,
-            ask: Ask {
-                id: call_id(),
+            call_id: call_id(),
+            ask: std::sync::Mutex::new(Ask {
+                id: String::new(),
                 scopes: Vec::new(),
                 tokens: 0,
                 cost: 0,
                 now: 0,
                 expires: 0,
-            },
+                cooldown: None,
+            }),
             estimate: Estimate {
                 model: String::new(),
                 prompt_tokens: 0,
@@ -364,18 +413,63 @@ impl Admission {
                 call_id: None,
             },
             started: 0,
+            held: AtomicBool::new(false),
             settled: AtomicBool::new(true),
+            refused: std::sync::Mutex::new(None),
             seen: std::sync::Mutex::new(Seen::default()),
+        }))
+    }
+
+    /// Reserve against the key's and team's counters now, alone.
+    pub async fn reserve(&self) -> Result<(), Refused> {
+        let held = &self.0;
+        let Some(gov) = &held.governance else {
+            return Ok(());
+        };
+        let ask = held.ask();
+        if ask.scopes.is_empty() || held.held.load(Ordering::SeqCst) {
+            return Ok(());
         }
+        match gov.counters.reserve(&ask).await {
+            Ok(Verdict::Granted) => {
+                held.held.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+            Ok(Verdict::Denied { scope, refusal }) => {
+                let r = denial(&scope, refusal);
+                held.refuse(r.clone());
+                Err(r)
+            }
+            Err(e) => {
+                let r = refused(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "limits_unavailable",
+                    e.to_string(),
+                );
+                held.refuse(r.clone());
+                Err(r)
+            }
+        }
+    }
+
+    /// The shared part, for the router's admit step ([`super::routed`]).
+    pub fn held(&self) -> &Arc<Held> {
+        &self.0
+    }
+
+    /// Why the counters refused the call, when they did (a routed call
+    /// learns it only after the router gave up).
+    pub fn refusal(&self) -> Option<Refused> {
+        self.0.refusal()
     }
 
     /// The call's id (also its spend log's `request_id`).
     pub fn id(&self) -> &str {
-        &self.ask.id
+        &self.0.call_id
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.0.seen)
     }
 
     /// Record usage seen so far (a stream's usage chunk, or counted output).
@@ -396,7 +490,7 @@ impl Admission {
     pub fn observe_streamed(&self, completion_tokens: i64) {
         let mut seen = self.seen();
         seen.usage = Some(Usage {
-            prompt_tokens: self.estimate.prompt_tokens,
+            prompt_tokens: self.0.estimate.prompt_tokens,
             completion_tokens,
         });
         seen.cost = None;
@@ -413,7 +507,8 @@ impl Admission {
 
     /// The cost of `usage` at this call's estimated price (`None`: unpriced).
     pub fn cost_of(&self, usage: Usage) -> Option<Nanos> {
-        self.estimate
+        self.0
+            .estimate
             .price
             .map(|p| p.cost(usage.prompt_tokens, usage.completion_tokens))
     }
@@ -425,18 +520,25 @@ impl Admission {
     }
 
     async fn settle_ref(&self, usage: Usage, cost: Option<Nanos>, bill: bool) {
-        if let Some((counters, actual)) = self.finish(usage, cost, bill) {
-            counters.await_settle(&self.ask, actual).await;
+        if let Some((counters, ask, actual)) = self.finish(usage, cost, bill) {
+            counters.await_settle(&ask, actual).await;
         }
     }
 
     /// Bill the call (synchronously: queued or spilled) and say what is left
-    /// to settle in the counters; `None` when already settled or ungoverned.
-    fn finish(&self, usage: Usage, cost: Option<Nanos>, bill: bool) -> Option<(Settle, Actual)> {
-        if self.settled.swap(true, Ordering::SeqCst) {
+    /// to settle in the counters; `None` when already settled, ungoverned,
+    /// or never reserved.
+    fn finish(
+        &self,
+        usage: Usage,
+        cost: Option<Nanos>,
+        bill: bool,
+    ) -> Option<(Settle, Ask, Actual)> {
+        let held = &self.0;
+        if held.settled.swap(true, Ordering::SeqCst) {
             return None;
         }
-        let (Some(gov), Some(key)) = (&self.governance, &self.key) else {
+        let (Some(gov), Some(key)) = (&held.governance, &held.key) else {
             return None;
         };
         let cost = if bill { cost } else { Some(0) };
@@ -446,19 +548,21 @@ impl Admission {
         };
         if bill {
             gov.spend.bill(SpendRecord {
-                request_id: self.ask.id.clone(),
+                request_id: held.call_id.clone(),
                 token_hash: key.token_hash.clone(),
                 team_id: key.team_id.clone(),
-                model: self.estimate.model.clone(),
+                model: held.estimate.model.clone(),
                 prompt_tokens: usage.prompt_tokens,
                 completion_tokens: usage.completion_tokens,
                 spend_nanos: actual.cost,
                 unpriced: cost.is_none(),
-                start_time: self.started,
+                start_time: held.started,
                 end_time: now_ms(),
             });
         }
-        (!self.ask.scopes.is_empty()).then(|| (Settle(Arc::clone(gov)), actual))
+        let ask = held.ask();
+        (held.held.swap(false, Ordering::SeqCst) && !ask.scopes.is_empty())
+            .then(|| (Settle(Arc::clone(gov)), ask, actual))
     }
 }
 
@@ -477,21 +581,20 @@ impl Settle {
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        if self.settled.load(Ordering::SeqCst) {
+        if self.0.settled.load(Ordering::SeqCst) {
             return;
         }
         let seen = *self.seen();
         // Nothing reported (a disconnect before any usage): bill the counted
         // input, never zero.
         let usage = seen.usage.unwrap_or(Usage {
-            prompt_tokens: self.estimate.prompt_tokens,
+            prompt_tokens: self.0.estimate.prompt_tokens,
             completion_tokens: 0,
         });
         let cost = seen.cost.or_else(|| self.cost_of(usage));
-        let Some((settle, actual)) = self.finish(usage, cost, !seen.failed) else {
+        let Some((settle, ask, actual)) = self.finish(usage, cost, !seen.failed) else {
             return;
         };
-        let ask = self.ask.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move { settle.await_settle(&ask, actual).await });
         }

@@ -39,7 +39,9 @@ pub async fn authenticate(
 /// Serve `request` as `caller`.
 pub async fn run_as(caller: Caller, mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert::<Caller>(caller.clone());
-    CALLER.scope(caller, next.run(request)).await
+    CALLER
+        .scope(caller, super::routed::scope(next.run(request)))
+        .await
 }
 
 impl IntoResponse for Refused {

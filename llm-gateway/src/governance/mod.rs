@@ -8,7 +8,9 @@
 //!   [`GovernanceConfig::refresh_every`]) and, with Redis, woken at once by
 //!   a change published by any replica ([`notify`]).
 //! - [`counters`] and [`redis_counters`]: one atomic reservation against the
-//!   key's and the team's limits, settled with the actual usage.
+//!   key's and the team's limits, settled with the actual usage; [`routed`]:
+//!   for a call to a model group, the same step also reserves the group's
+//!   and the deployment's limits (the router's admit step runs it).
 //! - [`spend`]: spend written behind in batches, spilled to a local file
 //!   while the store is down.
 //! - [`gate`]: the request path ([`Governance::authenticate`],
@@ -22,6 +24,7 @@ pub mod layer;
 pub mod model;
 pub mod notify;
 pub mod redis_counters;
+pub mod routed;
 pub mod secret;
 pub mod snapshot;
 pub mod spend;
@@ -168,6 +171,11 @@ impl Governance {
             unpriced: config.unpriced,
             reservation_ttl: config.reservation_ttl,
         }))
+    }
+
+    /// How long an unsettled reservation holds, in ms.
+    pub(crate) fn reservation_ttl_ms(&self) -> i64 {
+        i64::try_from(self.reservation_ttl.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// The store.

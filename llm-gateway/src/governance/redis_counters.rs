@@ -17,18 +17,25 @@ use super::counters::{
 /// (sorted set: call id → expiry), `c` (hash: call id → reserved cost), `s`
 /// (the period's spend). ARGV: now, id, tokens, cost, expires, window, then
 /// per scope rpm, tpm, parallel, budget (-1: none), period spend, period
-/// counter TTL in ms (0: none). Returns {-1} or {scope index, reason}.
+/// counter TTL in ms (0: none), its tokens. Then, optionally, a cooldown key
+/// as the last KEY (the router's, for a deployment): while it lives the
+/// answer is {-2, 'cooling', its ms left}. Returns {-1} or {scope index, reason}.
 const RESERVE: &str = r#"
 local now, id = tonumber(ARGV[1]), ARGV[2]
-local tokens, cost, expires = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local cost, expires = tonumber(ARGV[4]), tonumber(ARGV[5])
 local window = tonumber(ARGV[6])
 local sec = math.floor(now / 1000)
-local n = #KEYS / 4
+local n = math.floor(#KEYS / 4)
+if #KEYS > 4 * n then
+  local cool = redis.call('PTTL', KEYS[#KEYS])
+  if cool > 0 then return {-2, 'cooling', cool} end
+end
 for i = 0, n - 1 do
   local w, f, c, s = KEYS[4*i+1], KEYS[4*i+2], KEYS[4*i+3], KEYS[4*i+4]
-  local a = 7 + 6 * i
+  local a = 7 + 7 * i
   local rpm, tpm, par, budget = tonumber(ARGV[a]), tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3])
   local base, ttl = ARGV[a+4], tonumber(ARGV[a+5])
+  local tokens = tonumber(ARGV[a+6])
   local dead = redis.call('ZRANGEBYSCORE', f, '-inf', now)
   if #dead > 0 then
     redis.call('ZREM', f, unpack(dead))
@@ -48,10 +55,10 @@ for i = 0, n - 1 do
       end
     end
     if #stale > 0 then redis.call('HDEL', w, unpack(stale)) end
-    if rpm >= 0 and r + 1 > rpm then return {i, 'requests'} end
-    if tpm >= 0 and t + tokens > tpm then return {i, 'tokens'} end
+    if rpm >= 0 and r + 1 > rpm then return {i, 'requests', 0} end
+    if tpm >= 0 and t + tokens > tpm then return {i, 'tokens', 0} end
   end
-  if par >= 0 and redis.call('ZCARD', f) + 1 > par then return {i, 'parallel'} end
+  if par >= 0 and redis.call('ZCARD', f) + 1 > par then return {i, 'parallel', 0} end
   if budget >= 0 then
     if ttl > 0 then
       redis.call('SET', s, base, 'NX', 'PX', ttl)
@@ -60,11 +67,12 @@ for i = 0, n - 1 do
     end
     local reserved = 0
     for _, v in ipairs(redis.call('HVALS', c)) do reserved = reserved + tonumber(v) end
-    if tonumber(redis.call('GET', s)) + reserved + cost > budget then return {i, 'budget'} end
+    if tonumber(redis.call('GET', s)) + reserved + cost > budget then return {i, 'budget', 0} end
   end
 end
 for i = 0, n - 1 do
   local w, f, c = KEYS[4*i+1], KEYS[4*i+2], KEYS[4*i+3]
+  local tokens = tonumber(ARGV[13 + 7 * i])
   redis.call('HINCRBY', w, 'r:' .. sec, 1)
   redis.call('HINCRBY', w, 't:' .. sec, tokens)
   redis.call('EXPIRE', w, 2 * window)
@@ -73,7 +81,7 @@ for i = 0, n - 1 do
   redis.call('PEXPIREAT', f, expires + 1000)
   redis.call('PEXPIREAT', c, expires + 1000)
 end
-return {-1, ''}
+return {-1, '', 0}
 "#;
 
 /// KEYS as for [`RESERVE`]; ARGV: id, reserve second, reserved tokens,
@@ -221,6 +229,9 @@ impl RedisCounters {
         for key in self.keys(ask) {
             inv.key(key);
         }
+        if let Some(cooling) = &ask.cooldown {
+            inv.key(cooling);
+        }
         inv.arg(ask.now)
             .arg(&ask.id)
             .arg(ask.tokens)
@@ -239,9 +250,17 @@ impl RedisCounters {
                 .arg(l.max_parallel_requests.unwrap_or(-1))
                 .arg(l.max_budget_nanos.unwrap_or(-1))
                 .arg(s.period_spend)
-                .arg(ttl);
+                .arg(ttl)
+                .arg(s.tokens_of(ask));
         }
-        let (index, reason): (i64, String) = self.run("reserve", inv).await?;
+        let (index, reason, _ms): (i64, String, i64) = self.run("reserve", inv).await?;
+        if index == -2 {
+            let scope = ask.cooldown.clone().unwrap_or_default();
+            return Ok(Verdict::Denied {
+                scope,
+                refusal: Refusal::Cooling,
+            });
+        }
         let Ok(index) = usize::try_from(index) else {
             return Ok(Verdict::Granted);
         };

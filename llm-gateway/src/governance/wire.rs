@@ -56,7 +56,11 @@ pub async fn start(state: &SharedState) -> Result<Option<Arc<Governance>>, Start
         redis.fail_open = fail_open(&gs.redis_fail_open);
         redis
     });
-    Governance::start(config).await.map(Some)
+    let gov = Governance::start(config).await?;
+    if let Some(governed) = &state.models.governed {
+        governed.bind(&gov);
+    }
+    Ok(Some(gov))
 }
 
 /// `general_settings.redis_fail_open` as the counters take it (unset: open).
@@ -135,6 +139,7 @@ async fn admit(
     model: &str,
     prompt_tokens: i64,
     max_tokens: i64,
+    routed: bool,
 ) -> Result<Option<Admission>, GatewayError> {
     let (Some(gov), Some(caller)) = (state.governance.get(), layer::current_caller()) else {
         return Ok(None);
@@ -146,10 +151,23 @@ async fn admit(
         price: price_of(state, model),
         call_id: Some(call_id.to_owned()),
     };
-    gov.admit(&caller, estimate)
-        .await
-        .map(Some)
-        .map_err(gateway_error)
+    let admission = gov.prepare(&caller, estimate).map_err(gateway_error)?;
+    // A call the router serves is reserved by its admit step, with the
+    // group's and deployment's scopes, in one step (`routed`).
+    let by_router = routed
+        && state.models.governed.is_some()
+        && matches!(state.models.resolve(model), Some(Target::Group { .. }))
+        && super::routed::route_with(admission.held());
+    if !by_router {
+        admission.reserve().await.map_err(gateway_error)?;
+    }
+    Ok(Some(admission))
+}
+
+/// The refusal a routed call's key or team gave, when it gave one (the
+/// router then gave up on every deployment): what the caller is answered.
+pub fn refusal_of(admission: Option<&Admission>) -> Option<GatewayError> {
+    admission.and_then(Admission::refusal).map(gateway_error)
 }
 
 /// Reserve a chat call (`call_id`: the gateway's, the spend log's `request_id`): counted input and `max_tokens` (else
@@ -168,6 +186,7 @@ pub async fn admit_chat(
         model,
         i64::try_from(prompt).unwrap_or(i64::MAX),
         max,
+        true,
     )
     .await
 }
@@ -190,6 +209,7 @@ pub async fn admit_embeddings(
         model,
         i64::try_from(prompt).unwrap_or(i64::MAX),
         0,
+        false,
     )
     .await
 }

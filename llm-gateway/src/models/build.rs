@@ -29,8 +29,14 @@ const STRATEGIES: &[StrategyRow] = &[
     ("cost-based-routing", || Strategy::LowestCost, false),
 ];
 
-/// The runtime client and model table of `config`.
+/// The runtime client and model table of `config` (no governance).
 pub fn build(config: &GatewayConfig) -> Result<Models, ConfigError> {
+    build_governed(config, false)
+}
+
+/// [`build`]; with `governed`, the router reserves through governance's
+/// counters once they are bound ([`crate::governance::routed`]).
+pub fn build_governed(config: &GatewayConfig, governed: bool) -> Result<Models, ConfigError> {
     let rs = &config.router_settings;
     let ls = &config.litellm_settings;
     let (strategy, limits) = strategy(rs.routing_strategy.as_deref())?;
@@ -62,8 +68,22 @@ pub fn build(config: &GatewayConfig) -> Result<Models, ConfigError> {
     if ls.drop_params == Some(true) {
         builder = builder.unsupported_params(UnsupportedParamPolicy::Drop);
     }
-    if let Some(host) = &rs.redis_host {
-        builder = builder.router_state(Arc::new(redis_state(host, rs)?));
+    let shared = match &rs.redis_host {
+        Some(host) => Some(redis_state(host, rs)?),
+        None => None,
+    };
+    let governed = governed.then(|| {
+        let prefix = shared.as_ref().map(|(_, prefix)| prefix.clone());
+        let inner: Arc<dyn llm_runtime::router::RouterState> = match &shared {
+            Some((state, _)) => Arc::clone(state),
+            None => Arc::new(llm_runtime::router::InProcessState::new()),
+        };
+        Arc::new(crate::governance::routed::GovernedState::new(inner, prefix))
+    });
+    match (&governed, shared) {
+        (Some(g), _) => builder = builder.router_state(Arc::clone(g) as _),
+        (None, Some((state, _))) => builder = builder.router_state(state),
+        (None, None) => {}
     }
     let cooldown = cooldown(config);
     let fallbacks = [
@@ -104,6 +124,7 @@ pub fn build(config: &GatewayConfig) -> Result<Models, ConfigError> {
         groups,
         aliases,
         wildcards,
+        governed,
     })
 }
 
@@ -166,15 +187,22 @@ fn cooldown(config: &GatewayConfig) -> CooldownPolicy {
     policy
 }
 
-fn redis_state(host: &str, rs: &crate::config::RouterSettings) -> Result<RedisState, ConfigError> {
+/// The router's Redis state, and its key prefix (the shared cooldowns' keys).
+type SharedState = (Arc<dyn llm_runtime::router::RouterState>, String);
+
+fn redis_state(host: &str, rs: &crate::config::RouterSettings) -> Result<SharedState, ConfigError> {
     let port = rs.redis_port.unwrap_or(6379);
     let auth = rs
         .redis_password
         .as_ref()
         .map(|p| format!(":{}@", p.expose()))
         .unwrap_or_default();
-    RedisState::connect(RedisConfig::new(format!("redis://{auth}{host}:{port}/")))
-        .map_err(|e| ConfigError::Invalid(format!("router_settings.redis_host: {}", e.message())))
+    let config = RedisConfig::new(format!("redis://{auth}{host}:{port}/"));
+    let prefix = config.prefix.clone();
+    let state = RedisState::connect(config).map_err(|e| {
+        ConfigError::Invalid(format!("router_settings.redis_host: {}", e.message()))
+    })?;
+    Ok((Arc::new(state), prefix))
 }
 
 /// `router_settings` fallbacks, then `litellm_settings`' for groups not named there.

@@ -11,7 +11,7 @@ use llm_runtime::{Client, LlmProvider, Usage};
 
 use crate::config::LitellmParams;
 
-pub use build::build;
+pub use build::{build, build_governed};
 
 /// Dollars per token, prompt and completion.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,6 +119,9 @@ pub struct Models {
     pub aliases: BTreeMap<String, (String, bool)>,
     /// Wildcard entries, most specific first.
     pub wildcards: Vec<Wildcard>,
+    /// The router's state when governance runs (a master key is set): it
+    /// reserves the key's, team's, group's and deployment's limits in one step.
+    pub governed: Option<Arc<crate::governance::routed::GovernedState>>,
 }
 
 /// What a requested model name resolves to.
