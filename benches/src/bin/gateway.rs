@@ -205,11 +205,6 @@ async fn post_as(
         .await?)
 }
 
-/// One non-stream call; its latency.
-async fn call(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Duration> {
-    call_as(client, url, body, MASTER_KEY).await
-}
-
 /// One non-stream call with `key`; its latency.
 async fn call_as(client: &reqwest::Client, url: &str, body: &[u8], key: &str) -> Result<Duration> {
     let started = Instant::now();
@@ -513,7 +508,7 @@ async fn governed(upstream: &BenchUpstream, client: &reqwest::Client) -> Result<
     );
     std::fs::write(&config, yaml)?;
     let gateway = Gateway::start(&config).await?;
-    let admin = |path: &str, body: serde_json::Value| {
+    let admin = |path: &'static str, body: serde_json::Value| {
         let url = format!("{}{path}", gateway.url);
         async move {
             let r = client

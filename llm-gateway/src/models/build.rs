@@ -19,6 +19,14 @@ use crate::config::{ConfigError, Fallbacks, GatewayConfig, ModelEntry, seconds};
 /// rpm/tpm are limits as well as weights.
 type StrategyRow = (&'static str, fn() -> Strategy, bool);
 
+/// Whether deployments' `rpm`/`tpm` are limits (not only weights), and
+/// which limit kinds fail closed while Redis does not answer.
+#[derive(Debug, Clone, Copy)]
+struct Limiting {
+    limits: bool,
+    fail_open: crate::config::RedisFailOpen,
+}
+
 /// LiteLLM's `routing_strategy` names.
 const STRATEGIES: &[StrategyRow] = &[
     ("simple-shuffle", || Strategy::WeightedRandom, false),
@@ -100,8 +108,10 @@ pub fn build_governed(config: &GatewayConfig, governed: bool) -> Result<Models, 
             cooldown,
             &fallbacks,
             defaults,
-            limits,
-            config.general_settings.redis_fail_open,
+            Limiting {
+                limits,
+                fail_open: config.general_settings.redis_fail_open,
+            },
         )?;
         builder = builder.group(group);
         groups.insert(name.clone(), deployed);
@@ -136,15 +146,14 @@ fn group(
     cooldown: CooldownPolicy,
     fallbacks: &[BTreeMap<String, Vec<String>>; 3],
     defaults: Defaults,
-    limits: bool,
-    fail_open: crate::config::RedisFailOpen,
+    limits: Limiting,
 ) -> Result<(ModelGroup, Vec<Arc<Deployed>>), ConfigError> {
     let mut group = ModelGroup::new(name)
         .strategy(strategy.clone())
         .cooldown(cooldown);
     let mut deployed = Vec::new();
     for (n, (index, entry)) in list.iter().enumerate() {
-        let (d, runtime) = deployment(name, n, *index, entry, defaults, limits, fail_open)?;
+        let (d, runtime) = deployment(name, n, *index, entry, defaults, limits)?;
         group = group.deployment(runtime);
         deployed.push(Arc::new(d));
     }
@@ -222,8 +231,7 @@ fn deployment(
     index: usize,
     entry: &ModelEntry,
     defaults: Defaults,
-    limits: bool,
-    fail_open: crate::config::RedisFailOpen,
+    Limiting { limits, fail_open }: Limiting,
 ) -> Result<(Deployed, Deployment), ConfigError> {
     let params = &entry.litellm_params;
     let info = &entry.model_info;
