@@ -312,7 +312,65 @@ mod tests {
         }
     }
 
+    /// (requests, tokens, in flight) a scope counts now.
+    fn counted(counters: &InProcessCounters, scope: &str) -> (i64, i64, usize) {
+        counters.with(|scopes| {
+            scopes.get(scope).map_or((0, 0, 0), |s| {
+                let (r, t) = s
+                    .buckets
+                    .values()
+                    .fold((0, 0), |(r, t), (br, bt)| (r + br, t + bt));
+                (r, t, s.in_flight.len())
+            })
+        })
+    }
+
     proptest! {
+        /// A key's and a deployment's scopes in one reservation, each with
+        /// its own tokens: a refusal by either reserves nothing in the
+        /// other, so after every call is settled each scope counts exactly
+        /// the granted calls and the tokens they used, and neither limit
+        /// is passed.
+        #[test]
+        fn a_refusal_by_one_scope_leaves_the_other_untouched(
+            calls in prop::collection::vec((0i64..400, 0i64..400, 0u8..=100), 1..60),
+            key_rpm in 1i64..40, dep_rpm in 1i64..40, dep_tpm in 1i64..4_000,
+        ) {
+            let key = Limits { rpm_limit: Some(key_rpm), ..Limits::default() };
+            let dep = Limits { rpm_limit: Some(dep_rpm), tpm_limit: Some(dep_tpm), ..Limits::default() };
+            let counters = InProcessCounters::default();
+            let (mut granted, mut dep_tokens) = (0i64, 0i64);
+            for (i, (key_tokens, router_tokens, used)) in calls.into_iter().enumerate() {
+                let mut a = ask(i, 1_000_000, key_tokens, 0, &key);
+                a.scopes.push(ScopeAsk {
+                    scope: "deployment:g/d".into(),
+                    limits: dep.clone(),
+                    period_spend: 0,
+                    period: 0,
+                    tokens: Some(router_tokens),
+                });
+                if counters.reserve_now(&a) != Verdict::Granted {
+                    continue;
+                }
+                granted += 1;
+                // Each half settles on its own (the router's, then the call's).
+                let used = router_tokens * i64::from(used) / 100;
+                let mut dep_half = a.clone();
+                dep_half.scopes.remove(0);
+                dep_half.tokens = router_tokens;
+                dep_half.scopes[0].tokens = None;
+                let mut key_half = a;
+                key_half.scopes.truncate(1);
+                counters.settle_now(&dep_half, Actual { tokens: used, cost: 0 });
+                counters.settle_now(&key_half, Actual { tokens: used, cost: 0 });
+                dep_tokens += used;
+            }
+            prop_assert!(granted <= key_rpm.min(dep_rpm));
+            prop_assert!(dep_tokens <= dep_tpm);
+            prop_assert_eq!(counted(&counters, "key:k"), (granted, dep_tokens, 0));
+            prop_assert_eq!(counted(&counters, "deployment:g/d"), (granted, dep_tokens, 0));
+        }
+
         /// Any interleaving of reservations and settlements (actual usage at
         /// most the estimate): in flight never exceeds `max_parallel_requests`,
         /// requests in the window never exceed `rpm_limit`, and settled plus

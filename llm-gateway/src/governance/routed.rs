@@ -139,6 +139,37 @@ impl GovernedState {
             .collect()
     }
 
+    /// The counters' reservation of `ask`'s scopes with `base`'s (the call's
+    /// key and team), under one id and the current time.
+    fn combined(
+        &self,
+        gov: &Governance,
+        ask: &RouterAsk<'_>,
+        base: Option<&Ask>,
+        router: &[ScopeAsk],
+    ) -> Ask {
+        let now = now_ms();
+        let mut scopes = base.map(|b| b.scopes.clone()).unwrap_or_default();
+        scopes.extend(router.iter().cloned());
+        let tokens = i64::try_from(ask.tokens).unwrap_or(i64::MAX);
+        Ask {
+            id: format!(
+                "{}/{:016x}",
+                base.map_or("router", |b| b.id.as_str()),
+                ask.id
+            ),
+            scopes,
+            tokens: base.map_or(tokens, |b| b.tokens),
+            cost: base.map_or(0, |b| b.cost),
+            now,
+            expires: now + gov.reservation_ttl_ms(),
+            cooldown: self
+                .cooldown_prefix
+                .as_ref()
+                .map(|p| format!("{{{p}}}:{}:cool", ask.deployment)),
+        }
+    }
+
     async fn reserve_governed(
         &self,
         gov: &Governance,
@@ -146,68 +177,17 @@ impl GovernedState {
         call: Option<Arc<Held>>,
     ) -> RouterAdmission {
         let router = Self::router_scopes(ask);
-        let base = call.as_ref().map(|c| c.ask());
-        let now = now_ms();
-        let id = format!(
-            "{}/{:016x}",
-            base.as_ref().map_or("router", |b| b.id.as_str()),
-            ask.id
-        );
-        let mut scopes = base.as_ref().map(|b| b.scopes.clone()).unwrap_or_default();
-        scopes.extend(router.iter().cloned());
-        let tokens = i64::try_from(ask.tokens).unwrap_or(i64::MAX);
-        let combined = Ask {
-            id: id.clone(),
-            scopes,
-            tokens: base.as_ref().map_or(tokens, |b| b.tokens),
-            cost: base.as_ref().map_or(0, |b| b.cost),
-            now,
-            expires: now + gov.reservation_ttl_ms(),
-            cooldown: self
-                .cooldown_prefix
-                .as_ref()
-                .map(|p| format!("{{{p}}}:{}:cool", ask.deployment)),
-        };
+        let combined = self.combined(gov, ask, call.as_ref().map(|c| c.ask()).as_ref(), &router);
         let verdict = gov.counters.reserve(&combined).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "governance: counters failed");
+            let first = combined.scopes.first().map(|s| s.scope.clone());
             Verdict::Denied {
-                scope: combined
-                    .scopes
-                    .first()
-                    .map(|s| s.scope.clone())
-                    .unwrap_or_default(),
+                scope: first.unwrap_or_default(),
                 refusal: Refusal::Unavailable,
             }
         });
         match verdict {
-            Verdict::Granted => {
-                if let Some(call) = &call {
-                    let mut held = call.ask.lock().unwrap_or_else(PoisonError::into_inner);
-                    held.id = id.clone();
-                    held.now = now;
-                    held.expires = combined.expires;
-                    call.held.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-                let half = Ask {
-                    id,
-                    scopes: router
-                        .into_iter()
-                        .map(|s| ScopeAsk { tokens: None, ..s })
-                        .collect(),
-                    tokens,
-                    cost: 0,
-                    now,
-                    expires: combined.expires,
-                    cooldown: None,
-                };
-                self.open().insert(ask.id, half);
-                RouterAdmission::Granted(Reservation {
-                    id: ask.id,
-                    scopes: ask.scopes.iter().map(|s| s.key.clone()).collect(),
-                    tokens: ask.tokens,
-                    shared: true,
-                })
-            }
+            Verdict::Granted => self.granted(ask, call.as_deref(), combined, router),
             Verdict::Denied { scope, refusal } => {
                 let routers =
                     refusal == Refusal::Cooling || router.iter().any(|s| s.scope == scope);
@@ -222,6 +202,41 @@ impl GovernedState {
                 })
             }
         }
+    }
+
+    /// `combined` was granted: the call's key and team hold it from now
+    /// on, and the router's half waits for the router's settle.
+    fn granted(
+        &self,
+        ask: &RouterAsk<'_>,
+        call: Option<&Held>,
+        combined: Ask,
+        router: Vec<ScopeAsk>,
+    ) -> RouterAdmission {
+        if let Some(call) = call {
+            let mut held = call.ask.lock().unwrap_or_else(PoisonError::into_inner);
+            held.id.clone_from(&combined.id);
+            held.now = combined.now;
+            held.expires = combined.expires;
+            call.held.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let half = Ask {
+            scopes: router
+                .into_iter()
+                .map(|s| ScopeAsk { tokens: None, ..s })
+                .collect(),
+            tokens: i64::try_from(ask.tokens).unwrap_or(i64::MAX),
+            cost: 0,
+            cooldown: None,
+            ..combined
+        };
+        self.open().insert(ask.id, half);
+        RouterAdmission::Granted(Reservation {
+            id: ask.id,
+            scopes: ask.scopes.iter().map(|s| s.key.clone()).collect(),
+            tokens: ask.tokens,
+            shared: true,
+        })
     }
 }
 
