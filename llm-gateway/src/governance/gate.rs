@@ -452,6 +452,11 @@ impl Admission {
         }
     }
 
+    /// Whether it has anything to reserve (a governed key or team with a limit).
+    pub fn reserves(&self) -> bool {
+        self.0.governance.is_some() && !lock(&self.0.ask).scopes.is_empty()
+    }
+
     /// The shared part, for the router's admit step ([`super::routed`]).
     pub fn held(&self) -> &Arc<Held> {
         &self.0

@@ -152,6 +152,9 @@ async fn admit(
         call_id: Some(call_id.to_owned()),
     };
     let admission = gov.prepare(&caller, estimate).map_err(gateway_error)?;
+    if !admission.reserves() {
+        return Ok(Some(admission)); // the master key, or a key without limits
+    }
     // A call the router serves is reserved by its admit step, with the
     // group's and deployment's scopes, in one step (`routed`).
     let by_router = routed
