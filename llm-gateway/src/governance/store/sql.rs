@@ -285,40 +285,44 @@ impl Store for SqlStore {
     }
 
     async fn record_spend(&self, batch: &[SpendRecord]) -> StoreResult<u64> {
+        let insert = format!(
+            "INSERT INTO gateway_spend_logs ({SPEND_COLUMNS}) VALUES \
+             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (request_id) DO NOTHING"
+        );
         let mut tx = self.pool.begin().await?;
         let mut new = 0;
+        // One spend update per key and per team of the batch, not per row:
+        // every statement is a round trip to the database (SQLite: its thread).
+        let mut keys: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+        let mut teams: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
         for s in batch {
-            let inserted = sqlx::query(sql(format!(
-                "INSERT INTO gateway_spend_logs ({SPEND_COLUMNS}) VALUES \
-                 ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (request_id) DO NOTHING"
-            )))
-            .bind(&s.request_id)
-            .bind(&s.token_hash)
-            .bind(&s.team_id)
-            .bind(&s.model)
-            .bind(s.prompt_tokens)
-            .bind(s.completion_tokens)
-            .bind(s.spend_nanos)
-            .bind(i64::from(s.unpriced))
-            .bind(s.start_time)
-            .bind(s.end_time)
-            .execute(&mut *tx)
-            .await?;
+            let inserted = sqlx::query(sql(insert.clone()))
+                .bind(&s.request_id)
+                .bind(&s.token_hash)
+                .bind(&s.team_id)
+                .bind(&s.model)
+                .bind(s.prompt_tokens)
+                .bind(s.completion_tokens)
+                .bind(s.spend_nanos)
+                .bind(i64::from(s.unpriced))
+                .bind(s.start_time)
+                .bind(s.end_time)
+                .execute(&mut *tx)
+                .await?;
             if !changed(&inserted) {
                 continue; // billed before (a replayed spill or batch)
             }
             new += 1;
-            add_spend(
-                &mut tx,
-                "gateway_keys",
-                "token_hash",
-                &s.token_hash,
-                s.spend_nanos,
-            )
-            .await?;
+            *keys.entry(&s.token_hash).or_default() += s.spend_nanos;
             if let Some(team) = &s.team_id {
-                add_spend(&mut tx, "gateway_teams", "team_id", team, s.spend_nanos).await?;
+                *teams.entry(team).or_default() += s.spend_nanos;
             }
+        }
+        for (key, nanos) in keys {
+            add_spend(&mut tx, "gateway_keys", "token_hash", key, nanos).await?;
+        }
+        for (team, nanos) in teams {
+            add_spend(&mut tx, "gateway_teams", "team_id", team, nanos).await?;
         }
         tx.commit().await?;
         Ok(new)
