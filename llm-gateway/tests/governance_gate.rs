@@ -557,3 +557,88 @@ async fn the_management_api_under_the_master_key() {
         404
     );
 }
+
+/// The model group's limit in the same reservation as the key's, through
+/// the runtime's router on the gateway's router state: a call the group
+/// refuses leaves the key's counters as they were (the key's next call, to
+/// another group, still fits), and a call the key refuses is answered with
+/// the key's refusal.
+#[tokio::test]
+async fn a_group_refusal_through_the_router_leaves_the_key_untouched() {
+    use llm_gateway::governance::routed::{GovernedState, route_with, scope};
+    use llm_runtime::router::{Deployment, InProcessState, ModelGroup};
+    use llm_runtime::testing::{MockResponse, MockServer};
+
+    let dir = Scratch::new("gate-routed");
+    let gov = governance(&dir).await;
+    let key = ApiKey::generate();
+    let limits = Limits {
+        rpm_limit: Some(3),
+        ..Limits::default()
+    };
+    add_key(&gov, record(&key, None, limits)).await;
+    let caller = gov.authenticate(&bearer(key.expose())).expect("known");
+    let mock = MockServer::start().await;
+    mock.on(
+        "POST",
+        "/v1/chat/completions",
+        MockResponse::json(
+            200,
+            serde_json::json!({"id": "c", "object": "chat.completion", "model": "gpt-test",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}),
+        ),
+    );
+    let deployment = || {
+        let provider = llm_runtime::providers::OpenAi::config()
+            .api_key("sk-up")
+            .base_url(format!("{}/v1", mock.url()))
+            .connect()
+            .expect("connects");
+        Deployment::new(provider, "gpt-test")
+    };
+    let state = Arc::new(GovernedState::new(Arc::new(InProcessState::new()), None));
+    state.bind(&gov);
+    let client = llm_runtime::Client::builder()
+        .router_state(Arc::clone(&state) as _)
+        .group(ModelGroup::new("g").rpm(2).deployment(deployment()))
+        .group(ModelGroup::new("h").deployment(deployment()))
+        .build()
+        .expect("router");
+    let mut outcomes = Vec::new();
+    for group in ["g", "g", "g", "h", "h"] {
+        let admission = gov
+            .prepare(&caller, estimate(5, 10, Some(price())))
+            .expect("prepared");
+        let request = llm_runtime::ChatRequest::new("").user("Hi");
+        let answer = scope(async {
+            assert!(route_with(admission.held()));
+            client.chat(group, request).await
+        })
+        .await;
+        let refusal = admission.refusal().map(|r| r.code);
+        match answer {
+            Ok(_) => {
+                admission
+                    .settle(Usage {
+                        prompt_tokens: 5,
+                        completion_tokens: 2,
+                    })
+                    .await
+            }
+            Err(_) => admission.failed(),
+        }
+        outcomes.push((group, refusal));
+    }
+    assert_eq!(
+        outcomes,
+        [
+            ("g", None),
+            ("g", None),
+            ("g", None), // the group's rpm 2 refused: the router's error, not the key's
+            ("h", None), // the key's 3rd request: the refused one was not counted
+            ("h", Some("rpm_limit_exceeded")),
+        ]
+    );
+    assert_eq!(mock.request_count(), 3);
+}
