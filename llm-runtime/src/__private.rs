@@ -7,8 +7,9 @@ pub use crate::config::ProviderConfig;
 pub use crate::error::{Error, ErrorKind, ErrorRule, ErrorTable, Result};
 pub use crate::provider::{
     Control, Frame, HttpParts, MapErrorFn, Operation, Provider, RequestContext, RewriteFn,
-    RewriteJsonFn, StreamFormat, SupportsEmbeddings, SupportsReasoning, SupportsStreaming,
-    SupportsTools, SupportsVision, Transform,
+    RewriteJsonFn, StreamFormat, SupportsBatch, SupportsEmbeddings, SupportsImages,
+    SupportsModeration, SupportsReasoning, SupportsRerank, SupportsSpeech, SupportsStreaming,
+    SupportsTools, SupportsTranscription, SupportsVision, Transform,
 };
 pub use crate::provider_client::ProviderClient;
 pub use crate::spec::{

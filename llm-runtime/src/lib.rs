@@ -106,7 +106,11 @@ pub use provider::{
     Control, Frame, HttpParts, Provider, RequestContext, StreamFormat, SupportsEmbeddings,
     SupportsReasoning, SupportsStreaming, SupportsTools, SupportsVision, Transform,
 };
-pub use provider_client::{HealthStatus, LlmProvider, ProviderClient, ProviderInfo};
+pub use provider::{
+    Operations, SupportsBatch, SupportsImages, SupportsModeration, SupportsRerank, SupportsSpeech,
+    SupportsTranscription,
+};
+pub use provider_client::{BatchWait, HealthStatus, LlmProvider, ProviderClient, ProviderInfo};
 pub use retry::RetryPolicy;
 pub use spec::{AuthScheme, Capabilities, Capability, HealthProbe, MaxTokensField, ProviderSpec};
 pub use stream::ChatStream;

@@ -1,14 +1,20 @@
 //! The shared HTTP client: one pooled `reqwest::Client` for every provider.
 
+mod byte_stream;
 mod client;
 pub(crate) mod endpoint_urls;
+mod multipart;
 mod path_segment;
+pub(crate) mod poll;
 mod request;
 mod sensitive;
 pub(crate) mod transport;
 
+pub use byte_stream::ByteStream;
 pub use client::{HttpClient, HttpClientBuilder, is_loopback_host};
+pub use multipart::Multipart;
 pub use path_segment::path_segment;
+pub use poll::PollPolicy;
 pub use request::{HttpRequest, HttpResponse};
 pub use sensitive::{SENSITIVE_NAME_PARTS, is_sensitive_header};
 pub(crate) use sensitive::{is_sensitive_name, mark as mark_sensitive, value_secrets};

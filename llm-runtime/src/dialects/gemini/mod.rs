@@ -98,6 +98,17 @@ fn model_path(model: &str, method: &str) -> Result<String> {
 impl Transform for GeminiDialect {
     type StreamState = GeminiStreamState;
 
+    /// Chat and embeddings; the operations beyond them are listed where served.
+    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
+        crate::spec::Capability::Chat,
+        crate::spec::Capability::Stream,
+        crate::spec::Capability::Tools,
+        crate::spec::Capability::Vision,
+        crate::spec::Capability::Reasoning,
+        crate::spec::Capability::Embeddings,
+        crate::spec::Capability::JsonMode,
+    ]);
+
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = if ctx.model.is_empty() {
             &request.model
