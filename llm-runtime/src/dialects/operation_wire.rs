@@ -41,8 +41,10 @@ struct RankedWire {
 
 #[derive(Deserialize)]
 struct RerankUsage {
-    #[serde(default, deserialize_with = "opt_count", alias = "prompt_tokens")]
+    #[serde(default, deserialize_with = "opt_count")]
     total_tokens: Option<u32>,
+    #[serde(default, deserialize_with = "opt_count")]
+    prompt_tokens: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +89,7 @@ pub(crate) fn parse_rerank(body: &[u8]) -> Result<RerankResponse> {
         results,
         usage: wire
             .usage
-            .and_then(|u| u.total_tokens)
+            .and_then(|u| u.total_tokens.or(u.prompt_tokens))
             .map(|n| Usage::new(n, 0)),
         search_units: wire.meta.and_then(|m| m.billed_units.search_units),
         meta: Default::default(),

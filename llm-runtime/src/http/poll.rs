@@ -82,7 +82,17 @@ where
 {
     let mut checks = 0u32;
     loop {
-        let state = match check().await? {
+        // A check in flight is bounded by the deadline too.
+        let checked = match deadline.remaining() {
+            None => check().await?,
+            Some(left) => tokio::time::timeout(left, check()).await.map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!("the job was not done within the deadline after {checks} check(s)"),
+                )
+            })??,
+        };
+        let state = match checked {
             Ok(done) => return Ok(done),
             Err(state) => state,
         };

@@ -68,6 +68,7 @@ impl<P: Provider> ProviderClient<P> {
         &self,
         op: Operation,
         model: &str,
+        expect: Expect,
         build: impl FnOnce(&dyn Operations, &RequestContext<'_>) -> Result<HttpParts>,
         parse: impl FnOnce(&dyn Operations, &[u8], &RequestContext<'_>) -> Result<T>,
     ) -> Result<(T, ResponseMeta)> {
@@ -80,7 +81,7 @@ impl<P: Provider> ProviderClient<P> {
             let options = ChatOptions::default();
             let hooks = self.hooks(&options);
             let sent = self
-                .send(&parts, model, Expect::Full, true, &options, &hooks)
+                .send(&parts, model, expect, true, &options, &hooks)
                 .await?;
             let Answer::Body { body, .. } = sent.answer else {
                 return Err(Error::decode("expected a whole body, got a stream"));
@@ -132,6 +133,7 @@ impl<P: Provider> ProviderClient<P> {
             .exchange(
                 Operation::Images,
                 &request.model,
+                Expect::Full,
                 |w, ctx| w.build_image_request(&request, ctx),
                 |w, body, ctx| w.parse_image_response(body, ctx),
             )
@@ -151,6 +153,7 @@ impl<P: Provider> ProviderClient<P> {
             .exchange(
                 Operation::ImageEdits,
                 &request.model,
+                Expect::Full,
                 |w, ctx| w.build_image_edit_request(&request, ctx),
                 |w, body, ctx| w.parse_image_response(body, ctx),
             )
@@ -210,6 +213,7 @@ impl<P: Provider> ProviderClient<P> {
             .exchange(
                 Operation::Transcription,
                 &request.model,
+                Expect::Full,
                 |w, ctx| w.build_transcription_request(&request, ctx),
                 |w, body, ctx| w.parse_transcription(body, &request, ctx),
             )
@@ -232,6 +236,7 @@ impl<P: Provider> ProviderClient<P> {
             .exchange(
                 Operation::Rerank,
                 &request.model,
+                Expect::Full,
                 |w, ctx| w.build_rerank_request(&request, ctx),
                 |w, body, ctx| w.parse_rerank_response(body, ctx),
             )
@@ -257,6 +262,7 @@ impl<P: Provider> ProviderClient<P> {
             .exchange(
                 Operation::Moderation,
                 &request.model,
+                Expect::Full,
                 |w, ctx| w.build_moderation_request(&request, ctx),
                 |w, body, ctx| w.parse_moderation_response(body, ctx),
             )
@@ -294,6 +300,7 @@ impl<P: Provider> ProviderClient<P> {
                     .exchange(
                         Operation::Batch,
                         "",
+                        Expect::Full,
                         |_, _| Ok(parts),
                         |w, body, _| w.parse_batch_upload(body),
                     )
@@ -306,6 +313,7 @@ impl<P: Provider> ProviderClient<P> {
             .exchange(
                 Operation::Batch,
                 "",
+                Expect::Full,
                 |w, ctx| w.build_batch_create(&request, file_id.as_deref(), ctx),
                 |w, body, _| w.parse_batch(body),
             )
@@ -319,6 +327,7 @@ impl<P: Provider> ProviderClient<P> {
             .exchange(
                 Operation::Batch,
                 "",
+                Expect::Full,
                 |w, ctx| w.build_batch_get(id, ctx),
                 |w, body, _| w.parse_batch(body),
             )
@@ -344,11 +353,17 @@ impl<P: Provider> ProviderClient<P> {
                 .exchange(
                     Operation::Batch,
                     "",
+                    Expect::File,
                     |_, _| Ok(parts),
                     |w, body, ctx| w.parse_batch_results(body, ctx),
                 )
                 .await?;
             results.extend(listed);
+        }
+        for (_, result) in &mut results {
+            if let crate::types::BatchResult::Succeeded(response) = result {
+                response.provider = P::SPEC.name.to_owned();
+            }
         }
         Ok(results)
     }
