@@ -197,37 +197,50 @@ pub struct NoOperations;
 
 impl Operations for NoOperations {}
 
-macro_rules! markers {
-    ($($(#[$doc:meta])* $name:ident => $message:literal, $label:literal;)*) => {$(
-        $(#[$doc])*
-        #[diagnostic::on_unimplemented(message = $message, label = $label)]
-        pub trait $name: Provider {}
-    )*};
-}
+/// Marker: the provider declares `capabilities(images)`, so
+/// [`ProviderClient::images`](crate::ProviderClient::images) exists for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare images",
+    label = "add `images` to `capabilities(...)` in its `#[provider]` attribute"
+)]
+pub trait SupportsImages: Provider {}
 
-markers! {
-    /// Marker: the provider declares `capabilities(images)`, so
-    /// [`ProviderClient::images`](crate::ProviderClient::images) exists for it.
-    SupportsImages => "`{Self}` does not declare images",
-        "add `images` to `capabilities(...)` in its `#[provider]` attribute";
-    /// Marker: the provider declares `capabilities(speech)`, so
-    /// [`ProviderClient::speech`](crate::ProviderClient::speech) exists for it.
-    SupportsSpeech => "`{Self}` does not declare speech",
-        "add `speech` to `capabilities(...)` in its `#[provider]` attribute";
-    /// Marker: the provider declares `capabilities(transcription)`, so
-    /// [`ProviderClient::transcribe`](crate::ProviderClient::transcribe) exists for it.
-    SupportsTranscription => "`{Self}` does not declare transcription",
-        "add `transcription` to `capabilities(...)` in its `#[provider]` attribute";
-    /// Marker: the provider declares `capabilities(rerank)`, so
-    /// [`ProviderClient::rerank`](crate::ProviderClient::rerank) exists for it.
-    SupportsRerank => "`{Self}` does not declare rerank",
-        "add `rerank` to `capabilities(...)` in its `#[provider]` attribute";
-    /// Marker: the provider declares `capabilities(moderation)`, so
-    /// [`ProviderClient::moderate`](crate::ProviderClient::moderate) exists for it.
-    SupportsModeration => "`{Self}` does not declare moderation",
-        "add `moderation` to `capabilities(...)` in its `#[provider]` attribute";
-    /// Marker: the provider declares `capabilities(batch)`, so
-    /// [`ProviderClient::batch_create`](crate::ProviderClient::batch_create) exists for it.
-    SupportsBatch => "`{Self}` does not declare batch",
-        "add `batch` to `capabilities(...)` in its `#[provider]` attribute";
-}
+/// Marker: the provider declares `capabilities(speech)`, so
+/// [`ProviderClient::speech`](crate::ProviderClient::speech) exists for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare speech",
+    label = "add `speech` to `capabilities(...)` in its `#[provider]` attribute"
+)]
+pub trait SupportsSpeech: Provider {}
+
+/// Marker: the provider declares `capabilities(transcription)`, so
+/// [`ProviderClient::transcribe`](crate::ProviderClient::transcribe) exists for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare transcription",
+    label = "add `transcription` to `capabilities(...)` in its `#[provider]` attribute"
+)]
+pub trait SupportsTranscription: Provider {}
+
+/// Marker: the provider declares `capabilities(rerank)`, so
+/// [`ProviderClient::rerank`](crate::ProviderClient::rerank) exists for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare rerank",
+    label = "add `rerank` to `capabilities(...)` in its `#[provider]` attribute"
+)]
+pub trait SupportsRerank: Provider {}
+
+/// Marker: the provider declares `capabilities(moderation)`, so
+/// [`ProviderClient::moderate`](crate::ProviderClient::moderate) exists for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare moderation",
+    label = "add `moderation` to `capabilities(...)` in its `#[provider]` attribute"
+)]
+pub trait SupportsModeration: Provider {}
+
+/// Marker: the provider declares `capabilities(batch)`, so
+/// [`ProviderClient::batch`](crate::ProviderClient::batch) exists for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare batch",
+    label = "add `batch` to `capabilities(...)` in its `#[provider]` attribute"
+)]
+pub trait SupportsBatch: Provider {}
