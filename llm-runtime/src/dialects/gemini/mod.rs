@@ -38,6 +38,7 @@
 //! ([`Transform::finish_stream`]), and a body that ends before any
 //! `finishReason` is [`ErrorKind::StreamTruncated`](crate::ErrorKind::StreamTruncated).
 
+mod images;
 mod request;
 mod response;
 mod schema;
@@ -98,7 +99,7 @@ fn model_path(model: &str, method: &str) -> Result<String> {
 impl Transform for GeminiDialect {
     type StreamState = GeminiStreamState;
 
-    /// Chat and embeddings; the operations beyond them are listed where served.
+    /// Chat, embeddings, and image output through `generateContent` (`images.rs`).
     const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
         crate::spec::Capability::Chat,
         crate::spec::Capability::Stream,
@@ -107,6 +108,7 @@ impl Transform for GeminiDialect {
         crate::spec::Capability::Reasoning,
         crate::spec::Capability::Embeddings,
         crate::spec::Capability::JsonMode,
+        crate::spec::Capability::Images,
     ]);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
@@ -230,6 +232,10 @@ impl Transform for GeminiDialect {
 
     fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
         model_list(body, "Gemini", "models/")
+    }
+
+    fn operations(&self) -> &dyn crate::provider::Operations {
+        self
     }
 }
 
