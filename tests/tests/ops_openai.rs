@@ -688,3 +688,72 @@ async fn the_client_routes_operations_as_provider_slash_model() {
         .expect_err("OpenAI declares no rerank");
     assert_eq!(e.kind(), ErrorKind::Unsupported);
 }
+
+#[tokio::test]
+async fn azure_audio_goes_to_the_deployment_too() {
+    let server = MockServer::start().await;
+    server.on(
+        "POST",
+        "/openai/deployments/my-whisper/audio/transcriptions",
+        MockResponse::json(200, json!({"text": "azure"})),
+    );
+    server.on(
+        "POST",
+        "/openai/deployments/my-tts/audio/speech",
+        MockResponse::raw_body_chunks([&b"ID3"[..]]).header("content-type", "audio/mpeg"),
+    );
+    let azure = client::<AzureOpenAi>(&server, "/openai");
+    let t = azure
+        .transcribe(TranscriptionRequest::new("my-whisper", audio()))
+        .await
+        .expect("transcription");
+    assert_eq!(t.text, "azure");
+    let audio_bytes = azure
+        .speech(SpeechRequest::new("my-tts", "alloy", "Hi"))
+        .await
+        .expect("speech")
+        .collect_bytes(16)
+        .await
+        .expect("audio");
+    assert_eq!(&audio_bytes[..], b"ID3");
+    for sent in server.requests() {
+        assert_eq!(sent.query_param("api-version"), Some("2024-10-21"));
+    }
+    assert_eq!(
+        form(&server.requests()[0])[1],
+        Field::text("model", "my-whisper")
+    );
+}
+
+#[tokio::test]
+async fn the_client_streams_speech() {
+    let server = MockServer::start().await;
+    server.on(
+        "POST",
+        "/v1/audio/speech",
+        MockResponse::raw_body_chunks([&b"fLaC"[..], &b"\x00"[..]])
+            .header("content-type", "audio/flac"),
+    );
+    let client = llm_runtime::Client::builder()
+        .register(openai(&server))
+        .expect("register")
+        .build()
+        .expect("client");
+    let audio_bytes = client
+        .speech(
+            "openai/tts-1-hd",
+            SpeechRequest::new("", "nova", "Hi").format(AudioFormat::Flac),
+        )
+        .await
+        .expect("speech")
+        .collect_bytes(1024)
+        .await
+        .expect("audio");
+    assert_eq!(&audio_bytes[..], b"fLaC\x00");
+    let body = server.requests()[0].body_json();
+    assert_eq!(
+        (body["model"].as_str(), body["response_format"].as_str()),
+        (Some("tts-1-hd"), Some("flac"))
+    );
+    assert_eq!(server.requests()[0].header("accept"), Some("audio/flac"));
+}
