@@ -8,6 +8,7 @@ use http::{HeaderName, HeaderValue};
 
 use crate::error::{Error, Result};
 use crate::hooks::Hook;
+use crate::http::PollPolicy;
 use crate::retry::RetryPolicy;
 use crate::types::UnsupportedParamPolicy;
 
@@ -179,5 +180,30 @@ impl ChatOptions {
             }
         }
         Ok(())
+    }
+}
+
+/// How long [`ProviderClient::batch`](crate::ProviderClient::batch) waits for a batch, and how often it looks.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchWait {
+    /// The longest wait for the batch to finish (the caller's deadline).
+    pub timeout: Duration,
+    /// How often the batch is checked.
+    pub poll: PollPolicy,
+}
+
+impl BatchWait {
+    /// Wait up to `timeout`, checking as [`PollPolicy::default`] says.
+    pub fn up_to(timeout: Duration) -> Self {
+        BatchWait {
+            timeout,
+            poll: PollPolicy::default(),
+        }
+    }
+
+    /// Check as `policy` says.
+    pub fn poll(mut self, policy: PollPolicy) -> Self {
+        self.poll = policy;
+        self
     }
 }

@@ -67,11 +67,23 @@ pub enum Capability {
     Embeddings,
     /// JSON mode and JSON-schema response formats.
     JsonMode,
+    /// Image generation and edits.
+    Images,
+    /// Text to speech.
+    Speech,
+    /// Speech to text (transcription and translation of audio).
+    Transcription,
+    /// Ranking documents by relevance to a query.
+    Rerank,
+    /// Classifying text and images against content policies.
+    Moderation,
+    /// Asynchronous batches of chat requests.
+    Batch,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 13] = [
         Capability::Chat,
         Capability::Stream,
         Capability::Tools,
@@ -79,6 +91,12 @@ impl Capability {
         Capability::Reasoning,
         Capability::Embeddings,
         Capability::JsonMode,
+        Capability::Images,
+        Capability::Speech,
+        Capability::Transcription,
+        Capability::Rerank,
+        Capability::Moderation,
+        Capability::Batch,
     ];
 
     /// The name used in `capabilities(...)`.
@@ -91,6 +109,12 @@ impl Capability {
             Capability::Reasoning => "reasoning",
             Capability::Embeddings => "embeddings",
             Capability::JsonMode => "json_mode",
+            Capability::Images => "images",
+            Capability::Speech => "speech",
+            Capability::Transcription => "transcription",
+            Capability::Rerank => "rerank",
+            Capability::Moderation => "moderation",
+            Capability::Batch => "batch",
         }
     }
 

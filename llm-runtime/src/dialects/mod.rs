@@ -79,6 +79,7 @@ pub mod gemini;
 pub mod ollama;
 pub mod openai;
 pub mod openai_responses;
+pub(crate) mod operation_wire;
 pub(crate) mod raw_json;
 pub mod toolkit;
 pub(crate) mod wire;
