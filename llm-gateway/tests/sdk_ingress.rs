@@ -147,23 +147,7 @@ async fn gateway(entries: &str) -> Gateway {
 /// The SDKs' Python (`anthropic` as well as `openai`), or `None` after
 /// printing why (a failure under `CI=true`).
 fn python_or_skip(test: &str) -> Option<PathBuf> {
-    let python = common::python_or_skip(test)?;
-    let probe = Command::new(&python)
-        .args(["-c", "import anthropic"])
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => Some(python),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{test}: {} lacks the `anthropic` SDK", python.display())
-        }
-        _ => {
-            eprintln!(
-                "skipped {test}: {} lacks the `anthropic` SDK",
-                python.display()
-            );
-            None
-        }
-    }
+    common::sdk_python::python_or_skip(test, "anthropic, openai")
 }
 
 /// Runs each case with the SDK it names and prints one JSON object of what

@@ -25,6 +25,7 @@ use llm_runtime::{ChatRequest, Provider, ProviderClient};
 use serde_json::{Value, json};
 
 use common::conformance::loopback_client;
+use common::sdk_python::python_or_skip;
 
 /// The wire formats whose stream events are named by their `type`.
 const TYPED: &[&str] = &["anthropic", "openai_responses", "cohere", "vertex"];
@@ -243,34 +244,6 @@ fn sse_typed_sends_what_the_fixtures_hold() {
 
 // ---- the official SDKs read the same bytes ----
 
-/// The Python that has the official SDKs: `LLM_RUNTIME_SDK_PYTHON`, else the
-/// venv `.ci/run` creates (`target/sdk-venv`); the reason when neither has them.
-fn sdk_python() -> Result<PathBuf, String> {
-    let python = std::env::var_os("LLM_RUNTIME_SDK_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sdk-venv/bin/python")
-        });
-    if !python.exists() {
-        return Err(format!(
-            "{} does not exist (set LLM_RUNTIME_SDK_PYTHON to a Python with `anthropic` and `openai`)",
-            python.display()
-        ));
-    }
-    let probe = Command::new(&python)
-        .args(["-c", "import anthropic, openai, pydantic"])
-        .output()
-        .map_err(|e| format!("{} cannot run: {e}", python.display()))?;
-    if !probe.status.success() {
-        return Err(format!(
-            "{} lacks the SDKs: {}",
-            python.display(),
-            String::from_utf8_lossy(&probe.stderr)
-        ));
-    }
-    Ok(python)
-}
-
 /// Reads each case's stream with the official SDK, validating every event
 /// against the SDK's own types, and prints one JSON object of results.
 const SDK_SCRIPT: &str = r#"
@@ -383,14 +356,11 @@ async fn runtime_text<P: Provider>(
 
 #[tokio::test]
 async fn the_official_sdks_read_every_scripted_stream() {
-    let python = match sdk_python() {
-        Ok(python) => python,
-        // CI (`.ci/run`) always installs the SDKs: there a missing one is a failure.
-        Err(reason) if std::env::var_os("CI").is_some() => panic!("{reason}"),
-        Err(reason) => {
-            println!("SKIPPED the_official_sdks_read_every_scripted_stream: {reason}");
-            return;
-        }
+    let Some(python) = python_or_skip(
+        "the_official_sdks_read_every_scripted_stream",
+        "anthropic, openai, pydantic",
+    ) else {
+        return;
     };
     let mut cases = Vec::new();
     for (dialect, sdk) in [

@@ -5,7 +5,6 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use llm_gateway::config::GatewayConfig;
@@ -138,43 +137,12 @@ pub(crate) fn fixture(dialect: &str, name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The Python that has the official SDKs: `LLM_RUNTIME_SDK_PYTHON`, else the
-/// venv `.ci/run` creates (`target/sdk-venv`); the reason when neither has them.
-pub(crate) fn sdk_python() -> Result<PathBuf, String> {
-    let python = std::env::var_os("LLM_RUNTIME_SDK_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/sdk-venv/bin/python")
-        });
-    if !python.exists() {
-        return Err(format!(
-            "{} does not exist (set LLM_RUNTIME_SDK_PYTHON to a Python with `openai`)",
-            python.display()
-        ));
-    }
-    let probe = Command::new(&python)
-        .args(["-c", "import openai"])
-        .output()
-        .map_err(|e| format!("{} cannot run: {e}", python.display()))?;
-    if !probe.status.success() {
-        return Err(format!(
-            "{} lacks the SDK: {}",
-            python.display(),
-            String::from_utf8_lossy(&probe.stderr)
-        ));
-    }
-    Ok(python)
-}
+/// The Python with the official SDKs, shared with the `tests` package.
+#[path = "../../../tests/tests/common/sdk_python.rs"]
+pub(crate) mod sdk_python;
 
-/// The SDK's Python, or `None` after printing why the test is skipped
-/// (under `CI=true` a missing SDK fails instead).
+/// The SDK's Python with `openai`, or `None` after printing why the test is
+/// skipped (under `CI=true` a missing SDK fails instead).
 pub(crate) fn python_or_skip(test: &str) -> Option<PathBuf> {
-    match sdk_python() {
-        Ok(p) => Some(p),
-        Err(reason) if std::env::var("CI").as_deref() == Ok("true") => panic!("{test}: {reason}"),
-        Err(reason) => {
-            eprintln!("skipped {test}: {reason}");
-            None
-        }
-    }
+    sdk_python::python_or_skip(test, "openai")
 }

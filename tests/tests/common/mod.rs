@@ -10,6 +10,7 @@
 pub(crate) mod clients;
 pub(crate) mod conformance;
 pub(crate) mod google;
+pub(crate) mod sdk_python;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -35,12 +35,12 @@
 //! Stream: the full event sequence (`message_start`, `content_block_start`,
 //! `content_block_delta`, `content_block_stop`, `message_delta`,
 //! `message_stop`, `ping`, `error`). A `signature_delta` becomes a
-//! [`StreamEvent::ReasoningSignature`], a `redacted_thinking` block a
-//! [`StreamEvent::RedactedReasoning`]. A tool call's `input_json_delta` pieces
-//! are handed on as [`StreamEvent::ToolCallDelta`]s as they arrive; when the
+//! [`StreamEvent::ReasoningSignature`](crate::types::StreamEvent::ReasoningSignature), a `redacted_thinking` block a
+//! [`StreamEvent::RedactedReasoning`](crate::types::StreamEvent::RedactedReasoning). A tool call's `input_json_delta` pieces
+//! are handed on as [`StreamEvent::ToolCallDelta`](crate::types::StreamEvent::ToolCallDelta)s as they arrive; when the
 //! block stops, the arguments as the non-streamed `input` gives them (the
 //! pieces without the whitespace between tokens) follow as a
-//! [`StreamEvent::ToolCallEnd`] if they differ from the pieces, so
+//! [`StreamEvent::ToolCallEnd`](crate::types::StreamEvent::ToolCallEnd) if they differ from the pieces, so
 //! [`ChatStream::collect_response`](crate::ChatStream::collect_response)
 //! gives exactly what [`Transform::parse_response`] gives.
 mod batch;

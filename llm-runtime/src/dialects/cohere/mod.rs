@@ -12,12 +12,12 @@
 //!   `response_format` JSON schema is `{"type": "json_object", "json_schema": ...}`;
 //! - images (URLs or base64 as `data:` URLs) go in user messages only;
 //! - the text of an assistant message that made tool calls is sent as its `tool_plan`;
-//!   a response's `tool_plan` and `thinking` content are [`ChatResponse::reasoning`];
+//!   a response's `tool_plan` and `thinking` content are [`ChatResponse::reasoning`](crate::types::ChatResponse::reasoning);
 //! - usage is the billed units (what prices are per), else the raw token counts;
 //! - `COMPLETE`/`STOP_SEQUENCE` are Stop, `MAX_TOKENS` Length, `TOOL_CALL`
 //!   ToolCalls, `CONTENT_BLOCKED` ContentFilter, anything else `Other`;
 //! - a `message-end` event that carries an `error` fails the stream;
-//! - Cohere does not echo the model: [`ChatResponse::model`] is empty.
+//! - Cohere does not echo the model: [`ChatResponse::model`](crate::types::ChatResponse::model) is empty.
 
 mod request;
 mod rerank;

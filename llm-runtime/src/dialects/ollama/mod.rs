@@ -16,10 +16,10 @@
 //!   name of the earlier call it answers);
 //! - `reasoning_effort` is `think` (`false` for `none`, else the level's word:
 //!   `"low"`, `"medium"`, `"high"`), the
-//!   `thinking` text is [`ChatResponse::reasoning`];
+//!   `thinking` text is [`ChatResponse::reasoning`](crate::types::ChatResponse::reasoning);
 //! - `done_reason` `stop` is [`FinishReason::ToolCalls`](crate::FinishReason::ToolCalls)
 //!   when the answer made tool calls; Ollama has no content-filter reason;
-//! - Ollama sends no response id: [`ChatResponse::id`] is empty.
+//! - Ollama sends no response id: [`ChatResponse::id`](crate::types::ChatResponse::id) is empty.
 
 mod request;
 mod response;

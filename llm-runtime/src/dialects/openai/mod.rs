@@ -4,7 +4,7 @@
 //! A custom tool's call (`{"type": "custom", "custom": {"name", "input"}}`,
 //! whole or streamed in pieces) is a [`ToolCall`](crate::ToolCall) of kind
 //! [`ToolCallKind::Custom`](crate::types::ToolCallKind::Custom) whose arguments are
-//! the raw input (streamed: a [`StreamEvent::CustomToolCall`] after its
+//! the raw input (streamed: a [`StreamEvent::CustomToolCall`](crate::types::StreamEvent::CustomToolCall) after its
 //! start), and goes back in that shape next turn. A tool result that names
 //! its function ([`Message::tool_name`](crate::Message::tool_name)) sends it
 //! as the tool message's `name` (Mistral reads it; OpenAI accepts it).

@@ -30,7 +30,7 @@
 //! `model`, the call's `stream` and the request's `extra` fields.
 //!
 //! Response: `output` items in order. `output_text` parts are the answer's
-//! text, `refusal` parts its [`ChatResponse::refusal`], `function_call`s its
+//! text, `refusal` parts its [`ChatResponse::refusal`](crate::types::ChatResponse::refusal), `function_call`s its
 //! tool calls (the id is the `call_id` a result answers). A `reasoning` item
 //! gives one [`ReasoningBlock`](crate::types::ReasoningBlock) per summary part (text,
 //! the item's `id`, source `openai_responses`; the last one holds the
@@ -51,7 +51,7 @@
 //! `response.output_item.done` gives the whole arguments. The stream ends
 //! with `response.completed` or `response.incomplete`, whose response gives
 //! the reasoning blocks, the usage and the finish reason (as
-//! [`StreamEvent::ReasoningDone`]s, `Usage` and `Finish`), so
+//! [`StreamEvent::ReasoningDone`](crate::types::StreamEvent::ReasoningDone)s, `Usage` and `Finish`), so
 //! [`ChatStream::collect_response`](crate::ChatStream::collect_response)
 //! equals the non-streamed answer. `response.failed` and `error` events are
 //! typed errors (the events before them were handed on); a stream that stops
