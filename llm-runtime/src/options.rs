@@ -164,6 +164,25 @@ impl ChatOptions {
         policy
     }
 
+    /// The error of a setting an operation beyond chat cannot honour: a
+    /// fallback (an image, a voice or a score from another model is not the
+    /// same answer), or an unsupported-parameter policy where the operation
+    /// sends no chat requests (`chat_items`: a batch does). Never silently
+    /// ignored.
+    pub(crate) fn check_operation(&self, operation: &str, chat_items: bool) -> Result<()> {
+        if self.fallbacks.as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err(Error::config(format!(
+                "`{operation}` takes no fallbacks: its answer from another model is not the same answer"
+            )));
+        }
+        if !chat_items && self.unsupported_params.is_some() {
+            return Err(Error::config(format!(
+                "`{operation}` sends no chat request: the unsupported-parameter policy does not apply to it"
+            )));
+        }
+        self.check()
+    }
+
     /// The error of an invalid per-call header or a zero bound, if any.
     pub(crate) fn check(&self) -> Result<()> {
         if let Some(message) = &self.invalid {

@@ -133,7 +133,12 @@ impl Capabilities {
 
     /// The set holding exactly `caps`.
     pub const fn of(caps: &[Capability]) -> Self {
-        let mut bits = 0;
+        Capabilities::NONE.with(caps)
+    }
+
+    /// This set and `caps`.
+    pub const fn with(self, caps: &[Capability]) -> Self {
+        let mut bits = self.0;
         let mut i = 0;
         while i < caps.len() {
             bits |= caps[i].bit();

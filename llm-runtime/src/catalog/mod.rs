@@ -20,6 +20,11 @@
 //! ```
 
 mod data;
+mod operations;
+
+pub use operations::{
+    image_edit_cost, images_cost, moderation_cost, rerank_cost, speech_cost, transcription_cost,
+};
 
 use crate::spec::{Capabilities, Capability};
 use crate::types::{ChatResponse, Usage};

@@ -5,11 +5,52 @@
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use super::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
-use crate::types::{RerankResponse, RerankResult, Usage};
+use crate::provider::{RequestContext, Transform};
+use crate::types::{BatchRequest, RerankRequest, RerankResponse, RerankResult, Usage};
+
+/// Each batch item's chat body as `wire` sends it for a chat call (the
+/// item's own model), under its `custom_id`: both batch APIs embed exactly
+/// that body.
+pub(crate) fn item_bodies<'r, T: Transform>(
+    wire: &T,
+    request: &'r BatchRequest,
+    ctx: &RequestContext<'_>,
+) -> Result<Vec<(&'r str, Box<RawValue>)>> {
+    let mut bodies = Vec::with_capacity(request.items.len());
+    for item in &request.items {
+        let item_ctx = RequestContext {
+            spec: ctx.spec,
+            model: &item.request.model,
+            stream: false,
+        };
+        let parts = wire.build_request(&item.request, &item_ctx)?;
+        let body = parts.body.unwrap_or_default();
+        let body: Box<RawValue> = serde_json::from_slice(&body)
+            .map_err(|e| Error::invalid_request(format!("a batch item's body is not JSON: {e}")))?;
+        bodies.push((item.custom_id.as_str(), body));
+    }
+    Ok(bodies)
+}
+
+/// The body of a rerank in Cohere's format (`/v2/rerank`, and the hosts
+/// that copy it): model, query, documents and `top_n` when set. Each
+/// dialect adds the fields only its API takes.
+pub(crate) fn rerank_body(request: &RerankRequest) -> Value {
+    let mut body = json!({
+        "model": request.model,
+        "query": request.query,
+        "documents": request.documents,
+    });
+    if let Some(n) = request.top_n {
+        body["top_n"] = n.into();
+    }
+    body
+}
 
 /// `body` decoded as `T`, or a `Decode` error naming `what` with the body.
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {

@@ -27,9 +27,15 @@ pub struct ByteStream {
     timer: Pin<Box<Sleep>>,
     content_type: Option<String>,
     meta: ResponseMeta,
+    model: String,
     finisher: Finisher,
+    /// Told when the stream ends (`false`) or is dropped before (`true`).
+    on_end: Option<OnEnd>,
     done: bool,
 }
+
+/// Run once the stream ends: `true` when the caller dropped it first.
+pub(crate) type OnEnd = Box<dyn FnOnce(bool) + Send + Sync>;
 
 /// Adds the call's context to an error and redacts its secrets (the
 /// transport's finisher, which sits above this module).
@@ -66,9 +72,31 @@ impl ByteStream {
             timer,
             content_type,
             meta,
+            model: String::new(),
             finisher,
+            on_end: None,
             done: false,
         }
+    }
+
+    /// The model that speaks.
+    pub(crate) fn for_model(mut self, model: String) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// Run `report` when the stream ends or is dropped before its end.
+    pub(crate) fn on_end(&mut self, report: OnEnd) {
+        self.on_end = Some(report);
+    }
+
+    /// The model asked for.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub(crate) fn meta_mut(&mut self) -> &mut ResponseMeta {
+        &mut self.meta
     }
 
     /// The answer's `Content-Type` (`audio/mpeg`...), where sent.
@@ -102,7 +130,17 @@ impl ByteStream {
 
     fn fail(&mut self, e: Error) -> Poll<Option<Result<Bytes>>> {
         self.done = true;
+        // A failed stream is reported as its error, not as completed.
+        self.on_end = None;
         Poll::Ready(Some(Err((self.finisher)(e))))
+    }
+}
+
+impl Drop for ByteStream {
+    fn drop(&mut self) {
+        if let Some(report) = self.on_end.take() {
+            report(true);
+        }
     }
 }
 
@@ -131,6 +169,9 @@ impl Stream for ByteStream {
             Poll::Ready(Some(Err(e))) => self.fail(super::body_read_error(e)),
             Poll::Ready(None) => {
                 self.done = true;
+                if let Some(report) = self.on_end.take() {
+                    report(false);
+                }
                 Poll::Ready(None)
             }
             Poll::Pending => match self.timer.as_mut().poll(cx) {

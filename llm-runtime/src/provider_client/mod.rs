@@ -1,27 +1,27 @@
 //! [`ProviderClient`]: a declared provider running on the shared HTTP client,
 //! and [`LlmProvider`], the object-safe interface every provider shares.
 
+mod batch;
 mod chat_stream;
 mod connect;
+mod object_safe;
+mod operations;
+mod outcome;
 
 pub use chat_stream::ChatStream;
 use chat_stream::{OwnedContext, StreamSetup, StreamSource};
+pub use object_safe::LlmProvider;
+pub(crate) use outcome::Outcome;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use tracing::Instrument;
 
-mod operations;
-
-use crate::options::BatchWait;
-
 use crate::error::{Error, Result};
 use crate::hooks::Hooks;
-use crate::http::ByteStream;
 use crate::http::exchange::{Answer, Deadline, Expect, millis, probe_method};
 use crate::options::ChatOptions;
 use crate::provider::{
@@ -32,109 +32,9 @@ use crate::spec::{Capability, ProviderSpec};
 use crate::telemetry::{chat_span, completed, record_error, record_response};
 use crate::transport::{Call, ErrorFinisher, Sent, Transport};
 use crate::types::{
-    BatchJob, BatchOutcome, BatchRequest, BatchResults, ChatRequest, ChatResponse,
-    EmbeddingRequest, EmbeddingResponse, ImageEditRequest, ImageRequest, ImageResponse, ModelInfo,
-    ModerationRequest, ModerationResponse, RerankRequest, RerankResponse, SpeechRequest,
-    Transcription, TranscriptionRequest, UnsupportedParamPolicy,
+    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
+    UnsupportedParamPolicy,
 };
-
-/// The object-safe interface of every provider, built-in or third-party:
-/// `Arc<dyn LlmProvider>` is how [`Client`](crate::Client) holds them.
-#[async_trait]
-pub trait LlmProvider: Send + Sync + fmt::Debug {
-    /// What the provider is.
-    fn info(&self) -> ProviderInfo;
-    /// A complete answer.
-    async fn chat(&self, request: ChatRequest) -> Result<ChatResponse>;
-    /// A streamed answer.
-    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream>;
-    /// A complete answer with per-call options. The default ignores the
-    /// options (for hand-written providers); [`ProviderClient`] applies them.
-    async fn chat_with(&self, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
-        let _ = options;
-        self.chat(request).await
-    }
-    /// A streamed answer with per-call options (the default ignores them).
-    async fn chat_stream_with(
-        &self,
-        request: ChatRequest,
-        options: &ChatOptions,
-    ) -> Result<ChatStream> {
-        let _ = options;
-        self.chat_stream(request).await
-    }
-    /// Embeddings; [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the provider has none.
-    async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse>;
-    /// The models the provider lists.
-    async fn list_models(&self) -> Result<Vec<ModelInfo>>;
-    /// A free probe of the key and the upstream.
-    async fn health_check(&self) -> HealthStatus;
-    /// Generate images; `Unsupported` where the provider has none (the default).
-    async fn images(&self, request: ImageRequest) -> Result<ImageResponse> {
-        let _ = request;
-        Err(not_declared(self, Capability::Images))
-    }
-    /// Edit images; `Unsupported` where the provider has none (the default).
-    async fn image_edit(&self, request: ImageEditRequest) -> Result<ImageResponse> {
-        let _ = request;
-        Err(not_declared(self, Capability::Images))
-    }
-    /// Speak text; `Unsupported` where the provider has no speech (the default).
-    async fn speech(&self, request: SpeechRequest) -> Result<ByteStream> {
-        let _ = request;
-        Err(not_declared(self, Capability::Speech))
-    }
-    /// Transcribe audio; `Unsupported` where the provider has none (the default).
-    async fn transcribe(&self, request: TranscriptionRequest) -> Result<Transcription> {
-        let _ = request;
-        Err(not_declared(self, Capability::Transcription))
-    }
-    /// Rank documents; `Unsupported` where the provider has no rerank (the default).
-    async fn rerank(&self, request: RerankRequest) -> Result<RerankResponse> {
-        let _ = request;
-        Err(not_declared(self, Capability::Rerank))
-    }
-    /// Classify content; `Unsupported` where the provider has no moderation (the default).
-    async fn moderate(&self, request: ModerationRequest) -> Result<ModerationResponse> {
-        let _ = request;
-        Err(not_declared(self, Capability::Moderation))
-    }
-    /// Create a batch; `Unsupported` where the provider has no batches (the default).
-    async fn batch_create(&self, request: BatchRequest) -> Result<BatchJob> {
-        let _ = request;
-        Err(not_declared(self, Capability::Batch))
-    }
-    /// A batch's state; `Unsupported` where the provider has no batches (the default).
-    async fn batch_get(&self, id: &str) -> Result<BatchJob> {
-        let _ = id;
-        Err(not_declared(self, Capability::Batch))
-    }
-    /// Wait for a batch within `wait`; `Unsupported` where the provider has no batches (the default).
-    async fn batch_wait(&self, id: &str, wait: BatchWait) -> Result<BatchJob> {
-        let _ = (id, wait);
-        Err(not_declared(self, Capability::Batch))
-    }
-    /// A finished batch's outcomes; `Unsupported` where the provider has no batches (the default).
-    async fn batch_results(&self, job: &BatchJob) -> Result<Vec<BatchOutcome>> {
-        let _ = job;
-        Err(not_declared(self, Capability::Batch))
-    }
-    /// Create, wait, fetch and match a batch; `Unsupported` where the provider has no batches (the default).
-    async fn batch(&self, request: BatchRequest, wait: BatchWait) -> Result<BatchResults> {
-        let _ = (request, wait);
-        Err(not_declared(self, Capability::Batch))
-    }
-}
-
-/// The `Unsupported` error of an operation `provider` does not serve.
-fn not_declared<P: LlmProvider + ?Sized>(provider: &P, cap: Capability) -> Error {
-    let name = provider.info().name;
-    Error::unsupported(format!(
-        "the {name} provider does not declare {}",
-        cap.name()
-    ))
-    .with_provider(name)
-}
 
 /// A connected provider. Cheap to clone; all clones share one connection pool.
 ///
@@ -577,111 +477,6 @@ impl<P: Provider> ProviderClient<P> {
         }
         .await
         .map_err(|e| finisher.finish(e))
-    }
-}
-
-#[async_trait]
-impl<P: Provider + fmt::Debug> LlmProvider for ProviderClient<P> {
-    fn info(&self) -> ProviderInfo {
-        ProviderClient::info(self)
-    }
-
-    async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
-        ProviderClient::chat(self, request).await
-    }
-
-    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
-        ProviderClient::chat_stream(self, request).await
-    }
-
-    async fn chat_with(&self, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
-        ProviderClient::chat_with(self, request, options).await
-    }
-
-    async fn chat_stream_with(
-        &self,
-        request: ChatRequest,
-        options: &ChatOptions,
-    ) -> Result<ChatStream> {
-        ProviderClient::chat_stream_with(self, request, options).await
-    }
-
-    async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse> {
-        if !P::SPEC.supports(Capability::Embeddings) {
-            return Err(Error::unsupported(format!(
-                "the {} provider has no embeddings",
-                P::SPEC.name
-            ))
-            .with_provider(P::SPEC.name));
-        }
-        self.embed_unchecked(request).await
-    }
-
-    async fn list_models(&self) -> Result<Vec<ModelInfo>> {
-        ProviderClient::list_models(self).await
-    }
-
-    async fn health_check(&self) -> HealthStatus {
-        ProviderClient::health_check(self).await
-    }
-
-    async fn images(&self, request: ImageRequest) -> Result<ImageResponse> {
-        self.declared(Capability::Images)?;
-        self.images_unchecked(request).await
-    }
-
-    async fn image_edit(&self, request: ImageEditRequest) -> Result<ImageResponse> {
-        self.declared(Capability::Images)?;
-        self.image_edit_unchecked(request).await
-    }
-
-    async fn speech(&self, request: SpeechRequest) -> Result<ByteStream> {
-        self.declared(Capability::Speech)?;
-        self.speech_unchecked(request).await
-    }
-
-    async fn transcribe(&self, request: TranscriptionRequest) -> Result<Transcription> {
-        self.declared(Capability::Transcription)?;
-        self.transcribe_unchecked(request).await
-    }
-
-    async fn rerank(&self, request: RerankRequest) -> Result<RerankResponse> {
-        self.declared(Capability::Rerank)?;
-        self.rerank_unchecked(request).await
-    }
-
-    async fn moderate(&self, request: ModerationRequest) -> Result<ModerationResponse> {
-        self.declared(Capability::Moderation)?;
-        self.moderate_unchecked(request).await
-    }
-
-    async fn batch_create(&self, request: BatchRequest) -> Result<BatchJob> {
-        self.declared(Capability::Batch)?;
-        self.batch_create_unchecked(request).await
-    }
-
-    async fn batch_get(&self, id: &str) -> Result<BatchJob> {
-        self.declared(Capability::Batch)?;
-        self.batch_get_unchecked(id).await
-    }
-
-    async fn batch_wait(&self, id: &str, wait: BatchWait) -> Result<BatchJob> {
-        self.declared(Capability::Batch)?;
-        self.batch_wait_unchecked(id, wait).await
-    }
-
-    async fn batch_results(&self, job: &BatchJob) -> Result<Vec<BatchOutcome>> {
-        self.declared(Capability::Batch)?;
-        let listed = self.batch_results_unchecked(job).await?;
-        Ok(listed
-            .into_iter()
-            .map(|(custom_id, result)| BatchOutcome { custom_id, result })
-            .collect())
-    }
-
-    async fn batch(&self, request: BatchRequest, wait: BatchWait) -> Result<BatchResults> {
-        self.declared(Capability::Batch)?;
-        self.batch_unchecked(request, wait).await
     }
 }
 

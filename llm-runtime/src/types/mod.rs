@@ -7,6 +7,7 @@ mod message;
 mod meta;
 mod moderation;
 mod native;
+mod operation_table;
 mod param;
 mod reasoning;
 mod request;
@@ -33,6 +34,7 @@ pub use meta::{
 };
 pub use moderation::{ModerationInput, ModerationRequest, ModerationResponse, ModerationResult};
 pub use native::NativeBody;
+pub(crate) use operation_table::operation_table;
 pub use param::{Param, Params};
 pub use reasoning::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock};
 pub use request::{

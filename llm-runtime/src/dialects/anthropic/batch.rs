@@ -6,11 +6,11 @@
 
 use http::HeaderMap;
 use serde::Deserialize;
-use serde_json::json;
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use super::{AnthropicDialect, versioned};
-use crate::dialects::operation_wire::{decode, jsonl};
+use crate::dialects::operation_wire::{decode, item_bodies, jsonl};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::path_segment;
@@ -33,20 +33,10 @@ impl Operations for AnthropicDialect {
         _: Option<&str>,
         ctx: &RequestContext<'_>,
     ) -> Result<HttpParts> {
-        let mut requests = Vec::with_capacity(request.items.len());
-        for item in &request.items {
-            let item_ctx = RequestContext {
-                spec: ctx.spec,
-                model: &item.request.model,
-                stream: false,
-            };
-            let parts = self.build_request(&item.request, &item_ctx)?;
-            let body = parts.body.unwrap_or_default();
-            let params: Box<RawValue> = serde_json::from_slice(&body).map_err(|e| {
-                Error::invalid_request(format!("a batch item's body is not JSON: {e}"))
-            })?;
-            requests.push(json!({"custom_id": item.custom_id, "params": params}));
-        }
+        let requests: Vec<Value> = item_bodies(self, request, ctx)?
+            .into_iter()
+            .map(|(custom_id, params)| json!({"custom_id": custom_id, "params": params}))
+            .collect();
         let parts = HttpParts::post_json("/messages/batches", &json!({"requests": requests}))?;
         Ok(versioned(parts, ctx))
     }

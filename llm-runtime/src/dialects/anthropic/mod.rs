@@ -93,14 +93,8 @@ impl Transform for AnthropicDialect {
 
     /// The Messages API has no embeddings and no JSON mode; it has Message
     /// Batches (`batch.rs`).
-    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
-        crate::spec::Capability::Chat,
-        crate::spec::Capability::Stream,
-        crate::spec::Capability::Tools,
-        crate::spec::Capability::Vision,
-        crate::spec::Capability::Reasoning,
-        crate::spec::Capability::Batch,
-    ]);
+    const SERVES: crate::spec::Capabilities =
+        super::CONVERSATION.with(&[crate::spec::Capability::Batch]);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = ctx.model_or(&request.model);

@@ -40,16 +40,8 @@ impl Transform for CohereDialect {
     type StreamState = CohereStreamState;
 
     /// Chat, embeddings and rerank (`rerank.rs`).
-    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
-        crate::spec::Capability::Chat,
-        crate::spec::Capability::Stream,
-        crate::spec::Capability::Tools,
-        crate::spec::Capability::Vision,
-        crate::spec::Capability::Reasoning,
-        crate::spec::Capability::Embeddings,
-        crate::spec::Capability::JsonMode,
-        crate::spec::Capability::Rerank,
-    ]);
+    const SERVES: crate::spec::Capabilities =
+        super::CHAT_AND_EMBEDDINGS.with(&[crate::spec::Capability::Rerank]);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         HttpParts::post_json("/v2/chat", &request::chat_body(request, ctx.stream)?)

@@ -2,10 +2,8 @@
 //! document texts (the runtime fills them in from the request when asked);
 //! billing is in search units (`meta.billed_units.search_units`).
 
-use serde_json::json;
-
 use super::CohereDialect;
-use crate::dialects::operation_wire::parse_rerank;
+use crate::dialects::operation_wire::{parse_rerank, rerank_body};
 use crate::error::Result;
 use crate::provider::{HttpParts, Operations, RequestContext};
 use crate::types::{RerankRequest, RerankResponse};
@@ -16,14 +14,7 @@ impl Operations for CohereDialect {
         request: &RerankRequest,
         _: &RequestContext<'_>,
     ) -> Result<HttpParts> {
-        let mut body = json!({
-            "model": request.model,
-            "query": request.query,
-            "documents": request.documents,
-        });
-        if let Some(n) = request.top_n {
-            body["top_n"] = n.into();
-        }
+        let mut body = rerank_body(request);
         if let Some(n) = request.max_tokens_per_doc {
             body["max_tokens_per_doc"] = n.into();
         }

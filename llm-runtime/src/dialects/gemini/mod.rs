@@ -97,16 +97,8 @@ impl Transform for GeminiDialect {
     type StreamState = GeminiStreamState;
 
     /// Chat, embeddings, and image output through `generateContent` (`images.rs`).
-    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
-        crate::spec::Capability::Chat,
-        crate::spec::Capability::Stream,
-        crate::spec::Capability::Tools,
-        crate::spec::Capability::Vision,
-        crate::spec::Capability::Reasoning,
-        crate::spec::Capability::Embeddings,
-        crate::spec::Capability::JsonMode,
-        crate::spec::Capability::Images,
-    ]);
+    const SERVES: crate::spec::Capabilities =
+        super::CHAT_AND_EMBEDDINGS.with(&[crate::spec::Capability::Images]);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = ctx.model_or(&request.model);

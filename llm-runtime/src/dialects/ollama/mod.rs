@@ -43,15 +43,7 @@ impl Transform for OllamaDialect {
     type StreamState = OllamaStreamState;
 
     /// Chat and embeddings; the operations beyond them are listed where served.
-    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
-        crate::spec::Capability::Chat,
-        crate::spec::Capability::Stream,
-        crate::spec::Capability::Tools,
-        crate::spec::Capability::Vision,
-        crate::spec::Capability::Reasoning,
-        crate::spec::Capability::Embeddings,
-        crate::spec::Capability::JsonMode,
-    ]);
+    const SERVES: crate::spec::Capabilities = super::CHAT_AND_EMBEDDINGS;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let body = request::chat_body(request, ctx.stream)?;

@@ -12,7 +12,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::OpenAiDialect;
-use crate::dialects::operation_wire::{decode, jsonl};
+use crate::dialects::operation_wire::{decode, item_bodies, jsonl};
 use crate::dialects::wire::null_as_default;
 use crate::error::{Error, Result};
 use crate::http::{Multipart, path_segment};
@@ -30,18 +30,9 @@ pub(super) fn upload(
     ctx: &RequestContext<'_>,
 ) -> Result<HttpParts> {
     let mut jsonl = Vec::new();
-    for item in &request.items {
-        let item_ctx = RequestContext {
-            spec: ctx.spec,
-            model: &item.request.model,
-            stream: false,
-        };
-        let parts = wire.build_request(&item.request, &item_ctx)?;
-        let body = parts.body.unwrap_or_default();
-        let body: &RawValue = serde_json::from_slice(&body)
-            .map_err(|e| Error::invalid_request(format!("a batch item's body is not JSON: {e}")))?;
+    for (custom_id, body) in item_bodies(wire, request, ctx)? {
         let line = json!({
-            "custom_id": item.custom_id,
+            "custom_id": custom_id,
             "method": "POST",
             "url": ENDPOINT,
             "body": body,

@@ -33,21 +33,8 @@ impl Transform for OpenAiDialect {
     /// Every operation: chat, embeddings, and (in `operations.rs`, `batch.rs`)
     /// images, speech, transcription, rerank (the hosts' Cohere-shaped `/rerank`),
     /// moderation and batches.
-    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
-        crate::spec::Capability::Chat,
-        crate::spec::Capability::Stream,
-        crate::spec::Capability::Tools,
-        crate::spec::Capability::Vision,
-        crate::spec::Capability::Reasoning,
-        crate::spec::Capability::Embeddings,
-        crate::spec::Capability::JsonMode,
-        crate::spec::Capability::Images,
-        crate::spec::Capability::Speech,
-        crate::spec::Capability::Transcription,
-        crate::spec::Capability::Rerank,
-        crate::spec::Capability::Moderation,
-        crate::spec::Capability::Batch,
-    ]);
+    const SERVES: crate::spec::Capabilities =
+        crate::spec::Capabilities::of(&crate::spec::Capability::ALL);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         HttpParts::post_json(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::OpenAiDialect;
-use crate::dialects::operation_wire::{decode, parse_rerank};
+use crate::dialects::operation_wire::{decode, parse_rerank, rerank_body};
 use crate::dialects::wire::{null_as_default, opt_count};
 use crate::error::{Error, Result};
 use crate::http::Multipart;
@@ -114,15 +114,8 @@ impl Operations for OpenAiDialect {
         request: &RerankRequest,
         _: &RequestContext<'_>,
     ) -> Result<HttpParts> {
-        let mut body = json!({
-            "model": request.model,
-            "query": request.query,
-            "documents": request.documents,
-            "return_documents": request.return_documents,
-        });
-        if let Some(n) = request.top_n {
-            body["top_n"] = n.into();
-        }
+        let mut body = rerank_body(request);
+        body["return_documents"] = request.return_documents.into();
         HttpParts::post_json("/rerank", &body)
     }
 
