@@ -153,7 +153,9 @@ impl<P: Provider> ProviderClient<P> {
         } = step;
         let finisher = self.finisher(model);
         async {
-            tracing::Span::current().record("gen_ai.request.model", model);
+            if !model.is_empty() {
+                tracing::Span::current().record("gen_ai.request.model", model);
+            }
             let ctx = self.ctx(model, false);
             let parts = self.build(op, &ctx, |w| build(w.operations(), &ctx))?;
             self.within_body_cap(&parts)?;
