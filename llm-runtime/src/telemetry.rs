@@ -18,26 +18,40 @@ use crate::error::Error;
 use crate::hooks::{Completion, Hooks};
 use crate::types::{ChatResponse, Usage};
 
+/// A call's span: the fields every call has (chat and the operations beyond
+/// it, so one dashboard reads both), then the call's own.
+macro_rules! call_span {
+    ($name:literal, $provider:expr, $operation:expr, $server:expr, $($own:tt)*) => {
+        tracing::info_span!(
+            $name,
+            provider = $provider,
+            "otel.kind" = "client",
+            "gen_ai.operation.name" = $operation,
+            "gen_ai.provider.name" = $provider,
+            "gen_ai.response.model" = Empty,
+            "gen_ai.usage.input_tokens" = Empty,
+            "gen_ai.usage.output_tokens" = Empty,
+            "server.address" = %server_address($server),
+            "error.type" = Empty,
+            "llm.stream.dropped" = Empty,
+            $($own)*
+        )
+    };
+}
+
 /// The span of one chat call (`llm.chat`).
 pub(crate) fn chat_span(provider: &'static str, model: &str, stream: bool, server: &str) -> Span {
-    tracing::info_span!(
+    call_span!(
         "llm.chat",
         provider,
+        "chat",
+        server,
         model = %model,
         stream,
         "otel.name" = %format_args!("chat {model}"),
-        "otel.kind" = "client",
-        "gen_ai.operation.name" = "chat",
-        "gen_ai.provider.name" = provider,
         "gen_ai.request.model" = %model,
-        "gen_ai.response.model" = Empty,
         "gen_ai.response.id" = Empty,
-        "gen_ai.usage.input_tokens" = Empty,
-        "gen_ai.usage.output_tokens" = Empty,
         "gen_ai.response.finish_reasons" = Empty,
-        "server.address" = %server_address(server),
-        "error.type" = Empty,
-        "llm.stream.dropped" = Empty,
     )
 }
 
@@ -61,21 +75,14 @@ pub(crate) fn operation_span(
     operation: &'static str,
     server: &str,
 ) -> Span {
-    tracing::info_span!(
+    call_span!(
         "llm.operation",
         provider,
+        operation,
+        server,
         "otel.name" = operation,
-        "otel.kind" = "client",
-        "gen_ai.operation.name" = operation,
-        "gen_ai.provider.name" = provider,
         "gen_ai.request.model" = Empty,
-        "gen_ai.response.model" = Empty,
-        "gen_ai.usage.input_tokens" = Empty,
-        "gen_ai.usage.output_tokens" = Empty,
         "llm.cost_usd" = Empty,
-        "server.address" = %server_address(server),
-        "error.type" = Empty,
-        "llm.stream.dropped" = Empty,
     )
 }
 
@@ -111,11 +118,7 @@ pub(crate) fn operation_done(
             span.record("gen_ai.response.model", done.model.as_str());
         }
         if let Some(usage) = &done.usage {
-            span.record("gen_ai.usage.input_tokens", u64::from(usage.prompt_tokens));
-            span.record(
-                "gen_ai.usage.output_tokens",
-                u64::from(usage.completion_tokens),
-            );
+            record_usage(span, usage);
         }
         if let Some(cost) = done.cost_usd {
             span.record("llm.cost_usd", cost);
@@ -153,15 +156,18 @@ pub(crate) fn record_on(span: &Span, response: &ChatResponse) {
     span.record("gen_ai.response.model", response.model.as_str());
     span.record("gen_ai.response.id", response.id.as_str());
     if let Some(usage) = &response.usage {
-        span.record("gen_ai.usage.input_tokens", u64::from(usage.prompt_tokens));
-        span.record(
-            "gen_ai.usage.output_tokens",
-            u64::from(usage.completion_tokens),
-        );
+        record_usage(span, usage);
     }
     if let Some(reason) = &response.finish_reason {
         span.record("gen_ai.response.finish_reasons", reason.as_str());
     }
+}
+
+/// The token counts of `usage` on `span`.
+fn record_usage(span: &Span, usage: &Usage) {
+    span.record("gen_ai.usage.input_tokens", u64::from(usage.prompt_tokens));
+    let output = u64::from(usage.completion_tokens);
+    span.record("gen_ai.usage.output_tokens", output);
 }
 
 /// Record the error's kind on `span` (`error.type`), and hand the error back.

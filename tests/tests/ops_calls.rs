@@ -574,3 +574,64 @@ proptest! {
         });
     }
 }
+
+/// Each priced answer carries its cost from the catalog, and the hooks get
+/// the same figure; a free moderation is `Some(0.0)`, an unpriced call `None`.
+#[tokio::test]
+async fn costs_reach_the_answers_and_the_hooks() {
+    let server = MockServer::start().await;
+    script(&server);
+    let (openai, cohere) = clients(&server);
+    let recorder = Arc::new(Recorder::default());
+    let options = ChatOptions::new().hook(recorder.clone());
+    let images = openai
+        .images_with(ImageRequest::new("dall-e-3", "a fox"), &options)
+        .await
+        .expect("images");
+    assert_eq!(images.meta.cost_usd, Some(0.04));
+    let speech = openai
+        .speech_with(SpeechRequest::new("tts-1", "alloy", "Hello"), &options)
+        .await
+        .expect("speech");
+    assert_eq!(speech.meta().cost_usd, Some(5.0 * 15.0 / 1e6));
+    speech.collect_bytes(1 << 10).await.expect("audio");
+    // A plain `json` transcript reports no duration: unpriced.
+    let transcript = openai
+        .transcribe_with(TranscriptionRequest::new("whisper-1", audio()), &options)
+        .await
+        .expect("transcribed");
+    assert_eq!(transcript.meta.cost_usd, None);
+    let moderated = openai
+        .moderate_with(
+            ModerationRequest::new("omni-moderation-latest").text("hi"),
+            &options,
+        )
+        .await
+        .expect("moderated");
+    assert_eq!(moderated.meta.cost_usd, Some(0.0));
+    let ranked = cohere
+        .rerank_with(RerankRequest::new("rerank-v3.5", "q", ["a", "b"]), &options)
+        .await
+        .expect("ranked");
+    assert_eq!(ranked.meta.cost_usd, Some(0.002));
+    let costs: Vec<String> = recorder
+        .lines()
+        .iter()
+        .filter_map(|l| l.strip_prefix("complete "))
+        .map(|l| {
+            let op = l.split(' ').next().unwrap_or_default();
+            let cost = l.split(" cost=").nth(1).and_then(|c| c.split(' ').next());
+            format!("{op} {}", cost.unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(
+        costs,
+        [
+            "images Some(0.04)",
+            "speech Some(7.5e-5)",
+            "transcribe None",
+            "moderate Some(0.0)",
+            "rerank Some(0.002)"
+        ]
+    );
+}

@@ -21,6 +21,7 @@ use crate::provider::{
 };
 use crate::spec::Capability;
 use crate::telemetry::{operation_done, operation_span, record_error};
+use crate::transport::Sent;
 use crate::types::{
     BatchJob, BatchOutcome, BatchRequest, BatchResults, ImageEditRequest, ImageRequest,
     ImageResponse, ModerationRequest, ModerationResponse, RerankRequest, RerankResponse,
@@ -145,12 +146,7 @@ impl<P: Provider> ProviderClient<P> {
         build: impl FnOnce(&dyn Operations, &RequestContext<'_>) -> Result<HttpParts>,
         parse: impl FnOnce(&dyn Operations, &[u8], &RequestContext<'_>) -> Result<T>,
     ) -> Result<(T, ResponseMeta)> {
-        let Step {
-            op,
-            model,
-            expect,
-            options,
-        } = step;
+        let (op, model) = (step.op, step.model);
         let finisher = self.finisher(model);
         async {
             if !model.is_empty() {
@@ -159,10 +155,7 @@ impl<P: Provider> ProviderClient<P> {
             let ctx = self.ctx(model, false);
             let parts = self.build(op, &ctx, |w| build(w.operations(), &ctx))?;
             self.within_body_cap(&parts)?;
-            let hooks = self.hooks(options);
-            let sent = self
-                .send(&parts, model, expect, true, options, &hooks)
-                .await?;
+            let sent = self.send_step(&parts, step).await?;
             let Answer::Body { body, .. } = sent.answer else {
                 return Err(Error::decode("expected a whole body, got a stream"));
             };
@@ -172,6 +165,13 @@ impl<P: Provider> ProviderClient<P> {
         }
         .await
         .map_err(|e| finisher.finish(e))
+    }
+
+    /// Send one step through the one transport with the call's options and hooks.
+    async fn send_step(&self, parts: &HttpParts, step: Step<'_>) -> Result<Sent> {
+        let hooks = self.hooks(step.options);
+        self.send(parts, step.model, step.expect, true, step.options, &hooks)
+            .await
     }
 
     /// A request body (an upload) larger than the configured body cap is
@@ -219,20 +219,13 @@ impl<P: Provider> ProviderClient<P> {
             let parts = self.build(Operation::Speech, &ctx, |w| {
                 w.operations().build_speech_request(&request, &ctx)
             })?;
-            let hooks = self.hooks(options);
-            let sent = self
-                .send(
-                    &parts,
-                    &request.model,
-                    Expect::Stream,
-                    true,
-                    options,
-                    &hooks,
-                )
-                .await?;
+            let step = Step {
+                expect: Expect::Stream,
+                ..Step::full(Operation::Speech, &request.model, options)
+            };
+            let sent = self.send_step(&parts, step).await?;
             let mut meta = sent.meta;
-            meta.cost_usd =
-                crate::catalog::speech_cost(P::SPEC.name, &request.model, &request.input);
+            meta.cost_usd = crate::catalog::speech_cost(P::SPEC.name, &request);
             match sent.answer {
                 Answer::Stream(response) => Ok(ByteStream::new(
                     response,
