@@ -6,16 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::expand;
-use crate::model::{self, DialectChoice, Item, Shape};
-
-/// Every marker, so no call such as `embed()` fails after the real error.
-const MARKERS: &[&str] = &[
-    "SupportsStreaming",
-    "SupportsTools",
-    "SupportsVision",
-    "SupportsReasoning",
-    "SupportsEmbeddings",
-];
+use crate::model::{self, Capability, DialectChoice, Item, Shape};
 
 /// A `Provider` impl with a placeholder spec, the config alias and
 /// constructors, every capability marker, and the wire: the dialect asked
@@ -31,8 +22,10 @@ pub(crate) fn fallback(item: &Item) -> TokenStream {
         DialectChoice::Invalid => expand::dialect_wire(&p, &quote::format_ident!("openai")),
         DialectChoice::Absent => expand::own_wire(ident),
     };
-    let markers = MARKERS
+    // Every marker, so no call such as `embed()` fails after the real error.
+    let markers = Capability::ALL
         .iter()
+        .filter_map(|cap| cap.marker())
         .map(|marker| expand::marker_impl(item, marker));
     // A settings struct may lack `Default`; that is reported once the attribute is fixed.
     let unit = item.shape.filter(|shape| *shape == Shape::Unit);

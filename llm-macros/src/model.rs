@@ -60,10 +60,16 @@ pub(crate) enum Capability {
     Reasoning,
     Embeddings,
     JsonMode,
+    Images,
+    Speech,
+    Transcription,
+    Rerank,
+    Moderation,
+    Batch,
 }
 
 impl Capability {
-    pub(crate) const ALL: [Capability; 7] = [
+    pub(crate) const ALL: [Capability; 13] = [
         Capability::Chat,
         Capability::Stream,
         Capability::Tools,
@@ -71,6 +77,12 @@ impl Capability {
         Capability::Reasoning,
         Capability::Embeddings,
         Capability::JsonMode,
+        Capability::Images,
+        Capability::Speech,
+        Capability::Transcription,
+        Capability::Rerank,
+        Capability::Moderation,
+        Capability::Batch,
     ];
 
     /// Without `capabilities(...)`.
@@ -86,6 +98,12 @@ impl Capability {
             Capability::Reasoning => "reasoning",
             Capability::Embeddings => "embeddings",
             Capability::JsonMode => "json_mode",
+            Capability::Images => "images",
+            Capability::Speech => "speech",
+            Capability::Transcription => "transcription",
+            Capability::Rerank => "rerank",
+            Capability::Moderation => "moderation",
+            Capability::Batch => "batch",
         }
     }
 
@@ -99,6 +117,12 @@ impl Capability {
             Capability::Reasoning => "Reasoning",
             Capability::Embeddings => "Embeddings",
             Capability::JsonMode => "JsonMode",
+            Capability::Images => "Images",
+            Capability::Speech => "Speech",
+            Capability::Transcription => "Transcription",
+            Capability::Rerank => "Rerank",
+            Capability::Moderation => "Moderation",
+            Capability::Batch => "Batch",
         }
     }
 
@@ -110,6 +134,12 @@ impl Capability {
             Capability::Vision => Some("SupportsVision"),
             Capability::Reasoning => Some("SupportsReasoning"),
             Capability::Embeddings => Some("SupportsEmbeddings"),
+            Capability::Images => Some("SupportsImages"),
+            Capability::Speech => Some("SupportsSpeech"),
+            Capability::Transcription => Some("SupportsTranscription"),
+            Capability::Rerank => Some("SupportsRerank"),
+            Capability::Moderation => Some("SupportsModeration"),
+            Capability::Batch => Some("SupportsBatch"),
             Capability::Chat | Capability::JsonMode => None,
         }
     }

@@ -16,8 +16,9 @@ pub use crate::types::{
 pub use crate::{
     provider::{
         HttpParts, MapErrorFn, Operation, Provider, RequestContext, RewriteFn, RewriteJsonFn,
-        SupportsEmbeddings, SupportsReasoning, SupportsStreaming, SupportsTools, SupportsVision,
-        Transform,
+        SupportsBatch, SupportsEmbeddings, SupportsImages, SupportsModeration, SupportsReasoning,
+        SupportsRerank, SupportsSpeech, SupportsStreaming, SupportsTools, SupportsTranscription,
+        SupportsVision, Transform,
     },
     stream::{Control, Frame, StreamFormat},
 };

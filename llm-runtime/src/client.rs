@@ -21,6 +21,8 @@
 //! # Ok(()) }
 //! ```
 
+mod operations;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;

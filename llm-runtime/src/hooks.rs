@@ -224,6 +224,10 @@ pub struct ResponseHead<'a> {
 pub struct Completion<'a> {
     /// The provider's name.
     pub provider: &'static str,
+    /// What was called: `chat` (streamed or not), or the method of an
+    /// operation beyond chat (`images`, `speech`, `transcribe`, `rerank`,
+    /// `moderate`, `batch_create`...).
+    pub operation: &'static str,
     /// The model asked for.
     pub model: &'a str,
     /// Whether it was streamed.
@@ -232,7 +236,8 @@ pub struct Completion<'a> {
     pub usage: Option<&'a Usage>,
     /// Why the model stopped, where reported.
     pub finish_reason: Option<&'a FinishReason>,
-    /// The cost in US dollars, where the catalog knows the model's prices.
+    /// The cost in US dollars, where the catalog knows the model's prices
+    /// (`Some(0.0)` for a free operation such as moderation; `None` unpriced).
     pub cost: Option<f64>,
     /// How many attempts the call took.
     pub attempts: u32,

@@ -8,6 +8,7 @@ use http::{HeaderName, HeaderValue};
 
 use crate::error::{Error, Result};
 use crate::hooks::Hook;
+use crate::http::PollPolicy;
 use crate::retry::RetryPolicy;
 use crate::types::UnsupportedParamPolicy;
 
@@ -163,6 +164,25 @@ impl ChatOptions {
         policy
     }
 
+    /// The error of a setting an operation beyond chat cannot honour: a
+    /// fallback (an image, a voice or a score from another model is not the
+    /// same answer), or an unsupported-parameter policy where the operation
+    /// sends no chat requests (`chat_items`: a batch does). Never silently
+    /// ignored.
+    pub(crate) fn check_operation(&self, operation: &str, chat_items: bool) -> Result<()> {
+        if self.fallbacks.as_ref().is_some_and(|f| !f.is_empty()) {
+            return Err(Error::config(format!(
+                "`{operation}` takes no fallbacks: its answer from another model is not the same answer"
+            )));
+        }
+        if !chat_items && self.unsupported_params.is_some() {
+            return Err(Error::config(format!(
+                "`{operation}` sends no chat request: the unsupported-parameter policy does not apply to it"
+            )));
+        }
+        self.check()
+    }
+
     /// The error of an invalid per-call header or a zero bound, if any.
     pub(crate) fn check(&self) -> Result<()> {
         if let Some(message) = &self.invalid {
@@ -179,5 +199,30 @@ impl ChatOptions {
             }
         }
         Ok(())
+    }
+}
+
+/// How long [`ProviderClient::batch`](crate::ProviderClient::batch) waits for a batch, and how often it looks.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchWait {
+    /// The longest wait for the batch to finish (the caller's deadline).
+    pub timeout: Duration,
+    /// How often the batch is checked.
+    pub poll: PollPolicy,
+}
+
+impl BatchWait {
+    /// Wait up to `timeout`, checking as [`PollPolicy::default`] says.
+    pub fn up_to(timeout: Duration) -> Self {
+        BatchWait {
+            timeout,
+            poll: PollPolicy::default(),
+        }
+    }
+
+    /// Check as `policy` says.
+    pub fn poll(mut self, policy: PollPolicy) -> Self {
+        self.poll = policy;
+        self
     }
 }

@@ -7,6 +7,13 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 
+mod operations;
+
+pub use operations::{
+    NoOperations, Operations, SupportsBatch, SupportsImages, SupportsModeration, SupportsRerank,
+    SupportsSpeech, SupportsTranscription,
+};
+
 use crate::error::{Error, Result, classify_http_error};
 use crate::spec::{Capabilities, Capability, ProviderSpec};
 use crate::stream::{Control, Frame, StreamFormat};
@@ -128,6 +135,12 @@ impl HttpParts {
         let Some(bytes) = &self.body else {
             return Ok(());
         };
+        // A multipart upload names its own type: there is no JSON to edit.
+        if self.headers.iter().any(|(name, value)| {
+            name == http::header::CONTENT_TYPE && !value.as_bytes().starts_with(b"application/json")
+        }) {
+            return Ok(());
+        }
         let mut body: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
             Error::invalid_request(format!(
                 "the request body is not JSON, so `rewrite_json` cannot edit it (use `rewrite`): {e}"
@@ -251,6 +264,13 @@ pub trait Transform: Send + Sync + 'static {
         Err(Error::unsupported("this provider has no embeddings API"))
     }
 
+    /// The wire hooks of the operations beyond chat and embeddings (images,
+    /// speech, transcription, rerank, moderation, batches). The default
+    /// serves none of them; a wire format that serves some returns itself.
+    fn operations(&self) -> &dyn Operations {
+        &NoOperations
+    }
+
     /// The request that lists models (OpenAI shape: `GET /models`, or the
     /// declared `models_path`).
     fn models_request(&self, ctx: &RequestContext<'_>) -> Result<HttpParts> {
@@ -273,6 +293,20 @@ pub enum Operation {
     Embeddings,
     /// The model list (also the default health probe).
     Models,
+    /// An image generation.
+    Images,
+    /// An image edit.
+    ImageEdits,
+    /// Text to speech.
+    Speech,
+    /// A transcription or translation of audio.
+    Transcription,
+    /// A rerank.
+    Rerank,
+    /// A moderation.
+    Moderation,
+    /// A step of a batch: the input upload, create, get, or the results.
+    Batch,
 }
 
 /// A declared provider: its [`ProviderSpec`], its wire format and the one

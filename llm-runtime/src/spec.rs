@@ -67,11 +67,23 @@ pub enum Capability {
     Embeddings,
     /// JSON mode and JSON-schema response formats.
     JsonMode,
+    /// Image generation and edits.
+    Images,
+    /// Text to speech.
+    Speech,
+    /// Speech to text (transcription and translation of audio).
+    Transcription,
+    /// Ranking documents by relevance to a query.
+    Rerank,
+    /// Classifying text and images against content policies.
+    Moderation,
+    /// Asynchronous batches of chat requests.
+    Batch,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 13] = [
         Capability::Chat,
         Capability::Stream,
         Capability::Tools,
@@ -79,6 +91,12 @@ impl Capability {
         Capability::Reasoning,
         Capability::Embeddings,
         Capability::JsonMode,
+        Capability::Images,
+        Capability::Speech,
+        Capability::Transcription,
+        Capability::Rerank,
+        Capability::Moderation,
+        Capability::Batch,
     ];
 
     /// The name used in `capabilities(...)`.
@@ -91,6 +109,12 @@ impl Capability {
             Capability::Reasoning => "reasoning",
             Capability::Embeddings => "embeddings",
             Capability::JsonMode => "json_mode",
+            Capability::Images => "images",
+            Capability::Speech => "speech",
+            Capability::Transcription => "transcription",
+            Capability::Rerank => "rerank",
+            Capability::Moderation => "moderation",
+            Capability::Batch => "batch",
         }
     }
 
@@ -109,7 +133,12 @@ impl Capabilities {
 
     /// The set holding exactly `caps`.
     pub const fn of(caps: &[Capability]) -> Self {
-        let mut bits = 0;
+        Capabilities::NONE.with(caps)
+    }
+
+    /// This set and `caps`.
+    pub const fn with(self, caps: &[Capability]) -> Self {
+        let mut bits = self.0;
         let mut i = 0;
         while i < caps.len() {
             bits |= caps[i].bit();

@@ -9,33 +9,49 @@
 //! dropped before its end records the usage it had reported and
 //! `llm.stream.dropped = true`.
 
+use std::time::Duration;
+
 use tracing::Span;
 use tracing::field::Empty;
 
 use crate::error::Error;
 use crate::hooks::{Completion, Hooks};
-use crate::types::ChatResponse;
+use crate::types::{ChatResponse, Usage};
+
+/// A call's span: the fields every call has (chat and the operations beyond
+/// it, so one dashboard reads both), then the call's own.
+macro_rules! call_span {
+    ($name:literal, $provider:expr, $operation:expr, $server:expr, $($own:tt)*) => {
+        tracing::info_span!(
+            $name,
+            provider = $provider,
+            "otel.kind" = "client",
+            "gen_ai.operation.name" = $operation,
+            "gen_ai.provider.name" = $provider,
+            "gen_ai.response.model" = Empty,
+            "gen_ai.usage.input_tokens" = Empty,
+            "gen_ai.usage.output_tokens" = Empty,
+            "server.address" = %server_address($server),
+            "error.type" = Empty,
+            "llm.stream.dropped" = Empty,
+            $($own)*
+        )
+    };
+}
 
 /// The span of one chat call (`llm.chat`).
 pub(crate) fn chat_span(provider: &'static str, model: &str, stream: bool, server: &str) -> Span {
-    tracing::info_span!(
+    call_span!(
         "llm.chat",
         provider,
+        "chat",
+        server,
         model = %model,
         stream,
         "otel.name" = %format_args!("chat {model}"),
-        "otel.kind" = "client",
-        "gen_ai.operation.name" = "chat",
-        "gen_ai.provider.name" = provider,
         "gen_ai.request.model" = %model,
-        "gen_ai.response.model" = Empty,
         "gen_ai.response.id" = Empty,
-        "gen_ai.usage.input_tokens" = Empty,
-        "gen_ai.usage.output_tokens" = Empty,
         "gen_ai.response.finish_reasons" = Empty,
-        "server.address" = %server_address(server),
-        "error.type" = Empty,
-        "llm.stream.dropped" = Empty,
     )
 }
 
@@ -51,6 +67,82 @@ fn server_address(base_url: &str) -> &str {
     }
 }
 
+/// The span of one call of an operation beyond chat (`llm.operation`):
+/// `gen_ai.operation.name` is the method (`images`, `transcribe`,
+/// `batch_create`...); the model is recorded once the call knows it.
+pub(crate) fn operation_span(
+    provider: &'static str,
+    operation: &'static str,
+    server: &str,
+) -> Span {
+    call_span!(
+        "llm.operation",
+        provider,
+        operation,
+        server,
+        "otel.name" = operation,
+        "gen_ai.request.model" = Empty,
+        "llm.cost_usd" = Empty,
+    )
+}
+
+/// What an operation's answer tells the span and the completion hooks.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Done {
+    /// The model that answered (or was asked for).
+    pub(crate) model: String,
+    /// Token usage, where reported.
+    pub(crate) usage: Option<Usage>,
+    /// The cost, where the catalog prices the operation.
+    pub(crate) cost_usd: Option<f64>,
+    /// How many attempts the call took.
+    pub(crate) attempts: u32,
+    /// From the call to its end.
+    pub(crate) latency: Duration,
+    /// An answer streamed to the caller (speech).
+    pub(crate) stream: bool,
+    /// The caller dropped the stream before its end.
+    pub(crate) dropped: bool,
+}
+
+/// Record an operation's answer on `span` and tell the hooks it completed.
+pub(crate) fn operation_done(
+    span: &Span,
+    hooks: &Hooks,
+    provider: &'static str,
+    operation: &'static str,
+    done: &Done,
+) {
+    if !span.is_disabled() {
+        if !done.model.is_empty() {
+            span.record("gen_ai.response.model", done.model.as_str());
+        }
+        if let Some(usage) = &done.usage {
+            record_usage(span, usage);
+        }
+        if let Some(cost) = done.cost_usd {
+            span.record("llm.cost_usd", cost);
+        }
+        if done.dropped {
+            span.record("llm.stream.dropped", true);
+        }
+    }
+    hooks.each(|h| {
+        h.on_complete(&Completion {
+            provider,
+            operation,
+            model: &done.model,
+            stream: done.stream,
+            usage: done.usage.as_ref(),
+            finish_reason: None,
+            cost: done.cost_usd,
+            attempts: done.attempts,
+            latency: done.latency,
+            dropped: done.dropped,
+        })
+    });
+}
+
 /// Record what the answer says on the current span.
 pub(crate) fn record_response(response: &ChatResponse) {
     record_on(&Span::current(), response);
@@ -64,15 +156,18 @@ pub(crate) fn record_on(span: &Span, response: &ChatResponse) {
     span.record("gen_ai.response.model", response.model.as_str());
     span.record("gen_ai.response.id", response.id.as_str());
     if let Some(usage) = &response.usage {
-        span.record("gen_ai.usage.input_tokens", u64::from(usage.prompt_tokens));
-        span.record(
-            "gen_ai.usage.output_tokens",
-            u64::from(usage.completion_tokens),
-        );
+        record_usage(span, usage);
     }
     if let Some(reason) = &response.finish_reason {
         span.record("gen_ai.response.finish_reasons", reason.as_str());
     }
+}
+
+/// The token counts of `usage` on `span`.
+fn record_usage(span: &Span, usage: &Usage) {
+    span.record("gen_ai.usage.input_tokens", u64::from(usage.prompt_tokens));
+    let output = u64::from(usage.completion_tokens);
+    span.record("gen_ai.usage.output_tokens", output);
 }
 
 /// Record the error's kind on `span` (`error.type`), and hand the error back.
@@ -121,6 +216,7 @@ fn report(
     hooks.each(|h| {
         h.on_complete(&Completion {
             provider,
+            operation: "chat",
             model,
             stream,
             usage: response.usage.as_ref(),

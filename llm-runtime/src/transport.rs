@@ -324,9 +324,15 @@ impl Transport {
             req = req.header(name, value);
         }
         if let Some(body) = &parts.body {
-            req = req
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
+            // JSON unless the wire named the type (a multipart upload's boundary).
+            if !parts
+                .headers
+                .iter()
+                .any(|(name, _)| name == http::header::CONTENT_TYPE)
+            {
+                req = req.header(http::header::CONTENT_TYPE, "application/json");
+            }
+            req = req.body(body.clone());
         }
         let mut request = req.build().map_err(Error::from)?;
         for (name, value) in call.headers {

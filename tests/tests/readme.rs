@@ -87,7 +87,12 @@ fn the_table_has_one_row_per_built_in() {
         return; // the other test is rewriting the file
     }
     let readme = std::fs::read_to_string(README_PATH).expect("README.md");
-    let rows = readme.lines().filter(|l| l.starts_with("| `")).count();
+    let section = readme
+        .split(BEGIN)
+        .nth(1)
+        .and_then(|rest| rest.split(END).next())
+        .expect("the providers section");
+    let rows = section.lines().filter(|l| l.starts_with("| `")).count();
     assert_eq!(rows, providers::specs().count());
     assert!(rows >= 60, "60+ built-in providers, found {rows}");
 }
@@ -136,4 +141,82 @@ fn openai_compatible_declarations_are_at_most_ten_lines() {
         declared, openai_dialect,
         "every OpenAI-dialect built-in but Azure's rewrite is in these files"
     );
+}
+
+const OPS_BEGIN: &str =
+    "<!-- operations:begin (generated from the declarations by tests/tests/readme.rs) -->";
+const OPS_END: &str = "<!-- operations:end -->";
+
+/// The capabilities beyond chat and embeddings, in declaration order.
+const OPERATIONS: [Capability; 6] = [
+    Capability::Images,
+    Capability::Speech,
+    Capability::Transcription,
+    Capability::Rerank,
+    Capability::Moderation,
+    Capability::Batch,
+];
+
+/// Operations by provider: a row per built-in that declares one of them.
+fn generated_operations() -> String {
+    let names: Vec<&str> = OPERATIONS.iter().map(|c| c.name()).collect();
+    let mut lines = vec![
+        OPS_BEGIN.to_owned(),
+        format!("| provider | {} |", names.join(" | ")),
+        format!("|---|{}", "---|".repeat(names.len())),
+    ];
+    for spec in providers::specs() {
+        if !OPERATIONS.iter().any(|c| spec.supports(*c)) {
+            continue;
+        }
+        let cells: Vec<&str> = OPERATIONS
+            .iter()
+            .map(|c| if spec.supports(*c) { "yes" } else { "" })
+            .collect();
+        lines.push(format!("| `{}` | {} |", spec.name, cells.join(" | ")));
+    }
+    lines.push(OPS_END.to_owned());
+    lines.join("\n")
+}
+
+#[test]
+fn operations_table_is_generated_from_the_declarations() {
+    let readme = std::fs::read_to_string(README_PATH).expect("README.md");
+    let (Some(start), Some(end)) = (readme.find(OPS_BEGIN), readme.find(OPS_END)) else {
+        panic!("README.md has no `{OPS_BEGIN}` ... `{OPS_END}` section");
+    };
+    let current = &readme[start..end + OPS_END.len()];
+    let expected = generated_operations();
+    if current == expected {
+        return;
+    }
+    if std::env::var_os("UPDATE_README").is_some() {
+        let updated = readme.replacen(current, &expected, 1);
+        std::fs::write(README_PATH, updated).expect("README.md is writable");
+        return;
+    }
+    panic!(
+        "README.md's operations table differs from the declarations; run `UPDATE_README=1 cargo test -p tests --test readme` and review the diff. Expected:\n{expected}"
+    );
+}
+
+/// Every capability beyond chat that a provider can declare is a column.
+#[test]
+fn every_operation_is_a_column() {
+    let known = [
+        Capability::Chat,
+        Capability::Stream,
+        Capability::Tools,
+        Capability::Vision,
+        Capability::Reasoning,
+        Capability::Embeddings,
+        Capability::JsonMode,
+    ];
+    for cap in Capability::ALL {
+        assert!(
+            known.contains(&cap) || OPERATIONS.contains(&cap),
+            "`{}` is neither a chat capability nor a column of the operations table",
+            cap.name()
+        );
+    }
 }

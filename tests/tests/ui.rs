@@ -23,6 +23,7 @@ const TOPICS: &[&str] = &[
     "transform",
     "quirks",
     "errors",
+    "operations",
 ];
 
 #[test]

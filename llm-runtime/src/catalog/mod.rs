@@ -20,6 +20,15 @@
 //! ```
 
 mod data;
+mod operation_data;
+mod operation_price;
+mod operations;
+
+pub use operation_price::{ImagePrices, OperationCard, OperationPrice};
+pub use operations::{
+    image_edit_cost, images_cost, moderation_cost, operation_price, operation_prices, rerank_cost,
+    speech_cost, transcription_cost,
+};
 
 use crate::spec::{Capabilities, Capability};
 use crate::types::{ChatResponse, Usage};

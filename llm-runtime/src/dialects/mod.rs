@@ -11,6 +11,15 @@ pub(crate) const CONVERSATION: crate::spec::Capabilities = crate::spec::Capabili
     crate::spec::Capability::Reasoning,
 ]);
 
+/// A conversation with a JSON mode (OpenAI Responses).
+pub(crate) const CONVERSATION_JSON: crate::spec::Capabilities =
+    CONVERSATION.with(&[crate::spec::Capability::JsonMode]);
+
+/// Chat with a JSON mode, and embeddings (OpenAI chat completions, Gemini,
+/// Ollama, Cohere); each adds the operations beyond them it serves.
+pub(crate) const CHAT_AND_EMBEDDINGS: crate::spec::Capabilities =
+    CONVERSATION_JSON.with(&[crate::spec::Capability::Embeddings]);
+
 /// The two parsing methods of a dialect's `Transform`, which every built-in
 /// dialect forwards to its `response::parse` and `stream::parse_event`
 /// (`finish`: and `finish_stream` to `stream::finish`): their signatures are
@@ -79,6 +88,7 @@ pub mod gemini;
 pub mod ollama;
 pub mod openai;
 pub mod openai_responses;
+pub(crate) mod operation_wire;
 pub(crate) mod raw_json;
 pub mod toolkit;
 pub(crate) mod wire;

@@ -6,7 +6,9 @@ use crate::ErrorKind;
 use crate::provider::{RequestContext, Transform};
 use crate::spec::{Capability, ProviderSpec};
 use crate::types::{
-    ChatRequest, EmbeddingRequest, Param, Part, ReasoningEffort, ResponseFormat, Tool,
+    BatchRequest, ChatRequest, EmbeddingRequest, FileUpload, ImageRequest, ModerationRequest,
+    Param, Part, ReasoningEffort, RerankRequest, ResponseFormat, SpeechRequest, Tool,
+    TranscriptionRequest,
 };
 
 use super::{
@@ -75,7 +77,44 @@ fn does_for<T: Transform>(wire: &T, cap: Capability, model: &str) -> bool {
             chat().response_format(ResponseFormat::JsonObject),
             Param::ResponseFormat,
         ),
+        other => does_operation(wire, other, model),
     }
+}
+
+/// Whether the wire's [`Operations`](crate::provider::Operations) hook for
+/// `cap` builds a request rather than answering `Unsupported`.
+fn does_operation<T: Transform>(wire: &T, cap: Capability, model: &str) -> bool {
+    let ops = wire.operations();
+    let ctx = ctx(model, false);
+    let built = match cap {
+        Capability::Images => ops
+            .build_image_request(&ImageRequest::new(model, "a fox"), &ctx)
+            .map(drop),
+        Capability::Speech => ops
+            .build_speech_request(&SpeechRequest::new(model, "alloy", "hi"), &ctx)
+            .map(drop),
+        Capability::Transcription => ops
+            .build_transcription_request(
+                &TranscriptionRequest::new(model, FileUpload::new("a.mp3", "audio/mpeg", vec![1])),
+                &ctx,
+            )
+            .map(drop),
+        Capability::Rerank => ops
+            .build_rerank_request(&RerankRequest::new(model, "q", ["d"]), &ctx)
+            .map(drop),
+        Capability::Moderation => ops
+            .build_moderation_request(&ModerationRequest::new(model).text("x"), &ctx)
+            .map(drop),
+        Capability::Batch => ops
+            .build_batch_create(
+                &BatchRequest::new().item("a", ChatRequest::new(model).user("hi")),
+                Some("file-1"),
+                &ctx,
+            )
+            .map(drop),
+        _ => return false,
+    };
+    !matches!(built, Err(e) if e.kind() == ErrorKind::Unsupported)
 }
 
 fn agrees<T: Transform>(name: &str, wire: &T) {

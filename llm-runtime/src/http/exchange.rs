@@ -120,6 +120,9 @@ pub(crate) enum Expect {
     Full,
     /// A stream (SSE, NDJSON), or a whole JSON body from a proxy that did not stream.
     Stream,
+    /// The whole body as a file (a batch's JSONL results): not one JSON
+    /// document, so not checked for an in-band error payload.
+    File,
 }
 
 /// What one attempt needs besides the request (shared with the public chain API).
@@ -243,13 +246,15 @@ impl Exchange<'_> {
         if success {
             // A full request carries reqwest's own timer to the deadline (see
             // `headers`), body included: a second one would only cost a timer.
-            let body = if expect == Expect::Full && deadline.instant().is_some() {
+            let body = if expect != Expect::Stream && deadline.instant().is_some() {
                 read_body(response, self.max_body).await?
             } else {
                 read_within(response, self.max_body, deadline).await?
             };
             // An error payload inside a 2xx is that error, never an empty success.
-            if let Some(status) = in_band_error_status(&body) {
+            if expect != Expect::File
+                && let Some(status) = in_band_error_status(&body)
+            {
                 return Err((self.classify)(
                     status,
                     &headers,

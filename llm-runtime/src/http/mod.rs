@@ -1,15 +1,21 @@
 //! The shared HTTP client: one pooled `reqwest::Client` for every provider.
 
+mod byte_stream;
 mod client;
 pub(crate) mod endpoint_urls;
 pub(crate) mod exchange;
+mod multipart;
 mod path_segment;
+pub(crate) mod poll;
 mod request;
 
 pub use crate::error::sensitive::{SENSITIVE_NAME_PARTS, is_sensitive_header};
 pub(crate) use crate::error::sensitive::{mark as mark_sensitive, value_secrets};
+pub use byte_stream::ByteStream;
 pub use client::{HttpClient, HttpClientBuilder, is_loopback_host};
+pub use multipart::Multipart;
 pub use path_segment::path_segment;
+pub use poll::PollPolicy;
 pub use request::{HttpRequest, HttpResponse};
 
 /// The `http` crate's types that appear in this crate's API (e.g. an `error = path` mapper's `&HeaderMap`).

@@ -1,17 +1,22 @@
 //! [`ProviderClient`]: a declared provider running on the shared HTTP client,
 //! and [`LlmProvider`], the object-safe interface every provider shares.
 
+mod batch;
 mod chat_stream;
 mod connect;
+mod object_safe;
+mod operations;
+mod outcome;
 
 pub use chat_stream::ChatStream;
 use chat_stream::{OwnedContext, StreamSetup, StreamSource};
+pub use object_safe::LlmProvider;
+pub(crate) use outcome::Outcome;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use tracing::Instrument;
 
@@ -30,39 +35,6 @@ use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
     UnsupportedParamPolicy,
 };
-
-/// The object-safe interface of every provider, built-in or third-party:
-/// `Arc<dyn LlmProvider>` is how [`Client`](crate::Client) holds them.
-#[async_trait]
-pub trait LlmProvider: Send + Sync + fmt::Debug {
-    /// What the provider is.
-    fn info(&self) -> ProviderInfo;
-    /// A complete answer.
-    async fn chat(&self, request: ChatRequest) -> Result<ChatResponse>;
-    /// A streamed answer.
-    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream>;
-    /// A complete answer with per-call options. The default ignores the
-    /// options (for hand-written providers); [`ProviderClient`] applies them.
-    async fn chat_with(&self, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
-        let _ = options;
-        self.chat(request).await
-    }
-    /// A streamed answer with per-call options (the default ignores them).
-    async fn chat_stream_with(
-        &self,
-        request: ChatRequest,
-        options: &ChatOptions,
-    ) -> Result<ChatStream> {
-        let _ = options;
-        self.chat_stream(request).await
-    }
-    /// Embeddings; [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the provider has none.
-    async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse>;
-    /// The models the provider lists.
-    async fn list_models(&self) -> Result<Vec<ModelInfo>>;
-    /// A free probe of the key and the upstream.
-    async fn health_check(&self) -> HealthStatus;
-}
 
 /// A connected provider. Cheap to clone; all clones share one connection pool.
 ///
@@ -505,52 +477,6 @@ impl<P: Provider> ProviderClient<P> {
         }
         .await
         .map_err(|e| finisher.finish(e))
-    }
-}
-
-#[async_trait]
-impl<P: Provider + fmt::Debug> LlmProvider for ProviderClient<P> {
-    fn info(&self) -> ProviderInfo {
-        ProviderClient::info(self)
-    }
-
-    async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
-        ProviderClient::chat(self, request).await
-    }
-
-    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
-        ProviderClient::chat_stream(self, request).await
-    }
-
-    async fn chat_with(&self, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
-        ProviderClient::chat_with(self, request, options).await
-    }
-
-    async fn chat_stream_with(
-        &self,
-        request: ChatRequest,
-        options: &ChatOptions,
-    ) -> Result<ChatStream> {
-        ProviderClient::chat_stream_with(self, request, options).await
-    }
-
-    async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse> {
-        if !P::SPEC.supports(Capability::Embeddings) {
-            return Err(Error::unsupported(format!(
-                "the {} provider has no embeddings",
-                P::SPEC.name
-            ))
-            .with_provider(P::SPEC.name));
-        }
-        self.embed_unchecked(request).await
-    }
-
-    async fn list_models(&self) -> Result<Vec<ModelInfo>> {
-        ProviderClient::list_models(self).await
-    }
-
-    async fn health_check(&self) -> HealthStatus {
-        ProviderClient::health_check(self).await
     }
 }
 

@@ -17,6 +17,6 @@ use crate::Provider;
 #[provider(name = "anthropic", docs = "https://docs.anthropic.com/en/api/messages",
            base_url = "https://api.anthropic.com/v1",
            auth(header = "x-api-key"), env = "ANTHROPIC_API_KEY", base_url_env = "ANTHROPIC_BASE_URL",
-           capabilities(chat, stream, tools, vision, reasoning),
+           capabilities(chat, stream, tools, vision, reasoning, batch),
            default_model = "claude-sonnet-4-5", dialect = anthropic)]
 pub struct Anthropic;

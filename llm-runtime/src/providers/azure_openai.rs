@@ -13,7 +13,7 @@ use crate::{Provider, Result};
 #[provider(name = "azure_openai", docs = "https://learn.microsoft.com/azure/ai-foundry/openai/reference",
            base_url = "https://your-resource.invalid/openai",
            auth(header = "api-key"), env = "AZURE_OPENAI_API_KEY", base_url_env = "AZURE_OPENAI_ENDPOINT",
-           capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode),
+           capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode, images, speech, transcription),
            dialect = openai, rewrite = Self::deployment)]
 pub struct AzureOpenAi {
     /// The `api-version` query parameter.

@@ -17,6 +17,7 @@ use crate::Provider;
 #[provider(name = "cohere", docs = "https://docs.cohere.com/reference/chat",
            base_url = "https://api.cohere.com", auth = "bearer",
            env = "COHERE_API_KEY", base_url_env = "COHERE_BASE_URL", default_model = "command-a-03-2025",
-           health = "GET /v1/models", capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode),
+           health = "GET /v1/models",
+           capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode, rerank),
            dialect = cohere)]
 pub struct Cohere;

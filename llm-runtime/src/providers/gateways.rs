@@ -70,7 +70,7 @@ pub struct SnowflakeCortex;
 #[derive(Debug, Clone, Copy, Default, Provider)]
 #[provider(name = "voyage", base_url = "https://api.voyageai.com/v1", auth = "bearer",
            env = "VOYAGE_API_KEY", docs = "https://docs.voyageai.com/reference/embeddings-api",
-           capabilities(embeddings), dialect = openai)]
+           capabilities(embeddings, rerank), dialect = openai, rewrite_json = crate::dialects::operation_wire::rerank_top_k)]
 pub struct Voyage;
 
 /// Jina AI embeddings (`JINA_API_KEY`), no chat: an OpenAI-compatible `/v1/embeddings`.
@@ -78,5 +78,5 @@ pub struct Voyage;
 #[derive(Debug, Clone, Copy, Default, Provider)]
 #[provider(name = "jina", base_url = "https://api.jina.ai/v1", auth = "bearer",
            env = "JINA_API_KEY", docs = "https://jina.ai/embeddings/",
-           capabilities(embeddings), dialect = openai)]
+           capabilities(embeddings, rerank), dialect = openai)]
 pub struct Jina;

@@ -17,6 +17,6 @@ use crate::Provider;
 #[provider(name = "gemini", docs = "https://ai.google.dev/api/generate-content",
            base_url = "https://generativelanguage.googleapis.com/v1beta",
            auth(header = "x-goog-api-key"), env = "GEMINI_API_KEY", base_url_env = "GEMINI_BASE_URL",
-           capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode),
+           capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode, images),
            default_model = "gemini-2.5-flash", dialect = gemini)]
 pub struct Gemini;

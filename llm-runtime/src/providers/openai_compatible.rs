@@ -7,7 +7,8 @@ use crate::Provider;
 #[provider(name = "openai", docs = "https://platform.openai.com/docs/api-reference/chat",
            base_url = "https://api.openai.com/v1", auth = "bearer",
            env = "OPENAI_API_KEY", base_url_env = "OPENAI_BASE_URL", default_model = "gpt-4o-mini",
-           capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode), dialect = openai)]
+           capabilities(chat, stream, tools, vision, reasoning, embeddings, json_mode, images, speech,
+                        transcription, moderation, batch), dialect = openai)]
 pub struct OpenAi;
 
 /// Mistral La Plateforme (`MISTRAL_API_KEY`).
@@ -21,7 +22,8 @@ pub struct Mistral;
 #[derive(Debug, Clone, Copy, Default, Provider)]
 #[provider(name = "groq", docs = "https://console.groq.com/docs/openai",
            base_url = "https://api.groq.com/openai/v1", auth = "bearer", env = "GROQ_API_KEY",
-           default_model = "llama-3.3-70b-versatile", capabilities(chat, stream, tools, json_mode), dialect = openai)]
+           default_model = "llama-3.3-70b-versatile",
+           capabilities(chat, stream, tools, json_mode, transcription), dialect = openai)]
 pub struct Groq;
 
 /// DeepSeek (`DEEPSEEK_API_KEY`); `deepseek-reasoner` streams `reasoning_content`.
@@ -35,7 +37,7 @@ pub struct DeepSeek;
 #[derive(Debug, Clone, Copy, Default, Provider)]
 #[provider(name = "together", docs = "https://docs.together.ai/docs/openai-api-compatibility",
            base_url = "https://api.together.xyz/v1", auth = "bearer", env = "TOGETHER_API_KEY",
-           capabilities(chat, stream, tools, vision, embeddings, json_mode), dialect = openai)]
+           capabilities(chat, stream, tools, vision, embeddings, json_mode, images, rerank), dialect = openai)]
 pub struct Together;
 
 /// Fireworks AI (`FIREWORKS_API_KEY`).

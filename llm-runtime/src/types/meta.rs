@@ -36,6 +36,13 @@ pub struct ResponseMeta {
     /// every deployment considered, in order, and what happened there. `None`
     /// for a call to a plain `provider/model` route.
     pub routing: Option<Box<RoutingTrace>>,
+    /// The cost of an operation beyond chat (images, speech, transcription,
+    /// rerank, moderation) in US dollars, from the catalog's per-operation
+    /// prices: `Some(0.0)` where the operation is free (moderation), `None`
+    /// where the catalog has no price for the model, or the answer lacks what
+    /// the price counts (a transcript without its duration). A chat's cost
+    /// is [`catalog::response_cost`](crate::catalog::response_cost).
+    pub cost_usd: Option<f64>,
 }
 
 impl PartialEq for ResponseMeta {

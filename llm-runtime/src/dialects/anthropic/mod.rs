@@ -43,6 +43,7 @@
 //! [`StreamEvent::ToolCallEnd`](crate::types::StreamEvent::ToolCallEnd) if they differ from the pieces, so
 //! [`ChatStream::collect_response`](crate::ChatStream::collect_response)
 //! gives exactly what [`Transform::parse_response`] gives.
+mod batch;
 mod request;
 mod response;
 mod stream;
@@ -90,8 +91,10 @@ pub struct AnthropicDialect;
 impl Transform for AnthropicDialect {
     type StreamState = AnthropicStreamState;
 
-    /// The Messages API has no embeddings and no JSON mode.
-    const SERVES: crate::spec::Capabilities = super::CONVERSATION;
+    /// The Messages API has no embeddings and no JSON mode; it has Message
+    /// Batches (`batch.rs`).
+    const SERVES: crate::spec::Capabilities =
+        super::CONVERSATION.with(&[crate::spec::Capability::Batch]);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = ctx.model_or(&request.model);
@@ -125,5 +128,9 @@ impl Transform for AnthropicDialect {
             HttpParts::get("/models").query("limit", "1000"),
             ctx,
         ))
+    }
+
+    fn operations(&self) -> &dyn crate::provider::Operations {
+        self
     }
 }

@@ -1,5 +1,5 @@
-//! Cohere's v2 API: `POST /v2/chat` (typed SSE stream events), `POST /v2/embed`
-//! and `GET /v1/models`.
+//! Cohere's v2 API: `POST /v2/chat` (typed SSE stream events), `POST /v2/embed`,
+//! `POST /v2/rerank` and `GET /v1/models`.
 //!
 //! The base URL is the API root (`https://api.cohere.com`), as in Cohere's own
 //! SDKs, because the model list is only served under `/v1` while chat and
@@ -20,6 +20,7 @@
 //! - Cohere does not echo the model: [`ChatResponse::model`](crate::types::ChatResponse::model) is empty.
 
 mod request;
+mod rerank;
 mod response;
 mod stream;
 
@@ -37,6 +38,10 @@ pub struct CohereDialect;
 
 impl Transform for CohereDialect {
     type StreamState = CohereStreamState;
+
+    /// Chat, embeddings and rerank (`rerank.rs`).
+    const SERVES: crate::spec::Capabilities =
+        super::CHAT_AND_EMBEDDINGS.with(&[crate::spec::Capability::Rerank]);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         HttpParts::post_json("/v2/chat", &request::chat_body(request, ctx.stream)?)
@@ -72,6 +77,10 @@ impl Transform for CohereDialect {
 
     fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
         response::parse_models(body)
+    }
+
+    fn operations(&self) -> &dyn crate::provider::Operations {
+        self
     }
 }
 

@@ -38,6 +38,7 @@
 //! ([`Transform::finish_stream`]), and a body that ends before any
 //! `finishReason` is [`ErrorKind::StreamTruncated`](crate::ErrorKind::StreamTruncated).
 
+mod images;
 mod request;
 mod response;
 mod schema;
@@ -94,6 +95,10 @@ fn model_path(model: &str, method: &str) -> Result<String> {
 
 impl Transform for GeminiDialect {
     type StreamState = GeminiStreamState;
+
+    /// Chat, embeddings, and image output through `generateContent` (`images.rs`).
+    const SERVES: crate::spec::Capabilities =
+        super::CHAT_AND_EMBEDDINGS.with(&[crate::spec::Capability::Images]);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = ctx.model_or(&request.model);
@@ -189,6 +194,10 @@ impl Transform for GeminiDialect {
 
     fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
         model_list(body, "Gemini", "models/")
+    }
+
+    fn operations(&self) -> &dyn crate::provider::Operations {
+        self
     }
 }
 

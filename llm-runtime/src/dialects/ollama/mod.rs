@@ -42,6 +42,9 @@ pub struct OllamaDialect;
 impl Transform for OllamaDialect {
     type StreamState = OllamaStreamState;
 
+    /// Chat and embeddings; the operations beyond them are listed where served.
+    const SERVES: crate::spec::Capabilities = super::CHAT_AND_EMBEDDINGS;
+
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let body = request::chat_body(request, ctx.stream)?;
         HttpParts::post_json("/api/chat", &RawBody(&body))

@@ -9,6 +9,8 @@
 //! its function ([`Message::tool_name`](crate::Message::tool_name)) sends it
 //! as the tool message's `name` (Mistral reads it; OpenAI accepts it).
 
+mod batch;
+mod operations;
 mod request;
 mod response;
 mod stream;
@@ -27,6 +29,12 @@ pub struct OpenAiDialect;
 
 impl Transform for OpenAiDialect {
     type StreamState = OpenAiStreamState;
+
+    /// Every operation: chat, embeddings, and (in `operations.rs`, `batch.rs`)
+    /// images, speech, transcription, rerank (the hosts' Cohere-shaped `/rerank`),
+    /// moderation and batches.
+    const SERVES: crate::spec::Capabilities =
+        crate::spec::Capabilities::of(&crate::spec::Capability::ALL);
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         HttpParts::post_json(
@@ -64,5 +72,9 @@ impl Transform for OpenAiDialect {
 
     fn parse_models(&self, body: &[u8]) -> Result<Vec<ModelInfo>> {
         parse_model_list(body)
+    }
+
+    fn operations(&self) -> &dyn crate::provider::Operations {
+        self
     }
 }

@@ -83,14 +83,7 @@ impl Transform for OpenAiResponsesDialect {
     type StreamState = OpenAiResponsesStreamState;
 
     /// The Responses API has no embeddings (they are `dialect = openai`'s `/embeddings`).
-    const SERVES: crate::spec::Capabilities = crate::spec::Capabilities::of(&[
-        crate::spec::Capability::Chat,
-        crate::spec::Capability::Stream,
-        crate::spec::Capability::Tools,
-        crate::spec::Capability::Vision,
-        crate::spec::Capability::Reasoning,
-        crate::spec::Capability::JsonMode,
-    ]);
+    const SERVES: crate::spec::Capabilities = super::CONVERSATION_JSON;
 
     fn build_request(&self, request: &ChatRequest, ctx: &RequestContext<'_>) -> Result<HttpParts> {
         let model = ctx.model_or(&request.model);
