@@ -156,7 +156,8 @@ fn disposition_params(value: &str) -> Vec<(String, String)> {
             return out;
         }
         let mut val = String::new();
-        if chars.peek() == Some(&'"') {
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
             chars.next();
             while let Some(c) = chars.next() {
                 match c {
@@ -174,7 +175,13 @@ fn disposition_params(value: &str) -> Vec<(String, String)> {
                 chars.next();
             }
         }
-        out.push((key.trim().to_owned(), val.trim_end().to_owned()));
+        // A quoted value is kept as written; a bare one ends at whitespace.
+        let val = if quoted {
+            val
+        } else {
+            val.trim_end().to_owned()
+        };
+        out.push((key.trim().to_owned(), val));
         if chars.peek().is_none() {
             return out;
         }

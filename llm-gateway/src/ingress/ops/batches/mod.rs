@@ -232,7 +232,7 @@ async fn list(Extension(store): Extension<Arc<Store>>, Query(q): Query<ListQuery
     let mut data = Vec::with_capacity(page.len());
     for (entry, job) in page.iter().zip(jobs) {
         match job {
-            Ok(job) => data.push(render(&entry, &job)),
+            Ok(job) => data.push(render(entry, &job)),
             Err(e) => return GatewayError::from(e).into_response(),
         }
     }
