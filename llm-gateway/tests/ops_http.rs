@@ -416,3 +416,124 @@ async fn governance_applies_to_operations() {
         "refused calls never went upstream"
     );
 }
+
+#[tokio::test]
+async fn images_from_azure_and_gemini_deployments_and_a_group_failing_over() {
+    let mock = MockServer::start().await;
+    let url = mock.url();
+    mock.on(
+        "POST",
+        "/openai/deployments/my-dalle/images/generations",
+        MockResponse::json(
+            200,
+            json!({
+        "created": 3, "data": [{"url": "https://x/1.png"}]}),
+        ),
+    );
+    mock.on("POST", "/v1beta/models/gemini-2.5-flash-image:generateContent", MockResponse::json(200, json!({
+        "candidates": [{"content": {"role": "model", "parts": [
+            {"text": "Here is your fox."}, {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}]},
+            "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 7, "candidatesTokenCount": 1290, "totalTokenCount": 1297}})));
+    mock.on(
+        "POST",
+        "/down/v1/images/generations",
+        MockResponse::json(
+            503,
+            json!({"error": {"message": "overloaded", "type": "server_error"}}),
+        ),
+    );
+    mock.on(
+        "POST",
+        "/up/v1/images/generations",
+        MockResponse::json(
+            200,
+            json!({
+        "created": 4, "data": [{"b64_json": "QUJD"}]}),
+        ),
+    );
+    let yaml = format!(
+        "model_list:\n{}{}{}{}",
+        entry(
+            "azure-dalle",
+            "azure/my-dalle",
+            &url,
+            "      api_version: 2024-10-21\n"
+        ),
+        entry(
+            "gemini-image",
+            "gemini/gemini-2.5-flash-image",
+            &format!("{url}/v1beta"),
+            ""
+        ),
+        // Weights make the failing deployment the first pick.
+        entry(
+            "pair",
+            "openai/dall-e-2",
+            &format!("{url}/down/v1"),
+            "      weight: 1000000\n"
+        ),
+        entry(
+            "pair",
+            "openai/dall-e-2",
+            &format!("{url}/up/v1"),
+            "      weight: 1\n"
+        ),
+    );
+    let gw = gateway(&yaml).await;
+
+    let r: Value = gw
+        .post(
+            "/v1/images/generations",
+            json!({"model": "azure-dalle", "prompt": "fox"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        json!({"created": 3, "data": [{"url": "https://x/1.png"}]})
+    );
+    let azure = &mock.requests()[0];
+    assert_eq!(azure.query_param("api-version"), Some("2024-10-21"));
+    assert_eq!(azure.header("api-key"), Some("sk-test"));
+
+    let r = gw
+        .post(
+            "/v1/images/generations",
+            json!({"model": "gemini-image", "prompt": "A watercolor fox", "n": 1}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["data"], json!([{"b64_json": "iVBORw0KGgo="}]));
+    assert_eq!(
+        answer["usage"],
+        json!({"input_tokens": 7, "output_tokens": 1290, "total_tokens": 1297})
+    );
+    assert_eq!(
+        mock.requests()[1].body_json(),
+        json!({"contents": [{"role": "user", "parts": [{"text": "A watercolor fox"}]}],
+               "generationConfig": {"responseModalities": ["TEXT", "IMAGE"], "candidateCount": 1}})
+    );
+
+    let r = gw
+        .post(
+            "/v1/images/generations",
+            json!({"model": "pair", "prompt": "fox"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["x-litellm-model-id"],
+        "pair-1",
+        "the second deployment served"
+    );
+    assert_eq!(r.headers()["x-litellm-attempted-retries"], "1");
+    let paths: Vec<String> = mock.requests_since(2).into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/down/v1/images/generations", "/up/v1/images/generations"]
+    );
+}
