@@ -115,12 +115,18 @@ fn ranked(answer: &Value) -> Vec<(u64, f64, Option<String>)> {
         .collect()
 }
 
-#[tokio::test]
-async fn rerank_in_coheres_format_to_each_provider() {
-    let mock = MockServer::start().await;
-    let gw = gateway(&format!("model_list:\n{}", rerank_upstreams(&mock))).await;
+/// Per provider: the group, the upstream path, the ranking the caller gets
+/// (index, score, text) and the body the upstream must receive.
+type RerankCase = (
+    &'static str,
+    &'static str,
+    Vec<(u64, f64, Option<String>)>,
+    Value,
+);
+
+fn rerank_cases() -> Vec<RerankCase> {
     let doc = |i: usize| Some(DOCS[i].to_owned());
-    let cases = [
+    vec![
         (
             "cohere",
             "/cohere/v2/rerank",
@@ -148,7 +154,14 @@ async fn rerank_in_coheres_format_to_each_provider() {
             json!({"model": "Salesforce/Llama-Rank-V1", "query": "capital of France", "documents": DOCS,
                 "top_n": 2, "return_documents": true}),
         ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn rerank_in_coheres_format_to_each_provider() {
+    let mock = MockServer::start().await;
+    let gw = gateway(&format!("model_list:\n{}", rerank_upstreams(&mock))).await;
+    let cases = rerank_cases();
     for route in ["/v1/rerank", "/v2/rerank", "/rerank"] {
         for (model, path, expected, upstream) in &cases {
             let before = mock.request_count();
@@ -343,40 +356,8 @@ async fn a_client_gone_mid_speech_closes_the_upstream_connection() {
 async fn governance_applies_to_operations() {
     let dir = Scratch::new("ops-governance");
     let mock = MockServer::start().await;
-    let yaml = format!(
-        "model_list:\n{}general_settings:\n  master_key: sk-master-ops\n",
-        rerank_upstreams(&mock)
-    );
-    let loaded = GatewayConfig::parse(&yaml, &|v| std::env::var(v).ok()).unwrap();
-    let state = AppState::from_config(loaded.config).unwrap();
-    let mut config = GovernanceConfig::new(Some("sk-master-ops".to_owned()));
-    config.sqlite_path = dir.path().join("ops.db");
-    config.spend = SpendWriterConfig::new(dir.path().join("spill.jsonl"));
-    let gov = Governance::start(config).await.unwrap();
     let key = ApiKey::generate();
-    gov.store()
-        .insert_key(&KeyRecord {
-            token_hash: key.hash(),
-            key_name: key.display_name(),
-            key_alias: None,
-            team_id: None,
-            user_id: None,
-            models: vec!["jina".into()],
-            limits: Limits::default(),
-            spend: Spend::default(),
-            expires_at: None,
-            blocked: false,
-            metadata: json!({}),
-            created_at: 0,
-            updated_at: 0,
-        })
-        .await
-        .unwrap();
-    gov.reload().await;
-    state.governance.set(gov.clone()).unwrap();
-    let running = server::spawn(state, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .unwrap();
+    let (running, gov) = governed(&dir, &mock, &key).await;
     let post = |model: &str, bearer: &str| {
         http()
             .post(format!("{}/v1/rerank", running.url()))
@@ -536,4 +517,47 @@ async fn images_from_azure_and_gemini_deployments_and_a_group_failing_over() {
         paths,
         ["/down/v1/images/generations", "/up/v1/images/generations"]
     );
+}
+
+/// A gateway on `mock`'s rerank groups with governance on (SQLite in
+/// `dir`), where `key` may call `jina` only.
+async fn governed(
+    dir: &Scratch,
+    mock: &MockServer,
+    key: &ApiKey,
+) -> (server::Running, std::sync::Arc<Governance>) {
+    let yaml = format!(
+        "model_list:\n{}general_settings:\n  master_key: sk-master-ops\n",
+        rerank_upstreams(mock)
+    );
+    let loaded = GatewayConfig::parse(&yaml, &|v| std::env::var(v).ok()).unwrap();
+    let state = AppState::from_config(loaded.config).unwrap();
+    let mut config = GovernanceConfig::new(Some("sk-master-ops".to_owned()));
+    config.sqlite_path = dir.path().join("ops.db");
+    config.spend = SpendWriterConfig::new(dir.path().join("spill.jsonl"));
+    let gov = Governance::start(config).await.unwrap();
+    gov.store()
+        .insert_key(&KeyRecord {
+            token_hash: key.hash(),
+            key_name: key.display_name(),
+            key_alias: None,
+            team_id: None,
+            user_id: None,
+            models: vec!["jina".into()],
+            limits: Limits::default(),
+            spend: Spend::default(),
+            expires_at: None,
+            blocked: false,
+            metadata: json!({}),
+            created_at: 0,
+            updated_at: 0,
+        })
+        .await
+        .unwrap();
+    gov.reload().await;
+    state.governance.set(gov.clone()).unwrap();
+    let running = server::spawn(state, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .unwrap();
+    (running, gov)
 }

@@ -254,13 +254,13 @@ fn format(text: &str) -> Result<TranscriptFormat, GatewayError> {
     })
 }
 
-/// The media type of a transcript in `format`.
+/// The media type of a transcript in `format`, as OpenAI's API sends it:
+/// JSON, or `text/plain` for text and for the subtitles (srt and vtt too).
 pub fn media_type(format: TranscriptFormat) -> &'static str {
-    match format {
-        TranscriptFormat::Json | TranscriptFormat::VerboseJson => "application/json",
-        TranscriptFormat::Text => "text/plain; charset=utf-8",
-        TranscriptFormat::Srt => "application/x-subrip; charset=utf-8",
-        TranscriptFormat::Vtt => "text/vtt; charset=utf-8",
+    if format.is_json() {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
     }
 }
 
