@@ -242,17 +242,27 @@ pub(crate) fn typed<T: DeserializeOwned>(
     state: &SharedState,
     obj: Map<String, Value>,
 ) -> Result<T, GatewayError> {
+    typed_with(obj, state.config.litellm_settings.drop_params == Some(true))
+}
+
+/// [`typed`], dropping unknown fields when `drop_unknown`. A value of the
+/// wrong type is a 400 naming its field.
+fn typed_with<T: DeserializeOwned>(
+    obj: Map<String, Value>,
+    drop_unknown: bool,
+) -> Result<T, GatewayError> {
     let obj: Map<String, Value> = obj.into_iter().filter(|(_, v)| !v.is_null()).collect();
     let mut unknown = Vec::new();
-    let value: T = serde_ignored::deserialize(Value::Object(obj), |path| {
-        unknown.push(path.to_string());
-    })
-    .map_err(|e| {
-        let message = e.to_string();
-        GatewayError::bad_request(format!("Invalid request: {message}"))
+    let mut track = serde_path_to_error::Track::new();
+    let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    let ignored = serde_ignored::Deserializer::new(Value::Object(obj), &mut note);
+    let value = T::deserialize(serde_path_to_error::Deserializer::new(ignored, &mut track));
+    let value = value.map_err(|e| {
+        let path = track.path().to_string();
+        GatewayError::bad_request(format!("`{path}`: {e}")).param(path)
     })?;
     if let Some(first) = unknown.first()
-        && state.config.litellm_settings.drop_params != Some(true)
+        && !drop_unknown
     {
         return Err(GatewayError::bad_request(format!(
             "Unsupported parameter(s): {}; leave them out or set litellm_settings.drop_params: true",
@@ -294,4 +304,63 @@ pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llm_runtime::types::{ImageOptions, SpeechRequest};
+    use proptest::prelude::*;
+
+    fn object(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_fields_are_named() {
+        let e = typed_with::<ImageOptions>(object(json_n("two")), false).expect_err("a string n");
+        assert_eq!(e.param.as_deref(), Some("n"), "{}", e.message);
+        let unknown = object(serde_json::json!({"size": "1024x1024", "frobnicate": 1}));
+        let e = typed_with::<ImageOptions>(unknown.clone(), false).expect_err("unknown");
+        assert_eq!(e.param.as_deref(), Some("frobnicate"));
+        let dropped: ImageOptions = typed_with(unknown, true).expect("dropped");
+        assert_eq!(dropped.size.as_deref(), Some("1024x1024"));
+    }
+
+    fn json_n(n: &str) -> Value {
+        serde_json::json!({ "n": n })
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z0-9 ]{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(2, 8, 4, |inner| {
+            proptest::collection::vec(inner, 0..3).prop_map(Value::Array)
+        })
+    }
+
+    proptest! {
+        /// Any fields with any values: the request, or a 400 naming a field.
+        #[test]
+        fn any_object_is_a_request_or_a_named_400(
+            fields in proptest::collection::btree_map(
+                prop_oneof![Just("model".to_owned()), Just("input".to_owned()), Just("voice".to_owned()),
+                            Just("speed".to_owned()), Just("response_format".to_owned()), "[a-z_]{1,8}"],
+                any_json(), 0..6),
+            drop in any::<bool>(),
+        ) {
+            let obj: Map<String, Value> = fields.into_iter().collect();
+            if let Err(e) = typed_with::<SpeechRequest>(obj, drop) {
+                prop_assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
+                prop_assert!(e.param.is_some() || e.message.contains("missing field"), "{}", e.message);
+            }
+        }
+    }
 }
