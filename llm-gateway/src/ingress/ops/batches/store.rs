@@ -209,3 +209,96 @@ impl Store {
         self.batch(&format!("batch_{suffix}")).map(|b| (b, kind))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(n: usize, len: usize) -> StoredFile {
+        StoredFile {
+            id: format!("file-{n}"),
+            filename: "b.jsonl".into(),
+            purpose: "batch".into(),
+            created_at: 0,
+            bytes: Bytes::from(vec![b'x'; len]),
+        }
+    }
+
+    fn batch(provider: &Arc<dyn LlmProvider>, n: usize) -> BatchEntry {
+        BatchEntry {
+            id: format!("batch_{n}"),
+            model: "m".into(),
+            group: "m".into(),
+            deployment: "m-0".into(),
+            provider: Arc::clone(provider),
+            upstream_id: format!("up-{n}"),
+            input_file_id: "file-1".into(),
+            endpoint: "/v1/chat/completions".into(),
+            completion_window: "24h".into(),
+            metadata: Map::new(),
+            created_at: 0,
+            custom_ids: vec![],
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn the_file_store_is_bounded_in_count_and_bytes() {
+        let store = Store::default();
+        for n in 0..MAX_FILES {
+            store.add_file(file(n, 1)).expect("room");
+        }
+        let e = store.add_file(file(MAX_FILES, 1)).expect_err("full");
+        assert_eq!(e.code.as_deref(), Some("storage_full"));
+        assert!(store.delete_file("file-0"));
+        assert!(!store.delete_file("file-0"), "deleted once");
+        store.add_file(file(MAX_FILES, 1)).expect("room again");
+
+        let store = Store::default();
+        store
+            .add_file(file(0, MAX_STORED_BYTES))
+            .expect("exactly the cap");
+        assert!(store.add_file(file(1, 1)).is_err(), "one byte over");
+        assert!(store.delete_file("file-0"));
+        store.add_file(file(1, 1)).expect("bytes released");
+    }
+
+    #[test]
+    fn batches_page_newest_first_and_the_oldest_are_forgotten() {
+        let mut config = llm_runtime::providers::NamedConfig::default();
+        config.api_key = Some("sk-test".into());
+        let provider = llm_runtime::providers::connect_named("openai", &config)
+            .expect("a built-in provider")
+            .expect("connects");
+        let store = Store::default();
+        for n in 0..5 {
+            store.add_batch(batch(&provider, n));
+        }
+        let ids = |page: &[BatchEntry]| page.iter().map(|b| b.id.clone()).collect::<Vec<_>>();
+        let (page, more) = store.batches(None, 2);
+        assert_eq!(
+            (ids(&page), more),
+            (vec!["batch_4".into(), "batch_3".into()], true)
+        );
+        let (page, more) = store.batches(Some("batch_3"), 10);
+        assert_eq!(ids(&page), ["batch_2", "batch_1", "batch_0"]);
+        assert!(!more);
+        let entry = store.batch("batch_2").expect("kept");
+        assert_eq!(
+            store
+                .output(&entry.output_file_id())
+                .map(|(b, k)| (b.id, k)),
+            Some(("batch_2".into(), OutputKind::Output))
+        );
+        assert_eq!(
+            store.output(&entry.error_file_id()).map(|(_, k)| k),
+            Some(OutputKind::Errors)
+        );
+        assert!(store.output("file-out-nope").is_none());
+        for n in 5..MAX_BATCHES + 2 {
+            store.add_batch(batch(&provider, n));
+        }
+        assert!(store.batch("batch_0").is_none() && store.batch("batch_1").is_none());
+        assert!(store.batch("batch_2").is_some());
+    }
+}
