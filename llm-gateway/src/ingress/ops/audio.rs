@@ -70,7 +70,9 @@ async fn speech(State(state): State<SharedState>, raw: Result<Bytes, BytesReject
     };
     let mime = audio
         .content_type()
-        .filter(|t| t.starts_with("audio/") || *t == "application/octet-stream")
+        // The upstream's audio type, else the one of the format asked for
+        // (a generic `application/octet-stream` says less than the format).
+        .filter(|t| t.starts_with("audio/"))
         .map(str::to_owned)
         .unwrap_or_else(|| {
             request
