@@ -334,7 +334,7 @@ pub async fn chat(
 }
 
 /// The catalog price of `provider/model`, per token.
-fn catalog_price(provider: &str, model: &str) -> Option<Price> {
+pub(crate) fn catalog_price(provider: &str, model: &str) -> Option<Price> {
     let card = llm_runtime::catalog::lookup(&format!("{provider}/{model}"))?;
     let p = card.price?;
     Some(Price {
@@ -464,7 +464,7 @@ async fn embed_group(
 }
 
 /// Indices of `deployments`, each next pick in proportion to the weights left.
-fn weighted_order(deployments: &[Arc<Deployed>]) -> Vec<usize> {
+pub(crate) fn weighted_order(deployments: &[Arc<Deployed>]) -> Vec<usize> {
     let mut left: Vec<(usize, u64)> = deployments
         .iter()
         .enumerate()

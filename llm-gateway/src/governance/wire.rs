@@ -216,3 +216,15 @@ pub async fn admit_embeddings(
     )
     .await
 }
+
+/// Reserve a call of another operation (images, audio, moderation, rerank,
+/// batches): the key's allowed models and limits, `prompt_tokens` of counted
+/// input, no output estimate.
+pub async fn admit_operation(
+    state: &SharedState,
+    call_id: &str,
+    model: &str,
+    prompt_tokens: i64,
+) -> Result<Option<Admission>, GatewayError> {
+    admit(state, call_id, model, prompt_tokens, 0).await
+}

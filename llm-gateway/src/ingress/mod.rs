@@ -23,6 +23,7 @@ pub(crate) mod fields;
 pub mod models;
 pub mod openai_chat;
 pub mod openai_responses;
+pub mod ops;
 pub(crate) mod sse;
 
 /// Every ingress route.
@@ -33,4 +34,5 @@ pub fn routes() -> Router<SharedState> {
         .merge(models::routes())
         .merge(anthropic_messages::routes())
         .merge(openai_responses::routes())
+        .merge(ops::routes())
 }
