@@ -226,5 +226,7 @@ pub async fn admit_operation(
     model: &str,
     prompt_tokens: i64,
 ) -> Result<Option<Admission>, GatewayError> {
-    admit(state, call_id, model, prompt_tokens, 0).await
+    // Operations try the group's deployments themselves, not through the
+    // router's admit step, so the key and team are reserved here.
+    admit(state, call_id, model, prompt_tokens, 0, false).await
 }
