@@ -177,13 +177,22 @@ async fn rerank_in_coheres_format_to_each_provider() {
             assert_eq!(sent.body_json(), *upstream, "{model}");
         }
     }
-    // Cohere's billed units and id come through.
-    let r: Value = gw
-        .post("/v1/rerank", rerank_body("cohere"))
-        .await
-        .json()
-        .await
+    // Cohere's billed units and id come through; a deployment without a
+    // configured price is billed at the catalog's per-search price.
+    let r = gw.post("/v1/rerank", rerank_body("cohere")).await;
+    let cost: f64 = r.headers()["x-litellm-response-cost"]
+        .to_str()
+        .unwrap()
+        .parse()
         .unwrap();
+    let per_search = match llm_runtime::catalog::operation_price("cohere", "rerank-v3.5")
+        .map(|card| card.price)
+    {
+        Some(llm_runtime::catalog::OperationPrice::PerThousandSearches(usd)) => usd / 1_000.0,
+        other => panic!("rerank-v3.5 is priced per search in the catalog: {other:?}"),
+    };
+    assert!(cost > 0.0 && (cost - per_search).abs() < 1e-12, "{cost}");
+    let r: Value = r.json().await.unwrap();
     assert_eq!(r["id"], "07734bd2");
     assert_eq!(r["meta"]["billed_units"]["search_units"], 1);
     // Without return_documents, no texts.

@@ -194,6 +194,13 @@ where
                     record.set_usage(u);
                     record.cost = c.price.map(|p| p.cost(&u));
                 }
+                // The runtime prices images per image, speech per character,
+                // transcription per minute and rerank per search from its
+                // catalog; that price is the operation's own, so it wins over
+                // a per-token price (`Some(0.0)` is free, `None` unpriced).
+                if let Some(cost) = answer.meta().and_then(|m| m.cost_usd) {
+                    record.cost = Some(cost);
+                }
                 return Ok(answer);
             }
             Err(e) if e.is_retryable() => last = Some(e),
