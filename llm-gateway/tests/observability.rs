@@ -255,3 +255,249 @@ async fn litellms_names_with_the_prometheus_callback() {
         "{buckets:?}"
     );
 }
+
+// ---- OTLP export ----
+
+mod otlp {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use axum::Router;
+    use axum::routing::post;
+    use serde_json::{Value, json};
+
+    use super::common::{PATIENCE, entry, http, openai_answer, openai_stream};
+    use llm_runtime::testing::MockServer;
+
+    const PROMPT_TEXT: &str = "PROMPT-TEXT-never-exported";
+    const MASTER_KEY: &str = "sk-master-never-exported";
+    const UPSTREAM_KEY: &str = "sk-test";
+
+    /// A loopback OTLP/HTTP collector: every JSON export it received.
+    async fn collector() -> (String, Arc<Mutex<Vec<Value>>>) {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = Arc::clone(&received);
+        let app = Router::new().route(
+            "/v1/traces",
+            post(move |body: axum::body::Bytes| {
+                let store = Arc::clone(&store);
+                async move {
+                    store
+                        .lock()
+                        .unwrap()
+                        .push(serde_json::from_slice::<Value>(&body).unwrap());
+                    axum::Json(json!({}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, received)
+    }
+
+    /// The gateway binary on `config`, exporting to `endpoint`.
+    fn start(config: &str, endpoint: &str) -> (Child, String) {
+        let dir = std::env::temp_dir().join(format!(
+            "llm-gateway-otel-{}-{}",
+            std::process::id(),
+            endpoint.rsplit(':').next().unwrap()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.yaml");
+        std::fs::write(&path, config).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_llm-gateway"))
+            .args(["--config", path.to_str().unwrap(), "--port", "0"])
+            .env("LLM_GATEWAY_LOG", "warn")
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+            .env("OTEL_SERVICE_NAME", "gw-under-test")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .env_remove("OTEL_SDK_DISABLED")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("llm-gateway listening on ")
+            .unwrap()
+            .to_owned();
+        (child, url)
+    }
+
+    /// SIGTERM `child` and wait (bounded) for a clean exit.
+    async fn stop(mut child: Child, bound: Duration) {
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + bound;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "{status}");
+                return;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the gateway did not exit after SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn config(upstream: &str) -> String {
+        format!(
+            "model_list:\n{}general_settings:\n  master_key: {MASTER_KEY}\n",
+            entry("m", "openai/gpt-4o-mini", &format!("{upstream}/v1"), "")
+        )
+    }
+
+    async fn call(url: &str, stream: bool) -> String {
+        let r = http()
+            .post(format!("{url}/v1/chat/completions"))
+            .bearer_auth(MASTER_KEY)
+            .json(&json!({"model": "m", "stream": stream,
+                          "messages": [{"role": "user", "content": PROMPT_TEXT}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    }
+
+    /// An attribute's value as text (`stringValue`, or `intValue` in
+    /// either of JSON's spellings).
+    fn attr(span: &Value, key: &str) -> Option<String> {
+        let value = span["attributes"]
+            .as_array()?
+            .iter()
+            .find(|a| a["key"] == key)?
+            .get("value")?
+            .clone();
+        value
+            .get("stringValue")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                value
+                    .get("intValue")
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            })
+    }
+
+    fn kind(span: &Value) -> i64 {
+        span["kind"].as_i64().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_server_span_parents_the_gen_ai_span_and_shutdown_flushes_them() {
+        let (endpoint, received) = collector().await;
+        let upstream = MockServer::start().await;
+        upstream.on_sequence(
+            "POST",
+            "/v1/chat/completions",
+            vec![
+                openai_answer("ANSWER-TEXT-never-exported"),
+                openai_stream(&["ANSWER-", "TEXT"]),
+            ],
+        );
+        let (child, url) = start(&config(&upstream.url()), &endpoint);
+        call(&url, false).await;
+        call(&url, true).await;
+        // The batch is sent at shutdown at the latest (the delay is 5 s).
+        stop(child, PATIENCE).await;
+        let exports = received.lock().unwrap().clone();
+        let text = serde_json::to_string(&exports).unwrap();
+        for secret in [PROMPT_TEXT, MASTER_KEY, UPSTREAM_KEY, "ANSWER-TEXT"] {
+            assert!(!text.contains(secret), "{secret} exported: {text}");
+        }
+        let resource = &exports[0]["resourceSpans"][0]["resource"];
+        assert!(
+            resource["attributes"].as_array().unwrap().iter().any(|a| a["key"] == "service.name"
+                && a["value"]["stringValue"] == "gw-under-test"),
+            "{resource}"
+        );
+        let spans: Vec<Value> = exports
+            .iter()
+            .flat_map(|e| e["resourceSpans"].as_array().unwrap().clone())
+            .flat_map(|r| r["scopeSpans"].as_array().unwrap().clone())
+            .flat_map(|s| s["spans"].as_array().unwrap().clone())
+            .collect();
+        let servers: Vec<&Value> = spans
+            .iter()
+            .filter(|s| s["name"] == "POST /v1/chat/completions")
+            .collect();
+        let calls: Vec<&Value> = spans
+            .iter()
+            .filter(|s| s["name"] == "chat gpt-4o-mini")
+            .collect();
+        assert_eq!((servers.len(), calls.len()), (2, 2), "{text}");
+        for (server, call) in servers.iter().zip(&calls) {
+            assert_eq!(kind(server), 2, "SPAN_KIND_SERVER");
+            assert_eq!(kind(call), 3, "SPAN_KIND_CLIENT");
+            assert_eq!(
+                attr(server, "http.route").as_deref(),
+                Some("/v1/chat/completions")
+            );
+            assert_eq!(
+                attr(server, "http.response.status_code").as_deref(),
+                Some("200")
+            );
+            assert_eq!(call["traceId"], server["traceId"]);
+            assert_eq!(call["parentSpanId"], server["spanId"]);
+            assert_eq!(
+                attr(call, "gen_ai.request.model").as_deref(),
+                Some("gpt-4o-mini")
+            );
+            assert_eq!(
+                attr(call, "gen_ai.provider.name").as_deref(),
+                Some("openai")
+            );
+            assert_eq!(
+                attr(call, "gen_ai.usage.input_tokens").as_deref(),
+                Some("10")
+            );
+            assert_eq!(
+                attr(call, "gen_ai.usage.output_tokens").as_deref(),
+                Some("5")
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_collector_that_never_answers_neither_fails_a_call_nor_holds_shutdown() {
+        // Accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&held);
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                keep.lock().unwrap().push(conn);
+            }
+        });
+        let upstream = MockServer::start().await;
+        upstream.on("POST", "/v1/chat/completions", openai_answer("ok"));
+        let (child, url) = start(&config(&upstream.url()), &endpoint);
+        for _ in 0..3 {
+            call(&url, false).await;
+        }
+        // Shutdown gives the exporter at most its own bound, then exits cleanly.
+        stop(
+            child,
+            PATIENCE + llm_gateway::telemetry::otel::SHUTDOWN_TIMEOUT,
+        )
+        .await;
+    }
+}
