@@ -1,6 +1,6 @@
 //! The process's tracing: the log on stderr (`LLM_GATEWAY_LOG`, default
-//! `info`) and, with the `otel` feature, OTLP export of the spans
-//! ([`otel`]).
+//! `info`) and, with the `otel` feature, OTLP export of the spans (the
+//! `otel` module).
 
 #[cfg(feature = "otel")]
 pub mod otel;
@@ -20,8 +20,8 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Flush the spans still queued and stop the exporter (bounded by
-    /// [`otel::SHUTDOWN_TIMEOUT`] when the collector does not answer).
+    /// Flush the spans still queued and stop the exporter (bounded by the
+    /// exporter's `SHUTDOWN_TIMEOUT` when the collector does not answer).
     pub async fn shutdown(self) {
         #[cfg(feature = "otel")]
         if let Some(exporter) = self.exporter {
@@ -31,7 +31,7 @@ impl Telemetry {
 }
 
 /// Install the process's subscriber: the stderr log, and the OTLP exporter
-/// when `config` or the environment ask for it (see [`otel::Settings`]).
+/// when `config` or the environment ask for it (see `otel::Settings`).
 /// A second call installs nothing (the first subscriber stays).
 pub fn init(config: &GatewayConfig) -> Telemetry {
     let filter =
@@ -62,8 +62,16 @@ pub fn init(config: &GatewayConfig) -> Telemetry {
             }
         }
     }
+    // Asked for, but not built in: say so rather than ignore it.
     #[cfg(not(feature = "otel"))]
-    let _ = config;
+    if config.litellm_settings.has_callback("otel")
+        || std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+        || std::env::var_os("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+    {
+        eprintln!(
+            "llm-gateway: warning: OTLP export asked for, but this build has no `otel` feature"
+        );
+    }
     let _ = tracing_subscriber::registry().with(log).try_init();
     Telemetry::default()
 }

@@ -258,6 +258,7 @@ async fn litellms_names_with_the_prometheus_callback() {
 
 // ---- OTLP export ----
 
+#[cfg(feature = "otel")]
 mod otlp {
     use std::io::{BufRead, BufReader};
     use std::process::{Child, Command, Stdio};
