@@ -304,6 +304,9 @@ async fn ttft(
 ) -> Result<(Duration, Vec<Duration>)> {
     let started = Instant::now();
     let r = post(client, url, body).await?;
+    if !r.status().is_success() {
+        return Err(format!("{url}: {} {}", r.status(), r.text().await?).into());
+    }
     let mut s = r.bytes_stream();
     let mut first = None;
     let (mut last, mut gaps) = (started, Vec::new());
@@ -406,9 +409,19 @@ async fn ttft_rows(
             let (first, gaps) = ttft(client, direct, &sd_body).await?;
             d.push(first);
             d_gaps.extend(gaps);
-            let (first, gaps) = ttft(&pclient, &url, &sg_body).await?;
-            g.push(first);
-            g_gaps.extend(gaps);
+            match ttft(&pclient, &url, &sg_body).await {
+                Ok((first, gaps)) => {
+                    g.push(first);
+                    g_gaps.extend(gaps);
+                }
+                Err(e) => {
+                    println!("{}: streams fail: {e}", p.name);
+                    break;
+                }
+            }
+        }
+        if g.is_empty() {
+            continue;
         }
         let ((dp50, dp99), (gp50, gp99)) = (pct(&mut d), pct(&mut g));
         let ((_, dgap99), (_, ggap99)) = (pct(&mut d_gaps), pct(&mut g_gaps));
@@ -449,6 +462,10 @@ async fn open_streams_rss(
         let Ok(r) = post(&client, &url, &hold_body).await else {
             break;
         };
+        if !r.status().is_success() {
+            println!("{}: a stream was refused: {}", gw.name, r.status());
+            break;
+        }
         let mut s = r.bytes_stream();
         if !matches!(s.next().await, Some(Ok(_))) {
             break;
