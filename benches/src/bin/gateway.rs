@@ -435,6 +435,23 @@ async fn ttft_rows(
     Ok(())
 }
 
+/// A stream through a proxy, open once its first bytes arrived.
+async fn open_stream(
+    client: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+) -> Result<impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + use<>> {
+    let r = post(client, url, body).await?;
+    if !r.status().is_success() {
+        return Err(format!("refused: {}", r.status()).into());
+    }
+    let mut s = r.bytes_stream();
+    match s.next().await {
+        Some(Ok(_)) => Ok(s),
+        _ => Err("ended before its first bytes".into()),
+    }
+}
+
 /// RSS of `gw` with `n` streams open through it (held by the upstream after two events).
 async fn open_streams_rss(
     gw: &Gateway,
@@ -454,25 +471,31 @@ async fn open_streams_rss(
     // A slow proxy gets two minutes to open them, then reports how many it holds.
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut open = Vec::with_capacity(n);
-    for _ in 0..n {
-        if Instant::now() > deadline {
-            break;
+    while open.len() < n {
+        // A proxy that cannot hold `n` (or stops answering) reports how many it held.
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, open_stream(&client, &url, &hold_body)).await {
+            Ok(Ok(s)) => open.push(s),
+            Ok(Err(e)) => {
+                println!("{}: stream {} not opened: {e}", gw.name, open.len() + 1);
+                break;
+            }
+            Err(_) => {
+                println!(
+                    "{}: stream {} not answered in time",
+                    gw.name,
+                    open.len() + 1
+                );
+                break;
+            }
         }
-        // A proxy that cannot hold `n` reports how many it held.
-        let Ok(r) = post(&client, &url, &hold_body).await else {
-            break;
-        };
-        if !r.status().is_success() {
-            println!("{}: a stream was refused: {}", gw.name, r.status());
-            break;
-        }
-        let mut s = r.bytes_stream();
-        if !matches!(s.next().await, Some(Ok(_))) {
-            break;
-        }
-        open.push(s);
     }
-    let n = open.len().max(1);
+    if open.is_empty() {
+        println!("{}: no stream held open", gw.name);
+        upstream.release_held();
+        return Ok(());
+    }
+    let n = open.len();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss = gw.proc_field("VmRSS").unwrap_or(0);
     println!(
