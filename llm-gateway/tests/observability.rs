@@ -311,6 +311,8 @@ mod otlp {
         std::fs::write(&path, config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_llm-gateway"))
             .args(["--config", path.to_str().unwrap(), "--port", "0"])
+            // With a master key, governance keeps its SQLite file in the working directory.
+            .current_dir(&dir)
             .env("LLM_GATEWAY_LOG", "warn")
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
             .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
