@@ -1,7 +1,7 @@
 //! llm-gateway's cost: the same loopback upstream called directly and through
 //! the gateway (a child process, release build, master key and metrics on).
 //!
-//! `cargo build --release -p llm-gateway && cargo run -p benches --release --bin gateway [-- --quick] [--litellm PATH]`
+//! `cargo build --release -p llm-gateway && cargo run -p benches --release --bin gateway [-- --quick] [--litellm PATH] [--portkey DIR]`
 //!
 //! `--litellm PATH` adds LiteLLM's proxy (the `litellm` command of a venv with
 //! `litellm[proxy]`) as a row, on the same config and upstream.
