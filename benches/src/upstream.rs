@@ -225,6 +225,12 @@ impl BenchUpstream {
     pub fn release_held(&self) {
         let _ = self.release.send(true);
     }
+
+    /// Hold streams again after [`BenchUpstream::release_held`] (the next
+    /// proxy's turn).
+    pub fn hold_again(&self) {
+        let _ = self.release.send(false);
+    }
 }
 
 impl Drop for BenchUpstream {

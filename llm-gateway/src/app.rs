@@ -24,8 +24,16 @@ pub fn router(state: SharedState) -> Router {
         .merge(models)
         .merge(crate::health::routes())
         .with_state(state);
-    match management {
+    let app = match management {
         Some(routes) => app.merge(routes),
         None => app,
+    };
+    // A server span per request only when spans are exported: no cost otherwise.
+    #[cfg(feature = "otel")]
+    if crate::telemetry::otel::active() {
+        return app.layer(axum::middleware::from_fn(
+            crate::telemetry::otel::server_span,
+        ));
     }
+    app
 }

@@ -33,7 +33,6 @@ pub struct Args {
 
 /// Parse the arguments, load the config, serve until SIGTERM or Ctrl-C.
 pub async fn main() -> ExitCode {
-    init_tracing();
     let args = Args::parse();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,6 +60,8 @@ async fn run(args: Args) -> Result<(), String> {
             (state, Some(mock))
         }
     };
+    // After the config: it may ask for OTLP export (`callbacks: ["otel"]`).
+    let telemetry = crate::telemetry::init(&state.config);
     if let Some(gov) = crate::governance::wire::start(&state)
         .await
         .map_err(|e| e.to_string())?
@@ -86,16 +87,6 @@ async fn run(args: Args) -> Result<(), String> {
         gov.flush_spend().await; // acknowledged spend is stored or spilled
     }
     drop(mock);
+    telemetry.shutdown().await; // the spans still queued are sent
     Ok(())
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("LLM_GATEWAY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }

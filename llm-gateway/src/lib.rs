@@ -26,7 +26,9 @@
 //!   calls; calls in flight finish on the old one.
 //! - [`governance`]: virtual keys, teams, budgets and limits across
 //!   replicas, spend written behind (SQLite or Postgres, Redis counters).
-//! - [`metrics`]: the Prometheus registry behind `/metrics`.
+//! - [`metrics`]: the Prometheus registry behind `/metrics` (the gateway's
+//!   names or LiteLLM's).
+//! - [`telemetry`]: the log, and OTLP export of the spans (feature `otel`).
 #![warn(missing_docs)]
 
 pub mod app;
@@ -44,6 +46,7 @@ pub mod offline;
 pub mod reload;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 
 pub use error::GatewayError;
 pub use state::AppState;

@@ -4,6 +4,14 @@
 //! wildcard patterns, runtime provider names), fixed route names and HTTP
 //! statuses, so their number is bounded whatever callers send: a model
 //! name no entry serves is counted as `model_group="other"`.
+//!
+//! Two namings, one set of values: the gateway's own (`llm_gateway_*`, the
+//! default) and LiteLLM's (`litellm_*`, with `litellm_settings.callbacks:
+//! ["prometheus"]`, as in LiteLLM), so LiteLLM's dashboards read the gateway
+//! (the module `metrics/litellm.rs` maps each metric). The label values are the same bounded set
+//! in both.
+
+mod litellm;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicU64;
@@ -58,13 +66,48 @@ pub struct TokenLabels {
     pub kind: String,
 }
 
-type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+pub(crate) type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Which names `/metrics` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Naming {
+    /// The gateway's own: `llm_gateway_requests_total`...
+    #[default]
+    Gateway,
+    /// LiteLLM's: `litellm_proxy_total_requests_metric_total`...
+    Litellm,
+}
+
+impl Naming {
+    /// LiteLLM's names when `litellm_settings.callbacks` has `prometheus`
+    /// (LiteLLM's own switch for its metrics), else the gateway's.
+    pub fn of(config: &crate::config::GatewayConfig) -> Self {
+        if config.litellm_settings.has_callback("prometheus") {
+            Naming::Litellm
+        } else {
+            Naming::Gateway
+        }
+    }
+}
 
 /// Every metric, and the registry that renders them.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     known_groups: BTreeSet<String>,
+    families: Families,
+}
+
+/// The metrics of one naming.
+#[derive(Debug)]
+enum Families {
+    Gateway(GatewayFamilies),
+    Litellm(Box<litellm::LitellmFamilies>),
+}
+
+/// The gateway's own metrics (`llm_gateway_*`).
+#[derive(Debug)]
+struct GatewayFamilies {
     requests: Family<RequestLabels, Counter>,
     duration: HistogramFamily<GroupLabels>,
     ttft: HistogramFamily<GroupLabels>,
@@ -73,15 +116,14 @@ pub struct Metrics {
     in_flight: Family<GroupLabels, Gauge>,
 }
 
-fn latency_histogram() -> Histogram {
+pub(crate) fn latency_histogram() -> Histogram {
     // 0.5 ms .. ~4.6 min.
     Histogram::new(exponential_buckets(0.0005, 2.0, 20))
 }
 
-impl Metrics {
-    /// Metrics for the groups and wildcards of `models`.
-    pub fn new(models: &Models) -> Self {
-        let mut registry = Registry::with_prefix("llm_gateway");
+impl GatewayFamilies {
+    fn register(registry: &mut Registry) -> Self {
+        let registry = registry.sub_registry_with_prefix("llm_gateway");
         let requests = Family::<RequestLabels, Counter>::default();
         let duration: HistogramFamily<GroupLabels> =
             Family::new_with_constructor(latency_histogram);
@@ -119,16 +161,7 @@ impl Metrics {
             "Requests being answered",
             in_flight.clone(),
         );
-        let known_groups = models
-            .groups
-            .keys()
-            .cloned()
-            .chain(models.aliases.keys().cloned())
-            .chain(models.wildcards.iter().map(|w| w.pattern.clone()))
-            .collect();
-        Metrics {
-            registry,
-            known_groups,
+        GatewayFamilies {
             requests,
             duration,
             ttft,
@@ -138,18 +171,7 @@ impl Metrics {
         }
     }
 
-    /// `name` if it is a configured group, alias or wildcard pattern, else `other`.
-    pub fn group_label(&self, name: &str) -> String {
-        if self.known_groups.contains(name) {
-            name.to_owned()
-        } else {
-            "other".to_owned()
-        }
-    }
-
-    /// One request answered.
-    pub fn request(&self, route: &str, group: &str, status: u16, elapsed: Duration) {
-        let group = self.group_label(group);
+    fn request(&self, route: &str, group: String, status: u16, elapsed: Duration) {
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.to_owned(),
@@ -165,15 +187,100 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The first token of a stream arrived `elapsed` after the request.
-    pub fn first_token(&self, route: &str, group: &str, elapsed: Duration) {
-        let group = self.group_label(group);
+    fn first_token(&self, route: &str, group: String, elapsed: Duration) {
         self.ttft
             .get_or_create(&GroupLabels {
                 route: route.to_owned(),
                 model_group: group,
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    fn usage(&self, group: String, deployment: &str, tokens: [u32; 2], cost: Option<f64>) {
+        for (kind, n) in [("prompt", tokens[0]), ("completion", tokens[1])] {
+            self.tokens
+                .get_or_create(&TokenLabels {
+                    model_group: group.clone(),
+                    deployment: deployment.to_owned(),
+                    kind: kind.to_owned(),
+                })
+                .inc_by(u64::from(n));
+        }
+        if let Some(cost) = cost {
+            self.cost
+                .get_or_create(&DeploymentLabels {
+                    model_group: group,
+                    deployment: deployment.to_owned(),
+                })
+                .inc_by(cost);
+        }
+    }
+
+    fn in_flight(&self, route: &str, group: String, delta: i64) {
+        self.in_flight
+            .get_or_create(&GroupLabels {
+                route: route.to_owned(),
+                model_group: group,
+            })
+            .inc_by(delta);
+    }
+}
+
+impl Metrics {
+    /// Metrics for the groups and wildcards of `models`, with the gateway's names.
+    pub fn new(models: &Models) -> Self {
+        Metrics::with_naming(models, Naming::Gateway)
+    }
+
+    /// Metrics for the groups and wildcards of `models`, named by `naming`.
+    pub fn with_naming(models: &Models, naming: Naming) -> Self {
+        let mut registry = Registry::default();
+        let families = match naming {
+            Naming::Gateway => Families::Gateway(GatewayFamilies::register(&mut registry)),
+            Naming::Litellm => Families::Litellm(Box::new(litellm::LitellmFamilies::register(
+                &mut registry,
+                models,
+            ))),
+        };
+        let known_groups = models
+            .groups
+            .keys()
+            .cloned()
+            .chain(models.aliases.keys().cloned())
+            .chain(models.wildcards.iter().map(|w| w.pattern.clone()))
+            .collect();
+        Metrics {
+            registry,
+            known_groups,
+            families,
+        }
+    }
+
+    /// `name` if it is a configured group, alias or wildcard pattern, else `other`.
+    pub fn group_label(&self, name: &str) -> String {
+        if self.known_groups.contains(name) {
+            name.to_owned()
+        } else {
+            "other".to_owned()
+        }
+    }
+
+    /// One request answered.
+    pub fn request(&self, route: &str, group: &str, status: u16, elapsed: Duration) {
+        let group = self.group_label(group);
+        match &self.families {
+            Families::Gateway(f) => f.request(route, group, status, elapsed),
+            Families::Litellm(f) => f.request(route, group, status, elapsed),
+        }
+    }
+
+    /// The first token of a stream arrived `elapsed` after the request.
+    pub fn first_token(&self, route: &str, group: &str, elapsed: Duration) {
+        let group = self.group_label(group);
+        match &self.families {
+            Families::Gateway(f) => f.first_token(route, group, elapsed),
+            Families::Litellm(f) => f.first_token(group, elapsed),
+        }
     }
 
     /// Tokens and cost of one call served by `deployment`.
@@ -186,34 +293,20 @@ impl Metrics {
         cost: Option<f64>,
     ) {
         let group = self.group_label(group);
-        for (kind, n) in [("prompt", prompt), ("completion", completion)] {
-            self.tokens
-                .get_or_create(&TokenLabels {
-                    model_group: group.clone(),
-                    deployment: deployment.to_owned(),
-                    kind: kind.to_owned(),
-                })
-                .inc_by(u64::from(n));
-        }
-        if let Some(cost) = cost.filter(|c| c.is_finite() && *c >= 0.0) {
-            self.cost
-                .get_or_create(&DeploymentLabels {
-                    model_group: group,
-                    deployment: deployment.to_owned(),
-                })
-                .inc_by(cost);
+        let cost = cost.filter(|c| c.is_finite() && *c >= 0.0);
+        match &self.families {
+            Families::Gateway(f) => f.usage(group, deployment, [prompt, completion], cost),
+            Families::Litellm(f) => f.usage(group, deployment, [prompt, completion], cost),
         }
     }
 
     /// A request began (`+1`) or ended (`-1`).
     pub fn in_flight(&self, route: &str, group: &str, delta: i64) {
         let group = self.group_label(group);
-        self.in_flight
-            .get_or_create(&GroupLabels {
-                route: route.to_owned(),
-                model_group: group,
-            })
-            .inc_by(delta);
+        match &self.families {
+            Families::Gateway(f) => f.in_flight(route, group, delta),
+            Families::Litellm(f) => f.in_flight(group, delta),
+        }
     }
 
     /// The exposition text.
@@ -222,5 +315,67 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn models() -> Models {
+        let yaml = "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_base: http://127.0.0.1:9/v1\n      api_key: k\n";
+        let loaded = crate::config::GatewayConfig::parse(yaml, &|_| None).unwrap();
+        crate::models::build(&loaded.config).unwrap()
+    }
+
+    /// Every label value of `text`.
+    fn label_values(text: &str) -> Vec<String> {
+        text.split("=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    proptest! {
+        /// Whatever names callers send, both namings label only with the
+        /// config's names, fixed words, statuses and bucket bounds, and
+        /// count every request once.
+        #[test]
+        fn labels_stay_bounded_and_counts_agree(
+            calls in proptest::collection::vec(("[a-z0-9/*:.-]{0,10}", 100u16..600, 0u32..1000), 1..30)
+        ) {
+            let models = models();
+            let allowed = [
+                "chat_completions", "m", "other", "m-0", "gpt-4o-mini", "openai", "prompt", "completion",
+            ];
+            for naming in [Naming::Gateway, Naming::Litellm] {
+                let m = Metrics::with_naming(&models, naming);
+                for (name, status, tokens) in &calls {
+                    m.in_flight("chat_completions", name, 1);
+                    m.first_token("chat_completions", name, Duration::from_millis(3));
+                    m.usage(name, "m-0", *tokens, *tokens, Some(0.5));
+                    m.request("chat_completions", name, *status, Duration::from_millis(7));
+                    m.in_flight("chat_completions", name, -1);
+                }
+                let text = m.render();
+                for value in label_values(&text) {
+                    let fixed = allowed.contains(&value.as_str())
+                        || value.parse::<f64>().is_ok()
+                        || value == "+Inf"
+                        || value.ends_with("Error")
+                        || value == "Timeout"
+                        || value == "ClientDisconnected";
+                    prop_assert!(fixed, "label value {value:?} ({naming:?})");
+                }
+                let requests: f64 = text
+                    .lines()
+                    .filter(|l| l.starts_with("llm_gateway_requests_total") || l.starts_with("litellm_proxy_total_requests_metric_total"))
+                    .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
+                    .sum();
+                prop_assert_eq!(requests, calls.len() as f64);
+            }
+        }
     }
 }

@@ -92,7 +92,7 @@ impl AppState {
             shutdown_grace: seconds(gs.graceful_shutdown_timeout).unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         };
         Ok(Arc::new(AppState {
-            metrics: Metrics::new(&models),
+            metrics: Metrics::with_naming(&models, crate::metrics::Naming::of(&config)),
             config,
             models,
             master_key,

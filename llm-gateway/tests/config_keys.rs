@@ -1107,6 +1107,56 @@ async fn key_litellm_settings_request_timeout() {
     assert_eq!(gw.chat("m").await.status(), 408);
 }
 
+#[tokio::test]
+async fn key_litellm_settings_callbacks() {
+    let mock = MockServer::start().await;
+    mock.on("POST", "/v1/chat/completions", openai_answer("hi"));
+    // `prometheus`: LiteLLM's metric names (tests/observability.rs checks each sample).
+    let gw = one(
+        &mock,
+        "",
+        "litellm_settings:\n  callbacks: [\"prometheus\"]\n",
+    )
+    .await;
+    assert_eq!(gw.chat("m").await.status(), 200);
+    let text = gw.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains(r#"litellm_proxy_total_requests_metric_total{requested_model="m",status_code="200",route="chat_completions"} 1"#),
+        "{text}"
+    );
+    assert!(!text.contains("llm_gateway_"), "{text}");
+    // `otel`: export on, to LiteLLM's `OTEL_ENDPOINT` or the default collector.
+    let with = |callbacks: &str| {
+        parse(&format!(
+            "model_list: []\nlitellm_settings:\n  callbacks: {callbacks}\n"
+        ))
+        .unwrap()
+    };
+    let loaded = with(r#"["otel"]"#);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    #[cfg(feature = "otel")]
+    {
+        let settings = llm_gateway::telemetry::otel::Settings::from_env(&loaded.config, &|_| None);
+        assert_eq!(
+            settings.and_then(|s| s.endpoint).as_deref(),
+            Some("http://localhost:4318/v1/traces")
+        );
+    }
+    // Any other callback is a warning naming its line, not a silent no-op.
+    let loaded = with("\n    - prometheus\n    - langfuse");
+    assert_eq!(
+        loaded.warnings,
+        vec![
+            "line 5: callback `langfuse` is not supported and is ignored (supported: prometheus, otel)"
+                .to_owned()
+        ]
+    );
+    assert!(matches!(
+        parse("litellm_settings:\n  callbacks: prometheus\n"),
+        Err(ConfigError::Type { line: 2, .. })
+    ));
+}
+
 // ---- general_settings ----
 
 #[tokio::test]

@@ -1,17 +1,22 @@
 //! llm-gateway's cost: the same loopback upstream called directly and through
 //! the gateway (a child process, release build, master key and metrics on).
 //!
-//! `cargo build --release -p llm-gateway && cargo run -p benches --release --bin gateway [-- --quick] [--litellm PATH]`
+//! `cargo build --release -p llm-gateway && cargo run -p benches --release --bin gateway [-- --quick] [--litellm PATH] [--portkey DIR]`
 //!
 //! `--litellm PATH` adds LiteLLM's proxy (the `litellm` command of a venv with
 //! `litellm[proxy]`) as a row, on the same config and upstream.
+//! `--portkey DIR` adds Portkey's gateway (`npm install @portkey-ai/gateway`
+//! in DIR) as a row: it routes by headers (`x-portkey-provider: openai`,
+//! `x-portkey-custom-host` set to the same upstream), so it needs no config.
+//! A row whose proxy is not installed is left out.
 //!
 //! Prints: added latency p50/p99 at concurrency 1, 16 and 64 (non-stream),
 //! req/s at c64 both ways, the gateway's CPU per request, added time to first
-//! token (stream), its RSS idle and with many open streams, and boot to ready;
-//! then the cost of governance: a second gateway with a virtual key of a team,
-//! rpm/tpm limits and budgets on both (SQLite store, a `redis-server` started
-//! here for the shared counters), against the plain gateway in the same rounds.
+//! token and inter-chunk gap p99 (stream), RSS idle and with many open
+//! streams, and boot to ready; then the cost of governance: a second gateway
+//! with a virtual key of a team, rpm/tpm limits and budgets on both (SQLite
+//! store, a `redis-server` started here for the shared counters), against the
+//! plain gateway in the same rounds.
 //! Direct and gateway requests alternate in rounds, so noise hits both alike.
 
 use std::io::{BufRead, BufReader};
@@ -62,6 +67,8 @@ struct Gateway {
     child: Child,
     url: String,
     boot: Duration,
+    /// Portkey: the upstream's base URL, sent as `x-portkey-custom-host`.
+    portkey_upstream: Option<String>,
 }
 
 impl Gateway {
@@ -81,7 +88,61 @@ impl Gateway {
             .strip_prefix("llm-gateway listening on ")
             .ok_or("no address line")?
             .to_owned();
-        Gateway::ready("llm-gateway", child, url, started).await
+        Gateway::ready("llm-gateway", child, url, started, "/health/readiness").await
+    }
+
+    /// Portkey's gateway (`npm install @portkey-ai/gateway` in `dir`), on a
+    /// free port, proxying to `upstream` (its base URL).
+    async fn portkey(dir: &std::path::Path, upstream: &str) -> Result<Gateway> {
+        let server = [
+            "build/start-server.js",
+            "node_modules/@portkey-ai/gateway/build/start-server.js",
+        ]
+        .iter()
+        .map(|p| dir.join(p))
+        .find(|p| p.exists())
+        .ok_or_else(|| format!("no @portkey-ai/gateway under {}", dir.display()))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let started = Instant::now();
+        let child = Command::new("node")
+            .arg(server)
+            .args([format!("--port={port}"), "--headless".to_owned()])
+            .env("NODE_ENV", "production")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let mut gw = Gateway::ready(
+            "Portkey gateway",
+            child,
+            format!("http://127.0.0.1:{port}"),
+            started,
+            "/",
+        )
+        .await?;
+        gw.portkey_upstream = Some(upstream.trim_end_matches('/').to_owned());
+        Ok(gw)
+    }
+
+    /// A client for calls to the group `group` (`m`, `s`, `hold`) through
+    /// this proxy: Portkey's carries the routing headers (the group's
+    /// upstream path as its custom host).
+    fn client(&self, builder: reqwest::ClientBuilder, group: &str) -> Result<reqwest::Client> {
+        let Some(upstream) = &self.portkey_upstream else {
+            return Ok(builder.build()?);
+        };
+        let path = match group {
+            "m" => "/v1",
+            other => &format!("/{other}/v1"),
+        };
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-portkey-provider", "openai".parse()?);
+        headers.insert(
+            "x-portkey-custom-host",
+            format!("{upstream}{path}").parse()?,
+        );
+        Ok(builder.default_headers(headers).build()?)
     }
 
     /// LiteLLM's proxy (`litellm` at `bin`) on `config`, on a free port.
@@ -109,6 +170,7 @@ impl Gateway {
             child,
             format!("http://127.0.0.1:{port}"),
             started,
+            "/health/readiness",
         )
         .await
     }
@@ -118,11 +180,12 @@ impl Gateway {
         child: Child,
         url: String,
         started: Instant,
+        health: &str,
     ) -> Result<Gateway> {
         let client = reqwest::Client::builder().no_proxy().build()?;
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
-            let r = client.get(format!("{url}/health/readiness")).send().await;
+            let r = client.get(format!("{url}{health}")).send().await;
             if r.is_ok_and(|r| r.status().is_success()) {
                 break;
             }
@@ -136,6 +199,7 @@ impl Gateway {
             child,
             url,
             boot: started.elapsed(),
+            portkey_upstream: None,
         })
     }
 
@@ -257,19 +321,35 @@ async fn run_as(
     Ok((all, started.elapsed()))
 }
 
-/// Time to the first content byte of a stream.
-async fn ttft(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Duration> {
+/// Time to the first content byte of a stream, and the gaps between the
+/// chunks with content after it.
+async fn ttft(
+    client: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+) -> Result<(Duration, Vec<Duration>)> {
     let started = Instant::now();
     let r = post(client, url, body).await?;
+    if !r.status().is_success() {
+        return Err(format!("{url}: {} {}", r.status(), r.text().await?).into());
+    }
     let mut s = r.bytes_stream();
     let mut first = None;
+    let (mut last, mut gaps) = (started, Vec::new());
     while let Some(chunk) = s.next().await {
         let chunk = chunk?;
-        if first.is_none() && memchr::memmem::find(&chunk, b"content\":\"").is_some() {
-            first = Some(started.elapsed());
+        if memchr::memmem::find(&chunk, b"content\":\"").is_some() {
+            let now = Instant::now();
+            if first.is_none() {
+                first = Some(now - started);
+            } else {
+                gaps.push(now - last);
+            }
+            last = now;
         }
     }
-    first.ok_or_else(|| "no content in the stream".into())
+    let first = first.ok_or("no content in the stream")?;
+    Ok((first, gaps))
 }
 
 fn pct(samples: &mut [Duration]) -> (f64, f64) {
@@ -295,6 +375,12 @@ async fn latency_table(
     let proxy_body = body("m", false);
     for p in proxies {
         let url = format!("{}/v1/chat/completions", p.url);
+        let pclient = p.client(
+            reqwest::Client::builder()
+                .no_proxy()
+                .pool_max_idle_per_host(256),
+            "m",
+        )?;
         for c in [1usize, 16, 64] {
             let (mut d_all, mut g_all) = (Vec::new(), Vec::new());
             let (mut d_wall, mut g_wall, mut cpu) =
@@ -309,7 +395,7 @@ async fn latency_table(
                         d_wall += w;
                     } else {
                         let before = p.cpu().unwrap_or_default();
-                        let (g, w) = run(client, &url, &proxy_body, c, n).await?;
+                        let (g, w) = run(&pclient, &url, &proxy_body, c, n).await?;
                         cpu += p.cpu().unwrap_or_default().saturating_sub(before);
                         g_all.extend(g);
                         g_wall += w;
@@ -342,20 +428,54 @@ async fn ttft_rows(
     let (sd_body, sg_body) = (body("gpt-4o-mini", true), body("s", true));
     for p in proxies {
         let url = format!("{}/v1/chat/completions", p.url);
-        let (mut d, mut g) = (Vec::new(), Vec::new());
+        let pclient = p.client(reqwest::Client::builder().no_proxy(), "s")?;
+        let (mut d, mut g, mut d_gaps, mut g_gaps) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..n {
-            d.push(ttft(client, direct, &sd_body).await?);
-            g.push(ttft(client, &url, &sg_body).await?);
+            let (first, gaps) = ttft(client, direct, &sd_body).await?;
+            d.push(first);
+            d_gaps.extend(gaps);
+            match ttft(&pclient, &url, &sg_body).await {
+                Ok((first, gaps)) => {
+                    g.push(first);
+                    g_gaps.extend(gaps);
+                }
+                Err(e) => {
+                    println!("{}: streams fail: {e}", p.name);
+                    break;
+                }
+            }
+        }
+        if g.is_empty() {
+            continue;
         }
         let ((dp50, dp99), (gp50, gp99)) = (pct(&mut d), pct(&mut g));
+        let ((_, dgap99), (_, ggap99)) = (pct(&mut d_gaps), pct(&mut g_gaps));
         println!(
-            "{}: stream time to first token (c1, 20 events): direct {dp50:.0} / {dp99:.0} µs, proxy {gp50:.0} / {gp99:.0} µs, added {:.0} / {:.0} µs (p50 / p99)",
+            "{}: stream time to first token (c1, 20 events): direct {dp50:.0} / {dp99:.0} µs, proxy {gp50:.0} / {gp99:.0} µs, added {:.0} / {:.0} µs (p50 / p99); inter-chunk gap p99: direct {dgap99:.0} µs, proxy {ggap99:.0} µs",
             p.name,
             gp50 - dp50,
             gp99 - dp99
         );
     }
     Ok(())
+}
+
+/// A stream through a proxy, open once its first bytes arrived.
+async fn open_stream(
+    client: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+) -> Result<impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + use<>> {
+    let r = post(client, url, body).await?;
+    if !r.status().is_success() {
+        return Err(format!("refused: {}", r.status()).into());
+    }
+    let mut s = r.bytes_stream();
+    match s.next().await {
+        Some(Ok(_)) => Ok(s),
+        _ => Err("ended before its first bytes".into()),
+    }
 }
 
 /// RSS of `gw` with `n` streams open through it (held by the upstream after two events).
@@ -367,17 +487,41 @@ async fn open_streams_rss(
 ) -> Result<()> {
     let url = format!("{}/v1/chat/completions", gw.url);
     let hold_body = body("hold", true);
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .build()?;
+    let client = gw.client(
+        reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0),
+        "hold",
+    )?;
+    upstream.hold_again();
+    // A slow proxy gets two minutes to open them, then reports how many it holds.
+    let deadline = Instant::now() + Duration::from_secs(120);
     let mut open = Vec::with_capacity(n);
-    for _ in 0..n {
-        let r = post(&client, &url, &hold_body).await?;
-        let mut s = r.bytes_stream();
-        let _ = s.next().await;
-        open.push(s);
+    while open.len() < n {
+        // A proxy that cannot hold `n` (or stops answering) reports how many it held.
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, open_stream(&client, &url, &hold_body)).await {
+            Ok(Ok(s)) => open.push(s),
+            Ok(Err(e)) => {
+                println!("{}: stream {} not opened: {e}", gw.name, open.len() + 1);
+                break;
+            }
+            Err(_) => {
+                println!(
+                    "{}: stream {} not answered in time",
+                    gw.name,
+                    open.len() + 1
+                );
+                break;
+            }
+        }
     }
+    if open.is_empty() {
+        println!("{}: no stream held open", gw.name);
+        upstream.release_held();
+        return Ok(());
+    }
+    let n = open.len();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss = gw.proc_field("VmRSS").unwrap_or(0);
     println!(
@@ -398,6 +542,10 @@ async fn main() -> Result<()> {
     let litellm = args
         .iter()
         .position(|a| a == "--litellm")
+        .and_then(|i| args.get(i + 1).cloned());
+    let portkey = args
+        .iter()
+        .position(|a| a == "--portkey")
         .and_then(|i| args.get(i + 1).cloned());
     let (per_level, rounds, streams_held) = if quick {
         (400, 2, 1000)
@@ -420,6 +568,12 @@ async fn main() -> Result<()> {
     let mut proxies = vec![Gateway::start(&config).await?];
     if let Some(bin) = &litellm {
         proxies.push(Gateway::litellm(bin, &config).await?);
+    }
+    if let Some(dir) = &portkey {
+        match Gateway::portkey(std::path::Path::new(dir), &upstream.url("")).await {
+            Ok(gw) => proxies.push(gw),
+            Err(e) => println!("Portkey gateway left out: {e}"),
+        }
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     println!(
@@ -447,8 +601,14 @@ async fn main() -> Result<()> {
     // Warm-up: connections and caches on every path.
     run(&client, &direct, &body("gpt-4o-mini", false), 64, 2000).await?;
     for p in &proxies {
+        let pclient = p.client(
+            reqwest::Client::builder()
+                .no_proxy()
+                .pool_max_idle_per_host(256),
+            "m",
+        )?;
         run(
-            &client,
+            &pclient,
             &format!("{}/v1/chat/completions", p.url),
             &body("m", false),
             64,
@@ -465,7 +625,9 @@ async fn main() -> Result<()> {
         per_level / 10,
     )
     .await?;
-    open_streams_rss(&proxies[0], &upstream, streams_held, idle[0]).await?;
+    for (p, rss) in proxies.iter().zip(&idle) {
+        open_streams_rss(p, &upstream, streams_held, *rss).await?;
+    }
     governance_rows(&client, &direct, &proxies[0], &upstream, per_level, rounds).await?;
     let _ = std::fs::remove_file(&config);
     Ok(())

@@ -307,6 +307,12 @@ pub const KEYS: &[Key] = &[
         "As `router_settings.content_policy_fallbacks`.",
     ),
     key(
+        "litellm_settings.callbacks",
+        "list",
+        r#"["prometheus", "otel"]"#,
+        "`prometheus`: `/metrics` uses LiteLLM's `litellm_*` names and labels (default: `llm_gateway_*`). `otel`: spans exported over OTLP/HTTP to `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT` or LiteLLM's `OTEL_ENDPOINT` (default `http://localhost:4318`). Other callbacks warn.",
+    ),
+    key(
         "general_settings.master_key",
         "string",
         r#""sk-master""#,

@@ -106,6 +106,15 @@ impl GatewayConfig {
                 lines.line(&path)
             ));
         }
+        for (i, name) in config.litellm_settings.callbacks.iter().enumerate() {
+            if !LitellmSettings::SUPPORTED_CALLBACKS.contains(&name.as_str()) {
+                warnings.push(format!(
+                    "line {}: callback `{name}` is not supported and is ignored (supported: {})",
+                    lines.line(&format!("litellm_settings.callbacks.{i}")),
+                    LitellmSettings::SUPPORTED_CALLBACKS.join(", ")
+                ));
+            }
+        }
         Ok(Loaded { config, warnings })
     }
 }

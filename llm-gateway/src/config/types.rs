@@ -206,6 +206,21 @@ pub struct LitellmSettings {
     /// Content-policy fallbacks, as in `router_settings`.
     #[serde(default)]
     pub content_policy_fallbacks: Fallbacks,
+    /// LiteLLM's logging callbacks: `prometheus` (LiteLLM's metric names on
+    /// `/metrics`) and `otel` (OTLP export of the spans) are served; any
+    /// other is a warning.
+    #[serde(default)]
+    pub callbacks: Vec<String>,
+}
+
+impl LitellmSettings {
+    /// The callbacks the gateway serves.
+    pub const SUPPORTED_CALLBACKS: &'static [&'static str] = &["prometheus", "otel"];
+
+    /// Whether `callbacks` names `name`.
+    pub fn has_callback(&self, name: &str) -> bool {
+        self.callbacks.iter().any(|c| c == name)
+    }
 }
 
 /// `general_settings`.
