@@ -10,6 +10,12 @@
 //! req/s at c64 both ways, the gateway's CPU per request, added time to first
 //! token (stream), its RSS idle and with many open streams, and boot to ready.
 //! Direct and gateway requests alternate in rounds, so noise hits both alike.
+//!
+//! `--calls N [--stream]` only serves N calls at concurrency 1 through the
+//! gateway (after 200 warm-up calls), then stops it with SIGTERM, for
+//! instruction counts: with `LLM_BENCH_WRAP="valgrind --tool=callgrind
+//! --callgrind-out-file=cg.%p"` the gateway runs under that command, and the
+//! difference of two runs (N and 2N calls) divided by N is the cost of a call.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -65,19 +71,33 @@ impl Gateway {
     /// llm-gateway on `config`: it prints the address it listens on.
     async fn start(config: &std::path::Path) -> Result<Gateway> {
         let started = Instant::now();
-        let mut child = Command::new(gateway_binary()?)
+        // A wrapper command (valgrind) from `LLM_BENCH_WRAP`, for `--calls`.
+        let wrap = std::env::var("LLM_BENCH_WRAP").unwrap_or_default();
+        let mut command = match wrap.split_whitespace().collect::<Vec<_>>().split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(gateway_binary()?);
+                c
+            }
+            None => Command::new(gateway_binary()?),
+        };
+        let mut child = command
             .args(["--config", config.to_str().ok_or("path")?, "--port", "0"])
             .env("LLM_GATEWAY_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().ok_or("stdout")?).read_line(&mut line)?;
-        let url = line
-            .trim()
-            .strip_prefix("llm-gateway listening on ")
-            .ok_or("no address line")?
-            .to_owned();
+        // The address line (a wrapper such as heaptrack may print before it).
+        let mut out = BufReader::new(child.stdout.take().ok_or("stdout")?);
+        let url = loop {
+            let mut line = String::new();
+            if out.read_line(&mut line)? == 0 {
+                return Err("no address line".into());
+            }
+            if let Some(url) = line.trim().strip_prefix("llm-gateway listening on ") {
+                break url.to_owned();
+            }
+        };
         Gateway::ready("llm-gateway", child, url, started).await
     }
 
@@ -365,9 +385,37 @@ async fn open_streams_rss(
     Ok(())
 }
 
+/// `--calls N`: N calls at c1 through the gateway, then SIGTERM and wait
+/// for its exit (so a profiler wrapping it writes its counts).
+async fn serve_calls(mut gw: Gateway, n: usize, stream: bool) -> Result<()> {
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let url = format!("{}/v1/chat/completions", gw.url);
+    let body = if stream { body("s", true) } else { body("m", false) };
+    for _ in 0..200 {
+        call(&client, &url, &body).await?;
+    }
+    let started = Instant::now();
+    for _ in 0..n {
+        call(&client, &url, &body).await?;
+    }
+    println!(
+        "{n} calls in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Command::new("kill")
+        .args(["-TERM", &gw.child.id().to_string()])
+        .status()?;
+    gw.child.wait()?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    let calls = args
+        .iter()
+        .position(|a| a == "--calls")
+        .and_then(|i| args.get(i + 1)?.parse::<usize>().ok());
     let quick = args.iter().any(|a| a == "--quick");
     let litellm = args
         .iter()
@@ -391,6 +439,13 @@ async fn main() -> Result<()> {
         );
     let upstream = BenchUpstream::start(routes)?;
     let config = write_config(&upstream, &std::env::temp_dir())?;
+    if let Some(n) = calls {
+        let gw = Gateway::start(&config).await?;
+        let stream = args.iter().any(|a| a == "--stream");
+        let served = serve_calls(gw, n, stream).await;
+        let _ = std::fs::remove_file(&config);
+        return served;
+    }
     let mut proxies = vec![Gateway::start(&config).await?];
     if let Some(bin) = &litellm {
         proxies.push(Gateway::litellm(bin, &config).await?);
