@@ -36,6 +36,7 @@ pub struct Args {
 pub async fn main() -> ExitCode {
     init_tracing();
     let args = Args::parse();
+    server::raise_open_files_limit();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -11,6 +11,8 @@
 //! token (stream), its RSS idle and with many open streams, and boot to ready.
 //! Direct and gateway requests alternate in rounds, so noise hits both alike.
 //!
+//! `--rss-only` prints only boot, idle RSS and RSS with the open streams.
+//!
 //! `--calls N [--stream]` only serves N calls at concurrency 1 through the
 //! gateway (after 200 warm-up calls), then stops it with SIGTERM, for
 //! instruction counts: with `LLM_BENCH_WRAP="valgrind --tool=callgrind
@@ -353,21 +355,38 @@ async fn ttft_rows(
 }
 
 /// RSS of `gw` with `n` streams open through it (held by the upstream after two events).
+///
+/// Over HTTP/1.1 each stream is a connection: two descriptors in the
+/// gateway and two here (client and upstream). When `fds` (the limit a
+/// process may reach) cannot hold that, the client reaches the gateway over
+/// h2c instead (150 streams per connection, under hyper's 200), so only the
+/// upstream leg takes a descriptor per stream; the line says which.
 async fn open_streams_rss(
     gw: &Gateway,
     upstream: &BenchUpstream,
     n: usize,
     idle: u64,
+    fds: Option<u64>,
 ) -> Result<()> {
     let url = format!("{}/v1/chat/completions", gw.url);
     let hold_body = body("hold", true);
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .build()?;
+    let h2 = fds.is_some_and(|limit| (2 * n as u64 + 256) > limit);
+    let clients = (0..if h2 { n.div_ceil(150) } else { 1 })
+        .map(|_| {
+            let b = reqwest::Client::builder().no_proxy();
+            // h2: one shared connection per client; HTTP/1.1: one per stream.
+            if h2 {
+                b.http2_prior_knowledge()
+            } else {
+                b.pool_max_idle_per_host(0)
+            }
+            .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut open = Vec::with_capacity(n);
-    for _ in 0..n {
-        let r = post(&client, &url, &hold_body).await?;
+    for i in 0..n {
+        let client = &clients[i % clients.len()];
+        let r = post(client, &url, &hold_body).await?;
         let mut s = r.bytes_stream();
         let _ = s.next().await;
         open.push(s);
@@ -375,8 +394,13 @@ async fn open_streams_rss(
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss = gw.proc_field("VmRSS").unwrap_or(0);
     println!(
-        "{}: RSS with {n} open streams: {:.1} MiB ({:.1} KiB per stream over idle)",
+        "{}: RSS with {n} open streams{}: {:.1} MiB ({:.1} KiB per stream over idle)",
         gw.name,
+        if h2 {
+            " (client over h2c: the open-files limit holds no 2 descriptors per stream)"
+        } else {
+            ""
+        },
         rss as f64 / 1048576.0,
         (rss.saturating_sub(idle)) as f64 / 1024.0 / n as f64
     );
@@ -390,7 +414,11 @@ async fn open_streams_rss(
 async fn serve_calls(mut gw: Gateway, n: usize, stream: bool) -> Result<()> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let url = format!("{}/v1/chat/completions", gw.url);
-    let body = if stream { body("s", true) } else { body("m", false) };
+    let body = if stream {
+        body("s", true)
+    } else {
+        body("m", false)
+    };
     for _ in 0..200 {
         call(&client, &url, &body).await?;
     }
@@ -409,6 +437,39 @@ async fn serve_calls(mut gw: Gateway, n: usize, stream: bool) -> Result<()> {
     Ok(())
 }
 
+/// Raise the open-files limit to `want` (the hard limit too, where the
+/// process may: root), else the soft limit to the hard one. The held streams
+/// take two descriptors here (client and upstream) and two in the gateway,
+/// which inherits the limit. Returns the soft limit in force.
+fn raise_open_files_limit(want: u64) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let hard = limit.maximum.unwrap_or(u64::MAX);
+        if hard < want {
+            let raised = Rlimit {
+                current: Some(want),
+                maximum: Some(want),
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                return Some(want);
+            }
+        }
+        let soft = Rlimit {
+            current: Some(hard.min(want.max(limit.current.unwrap_or(0)))),
+            maximum: limit.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, soft);
+        getrlimit(Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = want;
+        None
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -424,8 +485,10 @@ async fn main() -> Result<()> {
     let (per_level, rounds, streams_held) = if quick {
         (400, 2, 1000)
     } else {
-        (4000, 4, 9000)
+        (4000, 4, 10_000)
     };
+    // Two descriptors per held stream in this process, two in the gateway.
+    let fds = raise_open_files_limit(4 * streams_held as u64 + 1024);
     let events: Vec<bytes::Bytes> = fixtures::openai_sse_events(20);
     let routes = Routes::new()
         .route(
@@ -452,9 +515,10 @@ async fn main() -> Result<()> {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     println!(
-        "llm-gateway benchmark ({})\n{}",
+        "llm-gateway benchmark ({})\n{}\nopen-files limit: {}",
         if quick { "quick" } else { "full" },
-        machine()
+        machine(),
+        fds.map_or("unlimited".to_owned(), |n| n.to_string())
     );
     let idle: Vec<u64> = proxies
         .iter()
@@ -485,6 +549,12 @@ async fn main() -> Result<()> {
         )
         .await?;
     }
+    if args.iter().any(|a| a == "--rss-only") {
+        // Only the memory rows (idle above, open streams below).
+        open_streams_rss(&proxies[0], &upstream, streams_held, idle[0], fds).await?;
+        let _ = std::fs::remove_file(&config);
+        return Ok(());
+    }
     latency_table(&client, &direct, &proxies, per_level, rounds).await?;
     println!();
     ttft_rows(
@@ -494,7 +564,7 @@ async fn main() -> Result<()> {
         per_level / 10,
     )
     .await?;
-    open_streams_rss(&proxies[0], &upstream, streams_held, idle[0]).await?;
+    open_streams_rss(&proxies[0], &upstream, streams_held, idle[0], fds).await?;
     let _ = std::fs::remove_file(&config);
     Ok(())
 }
