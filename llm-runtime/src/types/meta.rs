@@ -36,6 +36,10 @@ pub struct ResponseMeta {
     /// every deployment considered, in order, and what happened there. `None`
     /// for a call to a plain `provider/model` route.
     pub routing: Option<Box<RoutingTrace>>,
+    /// The answer's body as the upstream sent it, when the call asked for
+    /// the provider's format ([`ChatOptions::keep_wire`](crate::ChatOptions::keep_wire)).
+    /// A streamed answer keeps its frames instead ([`ChatStream::take_frames`](crate::ChatStream::take_frames)).
+    pub wire: Option<super::native::WireAnswer>,
 }
 
 impl PartialEq for ResponseMeta {

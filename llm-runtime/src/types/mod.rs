@@ -16,7 +16,7 @@ pub use message::{ImageSource, Message, Part, Role, ToolCall, ToolCallKind};
 pub use meta::{
     FallbackClass, RateLimit, RateLimits, ResponseMeta, RouteOutcome, RouteStep, RoutingTrace,
 };
-pub use native::NativeBody;
+pub use native::{NativeBody, WireAnswer};
 pub use param::{Param, Params};
 pub use reasoning::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock};
 pub use request::{
