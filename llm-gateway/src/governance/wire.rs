@@ -111,22 +111,15 @@ fn group_of(state: &SharedState, model: &str) -> String {
     }
 }
 
-/// `prompt_tokens` is counted only for a virtual key: the master key and
-/// an ungoverned gateway never use the count (it is most of a call's
-/// governance cost).
 async fn admit(
     state: &SharedState,
     call_id: &str,
     model: &str,
-    prompt_tokens: impl FnOnce() -> i64,
+    prompt_tokens: i64,
     max_tokens: i64,
 ) -> Result<Option<Admission>, GatewayError> {
     let (Some(gov), Some(caller)) = (state.governance.get(), layer::current_caller()) else {
         return Ok(None);
-    };
-    let prompt_tokens = match caller {
-        super::gate::Caller::Key { .. } => prompt_tokens(),
-        super::gate::Caller::Master => 0,
     };
     let estimate = Estimate {
         model: group_of(state, model),
@@ -149,10 +142,16 @@ pub async fn admit_chat(
     model: &str,
     request: &ChatRequest,
 ) -> Result<Option<Admission>, GatewayError> {
-    let prompt =
-        || i64::try_from(llm_runtime::tokens::count_request(request).tokens).unwrap_or(i64::MAX);
+    let prompt = llm_runtime::tokens::count_request(request).tokens;
     let max = request.max_tokens.map_or(DEFAULT_MAX_TOKENS, i64::from);
-    admit(state, call_id, model, prompt, max).await
+    admit(
+        state,
+        call_id,
+        model,
+        i64::try_from(prompt).unwrap_or(i64::MAX),
+        max,
+    )
+    .await
 }
 
 /// Reserve an embeddings call: its counted input, no output.
@@ -162,13 +161,17 @@ pub async fn admit_embeddings(
     model: &str,
     request: &EmbeddingRequest,
 ) -> Result<Option<Admission>, GatewayError> {
-    let prompt = || {
-        let n: usize = request
-            .input
-            .iter()
-            .map(|t| llm_runtime::tokens::count_text(model, t).tokens)
-            .sum();
-        i64::try_from(n).unwrap_or(i64::MAX)
-    };
-    admit(state, call_id, model, prompt, 0).await
+    let prompt: usize = request
+        .input
+        .iter()
+        .map(|t| llm_runtime::tokens::count_text(model, t).tokens)
+        .sum();
+    admit(
+        state,
+        call_id,
+        model,
+        i64::try_from(prompt).unwrap_or(i64::MAX),
+        0,
+    )
+    .await
 }
