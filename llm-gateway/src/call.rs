@@ -257,6 +257,35 @@ fn prepare(state: &SharedState, mut request: ChatRequest) -> ChatRequest {
     request
 }
 
+/// The wire format each chat route's callers speak (a provider's dialect
+/// name): when the provider that serves a call speaks it too, the answer is
+/// kept as the upstream sent it and passed on unchanged (same-dialect
+/// passthrough); a route not listed always renders.
+const ROUTE_DIALECTS: [(&str, &str); 3] = [
+    ("chat_completions", "openai"),
+    ("anthropic_messages", "anthropic"),
+    ("responses", "openai_responses"),
+];
+
+/// The options of a chat call on `route`: keep the answer's wire bytes when
+/// the provider speaks the route's format.
+fn call_options(route: &str) -> ChatOptions {
+    match ROUTE_DIALECTS.iter().find(|(r, _)| *r == route) {
+        Some((_, dialect)) => ChatOptions::default().keep_wire(dialect),
+        None => ChatOptions::default(),
+    }
+}
+
+/// The upstream's answer body when it is in `route`'s own format (to pass
+/// on unchanged), else `None` (render the unified answer).
+pub fn same_dialect_body<'a>(route: &str, answer: &'a ChatResponse) -> Option<&'a bytes::Bytes> {
+    let wire = answer.meta.wire.as_ref()?;
+    ROUTE_DIALECTS
+        .iter()
+        .any(|(r, d)| *r == route && *d == wire.format)
+        .then_some(&wire.body)
+}
+
 /// Where a chat call goes, once its model name is resolved.
 enum Dispatch<'a> {
     /// A group on the runtime's router.
@@ -308,7 +337,7 @@ pub async fn chat(
         }
     }
     let mut request = prepare(state, request);
-    let options = ChatOptions::default();
+    let options = call_options(route);
     let result = match dispatch(state, &mut record, model, &mut request) {
         Err(e) => Err(e),
         Ok(Dispatch::Group(name)) => {
@@ -359,7 +388,7 @@ pub async fn chat_stream(
         }
     }
     let mut request = prepare(state, request);
-    let options = ChatOptions::default();
+    let options = call_options(route);
     let opened = match dispatch(state, &mut record, model, &mut request) {
         Err(e) => Err(e),
         Ok(Dispatch::Group(name)) => {
@@ -503,6 +532,17 @@ impl ObservedStream {
     /// The response headers, as known when the stream opened.
     pub fn headers(&self) -> HeaderMap {
         self.record.headers()
+    }
+
+    /// The wire format whose frames the stream keeps (see
+    /// [`ChatStream::wire_format`]): the route's own when the provider speaks it.
+    pub fn wire_format(&self) -> Option<&'static str> {
+        self.inner.wire_format()
+    }
+
+    /// The upstream's frames read so far (see [`ChatStream::take_frames`]).
+    pub fn take_frames(&self, into: &mut Vec<llm_runtime::stream::Frame>) {
+        self.inner.take_frames(into);
     }
 }
 

@@ -34,6 +34,7 @@ pub struct Args {
 /// Parse the arguments, load the config, serve until SIGTERM or Ctrl-C.
 pub async fn main() -> ExitCode {
     let args = Args::parse();
+    server::raise_open_files_limit();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -122,6 +122,30 @@ pub async fn serve(
     }
 }
 
+/// Raise the process's soft limit of open files to its hard limit: every
+/// open stream holds two descriptors (the caller's connection and the
+/// upstream's), and the usual soft limit of 1024 refuses connections past
+/// about 500 streams. Returns the soft limit in force (`None`: unlimited or
+/// not known on this platform).
+pub fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if let (Some(soft), Some(hard)) = (limit.current, limit.maximum)
+            && soft < hard
+        {
+            limit.current = Some(hard);
+            if let Err(e) = setrlimit(Resource::Nofile, limit) {
+                tracing::warn!(error = %e, soft, hard, "the open-files limit could not be raised");
+            }
+        }
+        getrlimit(Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    None
+}
+
 /// Set up an accepted connection: TCP_NODELAY, so small SSE frames go out as written.
 pub fn configure(stream: &tokio::net::TcpStream) {
     if let Err(e) = stream.set_nodelay(true) {

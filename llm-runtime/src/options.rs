@@ -40,6 +40,8 @@ pub struct ChatOptions {
     pub(crate) hooks: Vec<Arc<dyn Hook>>,
     /// A header that could not be built, reported when the call is made.
     pub(crate) invalid: Option<String>,
+    /// Keep the answer's wire bytes when the provider speaks this format.
+    pub(crate) keep_wire: Option<&'static str>,
 }
 
 impl std::fmt::Debug for ChatOptions {
@@ -56,6 +58,7 @@ impl std::fmt::Debug for ChatOptions {
             .field("retry", &self.retry)
             .field("max_retries", &self.max_retries)
             .field("hooks", &self.hooks.len())
+            .field("keep_wire", &self.keep_wire)
             .finish()
     }
 }
@@ -77,6 +80,18 @@ impl ChatOptions {
         self.fallbacks
             .get_or_insert_with(Vec::new)
             .push(route.into());
+        self
+    }
+
+    /// Keep the answer as the upstream sent it when the provider that serves
+    /// the call speaks the wire format `format` (its dialect: `"openai"`,
+    /// `"anthropic"`, `"openai_responses"`): a whole answer's body in
+    /// [`ResponseMeta::wire`](crate::types::ResponseMeta::wire), a stream's
+    /// frames through [`ChatStream::take_frames`](crate::ChatStream::take_frames).
+    /// The answer is parsed as always (usage, tool calls, errors); this only
+    /// keeps the bytes, for a gateway whose caller speaks the same format.
+    pub fn keep_wire(mut self, format: &'static str) -> Self {
+        self.keep_wire = Some(format);
         self
     }
 

@@ -18,6 +18,14 @@
 //! store, a `redis-server` started here for the shared counters), against the
 //! plain gateway in the same rounds.
 //! Direct and gateway requests alternate in rounds, so noise hits both alike.
+//!
+//! `--rss-only` prints only boot, idle RSS and RSS with the open streams.
+//!
+//! `--calls N [--stream]` only serves N calls at concurrency 1 through the
+//! gateway (after 200 warm-up calls), then stops it with SIGTERM, for
+//! instruction counts: with `LLM_BENCH_WRAP="valgrind --tool=callgrind
+//! --callgrind-out-file=cg.%p"` the gateway runs under that command, and the
+//! difference of two runs (N and 2N calls) divided by N is the cost of a call.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -75,19 +83,33 @@ impl Gateway {
     /// llm-gateway on `config`: it prints the address it listens on.
     async fn start(config: &std::path::Path) -> Result<Gateway> {
         let started = Instant::now();
-        let mut child = Command::new(gateway_binary()?)
+        // A wrapper command (valgrind) from `LLM_BENCH_WRAP`, for `--calls`.
+        let wrap = std::env::var("LLM_BENCH_WRAP").unwrap_or_default();
+        let mut command = match wrap.split_whitespace().collect::<Vec<_>>().split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(gateway_binary()?);
+                c
+            }
+            None => Command::new(gateway_binary()?),
+        };
+        let mut child = command
             .args(["--config", config.to_str().ok_or("path")?, "--port", "0"])
             .env("LLM_GATEWAY_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().ok_or("stdout")?).read_line(&mut line)?;
-        let url = line
-            .trim()
-            .strip_prefix("llm-gateway listening on ")
-            .ok_or("no address line")?
-            .to_owned();
+        // The address line (a wrapper such as heaptrack may print before it).
+        let mut out = BufReader::new(child.stdout.take().ok_or("stdout")?);
+        let url = loop {
+            let mut line = String::new();
+            if out.read_line(&mut line)? == 0 {
+                return Err("no address line".into());
+            }
+            if let Some(url) = line.trim().strip_prefix("llm-gateway listening on ") {
+                break url.to_owned();
+            }
+        };
         Gateway::ready("llm-gateway", child, url, started, "/health/readiness").await
     }
 
@@ -479,28 +501,44 @@ async fn open_stream(
 }
 
 /// RSS of `gw` with `n` streams open through it (held by the upstream after two events).
+///
+/// Over HTTP/1.1 each stream is a connection: two descriptors in the
+/// gateway and two here (client and upstream). When `fds` (the limit a
+/// process may reach) cannot hold that, the client reaches the gateway over
+/// h2c instead (150 streams per connection, under hyper's 200), so only the
+/// upstream leg takes a descriptor per stream; the line says which.
 async fn open_streams_rss(
     gw: &Gateway,
     upstream: &BenchUpstream,
     n: usize,
     idle: u64,
+    fds: Option<u64>,
 ) -> Result<()> {
     let url = format!("{}/v1/chat/completions", gw.url);
     let hold_body = body("hold", true);
-    let client = gw.client(
-        reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(0),
-        "hold",
-    )?;
+    // Over h2c only to llm-gateway: the other proxies speak HTTP/1.1.
+    let h2 = gw.name == "llm-gateway" && fds.is_some_and(|limit| (2 * n as u64 + 256) > limit);
+    let clients = (0..if h2 { n.div_ceil(150) } else { 1 })
+        .map(|_| {
+            let b = reqwest::Client::builder().no_proxy();
+            // h2: one shared connection per client; HTTP/1.1: one per stream.
+            let b = if h2 {
+                b.http2_prior_knowledge()
+            } else {
+                b.pool_max_idle_per_host(0)
+            };
+            gw.client(b, "hold")
+        })
+        .collect::<Result<Vec<_>>>()?;
     upstream.hold_again();
     // A slow proxy gets two minutes to open them, then reports how many it holds.
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut open = Vec::with_capacity(n);
     while open.len() < n {
+        let client = &clients[open.len() % clients.len()];
         // A proxy that cannot hold `n` (or stops answering) reports how many it held.
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, open_stream(&client, &url, &hold_body)).await {
+        match tokio::time::timeout(left, open_stream(client, &url, &hold_body)).await {
             Ok(Ok(s)) => open.push(s),
             Ok(Err(e)) => {
                 println!("{}: stream {} not opened: {e}", gw.name, open.len() + 1);
@@ -525,8 +563,13 @@ async fn open_streams_rss(
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss = gw.proc_field("VmRSS").unwrap_or(0);
     println!(
-        "{}: RSS with {n} open streams: {:.1} MiB ({:.1} KiB per stream over idle)",
+        "{}: RSS with {n} open streams{}: {:.1} MiB ({:.1} KiB per stream over idle)",
         gw.name,
+        if h2 {
+            " (client over h2c: the open-files limit holds no 2 descriptors per stream)"
+        } else {
+            ""
+        },
         rss as f64 / 1048576.0,
         (rss.saturating_sub(idle)) as f64 / 1024.0 / n as f64
     );
@@ -535,9 +578,74 @@ async fn open_streams_rss(
     Ok(())
 }
 
+/// `--calls N`: N calls at c1 through the gateway, then SIGTERM and wait
+/// for its exit (so a profiler wrapping it writes its counts).
+async fn serve_calls(mut gw: Gateway, n: usize, stream: bool) -> Result<()> {
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let url = format!("{}/v1/chat/completions", gw.url);
+    let body = if stream {
+        body("s", true)
+    } else {
+        body("m", false)
+    };
+    for _ in 0..200 {
+        call_as(&client, &url, &body, MASTER_KEY).await?;
+    }
+    let started = Instant::now();
+    for _ in 0..n {
+        call_as(&client, &url, &body, MASTER_KEY).await?;
+    }
+    println!(
+        "{n} calls in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Command::new("kill")
+        .args(["-TERM", &gw.child.id().to_string()])
+        .status()?;
+    gw.child.wait()?;
+    Ok(())
+}
+
+/// Raise the open-files limit to `want` (the hard limit too, where the
+/// process may: root), else the soft limit to the hard one. The held streams
+/// take two descriptors here (client and upstream) and two in the gateway,
+/// which inherits the limit. Returns the soft limit in force.
+fn raise_open_files_limit(want: u64) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let hard = limit.maximum.unwrap_or(u64::MAX);
+        if hard < want {
+            let raised = Rlimit {
+                current: Some(want),
+                maximum: Some(want),
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                return Some(want);
+            }
+        }
+        let soft = Rlimit {
+            current: Some(hard.min(want.max(limit.current.unwrap_or(0)))),
+            maximum: limit.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, soft);
+        getrlimit(Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = want;
+        None
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    let calls = args
+        .iter()
+        .position(|a| a == "--calls")
+        .and_then(|i| args.get(i + 1)?.parse::<usize>().ok());
     let quick = args.iter().any(|a| a == "--quick");
     let litellm = args
         .iter()
@@ -550,8 +658,10 @@ async fn main() -> Result<()> {
     let (per_level, rounds, streams_held) = if quick {
         (400, 2, 1000)
     } else {
-        (4000, 4, 9000)
+        (4000, 4, 10_000)
     };
+    // Two descriptors per held stream in this process, two in the gateway.
+    let fds = raise_open_files_limit(4 * streams_held as u64 + 1024);
     let events: Vec<bytes::Bytes> = fixtures::openai_sse_events(20);
     let routes = Routes::new()
         .route(
@@ -565,6 +675,13 @@ async fn main() -> Result<()> {
         );
     let upstream = BenchUpstream::start(routes)?;
     let config = write_config(&upstream, &std::env::temp_dir())?;
+    if let Some(n) = calls {
+        let gw = Gateway::start(&config).await?;
+        let stream = args.iter().any(|a| a == "--stream");
+        let served = serve_calls(gw, n, stream).await;
+        let _ = std::fs::remove_file(&config);
+        return served;
+    }
     let mut proxies = vec![Gateway::start(&config).await?];
     if let Some(bin) = &litellm {
         proxies.push(Gateway::litellm(bin, &config).await?);
@@ -577,9 +694,10 @@ async fn main() -> Result<()> {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     println!(
-        "llm-gateway benchmark ({})\n{}",
+        "llm-gateway benchmark ({})\n{}\nopen-files limit: {}",
         if quick { "quick" } else { "full" },
-        machine()
+        machine(),
+        fds.map_or("unlimited".to_owned(), |n| n.to_string())
     );
     let idle: Vec<u64> = proxies
         .iter()
@@ -616,6 +734,12 @@ async fn main() -> Result<()> {
         )
         .await?;
     }
+    if args.iter().any(|a| a == "--rss-only") {
+        // Only the memory rows (idle above, open streams below).
+        open_streams_rss(&proxies[0], &upstream, streams_held, idle[0], fds).await?;
+        let _ = std::fs::remove_file(&config);
+        return Ok(());
+    }
     latency_table(&client, &direct, &proxies, per_level, rounds).await?;
     println!();
     ttft_rows(
@@ -626,7 +750,7 @@ async fn main() -> Result<()> {
     )
     .await?;
     for (p, rss) in proxies.iter().zip(&idle) {
-        open_streams_rss(p, &upstream, streams_held, *rss).await?;
+        open_streams_rss(p, &upstream, streams_held, *rss, fds).await?;
     }
     governance_rows(&client, &direct, &proxies[0], &upstream, per_level, rounds).await?;
     let _ = std::fs::remove_file(&config);

@@ -26,6 +26,16 @@ pub mod openai_responses;
 pub mod ops;
 pub(crate) mod sse;
 
+/// A JSON body passed on as the upstream sent it (same-dialect passthrough).
+pub(crate) fn json_body(body: bytes::Bytes) -> axum::response::Response {
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// Every ingress route.
 pub fn routes() -> Router<SharedState> {
     Router::new()

@@ -50,6 +50,44 @@ pub struct ChatStream {
     meta: ResponseMeta,
     /// The request's model, for a collected answer whose stream named none.
     request_model: String,
+    /// The frames kept for [`ChatStream::take_frames`].
+    tap: Option<FrameTap>,
+}
+
+/// The frames of a stream as the upstream sent them, kept for a call that
+/// asked for the provider's format ([`ChatOptions::keep_wire`](crate::ChatOptions::keep_wire)):
+/// the reader adds each frame once the wire format has parsed it without
+/// error, the consumer takes them in order ([`ChatStream::take_frames`]).
+/// A frame is added before its events reach the consumer, so the frames
+/// taken after an event include the one that carried it.
+#[derive(Clone)]
+pub(crate) struct FrameTap {
+    format: &'static str,
+    frames: Arc<std::sync::Mutex<Vec<Frame>>>,
+}
+
+impl FrameTap {
+    pub(crate) fn new(format: &'static str) -> Self {
+        FrameTap {
+            format,
+            frames: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Frame>> {
+        // Nothing panics while holding the lock; a poisoned one is still consistent.
+        self.frames
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for FrameTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameTap")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ChatStream {
@@ -72,6 +110,7 @@ impl ChatStream {
             finished: false,
             meta: ResponseMeta::default(),
             request_model: String::new(),
+            tap: None,
         }
     }
 
@@ -110,6 +149,7 @@ impl ChatStream {
             driver.observed = Some(Box::default());
         }
         let request_model = driver.ctx.model.clone();
+        let tap = driver.setup.tap.clone();
         match source {
             StreamSource::Body(response) => {
                 driver.body = Some(response.bytes_stream().boxed());
@@ -117,7 +157,8 @@ impl ChatStream {
                 // `read_ahead`); inline where no tokio runtime is at hand.
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                     let name = Cow::Borrowed(P::SPEC.name);
-                    let stream = ChatStream::named(name, read_ahead(driver, &runtime));
+                    let mut stream = ChatStream::named(name, read_ahead(driver, &runtime));
+                    stream.tap = tap;
                     return stream.with_request_model(request_model);
                 }
             }
@@ -127,7 +168,9 @@ impl ChatStream {
             let item = d.next_event().await?;
             Some((item, d))
         });
-        ChatStream::named(Cow::Borrowed(P::SPEC.name), stream).with_request_model(request_model)
+        let mut stream = ChatStream::named(Cow::Borrowed(P::SPEC.name), stream);
+        stream.tap = tap;
+        stream.with_request_model(request_model)
     }
 
     /// The model a collected answer gets when its stream named none.
@@ -153,6 +196,7 @@ impl ChatStream {
         let dropped_params = mem::take(&mut self.dropped_params);
         let meta = mem::take(&mut self.meta);
         let request_model = mem::take(&mut self.request_model);
+        let tap = self.tap.clone();
         ChatStream {
             inner: Box::pin(wrap(self)),
             provider,
@@ -160,6 +204,25 @@ impl ChatStream {
             finished: false,
             meta,
             request_model,
+            tap,
+        }
+    }
+
+    /// The wire format whose frames this stream keeps
+    /// ([`ChatOptions::keep_wire`](crate::ChatOptions::keep_wire)); `None`
+    /// when it keeps none (not asked, another format served the call, or the
+    /// upstream answered the stream with one JSON document).
+    pub fn wire_format(&self) -> Option<&'static str> {
+        self.tap.as_ref().map(|t| t.format)
+    }
+
+    /// Move the frames read so far, in the upstream's order, to `into`:
+    /// each frame the wire format parsed without error (a frame it failed on
+    /// ends the stream with that error instead), up to the terminator.
+    /// Nothing when the stream keeps no frames.
+    pub fn take_frames(&self, into: &mut Vec<Frame>) {
+        if let Some(tap) = &self.tap {
+            into.append(&mut tap.lock());
         }
     }
 
@@ -255,6 +318,8 @@ pub(crate) struct StreamSetup {
     pub(crate) attempts: u32,
     /// When the call started.
     pub(crate) called: Instant,
+    /// Where the frames go when the call keeps them.
+    pub(crate) tap: Option<FrameTap>,
 }
 
 /// The owned parts of a [`RequestContext`], for parsing a whole body later.
@@ -406,6 +471,9 @@ impl<P: Provider> Driver<P> {
                     .wire()
                     .parse_stream_event(&frame, &mut self.state, &mut self.scratch);
             self.emit();
+            if let (Ok(_), Some(tap)) = (&parsed, &self.setup.tap) {
+                tap.lock().push(frame);
+            }
             match parsed {
                 Ok(Control::Continue) => {}
                 Ok(Control::Done) => self.done = true,

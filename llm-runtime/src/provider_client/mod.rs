@@ -9,6 +9,7 @@ mod operations;
 mod outcome;
 
 pub use chat_stream::ChatStream;
+use chat_stream::FrameTap;
 use chat_stream::{OwnedContext, StreamSetup, StreamSource};
 pub use object_safe::LlmProvider;
 pub(crate) use outcome::Outcome;
@@ -35,6 +36,11 @@ use crate::types::{
     ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ModelInfo,
     UnsupportedParamPolicy,
 };
+
+/// The format whose wire bytes `options` asks to keep, when `P` speaks it.
+fn kept_format<P: Provider>(options: &ChatOptions) -> Option<&'static str> {
+    P::SPEC.dialect.filter(|d| options.keep_wire == Some(*d))
+}
 
 /// A connected provider. Cheap to clone; all clones share one connection pool.
 ///
@@ -156,6 +162,9 @@ impl<P: Provider> ProviderClient<P> {
             response.dropped_params = dropped;
             response.meta = sent.meta;
             response.meta.latency = called.elapsed();
+            if let Some(format) = kept_format::<P>(options) {
+                response.meta.wire = Some(crate::types::WireAnswer::new(format, body));
+            }
             record_response(&response);
             completed(&hooks, P::SPEC.name, &request.model, &response, false);
             tracing::info!(latency_ms = millis(response.meta.latency), "chat done");
@@ -202,6 +211,14 @@ impl<P: Provider> ProviderClient<P> {
                     &hooks,
                 )
                 .await?;
+            let (source, tap) = match sent.answer {
+                Answer::Stream(response) => (
+                    StreamSource::Body(response),
+                    kept_format::<P>(options).map(FrameTap::new),
+                ),
+                // One JSON document has no frames to keep: the caller renders it.
+                Answer::Body { body, .. } => (StreamSource::Whole(body), None),
+            };
             let setup = StreamSetup {
                 format: self.provider.wire().stream_format(),
                 max_line: self.max_line,
@@ -211,10 +228,7 @@ impl<P: Provider> ProviderClient<P> {
                 hooks: hooks.clone(),
                 attempts: sent.meta.attempts,
                 called,
-            };
-            let source = match sent.answer {
-                Answer::Stream(response) => StreamSource::Body(response),
-                Answer::Body { body, .. } => StreamSource::Whole(body),
+                tap,
             };
             let ctx = OwnedContext::new(&P::SPEC, &request.model);
             Ok(

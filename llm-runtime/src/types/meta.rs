@@ -43,6 +43,10 @@ pub struct ResponseMeta {
     /// the price counts (a transcript without its duration). A chat's cost
     /// is [`catalog::response_cost`](crate::catalog::response_cost).
     pub cost_usd: Option<f64>,
+    /// The answer's body as the upstream sent it, when the call asked for
+    /// the provider's format ([`ChatOptions::keep_wire`](crate::ChatOptions::keep_wire)).
+    /// A streamed answer keeps its frames instead ([`ChatStream::take_frames`](crate::ChatStream::take_frames)).
+    pub wire: Option<super::native::WireAnswer>,
 }
 
 impl PartialEq for ResponseMeta {

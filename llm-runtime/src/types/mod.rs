@@ -33,7 +33,7 @@ pub use meta::{
     FallbackClass, RateLimit, RateLimits, ResponseMeta, RouteOutcome, RouteStep, RoutingTrace,
 };
 pub use moderation::{ModerationInput, ModerationRequest, ModerationResponse, ModerationResult};
-pub use native::NativeBody;
+pub use native::{NativeBody, WireAnswer};
 pub(crate) use operation_table::operation_table;
 pub use param::{Param, Params};
 pub use reasoning::{CacheBreakpoint, CacheTtl, ReasoningAnchor, ReasoningBlock};

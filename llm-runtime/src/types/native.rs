@@ -1,5 +1,6 @@
 //! A request's fields as the caller wrote them in one wire format, for the
-//! dialect of that format to send unchanged (a gateway's same-dialect passthrough).
+//! dialect of that format to send unchanged, and an answer's body as the
+//! upstream sent it (a gateway's same-dialect passthrough, both ways).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -68,5 +69,37 @@ impl NativeBody {
 impl PartialEq for NativeBody {
     fn eq(&self, other: &Self) -> bool {
         self.format == other.format && self.fields.get() == other.fields.get()
+    }
+}
+
+/// An answer's body as the upstream sent it, kept for a call that asked for
+/// its format with [`ChatOptions::keep_wire`](crate::ChatOptions::keep_wire)
+/// when the provider that served it speaks that format
+/// ([`ResponseMeta::wire`](crate::types::ResponseMeta::wire)): a gateway
+/// whose caller speaks the same format passes it on unchanged (signed
+/// thinking, cache markers, fields this runtime does not know yet).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct WireAnswer {
+    /// The wire format: the provider's dialect (`"openai"`, `"anthropic"`, `"openai_responses"`).
+    pub format: &'static str,
+    /// The body, byte for byte.
+    pub body: bytes::Bytes,
+}
+
+impl WireAnswer {
+    /// The body `body` in the wire format `format`.
+    pub fn new(format: &'static str, body: bytes::Bytes) -> Self {
+        WireAnswer { format, body }
+    }
+}
+
+/// The format and size only: the body is the answer's content.
+impl std::fmt::Debug for WireAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireAnswer")
+            .field("format", &self.format)
+            .field("bytes", &self.body.len())
+            .finish()
     }
 }

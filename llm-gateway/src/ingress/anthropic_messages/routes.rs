@@ -43,7 +43,12 @@ async fn messages(
         match call::chat_stream(&state, ROUTE, &model, parsed.chat).await {
             Ok(observed) => {
                 let headers = observed.headers();
-                let body = Body::from_stream(sse(observed, MessagesStream::new(&model)));
+                let body = if observed.wire_format().is_some() {
+                    let pass = MessagesPass(MessagesStream::new(&model));
+                    Body::from_stream(crate::ingress::sse::passthrough(observed, pass))
+                } else {
+                    Body::from_stream(sse(observed, MessagesStream::new(&model)))
+                };
                 let mut response = Response::new(body);
                 response.headers_mut().extend(headers);
                 let h = response.headers_mut();
@@ -62,7 +67,10 @@ async fn messages(
     } else {
         let (result, record) = call::chat(&state, ROUTE, &model, parsed.chat).await;
         let response = match result {
-            Ok(answer) => axum::Json(response::message(&answer, &model)).into_response(),
+            Ok(answer) => match call::same_dialect_body(ROUTE, &answer) {
+                Some(body) => crate::ingress::json_body(body.clone()),
+                None => axum::Json(response::message(&answer, &model)).into_response(),
+            },
             Err(e) => into_response(&e),
         };
         with_headers(response, &record)
@@ -96,6 +104,22 @@ async fn count(State(state): State<SharedState>, body: Result<Bytes, BytesReject
 fn with_headers(mut response: Response, record: &CallRecord) -> Response {
     response.headers_mut().extend(record.headers());
     response
+}
+
+/// A same-dialect stream: every frame as the upstream sent it; an error
+/// met mid-stream is Anthropic's `error` event.
+struct MessagesPass(MessagesStream);
+
+impl crate::ingress::sse::PassOn for MessagesPass {
+    fn keep(&self, _frame: &llm_runtime::stream::Frame) -> bool {
+        true
+    }
+
+    fn error(&mut self, error: &GatewayError, _last: Option<&llm_runtime::stream::Frame>) -> Bytes {
+        let mut out = Vec::with_capacity(1);
+        self.0.error(error, &mut out);
+        out.pop().unwrap_or_default()
+    }
 }
 
 /// The SSE body of `events`: each event's frames as it comes (a slow reader

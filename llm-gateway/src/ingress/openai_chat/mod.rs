@@ -47,8 +47,15 @@ async fn chat_completions(
         match call::chat_stream(&state, "chat_completions", &model, parsed.request).await {
             Ok(observed) => {
                 let headers = observed.headers();
-                let encoder = ChunkEncoder::new(&model, parsed.include_usage);
-                let body = Body::from_stream(sse(observed, encoder));
+                let body = if observed.wire_format().is_some() {
+                    let pass = stream::ChatPass {
+                        include_usage: parsed.include_usage,
+                    };
+                    Body::from_stream(super::sse::passthrough(observed, pass))
+                } else {
+                    let encoder = ChunkEncoder::new(&model, parsed.include_usage);
+                    Body::from_stream(sse(observed, encoder))
+                };
                 let mut response = Response::new(body);
                 response.headers_mut().extend(headers);
                 let h = response.headers_mut();
@@ -67,7 +74,10 @@ async fn chat_completions(
     } else {
         let (result, record) = call::chat(&state, "chat_completions", &model, parsed.request).await;
         let response = match result {
-            Ok(answer) => axum::Json(render_response(&answer, &model)).into_response(),
+            Ok(answer) => match call::same_dialect_body("chat_completions", &answer) {
+                Some(body) => super::json_body(body.clone()),
+                None => axum::Json(render_response(&answer, &model)).into_response(),
+            },
             Err(e) => e.into_response(),
         };
         with_headers(response, &record)

@@ -140,6 +140,40 @@ fn frame(body: &Value) -> Bytes {
     Bytes::from(out)
 }
 
+/// A same-dialect stream: every frame as the upstream sent it, but the
+/// usage chunk (empty `choices`) when the caller did not ask for it (the
+/// runtime always asks the upstream, for the metrics and the bill).
+#[derive(Debug)]
+pub(super) struct ChatPass {
+    /// `stream_options.include_usage: true`.
+    pub(super) include_usage: bool,
+}
+
+impl crate::ingress::sse::PassOn for ChatPass {
+    fn keep(&self, frame: &llm_runtime::stream::Frame) -> bool {
+        self.include_usage || !usage_chunk(&frame.data)
+    }
+
+    fn error(&mut self, error: &GatewayError, _last: Option<&llm_runtime::stream::Frame>) -> Bytes {
+        frame(&error.openai_body())
+    }
+}
+
+/// Whether `data` is the usage chunk: `usage` set and `choices` empty.
+fn usage_chunk(data: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Chunk {
+        #[serde(default)]
+        choices: Option<Vec<serde::de::IgnoredAny>>,
+        #[serde(default)]
+        usage: Option<serde::de::IgnoredAny>,
+    }
+    // Only a chunk that names `usage` is read again.
+    data.contains("\"usage\"")
+        && serde_json::from_str::<Chunk>(data)
+            .is_ok_and(|c| c.usage.is_some() && c.choices.is_some_and(|c| c.is_empty()))
+}
+
 /// The SSE body of `events` (an [`ObservedStream`](crate::call::ObservedStream)
 /// in the gateway): each event is pulled only when the previous frames were taken.
 pub fn sse<S>(

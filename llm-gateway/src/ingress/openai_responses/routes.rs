@@ -41,8 +41,13 @@ async fn responses(
         match call::chat_stream(&state, ROUTE, &model, parsed.chat).await {
             Ok(observed) => {
                 let headers = observed.headers();
-                let encoder = ResponsesStream::new(&model, parsed.echo);
-                let mut response = Response::new(Body::from_stream(sse(observed, encoder)));
+                let body = if observed.wire_format().is_some() {
+                    Body::from_stream(crate::ingress::sse::passthrough(observed, ResponsesPass))
+                } else {
+                    let encoder = ResponsesStream::new(&model, parsed.echo);
+                    Body::from_stream(sse(observed, encoder))
+                };
+                let mut response = Response::new(body);
                 response.headers_mut().extend(headers);
                 let h = response.headers_mut();
                 h.insert(
@@ -60,9 +65,11 @@ async fn responses(
     } else {
         let (result, record) = call::chat(&state, ROUTE, &model, parsed.chat).await;
         let response = match result {
-            Ok(answer) => {
-                axum::Json(response::response_object(&answer, &model, &parsed.echo)).into_response()
-            }
+            Ok(answer) => match call::same_dialect_body(ROUTE, &answer) {
+                Some(body) => crate::ingress::json_body(body.clone()),
+                None => axum::Json(response::response_object(&answer, &model, &parsed.echo))
+                    .into_response(),
+            },
             Err(e) => e.into_response(),
         };
         with_headers(response, &record)
@@ -72,6 +79,34 @@ async fn responses(
 fn with_headers(mut response: Response, record: &CallRecord) -> Response {
     response.headers_mut().extend(record.headers());
     response
+}
+
+/// A same-dialect stream: every frame as the upstream sent it; an error
+/// met mid-stream is the Responses `error` event, numbered after the last
+/// frame forwarded.
+struct ResponsesPass;
+
+impl crate::ingress::sse::PassOn for ResponsesPass {
+    fn keep(&self, _frame: &llm_runtime::stream::Frame) -> bool {
+        true
+    }
+
+    fn error(&mut self, error: &GatewayError, last: Option<&llm_runtime::stream::Frame>) -> Bytes {
+        #[derive(serde::Deserialize)]
+        struct Numbered {
+            sequence_number: Option<u64>,
+        }
+        let next = last
+            .and_then(|f| serde_json::from_str::<Numbered>(&f.data).ok())
+            .and_then(|n| n.sequence_number)
+            .map_or(0, |n| n + 1);
+        let code = error.code.as_deref().unwrap_or(error.kind);
+        let data = serde_json::json!({
+            "type": "error", "code": code, "message": error.message, "param": null,
+            "sequence_number": next,
+        });
+        crate::ingress::sse::sse_event("error", &data)
+    }
 }
 
 /// The SSE body of `events`: each event's frames as it comes, then the
