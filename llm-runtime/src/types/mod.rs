@@ -13,6 +13,7 @@ mod reasoning;
 mod request;
 mod rerank;
 mod response;
+mod setters;
 mod speech;
 mod stream_event;
 mod transcription;
@@ -43,6 +44,7 @@ pub use request::{
 };
 pub use rerank::{RerankRequest, RerankResponse, RerankResult};
 pub use response::{ChatResponse, FinishReason, ModelInfo};
+pub(crate) use setters::setters;
 pub use speech::{AudioFormat, SpeechRequest};
 pub use stream_event::StreamEvent;
 pub use transcription::{

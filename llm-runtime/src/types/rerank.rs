@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::setters::setters;
 use super::usage::Usage;
 use crate::error::{Error, Result};
 
@@ -48,22 +49,13 @@ impl RerankRequest {
         }
     }
 
-    /// Keep only the `n` most relevant documents.
-    pub fn top_n(mut self, n: u32) -> Self {
-        self.top_n = Some(n);
-        self
-    }
-
-    /// Return the documents' texts with their scores.
-    pub fn return_documents(mut self, yes: bool) -> Self {
-        self.return_documents = yes;
-        self
-    }
-
-    /// Cut each document to `n` tokens.
-    pub fn max_tokens_per_doc(mut self, n: u32) -> Self {
-        self.max_tokens_per_doc = Some(n);
-        self
+    setters! {
+        /// Keep only the `n` most relevant documents.
+        top_n(n: u32) { top_n = Some(n) }
+        /// Return the documents' texts with their scores.
+        return_documents(yes: bool) { return_documents = yes }
+        /// Cut each document to `n` tokens.
+        max_tokens_per_doc(n: u32) { max_tokens_per_doc = Some(n) }
     }
 
     /// A request that cannot be sent as it is: no query or no documents.

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::setters::setters;
 use crate::error::{Error, Result};
 
 /// The audio format of generated speech.
@@ -89,22 +90,13 @@ impl SpeechRequest {
         }
     }
 
-    /// The audio format.
-    pub fn format(mut self, format: AudioFormat) -> Self {
-        self.response_format = Some(format);
-        self
-    }
-
-    /// The speed.
-    pub fn speed(mut self, speed: f32) -> Self {
-        self.speed = Some(speed);
-        self
-    }
-
-    /// How to speak.
-    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
-        self.instructions = Some(instructions.into());
-        self
+    setters! {
+        /// The audio format.
+        format(format: AudioFormat) { response_format = Some(format) }
+        /// The speed.
+        speed(speed: f32) { speed = Some(speed) }
+        /// How to speak.
+        instructions(instructions: impl Into<String>) { instructions = Some(instructions.into()) }
     }
 
     /// A request that cannot be sent: no text, no voice, a speed out of 0.25..=4.

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::setters::setters;
 use super::upload::FileUpload;
 use super::usage::Usage;
 use crate::error::{Error, Result};
@@ -118,34 +119,17 @@ impl TranscriptionRequest {
         }
     }
 
-    /// Translate into English instead of transcribing.
-    pub fn translate(mut self) -> Self {
-        self.task = TranscriptionTask::Translate;
-        self
-    }
-
-    /// The spoken language.
-    pub fn language(mut self, language: impl Into<String>) -> Self {
-        self.language = Some(language.into());
-        self
-    }
-
-    /// A prompt.
-    pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
-        self.prompt = Some(prompt.into());
-        self
-    }
-
-    /// The answer's format.
-    pub fn format(mut self, format: TranscriptFormat) -> Self {
-        self.response_format = format;
-        self
-    }
-
-    /// The temperature.
-    pub fn temperature(mut self, temperature: f32) -> Self {
-        self.temperature = Some(temperature);
-        self
+    setters! {
+        /// Translate into English instead of transcribing.
+        translate() { task = TranscriptionTask::Translate }
+        /// The spoken language.
+        language(language: impl Into<String>) { language = Some(language.into()) }
+        /// A prompt.
+        prompt(prompt: impl Into<String>) { prompt = Some(prompt.into()) }
+        /// The answer's format.
+        format(format: TranscriptFormat) { response_format = format }
+        /// The temperature.
+        temperature(temperature: f32) { temperature = Some(temperature) }
     }
 
     /// Ask for timestamps (needs [`TranscriptFormat::VerboseJson`]).
