@@ -36,3 +36,40 @@ macro_rules! setters {
 }
 
 pub(crate) use setters;
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    #[derive(Debug, Default, PartialEq)]
+    struct Target {
+        limit: Option<u32>,
+        names: Vec<String>,
+        strict: bool,
+    }
+
+    // The macro writes `pub fn` (the builders it serves are public); this type is private.
+    #[allow(unreachable_pub)]
+    impl Target {
+        setters! {
+            /// Sets.
+            limit(n: u32) { limit = Some(n) }
+            /// Pushes, converting.
+            name(name: impl Into<String>) { names.push(name.into()) }
+            /// Takes no argument.
+            strict() { strict = true }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn each_setter_changes_only_its_field(n in any::<u32>(), names in proptest::collection::vec(".{0,8}", 0..4)) {
+            let mut built = Target::default().limit(n);
+            for name in &names {
+                built = built.name(name.as_str());
+            }
+            prop_assert_eq!(&built, &Target { limit: Some(n), names: names.clone(), strict: false });
+            prop_assert_eq!(built.strict(), Target { limit: Some(n), names, strict: true });
+        }
+    }
+}
