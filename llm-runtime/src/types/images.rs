@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::in_range;
 use super::setters::setters;
 use super::upload::FileUpload;
 use super::usage::Usage;
@@ -133,14 +134,7 @@ fn check_prompt_and_n(prompt: &str, options: &ImageOptions) -> Result<()> {
     if prompt.trim().is_empty() {
         return Err(Error::invalid_request("an image request needs a prompt"));
     }
-    if let Some(n) = options.n
-        && !(1..=10).contains(&n)
-    {
-        return Err(Error::invalid_request(format!(
-            "n must be between 1 and 10, got {n}"
-        )));
-    }
-    Ok(())
+    in_range("n", options.n, 1..=10)
 }
 
 /// A request to edit images (OpenAI's `/images/edits`, sent as multipart):

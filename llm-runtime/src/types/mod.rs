@@ -1,6 +1,7 @@
 //! The unified request, response and stream types shared by every provider.
 
 mod batch;
+mod check;
 mod embedding;
 mod images;
 mod message;

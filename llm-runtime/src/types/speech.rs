@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::in_range;
 use super::setters::setters;
 use crate::error::{Error, Result};
 
@@ -110,13 +111,6 @@ impl SpeechRequest {
         if self.voice.trim().is_empty() {
             return Err(Error::invalid_request("a speech request needs a voice"));
         }
-        if let Some(speed) = self.speed
-            && !(0.25..=4.0).contains(&speed)
-        {
-            return Err(Error::invalid_request(format!(
-                "speed must be between 0.25 and 4.0, got {speed}"
-            )));
-        }
-        Ok(())
+        in_range("speed", self.speed, 0.25..=4.0)
     }
 }

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::in_range;
 use super::setters::setters;
 use super::upload::FileUpload;
 use super::usage::Usage;
@@ -165,14 +166,7 @@ impl TranscriptionRequest {
                 "a translation takes no language and no timestamps",
             ));
         }
-        if let Some(t) = self.temperature
-            && !(0.0..=1.0).contains(&t)
-        {
-            return Err(Error::invalid_request(format!(
-                "temperature must be between 0 and 1, got {t}"
-            )));
-        }
-        Ok(())
+        in_range("temperature", self.temperature, 0.0..=1.0)
     }
 }
 
