@@ -18,7 +18,7 @@ pub struct BatchItem {
 /// Anthropic's Message Batches).
 ///
 /// ```
-/// use llm_runtime::{BatchRequest, ChatRequest};
+/// use llm_runtime::types::{BatchRequest, ChatRequest};
 /// let batch = BatchRequest::new()
 ///     .item("q1", ChatRequest::new("gpt-4o-mini").user("2+2?"))
 ///     .item("q2", ChatRequest::new("gpt-4o-mini").user("3+3?"));

@@ -1,4 +1,4 @@
-//! Checks the operation requests' `validate` methods share.
+//! Checks the operation types share: a request's bounds, an answer's indices.
 
 use std::fmt::Display;
 use std::ops::RangeInclusive;
@@ -23,6 +23,31 @@ pub(super) fn in_range<T: PartialOrd + Display>(
     }
 }
 
+/// The answer's `indices` each point at one of the `count` items sent, none
+/// twice; otherwise what is wrong, `label` naming an index (`vector index`)
+/// and `items` what was sent (`input`). Embeddings and rerank answers both
+/// number their entries by the request's positions.
+pub(super) fn distinct_indices(
+    indices: impl IntoIterator<Item = usize>,
+    count: usize,
+    label: &str,
+    items: &str,
+) -> std::result::Result<(), String> {
+    let mut seen = vec![false; count];
+    for index in indices {
+        match seen.get_mut(index) {
+            None => {
+                return Err(format!(
+                    "{label} {index} is out of range for {count} {items}(s)"
+                ));
+            }
+            Some(true) => return Err(format!("{label} {index} appears twice")),
+            Some(slot) => *slot = true,
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +65,23 @@ mod tests {
                     prop_assert_eq!(e.message(), format!("n must be between 1 and 10, got {v}"));
                 }
                 _ => prop_assert!(checked.is_ok()),
+            }
+        }
+
+        #[test]
+        fn indices_pass_only_when_in_range_and_distinct(
+            indices in proptest::collection::vec(0usize..8, 0..8),
+            count in 0usize..8,
+        ) {
+            let checked = distinct_indices(indices.iter().copied(), count, "index", "document");
+            let first_bad = indices.iter().enumerate().find(|&(at, &i)| i >= count || indices[..at].contains(&i));
+            match first_bad {
+                None => prop_assert_eq!(checked, Ok(())),
+                Some((_, &i)) if i >= count => prop_assert_eq!(
+                    checked,
+                    Err(format!("index {i} is out of range for {count} document(s)"))
+                ),
+                Some((_, &i)) => prop_assert_eq!(checked, Err(format!("index {i} appears twice"))),
             }
         }
     }

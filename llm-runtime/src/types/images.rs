@@ -65,7 +65,7 @@ pub struct ImageOptions {
 /// A request to generate images from a prompt (OpenAI's `/images/generations`).
 ///
 /// ```
-/// use llm_runtime::{ImageRequest, ImageResponseFormat};
+/// use llm_runtime::types::{ImageRequest, ImageResponseFormat};
 /// let request = ImageRequest::new("dall-e-3", "A watercolor fox")
 ///     .size("1024x1024")
 ///     .response_format(ImageResponseFormat::B64Json);

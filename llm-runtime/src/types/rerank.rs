@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::distinct_indices;
 use super::setters::setters;
 use super::usage::Usage;
 use crate::error::{Error, Result};
@@ -123,7 +124,8 @@ impl RerankResponse {
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode), naming the mismatch.
     ///
     /// ```
-    /// use llm_runtime::{ErrorKind, RerankRequest, RerankResponse, RerankResult};
+    /// use llm_runtime::ErrorKind;
+    /// use llm_runtime::types::{RerankRequest, RerankResponse, RerankResult};
     /// let request = RerankRequest::new("m", "q", ["a", "b"]).return_documents(true);
     /// let answer = |results: Vec<(usize, f64)>| RerankResponse {
     ///     id: None, model: "m".into(), provider: "p".into(), usage: None, search_units: None,
@@ -144,21 +146,12 @@ impl RerankResponse {
                 "the rerank answer does not match the request: {what}"
             )))
         };
-        let mut seen = vec![false; count];
-        for result in &self.results {
-            match seen.get_mut(result.index) {
-                None => {
-                    return mismatch(format!(
-                        "index {} is out of range for {count} document(s)",
-                        result.index
-                    ));
-                }
-                Some(true) => return mismatch(format!("index {} appears twice", result.index)),
-                Some(slot) => *slot = true,
-            }
-            if !result.relevance_score.is_finite() {
-                return mismatch(format!("index {} has no finite score", result.index));
-            }
+        let indices = self.results.iter().map(|r| r.index);
+        if let Err(what) = distinct_indices(indices, count, "index", "document") {
+            return mismatch(what);
+        }
+        if let Some(result) = self.results.iter().find(|r| !r.relevance_score.is_finite()) {
+            return mismatch(format!("index {} has no finite score", result.index));
         }
         let most = request.top_n.map_or(count, |n| {
             usize::try_from(n).unwrap_or(usize::MAX).min(count)

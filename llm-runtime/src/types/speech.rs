@@ -51,7 +51,7 @@ impl AudioFormat {
 /// A request to turn text into speech (OpenAI's `/audio/speech`).
 ///
 /// ```
-/// use llm_runtime::{AudioFormat, SpeechRequest};
+/// use llm_runtime::types::{AudioFormat, SpeechRequest};
 /// let request = SpeechRequest::new("gpt-4o-mini-tts", "alloy", "Hello there")
 ///     .format(AudioFormat::Opus)
 ///     .speed(1.25);

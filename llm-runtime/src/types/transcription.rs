@@ -76,7 +76,7 @@ pub enum TranscriptionTask {
 /// `/audio/translations`, sent as multipart; Groq's are the same).
 ///
 /// ```
-/// use llm_runtime::{FileUpload, TimestampGranularity, TranscriptFormat, TranscriptionRequest};
+/// use llm_runtime::types::{FileUpload, TimestampGranularity, TranscriptFormat, TranscriptionRequest};
 /// let audio = FileUpload::new("talk.mp3", "audio/mpeg", vec![0u8; 16]);
 /// let request = TranscriptionRequest::new("whisper-1", audio)
 ///     .language("en")
