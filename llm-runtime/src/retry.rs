@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
+use crate::types::setters;
 
 /// Retry settings.
 ///
@@ -49,28 +50,15 @@ impl RetryPolicy {
         }
     }
 
-    /// Set the number of retries.
-    pub fn max_retries(mut self, n: u32) -> Self {
-        self.max_retries = n;
-        self
-    }
-
-    /// Set the first backoff cap.
-    pub fn initial_backoff(mut self, d: Duration) -> Self {
-        self.initial_backoff = d;
-        self
-    }
-
-    /// Set the backoff ceiling.
-    pub fn max_backoff(mut self, d: Duration) -> Self {
-        self.max_backoff = d;
-        self
-    }
-
-    /// Set the longest honoured `Retry-After`.
-    pub fn max_retry_after(mut self, d: Duration) -> Self {
-        self.max_retry_after = d;
-        self
+    setters! {
+        /// Set the number of retries.
+        max_retries(n: u32) { max_retries = n }
+        /// Set the first backoff cap.
+        initial_backoff(d: Duration) { initial_backoff = d }
+        /// Set the backoff ceiling.
+        max_backoff(d: Duration) { max_backoff = d }
+        /// Set the longest honoured `Retry-After`.
+        max_retry_after(d: Duration) { max_retry_after = d }
     }
 
     /// The backoff ceiling before the `retry`-th retry (1-based): `initial * 2^(retry-1)`, capped.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::exchange::Deadline;
 use crate::error::{Error, ErrorKind, Result};
+use crate::types::setters;
 
 /// How often a job is checked: the first wait, the factor each wait grows
 /// by, and the longest wait.
@@ -37,16 +38,11 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
-    /// The first wait.
-    pub fn initial(mut self, wait: Duration) -> Self {
-        self.initial = wait;
-        self
-    }
-
-    /// The longest wait.
-    pub fn max(mut self, wait: Duration) -> Self {
-        self.max = wait;
-        self
+    setters! {
+        /// The first wait.
+        initial(wait: Duration) { initial = wait }
+        /// The longest wait.
+        max(wait: Duration) { max = wait }
     }
 
     /// The factor each wait grows by (at least 1).

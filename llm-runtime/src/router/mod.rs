@@ -83,28 +83,15 @@
 /// its [`Limits`] in a `limits` field); `$scope` ends each setter's doc.
 macro_rules! limit_setters {
     ($scope:literal) => {
-        #[doc = concat!("Requests per minute", $scope, ".")]
-        pub fn rpm(mut self, rpm: u64) -> Self {
-            self.limits.rpm = Some(rpm);
-            self
-        }
-
-        #[doc = concat!("Tokens per minute", $scope, ".")]
-        pub fn tpm(mut self, tpm: u64) -> Self {
-            self.limits.tpm = Some(tpm);
-            self
-        }
-
-        #[doc = concat!("Calls in flight at once", $scope, ".")]
-        pub fn max_in_flight(mut self, n: u64) -> Self {
-            self.limits.max_in_flight = Some(n);
-            self
-        }
-
-        /// Refuse calls when the shared state is unreachable (see [`Limits::fail_open`]).
-        pub fn fail_closed(mut self) -> Self {
-            self.limits.fail_open = false;
-            self
+        crate::types::setters! {
+            #[doc = concat!("Requests per minute", $scope, ".")]
+            rpm(rpm: u64) { limits.rpm = Some(rpm) }
+            #[doc = concat!("Tokens per minute", $scope, ".")]
+            tpm(tpm: u64) { limits.tpm = Some(tpm) }
+            #[doc = concat!("Calls in flight at once", $scope, ".")]
+            max_in_flight(n: u64) { limits.max_in_flight = Some(n) }
+            /// Refuse calls when the shared state is unreachable (see [`Limits::fail_open`]).
+            fail_closed() { limits.fail_open = false }
         }
     };
 }

@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::request::ChatRequest;
 use super::response::ChatResponse;
+use super::setters::setters;
 use crate::error::{Error, Result};
 
 /// One chat request of a batch, under the caller's id.
@@ -17,7 +18,7 @@ pub struct BatchItem {
 /// Anthropic's Message Batches).
 ///
 /// ```
-/// use llm_runtime::{BatchRequest, ChatRequest};
+/// use llm_runtime::types::{BatchRequest, ChatRequest};
 /// let batch = BatchRequest::new()
 ///     .item("q1", ChatRequest::new("gpt-4o-mini").user("2+2?"))
 ///     .item("q2", ChatRequest::new("gpt-4o-mini").user("3+3?"));
@@ -41,19 +42,15 @@ impl BatchRequest {
         BatchRequest::default()
     }
 
-    /// Add `request` under `custom_id`.
-    pub fn item(mut self, custom_id: impl Into<String>, request: ChatRequest) -> Self {
-        self.items.push(BatchItem {
-            custom_id: custom_id.into(),
-            request,
-        });
-        self
-    }
-
-    /// A label kept with the batch.
-    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.metadata.insert(key.into(), value.into());
-        self
+    setters! {
+        /// Add `request` under `custom_id`.
+        item(custom_id: impl Into<String>, request: ChatRequest) {
+            items.push(BatchItem { custom_id: custom_id.into(), request })
+        }
+        /// A label kept with the batch.
+        metadata(key: impl Into<String>, value: impl Into<String>) {
+            metadata.insert(key.into(), value.into())
+        }
     }
 
     /// A batch that cannot be sent: no item, an empty or repeated id, a

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::distinct_indices;
 use super::usage::Usage;
 
 /// A request for embeddings of one or more texts.
@@ -109,18 +110,9 @@ impl EmbeddingResponse {
                 "the embeddings answer does not match the request: {what}"
             )))
         };
-        let mut seen = vec![false; inputs];
-        for e in &self.embeddings {
-            match seen.get_mut(e.index) {
-                None => {
-                    return mismatch(format!(
-                        "vector index {} is out of range for {inputs} input(s)",
-                        e.index
-                    ));
-                }
-                Some(true) => return mismatch(format!("vector index {} appears twice", e.index)),
-                Some(slot) => *slot = true,
-            }
+        let indices = self.embeddings.iter().map(|e| e.index);
+        if let Err(what) = distinct_indices(indices, inputs, "vector index", "input") {
+            return mismatch(what);
         }
         if self.embeddings.len() != inputs {
             return mismatch(format!(

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::in_range;
+use super::setters::setters;
 use super::upload::FileUpload;
 use super::usage::Usage;
 use crate::error::{Error, Result};
@@ -63,7 +65,7 @@ pub struct ImageOptions {
 /// A request to generate images from a prompt (OpenAI's `/images/generations`).
 ///
 /// ```
-/// use llm_runtime::{ImageRequest, ImageResponseFormat};
+/// use llm_runtime::types::{ImageRequest, ImageResponseFormat};
 /// let request = ImageRequest::new("dall-e-3", "A watercolor fox")
 ///     .size("1024x1024")
 ///     .response_format(ImageResponseFormat::B64Json);
@@ -84,30 +86,17 @@ pub struct ImageRequest {
 macro_rules! image_options {
     ($ty:ty) => {
         impl $ty {
-            /// How many images.
-            pub fn n(mut self, n: u32) -> Self {
-                self.options.n = Some(n);
-                self
-            }
-            /// The size (`1024x1024`...).
-            pub fn size(mut self, size: impl Into<String>) -> Self {
-                self.options.size = Some(size.into());
-                self
-            }
-            /// The quality.
-            pub fn quality(mut self, quality: impl Into<String>) -> Self {
-                self.options.quality = Some(quality.into());
-                self
-            }
-            /// URLs or base64 bytes back.
-            pub fn response_format(mut self, format: ImageResponseFormat) -> Self {
-                self.options.response_format = Some(format);
-                self
-            }
-            /// The output file format (`png`, `jpeg`, `webp`).
-            pub fn output_format(mut self, format: impl Into<String>) -> Self {
-                self.options.output_format = Some(format.into());
-                self
+            setters! {
+                /// How many images.
+                n(n: u32) { options.n = Some(n) }
+                /// The size (`1024x1024`...).
+                size(size: impl Into<String>) { options.size = Some(size.into()) }
+                /// The quality.
+                quality(quality: impl Into<String>) { options.quality = Some(quality.into()) }
+                /// URLs or base64 bytes back.
+                response_format(format: ImageResponseFormat) { options.response_format = Some(format) }
+                /// The output file format (`png`, `jpeg`, `webp`).
+                output_format(format: impl Into<String>) { options.output_format = Some(format.into()) }
             }
         }
     };
@@ -145,14 +134,7 @@ fn check_prompt_and_n(prompt: &str, options: &ImageOptions) -> Result<()> {
     if prompt.trim().is_empty() {
         return Err(Error::invalid_request("an image request needs a prompt"));
     }
-    if let Some(n) = options.n
-        && !(1..=10).contains(&n)
-    {
-        return Err(Error::invalid_request(format!(
-            "n must be between 1 and 10, got {n}"
-        )));
-    }
-    Ok(())
+    in_range("n", options.n, 1..=10)
 }
 
 /// A request to edit images (OpenAI's `/images/edits`, sent as multipart):
@@ -183,16 +165,11 @@ impl ImageEditRequest {
         }
     }
 
-    /// One more image to edit (gpt-image-1).
-    pub fn image(mut self, image: FileUpload) -> Self {
-        self.images.push(image);
-        self
-    }
-
-    /// The mask.
-    pub fn mask(mut self, mask: FileUpload) -> Self {
-        self.mask = Some(mask);
-        self
+    setters! {
+        /// One more image to edit (gpt-image-1).
+        image(image: FileUpload) { images.push(image) }
+        /// The mask.
+        mask(mask: FileUpload) { mask = Some(mask) }
     }
 
     /// A request that cannot be sent: no image, an empty prompt, a bad `n`.

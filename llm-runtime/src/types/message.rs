@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::reasoning::{CacheBreakpoint, ReasoningBlock};
+use super::setters::setters;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -277,16 +278,11 @@ impl Message {
         Self::tool_result(call.id.clone(), content).with_tool_name(call.name.clone())
     }
 
-    /// This tool result, naming the function whose call it answers.
-    pub fn with_tool_name(mut self, name: impl Into<String>) -> Self {
-        self.tool_name = Some(name.into());
-        self
-    }
-
-    /// This message with a prompt-cache breakpoint after it.
-    pub fn cached(mut self, breakpoint: CacheBreakpoint) -> Self {
-        self.cache = Some(breakpoint);
-        self
+    setters! {
+        /// This tool result, naming the function whose call it answers.
+        with_tool_name(name: impl Into<String>) { tool_name = Some(name.into()) }
+        /// This message with a prompt-cache breakpoint after it.
+        cached(breakpoint: CacheBreakpoint) { cache = Some(breakpoint) }
     }
 
     /// All text parts joined together.

@@ -1,6 +1,7 @@
 //! The unified request, response and stream types shared by every provider.
 
 mod batch;
+mod check;
 mod embedding;
 mod images;
 mod message;
@@ -13,6 +14,7 @@ mod reasoning;
 mod request;
 mod rerank;
 mod response;
+mod setters;
 mod speech;
 mod stream_event;
 mod transcription;
@@ -43,6 +45,7 @@ pub use request::{
 };
 pub use rerank::{RerankRequest, RerankResponse, RerankResult};
 pub use response::{ChatResponse, FinishReason, ModelInfo};
+pub(crate) use setters::setters;
 pub use speech::{AudioFormat, SpeechRequest};
 pub use stream_event::StreamEvent;
 pub use transcription::{

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::setters::setters;
 use crate::error::{Error, Result};
 
 /// One input to classify: a text, or an image by URL (a `data:` URL for bytes).
@@ -47,17 +48,11 @@ impl ModerationRequest {
         }
     }
 
-    /// Add a text.
-    pub fn text(mut self, text: impl Into<String>) -> Self {
-        self.input.push(ModerationInput::Text { text: text.into() });
-        self
-    }
-
-    /// Add an image by URL.
-    pub fn image_url(mut self, url: impl Into<String>) -> Self {
-        self.input
-            .push(ModerationInput::ImageUrl { url: url.into() });
-        self
+    setters! {
+        /// Add a text.
+        text(text: impl Into<String>) { input.push(ModerationInput::Text { text: text.into() }) }
+        /// Add an image by URL.
+        image_url(url: impl Into<String>) { input.push(ModerationInput::ImageUrl { url: url.into() }) }
     }
 
     /// A request with nothing to classify cannot be sent.

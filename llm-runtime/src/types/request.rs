@@ -5,6 +5,7 @@ use super::message::{Message, Part};
 use super::native::NativeBody;
 use super::reasoning::CacheBreakpoint;
 use super::response::ChatResponse;
+use super::setters::setters;
 
 /// A tool (function) the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -291,125 +292,48 @@ impl ChatRequest {
         }
     }
 
-    /// Append a system message.
-    pub fn system(mut self, text: impl Into<String>) -> Self {
-        self.messages.push(Message::system(text));
-        self
-    }
-
-    /// Append a user message.
-    pub fn user(mut self, text: impl Into<String>) -> Self {
-        self.messages.push(Message::user(text));
-        self
-    }
-
-    /// Append a user message with several parts (text and images).
-    pub fn user_parts(mut self, parts: Vec<Part>) -> Self {
-        self.messages.push(Message::user_parts(parts));
-        self
-    }
-
-    /// Append an assistant message.
-    pub fn assistant(mut self, text: impl Into<String>) -> Self {
-        self.messages.push(Message::assistant(text));
-        self
-    }
-
-    /// Append any message.
-    pub fn message(mut self, message: Message) -> Self {
-        self.messages.push(message);
-        self
-    }
-
-    /// Set the model.
-    pub fn model(mut self, model: impl Into<String>) -> Self {
-        self.model = model.into();
-        self
-    }
-
-    /// Set the temperature.
-    pub fn temperature(mut self, t: f32) -> Self {
-        self.temperature = Some(t);
-        self
-    }
-
-    /// Set top-p.
-    pub fn top_p(mut self, p: f32) -> Self {
-        self.top_p = Some(p);
-        self
-    }
-
-    /// Set the most tokens to generate.
-    pub fn max_tokens(mut self, n: u32) -> Self {
-        self.max_tokens = Some(n);
-        self
-    }
-
-    /// Add a stop sequence.
-    pub fn stop(mut self, s: impl Into<String>) -> Self {
-        self.stop.push(s.into());
-        self
-    }
-
-    /// Set the seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-
-    /// Add a tool.
-    pub fn tool(mut self, tool: Tool) -> Self {
-        self.tools.push(tool);
-        self
-    }
-
-    /// Set the tool choice.
-    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
-        self.tool_choice = Some(choice);
-        self
-    }
-
-    /// Set the response format.
-    pub fn response_format(mut self, format: ResponseFormat) -> Self {
-        self.response_format = Some(format);
-        self
-    }
-
-    /// Set the reasoning effort.
-    pub fn reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
-        self.reasoning_effort = Some(effort);
-        self
-    }
-
-    /// Set the reasoning summary to ask for.
-    pub fn reasoning_summary(mut self, summary: ReasoningSummary) -> Self {
-        self.reasoning_summary = Some(summary);
-        self
-    }
-
-    /// Ask for the model's encrypted reasoning (`true`) or never (`false`),
-    /// whatever the model's name; see [`include_encrypted_reasoning`](Self::include_encrypted_reasoning).
-    pub fn encrypted_reasoning(mut self, include: bool) -> Self {
-        self.include_encrypted_reasoning = Some(include);
-        self
-    }
-
-    /// Set a reasoning token budget.
-    pub fn reasoning_budget(mut self, tokens: u32) -> Self {
-        self.reasoning_budget = Some(tokens);
-        self
-    }
-
-    /// Set the end-user id.
-    pub fn end_user(mut self, user: impl Into<String>) -> Self {
-        self.user = Some(user.into());
-        self
-    }
-
-    /// Add a provider-specific body field.
-    pub fn extra(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.extra.insert(key.into(), value);
-        self
+    setters! {
+        /// Append a system message.
+        system(text: impl Into<String>) { messages.push(Message::system(text)) }
+        /// Append a user message.
+        user(text: impl Into<String>) { messages.push(Message::user(text)) }
+        /// Append a user message with several parts (text and images).
+        user_parts(parts: Vec<Part>) { messages.push(Message::user_parts(parts)) }
+        /// Append an assistant message.
+        assistant(text: impl Into<String>) { messages.push(Message::assistant(text)) }
+        /// Append any message.
+        message(message: Message) { messages.push(message) }
+        /// Set the model.
+        model(model: impl Into<String>) { model = model.into() }
+        /// Set the temperature.
+        temperature(t: f32) { temperature = Some(t) }
+        /// Set top-p.
+        top_p(p: f32) { top_p = Some(p) }
+        /// Set the most tokens to generate.
+        max_tokens(n: u32) { max_tokens = Some(n) }
+        /// Add a stop sequence.
+        stop(s: impl Into<String>) { stop.push(s.into()) }
+        /// Set the seed.
+        seed(seed: u64) { seed = Some(seed) }
+        /// Add a tool.
+        tool(tool: Tool) { tools.push(tool) }
+        /// Set the tool choice.
+        tool_choice(choice: ToolChoice) { tool_choice = Some(choice) }
+        /// Set the response format.
+        response_format(format: ResponseFormat) { response_format = Some(format) }
+        /// Set the reasoning effort.
+        reasoning_effort(effort: ReasoningEffort) { reasoning_effort = Some(effort) }
+        /// Set the reasoning summary to ask for.
+        reasoning_summary(summary: ReasoningSummary) { reasoning_summary = Some(summary) }
+        /// Ask for the model's encrypted reasoning (`true`) or never (`false`),
+        /// whatever the model's name; see [`include_encrypted_reasoning`](Self::include_encrypted_reasoning).
+        encrypted_reasoning(include: bool) { include_encrypted_reasoning = Some(include) }
+        /// Set a reasoning token budget.
+        reasoning_budget(tokens: u32) { reasoning_budget = Some(tokens) }
+        /// Set the end-user id.
+        end_user(user: impl Into<String>) { user = Some(user.into()) }
+        /// Add a provider-specific body field.
+        extra(key: impl Into<String>, value: Value) { extra.insert(key.into(), value) }
     }
 
     /// Put a prompt-cache breakpoint on the last message so far (the system
@@ -421,16 +345,11 @@ impl ChatRequest {
         self
     }
 
-    /// Set the prompt-cache routing key.
-    pub fn cache_key(mut self, key: impl Into<String>) -> Self {
-        self.cache_key = Some(key.into());
-        self
-    }
-
-    /// Use the provider-held cache `name` as the prompt's prefix.
-    pub fn cached_content(mut self, name: impl Into<String>) -> Self {
-        self.cached_content = Some(name.into());
-        self
+    setters! {
+        /// Set the prompt-cache routing key.
+        cache_key(key: impl Into<String>) { cache_key = Some(key.into()) }
+        /// Use the provider-held cache `name` as the prompt's prefix.
+        cached_content(name: impl Into<String>) { cached_content = Some(name.into()) }
     }
 
     /// Append a reply as the next assistant turn, with everything the

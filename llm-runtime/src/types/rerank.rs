@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::distinct_indices;
+use super::setters::setters;
 use super::usage::Usage;
 use crate::error::{Error, Result};
 
@@ -48,22 +50,13 @@ impl RerankRequest {
         }
     }
 
-    /// Keep only the `n` most relevant documents.
-    pub fn top_n(mut self, n: u32) -> Self {
-        self.top_n = Some(n);
-        self
-    }
-
-    /// Return the documents' texts with their scores.
-    pub fn return_documents(mut self, yes: bool) -> Self {
-        self.return_documents = yes;
-        self
-    }
-
-    /// Cut each document to `n` tokens.
-    pub fn max_tokens_per_doc(mut self, n: u32) -> Self {
-        self.max_tokens_per_doc = Some(n);
-        self
+    setters! {
+        /// Keep only the `n` most relevant documents.
+        top_n(n: u32) { top_n = Some(n) }
+        /// Return the documents' texts with their scores.
+        return_documents(yes: bool) { return_documents = yes }
+        /// Cut each document to `n` tokens.
+        max_tokens_per_doc(n: u32) { max_tokens_per_doc = Some(n) }
     }
 
     /// A request that cannot be sent as it is: no query or no documents.
@@ -131,7 +124,8 @@ impl RerankResponse {
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode), naming the mismatch.
     ///
     /// ```
-    /// use llm_runtime::{ErrorKind, RerankRequest, RerankResponse, RerankResult};
+    /// use llm_runtime::ErrorKind;
+    /// use llm_runtime::types::{RerankRequest, RerankResponse, RerankResult};
     /// let request = RerankRequest::new("m", "q", ["a", "b"]).return_documents(true);
     /// let answer = |results: Vec<(usize, f64)>| RerankResponse {
     ///     id: None, model: "m".into(), provider: "p".into(), usage: None, search_units: None,
@@ -152,21 +146,12 @@ impl RerankResponse {
                 "the rerank answer does not match the request: {what}"
             )))
         };
-        let mut seen = vec![false; count];
-        for result in &self.results {
-            match seen.get_mut(result.index) {
-                None => {
-                    return mismatch(format!(
-                        "index {} is out of range for {count} document(s)",
-                        result.index
-                    ));
-                }
-                Some(true) => return mismatch(format!("index {} appears twice", result.index)),
-                Some(slot) => *slot = true,
-            }
-            if !result.relevance_score.is_finite() {
-                return mismatch(format!("index {} has no finite score", result.index));
-            }
+        let indices = self.results.iter().map(|r| r.index);
+        if let Err(what) = distinct_indices(indices, count, "index", "document") {
+            return mismatch(what);
+        }
+        if let Some(result) = self.results.iter().find(|r| !r.relevance_score.is_finite()) {
+            return mismatch(format!("index {} has no finite score", result.index));
         }
         let most = request.top_n.map_or(count, |n| {
             usize::try_from(n).unwrap_or(usize::MAX).min(count)

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::in_range;
+use super::setters::setters;
 use crate::error::{Error, Result};
 
 /// The audio format of generated speech.
@@ -49,7 +51,7 @@ impl AudioFormat {
 /// A request to turn text into speech (OpenAI's `/audio/speech`).
 ///
 /// ```
-/// use llm_runtime::{AudioFormat, SpeechRequest};
+/// use llm_runtime::types::{AudioFormat, SpeechRequest};
 /// let request = SpeechRequest::new("gpt-4o-mini-tts", "alloy", "Hello there")
 ///     .format(AudioFormat::Opus)
 ///     .speed(1.25);
@@ -89,22 +91,13 @@ impl SpeechRequest {
         }
     }
 
-    /// The audio format.
-    pub fn format(mut self, format: AudioFormat) -> Self {
-        self.response_format = Some(format);
-        self
-    }
-
-    /// The speed.
-    pub fn speed(mut self, speed: f32) -> Self {
-        self.speed = Some(speed);
-        self
-    }
-
-    /// How to speak.
-    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
-        self.instructions = Some(instructions.into());
-        self
+    setters! {
+        /// The audio format.
+        format(format: AudioFormat) { response_format = Some(format) }
+        /// The speed.
+        speed(speed: f32) { speed = Some(speed) }
+        /// How to speak.
+        instructions(instructions: impl Into<String>) { instructions = Some(instructions.into()) }
     }
 
     /// A request that cannot be sent: no text, no voice, a speed out of 0.25..=4.
@@ -118,13 +111,6 @@ impl SpeechRequest {
         if self.voice.trim().is_empty() {
             return Err(Error::invalid_request("a speech request needs a voice"));
         }
-        if let Some(speed) = self.speed
-            && !(0.25..=4.0).contains(&speed)
-        {
-            return Err(Error::invalid_request(format!(
-                "speed must be between 0.25 and 4.0, got {speed}"
-            )));
-        }
-        Ok(())
+        in_range("speed", self.speed, 0.25..=4.0)
     }
 }

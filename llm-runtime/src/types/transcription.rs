@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::check::in_range;
+use super::setters::setters;
 use super::upload::FileUpload;
 use super::usage::Usage;
 use crate::error::{Error, Result};
@@ -74,7 +76,7 @@ pub enum TranscriptionTask {
 /// `/audio/translations`, sent as multipart; Groq's are the same).
 ///
 /// ```
-/// use llm_runtime::{FileUpload, TimestampGranularity, TranscriptFormat, TranscriptionRequest};
+/// use llm_runtime::types::{FileUpload, TimestampGranularity, TranscriptFormat, TranscriptionRequest};
 /// let audio = FileUpload::new("talk.mp3", "audio/mpeg", vec![0u8; 16]);
 /// let request = TranscriptionRequest::new("whisper-1", audio)
 ///     .language("en")
@@ -118,34 +120,17 @@ impl TranscriptionRequest {
         }
     }
 
-    /// Translate into English instead of transcribing.
-    pub fn translate(mut self) -> Self {
-        self.task = TranscriptionTask::Translate;
-        self
-    }
-
-    /// The spoken language.
-    pub fn language(mut self, language: impl Into<String>) -> Self {
-        self.language = Some(language.into());
-        self
-    }
-
-    /// A prompt.
-    pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
-        self.prompt = Some(prompt.into());
-        self
-    }
-
-    /// The answer's format.
-    pub fn format(mut self, format: TranscriptFormat) -> Self {
-        self.response_format = format;
-        self
-    }
-
-    /// The temperature.
-    pub fn temperature(mut self, temperature: f32) -> Self {
-        self.temperature = Some(temperature);
-        self
+    setters! {
+        /// Translate into English instead of transcribing.
+        translate() { task = TranscriptionTask::Translate }
+        /// The spoken language.
+        language(language: impl Into<String>) { language = Some(language.into()) }
+        /// A prompt.
+        prompt(prompt: impl Into<String>) { prompt = Some(prompt.into()) }
+        /// The answer's format.
+        format(format: TranscriptFormat) { response_format = format }
+        /// The temperature.
+        temperature(temperature: f32) { temperature = Some(temperature) }
     }
 
     /// Ask for timestamps (needs [`TranscriptFormat::VerboseJson`]).
@@ -181,14 +166,7 @@ impl TranscriptionRequest {
                 "a translation takes no language and no timestamps",
             ));
         }
-        if let Some(t) = self.temperature
-            && !(0.0..=1.0).contains(&t)
-        {
-            return Err(Error::invalid_request(format!(
-                "temperature must be between 0 and 1, got {t}"
-            )));
-        }
-        Ok(())
+        in_range("temperature", self.temperature, 0.0..=1.0)
     }
 }
 
