@@ -77,14 +77,22 @@ where
     Fut: Future<Output = Result<std::result::Result<T, S>>>,
 {
     let mut checks = 0u32;
+    // What the last finished check saw: a deadline that cuts a later check
+    // short still names it.
+    let mut last_seen: Option<String> = None;
     loop {
         // A check in flight is bounded by the deadline too.
         let checked = match deadline.remaining() {
             None => check().await?,
             Some(left) => tokio::time::timeout(left, check()).await.map_err(|_| {
+                let seen = last_seen
+                    .as_deref()
+                    .map_or_else(String::new, |s| format!(": {s}"));
                 Error::new(
                     ErrorKind::Timeout,
-                    format!("the job was not done within the deadline after {checks} check(s)"),
+                    format!(
+                        "the job was not done within the deadline after {checks} check(s){seen}"
+                    ),
                 )
             })??,
         };
@@ -92,16 +100,17 @@ where
             Ok(done) => return Ok(done),
             Err(state) => state,
         };
+        last_seen = Some(describe(&state));
         let wait = policy.wait(checks);
         checks = checks.saturating_add(1);
         match deadline.remaining() {
             Some(left) if left <= wait => {
                 tokio::time::sleep(left).await;
+                let seen = last_seen.unwrap_or_default();
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!(
-                        "the job was not done within the deadline after {checks} check(s): {}",
-                        describe(&state)
+                        "the job was not done within the deadline after {checks} check(s): {seen}"
                     ),
                 ));
             }
@@ -153,6 +162,32 @@ mod tests {
         assert!(e.message().contains("in_progress"), "{e}");
         // Never a check past the deadline: at most the checks at 0 and 20 ms.
         assert!((1..=2).contains(&calls.load(Ordering::SeqCst)));
+    }
+
+    #[tokio::test]
+    async fn a_check_cut_short_by_the_deadline_names_the_last_state_seen() {
+        let calls = AtomicU32::new(0);
+        let policy = PollPolicy::default().initial(Duration::from_millis(5));
+        let e = poll(
+            policy,
+            Deadline::after(Duration::from_millis(80)),
+            || async {
+                // The first check answers; the second outlives the deadline.
+                if calls.fetch_add(1, Ordering::SeqCst) > 0 {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                Ok(Err::<(), _>("in_progress"))
+            },
+            |s| (*s).to_owned(),
+        )
+        .await
+        .expect_err("never done");
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert!(
+            e.message().ends_with("after 1 check(s): in_progress"),
+            "{e}"
+        );
     }
 
     #[test]
