@@ -272,6 +272,13 @@ proptest! {
             let answer: Value = r.json().await.unwrap();
             if status == 200 {
                 assert!(answer["results"].is_array(), "{answer}");
+            } else if status == 502 {
+                // A valid request went upstream, and the mock's fixed answer
+                // ranks documents this request did not send: the gateway
+                // refuses that answer, typed, instead of passing it on.
+                assert_eq!(mock.request_count(), 1, "{body}: {answer}");
+                let message = answer["error"]["message"].as_str().unwrap_or_default();
+                assert!(message.contains("does not match the request"), "{answer}");
             } else {
                 assert_eq!(status, 400, "{body}: {answer}");
                 assert!(answer["error"]["message"].is_string());
