@@ -11,6 +11,26 @@ use llm_runtime::stream::Frame;
 use crate::call::ObservedStream;
 use crate::error::GatewayError;
 
+/// A stream's response: `body` under the call's `headers`, as an event
+/// stream that no cache keeps (every ingress answers its streams so).
+pub(crate) fn sse_response(
+    body: axum::body::Body,
+    headers: http::HeaderMap,
+) -> axum::response::Response {
+    let mut response = axum::response::Response::new(body);
+    let h = response.headers_mut();
+    h.extend(headers);
+    h.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache"),
+    );
+    response
+}
+
 /// One server-sent event: `event: NAME\ndata: JSON\n\n`.
 pub(crate) fn sse_event(name: &str, data: &serde_json::Value) -> bytes::Bytes {
     let mut frame = format!("event: {name}\ndata: ").into_bytes();

@@ -49,18 +49,7 @@ async fn messages(
                 } else {
                     Body::from_stream(sse(observed, MessagesStream::new(&model)))
                 };
-                let mut response = Response::new(body);
-                response.headers_mut().extend(headers);
-                let h = response.headers_mut();
-                h.insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("text/event-stream"),
-                );
-                h.insert(
-                    http::header::CACHE_CONTROL,
-                    http::HeaderValue::from_static("no-cache"),
-                );
-                response
+                crate::ingress::sse::sse_response(body, headers)
             }
             Err((e, record)) => with_headers(into_response(&e), &record),
         }

@@ -47,18 +47,7 @@ async fn responses(
                     let encoder = ResponsesStream::new(&model, parsed.echo);
                     Body::from_stream(sse(observed, encoder))
                 };
-                let mut response = Response::new(body);
-                response.headers_mut().extend(headers);
-                let h = response.headers_mut();
-                h.insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("text/event-stream"),
-                );
-                h.insert(
-                    http::header::CACHE_CONTROL,
-                    http::HeaderValue::from_static("no-cache"),
-                );
-                response
+                crate::ingress::sse::sse_response(body, headers)
             }
             Err((e, record)) => with_headers(e.into_response(), &record),
         }
