@@ -85,7 +85,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     server::serve(listener, state.clone(), options, server::shutdown_signal()).await;
     if let Some(gov) = state.governance.get() {
-        gov.flush_spend().await; // acknowledged spend is stored or spilled
+        gov.shutdown().await; // leases given back; acknowledged spend stored or spilled
     }
     drop(mock);
     telemetry.shutdown().await; // the spans still queued are sent

@@ -734,6 +734,21 @@ async fn main() -> Result<()> {
         )
         .await?;
     }
+    if args.iter().any(|a| a == "--governance-only") {
+        let redis = !args.iter().any(|a| a == "--governance-in-process");
+        governance_rows(
+            &client,
+            &direct,
+            &proxies[0],
+            &upstream,
+            per_level,
+            rounds,
+            redis,
+        )
+        .await?;
+        let _ = std::fs::remove_file(&config);
+        return Ok(());
+    }
     if args.iter().any(|a| a == "--rss-only") {
         // Only the memory rows (idle above, open streams below).
         open_streams_rss(&proxies[0], &upstream, streams_held, idle[0], fds).await?;
@@ -752,7 +767,16 @@ async fn main() -> Result<()> {
     for (p, rss) in proxies.iter().zip(&idle) {
         open_streams_rss(p, &upstream, streams_held, *rss, fds).await?;
     }
-    governance_rows(&client, &direct, &proxies[0], &upstream, per_level, rounds).await?;
+    governance_rows(
+        &client,
+        &direct,
+        &proxies[0],
+        &upstream,
+        per_level,
+        rounds,
+        true,
+    )
+    .await?;
     let _ = std::fs::remove_file(&config);
     Ok(())
 }
@@ -777,8 +801,20 @@ impl Drop for Governed {
 /// `m` priced, Redis for the counters, SQLite for keys and spend; a team
 /// and a key of it, each with rpm, tpm, parallel and budget limits far
 /// above what the bench sends (every call is checked, none refused).
-async fn governed(upstream: &BenchUpstream, client: &reqwest::Client) -> Result<Governed> {
+async fn governed(
+    upstream: &BenchUpstream,
+    client: &reqwest::Client,
+    shared: bool,
+) -> Result<Governed> {
     let redis = benches::redis_server::RedisServer::start()?;
+    let redis_settings = if shared {
+        format!(
+            "router_settings:\n  redis_host: 127.0.0.1\n  redis_port: {}\n",
+            redis.port()
+        )
+    } else {
+        String::new()
+    };
     let dir = std::env::temp_dir().join(format!("gateway-bench-gov-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let config = dir.join("config.yaml");
@@ -786,10 +822,8 @@ async fn governed(upstream: &BenchUpstream, client: &reqwest::Client) -> Result<
         "model_list:\n  - model_name: m\n    litellm_params:\n      model: openai/gpt-4o-mini\n      \
          api_base: {}/v1\n      api_key: sk-up\n      max_retries: 0\n      \
          input_cost_per_token: 0.000001\n      output_cost_per_token: 0.000002\n\
-         router_settings:\n  redis_host: 127.0.0.1\n  redis_port: {}\n\
-         general_settings:\n  master_key: {MASTER_KEY}\n  database_url: sqlite://{}\n",
+         {redis_settings}general_settings:\n  master_key: {MASTER_KEY}\n  database_url: sqlite://{}\n",
         upstream.url(""),
-        redis.port(),
         dir.join("gw.db").display()
     );
     std::fs::write(&config, yaml)?;
@@ -835,8 +869,9 @@ async fn governance_rows(
     upstream: &BenchUpstream,
     per_level: usize,
     rounds: usize,
+    shared: bool,
 ) -> Result<()> {
-    let gov = governed(upstream, client).await?;
+    let gov = governed(upstream, client, shared).await?;
     let (plain_url, gov_url) = (
         format!("{}/v1/chat/completions", plain.url),
         format!("{}/v1/chat/completions", gov.gateway.url),
@@ -845,7 +880,12 @@ async fn governance_rows(
     // Warm-up: the connection pools, Redis' scripts, the key's counters.
     run_as(client, &gov_url, &body, 16, 2000, &gov.key).await?;
     println!(
-        "\n| keys, limits, budgets (SQLite + Redis) | concurrency | direct p50 / p99 (µs) | plain gateway p50 / p99 (µs) | governed p50 / p99 (µs) | governance added p50 / p99 (µs) | governed added over direct p50 / p99 (µs) | governed CPU/req (µs) |"
+        "\n| keys, limits, budgets (SQLite{}) | concurrency | direct p50 / p99 (µs) | plain gateway p50 / p99 (µs) | governed p50 / p99 (µs) | governance added p50 / p99 (µs) | governed added over direct p50 / p99 (µs) | governed CPU/req (µs) |",
+        if shared {
+            " + Redis"
+        } else {
+            ", counters in process"
+        }
     );
     println!("|---|---|---|---|---|---|---|---|");
     for c in [1usize, 16] {

@@ -161,6 +161,12 @@ pub trait Counters: Send + Sync + std::fmt::Debug {
     /// `actual` (tokens refunded in the bucket it was reserved in, cost added
     /// to the period's spend).
     async fn settle(&self, ask: &Ask, actual: Actual) -> Result<(), CounterError>;
+    /// This replica put the deployment of `cooldown` (an [`Ask::cooldown`]
+    /// key) in cooldown: stop admitting its calls from anything reserved
+    /// before (counters that hold nothing ahead do nothing).
+    async fn cooled(&self, _cooldown: &str) {}
+    /// Give back whatever is reserved ahead of calls (at shutdown).
+    async fn release(&self) {}
 }
 
 #[derive(Debug, Default)]

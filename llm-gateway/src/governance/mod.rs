@@ -8,7 +8,9 @@
 //!   [`GovernanceConfig::refresh_every`]) and, with Redis, woken at once by
 //!   a change published by any replica ([`notify`]).
 //! - [`counters`] and [`redis_counters`]: one atomic reservation against the
-//!   key's and the team's limits, settled with the actual usage; [`routed`]:
+//!   key's and the team's limits, settled with the actual usage; [`lease`]:
+//!   with Redis, most calls admitted from a slice of the limits this
+//!   replica reserved ahead (exact limits, no round trip); [`routed`]:
 //!   for a call to a model group, the same step also reserves the group's
 //!   and the deployment's limits (the router's admit step runs it).
 //! - [`spend`]: spend written behind in batches, spilled to a local file
@@ -21,6 +23,7 @@ pub mod api;
 pub mod counters;
 pub mod gate;
 pub mod layer;
+pub mod lease;
 pub mod model;
 pub mod notify;
 pub mod redis_counters;
@@ -130,9 +133,14 @@ impl Governance {
         let store: Arc<dyn Store> = Arc::new(SqlStore::connect(&url).await?);
         let counters: Arc<dyn Counters> = match config.redis.clone() {
             Some(redis) => {
+                let lease_period = redis.lease_period;
                 let shared = RedisCounters::connect(redis)?;
                 shared.warm_up().await;
-                Arc::new(shared)
+                if lease_period.is_zero() {
+                    Arc::new(shared)
+                } else {
+                    Arc::new(lease::LeasedCounters::new(Arc::new(shared), lease_period))
+                }
             }
             None => Arc::new(InProcessCounters::default()),
         };
@@ -195,6 +203,13 @@ impl Governance {
     /// Wait until every call billed so far is stored (or spilled).
     pub async fn flush_spend(&self) {
         self.spend.flush().await;
+    }
+
+    /// At shutdown, after the last call: give back the limits reserved
+    /// ahead of calls ([`lease`]) and store the spend.
+    pub async fn shutdown(&self) {
+        self.counters.release().await;
+        self.flush_spend().await;
     }
 
     /// Start new budget periods that are due (run periodically by any replica).

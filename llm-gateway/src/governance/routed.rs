@@ -166,7 +166,7 @@ impl GovernedState {
             cooldown: self
                 .cooldown_prefix
                 .as_ref()
-                .map(|p| format!("{{{p}}}:{}:cool", ask.deployment)),
+                .map(|p| cooldown_key(p, ask.deployment)),
         }
     }
 
@@ -240,6 +240,11 @@ impl GovernedState {
     }
 }
 
+/// The router's Redis key of `deployment`'s shared cooldown.
+fn cooldown_key(prefix: &str, deployment: &str) -> String {
+    format!("{{{prefix}}}:{deployment}:cool")
+}
+
 fn reason(refusal: Refusal) -> DenialReason {
     match refusal {
         Refusal::Requests | Refusal::Budget => DenialReason::Requests,
@@ -308,6 +313,11 @@ impl RouterState for GovernedState {
     }
 
     async fn cool_down(&self, deployment: &str, duration: Duration) -> llm_runtime::Result<()> {
+        if let (Some(gov), Some(prefix)) = (self.governance.get(), &self.cooldown_prefix) {
+            gov.counters
+                .cooled(&cooldown_key(prefix, deployment))
+                .await;
+        }
         self.inner.cool_down(deployment, duration).await
     }
 

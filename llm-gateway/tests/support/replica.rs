@@ -153,7 +153,7 @@ pub(crate) fn serve_from_env() {
             })
             .await
             .expect("serve");
-        gov.flush_spend().await;
+        gov.shutdown().await;
     });
 }
 

@@ -1,0 +1,621 @@
+//! [`LeasedCounters`]: the shared counters without a Redis round trip on
+//! most calls. A replica reserves a slice of its scopes' limits (a lease of
+//! several units, each one request, the calls' estimated tokens and maximum
+//! cost, and one call in flight) in one Lua step, admits calls from it in
+//! process until it is used up or a lease period old, then gives back what
+//! its calls did not use.
+//!
+//! Limits stay exact: a lease is reserved in Redis before any of its units
+//! is admitted, so every replica together never admits more than a limit
+//! allows. What a lease costs is under-use, bounded:
+//! - a lease takes more than one unit only from a replica that admitted
+//!   calls of the same scopes in the previous lease period (about as many as
+//!   it admitted then, half again), and only while each scope has at least
+//!   [`MIN_ROOM`] units left, and then at most half of them. A burst on a
+//!   quiet key, and every call near a limit, is reserved one call at a time,
+//!   as without leases;
+//! - what a lease holds unused is given back when it retires: after one
+//!   lease period (`lease_period`, 1 s by default) or when its units are
+//!   used, whichever is first. So a call refused by one replica may find up
+//!   to half of a scope's room reserved by another's lease, for at most one
+//!   lease period;
+//! - a lease's requests and tokens count in the second it retires in
+//!   (never earlier than its calls), so the sliding minute can only end
+//!   late for them, by at most one lease period;
+//! - a cooldown another replica sets on a deployment is seen at this
+//!   replica's next lease of it, within one lease period; one this replica
+//!   sets retires its leases of that deployment at once;
+//! - a replica that stops gives its leases back ([`Counters::release`]);
+//!   one that crashes holds them until they lapse, [`LEASE_GRACE`] after
+//!   their period (calls in flight: their reservation's own expiry).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::counters::{Actual, Ask, CounterError, Counters, ScopeAsk, Verdict};
+use super::model::{Nanos, now_ms};
+use super::redis_counters::{Adjustment, RedisCounters, Units};
+
+/// Below this many units of room left in a scope, a lease is one call.
+pub const MIN_ROOM: i64 = 64;
+/// The most units one lease asks for.
+pub const MAX_UNITS: i64 = 100_000;
+/// How long an unreturned lease outlives its period in Redis (a crashed
+/// replica's lease lapses then).
+pub const LEASE_GRACE: Duration = Duration::from_secs(30);
+
+/// The shared counters, admitting most calls from this replica's leases.
+pub struct LeasedCounters {
+    shared: Arc<RedisCounters>,
+    period_ms: i64,
+    table: Arc<Mutex<Table>>,
+    sweeper: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for LeasedCounters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeasedCounters")
+            .field("shared", &self.shared)
+            .field("period_ms", &self.period_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    /// Lease key → its leases that still admit calls.
+    live: HashMap<String, Vec<u64>>,
+    leases: HashMap<u64, Lease>,
+    /// Lease key → calls admitted per lease period.
+    demand: HashMap<String, Demand>,
+    /// Call id → what it holds of which lease.
+    calls: HashMap<String, Hold>,
+    next: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Demand {
+    period: i64,
+    this: i64,
+    last: i64,
+}
+
+#[derive(Debug)]
+struct Lease {
+    /// Its reservation's id in Redis.
+    id: String,
+    key: String,
+    scopes: Vec<ScopeAsk>,
+    cooldown: Option<String>,
+    /// The second its requests and tokens count in.
+    bucket: i64,
+    retire_at: i64,
+    /// Its expiry in Redis while it admits.
+    expires: i64,
+    /// Its expiry in Redis now.
+    redis_expires: i64,
+    /// The latest expiry of a call it admitted.
+    call_expires: i64,
+    retired: bool,
+    units: i64,
+    used: i64,
+    /// Requests Redis counts for it now.
+    counted: i64,
+    pools: Vec<Pool>,
+    /// Calls that hold part of it.
+    in_flight: i64,
+}
+
+/// One scope's part of a lease.
+#[derive(Debug, Default, Clone)]
+struct Pool {
+    /// Tokens Redis counts for the lease now.
+    tokens_counted: i64,
+    tokens_in_flight: i64,
+    tokens_used: i64,
+    /// Cost Redis holds for the lease now (a scope with a budget).
+    cost_held: Nanos,
+    cost_in_flight: Nanos,
+    /// Spend settled and not yet added to the period's counter.
+    spent: Nanos,
+    /// Calls in flight Redis counts for the lease now (a parallel limit).
+    slots_held: i64,
+    in_flight: i64,
+}
+
+#[derive(Debug)]
+struct Hold {
+    lease: u64,
+    /// Pool index, tokens and cost held there.
+    parts: Vec<(usize, i64, Nanos)>,
+}
+
+/// A lease's reservation brought to what it holds (run off the lock).
+#[derive(Debug)]
+struct Give {
+    id: String,
+    bucket: i64,
+    expires: i64,
+    scopes: Vec<ScopeAsk>,
+    adjustments: Vec<Adjustment>,
+}
+
+fn lock(table: &Mutex<Table>) -> std::sync::MutexGuard<'_, Table> {
+    table.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The scopes (with their limits and budget period) and cooldown a lease
+/// serves: calls with the same key share leases.
+fn lease_key(ask: &Ask) -> String {
+    let mut key = String::with_capacity(160);
+    for s in &ask.scopes {
+        let l = &s.limits;
+        let _ = write!(
+            key,
+            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{};",
+            s.scope,
+            l.rpm_limit,
+            l.tpm_limit,
+            l.max_parallel_requests,
+            l.max_budget_nanos,
+            l.budget_duration_secs,
+            s.period,
+            s.tokens.is_some()
+        );
+    }
+    if let Some(c) = &ask.cooldown {
+        key.push_str(c);
+    }
+    key
+}
+
+impl Lease {
+    /// Admit `ask` (whose scopes are this lease's, in order), if it fits.
+    fn fits(&self, ask: &Ask, now: i64) -> bool {
+        if self.retired || now >= self.retire_at || self.used >= self.units {
+            return false;
+        }
+        self.scopes.iter().zip(&self.pools).zip(&ask.scopes).all(|((s, p), a)| {
+            let l = &s.limits;
+            let tokens_free = p.tokens_counted - p.tokens_in_flight - p.tokens_used;
+            let cost_free = p.cost_held - p.cost_in_flight - p.spent;
+            (l.tpm_limit.is_none() || tokens_free >= a.tokens_of(ask))
+                && (l.max_budget_nanos.is_none() || cost_free >= ask.cost)
+                && (l.max_parallel_requests.is_none() || p.slots_held - p.in_flight >= 1)
+        })
+    }
+
+    fn take(&mut self, ask: &Ask) -> Vec<(usize, i64, Nanos)> {
+        self.used += 1;
+        self.in_flight += 1;
+        self.call_expires = self.call_expires.max(ask.expires);
+        let mut parts = Vec::with_capacity(self.pools.len());
+        for (i, (p, a)) in self.pools.iter_mut().zip(&ask.scopes).enumerate() {
+            let tokens = a.tokens_of(ask);
+            p.tokens_in_flight += tokens;
+            p.cost_in_flight += ask.cost;
+            p.in_flight += 1;
+            parts.push((i, tokens, ask.cost));
+        }
+        parts
+    }
+
+    /// What to tell Redis so that it holds what this lease holds now: its
+    /// used requests and tokens, its calls in flight (their tokens, cost and
+    /// slots), and the spend settled since the last time; `None` when
+    /// Redis holds that already.
+    fn give(&mut self) -> Option<Give> {
+        let requests = self.used - self.counted;
+        let mut changed = requests != 0;
+        self.counted = self.used;
+        let flying = self.in_flight > 0;
+        let adjustments = self
+            .scopes
+            .iter()
+            .zip(self.pools.iter_mut())
+            .map(|(s, p)| {
+                let tokens = p.tokens_used + p.tokens_in_flight;
+                let delta = tokens - p.tokens_counted;
+                p.tokens_counted = tokens;
+                let before = (p.cost_held, p.slots_held);
+                if s.limits.max_budget_nanos.is_some() {
+                    p.cost_held = p.cost_in_flight;
+                }
+                if s.limits.max_parallel_requests.is_some() {
+                    p.slots_held = p.in_flight;
+                }
+                let spend = std::mem::take(&mut p.spent);
+                changed |= delta != 0 || spend != 0 || before != (p.cost_held, p.slots_held);
+                Adjustment {
+                    requests,
+                    tokens: delta,
+                    held_cost: p.cost_held,
+                    spend: if s.limits.max_budget_nanos.is_some() {
+                        spend
+                    } else {
+                        0
+                    },
+                    // The reservation lives while any call of the lease does.
+                    in_flight: if flying { p.in_flight.max(1) } else { 0 },
+                }
+            })
+            .collect();
+        let expires = if flying {
+            self.call_expires
+        } else {
+            self.expires
+        };
+        changed |= !flying || expires != self.redis_expires;
+        self.redis_expires = expires;
+        changed.then(|| Give {
+            id: self.id.clone(),
+            bucket: self.bucket,
+            expires,
+            scopes: self.scopes.clone(),
+            adjustments,
+        })
+    }
+}
+
+impl Table {
+    fn note_demand(&mut self, key: &str, period: i64) {
+        let d = self.demand.entry(key.to_owned()).or_default();
+        if d.period != period {
+            d.last = if d.period + 1 == period { d.this } else { 0 };
+            d.this = 0;
+            d.period = period;
+        }
+        d.this += 1;
+    }
+
+    /// Units to ask for: about what the previous period admitted, half again.
+    fn want(&self, key: &str, period: i64) -> i64 {
+        let last = match self.demand.get(key) {
+            Some(d) if d.period == period => d.last,
+            Some(d) if d.period + 1 == period => d.this,
+            _ => 0,
+        };
+        (last + last / 2).clamp(1, MAX_UNITS)
+    }
+
+    /// Retire lease `n`: it admits no more; what it holds unused goes back.
+    fn retire(&mut self, n: u64, gives: &mut Vec<Give>) {
+        let Some(lease) = self.leases.get_mut(&n) else {
+            return;
+        };
+        if lease.retired {
+            return;
+        }
+        lease.retired = true;
+        if let Some(live) = self.live.get_mut(&lease.key) {
+            live.retain(|m| *m != n);
+            if live.is_empty() {
+                self.live.remove(&lease.key);
+            }
+        }
+        gives.extend(lease.give());
+        if lease.in_flight == 0 {
+            self.leases.remove(&n);
+        }
+    }
+
+    /// Release what call `ask.id` holds in `ask`'s scopes, settled with
+    /// `actual`; `false` when it holds nothing of a lease.
+    fn settle(&mut self, ask: &Ask, actual: Actual, gives: &mut Vec<Give>) -> bool {
+        let Some(hold) = self.calls.get_mut(&ask.id) else {
+            return false;
+        };
+        let n = hold.lease;
+        let Some(lease) = self.leases.get_mut(&n) else {
+            self.calls.remove(&ask.id);
+            return true;
+        };
+        hold.parts.retain(|&(i, tokens, cost)| {
+            let (Some(scope), Some(p)) = (lease.scopes.get(i), lease.pools.get_mut(i)) else {
+                return false;
+            };
+            if !ask.scopes.iter().any(|s| s.scope == scope.scope) {
+                return true;
+            }
+            p.tokens_in_flight -= tokens;
+            p.tokens_used += actual.tokens;
+            p.cost_in_flight -= cost;
+            if scope.limits.max_budget_nanos.is_some() {
+                p.spent += actual.cost;
+            }
+            p.in_flight -= 1;
+            false
+        });
+        if !hold.parts.is_empty() {
+            return true;
+        }
+        self.calls.remove(&ask.id);
+        lease.in_flight -= 1;
+        if lease.retired && lease.in_flight == 0 {
+            gives.extend(lease.give());
+            self.leases.remove(&n);
+        }
+        true
+    }
+
+    /// Admit `ask` from a live lease of `key`, retiring those past their period.
+    fn admit(&mut self, key: &str, ask: &Ask, now: i64, gives: &mut Vec<Give>) -> bool {
+        let Some(live) = self.live.get(key) else {
+            return false;
+        };
+        let mut found = None;
+        let mut old = Vec::new();
+        for n in live {
+            let Some(lease) = self.leases.get(n) else {
+                continue;
+            };
+            if now >= lease.retire_at {
+                old.push(*n);
+            } else if found.is_none() && lease.fits(ask, now) {
+                found = Some(*n);
+            }
+        }
+        for n in old {
+            self.retire(n, gives);
+        }
+        let Some(n) = found else {
+            return false;
+        };
+        let Some(lease) = self.leases.get_mut(&n) else {
+            return false;
+        };
+        let parts = lease.take(ask);
+        let used_up = lease.used >= lease.units;
+        self.calls.insert(ask.id.clone(), Hold { lease: n, parts });
+        if used_up {
+            self.retire(n, gives);
+        }
+        true
+    }
+}
+
+impl LeasedCounters {
+    /// Leases of `period` over `shared` (must run inside a Tokio runtime:
+    /// a task retires leases past their period).
+    pub fn new(shared: Arc<RedisCounters>, period: Duration) -> Self {
+        let period_ms = i64::try_from(period.as_millis()).unwrap_or(i64::MAX).max(1);
+        let table = Arc::new(Mutex::new(Table::default()));
+        let sweeper = tokio::runtime::Handle::try_current().ok().map(|handle| {
+            handle.spawn(sweep(Arc::downgrade(&table), Arc::clone(&shared), period_ms))
+        });
+        LeasedCounters {
+            shared,
+            period_ms,
+            table,
+            sweeper,
+        }
+    }
+
+    /// Leases that admit calls now (for tests and diagnostics).
+    pub fn live_leases(&self) -> usize {
+        lock(&self.table).live.values().map(Vec::len).sum()
+    }
+}
+
+impl Drop for LeasedCounters {
+    fn drop(&mut self) {
+        if let Some(sweeper) = &self.sweeper {
+            sweeper.abort();
+        }
+    }
+}
+
+/// Tell Redis what each lease now holds (failures are logged: the
+/// reservation then holds more than it uses until it lapses).
+async fn give_back(shared: &RedisCounters, gives: Vec<Give>) {
+    for g in gives {
+        let done = shared
+            .adjust(&g.id, g.bucket, false, g.expires, &g.scopes, &g.adjustments)
+            .await;
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "governance: a lease was not given back");
+        }
+    }
+}
+
+fn spawn_give_back(shared: &Arc<RedisCounters>, gives: Vec<Give>) {
+    if gives.is_empty() {
+        return;
+    }
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        let shared = Arc::clone(shared);
+        handle.spawn(async move { give_back(&shared, gives).await });
+    }
+}
+
+/// Every half period, retire the leases past their period.
+async fn sweep(table: Weak<Mutex<Table>>, shared: Arc<RedisCounters>, period_ms: i64) {
+    let every = Duration::from_millis(u64::try_from(period_ms / 2).unwrap_or(0).max(10));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(table) = table.upgrade() else {
+            return;
+        };
+        let gives = {
+            let mut t = lock(&table);
+            let now = now_ms();
+            let old: Vec<u64> = t
+                .live
+                .values()
+                .flatten()
+                .filter(|n| t.leases.get(n).is_some_and(|l| now >= l.retire_at))
+                .copied()
+                .collect();
+            let mut gives = Vec::new();
+            for n in old {
+                t.retire(n, &mut gives);
+            }
+            let live: std::collections::HashSet<String> = t.live.keys().cloned().collect();
+            t.demand
+                .retain(|k, d| live.contains(k) || d.period + 2 >= now / period_ms);
+            gives
+        };
+        drop(table);
+        give_back(&shared, gives).await;
+    }
+}
+
+#[async_trait]
+impl Counters for LeasedCounters {
+    async fn reserve(&self, ask: &Ask) -> Result<Verdict, CounterError> {
+        if ask.scopes.is_empty() {
+            return Ok(Verdict::Granted);
+        }
+        let key = lease_key(ask);
+        let now = ask.now;
+        let period = now / self.period_ms;
+        let mut gives = Vec::new();
+        let want = {
+            let mut t = lock(&self.table);
+            if t.admit(&key, ask, now, &mut gives) {
+                t.note_demand(&key, period);
+                drop(t);
+                spawn_give_back(&self.shared, gives);
+                return Ok(Verdict::Granted);
+            }
+            t.want(&key, period)
+        };
+        spawn_give_back(&self.shared, std::mem::take(&mut gives));
+        // A lease of one is the call's own reservation, as without leases.
+        let (id, expires, bucket) = if want == 1 {
+            (ask.id.clone(), ask.expires, now / 1000)
+        } else {
+            let grace = i64::try_from(LEASE_GRACE.as_millis()).unwrap_or(i64::MAX);
+            (
+                format!("lease-{}", super::gate::call_id()),
+                now + self.period_ms + grace,
+                (now + self.period_ms) / 1000,
+            )
+        };
+        let lease_ask = Ask {
+            id: id.clone(),
+            expires,
+            ..ask.clone()
+        };
+        let units = Units {
+            want,
+            bucket,
+            min_room: MIN_ROOM,
+        };
+        let (verdict, granted) = match self.shared.reserve_units(&lease_ask, units).await {
+            Ok(answer) => answer,
+            Err(e) => return Ok(self.shared.unavailable(ask, &e)),
+        };
+        let mut t = lock(&self.table);
+        if verdict != Verdict::Granted {
+            // Another call's lease may have landed meanwhile.
+            if t.admit(&key, ask, now_ms(), &mut gives) {
+                t.note_demand(&key, period);
+                drop(t);
+                spawn_give_back(&self.shared, gives);
+                return Ok(Verdict::Granted);
+            }
+            return Ok(verdict);
+        }
+        let n = t.next;
+        t.next += 1;
+        let pools = ask
+            .scopes
+            .iter()
+            .map(|s| Pool {
+                tokens_counted: granted.saturating_mul(s.tokens_of(ask)),
+                cost_held: if s.limits.max_budget_nanos.is_some() {
+                    granted.saturating_mul(ask.cost)
+                } else {
+                    0
+                },
+                slots_held: if s.limits.max_parallel_requests.is_some() {
+                    granted
+                } else {
+                    0
+                },
+                ..Pool::default()
+            })
+            .collect();
+        let mut lease = Lease {
+            id,
+            key: key.clone(),
+            scopes: ask.scopes.clone(),
+            cooldown: ask.cooldown.clone(),
+            bucket,
+            retire_at: now + self.period_ms,
+            expires,
+            redis_expires: expires,
+            call_expires: ask.expires,
+            retired: false,
+            units: granted,
+            used: 0,
+            counted: granted,
+            pools,
+            in_flight: 0,
+        };
+        let parts = lease.take(ask);
+        t.calls.insert(ask.id.clone(), Hold { lease: n, parts });
+        t.note_demand(&key, period);
+        t.leases.insert(n, lease);
+        t.live.entry(key).or_default().push(n);
+        if granted <= 1 {
+            t.retire(n, &mut gives);
+        }
+        drop(t);
+        spawn_give_back(&self.shared, gives);
+        Ok(Verdict::Granted)
+    }
+
+    async fn settle(&self, ask: &Ask, actual: Actual) -> Result<(), CounterError> {
+        let mut gives = Vec::new();
+        if !lock(&self.table).settle(ask, actual, &mut gives) {
+            // Not admitted from a lease (Redis did not answer then).
+            return self.shared.settle(ask, actual).await;
+        }
+        give_back(&self.shared, gives).await;
+        Ok(())
+    }
+
+    async fn cooled(&self, cooldown: &str) {
+        let gives = {
+            let mut t = lock(&self.table);
+            let cooling: Vec<u64> = t
+                .live
+                .values()
+                .flatten()
+                .filter(|n| {
+                    t.leases
+                        .get(n)
+                        .is_some_and(|l| l.cooldown.as_deref() == Some(cooldown))
+                })
+                .copied()
+                .collect();
+            let mut gives = Vec::new();
+            for n in cooling {
+                t.retire(n, &mut gives);
+            }
+            gives
+        };
+        give_back(&self.shared, gives).await;
+    }
+
+    async fn release(&self) {
+        let gives = {
+            let mut t = lock(&self.table);
+            let all: Vec<u64> = t.live.values().flatten().copied().collect();
+            let mut gives = Vec::new();
+            for n in all {
+                t.retire(n, &mut gives);
+            }
+            gives
+        };
+        give_back(&self.shared, gives).await;
+    }
+}
