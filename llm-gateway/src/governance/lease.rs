@@ -53,7 +53,18 @@ pub struct LeasedCounters {
     shared: Arc<RedisCounters>,
     period_ms: i64,
     table: Arc<Mutex<Table>>,
-    sweeper: Option<tokio::task::JoinHandle<()>>,
+    /// Gives to Redis, applied in order by one task: a lease's last give
+    /// never lands before an earlier one.
+    gives: tokio::sync::mpsc::UnboundedSender<Job>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Work for the task that talks to Redis for the leases.
+#[derive(Debug)]
+enum Job {
+    Give(Give),
+    /// Answered once every earlier give is applied.
+    Barrier(tokio::sync::oneshot::Sender<()>),
 }
 
 impl std::fmt::Debug for LeasedCounters {
@@ -179,14 +190,18 @@ impl Lease {
         if self.retired || now >= self.retire_at || self.used >= self.units {
             return false;
         }
-        self.scopes.iter().zip(&self.pools).zip(&ask.scopes).all(|((s, p), a)| {
-            let l = &s.limits;
-            let tokens_free = p.tokens_counted - p.tokens_in_flight - p.tokens_used;
-            let cost_free = p.cost_held - p.cost_in_flight - p.spent;
-            (l.tpm_limit.is_none() || tokens_free >= a.tokens_of(ask))
-                && (l.max_budget_nanos.is_none() || cost_free >= ask.cost)
-                && (l.max_parallel_requests.is_none() || p.slots_held - p.in_flight >= 1)
-        })
+        self.scopes
+            .iter()
+            .zip(&self.pools)
+            .zip(&ask.scopes)
+            .all(|((s, p), a)| {
+                let l = &s.limits;
+                let tokens_free = p.tokens_counted - p.tokens_in_flight - p.tokens_used;
+                let cost_free = p.cost_held - p.cost_in_flight - p.spent;
+                (l.tpm_limit.is_none() || tokens_free >= a.tokens_of(ask))
+                    && (l.max_budget_nanos.is_none() || cost_free >= ask.cost)
+                    && (l.max_parallel_requests.is_none() || p.slots_held - p.in_flight >= 1)
+            })
     }
 
     fn take(&mut self, ask: &Ask) -> Vec<(usize, i64, Nanos)> {
@@ -303,6 +318,22 @@ impl Table {
         }
     }
 
+    /// Retire the live leases `which` picks.
+    fn retire_where(&mut self, which: impl Fn(&Lease) -> bool) -> Vec<Give> {
+        let picked: Vec<u64> = self
+            .live
+            .values()
+            .flatten()
+            .filter(|n| self.leases.get(n).is_some_and(&which))
+            .copied()
+            .collect();
+        let mut gives = Vec::new();
+        for n in picked {
+            self.retire(n, &mut gives);
+        }
+        gives
+    }
+
     /// Release what call `ask.id` holds in `ask`'s scopes, settled with
     /// `actual`; `false` when it holds nothing of a lease.
     fn settle(&mut self, ask: &Ask, actual: Actual, gives: &mut Vec<Give>) -> bool {
@@ -379,19 +410,42 @@ impl Table {
 }
 
 impl LeasedCounters {
-    /// Leases of `period` over `shared` (must run inside a Tokio runtime:
-    /// a task retires leases past their period).
+    /// Leases of `period` over `shared`. Call it inside a Tokio runtime:
+    /// one task retires leases past their period, one gives back to Redis.
     pub fn new(shared: Arc<RedisCounters>, period: Duration) -> Self {
         let period_ms = i64::try_from(period.as_millis()).unwrap_or(i64::MAX).max(1);
         let table = Arc::new(Mutex::new(Table::default()));
-        let sweeper = tokio::runtime::Handle::try_current().ok().map(|handle| {
-            handle.spawn(sweep(Arc::downgrade(&table), Arc::clone(&shared), period_ms))
-        });
+        let (gives, jobs) = tokio::sync::mpsc::unbounded_channel();
+        let tasks = match tokio::runtime::Handle::try_current() {
+            Ok(handle) => vec![
+                handle.spawn(give_back(Arc::clone(&shared), jobs)),
+                handle.spawn(sweep(Arc::downgrade(&table), gives.clone(), period_ms)),
+            ],
+            Err(_) => {
+                tracing::error!("governance: leases started outside a runtime, none given back");
+                Vec::new()
+            }
+        };
         LeasedCounters {
             shared,
             period_ms,
             table,
-            sweeper,
+            gives,
+            tasks,
+        }
+    }
+
+    fn send(&self, gives: Vec<Give>) {
+        for g in gives {
+            let _ = self.gives.send(Job::Give(g));
+        }
+    }
+
+    /// Wait until every give so far is applied.
+    async fn barrier(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.gives.send(Job::Barrier(done)).is_ok() {
+            let _ = wait.await;
         }
     }
 
@@ -403,37 +457,41 @@ impl LeasedCounters {
 
 impl Drop for LeasedCounters {
     fn drop(&mut self) {
-        if let Some(sweeper) = &self.sweeper {
-            sweeper.abort();
+        for task in &self.tasks {
+            task.abort();
         }
     }
 }
 
-/// Tell Redis what each lease now holds (failures are logged: the
-/// reservation then holds more than it uses until it lapses).
-async fn give_back(shared: &RedisCounters, gives: Vec<Give>) {
-    for g in gives {
-        let done = shared
-            .adjust(&g.id, g.bucket, false, g.expires, &g.scopes, &g.adjustments)
-            .await;
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "governance: a lease was not given back");
+/// Tell Redis what each lease now holds, in the order asked (failures are
+/// logged: the reservation then holds more than it uses until it lapses).
+async fn give_back(
+    shared: Arc<RedisCounters>,
+    mut jobs: tokio::sync::mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(job) = jobs.recv().await {
+        match job {
+            Job::Give(g) => {
+                let done = shared
+                    .adjust(&g.id, g.bucket, false, g.expires, &g.scopes, &g.adjustments)
+                    .await;
+                if let Err(e) = done {
+                    tracing::warn!(error = %e, "governance: a lease was not given back");
+                }
+            }
+            Job::Barrier(done) => {
+                let _ = done.send(());
+            }
         }
-    }
-}
-
-fn spawn_give_back(shared: &Arc<RedisCounters>, gives: Vec<Give>) {
-    if gives.is_empty() {
-        return;
-    }
-    if let Ok(handle) = tokio::runtime::Handle::try_current() {
-        let shared = Arc::clone(shared);
-        handle.spawn(async move { give_back(&shared, gives).await });
     }
 }
 
 /// Every half period, retire the leases past their period.
-async fn sweep(table: Weak<Mutex<Table>>, shared: Arc<RedisCounters>, period_ms: i64) {
+async fn sweep(
+    table: Weak<Mutex<Table>>,
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+    period_ms: i64,
+) {
     let every = Duration::from_millis(u64::try_from(period_ms / 2).unwrap_or(0).max(10));
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -445,24 +503,18 @@ async fn sweep(table: Weak<Mutex<Table>>, shared: Arc<RedisCounters>, period_ms:
         let gives = {
             let mut t = lock(&table);
             let now = now_ms();
-            let old: Vec<u64> = t
-                .live
-                .values()
-                .flatten()
-                .filter(|n| t.leases.get(n).is_some_and(|l| now >= l.retire_at))
-                .copied()
-                .collect();
-            let mut gives = Vec::new();
-            for n in old {
-                t.retire(n, &mut gives);
-            }
+            let gives = t.retire_where(|l| now >= l.retire_at);
             let live: std::collections::HashSet<String> = t.live.keys().cloned().collect();
             t.demand
                 .retain(|k, d| live.contains(k) || d.period + 2 >= now / period_ms);
             gives
         };
         drop(table);
-        give_back(&shared, gives).await;
+        for g in gives {
+            if jobs.send(Job::Give(g)).is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -481,12 +533,12 @@ impl Counters for LeasedCounters {
             if t.admit(&key, ask, now, &mut gives) {
                 t.note_demand(&key, period);
                 drop(t);
-                spawn_give_back(&self.shared, gives);
+                self.send(gives);
                 return Ok(Verdict::Granted);
             }
             t.want(&key, period)
         };
-        spawn_give_back(&self.shared, std::mem::take(&mut gives));
+        self.send(std::mem::take(&mut gives));
         // A lease of one is the call's own reservation, as without leases.
         let (id, expires, bucket) = if want == 1 {
             (ask.id.clone(), ask.expires, now / 1000)
@@ -518,7 +570,7 @@ impl Counters for LeasedCounters {
             if t.admit(&key, ask, now_ms(), &mut gives) {
                 t.note_demand(&key, period);
                 drop(t);
-                spawn_give_back(&self.shared, gives);
+                self.send(gives);
                 return Ok(Verdict::Granted);
             }
             return Ok(verdict);
@@ -569,7 +621,7 @@ impl Counters for LeasedCounters {
             t.retire(n, &mut gives);
         }
         drop(t);
-        spawn_give_back(&self.shared, gives);
+        self.send(gives);
         Ok(Verdict::Granted)
     }
 
@@ -579,43 +631,23 @@ impl Counters for LeasedCounters {
             // Not admitted from a lease (Redis did not answer then).
             return self.shared.settle(ask, actual).await;
         }
-        give_back(&self.shared, gives).await;
+        if !gives.is_empty() {
+            // Settled in Redis before this returns, as a call reserved
+            // alone would be (in order after the lease's earlier gives).
+            self.send(gives);
+            self.barrier().await;
+        }
         Ok(())
     }
 
     async fn cooled(&self, cooldown: &str) {
-        let gives = {
-            let mut t = lock(&self.table);
-            let cooling: Vec<u64> = t
-                .live
-                .values()
-                .flatten()
-                .filter(|n| {
-                    t.leases
-                        .get(n)
-                        .is_some_and(|l| l.cooldown.as_deref() == Some(cooldown))
-                })
-                .copied()
-                .collect();
-            let mut gives = Vec::new();
-            for n in cooling {
-                t.retire(n, &mut gives);
-            }
-            gives
-        };
-        give_back(&self.shared, gives).await;
+        let gives = lock(&self.table).retire_where(|l| l.cooldown.as_deref() == Some(cooldown));
+        self.send(gives);
     }
 
     async fn release(&self) {
-        let gives = {
-            let mut t = lock(&self.table);
-            let all: Vec<u64> = t.live.values().flatten().copied().collect();
-            let mut gives = Vec::new();
-            for n in all {
-                t.retire(n, &mut gives);
-            }
-            gives
-        };
-        give_back(&self.shared, gives).await;
+        let gives = lock(&self.table).retire_where(|_| true);
+        self.send(gives);
+        self.barrier().await;
     }
 }

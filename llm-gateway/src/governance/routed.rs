@@ -314,9 +314,7 @@ impl RouterState for GovernedState {
 
     async fn cool_down(&self, deployment: &str, duration: Duration) -> llm_runtime::Result<()> {
         if let (Some(gov), Some(prefix)) = (self.governance.get(), &self.cooldown_prefix) {
-            gov.counters
-                .cooled(&cooldown_key(prefix, deployment))
-                .await;
+            gov.counters.cooled(&cooldown_key(prefix, deployment)).await;
         }
         self.inner.cool_down(deployment, duration).await
     }

@@ -52,6 +52,8 @@ enum Message {
 pub struct SpendWriter {
     queue: mpsc::Sender<Message>,
     spill: Arc<Spill>,
+    /// Wakes the writer before its interval ends (a flush, a filling queue).
+    early: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Message {
@@ -117,14 +119,29 @@ impl SpendWriter {
             path: config.spill.clone(),
             lock: std::sync::Mutex::new(()),
         });
-        tokio::spawn(write_loop(rx, store, config, Arc::clone(&spill)));
-        SpendWriter { queue: tx, spill }
+        let early = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(write_loop(
+            rx,
+            store,
+            config,
+            Arc::clone(&spill),
+            Arc::clone(&early),
+        ));
+        SpendWriter {
+            queue: tx,
+            spill,
+            early,
+        }
     }
 
     /// Bill one call; never waits on the store.
     pub fn bill(&self, record: SpendRecord) {
         match self.queue.try_send(Message::Record(record)) {
-            Ok(()) => {}
+            Ok(()) => {
+                if self.queue.capacity() <= self.queue.max_capacity() / 2 {
+                    self.early.notify_one();
+                }
+            }
             Err(mpsc::error::TrySendError::Full(Message::Record(r)))
             | Err(mpsc::error::TrySendError::Closed(Message::Record(r))) => {
                 if let Err(e) = self.spill.append(std::slice::from_ref(&r)) {
@@ -139,6 +156,7 @@ impl SpendWriter {
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
         if self.queue.send(Message::Flush(tx)).await.is_ok() {
+            self.early.notify_one();
             let _ = rx.await;
         }
     }
@@ -149,6 +167,7 @@ async fn write_loop(
     store: Arc<dyn Store>,
     config: SpendWriterConfig,
     spill: Arc<Spill>,
+    early: Arc<tokio::sync::Notify>,
 ) {
     let mut batch = Vec::with_capacity(config.batch);
     let mut replay = tokio::time::interval(config.replay_every);
@@ -157,19 +176,30 @@ async fn write_loop(
             message = rx.recv() => match message {
                 Some(Message::Record(r)) => {
                     batch.push(r);
-                    // Gather what arrives within the interval, up to a batch.
-                    let until = tokio::time::Instant::now() + config.interval;
-                    while batch.len() < config.batch {
-                        match tokio::time::timeout_at(until, rx.recv()).await {
-                            Ok(Some(Message::Record(r))) => batch.push(r),
-                            Ok(Some(Message::Flush(done))) => {
-                                write(&*store, &spill, &mut batch).await;
-                                let _ = done.send(());
+                    // Let what arrives within the interval gather in the
+                    // queue (no wake-up per record), unless a flush is
+                    // asked for or the queue is half full.
+                    tokio::select! {
+                        _ = tokio::time::sleep(config.interval) => {}
+                        _ = early.notified() => {}
+                    }
+                    let mut flushes = Vec::new();
+                    for _ in 0..config.capacity.max(1) {
+                        match rx.try_recv() {
+                            Ok(Message::Record(r)) => {
+                                batch.push(r);
+                                if batch.len() >= config.batch {
+                                    write(&*store, &spill, &mut batch).await;
+                                }
                             }
-                            Ok(None) | Err(_) => break,
+                            Ok(Message::Flush(done)) => flushes.push(done),
+                            Err(_) => break,
                         }
                     }
                     write(&*store, &spill, &mut batch).await;
+                    for done in flushes {
+                        let _ = done.send(());
+                    }
                 }
                 Some(Message::Flush(done)) => {
                     write(&*store, &spill, &mut batch).await;

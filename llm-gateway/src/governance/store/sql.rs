@@ -90,6 +90,37 @@ fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
+/// Spend rows per insert statement (10 parameters each: far below
+/// SQLite's and Postgres' limits on parameters).
+const ROWS_PER_INSERT: usize = 100;
+
+/// One insert of `rows` spend rows that returns the ids it inserted
+/// (a row billed before is skipped).
+fn spend_insert(rows: usize) -> String {
+    use std::fmt::Write as _;
+    let mut text = format!("INSERT INTO gateway_spend_logs ({SPEND_COLUMNS}) VALUES ");
+    for r in 0..rows {
+        let b = r * 10;
+        let sep = if r == 0 { "" } else { "," };
+        let _ = write!(
+            text,
+            "{sep}(${},${},${},${},${},${},${},${},${},${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9,
+            b + 10
+        );
+    }
+    text.push_str(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
+    text
+}
+
 fn changed(result: &AnyQueryResult) -> bool {
     result.rows_affected() > 0
 }
@@ -285,32 +316,38 @@ impl Store for SqlStore {
     }
 
     async fn record_spend(&self, batch: &[SpendRecord]) -> StoreResult<u64> {
-        let insert = format!(
-            "INSERT INTO gateway_spend_logs ({SPEND_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (request_id) DO NOTHING"
-        );
         let mut tx = self.pool.begin().await?;
+        // Every statement is a round trip to the database (SQLite: to its
+        // worker thread, a thread wake-up each way): rows go in a few
+        // multi-row inserts, and the spend updates once per key and team.
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in batch.chunks(ROWS_PER_INSERT) {
+            let mut query = sqlx::query(sql(spend_insert(chunk.len())));
+            for s in chunk {
+                query = query
+                    .bind(&s.request_id)
+                    .bind(&s.token_hash)
+                    .bind(&s.team_id)
+                    .bind(&s.model)
+                    .bind(s.prompt_tokens)
+                    .bind(s.completion_tokens)
+                    .bind(s.spend_nanos)
+                    .bind(i64::from(s.unpriced))
+                    .bind(s.start_time)
+                    .bind(s.end_time);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                inserted.insert(sqlx::Row::try_get::<String, _>(&row, 0)?);
+            }
+        }
         let mut new = 0;
-        // One spend update per key and per team of the batch, not per row:
-        // every statement is a round trip to the database (SQLite: its thread).
         let mut keys: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
         let mut teams: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
         for s in batch {
-            let inserted = sqlx::query(sql(insert.clone()))
-                .bind(&s.request_id)
-                .bind(&s.token_hash)
-                .bind(&s.team_id)
-                .bind(&s.model)
-                .bind(s.prompt_tokens)
-                .bind(s.completion_tokens)
-                .bind(s.spend_nanos)
-                .bind(i64::from(s.unpriced))
-                .bind(s.start_time)
-                .bind(s.end_time)
-                .execute(&mut *tx)
-                .await?;
-            if !changed(&inserted) {
-                continue; // billed before (a replayed spill or batch)
+            // Not inserted: billed before (a replayed spill or batch), or
+            // twice in this batch (counted once).
+            if !inserted.remove(&s.request_id) {
+                continue;
             }
             new += 1;
             *keys.entry(&s.token_hash).or_default() += s.spend_nanos;
