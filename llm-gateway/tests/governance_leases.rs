@@ -110,26 +110,6 @@ fn counted_on(con: &mut redis::Connection) -> Counted {
     }
 }
 
-/// Scripts run by Redis so far (`EVALSHA` and `EVAL`).
-fn scripts_run(redis: &Redis) -> i64 {
-    let mut con = redis::Client::open(redis.url())
-        .expect("url")
-        .get_connection()
-        .expect("redis");
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut con)
-        .expect("INFO");
-    info.lines()
-        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
-        .filter_map(|l| {
-            l.split(&[':', ','][..])
-                .find_map(|kv| kv.strip_prefix("calls="))
-                .and_then(|n| n.parse::<i64>().ok())
-        })
-        .sum()
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -162,7 +142,7 @@ fn a_steady_key_is_admitted_with_few_round_trips_and_counted_exactly() {
         let started = std::time::Instant::now();
         while started.elapsed() < period * 4 {
             if started.elapsed() >= period * 2 && measured == (0, 0) {
-                measured = (calls, scripts_run(&redis));
+                measured = (calls, redis.scripts_run());
             }
             let ask = ask(&format!("call-{calls}"), &limits, 30, 500);
             assert_eq!(a.reserve(&ask).await.expect("reserve"), Verdict::Granted);
@@ -173,7 +153,7 @@ fn a_steady_key_is_admitted_with_few_round_trips_and_counted_exactly() {
             a.settle(&ask, actual).await.expect("settle");
             calls += 1;
         }
-        let (calls_measured, scripts) = (calls - measured.0, scripts_run(&redis) - measured.1);
+        let (calls_measured, scripts) = (calls - measured.0, redis.scripts_run() - measured.1);
         eprintln!(
             "LEASES: {calls_measured} calls in two lease periods took {scripts} Redis scripts \
              ({calls} calls in all)"

@@ -214,6 +214,87 @@ async fn rpm_limit_holds_across_two_replicas() {
     assert_eq!((ok, limited), (20, 40));
 }
 
+/// Calls from 8 callers (4 per replica) until `stop` says so: (200s, 429s).
+async fn load(
+    c: &Cluster,
+    key: &str,
+    stop: impl Fn(usize, Option<Instant>) -> bool,
+) -> (usize, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (ok, limited) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let first_refusal = std::sync::Mutex::new(None::<Instant>);
+    let caller = |i: usize| {
+        let (ok, limited, first_refusal, stop) = (&ok, &limited, &first_refusal, &stop);
+        let base = if i.is_multiple_of(2) { c.a.url() } else { c.b.url() };
+        async move {
+            loop {
+                let refused_at = *first_refusal.lock().expect("lock");
+                if stop(ok.load(Ordering::SeqCst), refused_at) {
+                    return;
+                }
+                match c.chat(&base, key, call(1, 1, 1, 0)).await.0 {
+                    200 => ok.fetch_add(1, Ordering::SeqCst),
+                    429 => {
+                        first_refusal
+                            .lock()
+                            .expect("lock")
+                            .get_or_insert_with(Instant::now);
+                        limited.fetch_add(1, Ordering::SeqCst)
+                    }
+                    other => panic!("status {other}"),
+                };
+            }
+        }
+    };
+    futures_util::future::join_all((0..8).map(caller)).await;
+    (ok.into_inner(), limited.into_inner())
+}
+
+/// At full speed a replica admits most calls from its leases (few Redis
+/// scripts per call), and the rpm limit is still exact across the two
+/// processes: a key whose limit is about two seconds of traffic, called
+/// until well after it is used up, serves exactly its limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn at_full_speed_leases_keep_the_rpm_limit_exact() {
+    let _serial = SERIAL.lock().await;
+    let Some(c) = cluster(true) else { return };
+    // The rate, and the scripts per call once leases have grown (after 1 s).
+    let free = c.new_key(json!({"rpm_limit": 100_000_000})).await;
+    let started = Instant::now();
+    load(&c, &free, |_, _| {
+        started.elapsed() >= Duration::from_secs(1)
+    })
+    .await;
+    let (scripts, t0) = (c.redis.scripts_run(), Instant::now());
+    let (calls, _) = load(&c, &free, |_, _| t0.elapsed() >= Duration::from_secs(2)).await;
+    let scripts = c.redis.scripts_run() - scripts;
+    let per_second = calls as f64 / t0.elapsed().as_secs_f64();
+    eprintln!(
+        "LEASES: {calls} calls in 2 s over two replicas ({per_second:.0}/s) took {scripts} Redis scripts"
+    );
+    assert!(calls > 200, "too few calls to tell: {calls}");
+    assert!(
+        scripts * 4 < calls as i64,
+        "{scripts} scripts for {calls} calls"
+    );
+
+    let limit = ((per_second * 2.0) as usize).max(300);
+    let key = c.new_key(json!({"rpm_limit": limit})).await;
+    let t0 = Instant::now();
+    // Past the limit, go on for 2.5 s: every lease that held unused
+    // requests has retired and given them back, and the callers took them.
+    let (ok, limited) = load(&c, &key, |_, refused_at| {
+        refused_at.is_some_and(|at| at.elapsed() >= Duration::from_millis(2500))
+            || t0.elapsed() >= Duration::from_secs(25)
+    })
+    .await;
+    eprintln!(
+        "LEASES RPM: rpm_limit {limit}, 8 callers over two replicas for {:.1} s: {ok} ok, {limited} x 429",
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(ok, limit, "exactly the limit, over {limited} refusals");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_budget_holds_and_key_info_is_the_sum() {
     let _serial = SERIAL.lock().await;

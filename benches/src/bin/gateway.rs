@@ -880,7 +880,7 @@ async fn governance_rows(
     // Warm-up: the connection pools, Redis' scripts, the key's counters.
     run_as(client, &gov_url, &body, 16, 2000, &gov.key).await?;
     println!(
-        "\n| keys, limits, budgets (SQLite{}) | concurrency | direct p50 / p99 (µs) | plain gateway p50 / p99 (µs) | governed p50 / p99 (µs) | governance added p50 / p99 (µs) | governed added over direct p50 / p99 (µs) | governed CPU/req (µs) |",
+        "\n| keys, limits, budgets (SQLite{}) | concurrency | direct p50 / p99 (µs) | plain gateway p50 / p99 (µs) | governed p50 / p99 (µs) | governance added p50 / p99 (µs) | governed added over direct p50 / p99 (µs) | CPU/req plain / governed (µs) |",
         if shared {
             " + Redis"
         } else {
@@ -890,12 +890,17 @@ async fn governance_rows(
     println!("|---|---|---|---|---|---|---|---|");
     for c in [1usize, 16] {
         let n = per_level / rounds;
-        let (mut d, mut p, mut g, mut cpu) = (Vec::new(), Vec::new(), Vec::new(), Duration::ZERO);
+        let (mut d, mut p, mut g) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut cpu, mut plain_cpu) = (Duration::ZERO, Duration::ZERO);
         for round in 0..rounds {
             for which in [round % 3, (round + 1) % 3, (round + 2) % 3] {
                 match which {
                     0 => d.extend(run(client, direct, &direct_body, c, n).await?.0),
-                    1 => p.extend(run(client, &plain_url, &body, c, n).await?.0),
+                    1 => {
+                        let before = plain.cpu().unwrap_or_default();
+                        p.extend(run(client, &plain_url, &body, c, n).await?.0);
+                        plain_cpu += plain.cpu().unwrap_or_default().saturating_sub(before);
+                    }
                     _ => {
                         let before = gov.gateway.cpu().unwrap_or_default();
                         g.extend(run_as(client, &gov_url, &body, c, n, &gov.key).await?.0);
@@ -906,11 +911,12 @@ async fn governance_rows(
         }
         let ((dp50, dp99), (pp50, pp99), (gp50, gp99)) = (pct(&mut d), pct(&mut p), pct(&mut g));
         println!(
-            "| llm-gateway | {c} | {dp50:.0} / {dp99:.0} | {pp50:.0} / {pp99:.0} | {gp50:.0} / {gp99:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} |",
+            "| llm-gateway | {c} | {dp50:.0} / {dp99:.0} | {pp50:.0} / {pp99:.0} | {gp50:.0} / {gp99:.0} | {:.0} / {:.0} | {:.0} / {:.0} | {:.0} / {:.0} |",
             gp50 - pp50,
             gp99 - pp99,
             gp50 - dp50,
             gp99 - dp99,
+            plain_cpu.as_secs_f64() * 1e6 / (n * rounds) as f64,
             cpu.as_secs_f64() * 1e6 / (n * rounds) as f64,
         );
     }

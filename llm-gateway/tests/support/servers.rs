@@ -257,6 +257,26 @@ impl Server {
         self.url.clone()
     }
 
+    /// Lua scripts a Redis ran so far (`EVALSHA` and `EVAL` calls).
+    pub(crate) fn scripts_run(&self) -> i64 {
+        let mut con = redis::Client::open(self.url())
+            .expect("redis url")
+            .get_connection()
+            .expect("redis");
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query(&mut con)
+            .expect("INFO");
+        info.lines()
+            .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+            .filter_map(|l| {
+                l.split(&[':', ','][..])
+                    .find_map(|kv| kv.strip_prefix("calls="))
+                    .and_then(|n| n.parse::<i64>().ok())
+            })
+            .sum()
+    }
+
     /// Stop it (an outage), keeping its directory.
     pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
