@@ -225,7 +225,11 @@ async fn load(
     let first_refusal = std::sync::Mutex::new(None::<Instant>);
     let caller = |i: usize| {
         let (ok, limited, first_refusal, stop) = (&ok, &limited, &first_refusal, &stop);
-        let base = if i.is_multiple_of(2) { c.a.url() } else { c.b.url() };
+        let base = if i.is_multiple_of(2) {
+            c.a.url()
+        } else {
+            c.b.url()
+        };
         async move {
             loop {
                 let refused_at = *first_refusal.lock().expect("lock");

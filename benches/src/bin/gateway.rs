@@ -21,8 +21,9 @@
 //!
 //! `--rss-only` prints only boot, idle RSS and RSS with the open streams.
 //!
-//! `--calls N [--stream]` only serves N calls at concurrency 1 through the
-//! gateway (after 200 warm-up calls), then stops it with SIGTERM, for
+//! `--calls N [--stream] [--governed]` only serves N calls at concurrency 1
+//! through the gateway (after 200 warm-up calls; `--governed`: the governed
+//! gateway, with its virtual key), then stops it with SIGTERM, for
 //! instruction counts: with `LLM_BENCH_WRAP="valgrind --tool=callgrind
 //! --callgrind-out-file=cg.%p"` the gateway runs under that command, and the
 //! difference of two runs (N and 2N calls) divided by N is the cost of a call.
@@ -580,7 +581,7 @@ async fn open_streams_rss(
 
 /// `--calls N`: N calls at c1 through the gateway, then SIGTERM and wait
 /// for its exit (so a profiler wrapping it writes its counts).
-async fn serve_calls(mut gw: Gateway, n: usize, stream: bool) -> Result<()> {
+async fn serve_calls(gw: &mut Gateway, n: usize, stream: bool, key: &str) -> Result<()> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let url = format!("{}/v1/chat/completions", gw.url);
     let body = if stream {
@@ -589,11 +590,11 @@ async fn serve_calls(mut gw: Gateway, n: usize, stream: bool) -> Result<()> {
         body("m", false)
     };
     for _ in 0..200 {
-        call_as(&client, &url, &body, MASTER_KEY).await?;
+        call_as(&client, &url, &body, key).await?;
     }
     let started = Instant::now();
     for _ in 0..n {
-        call_as(&client, &url, &body, MASTER_KEY).await?;
+        call_as(&client, &url, &body, key).await?;
     }
     println!(
         "{n} calls in {:.1} ms",
@@ -676,9 +677,16 @@ async fn main() -> Result<()> {
     let upstream = BenchUpstream::start(routes)?;
     let config = write_config(&upstream, &std::env::temp_dir())?;
     if let Some(n) = calls {
-        let gw = Gateway::start(&config).await?;
         let stream = args.iter().any(|a| a == "--stream");
-        let served = serve_calls(gw, n, stream).await;
+        let served = if args.iter().any(|a| a == "--governed") {
+            let client = reqwest::Client::builder().no_proxy().build()?;
+            let mut gov = governed(&upstream, &client, true).await?;
+            let key = gov.key.clone();
+            serve_calls(&mut gov.gateway, n, stream, &key).await
+        } else {
+            let mut gw = Gateway::start(&config).await?;
+            serve_calls(&mut gw, n, stream, MASTER_KEY).await
+        };
         let _ = std::fs::remove_file(&config);
         return served;
     }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use super::Governance;
 use super::counters::{Actual, Ask, Refusal, ScopeAsk, Verdict};
 use super::model::{KeyRecord, Limits, Nanos, SpendRecord, TeamRecord, now_ms};
-use super::secret::{hash_key, key_from_headers, secrets_equal};
+use super::secret::{key_from_headers, secrets_equal};
 
 /// Who a request comes from.
 #[derive(Debug, Clone)]
@@ -152,7 +152,7 @@ impl Governance {
         let found = snapshot
             .keys
             .get(&hash)
-            .filter(|k| secrets_equal(&k.token_hash, &hash_key(key.expose())));
+            .filter(|k| secrets_equal(&k.token_hash, &hash));
         let Some(record) = found else {
             return Err(refused(
                 StatusCode::UNAUTHORIZED,

@@ -30,7 +30,6 @@
 //!   their period (calls in flight: their reservation's own expiry).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -79,10 +78,10 @@ impl std::fmt::Debug for LeasedCounters {
 #[derive(Debug, Default)]
 struct Table {
     /// Lease key → its leases that still admit calls.
-    live: HashMap<String, Vec<u64>>,
+    live: HashMap<u64, Vec<u64>>,
     leases: HashMap<u64, Lease>,
     /// Lease key → calls admitted per lease period.
-    demand: HashMap<String, Demand>,
+    demand: HashMap<u64, Demand>,
     /// Call id → what it holds of which lease.
     calls: HashMap<String, Hold>,
     next: u64,
@@ -99,7 +98,7 @@ struct Demand {
 struct Lease {
     /// Its reservation's id in Redis.
     id: String,
-    key: String,
+    key: u64,
     scopes: Vec<ScopeAsk>,
     cooldown: Option<String>,
     /// The second its requests and tokens count in.
@@ -160,31 +159,36 @@ fn lock(table: &Mutex<Table>) -> std::sync::MutexGuard<'_, Table> {
 }
 
 /// The scopes (with their limits and budget period) and cooldown a lease
-/// serves: calls with the same key share leases.
-fn lease_key(ask: &Ask) -> String {
-    let mut key = String::with_capacity(160);
+/// serves, hashed: calls with the same key share leases ([`Lease::serves`]
+/// checks a hit).
+fn lease_key(ask: &Ask) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
     for s in &ask.scopes {
-        let l = &s.limits;
-        let _ = write!(
-            key,
-            "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{};",
-            s.scope,
-            l.rpm_limit,
-            l.tpm_limit,
-            l.max_parallel_requests,
-            l.max_budget_nanos,
-            l.budget_duration_secs,
-            s.period,
-            s.tokens.is_some()
-        );
+        s.scope.hash(&mut h);
+        limits_of(s).hash(&mut h);
     }
-    if let Some(c) = &ask.cooldown {
-        key.push_str(c);
-    }
-    key
+    ask.cooldown.hash(&mut h);
+    h.finish()
+}
+
+/// What of a scope a lease depends on.
+fn limits_of(s: &ScopeAsk) -> (&super::model::Limits, i64, bool) {
+    (&s.limits, s.period, s.tokens.is_some())
 }
 
 impl Lease {
+    /// Whether it was reserved for `ask`'s scopes, limits and cooldown.
+    fn serves(&self, ask: &Ask) -> bool {
+        self.cooldown == ask.cooldown
+            && self.scopes.len() == ask.scopes.len()
+            && self
+                .scopes
+                .iter()
+                .zip(&ask.scopes)
+                .all(|(a, b)| a.scope == b.scope && limits_of(a) == limits_of(b))
+    }
+
     /// Admit `ask` (whose scopes are this lease's, in order), if it fits.
     fn fits(&self, ask: &Ask, now: i64) -> bool {
         if self.retired || now >= self.retire_at || self.used >= self.units {
@@ -277,8 +281,8 @@ impl Lease {
 }
 
 impl Table {
-    fn note_demand(&mut self, key: &str, period: i64) {
-        let d = self.demand.entry(key.to_owned()).or_default();
+    fn note_demand(&mut self, key: u64, period: i64) {
+        let d = self.demand.entry(key).or_default();
         if d.period != period {
             d.last = if d.period + 1 == period { d.this } else { 0 };
             d.this = 0;
@@ -288,8 +292,8 @@ impl Table {
     }
 
     /// Units to ask for: about what the previous period admitted, half again.
-    fn want(&self, key: &str, period: i64) -> i64 {
-        let last = match self.demand.get(key) {
+    fn want(&self, key: u64, period: i64) -> i64 {
+        let last = match self.demand.get(&key) {
             Some(d) if d.period == period => d.last,
             Some(d) if d.period + 1 == period => d.this,
             _ => 0,
@@ -374,8 +378,8 @@ impl Table {
     }
 
     /// Admit `ask` from a live lease of `key`, retiring those past their period.
-    fn admit(&mut self, key: &str, ask: &Ask, now: i64, gives: &mut Vec<Give>) -> bool {
-        let Some(live) = self.live.get(key) else {
+    fn admit(&mut self, key: u64, ask: &Ask, now: i64, gives: &mut Vec<Give>) -> bool {
+        let Some(live) = self.live.get(&key) else {
             return false;
         };
         let mut found = None;
@@ -386,7 +390,7 @@ impl Table {
             };
             if now >= lease.retire_at {
                 old.push(*n);
-            } else if found.is_none() && lease.fits(ask, now) {
+            } else if found.is_none() && lease.serves(ask) && lease.fits(ask, now) {
                 found = Some(*n);
             }
         }
@@ -504,9 +508,8 @@ async fn sweep(
             let mut t = lock(&table);
             let now = now_ms();
             let gives = t.retire_where(|l| now >= l.retire_at);
-            let live: std::collections::HashSet<String> = t.live.keys().cloned().collect();
-            t.demand
-                .retain(|k, d| live.contains(k) || d.period + 2 >= now / period_ms);
+            let Table { live, demand, .. } = &mut *t;
+            demand.retain(|k, d| live.contains_key(k) || d.period + 2 >= now / period_ms);
             gives
         };
         drop(table);
@@ -530,13 +533,13 @@ impl Counters for LeasedCounters {
         let mut gives = Vec::new();
         let want = {
             let mut t = lock(&self.table);
-            if t.admit(&key, ask, now, &mut gives) {
-                t.note_demand(&key, period);
+            if t.admit(key, ask, now, &mut gives) {
+                t.note_demand(key, period);
                 drop(t);
                 self.send(gives);
                 return Ok(Verdict::Granted);
             }
-            t.want(&key, period)
+            t.want(key, period)
         };
         self.send(std::mem::take(&mut gives));
         // A lease of one is the call's own reservation, as without leases.
@@ -567,8 +570,8 @@ impl Counters for LeasedCounters {
         let mut t = lock(&self.table);
         if verdict != Verdict::Granted {
             // Another call's lease may have landed meanwhile.
-            if t.admit(&key, ask, now_ms(), &mut gives) {
-                t.note_demand(&key, period);
+            if t.admit(key, ask, now_ms(), &mut gives) {
+                t.note_demand(key, period);
                 drop(t);
                 self.send(gives);
                 return Ok(Verdict::Granted);
@@ -597,7 +600,7 @@ impl Counters for LeasedCounters {
             .collect();
         let mut lease = Lease {
             id,
-            key: key.clone(),
+            key,
             scopes: ask.scopes.clone(),
             cooldown: ask.cooldown.clone(),
             bucket,
@@ -614,7 +617,7 @@ impl Counters for LeasedCounters {
         };
         let parts = lease.take(ask);
         t.calls.insert(ask.id.clone(), Hold { lease: n, parts });
-        t.note_demand(&key, period);
+        t.note_demand(key, period);
         t.leases.insert(n, lease);
         t.live.entry(key).or_default().push(n);
         if granted <= 1 {

@@ -31,7 +31,7 @@ pub fn now_ms() -> i64 {
 }
 
 /// The limits a key or a team may carry (each `None` = no limit).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Limits {
     /// Spend allowed per budget period (or in total without `budget_duration_secs`).
     pub max_budget_nanos: Option<Nanos>,

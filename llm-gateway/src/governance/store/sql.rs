@@ -23,6 +23,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// SQLite: multi-row inserts use anonymous `?` parameters (it finds a
+    /// numbered one's name by a linear search, quadratic in a long insert).
+    sqlite: bool,
 }
 
 impl SqlStore {
@@ -31,13 +34,14 @@ impl SqlStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let url = sqlite_create_mode(url);
+        let sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
-            .max_connections(if url.starts_with("sqlite:") { 1 } else { 8 })
+            .max_connections(if sqlite { 1 } else { 8 })
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(&url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqlStore { pool })
+        Ok(SqlStore { pool, sqlite })
     }
 
     /// The SQLite URL of a file path.
@@ -90,32 +94,26 @@ fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
-/// Spend rows per insert statement (10 parameters each: far below
-/// SQLite's and Postgres' limits on parameters).
-const ROWS_PER_INSERT: usize = 100;
+/// Spend rows per insert statement: a few statement texts (prepared once,
+/// then cached), 320 parameters at most.
+const ROWS_PER_INSERT: usize = 32;
 
-/// One insert of `rows` spend rows that returns the ids it inserted
-/// (a row billed before is skipped).
-fn spend_insert(rows: usize) -> String {
+/// One insert of `rows` spend rows that returns the ids it inserted (a row
+/// billed before is skipped); parameters `$N` (`numbered`) or `?`.
+fn spend_insert(rows: usize, numbered: bool) -> String {
     use std::fmt::Write as _;
     let mut text = format!("INSERT INTO gateway_spend_logs ({SPEND_COLUMNS}) VALUES ");
     for r in 0..rows {
-        let b = r * 10;
-        let sep = if r == 0 { "" } else { "," };
-        let _ = write!(
-            text,
-            "{sep}(${},${},${},${},${},${},${},${},${},${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 9,
-            b + 10
-        );
+        text.push_str(if r == 0 { "(" } else { ",(" });
+        for c in 1..=10 {
+            let sep = if c == 1 { "" } else { "," };
+            if numbered {
+                let _ = write!(text, "{sep}${}", r * 10 + c);
+            } else {
+                let _ = write!(text, "{sep}?");
+            }
+        }
+        text.push(')');
     }
     text.push_str(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
     text
@@ -322,7 +320,7 @@ impl Store for SqlStore {
         // multi-row inserts, and the spend updates once per key and team.
         let mut inserted = std::collections::HashSet::new();
         for chunk in batch.chunks(ROWS_PER_INSERT) {
-            let mut query = sqlx::query(sql(spend_insert(chunk.len())));
+            let mut query = sqlx::query(sql(spend_insert(chunk.len(), !self.sqlite)));
             for s in chunk {
                 query = query
                     .bind(&s.request_id)
