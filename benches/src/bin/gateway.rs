@@ -20,6 +20,9 @@
 //! Direct and gateway requests alternate in rounds, so noise hits both alike.
 //!
 //! `--rss-only` prints only boot, idle RSS and RSS with the open streams.
+//! `--governance-only` prints only the governance rows (`--governance-in-process`:
+//! counters in the gateway's process, no Redis). `--per-level N`: N calls per
+//! concurrency level and proxy (default 4 000).
 //!
 //! `--calls N [--stream] [--governed]` only serves N calls at concurrency 1
 //! through the gateway (after 200 warm-up calls; `--governed`: the governed
@@ -656,11 +659,18 @@ async fn main() -> Result<()> {
         .iter()
         .position(|a| a == "--portkey")
         .and_then(|i| args.get(i + 1).cloned());
-    let (per_level, rounds, streams_held) = if quick {
+    let (mut per_level, rounds, streams_held) = if quick {
         (400, 2, 1000)
     } else {
         (4000, 4, 10_000)
     };
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--per-level")
+        .and_then(|i| args.get(i + 1)?.parse::<usize>().ok())
+    {
+        per_level = n.max(rounds);
+    }
     // Two descriptors per held stream in this process, two in the gateway.
     let fds = raise_open_files_limit(4 * streams_held as u64 + 1024);
     let events: Vec<bytes::Bytes> = fixtures::openai_sse_events(20);

@@ -84,6 +84,10 @@ struct Table {
     demand: HashMap<u64, Demand>,
     /// Call id → what it holds of which lease.
     calls: HashMap<String, Hold>,
+    /// Lease keys with a lease being reserved ahead.
+    fetching: std::collections::HashSet<u64>,
+    /// Released: nothing more is reserved ahead.
+    closed: bool,
     next: u64,
 }
 
@@ -280,7 +284,116 @@ impl Lease {
     }
 }
 
+/// A lease to reserve in Redis.
+#[derive(Debug)]
+struct Fetch {
+    /// The reservation: a call's scopes, under the lease's id and expiry.
+    ask: Ask,
+    units: Units,
+    /// The latest expiry of a call it may admit.
+    call_expires: i64,
+}
+
+impl Fetch {
+    /// A lease of up to `want` units of calls like `ask`. A lease of one is
+    /// the call's own reservation, as without leases.
+    fn new(ask: &Ask, want: i64, period_ms: i64) -> Fetch {
+        let now = ask.now;
+        let (id, expires, bucket) = if want == 1 {
+            (ask.id.clone(), ask.expires, now / 1000)
+        } else {
+            let grace = i64::try_from(LEASE_GRACE.as_millis()).unwrap_or(i64::MAX);
+            (
+                format!("lease-{}", super::gate::call_id()),
+                now + period_ms + grace,
+                (now + period_ms) / 1000,
+            )
+        };
+        Fetch {
+            ask: Ask {
+                id,
+                expires,
+                ..ask.clone()
+            },
+            units: Units {
+                want,
+                bucket,
+                min_room: MIN_ROOM,
+            },
+            call_expires: ask.expires,
+        }
+    }
+}
+
 impl Table {
+    /// A live lease of `granted` units reserved by `fetch`; its number.
+    fn install(&mut self, key: u64, fetch: Fetch, granted: i64, period_ms: i64) -> u64 {
+        let n = self.next;
+        self.next += 1;
+        let ask = &fetch.ask;
+        let pools = ask
+            .scopes
+            .iter()
+            .map(|s| Pool {
+                tokens_counted: granted.saturating_mul(s.tokens_of(ask)),
+                cost_held: if s.limits.max_budget_nanos.is_some() {
+                    granted.saturating_mul(ask.cost)
+                } else {
+                    0
+                },
+                slots_held: if s.limits.max_parallel_requests.is_some() {
+                    granted
+                } else {
+                    0
+                },
+                ..Pool::default()
+            })
+            .collect();
+        let lease = Lease {
+            key,
+            scopes: ask.scopes.clone(),
+            cooldown: ask.cooldown.clone(),
+            bucket: fetch.units.bucket,
+            retire_at: ask.now + period_ms,
+            expires: ask.expires,
+            redis_expires: ask.expires,
+            call_expires: fetch.call_expires,
+            retired: false,
+            units: granted,
+            used: 0,
+            counted: granted,
+            pools,
+            in_flight: 0,
+            id: fetch.ask.id,
+        };
+        self.leases.insert(n, lease);
+        self.live.entry(key).or_default().push(n);
+        n
+    }
+
+    /// Whether to reserve the next lease of `key` now, before its youngest
+    /// is used up or retires (so that no call waits for it): once that one
+    /// is three quarters used or old, one fetch at a time, for a lease of
+    /// more than one unit.
+    fn prefetch(&mut self, key: u64, now: i64, period_ms: i64) -> bool {
+        if self.closed || self.fetching.contains(&key) {
+            return false;
+        }
+        let youngest = self
+            .live
+            .get(&key)
+            .and_then(|live| live.iter().rev().find_map(|n| self.leases.get(n)));
+        let due = youngest.is_some_and(|l| {
+            l.units > 1
+                && (4 * l.used >= 3 * l.units
+                    || 4 * (now - (l.retire_at - period_ms)) >= 3 * period_ms)
+        });
+        if due {
+            self.fetching.insert(key);
+        }
+        due
+    }
+
     fn note_demand(&mut self, key: u64, period: i64) {
         let d = self.demand.entry(key).or_default();
         if d.period != period {
@@ -445,6 +558,42 @@ impl LeasedCounters {
         }
     }
 
+    /// Reserve the next lease of `key` (calls like `ask`) in the background.
+    fn prefetch(&self, key: u64, ask: &Ask, period: i64) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            lock(&self.table).fetching.remove(&key);
+            return;
+        };
+        let now = now_ms();
+        let want = lock(&self.table).want(key, period);
+        let fetch = Fetch::new(
+            &Ask {
+                now,
+                expires: now + (ask.expires - ask.now),
+                ..ask.clone()
+            },
+            want.max(2),
+            self.period_ms,
+        );
+        let (shared, table, period_ms) = (
+            Arc::clone(&self.shared),
+            Arc::clone(&self.table),
+            self.period_ms,
+        );
+        handle.spawn(async move {
+            let answer = shared.reserve_units(&fetch.ask, fetch.units).await;
+            let mut t = lock(&table);
+            t.fetching.remove(&key);
+            match answer {
+                Ok((Verdict::Granted, granted)) => {
+                    t.install(key, fetch, granted, period_ms);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "governance: a lease was not reserved ahead"),
+            }
+        });
+    }
+
     /// Wait until every give so far is applied.
     async fn barrier(&self) {
         let (done, wait) = tokio::sync::oneshot::channel();
@@ -535,35 +684,19 @@ impl Counters for LeasedCounters {
             let mut t = lock(&self.table);
             if t.admit(key, ask, now, &mut gives) {
                 t.note_demand(key, period);
+                let prefetch = t.prefetch(key, now, self.period_ms);
                 drop(t);
                 self.send(gives);
+                if prefetch {
+                    self.prefetch(key, ask, period);
+                }
                 return Ok(Verdict::Granted);
             }
             t.want(key, period)
         };
         self.send(std::mem::take(&mut gives));
-        // A lease of one is the call's own reservation, as without leases.
-        let (id, expires, bucket) = if want == 1 {
-            (ask.id.clone(), ask.expires, now / 1000)
-        } else {
-            let grace = i64::try_from(LEASE_GRACE.as_millis()).unwrap_or(i64::MAX);
-            (
-                format!("lease-{}", super::gate::call_id()),
-                now + self.period_ms + grace,
-                (now + self.period_ms) / 1000,
-            )
-        };
-        let lease_ask = Ask {
-            id: id.clone(),
-            expires,
-            ..ask.clone()
-        };
-        let units = Units {
-            want,
-            bucket,
-            min_room: MIN_ROOM,
-        };
-        let (verdict, granted) = match self.shared.reserve_units(&lease_ask, units).await {
+        let fetch = Fetch::new(ask, want, self.period_ms);
+        let (verdict, granted) = match self.shared.reserve_units(&fetch.ask, fetch.units).await {
             Ok(answer) => answer,
             Err(e) => return Ok(self.shared.unavailable(ask, &e)),
         };
@@ -578,48 +711,12 @@ impl Counters for LeasedCounters {
             }
             return Ok(verdict);
         }
-        let n = t.next;
-        t.next += 1;
-        let pools = ask
-            .scopes
-            .iter()
-            .map(|s| Pool {
-                tokens_counted: granted.saturating_mul(s.tokens_of(ask)),
-                cost_held: if s.limits.max_budget_nanos.is_some() {
-                    granted.saturating_mul(ask.cost)
-                } else {
-                    0
-                },
-                slots_held: if s.limits.max_parallel_requests.is_some() {
-                    granted
-                } else {
-                    0
-                },
-                ..Pool::default()
-            })
-            .collect();
-        let mut lease = Lease {
-            id,
-            key,
-            scopes: ask.scopes.clone(),
-            cooldown: ask.cooldown.clone(),
-            bucket,
-            retire_at: now + self.period_ms,
-            expires,
-            redis_expires: expires,
-            call_expires: ask.expires,
-            retired: false,
-            units: granted,
-            used: 0,
-            counted: granted,
-            pools,
-            in_flight: 0,
-        };
-        let parts = lease.take(ask);
-        t.calls.insert(ask.id.clone(), Hold { lease: n, parts });
+        let n = t.install(key, fetch, granted, self.period_ms);
+        if let Some(lease) = t.leases.get_mut(&n) {
+            let parts = lease.take(ask);
+            t.calls.insert(ask.id.clone(), Hold { lease: n, parts });
+        }
         t.note_demand(key, period);
-        t.leases.insert(n, lease);
-        t.live.entry(key).or_default().push(n);
         if granted <= 1 {
             t.retire(n, &mut gives);
         }
@@ -649,6 +746,13 @@ impl Counters for LeasedCounters {
     }
 
     async fn release(&self) {
+        lock(&self.table).closed = true;
+        // A lease being reserved ahead lands (or fails) within the script's
+        // timeout; it is then given back too.
+        let deadline = tokio::time::Instant::now() + self.shared.timeout() * 2;
+        while !lock(&self.table).fetching.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let gives = lock(&self.table).retire_where(|_| true);
         self.send(gives);
         self.barrier().await;

@@ -301,6 +301,11 @@ impl RedisCounters {
         }
     }
 
+    /// Each script's own timeout.
+    pub fn timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
     /// Reserve up to `units.want` units of `ask` (each: one request, each
     /// scope's tokens, `ask.cost`, one call in flight) under `ask.id`, all
     /// or nothing: the verdict and, when granted, how many units (at least

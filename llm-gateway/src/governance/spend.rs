@@ -30,11 +30,11 @@ pub struct SpendWriterConfig {
 }
 
 impl SpendWriterConfig {
-    /// Defaults: 10 000 queued, batches of 256 every 100 ms, replay every second.
+    /// Defaults: 10 000 queued, batches of up to 1 024 every 100 ms, replay every second.
     pub fn new(spill: PathBuf) -> Self {
         SpendWriterConfig {
             capacity: 10_000,
-            batch: 256,
+            batch: 1024,
             interval: Duration::from_millis(100),
             spill,
             replay_every: Duration::from_secs(1),

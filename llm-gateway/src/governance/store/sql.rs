@@ -35,11 +35,26 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let url = sqlite_create_mode(url);
         let sqlite = url.starts_with("sqlite:");
-        let pool = AnyPoolOptions::new()
+        let mut options = AnyPoolOptions::new()
             .max_connections(if sqlite { 1 } else { 8 })
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(&url)
-            .await?;
+            .acquire_timeout(ACQUIRE_TIMEOUT);
+        if sqlite {
+            // Write-ahead log, synced at every commit: a spend batch is one
+            // append and one fsync (the default rollback journal: several
+            // writes and fsyncs), and as durable.
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = FULL")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await?;
         MIGRATOR.run(&pool).await?;
         Ok(SqlStore { pool, sqlite })
     }
