@@ -161,6 +161,11 @@ pub trait Counters: Send + Sync + std::fmt::Debug {
     /// `actual` (tokens refunded in the bucket it was reserved in, cost added
     /// to the period's spend).
     async fn settle(&self, ask: &Ask, actual: Actual) -> Result<(), CounterError>;
+    /// Settle without waiting, when these counters can (`false`: call
+    /// [`Counters::settle`]); a dropped call's settlement then needs no task.
+    fn settle_in_place(&self, _ask: &Ask, _actual: Actual) -> bool {
+        false
+    }
     /// This replica put the deployment of `cooldown` (an [`Ask::cooldown`]
     /// key) in cooldown: stop admitting its calls from anything reserved
     /// before (counters that hold nothing ahead do nothing).
@@ -292,6 +297,11 @@ impl Counters for InProcessCounters {
     async fn settle(&self, ask: &Ask, actual: Actual) -> Result<(), CounterError> {
         self.settle_now(ask, actual);
         Ok(())
+    }
+
+    fn settle_in_place(&self, ask: &Ask, actual: Actual) -> bool {
+        self.settle_now(ask, actual);
+        true
     }
 }
 

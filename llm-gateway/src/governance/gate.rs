@@ -600,6 +600,9 @@ impl Drop for Admission {
         let Some((settle, ask, actual)) = self.finish(usage, cost, !seen.failed) else {
             return;
         };
+        if settle.0.counters.settle_in_place(&ask, actual) {
+            return;
+        }
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move { settle.await_settle(&ask, actual).await });
         }

@@ -740,6 +740,16 @@ impl Counters for LeasedCounters {
         Ok(())
     }
 
+    fn settle_in_place(&self, ask: &Ask, actual: Actual) -> bool {
+        let mut gives = Vec::new();
+        if !lock(&self.table).settle(ask, actual, &mut gives) {
+            return false;
+        }
+        // In order after the lease's earlier gives, without waiting.
+        self.send(gives);
+        true
+    }
+
     async fn cooled(&self, cooldown: &str) {
         let gives = lock(&self.table).retire_where(|l| l.cooldown.as_deref() == Some(cooldown));
         self.send(gives);
