@@ -752,39 +752,27 @@ async fn main() -> Result<()> {
         )
         .await?;
     }
-    if args.iter().any(|a| a == "--governance-only") {
-        let redis = !args.iter().any(|a| a == "--governance-in-process");
-        governance_rows(
-            &client,
-            &direct,
-            &proxies[0],
-            &upstream,
-            per_level,
-            rounds,
-            redis,
-        )
-        .await?;
-        let _ = std::fs::remove_file(&config);
-        return Ok(());
-    }
     if args.iter().any(|a| a == "--rss-only") {
         // Only the memory rows (idle above, open streams below).
         open_streams_rss(&proxies[0], &upstream, streams_held, idle[0], fds).await?;
         let _ = std::fs::remove_file(&config);
         return Ok(());
     }
-    latency_table(&client, &direct, &proxies, per_level, rounds).await?;
-    println!();
-    ttft_rows(
-        &client,
-        &upstream.url("/s/v1/chat/completions"),
-        &proxies,
-        per_level / 10,
-    )
-    .await?;
-    for (p, rss) in proxies.iter().zip(&idle) {
-        open_streams_rss(p, &upstream, streams_held, *rss, fds).await?;
+    if !args.iter().any(|a| a == "--governance-only") {
+        latency_table(&client, &direct, &proxies, per_level, rounds).await?;
+        println!();
+        ttft_rows(
+            &client,
+            &upstream.url("/s/v1/chat/completions"),
+            &proxies,
+            per_level / 10,
+        )
+        .await?;
+        for (p, rss) in proxies.iter().zip(&idle) {
+            open_streams_rss(p, &upstream, streams_held, *rss, fds).await?;
+        }
     }
+    let shared = !args.iter().any(|a| a == "--governance-in-process");
     governance_rows(
         &client,
         &direct,
@@ -792,7 +780,7 @@ async fn main() -> Result<()> {
         &upstream,
         per_level,
         rounds,
-        true,
+        shared,
     )
     .await?;
     let _ = std::fs::remove_file(&config);
