@@ -80,6 +80,29 @@ impl SqlStore {
         Ok(deleted)
     }
 
+    /// Store `batch`, reading back which rows went in (the others were
+    /// billed before, or stand twice in the batch): only they are counted.
+    async fn record_spend_read_back(&self, batch: &[SpendRecord]) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in batch.chunks(ROWS_PER_INSERT) {
+            let text = spend_insert(chunk.len(), !self.sqlite, true);
+            for row in bind_spend(sqlx::query(sql(text)), chunk)
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                inserted.insert(sqlx::Row::try_get::<String, _>(&row, 0)?);
+            }
+        }
+        let new: Vec<&SpendRecord> = batch
+            .iter()
+            .filter(|s| inserted.remove(&s.request_id))
+            .collect();
+        let count = add_batch_spend(&mut tx, &new).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
     async fn bump(tx: &mut Transaction<'_, Any>) -> StoreResult<()> {
         sqlx::query("UPDATE gateway_version SET version = version + 1 WHERE id = 1")
             .execute(&mut **tx)
@@ -113,9 +136,10 @@ fn json(value: &impl serde::Serialize) -> String {
 /// then cached), 320 parameters at most.
 const ROWS_PER_INSERT: usize = 32;
 
-/// One insert of `rows` spend rows that returns the ids it inserted (a row
-/// billed before is skipped); parameters `$N` (`numbered`) or `?`.
-fn spend_insert(rows: usize, numbered: bool) -> String {
+/// One insert of `rows` spend rows (a row billed before is skipped), which
+/// returns the ids it inserted when `read_back`; parameters `$N`
+/// (`numbered`) or `?`.
+fn spend_insert(rows: usize, numbered: bool, read_back: bool) -> String {
     use std::fmt::Write as _;
     let mut text = format!("INSERT INTO gateway_spend_logs ({SPEND_COLUMNS}) VALUES ");
     for r in 0..rows {
@@ -130,8 +154,51 @@ fn spend_insert(rows: usize, numbered: bool) -> String {
         }
         text.push(')');
     }
-    text.push_str(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
+    text.push_str(" ON CONFLICT (request_id) DO NOTHING");
+    if read_back {
+        text.push_str(" RETURNING request_id");
+    }
     text
+}
+
+type SpendQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// `query` with the ten columns of each row of `rows` bound in order.
+fn bind_spend<'q>(mut query: SpendQuery<'q>, rows: &'q [SpendRecord]) -> SpendQuery<'q> {
+    for s in rows {
+        query = query
+            .bind(&s.request_id)
+            .bind(&s.token_hash)
+            .bind(&s.team_id)
+            .bind(&s.model)
+            .bind(s.prompt_tokens)
+            .bind(s.completion_tokens)
+            .bind(s.spend_nanos)
+            .bind(i64::from(s.unpriced))
+            .bind(s.start_time)
+            .bind(s.end_time);
+    }
+    query
+}
+
+/// Add the spend of `rows` (each stored just now) to their keys and teams,
+/// one update per key and per team; how many rows.
+async fn add_batch_spend(tx: &mut Transaction<'_, Any>, rows: &[&SpendRecord]) -> StoreResult<u64> {
+    let mut keys: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let mut teams: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for s in rows {
+        *keys.entry(&s.token_hash).or_default() += s.spend_nanos;
+        if let Some(team) = &s.team_id {
+            *teams.entry(team).or_default() += s.spend_nanos;
+        }
+    }
+    for (key, nanos) in keys {
+        add_spend(tx, "gateway_keys", "token_hash", key, nanos).await?;
+    }
+    for (team, nanos) in teams {
+        add_spend(tx, "gateway_teams", "team_id", team, nanos).await?;
+    }
+    Ok(rows.len() as u64)
 }
 
 fn changed(result: &AnyQueryResult) -> bool {
@@ -329,51 +396,26 @@ impl Store for SqlStore {
     }
 
     async fn record_spend(&self, batch: &[SpendRecord]) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await?;
         // Every statement is a round trip to the database (SQLite: to its
         // worker thread, a thread wake-up each way): rows go in a few
         // multi-row inserts, and the spend updates once per key and team.
-        let mut inserted = std::collections::HashSet::new();
+        // A batch is almost always new: insert it without reading anything
+        // back; a row billed before (a replayed spill, or a batch whose
+        // commit answered with an error) makes an insert count short, and
+        // the batch is then done again, reading back which rows went in.
+        let mut tx = self.pool.begin().await?;
         for chunk in batch.chunks(ROWS_PER_INSERT) {
-            let mut query = sqlx::query(sql(spend_insert(chunk.len(), !self.sqlite)));
-            for s in chunk {
-                query = query
-                    .bind(&s.request_id)
-                    .bind(&s.token_hash)
-                    .bind(&s.team_id)
-                    .bind(&s.model)
-                    .bind(s.prompt_tokens)
-                    .bind(s.completion_tokens)
-                    .bind(s.spend_nanos)
-                    .bind(i64::from(s.unpriced))
-                    .bind(s.start_time)
-                    .bind(s.end_time);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                inserted.insert(sqlx::Row::try_get::<String, _>(&row, 0)?);
+            let text = spend_insert(chunk.len(), !self.sqlite, false);
+            let done = bind_spend(sqlx::query(sql(text)), chunk)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                tx.rollback().await?;
+                return self.record_spend_read_back(batch).await;
             }
         }
-        let mut new = 0;
-        let mut keys: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-        let mut teams: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-        for s in batch {
-            // Not inserted: billed before (a replayed spill or batch), or
-            // twice in this batch (counted once).
-            if !inserted.remove(&s.request_id) {
-                continue;
-            }
-            new += 1;
-            *keys.entry(&s.token_hash).or_default() += s.spend_nanos;
-            if let Some(team) = &s.team_id {
-                *teams.entry(team).or_default() += s.spend_nanos;
-            }
-        }
-        for (key, nanos) in keys {
-            add_spend(&mut tx, "gateway_keys", "token_hash", key, nanos).await?;
-        }
-        for (team, nanos) in teams {
-            add_spend(&mut tx, "gateway_teams", "team_id", team, nanos).await?;
-        }
+        let all: Vec<&SpendRecord> = batch.iter().collect();
+        let new = add_batch_spend(&mut tx, &all).await?;
         tx.commit().await?;
         Ok(new)
     }
