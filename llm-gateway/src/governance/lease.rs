@@ -203,12 +203,13 @@ impl Lease {
             .zip(&self.pools)
             .zip(&ask.scopes)
             .all(|((s, p), a)| {
+                // Slots need no check: a lease holds one per unit, and
+                // admits no more calls than units.
                 let l = &s.limits;
                 let tokens_free = p.tokens_counted - p.tokens_in_flight - p.tokens_used;
                 let cost_free = p.cost_held - p.cost_in_flight - p.spent;
                 (l.tpm_limit.is_none() || tokens_free >= a.tokens_of(ask))
                     && (l.max_budget_nanos.is_none() || cost_free >= ask.cost)
-                    && (l.max_parallel_requests.is_none() || p.slots_held - p.in_flight >= 1)
             })
     }
 
@@ -257,11 +258,8 @@ impl Lease {
                     requests,
                     tokens: delta,
                     held_cost: p.cost_held,
-                    spend: if s.limits.max_budget_nanos.is_some() {
-                        spend
-                    } else {
-                        0
-                    },
+                    // Settled only into a scope with a budget.
+                    spend,
                     // The reservation lives while any call of the lease does.
                     in_flight: if flying { p.in_flight.max(1) } else { 0 },
                 }
@@ -490,8 +488,24 @@ impl Table {
         true
     }
 
-    /// Admit `ask` from a live lease of `key`, retiring those past their period.
-    fn admit(&mut self, key: u64, ask: &Ask, now: i64, gives: &mut Vec<Give>) -> bool {
+    /// Admit `ask` from lease `n` (which fits it), retiring the lease when
+    /// that was its last unit; the call counts in `key`'s demand of `period`.
+    fn admit_from(&mut self, n: u64, key: u64, period: i64, ask: &Ask, gives: &mut Vec<Give>) {
+        let Some(lease) = self.leases.get_mut(&n) else {
+            return;
+        };
+        let parts = lease.take(ask);
+        let used_up = lease.used >= lease.units;
+        self.calls.insert(ask.id.clone(), Hold { lease: n, parts });
+        self.note_demand(key, period);
+        if used_up {
+            self.retire(n, gives);
+        }
+    }
+
+    /// Admit `ask` from a live lease of `key`, retiring those past their
+    /// period; the call counts in `key`'s demand of `period`.
+    fn admit(&mut self, key: u64, period: i64, ask: &Ask, now: i64, gives: &mut Vec<Give>) -> bool {
         let Some(live) = self.live.get(&key) else {
             return false;
         };
@@ -513,15 +527,7 @@ impl Table {
         let Some(n) = found else {
             return false;
         };
-        let Some(lease) = self.leases.get_mut(&n) else {
-            return false;
-        };
-        let parts = lease.take(ask);
-        let used_up = lease.used >= lease.units;
-        self.calls.insert(ask.id.clone(), Hold { lease: n, parts });
-        if used_up {
-            self.retire(n, gives);
-        }
+        self.admit_from(n, key, period, ask, gives);
         true
     }
 }
@@ -558,14 +564,14 @@ impl LeasedCounters {
         }
     }
 
-    /// Reserve the next lease of `key` (calls like `ask`) in the background.
-    fn prefetch(&self, key: u64, ask: &Ask, period: i64) {
+    /// Reserve the next lease of `key` (up to `want` calls like `ask`) in
+    /// the background.
+    fn prefetch(&self, key: u64, ask: &Ask, want: i64) {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             lock(&self.table).fetching.remove(&key);
             return;
         };
         let now = now_ms();
-        let want = lock(&self.table).want(key, period);
         let fetch = Fetch::new(
             &Ask {
                 now,
@@ -600,11 +606,6 @@ impl LeasedCounters {
         if self.gives.send(Job::Barrier(done)).is_ok() {
             let _ = wait.await;
         }
-    }
-
-    /// Leases that admit calls now (for tests and diagnostics).
-    pub fn live_leases(&self) -> usize {
-        lock(&self.table).live.values().map(Vec::len).sum()
     }
 }
 
@@ -682,13 +683,14 @@ impl Counters for LeasedCounters {
         let mut gives = Vec::new();
         let want = {
             let mut t = lock(&self.table);
-            if t.admit(key, ask, now, &mut gives) {
-                t.note_demand(key, period);
-                let prefetch = t.prefetch(key, now, self.period_ms);
+            if t.admit(key, period, ask, now, &mut gives) {
+                let ahead = t
+                    .prefetch(key, now, self.period_ms)
+                    .then(|| t.want(key, period));
                 drop(t);
                 self.send(gives);
-                if prefetch {
-                    self.prefetch(key, ask, period);
+                if let Some(want) = ahead {
+                    self.prefetch(key, ask, want);
                 }
                 return Ok(Verdict::Granted);
             }
@@ -703,8 +705,7 @@ impl Counters for LeasedCounters {
         let mut t = lock(&self.table);
         if verdict != Verdict::Granted {
             // Another call's lease may have landed meanwhile.
-            if t.admit(key, ask, now_ms(), &mut gives) {
-                t.note_demand(key, period);
+            if t.admit(key, period, ask, now_ms(), &mut gives) {
                 drop(t);
                 self.send(gives);
                 return Ok(Verdict::Granted);
@@ -712,14 +713,7 @@ impl Counters for LeasedCounters {
             return Ok(verdict);
         }
         let n = t.install(key, fetch, granted, self.period_ms);
-        if let Some(lease) = t.leases.get_mut(&n) {
-            let parts = lease.take(ask);
-            t.calls.insert(ask.id.clone(), Hold { lease: n, parts });
-        }
-        t.note_demand(key, period);
-        if granted <= 1 {
-            t.retire(n, &mut gives);
-        }
+        t.admit_from(n, key, period, ask, &mut gives);
         drop(t);
         self.send(gives);
         Ok(Verdict::Granted)

@@ -23,9 +23,12 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
-    /// SQLite: multi-row inserts use anonymous `?` parameters (it finds a
-    /// numbered one's name by a linear search, quadratic in a long insert).
-    sqlite: bool,
+    /// The spend inserts' texts, made once: `[read_back][rows - 1]`.
+    /// SQLite's use anonymous `?` parameters (it finds a numbered one's
+    /// name by a linear search, quadratic in a long insert).
+    spend_inserts: std::sync::Arc<[Vec<String>; 2]>,
+    /// Postgres: `$N` parameters.
+    numbered: bool,
 }
 
 impl SqlStore {
@@ -56,7 +59,17 @@ impl SqlStore {
         }
         let pool = options.connect(&url).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqlStore { pool, sqlite })
+        let texts = |read_back| {
+            (1..=ROWS_PER_INSERT)
+                .map(|rows| spend_insert(rows, !sqlite, read_back))
+                .collect()
+        };
+        let spend_inserts = std::sync::Arc::new([texts(false), texts(true)]);
+        Ok(SqlStore {
+            pool,
+            spend_inserts,
+            numbered: !sqlite,
+        })
     }
 
     /// The SQLite URL of a file path.
@@ -80,13 +93,21 @@ impl SqlStore {
         Ok(deleted)
     }
 
+    /// The insert of `rows` (1 to [`ROWS_PER_INSERT`]: the batches' chunks) spend rows.
+    fn spend_insert(&self, rows: usize, read_back: bool) -> String {
+        match self.spend_inserts[usize::from(read_back)].get(rows.wrapping_sub(1)) {
+            Some(text) => text.clone(),
+            None => spend_insert(rows, self.numbered, read_back),
+        }
+    }
+
     /// Store `batch`, reading back which rows went in (the others were
     /// billed before, or stand twice in the batch): only they are counted.
     async fn record_spend_read_back(&self, batch: &[SpendRecord]) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await?;
         let mut inserted = std::collections::HashSet::new();
         for chunk in batch.chunks(ROWS_PER_INSERT) {
-            let text = spend_insert(chunk.len(), !self.sqlite, true);
+            let text = self.spend_insert(chunk.len(), true);
             for row in bind_spend(sqlx::query(sql(text)), chunk)
                 .fetch_all(&mut *tx)
                 .await?
@@ -405,7 +426,7 @@ impl Store for SqlStore {
         // the batch is then done again, reading back which rows went in.
         let mut tx = self.pool.begin().await?;
         for chunk in batch.chunks(ROWS_PER_INSERT) {
-            let text = spend_insert(chunk.len(), !self.sqlite, false);
+            let text = self.spend_insert(chunk.len(), false);
             let done = bind_spend(sqlx::query(sql(text)), chunk)
                 .execute(&mut *tx)
                 .await?;
