@@ -64,7 +64,7 @@ impl CallRecord {
         state.metrics.in_flight(route, requested, 1);
         CallRecord {
             state: Arc::clone(state),
-            call_id: call_id(),
+            call_id: crate::ids::new_id(),
             route,
             group: requested.to_owned(),
             deployment: None,
@@ -240,11 +240,6 @@ impl Drop for CallRecord {
             "call"
         );
     }
-}
-
-/// A 32-hex-digit random id.
-fn call_id() -> String {
-    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
 /// Apply the config's call defaults (`drop_params`) to a request.

@@ -26,6 +26,7 @@
 //!   calls; calls in flight finish on the old one.
 //! - [`governance`]: virtual keys, teams, budgets and limits across
 //!   replicas, spend written behind (SQLite or Postgres, Redis counters).
+//! - [`ids`]: the ids the gateway makes (calls, teams, leases), time-ordered.
 //! - [`metrics`]: the Prometheus registry behind `/metrics` (the gateway's
 //!   names or LiteLLM's).
 //! - [`telemetry`]: the log, and OTLP export of the spans (feature `otel`).
@@ -38,6 +39,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod governance;
+pub mod ids;
 pub mod health;
 pub mod ingress;
 pub mod metrics;

@@ -306,7 +306,16 @@ async fn an_upstream_429_is_a_429_with_retry_after_and_rate_limit_headers_pass_t
     assert_eq!(r.headers()["x-ratelimit-limit-requests"], "500");
     assert_eq!(r.headers()["x-ratelimit-remaining-requests"], "499");
     assert_eq!(r.headers()["x-litellm-model-group"], "ok");
-    assert_eq!(r.headers()["x-litellm-call-id"].len(), 32);
+    // A UUIDv7, as LiteLLM's call ids are UUIDs, stamped with the call's time.
+    let id = uuid::Uuid::parse_str(r.headers()["x-litellm-call-id"].to_str().unwrap())
+        .expect("the call id is a UUID");
+    assert_eq!(id.get_version_num(), 7);
+    let (secs, _) = id.get_timestamp().expect("v7 ids carry a time").to_unix();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now.abs_diff(secs) < 60, "{secs} against {now}");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use super::Governance;
 use super::counters::{Actual, Ask, Refusal, ScopeAsk, Verdict};
 use super::model::{KeyRecord, Limits, Nanos, SpendRecord, TeamRecord, now_ms};
 use super::secret::{key_from_headers, secrets_equal};
+use crate::ids::new_id;
 
 /// Who a request comes from.
 #[derive(Debug, Clone)]
@@ -247,7 +248,7 @@ impl Governance {
             None => 0,
         };
         let now = now_ms();
-        let id = estimate.call_id.clone().unwrap_or_else(call_id);
+        let id = estimate.call_id.clone().unwrap_or_else(new_id);
         let ask = Ask {
             id: id.clone(),
             scopes,
@@ -308,16 +309,6 @@ pub(super) fn denial(scope: &str, refusal: Refusal) -> Refused {
 
 fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// A call id unique across replicas (128 random bits).
-pub fn call_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Never reached on a supported OS; time and address still separate calls.
-        bytes[..8].copy_from_slice(&now_ms().to_le_bytes());
-    }
-    format!("gw-{}", hex::encode(bytes))
 }
 
 /// The usage a call reported (or, on a disconnect, what was seen of it).
@@ -395,7 +386,7 @@ impl Admission {
         Admission(Arc::new(Held {
             governance: None,
             key: None,
-            call_id: call_id(),
+            call_id: new_id(),
             ask: std::sync::Mutex::new(Ask {
                 id: String::new(),
                 scopes: Vec::new(),

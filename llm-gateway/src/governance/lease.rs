@@ -302,7 +302,7 @@ impl Fetch {
         } else {
             let grace = i64::try_from(LEASE_GRACE.as_millis()).unwrap_or(i64::MAX);
             (
-                format!("lease-{}", super::gate::call_id()),
+                format!("lease-{}", crate::ids::new_id()),
                 now + period_ms + grace,
                 (now + period_ms) / 1000,
             )

@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::{ApiError, ApiResult, Body, LimitFields};
 use crate::governance::Governance;
-use crate::governance::gate::{call_id, limits_json};
+use crate::governance::gate::limits_json;
+use crate::ids::new_id;
 use crate::governance::model::{Limits, Spend, SpendFilter, TeamRecord, nanos_to_usd, now_ms};
 use crate::governance::secret::hash_key;
 
@@ -78,7 +79,7 @@ pub(super) async fn new(
         team_id: fields
             .team_id
             .clone()
-            .unwrap_or_else(|| call_id().replacen("gw-", "team-", 1)),
+            .unwrap_or_else(|| format!("team-{}", new_id())),
         team_alias: None,
         models: Vec::new(),
         limits: Limits::default(),
