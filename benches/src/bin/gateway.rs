@@ -24,10 +24,11 @@
 //! counters in the gateway's process, no Redis). `--per-level N`: N calls per
 //! concurrency level and proxy (default 4 000).
 //!
-//! `--calls N [--stream] [--governed]` only serves N calls at concurrency 1
-//! through the gateway (after 200 warm-up calls; `--governed`: the governed
-//! gateway, with its virtual key), then stops it with SIGTERM, for
-//! instruction counts: with `LLM_BENCH_WRAP="valgrind --tool=callgrind
+//! `--calls N [--stream] [--governed] [--concurrency C]` only serves N calls
+//! (at concurrency C, default 1) through the gateway (after 200 warm-up
+//! calls; `--governed`: the governed gateway, with its virtual key), prints
+//! the bytes it wrote per call, then stops it with SIGTERM, for profiles
+//! and instruction counts: with `LLM_BENCH_WRAP="valgrind --tool=callgrind
 //! --callgrind-out-file=cg.%p"` the gateway runs under that command, and the
 //! difference of two runs (N and 2N calls) divided by N is the cost of a call.
 
@@ -590,9 +591,15 @@ async fn open_streams_rss(
     Ok(())
 }
 
-/// `--calls N`: N calls at c1 through the gateway, then SIGTERM and wait
+/// `--calls N`: N calls at `concurrency` through the gateway, then SIGTERM and wait
 /// for its exit (so a profiler wrapping it writes its counts).
-async fn serve_calls(gw: &mut Gateway, n: usize, stream: bool, key: &str) -> Result<()> {
+async fn serve_calls(
+    gw: &mut Gateway,
+    n: usize,
+    concurrency: usize,
+    stream: bool,
+    key: &str,
+) -> Result<()> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let url = format!("{}/v1/chat/completions", gw.url);
     let body = if stream {
@@ -604,9 +611,7 @@ async fn serve_calls(gw: &mut Gateway, n: usize, stream: bool, key: &str) -> Res
         call_as(&client, &url, &body, key).await?;
     }
     let (started, written) = (Instant::now(), gw.written());
-    for _ in 0..n {
-        call_as(&client, &url, &body, key).await?;
-    }
+    run_as(&client, &url, &body, concurrency.max(1), n, key).await?;
     let elapsed = started.elapsed();
     // The last spend batch (written behind every 100 ms) lands.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -617,7 +622,10 @@ async fn serve_calls(gw: &mut Gateway, n: usize, stream: bool, key: &str) -> Res
         ),
         _ => String::new(),
     };
-    println!("{n} calls in {:.1} ms{per_call}", elapsed.as_secs_f64() * 1e3);
+    println!(
+        "{n} calls (concurrency {concurrency}) in {:.1} ms{per_call}",
+        elapsed.as_secs_f64() * 1e3
+    );
     Command::new("kill")
         .args(["-TERM", &gw.child.id().to_string()])
         .status()?;
@@ -703,14 +711,19 @@ async fn main() -> Result<()> {
     let config = write_config(&upstream, &std::env::temp_dir())?;
     if let Some(n) = calls {
         let stream = args.iter().any(|a| a == "--stream");
+        let concurrency = args
+            .iter()
+            .position(|a| a == "--concurrency")
+            .and_then(|i| args.get(i + 1)?.parse::<usize>().ok())
+            .unwrap_or(1);
         let served = if args.iter().any(|a| a == "--governed") {
             let client = reqwest::Client::builder().no_proxy().build()?;
             let mut gov = governed(&upstream, &client, true).await?;
             let key = gov.key.clone();
-            serve_calls(&mut gov.gateway, n, stream, &key).await
+            serve_calls(&mut gov.gateway, n, concurrency, stream, &key).await
         } else {
             let mut gw = Gateway::start(&config).await?;
-            serve_calls(&mut gw, n, stream, MASTER_KEY).await
+            serve_calls(&mut gw, n, concurrency, stream, MASTER_KEY).await
         };
         let _ = std::fs::remove_file(&config);
         return served;

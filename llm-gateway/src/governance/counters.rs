@@ -8,7 +8,9 @@
 //! Redis implementation (`RedisCounters`) shares the same rules between
 //! replicas in one Lua script per step.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;

@@ -369,6 +369,11 @@ impl Held {
         lock(&self.ask).clone()
     }
 
+    /// `f` of the reservation as it stands, without copying it.
+    pub(super) fn with_ask<T>(&self, f: impl FnOnce(&Ask) -> T) -> T {
+        f(&lock(&self.ask))
+    }
+
     /// Record a refusal by the key's or team's counters.
     pub(super) fn refuse(&self, refusal: Refused) {
         self.settled.store(true, Ordering::SeqCst); // nothing reserved

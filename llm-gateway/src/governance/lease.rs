@@ -29,7 +29,7 @@
 //!   one that crashes holds them until they lapse, [`LEASE_GRACE`] after
 //!   their period (calls in flight: their reservation's own expiry).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -85,7 +85,7 @@ struct Table {
     /// Call id → what it holds of which lease.
     calls: HashMap<String, Hold>,
     /// Lease keys with a lease being reserved ahead.
-    fetching: std::collections::HashSet<u64>,
+    fetching: HashSet<u64>,
     /// Released: nothing more is reserved ahead.
     closed: bool,
     next: u64,
@@ -166,8 +166,11 @@ fn lock(table: &Mutex<Table>) -> std::sync::MutexGuard<'_, Table> {
 /// serves, hashed: calls with the same key share leases ([`Lease::serves`]
 /// checks a hit).
 fn lease_key(ask: &Ask) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    use std::hash::{BuildHasher, Hash, Hasher};
+    // One seed per process: the key names leases in this process only.
+    static SEED: std::sync::LazyLock<foldhash::fast::RandomState> =
+        std::sync::LazyLock::new(foldhash::fast::RandomState::default);
+    let mut h = SEED.build_hasher();
     for s in &ask.scopes {
         s.scope.hash(&mut h);
         limits_of(s).hash(&mut h);

@@ -28,7 +28,7 @@
 //!   replicas, and the whole of a call that has no scope with a limit. A
 //!   routed latency average is this replica's own while governance runs.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -139,18 +139,19 @@ impl GovernedState {
             .collect()
     }
 
-    /// The counters' reservation of `ask`'s scopes with `base`'s (the call's
-    /// key and team), under one id and the current time.
+    /// The counters' reservation of `base`'s scopes (the call's key and
+    /// team), then `router`'s, under one id and the current time.
     fn combined(
         &self,
         gov: &Governance,
         ask: &RouterAsk<'_>,
         base: Option<&Ask>,
-        router: &[ScopeAsk],
+        router: Vec<ScopeAsk>,
     ) -> Ask {
         let now = now_ms();
-        let mut scopes = base.map(|b| b.scopes.clone()).unwrap_or_default();
-        scopes.extend(router.iter().cloned());
+        let mut scopes = Vec::with_capacity(base.map_or(0, |b| b.scopes.len()) + router.len());
+        scopes.extend(base.iter().flat_map(|b| b.scopes.iter().cloned()));
+        scopes.extend(router);
         let tokens = i64::try_from(ask.tokens).unwrap_or(i64::MAX);
         Ask {
             id: format!(
@@ -177,7 +178,12 @@ impl GovernedState {
         call: Option<Arc<Held>>,
     ) -> RouterAdmission {
         let router = Self::router_scopes(ask);
-        let combined = self.combined(gov, ask, call.as_ref().map(|c| c.ask()).as_ref(), &router);
+        let combined = match &call {
+            Some(c) => c.with_ask(|base| self.combined(gov, ask, Some(base), router)),
+            None => self.combined(gov, ask, None, router),
+        };
+        // The router's scopes come after the key's and team's.
+        let base = combined.scopes.len() - ask.scopes.len();
         let verdict = gov.counters.reserve(&combined).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "governance: counters failed");
             let first = combined.scopes.first().map(|s| s.scope.clone());
@@ -187,10 +193,10 @@ impl GovernedState {
             }
         });
         match verdict {
-            Verdict::Granted => self.granted(ask, call.as_deref(), combined, router),
+            Verdict::Granted => self.granted(ask, call.as_deref(), combined, base),
             Verdict::Denied { scope, refusal } => {
-                let routers =
-                    refusal == Refusal::Cooling || router.iter().any(|s| s.scope == scope);
+                let routers = refusal == Refusal::Cooling
+                    || combined.scopes[base..].iter().any(|s| s.scope == scope);
                 if !routers && let Some(call) = &call {
                     // The key or team refused: no deployment can take the call.
                     call.refuse(denial(&scope, refusal));
@@ -205,13 +211,14 @@ impl GovernedState {
     }
 
     /// `combined` was granted: the call's key and team hold it from now
-    /// on, and the router's half waits for the router's settle.
+    /// on, and the router's half (its scopes from `base` on) waits for the
+    /// router's settle.
     fn granted(
         &self,
         ask: &RouterAsk<'_>,
         call: Option<&Held>,
-        combined: Ask,
-        router: Vec<ScopeAsk>,
+        mut combined: Ask,
+        base: usize,
     ) -> RouterAdmission {
         if let Some(call) = call {
             let mut held = call.ask.lock().unwrap_or_else(PoisonError::into_inner);
@@ -220,6 +227,7 @@ impl GovernedState {
             held.expires = combined.expires;
             call.held.store(true, std::sync::atomic::Ordering::SeqCst);
         }
+        let router = combined.scopes.split_off(base);
         let half = Ask {
             scopes: router
                 .into_iter()
@@ -271,7 +279,8 @@ impl RouterState for GovernedState {
         }
         // The key's half: once per call, with the first deployment that has room.
         let call = call.filter(|c| {
-            !c.held.load(std::sync::atomic::Ordering::SeqCst) && !c.ask().scopes.is_empty()
+            !c.held.load(std::sync::atomic::Ordering::SeqCst)
+                && c.with_ask(|a| !a.scopes.is_empty())
         });
         if call.is_none() && ask.scopes.is_empty() {
             return self.inner.reserve(ask).await;

@@ -60,7 +60,10 @@ impl ApiKey {
 
 /// Hex SHA-256 of a key.
 pub fn hash_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits, which are ASCII.
+    let _ = hex::encode_to_slice(Sha256::digest(key.as_bytes()), &mut hex);
+    String::from_utf8_lossy(&hex).into_owned()
 }
 
 /// Whether two secrets are equal, in time independent of where they differ.
@@ -100,6 +103,16 @@ mod tests {
         assert!(!format!("{key:?}").contains(&key.expose()[3..]));
         assert_eq!(key.expose().len(), 3 + 64);
         assert_ne!(key, ApiKey::generate());
+    }
+
+    #[test]
+    fn a_key_is_stored_as_its_sha256_in_lowercase_hex() {
+        // FIPS 180-2's example: keys hashed before keep their identity.
+        assert_eq!(
+            hash_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(ApiKey::new("abc").hash(), hash_key("abc"));
     }
 
     proptest! {

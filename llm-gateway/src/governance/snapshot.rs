@@ -2,7 +2,7 @@
 //! against: swapped whole, never locked across an await, refreshed from the
 //! store in the background.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 

@@ -10,9 +10,9 @@ use serde_json::json;
 use super::{ApiError, ApiResult, Body, LimitFields};
 use crate::governance::Governance;
 use crate::governance::gate::limits_json;
-use crate::ids::new_id;
 use crate::governance::model::{Limits, Spend, SpendFilter, TeamRecord, nanos_to_usd, now_ms};
 use crate::governance::secret::hash_key;
+use crate::ids::new_id;
 
 fn team_json(t: &TeamRecord) -> serde_json::Value {
     let mut body = json!({
