@@ -1,6 +1,7 @@
 //! Where keys, teams and spend are kept: one trait, one SQL implementation
 //! for SQLite (embedded default) and Postgres (shared by replicas).
 
+pub mod background;
 mod rows;
 mod sql;
 

@@ -44,9 +44,11 @@ impl SqlStore {
         if sqlite {
             // Write-ahead log, synced at every commit: a spend batch is one
             // append and one fsync (the default rollback journal: several
-            // writes and fsyncs), and as durable.
+            // writes and fsyncs), and as durable. The connection's thread
+            // runs below the calls' priority.
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {
+                    super::background::lower_sqlite_threads();
                     sqlx::query("PRAGMA journal_mode = WAL")
                         .execute(&mut *conn)
                         .await?;
