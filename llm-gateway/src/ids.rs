@@ -15,10 +15,12 @@ pub fn new_id() -> String {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let mut random = [0u8; 10];
     fastrand::fill(&mut random);
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     uuid::Builder::from_unix_timestamp_millis(millis, &random)
         .into_uuid()
         .hyphenated()
-        .to_string()
+        .encode_lower(&mut text)
+        .to_owned()
 }
 
 #[cfg(test)]

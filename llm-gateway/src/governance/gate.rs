@@ -107,7 +107,7 @@ pub enum UnpricedPolicy {
 
 fn key_scope(k: &KeyRecord) -> ScopeAsk {
     ScopeAsk {
-        scope: format!("key:{}", k.token_hash),
+        scope: ["key:", &k.token_hash].concat(),
         limits: k.limits.clone(),
         period_spend: k.spend.period,
         period: k.spend.reset_at.unwrap_or(0),
@@ -117,7 +117,7 @@ fn key_scope(k: &KeyRecord) -> ScopeAsk {
 
 fn team_scope(t: &TeamRecord) -> ScopeAsk {
     ScopeAsk {
-        scope: format!("team:{}", t.team_id),
+        scope: ["team:", &t.team_id].concat(),
         limits: t.limits.clone(),
         period_spend: t.spend.period,
         period: t.spend.reset_at.unwrap_or(0),

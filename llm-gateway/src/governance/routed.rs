@@ -154,11 +154,12 @@ impl GovernedState {
         scopes.extend(router);
         let tokens = i64::try_from(ask.tokens).unwrap_or(i64::MAX);
         Ask {
-            id: format!(
-                "{}/{:016x}",
+            id: [
                 base.map_or("router", |b| b.id.as_str()),
-                ask.id
-            ),
+                "/",
+                &hex16(ask.id),
+            ]
+            .concat(),
             scopes,
             tokens: base.map_or(tokens, |b| b.tokens),
             cost: base.map_or(0, |b| b.cost),
@@ -250,7 +251,15 @@ impl GovernedState {
 
 /// The router's Redis key of `deployment`'s shared cooldown.
 fn cooldown_key(prefix: &str, deployment: &str) -> String {
-    format!("{{{prefix}}}:{deployment}:cool")
+    ["{", prefix, "}:", deployment, ":cool"].concat()
+}
+
+/// `n` in 16 lowercase hex digits (`{:016x}`, without the formatter: this
+/// names every routed call's reservation).
+fn hex16(n: u64) -> String {
+    let mut hex = [0u8; 16];
+    let _ = hex::encode_to_slice(n.to_be_bytes(), &mut hex);
+    std::str::from_utf8(&hex).unwrap_or_default().to_owned()
 }
 
 fn reason(refusal: Refusal) -> DenialReason {
@@ -342,5 +351,22 @@ impl RouterState for GovernedState {
 
     fn is_shared(&self) -> bool {
         self.inner.is_shared() || (self.governance.get().is_some() && current().is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn hex16_is_the_formatters_016x(n in any::<u64>()) {
+            prop_assert_eq!(super::hex16(n), format!("{n:016x}"));
+        }
+    }
+
+    #[test]
+    fn cooldown_keys_keep_the_routers_form() {
+        assert_eq!(super::cooldown_key("llm", "dep-1"), "{llm}:dep-1:cool");
     }
 }
