@@ -99,14 +99,15 @@ pub struct Metrics {
 }
 
 /// The metrics of one naming.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Families {
     Gateway(GatewayFamilies),
     Litellm(Box<litellm::LitellmFamilies>),
 }
 
-/// The gateway's own metrics (`llm_gateway_*`).
-#[derive(Debug)]
+/// The gateway's own metrics (`llm_gateway_*`). A clone counts into the
+/// same series.
+#[derive(Debug, Clone)]
 struct GatewayFamilies {
     requests: Family<RequestLabels, Counter>,
     duration: HistogramFamily<GroupLabels>,
@@ -122,15 +123,27 @@ pub(crate) fn latency_histogram() -> Histogram {
 }
 
 impl GatewayFamilies {
-    fn register(registry: &mut Registry) -> Self {
+    fn new() -> Self {
+        GatewayFamilies {
+            requests: Family::default(),
+            duration: Family::new_with_constructor(latency_histogram),
+            ttft: Family::new_with_constructor(latency_histogram),
+            tokens: Family::default(),
+            cost: Family::default(),
+            in_flight: Family::default(),
+        }
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        let GatewayFamilies {
+            requests,
+            duration,
+            ttft,
+            tokens,
+            cost,
+            in_flight,
+        } = self;
         let registry = registry.sub_registry_with_prefix("llm_gateway");
-        let requests = Family::<RequestLabels, Counter>::default();
-        let duration: HistogramFamily<GroupLabels> =
-            Family::new_with_constructor(latency_histogram);
-        let ttft: HistogramFamily<GroupLabels> = Family::new_with_constructor(latency_histogram);
-        let tokens = Family::<TokenLabels, Counter>::default();
-        let cost = Family::<DeploymentLabels, Counter<f64, AtomicU64>>::default();
-        let in_flight = Family::<GroupLabels, Gauge>::default();
         registry.register(
             "requests",
             "Requests answered, by route, model group and status",
@@ -161,14 +174,6 @@ impl GatewayFamilies {
             "Requests being answered",
             in_flight.clone(),
         );
-        GatewayFamilies {
-            requests,
-            duration,
-            ttft,
-            tokens,
-            cost,
-            in_flight,
-        }
     }
 
     fn request(&self, route: &str, group: String, status: u16, elapsed: Duration) {
@@ -234,14 +239,34 @@ impl Metrics {
 
     /// Metrics for the groups and wildcards of `models`, named by `naming`.
     pub fn with_naming(models: &Models, naming: Naming) -> Self {
-        let mut registry = Registry::default();
         let families = match naming {
-            Naming::Gateway => Families::Gateway(GatewayFamilies::register(&mut registry)),
-            Naming::Litellm => Families::Litellm(Box::new(litellm::LitellmFamilies::register(
-                &mut registry,
-                models,
-            ))),
+            Naming::Gateway => Families::Gateway(GatewayFamilies::new()),
+            Naming::Litellm => Families::Litellm(Box::new(litellm::LitellmFamilies::new(models))),
         };
+        Metrics::over(models, families)
+    }
+
+    /// The metrics of a reloaded config (`models`, `naming`): the same
+    /// series as these, so counters go on counting and the calls in flight
+    /// on the old config are still counted, unless the naming changed.
+    pub fn carried_over(&self, models: &Models, naming: Naming) -> Self {
+        let families = match (&self.families, naming) {
+            (Families::Gateway(f), Naming::Gateway) => Families::Gateway(f.clone()),
+            (Families::Litellm(f), Naming::Litellm) => {
+                Families::Litellm(Box::new(f.for_models(models)))
+            }
+            _ => return Metrics::with_naming(models, naming),
+        };
+        Metrics::over(models, families)
+    }
+
+    /// `families` registered, for the groups and wildcards of `models`.
+    fn over(models: &Models, families: Families) -> Self {
+        let mut registry = Registry::default();
+        match &families {
+            Families::Gateway(f) => f.register(&mut registry),
+            Families::Litellm(f) => f.register(&mut registry),
+        }
         let known_groups = models
             .groups
             .keys()
@@ -336,6 +361,44 @@ mod tests {
             .skip(1)
             .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
             .collect()
+    }
+
+    /// The sum of the request counters in `text`, either naming.
+    fn requests(text: &str) -> f64 {
+        text.lines()
+            .filter(|l| {
+                l.starts_with("llm_gateway_requests_total")
+                    || l.starts_with("litellm_proxy_total_requests_metric_total")
+            })
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
+            .sum()
+    }
+
+    #[test]
+    fn a_reload_keeps_counting_in_the_same_series_unless_the_naming_changes() {
+        let models = models();
+        for naming in [Naming::Gateway, Naming::Litellm] {
+            let before = Metrics::with_naming(&models, naming);
+            before.in_flight("chat_completions", "m", 1);
+            before.request("chat_completions", "m", 200, Duration::from_millis(5));
+            let after = before.carried_over(&models, naming);
+            after.request("chat_completions", "m", 200, Duration::from_millis(5));
+            // The call in flight on the old config ends after the reload.
+            before.in_flight("chat_completions", "m", -1);
+            let text = after.render();
+            assert_eq!(requests(&text), 2.0, "{naming:?}: {text}");
+            let in_flight: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("in_flight") && !l.starts_with('#'))
+                .collect();
+            assert!(!in_flight.is_empty(), "{naming:?}: {text}");
+            assert!(in_flight.iter().all(|l| l.ends_with(" 0")), "{in_flight:?}");
+            let other = match naming {
+                Naming::Gateway => Naming::Litellm,
+                Naming::Litellm => Naming::Gateway,
+            };
+            assert_eq!(requests(&before.carried_over(&models, other).render()), 0.0);
+        }
     }
 
     proptest! {

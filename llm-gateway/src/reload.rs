@@ -144,7 +144,7 @@ impl Live {
     fn swap(&self) -> Result<Reloaded, ReloadError> {
         let old = self.state();
         let path = old.source.as_ref().ok_or(ReloadError::NoSource)?;
-        let (state, warnings) = AppState::from_file(path)?;
+        let (state, warnings) = AppState::reloaded(path, &old)?;
         let changed = restart_only_changes(&old.config, &state.config);
         if !changed.is_empty() {
             return Err(ReloadError::NeedsRestart(changed));

@@ -53,20 +53,36 @@ impl AppState {
     /// Build the models and metrics of `config`. The master key is
     /// `general_settings.master_key`, else `LITELLM_MASTER_KEY`.
     pub fn from_config(config: GatewayConfig) -> Result<SharedState, ConfigError> {
-        Self::build(config, None)
+        Self::build(config, None, None)
     }
 
     /// Read `path` and build its state; it keeps `path` as its
     /// [`source`](Self::source), to be reloaded. Also returns the config's warnings.
     pub fn from_file(path: &std::path::Path) -> Result<(SharedState, Vec<String>), ConfigError> {
         let loaded = GatewayConfig::load(path)?;
-        let state = Self::build(loaded.config, Some(path.to_owned()))?;
+        let state = Self::build(loaded.config, Some(path.to_owned()), None)?;
+        Ok((state, loaded.warnings))
+    }
+
+    /// [`AppState::from_file`] for a reload of `previous`: its metrics go on
+    /// counting in the same series ([`Metrics::carried_over`]).
+    pub fn reloaded(
+        path: &std::path::Path,
+        previous: &AppState,
+    ) -> Result<(SharedState, Vec<String>), ConfigError> {
+        let loaded = GatewayConfig::load(path)?;
+        let state = Self::build(
+            loaded.config,
+            Some(path.to_owned()),
+            Some(&previous.metrics),
+        )?;
         Ok((state, loaded.warnings))
     }
 
     fn build(
         config: GatewayConfig,
         source: Option<std::path::PathBuf>,
+        previous: Option<&Metrics>,
     ) -> Result<SharedState, ConfigError> {
         let gs = &config.general_settings;
         let master_key = gs
@@ -92,7 +108,10 @@ impl AppState {
             shutdown_grace: seconds(gs.graceful_shutdown_timeout).unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         };
         Ok(Arc::new(AppState {
-            metrics: Metrics::with_naming(&models, crate::metrics::Naming::of(&config)),
+            metrics: match previous {
+                Some(m) => m.carried_over(&models, crate::metrics::Naming::of(&config)),
+                None => Metrics::with_naming(&models, crate::metrics::Naming::of(&config)),
+            },
             config,
             models,
             master_key,

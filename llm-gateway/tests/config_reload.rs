@@ -139,6 +139,43 @@ async fn a_reload_over_http_changes_the_served_models() {
     gw.shutdown().await;
 }
 
+/// The `llm_gateway_requests_total` of `group`'s answered-200 calls.
+async fn answered(url: &str, group: &str) -> f64 {
+    let text = http()
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("llm_gateway_requests_total{"))
+        .filter(|l| l.contains(&format!("model_group=\"{group}\"")) && l.contains("status=\"200\""))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_keep_counting_across_a_reload() {
+    let mock = MockServer::start().await;
+    mock.on("POST", "/v1/chat/completions", openai_answer("hi"));
+    let file = ConfigFile::new("metrics");
+    file.write(&config(&mock, &["kept"]));
+    let gw = start(&file.path).await;
+    assert_eq!(chat(&gw.url(), "kept").await.status(), 200);
+    assert_eq!(answered(&gw.url(), "kept").await, 1.0);
+
+    file.write(&config(&mock, &["kept", "added"]));
+    assert_eq!(reload(&gw.url(), MASTER).await.status(), 200);
+    assert_eq!(chat(&gw.url(), "kept").await.status(), 200);
+    assert_eq!(chat(&gw.url(), "added").await.status(), 200);
+    // Prometheus would read a drop to 1 as a counter reset.
+    assert_eq!(answered(&gw.url(), "kept").await, 2.0);
+    assert_eq!(answered(&gw.url(), "added").await, 1.0);
+    gw.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_stream_in_flight_finishes_on_the_old_config() {
     let mock = MockServer::start().await;

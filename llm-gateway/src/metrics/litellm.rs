@@ -91,8 +91,8 @@ struct DeploymentInfo {
     provider: String,
 }
 
-/// The metrics under LiteLLM's names.
-#[derive(Debug)]
+/// The metrics under LiteLLM's names. A clone counts into the same series.
+#[derive(Debug, Clone)]
 pub(super) struct LitellmFamilies {
     proxy_requests: Family<ProxyRequestLabels, Counter>,
     proxy_failed: Family<FailedRequestLabels, Counter>,
@@ -109,9 +109,9 @@ pub(super) struct LitellmFamilies {
 }
 
 impl LitellmFamilies {
-    /// Register every metric in `registry`.
-    pub(super) fn register(registry: &mut Registry, models: &Models) -> Self {
-        let f = LitellmFamilies {
+    /// New series, for the deployments of `models`.
+    pub(super) fn new(models: &Models) -> Self {
+        LitellmFamilies {
             proxy_requests: Family::default(),
             proxy_failed: Family::default(),
             total_latency: Family::new_with_constructor(litellm_histogram),
@@ -123,7 +123,20 @@ impl LitellmFamilies {
             spend: Family::default(),
             in_flight: Gauge::default(),
             deployments: deployments(models),
-        };
+        }
+    }
+
+    /// The same series, for the deployments of `models` (a reloaded config).
+    pub(super) fn for_models(&self, models: &Models) -> Self {
+        LitellmFamilies {
+            deployments: deployments(models),
+            ..self.clone()
+        }
+    }
+
+    /// Register every metric in `registry`.
+    pub(super) fn register(&self, registry: &mut Registry) {
+        let f = self;
         let r = registry;
         r.register(
             "litellm_proxy_total_requests_metric",
@@ -175,7 +188,6 @@ impl LitellmFamilies {
             "Number of HTTP requests currently in flight",
             f.in_flight.clone(),
         );
-        f
     }
 
     pub(super) fn request(&self, route: &str, group: String, status: u16, elapsed: Duration) {
