@@ -1,5 +1,6 @@
 //! Ids the gateway makes: one per call (its `x-litellm-call-id`, its spend
-//! log's `request_id`), per team and per lease.
+//! log's `request_id`), per team and per lease; and the hex they and the
+//! keys' hashes are written in.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,9 +24,26 @@ pub fn new_id() -> String {
         .to_owned()
 }
 
+/// `bytes` in lowercase hex, in one allocation (`hex::encode` collects
+/// its digits one `char` at a time; this runs on every call).
+pub fn lower_hex(bytes: &[u8]) -> String {
+    let mut digits = vec![0u8; bytes.len() * 2];
+    // The buffer is exactly twice as long, and hex digits are ASCII.
+    let _ = hex::encode_to_slice(bytes, &mut digits);
+    String::from_utf8(digits).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::new_id;
+    use super::{lower_hex, new_id};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn lower_hex_is_hex_encode(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+            prop_assert_eq!(lower_hex(&bytes), hex::encode(&bytes));
+        }
+    }
 
     #[test]
     fn ids_are_unique_uuids_in_time_order() {

@@ -192,43 +192,25 @@ async fn a_sqlite_store_keeps_keys_across_a_restart() {
     assert!(again.key("kept").await.expect("read").is_some());
 }
 
-/// The nice value of each of this process' SQLite connection threads
-/// (field 19 of `/proc/self/task/TID/stat`, counted after the name).
-#[cfg(target_os = "linux")]
-fn sqlite_thread_nices() -> Vec<i64> {
-    let mut nices = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task")
-        .expect("procfs")
-        .flatten()
-    {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !comm.starts_with("sqlx-sqlite-wor") {
-            continue;
-        }
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let after_name = &stat[stat.rfind(')').expect("stat has a name") + 2..];
-        let nice = after_name.split(' ').nth(16).expect("nice field");
-        nices.push(nice.parse().expect("a number"));
-    }
-    nices
-}
-
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_runs_below_the_calls_priority() {
-    use llm_gateway::governance::store::background::sqlite_thread_nice;
+    use llm_gateway::governance::store::background::{sqlite_thread_nice, sqlite_threads};
     let calls = rustix::process::getpriority_process(None).expect("own priority");
     let dir = Scratch::new("sqlite-nice");
     let store = SqlStore::connect(&SqlStore::sqlite_url(&dir.path().join("gateway.db")))
         .await
         .expect("sqlite store");
     store.insert_key(&key("k", None)).await.expect("a write");
-    let nices = sqlite_thread_nices();
+    let nices: Vec<i32> = sqlite_threads()
+        .into_iter()
+        .map(|t| rustix::process::getpriority_process(Some(t)).expect("its priority"))
+        .collect();
     // sqlx names its threads so; a rename would leave them at full priority.
     assert!(!nices.is_empty(), "no SQLite connection thread found");
     let want = sqlite_thread_nice(calls);
     assert!(want > calls.min(18), "{want} is not below {calls}");
-    assert!(nices.iter().all(|&n| n == i64::from(want)), "{nices:?}");
+    assert!(nices.iter().all(|&n| n == want), "{nices:?}");
     // The calls' threads keep theirs.
     assert_eq!(
         rustix::process::getpriority_process(None).expect("own priority"),

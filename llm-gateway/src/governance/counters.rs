@@ -9,11 +9,10 @@
 //! replicas in one Lua script per step.
 
 use std::collections::BTreeMap;
-
-use foldhash::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use foldhash::HashMap;
 
 use super::model::{Limits, Nanos};
 

@@ -29,11 +29,11 @@
 //!   one that crashes holds them until they lapse, [`LEASE_GRACE`] after
 //!   their period (calls in flight: their reservation's own expiry).
 
-use foldhash::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use foldhash::{HashMap, HashSet};
 
 use super::counters::{Actual, Ask, CounterError, Counters, ScopeAsk, Verdict};
 use super::model::{Nanos, now_ms};

@@ -28,11 +28,11 @@
 //!   replicas, and the whole of a call that has no scope with a limit. A
 //!   routed latency average is this replica's own while governance runs.
 
-use foldhash::{HashMap, HashMapExt};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use foldhash::{HashMap, HashMapExt};
 use llm_runtime::router::{
     Admission as RouterAdmission, Ask as RouterAsk, Carried, Denial, DenialReason, Reservation,
     RouterState, ScopeUsage,
@@ -42,6 +42,7 @@ use super::Governance;
 use super::counters::{Actual, Ask, Refusal, ScopeAsk, Verdict};
 use super::gate::{Held, denial};
 use super::model::{Limits, now_ms};
+use crate::ids::lower_hex;
 
 tokio::task_local! {
     /// The admission of the call this request makes (set by the auth layer).
@@ -157,7 +158,7 @@ impl GovernedState {
             id: [
                 base.map_or("router", |b| b.id.as_str()),
                 "/",
-                &hex16(ask.id),
+                &lower_hex(&ask.id.to_be_bytes()),
             ]
             .concat(),
             scopes,
@@ -252,14 +253,6 @@ impl GovernedState {
 /// The router's Redis key of `deployment`'s shared cooldown.
 fn cooldown_key(prefix: &str, deployment: &str) -> String {
     ["{", prefix, "}:", deployment, ":cool"].concat()
-}
-
-/// `n` in 16 lowercase hex digits (`{:016x}`, without the formatter: this
-/// names every routed call's reservation).
-fn hex16(n: u64) -> String {
-    let mut hex = [0u8; 16];
-    let _ = hex::encode_to_slice(n.to_be_bytes(), &mut hex);
-    std::str::from_utf8(&hex).unwrap_or_default().to_owned()
 }
 
 fn reason(refusal: Refusal) -> DenialReason {
@@ -359,9 +352,10 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// A reservation's id keeps its `{:016x}` form, written without the formatter.
         #[test]
-        fn hex16_is_the_formatters_016x(n in any::<u64>()) {
-            prop_assert_eq!(super::hex16(n), format!("{n:016x}"));
+        fn reservation_ids_end_in_the_routers_id_as_016x(n in any::<u64>()) {
+            prop_assert_eq!(crate::ids::lower_hex(&n.to_be_bytes()), format!("{n:016x}"));
         }
     }
 

@@ -60,10 +60,7 @@ impl ApiKey {
 
 /// Hex SHA-256 of a key.
 pub fn hash_key(key: &str) -> String {
-    let mut hex = [0u8; 64];
-    // 32 bytes always fit 64 hex digits, which are ASCII.
-    let _ = hex::encode_to_slice(Sha256::digest(key.as_bytes()), &mut hex);
-    std::str::from_utf8(&hex).unwrap_or_default().to_owned()
+    crate::ids::lower_hex(&Sha256::digest(key.as_bytes()))
 }
 
 /// Whether two secrets are equal, in time independent of where they differ.

@@ -2,9 +2,10 @@
 //! against: swapped whole, never locked across an await, refreshed from the
 //! store in the background.
 
-use foldhash::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use foldhash::HashMap;
 
 use super::model::{KeyRecord, TeamRecord};
 use super::store::{Contents, Store};

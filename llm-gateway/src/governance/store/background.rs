@@ -23,33 +23,39 @@ pub fn sqlite_thread_nice(calls: i32) -> i32 {
 #[cfg(target_os = "linux")]
 const SQLITE_THREAD_NAME: &str = "sqlx-sqlite-wor";
 
+/// The ids of this process' SQLite connection threads.
+#[cfg(target_os = "linux")]
+pub fn sqlite_threads() -> Vec<rustix::process::Pid> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.starts_with(SQLITE_THREAD_NAME))
+        })
+        .filter_map(|task| task.file_name().to_str()?.parse().ok())
+        .filter_map(rustix::process::Pid::from_raw)
+        .collect()
+}
+
 /// Set every SQLite connection thread of this process to
 /// [`sqlite_thread_nice`] of the calling thread's (a caller among the
 /// calls' threads; lowering a priority needs no privilege, and a thread
 /// lowered before keeps its value); how many it found.
 #[cfg(target_os = "linux")]
 pub fn lower_sqlite_threads() -> usize {
-    use rustix::process::{Pid, getpriority_process, setpriority_process};
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
+    use rustix::process::{getpriority_process, setpriority_process};
     let nice = sqlite_thread_nice(getpriority_process(None).unwrap_or(0));
-    let mut found = 0;
-    for task in tasks.flatten() {
-        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !name.starts_with(SQLITE_THREAD_NAME) {
-            continue;
-        }
-        found += 1;
-        let tid = task.file_name().to_str().and_then(|t| t.parse().ok());
+    let threads = sqlite_threads();
+    for &thread in &threads {
         // PRIO_PROCESS with a thread id sets that thread's nice value alone.
-        if let Some(pid) = tid.and_then(Pid::from_raw)
-            && let Err(e) = setpriority_process(Some(pid), nice)
-        {
+        if let Err(e) = setpriority_process(Some(thread), nice) {
             tracing::debug!(error = %e, "governance: SQLite thread priority unchanged");
         }
     }
-    found
+    threads.len()
 }
 
 /// Elsewhere threads keep the process's priority.
