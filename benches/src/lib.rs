@@ -13,6 +13,7 @@
 //!
 //! See `BENCHMARKS.md` at the workspace root for the targets and the latest figures.
 
+pub mod args;
 pub mod fixtures;
 #[cfg(llm_bench_peers)]
 pub mod peers;

@@ -35,18 +35,11 @@ const KEY: &str = "sk-bench-0123456789";
 const PIECE: usize = 64 * 1024;
 const VARIANTS: [&str; 3] = ["error-body", "openai-tool-args", "anthropic-tool-args"];
 
-fn arg_value(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn main() -> Result<()> {
-    let mib: usize = arg_value("--mib").map_or(Ok(60), |s| s.parse())?;
-    match arg_value("--measure") {
+    let mib: usize = benches::args::value("--mib").map_or(Ok(60), |s| s.parse())?;
+    match benches::args::value("--measure") {
         Some(variant) => {
-            let base = arg_value("--base").ok_or("--measure needs --base")?;
+            let base = benches::args::value("--base").ok_or("--measure needs --base")?;
             measure(&variant, &base)
         }
         None => parent(mib),

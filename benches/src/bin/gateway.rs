@@ -668,20 +668,11 @@ fn raise_open_files_limit(want: u64) -> Option<u64> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let calls = args
-        .iter()
-        .position(|a| a == "--calls")
-        .and_then(|i| args.get(i + 1)?.parse::<usize>().ok());
-    let quick = args.iter().any(|a| a == "--quick");
-    let litellm = args
-        .iter()
-        .position(|a| a == "--litellm")
-        .and_then(|i| args.get(i + 1).cloned());
-    let portkey = args
-        .iter()
-        .position(|a| a == "--portkey")
-        .and_then(|i| args.get(i + 1).cloned());
+    use benches::args::{flag, parsed, value};
+    let calls: Option<usize> = parsed("--calls");
+    let quick = flag("--quick");
+    let litellm = value("--litellm");
+    let portkey = value("--portkey");
     let (mut per_level, rounds, streams_held) = if quick {
         (400, 2, 1000)
     } else {
@@ -691,11 +682,7 @@ async fn main() -> Result<()> {
     // calls a level's p99 is its 40 slowest calls, and one stall of this
     // shared machine moves it by a millisecond either way.
     let mut governance_per_level = if quick { per_level } else { 20_000 };
-    if let Some(n) = args
-        .iter()
-        .position(|a| a == "--per-level")
-        .and_then(|i| args.get(i + 1)?.parse::<usize>().ok())
-    {
+    if let Some(n) = parsed::<usize>("--per-level") {
         per_level = n.max(rounds);
         governance_per_level = per_level;
     }
@@ -715,13 +702,9 @@ async fn main() -> Result<()> {
     let upstream = BenchUpstream::start(routes)?;
     let config = write_config(&upstream, &std::env::temp_dir())?;
     if let Some(n) = calls {
-        let stream = args.iter().any(|a| a == "--stream");
-        let concurrency = args
-            .iter()
-            .position(|a| a == "--concurrency")
-            .and_then(|i| args.get(i + 1)?.parse::<usize>().ok())
-            .unwrap_or(1);
-        let served = if args.iter().any(|a| a == "--governed") {
+        let stream = flag("--stream");
+        let concurrency = parsed("--concurrency").unwrap_or(1);
+        let served = if flag("--governed") {
             let client = reqwest::Client::builder().no_proxy().build()?;
             let mut gov = governed(&upstream, &client, true).await?;
             let key = gov.key.clone();
@@ -785,13 +768,13 @@ async fn main() -> Result<()> {
         )
         .await?;
     }
-    if args.iter().any(|a| a == "--rss-only") {
+    if flag("--rss-only") {
         // Only the memory rows (idle above, open streams below).
         open_streams_rss(&proxies[0], &upstream, streams_held, idle[0], fds).await?;
         let _ = std::fs::remove_file(&config);
         return Ok(());
     }
-    if !args.iter().any(|a| a == "--governance-only") {
+    if !flag("--governance-only") {
         latency_table(&client, &direct, &proxies, per_level, rounds).await?;
         println!();
         ttft_rows(
@@ -805,7 +788,7 @@ async fn main() -> Result<()> {
             open_streams_rss(p, &upstream, streams_held, *rss, fds).await?;
         }
     }
-    let shared = !args.iter().any(|a| a == "--governance-in-process");
+    let shared = !flag("--governance-in-process");
     governance_rows(
         &client,
         &direct,

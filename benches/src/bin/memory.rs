@@ -38,18 +38,11 @@ const PATH: &str = "/hold/v1";
 const BATCH: usize = 100;
 const TARGET_PER_STREAM: u64 = 32 * 1024;
 
-fn arg_value(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn main() -> Result<()> {
-    let streams: usize = arg_value("--streams").map_or(Ok(1000), |s| s.parse())?;
-    match arg_value("--measure") {
+    let streams: usize = benches::args::value("--streams").map_or(Ok(1000), |s| s.parse())?;
+    match benches::args::value("--measure") {
         Some(variant) => {
-            let base = arg_value("--base").ok_or("--measure needs --base")?;
+            let base = benches::args::value("--base").ok_or("--measure needs --base")?;
             measure(&variant, &base, streams)
         }
         None => parent(streams),

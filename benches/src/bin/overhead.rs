@@ -512,18 +512,12 @@ async fn only(
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = benches::args::value;
     let only_variant = value("--only");
     let only_requests: usize = value("--requests").map_or(Ok(10_000), |n| n.parse())?;
     let only_concurrency: usize = value("--concurrency").map_or(Ok(1), |n| n.parse())?;
-    let only_stream = args.iter().any(|a| a == "--stream");
-    let quick = args.iter().any(|a| a == "--quick");
+    let only_stream = benches::args::flag("--stream");
+    let quick = benches::args::flag("--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let routes = Routes::new()
         .route(

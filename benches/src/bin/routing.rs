@@ -347,20 +347,12 @@ fn only(variant: &str, calls: usize) -> Result<()> {
     })
 }
 
-fn flag(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    let at = args.iter().position(|a| a == name)?;
-    args.get(at + 1).cloned()
-}
-
 fn main() -> Result<()> {
-    if let Some(variant) = flag("--only") {
-        let calls = flag("--calls")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1_000);
+    if let Some(variant) = benches::args::value("--only") {
+        let calls = benches::args::parsed("--calls").unwrap_or(1_000);
         return only(&variant, calls);
     }
-    let quick = std::env::args().any(|a| a == "--quick");
+    let quick = benches::args::flag("--quick");
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let routes = Routes::new().route(
         "/v1/chat/completions",
