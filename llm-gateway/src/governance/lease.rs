@@ -52,9 +52,6 @@ pub struct LeasedCounters {
     shared: Arc<RedisCounters>,
     period_ms: i64,
     table: Arc<Mutex<Table>>,
-    /// Gives to Redis, applied in order by one task: a lease's last give
-    /// never lands before an earlier one.
-    gives: tokio::sync::mpsc::UnboundedSender<Job>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -77,6 +74,8 @@ impl std::fmt::Debug for LeasedCounters {
 
 #[derive(Debug, Default)]
 struct Table {
+    /// Gives to Redis, applied in order by one task.
+    out: Outbox,
     /// Lease key → its leases that still admit calls.
     live: HashMap<u64, Vec<u64>>,
     leases: HashMap<u64, Lease>,
@@ -89,6 +88,30 @@ struct Table {
     /// Released: nothing more is reserved ahead.
     closed: bool,
     next: u64,
+}
+
+/// The queue to the task that gives back to Redis. It sits in the
+/// [`Table`] and is written under its lock, so gives are applied in the
+/// order they were worked out (a lease's last give never lands before an
+/// earlier one), and a barrier queued after a change comes after its gives
+/// (a give worked out by the sweep is never left behind a release).
+#[derive(Debug, Default)]
+struct Outbox(Option<tokio::sync::mpsc::UnboundedSender<Job>>);
+
+impl Outbox {
+    fn give(&self, give: Option<Give>) {
+        if let (Some(out), Some(give)) = (&self.0, give) {
+            let _ = out.send(Job::Give(give));
+        }
+    }
+
+    /// Answered once every give queued so far is applied (`None`: no task
+    /// gives back).
+    fn barrier(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let out = self.0.as_ref()?;
+        out.send(Job::Barrier(done)).ok().map(|()| wait)
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -416,7 +439,7 @@ impl Table {
     }
 
     /// Retire lease `n`: it admits no more; what it holds unused goes back.
-    fn retire(&mut self, n: u64, gives: &mut Vec<Give>) {
+    fn retire(&mut self, n: u64) {
         let Some(lease) = self.leases.get_mut(&n) else {
             return;
         };
@@ -430,14 +453,14 @@ impl Table {
                 self.live.remove(&lease.key);
             }
         }
-        gives.extend(lease.give());
+        self.out.give(lease.give());
         if lease.in_flight == 0 {
             self.leases.remove(&n);
         }
     }
 
     /// Retire the live leases `which` picks.
-    fn retire_where(&mut self, which: impl Fn(&Lease) -> bool) -> Vec<Give> {
+    fn retire_where(&mut self, which: impl Fn(&Lease) -> bool) {
         let picked: Vec<u64> = self
             .live
             .values()
@@ -445,23 +468,20 @@ impl Table {
             .filter(|n| self.leases.get(n).is_some_and(&which))
             .copied()
             .collect();
-        let mut gives = Vec::new();
         for n in picked {
-            self.retire(n, &mut gives);
+            self.retire(n);
         }
-        gives
     }
 
     /// Release what call `ask.id` holds in `ask`'s scopes, settled with
-    /// `actual`; `false` when it holds nothing of a lease.
-    fn settle(&mut self, ask: &Ask, actual: Actual, gives: &mut Vec<Give>) -> bool {
-        let Some(hold) = self.calls.get_mut(&ask.id) else {
-            return false;
-        };
+    /// `actual`: `None` when it holds nothing of a lease, else whether that
+    /// queued a give (its lease's last).
+    fn settle(&mut self, ask: &Ask, actual: Actual) -> Option<bool> {
+        let hold = self.calls.get_mut(&ask.id)?;
         let n = hold.lease;
         let Some(lease) = self.leases.get_mut(&n) else {
             self.calls.remove(&ask.id);
-            return true;
+            return Some(false);
         };
         hold.parts.retain(|&(i, tokens, cost)| {
             let (Some(scope), Some(p)) = (lease.scopes.get(i), lease.pools.get_mut(i)) else {
@@ -480,20 +500,23 @@ impl Table {
             false
         });
         if !hold.parts.is_empty() {
-            return true;
+            return Some(false);
         }
         self.calls.remove(&ask.id);
         lease.in_flight -= 1;
         if lease.retired && lease.in_flight == 0 {
-            gives.extend(lease.give());
+            let give = lease.give();
+            let gave = give.is_some();
+            self.out.give(give);
             self.leases.remove(&n);
+            return Some(gave);
         }
-        true
+        Some(false)
     }
 
     /// Admit `ask` from lease `n` (which fits it), retiring the lease when
     /// that was its last unit; the call counts in `key`'s demand of `period`.
-    fn admit_from(&mut self, n: u64, key: u64, period: i64, ask: &Ask, gives: &mut Vec<Give>) {
+    fn admit_from(&mut self, n: u64, key: u64, period: i64, ask: &Ask) {
         let Some(lease) = self.leases.get_mut(&n) else {
             return;
         };
@@ -502,13 +525,13 @@ impl Table {
         self.calls.insert(ask.id.clone(), Hold { lease: n, parts });
         self.note_demand(key, period);
         if used_up {
-            self.retire(n, gives);
+            self.retire(n);
         }
     }
 
     /// Admit `ask` from a live lease of `key`, retiring those past their
     /// period; the call counts in `key`'s demand of `period`.
-    fn admit(&mut self, key: u64, period: i64, ask: &Ask, now: i64, gives: &mut Vec<Give>) -> bool {
+    fn admit(&mut self, key: u64, period: i64, ask: &Ask, now: i64) -> bool {
         let Some(live) = self.live.get(&key) else {
             return false;
         };
@@ -525,12 +548,12 @@ impl Table {
             }
         }
         for n in old {
-            self.retire(n, gives);
+            self.retire(n);
         }
         let Some(n) = found else {
             return false;
         };
-        self.admit_from(n, key, period, ask, gives);
+        self.admit_from(n, key, period, ask);
         true
     }
 }
@@ -540,12 +563,15 @@ impl LeasedCounters {
     /// one task retires leases past their period, one gives back to Redis.
     pub fn new(shared: Arc<RedisCounters>, period: Duration) -> Self {
         let period_ms = i64::try_from(period.as_millis()).unwrap_or(i64::MAX).max(1);
-        let table = Arc::new(Mutex::new(Table::default()));
         let (gives, jobs) = tokio::sync::mpsc::unbounded_channel();
+        let table = Arc::new(Mutex::new(Table {
+            out: Outbox(Some(gives)),
+            ..Table::default()
+        }));
         let tasks = match tokio::runtime::Handle::try_current() {
             Ok(handle) => vec![
                 handle.spawn(give_back(Arc::clone(&shared), jobs)),
-                handle.spawn(sweep(Arc::downgrade(&table), gives.clone(), period_ms)),
+                handle.spawn(sweep(Arc::downgrade(&table), period_ms)),
             ],
             Err(_) => {
                 tracing::error!("governance: leases started outside a runtime, none given back");
@@ -556,14 +582,7 @@ impl LeasedCounters {
             shared,
             period_ms,
             table,
-            gives,
             tasks,
-        }
-    }
-
-    fn send(&self, gives: Vec<Give>) {
-        for g in gives {
-            let _ = self.gives.send(Job::Give(g));
         }
     }
 
@@ -595,7 +614,11 @@ impl LeasedCounters {
             t.fetching.remove(&key);
             match answer {
                 Ok((Verdict::Granted, granted)) => {
-                    t.install(key, fetch, granted, period_ms);
+                    let n = t.install(key, fetch, granted, period_ms);
+                    if t.closed {
+                        // Landed after a release gave up waiting for it.
+                        t.retire(n);
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::debug!(error = %e, "governance: a lease was not reserved ahead"),
@@ -605,8 +628,8 @@ impl LeasedCounters {
 
     /// Wait until every give so far is applied.
     async fn barrier(&self) {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        if self.gives.send(Job::Barrier(done)).is_ok() {
+        let wait = lock(&self.table).out.barrier();
+        if let Some(wait) = wait {
             let _ = wait.await;
         }
     }
@@ -644,11 +667,7 @@ async fn give_back(
 }
 
 /// Every half period, retire the leases past their period.
-async fn sweep(
-    table: Weak<Mutex<Table>>,
-    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
-    period_ms: i64,
-) {
+async fn sweep(table: Weak<Mutex<Table>>, period_ms: i64) {
     let every = Duration::from_millis(u64::try_from(period_ms / 2).unwrap_or(0).max(10));
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -657,20 +676,11 @@ async fn sweep(
         let Some(table) = table.upgrade() else {
             return;
         };
-        let gives = {
-            let mut t = lock(&table);
-            let now = now_ms();
-            let gives = t.retire_where(|l| now >= l.retire_at);
-            let Table { live, demand, .. } = &mut *t;
-            demand.retain(|k, d| live.contains_key(k) || d.period + 2 >= now / period_ms);
-            gives
-        };
-        drop(table);
-        for g in gives {
-            if jobs.send(Job::Give(g)).is_err() {
-                return;
-            }
-        }
+        let mut t = lock(&table);
+        let now = now_ms();
+        t.retire_where(|l| now >= l.retire_at);
+        let Table { live, demand, .. } = &mut *t;
+        demand.retain(|k, d| live.contains_key(k) || d.period + 2 >= now / period_ms);
     }
 }
 
@@ -683,15 +693,13 @@ impl Counters for LeasedCounters {
         let key = lease_key(ask);
         let now = ask.now;
         let period = now / self.period_ms;
-        let mut gives = Vec::new();
         let want = {
             let mut t = lock(&self.table);
-            if t.admit(key, period, ask, now, &mut gives) {
+            if t.admit(key, period, ask, now) {
                 let ahead = t
                     .prefetch(key, now, self.period_ms)
                     .then(|| t.want(key, period));
                 drop(t);
-                self.send(gives);
                 if let Some(want) = ahead {
                     self.prefetch(key, ask, want);
                 }
@@ -699,7 +707,6 @@ impl Counters for LeasedCounters {
             }
             t.want(key, period)
         };
-        self.send(std::mem::take(&mut gives));
         let fetch = Fetch::new(ask, want, self.period_ms);
         let (verdict, granted) = match self.shared.reserve_units(&fetch.ask, fetch.units).await {
             Ok(answer) => answer,
@@ -708,48 +715,42 @@ impl Counters for LeasedCounters {
         let mut t = lock(&self.table);
         if verdict != Verdict::Granted {
             // Another call's lease may have landed meanwhile.
-            if t.admit(key, period, ask, now_ms(), &mut gives) {
-                drop(t);
-                self.send(gives);
+            if t.admit(key, period, ask, now_ms()) {
                 return Ok(Verdict::Granted);
             }
             return Ok(verdict);
         }
         let n = t.install(key, fetch, granted, self.period_ms);
-        t.admit_from(n, key, period, ask, &mut gives);
-        drop(t);
-        self.send(gives);
+        t.admit_from(n, key, period, ask);
+        if t.closed {
+            // Released meanwhile: nothing more is admitted from it.
+            t.retire(n);
+        }
         Ok(Verdict::Granted)
     }
 
     async fn settle(&self, ask: &Ask, actual: Actual) -> Result<(), CounterError> {
-        let mut gives = Vec::new();
-        if !lock(&self.table).settle(ask, actual, &mut gives) {
+        let settled = lock(&self.table).settle(ask, actual);
+        match settled {
             // Not admitted from a lease (Redis did not answer then).
-            return self.shared.settle(ask, actual).await;
-        }
-        if !gives.is_empty() {
+            None => self.shared.settle(ask, actual).await,
             // Settled in Redis before this returns, as a call reserved
             // alone would be (in order after the lease's earlier gives).
-            self.send(gives);
-            self.barrier().await;
+            Some(true) => {
+                self.barrier().await;
+                Ok(())
+            }
+            Some(false) => Ok(()),
         }
-        Ok(())
     }
 
     fn settle_in_place(&self, ask: &Ask, actual: Actual) -> bool {
-        let mut gives = Vec::new();
-        if !lock(&self.table).settle(ask, actual, &mut gives) {
-            return false;
-        }
-        // In order after the lease's earlier gives, without waiting.
-        self.send(gives);
-        true
+        // Queued in order after the lease's earlier gives, without waiting.
+        lock(&self.table).settle(ask, actual).is_some()
     }
 
     async fn cooled(&self, cooldown: &str) {
-        let gives = lock(&self.table).retire_where(|l| l.cooldown.as_deref() == Some(cooldown));
-        self.send(gives);
+        lock(&self.table).retire_where(|l| l.cooldown.as_deref() == Some(cooldown));
     }
 
     async fn release(&self) {
@@ -760,8 +761,89 @@ impl Counters for LeasedCounters {
         while !lock(&self.table).fetching.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let gives = lock(&self.table).retire_where(|_| true);
-        self.send(gives);
+        // Queued under the table's lock: after every give worked out before
+        // (the sweep's included), and before the barrier.
+        lock(&self.table).retire_where(|_| true);
         self.barrier().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::governance::model::Limits;
+
+    fn ask(id: &str) -> Ask {
+        let now = now_ms();
+        Ask {
+            id: id.to_owned(),
+            scopes: vec![ScopeAsk {
+                scope: "key:k".to_owned(),
+                limits: Limits {
+                    rpm_limit: Some(1000),
+                    tpm_limit: Some(100_000),
+                    ..Limits::default()
+                },
+                period_spend: 0,
+                period: 0,
+                tokens: None,
+            }],
+            tokens: 10,
+            cost: 5,
+            now,
+            expires: now + 60_000,
+            cooldown: None,
+        }
+    }
+
+    fn next(jobs: &mut tokio::sync::mpsc::UnboundedReceiver<Job>) -> Option<Job> {
+        jobs.try_recv().ok()
+    }
+
+    /// The sweep, a settle and a release each queue their gives before the
+    /// table's lock is let go, so a barrier queued afterwards (a release's,
+    /// a settle's) always comes after them: a release never returns while a
+    /// give the sweep worked out is still on its way.
+    #[test]
+    fn gives_are_queued_in_the_order_they_are_worked_out_and_before_a_barrier() {
+        let (out, mut jobs) = tokio::sync::mpsc::unbounded_channel();
+        let mut t = Table {
+            out: Outbox(Some(out)),
+            ..Table::default()
+        };
+        let first = ask("c1");
+        let key = lease_key(&first);
+        let n = t.install(key, Fetch::new(&first, 10, 100), 10, 100);
+        t.admit_from(n, key, 0, &first);
+        assert!(next(&mut jobs).is_none(), "nothing to give while it admits");
+
+        // Retired (as the sweep does) with its call in flight: the nine
+        // unused requests and their tokens go back at once.
+        t.retire_where(|_| true);
+        let Some(Job::Give(g)) = next(&mut jobs) else {
+            panic!("the retirement's give is queued under the lock");
+        };
+        assert_eq!(
+            (g.adjustments[0].requests, g.adjustments[0].tokens),
+            (-9, -90)
+        );
+        assert_eq!(g.adjustments[0].in_flight, 1);
+
+        // Its last call settles: the reservation ends.
+        let settled = t.settle(&first, Actual { tokens: 7, cost: 5 });
+        assert_eq!(settled, Some(true));
+        let barrier = t.out.barrier().expect("a queue");
+        let Some(Job::Give(last)) = next(&mut jobs) else {
+            panic!("the last give is queued before the barrier");
+        };
+        assert_eq!(
+            (last.adjustments[0].tokens, last.adjustments[0].in_flight),
+            (-3, 0)
+        );
+        assert!(matches!(next(&mut jobs), Some(Job::Barrier(_))));
+        assert!(next(&mut jobs).is_none());
+        drop(barrier);
+        let nothing = Actual { tokens: 0, cost: 0 };
+        assert_eq!(t.settle(&ask("unknown"), nothing), None);
     }
 }
