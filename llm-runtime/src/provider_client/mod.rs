@@ -4,6 +4,7 @@
 mod batch;
 mod chat_stream;
 mod connect;
+mod hand_written;
 mod object_safe;
 mod operations;
 mod outcome;

@@ -8,7 +8,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use super::{ChatStream, ProviderClient};
+use super::{ChatStream, ProviderClient, hand_written};
 use crate::error::{Error, Result};
 use crate::http::ByteStream;
 use crate::options::{BatchWait, ChatOptions};
@@ -43,10 +43,11 @@ macro_rules! object_safe {
                 }
 
                 #[doc = concat!("[`", stringify!($name), "`](Self::", stringify!($name), ") with per-call options.")]
-                #[doc = "The default ignores them (for hand-written providers); [`ProviderClient`] applies them."]
+                #[doc = "[`ProviderClient`] applies them all; the default (for hand-written providers) applies the `timeout` and refuses the rest with a `Config` error (see [`chat_with`](Self::chat_with))."]
                 async fn $with(&self, $($arg: $ty,)* options: &ChatOptions) -> Result<$ret> {
-                    let _ = options;
-                    self.$name($($arg),*).await
+                    let name = self.info().name;
+                    hand_written::refuse_unapplied(options, name, stringify!($with), false)?;
+                    hand_written::within(options, name, stringify!($with), self.$name($($arg),*)).await
                 }
             )*)*
         }
@@ -76,20 +77,33 @@ operation_table!(object_safe {
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse>;
     /// A streamed answer.
     async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream>;
-    /// A complete answer with per-call options. The default ignores the
-    /// options (for hand-written providers); [`ProviderClient`] applies them.
+    /// A complete answer with per-call options. [`ProviderClient`] applies
+    /// them all. The default, for a hand-written provider, calls
+    /// [`chat`](Self::chat) bounded by the `timeout`, with the
+    /// unsupported-parameter policy on the request; the options that act on
+    /// the runtime's HTTP attempts (headers, retries, hooks, the client's
+    /// hooks included) fail the call with a `Config` error that names them,
+    /// never dropped in silence. A provider that can apply them implements
+    /// this method.
     async fn chat_with(&self, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
-        let _ = options;
-        self.chat(request).await
+        let name = self.info().name;
+        hand_written::refuse_unapplied(options, name, "chat_with", true)?;
+        let request = hand_written::with_policy(request, options);
+        hand_written::within(options, name, "chat_with", self.chat(request)).await
     }
-    /// A streamed answer with per-call options (the default ignores them).
+    /// A streamed answer with per-call options. The default applies them as
+    /// [`chat_with`](Self::chat_with)'s does, the `timeout` bounding the
+    /// stream's opening and the `idle_timeout` each gap between two events.
     async fn chat_stream_with(
         &self,
         request: ChatRequest,
         options: &ChatOptions,
     ) -> Result<ChatStream> {
-        let _ = options;
-        self.chat_stream(request).await
+        let name = self.info().name;
+        hand_written::refuse_unapplied(options, name, "chat_stream_with", true)?;
+        let request = hand_written::with_policy(request, options);
+        let stream = hand_written::within(options, name, "chat_stream_with", self.chat_stream(request)).await?;
+        Ok(hand_written::idle_bounded(stream, options, name))
     }
     /// Embeddings; [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) where the provider has none.
     async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse>;

@@ -145,6 +145,14 @@ impl LlmProvider for Recording {
         self.record();
         self.inner.chat_with(request, options).await
     }
+    async fn chat_stream_with(
+        &self,
+        request: ChatRequest,
+        options: &ChatOptions,
+    ) -> llm_runtime::Result<ChatStream> {
+        self.record();
+        self.inner.chat_stream_with(request, options).await
+    }
     async fn embed(&self, request: EmbeddingRequest) -> llm_runtime::Result<EmbeddingResponse> {
         self.inner.embed(request).await
     }
