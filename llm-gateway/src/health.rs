@@ -33,6 +33,9 @@ async fn ready(State(state): State<SharedState>) -> Json<serde_json::Value> {
 }
 
 async fn metrics(State(state): State<SharedState>) -> impl IntoResponse {
+    if let Some(router) = state.models.client.router() {
+        state.metrics.deployment_states(router.deployment_states());
+    }
     (
         [(
             http::header::CONTENT_TYPE,

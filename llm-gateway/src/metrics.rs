@@ -24,6 +24,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use llm_runtime::router::DeploymentState;
+
 use crate::models::Models;
 
 /// Labels of a request.
@@ -115,6 +117,7 @@ struct GatewayFamilies {
     tokens: Family<TokenLabels, Counter>,
     cost: Family<DeploymentLabels, Counter<f64, AtomicU64>>,
     in_flight: Family<GroupLabels, Gauge>,
+    deployment_state: Family<DeploymentLabels, Gauge>,
 }
 
 pub(crate) fn latency_histogram() -> Histogram {
@@ -131,6 +134,7 @@ impl GatewayFamilies {
             tokens: Family::default(),
             cost: Family::default(),
             in_flight: Family::default(),
+            deployment_state: Family::default(),
         }
     }
 
@@ -142,6 +146,7 @@ impl GatewayFamilies {
             tokens,
             cost,
             in_flight,
+            deployment_state,
         } = self;
         let registry = registry.sub_registry_with_prefix("llm_gateway");
         registry.register(
@@ -173,6 +178,11 @@ impl GatewayFamilies {
             "in_flight_requests",
             "Requests being answered",
             in_flight.clone(),
+        );
+        registry.register(
+            "deployment_state",
+            "How each deployment is doing in this replica's router: 0 healthy, 1 failing (failed within the cooldown window, or waiting for a probe after a cooldown), 2 cooling down",
+            deployment_state.clone(),
         );
     }
 
@@ -228,6 +238,23 @@ impl GatewayFamilies {
                 model_group: group,
             })
             .inc_by(delta);
+    }
+}
+
+/// Set `family` to exactly the deployments of `states` (a deployment gone
+/// from a reloaded config leaves no stale series), each labelled by `labels`.
+fn set_states<'a, L>(
+    family: &Family<L, Gauge>,
+    states: impl Iterator<Item = (&'a str, &'a str, DeploymentState)>,
+    labels: impl Fn(&str, &str) -> L,
+) where
+    L: Clone + std::hash::Hash + Eq,
+{
+    family.clear();
+    for (group, deployment, state) in states {
+        family
+            .get_or_create(&labels(group, deployment))
+            .set(state.litellm_value());
     }
 }
 
@@ -334,6 +361,25 @@ impl Metrics {
         }
     }
 
+    /// How each deployment is doing ([`Router::deployment_states`]), set
+    /// just before a scrape renders them.
+    ///
+    /// [`Router::deployment_states`]: llm_runtime::router::Router::deployment_states
+    pub fn deployment_states<'a>(
+        &self,
+        states: impl Iterator<Item = (&'a str, &'a str, DeploymentState)>,
+    ) {
+        match &self.families {
+            Families::Gateway(f) => {
+                set_states(&f.deployment_state, states, |group, id| DeploymentLabels {
+                    model_group: group.to_owned(),
+                    deployment: id.to_owned(),
+                })
+            }
+            Families::Litellm(f) => f.deployment_states(states),
+        }
+    }
+
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -372,6 +418,44 @@ mod tests {
             })
             .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
             .sum()
+    }
+
+    #[test]
+    fn deployment_states_are_set_whole_at_each_scrape() {
+        let models = models();
+        for naming in [Naming::Gateway, Naming::Litellm] {
+            let metrics = Metrics::with_naming(&models, naming);
+            let state_lines = |m: &Metrics| -> Vec<String> {
+                m.render()
+                    .lines()
+                    .filter(|l| l.contains("deployment_state{"))
+                    .map(str::to_owned)
+                    .collect()
+            };
+            metrics.deployment_states(
+                [
+                    ("m", "m-0", DeploymentState::Failing),
+                    ("m", "gone", DeploymentState::Healthy),
+                ]
+                .into_iter(),
+            );
+            let first = state_lines(&metrics);
+            assert_eq!(first.len(), 2, "{naming:?}: {first:?}");
+            assert!(
+                first
+                    .iter()
+                    .any(|l| l.contains("\"m-0\"") && l.ends_with(" 1"))
+            );
+            // A reload dropped `gone`, and `m-0` cools down.
+            let reloaded = metrics.carried_over(&models, naming);
+            reloaded.deployment_states([("m", "m-0", DeploymentState::CoolingDown)].into_iter());
+            let second = state_lines(&reloaded);
+            assert_eq!(second.len(), 1, "{naming:?}: {second:?}");
+            assert!(
+                second[0].contains("\"m-0\"") && second[0].ends_with(" 2"),
+                "{second:?}"
+            );
+        }
     }
 
     #[test]

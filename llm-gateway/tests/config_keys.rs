@@ -861,25 +861,8 @@ async fn key_litellm_settings_content_policy_fallbacks() {
 
 /// Two deployments, `cheap` always first (cost-based routing), failing.
 async fn cooling(router: &str) -> (MockServer, common::Gateway) {
-    let mock = MockServer::start().await;
-    mock.on(
-        "POST",
-        "/cheap/v1/chat/completions",
-        openai_error(500, "down"),
-    );
-    mock.on("POST", "/dear/v1/chat/completions", openai_answer("ok"));
-    let yaml = format!(
-        "model_list:\n{}{}router_settings:\n  routing_strategy: cost-based-routing\n{router}",
-        // The router orders by the catalog's prices: gpt-4o-mini before gpt-4o.
-        entry(
-            "g",
-            "openai/gpt-4o-mini",
-            &format!("{}/cheap/v1", mock.url()),
-            ""
-        ),
-        entry("g", "openai/gpt-4o", &format!("{}/dear/v1", mock.url()), ""),
-    );
-    (mock, gateway(&yaml).await)
+    let (mock, yaml) = common::cheap_deployment_failing().await;
+    (mock, gateway(&format!("{yaml}{router}")).await)
 }
 
 fn cheap_calls(mock: &MockServer) -> usize {

@@ -120,6 +120,7 @@ async fn the_gateways_own_names_by_default() {
         "llm_gateway_tokens",
         "llm_gateway_cost_usd",
         "llm_gateway_in_flight_requests",
+        "llm_gateway_deployment_state",
     ]
     .map(String::from)
     .into();
@@ -160,6 +161,16 @@ async fn the_gateways_own_names_by_default() {
                 r#"llm_gateway_in_flight_requests{route="chat_completions",model_group="m"}"#.into(),
                 0.0,
             ),
+            // Its only deployment failed (kept in rotation, the last one).
+            (
+                r#"llm_gateway_deployment_state{model_group="limited",deployment="limited-0"}"#
+                    .into(),
+                1.0,
+            ),
+            (
+                r#"llm_gateway_deployment_state{model_group="m",deployment="m-0"}"#.into(),
+                0.0,
+            ),
         ],
     );
 }
@@ -185,6 +196,7 @@ async fn litellms_names_with_the_prometheus_callback() {
         "litellm_total_tokens_metric",
         "litellm_spend_metric",
         "litellm_in_flight_requests",
+        "litellm_deployment_state",
     ]
     .map(String::from)
     .into();
@@ -235,6 +247,14 @@ async fn litellms_names_with_the_prometheus_callback() {
                 1.0,
             ),
             ("litellm_in_flight_requests".into(), 0.0),
+            (
+                r#"litellm_deployment_state{litellm_model_name="gpt-4o",model_id="limited-0",api_provider="openai"}"#.into(),
+                1.0,
+            ),
+            (
+                r#"litellm_deployment_state{litellm_model_name="gpt-4o-mini",model_id="m-0",api_provider="openai"}"#.into(),
+                0.0,
+            ),
         ],
     );
     assert!(
@@ -253,6 +273,49 @@ async fn litellms_names_with_the_prometheus_callback() {
     assert!(
         buckets.contains(&"0.00625") && buckets.contains(&"300.0") && buckets.contains(&"+Inf"),
         "{buckets:?}"
+    );
+}
+
+/// `litellm_deployment_state` follows the router: 0 before any failure, 1
+/// after a failure within `allowed_fails`, 2 once the next one cools the
+/// deployment down.
+#[tokio::test]
+async fn deployment_state_follows_the_routers_cooldowns() {
+    let (_mock, yaml) = common::cheap_deployment_failing().await;
+    let yaml = format!(
+        "{yaml}  allowed_fails: 1\n  cooldown_time: 600\nlitellm_settings:\n  callbacks: [\"prometheus\"]\n"
+    );
+    let gw = gateway(&yaml).await;
+    let state = |text: &str, id: &str, model: &str| {
+        let key = format!(
+            r#"litellm_deployment_state{{litellm_model_name="{model}",model_id="{id}",api_provider="openai"}}"#
+        );
+        samples(text).0.get(&key).copied()
+    };
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let text = gw.get("/metrics").await.text().await.unwrap();
+        seen.push((
+            state(&text, "g-0", "gpt-4o-mini"),
+            state(&text, "g-1", "gpt-4o"),
+        ));
+        // The failing deployment is tried first, then the other answers.
+        assert_eq!(gw.chat("g").await.status(), 200);
+    }
+    let text = gw.get("/metrics").await.text().await.unwrap();
+    seen.push((
+        state(&text, "g-0", "gpt-4o-mini"),
+        state(&text, "g-1", "gpt-4o"),
+    ));
+    assert_eq!(
+        seen,
+        [
+            (Some(0.0), Some(0.0)),
+            (Some(1.0), Some(0.0)),
+            (Some(2.0), Some(0.0)),
+            (Some(2.0), Some(0.0)),
+        ],
+        "before any call, after one failure, after the failure that cooled it, while it cools"
     );
 }
 

@@ -11,14 +11,16 @@
 //! | `litellm_input_tokens_metric_total`, `litellm_output_tokens_metric_total`, `litellm_total_tokens_metric_total` | `requested_model`, `model`, `model_id` | tokens |
 //! | `litellm_spend_metric_total` | `model`, `model_id`, `api_provider` | US dollars, where priced |
 //! | `litellm_in_flight_requests` | none | requests being answered |
+//! | `litellm_deployment_state` | `litellm_model_name`, `model_id`, `api_provider` | 0 healthy, 1 partial outage (failed within the cooldown window, or waiting for a probe after a cooldown), 2 complete outage (cooling down), as this replica's router sees it at the scrape |
 //!
 //! `requested_model` is the configured group (or alias, or wildcard pattern)
 //! the caller named, `other` for any name the config does not serve; `model`
 //! is the deployment's upstream model and `model_id` its id. LiteLLM's
 //! per-caller labels (`hashed_api_key`, `team`, `user`, `end_user`...) are
 //! left out: their values grow with callers, and a label left out reads as
-//! an empty one in PromQL, so `sum by (team)` still works. The latency
-//! buckets are LiteLLM's own.
+//! an empty one in PromQL, so `sum by (team)` still works. So is
+//! `api_base` on `litellm_deployment_state` (`model_id` names the
+//! deployment already). The latency buckets are LiteLLM's own.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -30,6 +32,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use llm_runtime::router::DeploymentState;
 
 use super::HistogramFamily;
 use crate::models::Models;
@@ -84,6 +88,14 @@ struct ModelLabels {
     api_provider: String,
 }
 
+/// Labels of `litellm_deployment_state`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeploymentStateLabels {
+    litellm_model_name: String,
+    model_id: String,
+    api_provider: String,
+}
+
 /// The upstream model and provider of a deployment.
 #[derive(Debug, Clone)]
 struct DeploymentInfo {
@@ -104,6 +116,7 @@ pub(super) struct LitellmFamilies {
     total_tokens: Family<TokenLabels, Counter>,
     spend: Family<ModelLabels, Counter<f64, AtomicU64>>,
     in_flight: Gauge,
+    deployment_state: Family<DeploymentStateLabels, Gauge>,
     /// Deployment id to its model and provider, from the config.
     deployments: BTreeMap<String, DeploymentInfo>,
 }
@@ -122,6 +135,7 @@ impl LitellmFamilies {
             total_tokens: Family::default(),
             spend: Family::default(),
             in_flight: Gauge::default(),
+            deployment_state: Family::default(),
             deployments: deployments(models),
         }
     }
@@ -188,6 +202,25 @@ impl LitellmFamilies {
             "Number of HTTP requests currently in flight",
             f.in_flight.clone(),
         );
+        r.register(
+            "litellm_deployment_state",
+            "LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage",
+            f.deployment_state.clone(),
+        );
+    }
+
+    pub(super) fn deployment_states<'a>(
+        &self,
+        states: impl Iterator<Item = (&'a str, &'a str, DeploymentState)>,
+    ) {
+        super::set_states(&self.deployment_state, states, |_group, id| {
+            let info = self.info(id);
+            DeploymentStateLabels {
+                litellm_model_name: info.model,
+                model_id: id.to_owned(),
+                api_provider: info.provider,
+            }
+        });
     }
 
     pub(super) fn request(&self, route: &str, group: String, status: u16, elapsed: Duration) {

@@ -80,6 +80,31 @@ pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// A mock where `/cheap` always answers 500 and `/dear` answers, and the
+/// config of a group `g` over both under cost-based routing (`g-0`, cheap,
+/// tried first: the catalog prices gpt-4o-mini below gpt-4o), ending inside
+/// `router_settings:` for the caller's keys.
+pub(crate) async fn cheap_deployment_failing() -> (llm_runtime::testing::MockServer, String) {
+    let mock = llm_runtime::testing::MockServer::start().await;
+    mock.on(
+        "POST",
+        "/cheap/v1/chat/completions",
+        openai_error(500, "down"),
+    );
+    mock.on("POST", "/dear/v1/chat/completions", openai_answer("ok"));
+    let yaml = format!(
+        "model_list:\n{}{}router_settings:\n  routing_strategy: cost-based-routing\n",
+        entry(
+            "g",
+            "openai/gpt-4o-mini",
+            &format!("{}/cheap/v1", mock.url()),
+            ""
+        ),
+        entry("g", "openai/gpt-4o", &format!("{}/dear/v1", mock.url()), ""),
+    );
+    (mock, yaml)
+}
+
 /// A `model_list` entry named `name` for `model` at `api_base`, plus `params` (YAML lines, 6 spaces in).
 pub(crate) fn entry(name: &str, model: &str, api_base: &str, params: &str) -> String {
     format!(

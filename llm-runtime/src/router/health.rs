@@ -49,6 +49,32 @@ pub(crate) enum Availability {
     Cooling(Duration),
 }
 
+/// How a deployment is doing, as this process sees it (LiteLLM's
+/// `litellm_deployment_state`: 0, 1, 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeploymentState {
+    /// In rotation, no failure within its group's cooldown window.
+    Healthy,
+    /// In rotation, but it failed within the window, or its cooldown ended
+    /// and no call has succeeded on it since (half-open).
+    Failing,
+    /// Out of rotation: cooling down (here, or shared by another process
+    /// through the router's state and seen by this one).
+    CoolingDown,
+}
+
+impl DeploymentState {
+    /// LiteLLM's value: 0 healthy, 1 partial outage, 2 complete outage.
+    pub fn litellm_value(self) -> i64 {
+        match self {
+            DeploymentState::Healthy => 0,
+            DeploymentState::Failing => 1,
+            DeploymentState::CoolingDown => 2,
+        }
+    }
+}
+
 /// What a failure did to a deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cooled {
@@ -162,6 +188,21 @@ impl DeploymentHealth {
         b.cooled_until.is_some_and(|u| u > now) || (b.half_open && b.probing)
     }
 
+    /// How it is doing at `now`, failures counted within `window`.
+    pub(crate) fn state(&self, window: Duration, now: Instant) -> DeploymentState {
+        let b = self.breaker();
+        if b.cooled_until.is_some_and(|u| u > now) {
+            DeploymentState::CoolingDown
+        } else if b.cooled_until.is_some()
+            || b.half_open
+            || b.failures.iter().any(|at| now.duration_since(*at) < window)
+        {
+            DeploymentState::Failing
+        } else {
+            DeploymentState::Healthy
+        }
+    }
+
     /// Give back a probe claimed by [`availability`](Self::availability) that
     /// was never sent (its reservation was refused).
     pub(crate) fn release_probe(&self) {
@@ -242,6 +283,41 @@ impl DeploymentHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_follows_failures_cooldowns_and_the_probe() {
+        let policy = policy();
+        let h = DeploymentHealth::new("d".into());
+        let t0 = Instant::now();
+        let state = |at: Instant| h.state(policy.window, at);
+        assert_eq!(state(t0), DeploymentState::Healthy);
+        assert_eq!(h.failed(&policy, None, true, t0), Cooled::No);
+        assert_eq!(state(t0), DeploymentState::Failing);
+        // The failure leaves the window: healthy again.
+        assert_eq!(state(t0 + policy.window), DeploymentState::Healthy);
+        let cooled = h.failed(&policy, Some(Duration::from_secs(2)), true, t0);
+        assert_eq!(cooled, Cooled::For(Duration::from_secs(2)));
+        assert_eq!(
+            state(t0 + Duration::from_secs(1)),
+            DeploymentState::CoolingDown
+        );
+        // Its cooldown over, it waits for a probe: failing until one succeeds.
+        let after = t0 + Duration::from_secs(3);
+        assert_eq!(state(after), DeploymentState::Failing);
+        assert_eq!(h.availability(after), Availability::Probe);
+        assert_eq!(state(after), DeploymentState::Failing);
+        h.succeeded(Duration::from_millis(5), RateLimits::default(), 1);
+        assert_eq!(state(after), DeploymentState::Healthy);
+        assert_eq!(
+            [
+                DeploymentState::Healthy,
+                DeploymentState::Failing,
+                DeploymentState::CoolingDown
+            ]
+            .map(DeploymentState::litellm_value),
+            [0, 1, 2]
+        );
+    }
 
     fn policy() -> CooldownPolicy {
         CooldownPolicy {

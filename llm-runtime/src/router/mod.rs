@@ -118,7 +118,7 @@ use crate::error::{Error, Result};
 
 pub use deployment::{Deployment, Limits};
 pub use group::ModelGroup;
-pub use health::CooldownPolicy;
+pub use health::{CooldownPolicy, DeploymentState};
 #[cfg(feature = "redis")]
 pub use redis::{RedisConfig, RedisState};
 pub use state::{
@@ -371,5 +371,22 @@ impl Router {
     /// The state limits are kept in.
     pub fn state(&self) -> &Arc<dyn RouterState> {
         &self.inner.state
+    }
+
+    /// How each deployment is doing as this process sees it: `(group,
+    /// deployment id, state)`, in no particular order of groups. Read from
+    /// memory, without a round trip: a cooldown another process set is seen
+    /// once this one has learnt it from the shared state.
+    pub fn deployment_states(&self) -> impl Iterator<Item = (&str, &str, DeploymentState)> {
+        let now = std::time::Instant::now();
+        self.inner.groups.values().flat_map(move |entry| {
+            let window = entry.group.cooldown.window;
+            entry
+                .group
+                .deployments
+                .iter()
+                .zip(&entry.health)
+                .map(move |(d, h)| (entry.group.name.as_str(), d.name(), h.state(window, now)))
+        })
     }
 }
