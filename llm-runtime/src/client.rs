@@ -91,6 +91,14 @@ struct Target<'a> {
     provider: &'a Arc<dyn LlmProvider>,
 }
 
+/// Where one try of a call goes.
+enum Hop<'a> {
+    /// A model group's router (its deployments, then its group fallbacks).
+    Group(&'a Router, &'a str),
+    /// A registered provider.
+    Provider(Arc<dyn LlmProvider>),
+}
+
 impl Target<'_> {
     fn same_route(&self, other: &Target<'_>) -> bool {
         self.provider_name == other.provider_name && self.model == other.model
@@ -210,7 +218,9 @@ impl ClientBuilder {
     /// Add a fallback route (`provider/model`), tried in order when a call fails
     /// with a retryable error (after the provider's own retries) or because the
     /// prompt exceeds the model's context window. Never tried on authentication,
-    /// permission, validation or unsupported-parameter errors.
+    /// permission, validation or unsupported-parameter errors. A call to a
+    /// model group falls back here too, once its router has tried the group's
+    /// deployments and its own group fallbacks.
     pub fn fallback(mut self, route: impl Into<String>) -> Self {
         self.fallbacks.push(route.into());
         self
@@ -326,13 +336,14 @@ impl Client {
         options: &ChatOptions,
     ) -> Result<ChatResponse> {
         let options = self.inner.with_hooks(options);
-        if let Some(router) = self.inner.group_router(route) {
-            let request = self.inner.with_policy(request, &options);
-            return router.chat(route, request, &options).await;
-        }
-        let call = |provider: Arc<dyn LlmProvider>, req| {
+        let call = |hop, req| {
             let options = &options;
-            async move { provider.chat_with(req, options).await }
+            async move {
+                match hop {
+                    Hop::Group(router, group) => router.chat(group, req, options).await,
+                    Hop::Provider(provider) => provider.chat_with(req, options).await,
+                }
+            }
         };
         self.with_fallbacks(route, request, &options, call, |response, route| {
             // A hand-written provider may leave it empty: say who served it.
@@ -344,41 +355,65 @@ impl Client {
         .await
     }
 
-    /// Try `call` on the primary route, then on each fallback while the error
-    /// allows it; `served` sees the result with the route that served it.
-    async fn with_fallbacks<T, F, Fut>(
-        &self,
-        route: &str,
+    /// Try `call` on the primary route (a model group, whose router tries
+    /// its deployments and group fallbacks, or a provider route), then on
+    /// each fallback route while the error allows it; `served` sees a result
+    /// with the provider route that served it (a group's router says so in
+    /// its own metadata).
+    async fn with_fallbacks<'a, T, F, Fut>(
+        &'a self,
+        route: &'a str,
         request: ChatRequest,
-        options: &ChatOptions,
+        options: &'a ChatOptions,
         call: F,
         served: impl Fn(&mut T, &Target<'_>),
     ) -> Result<T>
     where
-        F: Fn(Arc<dyn LlmProvider>, ChatRequest) -> Fut,
+        F: Fn(Hop<'a>, ChatRequest) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        let primary = self.inner.target(route)?;
-        let rest = self.inner.fallbacks_for(&primary, options)?;
+        let group = self.inner.group_router(route);
+        let primary = match group {
+            Some(_) => None,
+            None => Some(self.inner.target(route)?),
+        };
+        let rest = self.inner.fallbacks_for(primary.as_ref(), options)?;
         let request = self.inner.with_policy(request, options);
         let last = rest.len();
         let mut request = Some(request);
-        for (i, target) in std::iter::once(&primary).chain(&rest).enumerate() {
+        for i in 0..=last {
             let mut req = if i == last {
                 request.take()
             } else {
                 request.clone()
             }
             .unwrap_or_default();
-            if req.model != target.model {
+            let (hop, target) = match (i, group, &primary) {
+                (0, Some(router), _) => (Hop::Group(router, route), None),
+                (0, None, Some(target)) => {
+                    (Hop::Provider(Arc::clone(target.provider)), Some(target))
+                }
+                _ => {
+                    let target = &rest[i - 1];
+                    (Hop::Provider(Arc::clone(target.provider)), Some(target))
+                }
+            };
+            if let Some(target) = target
+                && req.model != target.model
+            {
                 target.model.clone_into(&mut req.model);
             }
-            match call(Arc::clone(target.provider), req).await {
+            match call(hop, req).await {
                 Ok(mut value) => {
-                    served(&mut value, target);
+                    if let Some(target) = target {
+                        served(&mut value, target);
+                    }
                     return Ok(value);
                 }
-                Err(e) if i < last && falls_back(&e) => log_fallback(target, &rest[i], &e),
+                Err(e) if i < last && falls_back(&e) => {
+                    let from = target.map_or_else(|| route.to_owned(), Target::to_string);
+                    log_fallback(&from, &rest[i], &e);
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -400,13 +435,14 @@ impl Client {
         options: &ChatOptions,
     ) -> Result<ChatStream> {
         let options = self.inner.with_hooks(options);
-        if let Some(router) = self.inner.group_router(route) {
-            let request = self.inner.with_policy(request, &options);
-            return router.chat_stream(route, request, &options).await;
-        }
-        let call = |provider: Arc<dyn LlmProvider>, req| {
+        let call = |hop, req| {
             let options = &options;
-            async move { provider.chat_stream_with(req, options).await }
+            async move {
+                match hop {
+                    Hop::Group(router, group) => router.chat_stream(group, req, options).await,
+                    Hop::Provider(provider) => provider.chat_stream_with(req, options).await,
+                }
+            }
         };
         self.with_fallbacks(route, request, &options, call, |stream, route| {
             stream.meta_mut().route = Some(route.to_string());
@@ -495,12 +531,12 @@ impl Inner {
         }
     }
 
-    /// The routes to try after `primary`, in order: the call's fallbacks (or
-    /// the client's, resolved at build time) that differ from it and from each
-    /// other. Allocates nothing when there are none.
+    /// The routes to try after `primary` (`None`: a model group), in order:
+    /// the call's fallbacks (or the client's, resolved at build time) that
+    /// differ from it and from each other. Allocates nothing when there are none.
     fn fallbacks_for<'a>(
         &'a self,
-        primary: &Target<'_>,
+        primary: Option<&Target<'_>>,
         options: &'a ChatOptions,
     ) -> Result<Vec<Target<'a>>> {
         let candidates: Vec<Target<'a>> = match &options.fallbacks {
@@ -517,7 +553,7 @@ impl Inner {
         };
         let mut rest: Vec<Target<'a>> = Vec::new();
         for c in candidates {
-            if !c.same_route(primary) && rest.iter().all(|r| !r.same_route(&c)) {
+            if !primary.is_some_and(|p| c.same_route(p)) && rest.iter().all(|r| !r.same_route(&c)) {
                 rest.push(c);
             }
         }
@@ -555,7 +591,7 @@ fn falls_back(e: &Error) -> bool {
     e.is_retryable() || e.kind() == ErrorKind::ContextWindowExceeded
 }
 
-fn log_fallback(from: &Target<'_>, to: &Target<'_>, e: &Error) {
+fn log_fallback(from: &str, to: &Target<'_>, e: &Error) {
     tracing::warn!(from = %from, to = %to, kind = %e.kind(), status = e.status(), "falling back");
 }
 

@@ -74,8 +74,10 @@ impl ChatOptions {
         Self::default()
     }
 
-    /// Use this fallback for this call ([`Client`](crate::Client) only); the
-    /// first call replaces the client's list, later ones append to it.
+    /// Use this fallback route (`provider/model`) for this call, a call to a
+    /// model group included ([`Client`](crate::Client) only: a single
+    /// provider has no other route); the first call replaces the client's
+    /// list, later ones append to it.
     pub fn fallback(mut self, route: impl Into<String>) -> Self {
         self.fallbacks
             .get_or_insert_with(Vec::new)

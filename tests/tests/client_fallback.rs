@@ -4,6 +4,7 @@
 
 mod common;
 
+use llm_runtime::router::{Deployment, ModelGroup};
 use llm_runtime::testing::{Fault, MockResponse, MockServer};
 use llm_runtime::{ChatOptions, ChatResponse, Client, ErrorKind, Result, Tool};
 use serde_json::json;
@@ -255,4 +256,85 @@ async fn a_fallback_to_an_unregistered_provider_is_a_config_error() {
         .expect_err("unknown per-call fallback");
     assert_eq!(err.kind(), ErrorKind::Config);
     assert_eq!(a.request_count() + b.request_count(), 0);
+}
+
+/// A client whose model group `g` is one `acme` deployment on `failing`,
+/// with `backup` registered, falling back (client-wide) to `fallback`.
+fn grouped(failing: &MockServer, healthy: &MockServer, fallback: Option<&str>) -> Client {
+    let group =
+        ModelGroup::new("g").deployment(Deployment::new(connect::<Acme>(failing), "acme-large"));
+    let mut builder = Client::builder()
+        .register(connect::<Backup>(healthy))
+        .expect("new")
+        .group(group);
+    if let Some(route) = fallback {
+        builder = builder.fallback(route);
+    }
+    builder.build().expect("valid")
+}
+
+/// A model group's failure falls back too, once its router has tried its
+/// deployments: to the client's fallbacks, or the call's.
+#[tokio::test]
+async fn a_model_groups_failure_falls_back_to_the_clients_or_the_calls_routes() {
+    let (failing, healthy) = pair().await;
+    failing.on("POST", CHAT_PATH, server_error());
+    healthy.on(
+        "POST",
+        CHAT_PATH,
+        chat_ok("backup-small", "from the backup"),
+    );
+
+    let client = grouped(&failing, &healthy, Some("backup/backup-small"));
+    let reply = client
+        .chat("g", hello())
+        .await
+        .expect("the fallback answers");
+    assert_eq!(
+        (reply.provider.as_str(), reply.text().as_str()),
+        ("backup", "from the backup")
+    );
+    assert_eq!(reply.meta.route.as_deref(), Some("backup/backup-small"));
+    assert_eq!(models_sent(&failing), ["acme-large"]);
+
+    let client = grouped(&failing, &healthy, None);
+    let e = client.chat("g", hello()).await.expect_err("no fallback");
+    assert_eq!(e.kind(), ErrorKind::ServerError);
+    let per_call = ChatOptions::new().fallback("backup/backup-small");
+    let reply = client
+        .chat_with("g", hello(), &per_call)
+        .await
+        .expect("the call's fallback answers");
+    assert_eq!(reply.provider, "backup");
+    assert_eq!(models_sent(&healthy), ["backup-small", "backup-small"]);
+}
+
+#[tokio::test]
+async fn a_model_groups_stream_falls_back_but_not_on_a_bad_key() {
+    let (failing, healthy) = pair().await;
+    failing.on("POST", CHAT_PATH, server_error());
+    healthy.on(
+        "POST",
+        CHAT_PATH,
+        stream_ok("backup-small", "streamed by the backup"),
+    );
+    let client = grouped(&failing, &healthy, Some("backup/backup-small"));
+    let stream = client
+        .chat_stream("g", hello())
+        .await
+        .expect("the fallback streams");
+    assert_eq!(stream.provider(), "backup");
+    let reply = stream.collect_response().await.expect("complete");
+    assert_eq!(reply.text(), "streamed by the backup");
+
+    let (refusing, untouched) = pair().await;
+    refusing.on("POST", CHAT_PATH, bad_key());
+    let client = grouped(&refusing, &untouched, Some("backup/backup-small"));
+    let e = client.chat("g", hello()).await.expect_err("a bad key");
+    assert_eq!(e.kind(), ErrorKind::Authentication);
+    assert_eq!(
+        untouched.request_count(),
+        0,
+        "another route would only hide it"
+    );
 }
