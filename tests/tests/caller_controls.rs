@@ -77,8 +77,11 @@ async fn a_per_call_timeout_overrides_the_configured_one_both_ways() {
     let started = Instant::now();
     let e = long.chat_with(request(), &shorter).await.expect_err("cut");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
+    // Cut at the call's 200 ms, not the configured 10 s (the margin is for
+    // a loaded machine's scheduling, which can delay a timer by whole
+    // seconds; half the configured bound still tells the two apart).
     assert!(
-        started.elapsed() < Duration::from_millis(550),
+        started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
