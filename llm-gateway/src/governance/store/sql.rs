@@ -126,6 +126,19 @@ impl SqlStore {
         Ok(count)
     }
 
+    /// Run `change` and bump the version (what the snapshots poll) in one
+    /// transaction.
+    async fn change<'q>(
+        &self,
+        change: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    ) -> StoreResult<AnyQueryResult> {
+        let mut tx = self.pool.begin().await?;
+        let result = change.execute(&mut *tx).await?;
+        Self::bump(&mut tx).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
     async fn bump(tx: &mut Transaction<'_, Any>) -> StoreResult<()> {
         sqlx::query("UPDATE gateway_version SET version = version + 1 WHERE id = 1")
             .execute(&mut **tx)
@@ -231,78 +244,75 @@ fn changed(result: &AnyQueryResult) -> bool {
 #[async_trait]
 impl Store for SqlStore {
     async fn insert_key(&self, k: &KeyRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(sql(format!(
-            "INSERT INTO gateway_keys ({KEY_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"
-        )))
-        .bind(&k.token_hash)
-        .bind(&k.key_name)
-        .bind(&k.key_alias)
-        .bind(&k.team_id)
-        .bind(&k.user_id)
-        .bind(json(&k.models))
-        .bind(k.limits.max_budget_nanos)
-        .bind(k.limits.budget_duration_secs)
-        .bind(k.spend.reset_at)
-        .bind(k.limits.rpm_limit)
-        .bind(k.limits.tpm_limit)
-        .bind(k.limits.max_parallel_requests)
-        .bind(k.spend.total)
-        .bind(k.spend.period)
-        .bind(k.expires_at)
-        .bind(i64::from(k.blocked))
-        .bind(json(&k.metadata))
-        .bind(k.created_at)
-        .bind(k.updated_at)
-        .execute(&mut *tx)
+        self.change(
+            sqlx::query(sql(format!(
+                "INSERT INTO gateway_keys ({KEY_COLUMNS}) VALUES \
+                 ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"
+            )))
+            .bind(&k.token_hash)
+            .bind(&k.key_name)
+            .bind(&k.key_alias)
+            .bind(&k.team_id)
+            .bind(&k.user_id)
+            .bind(json(&k.models))
+            .bind(k.limits.max_budget_nanos)
+            .bind(k.limits.budget_duration_secs)
+            .bind(k.spend.reset_at)
+            .bind(k.limits.rpm_limit)
+            .bind(k.limits.tpm_limit)
+            .bind(k.limits.max_parallel_requests)
+            .bind(k.spend.total)
+            .bind(k.spend.period)
+            .bind(k.expires_at)
+            .bind(i64::from(k.blocked))
+            .bind(json(&k.metadata))
+            .bind(k.created_at)
+            .bind(k.updated_at),
+        )
         .await?;
-        Self::bump(&mut tx).await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn update_key(&self, k: &KeyRecord) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let result = sqlx::query(
-            "UPDATE gateway_keys SET key_alias=$2, team_id=$3, user_id=$4, models=$5, \
-             max_budget_nanos=$6, budget_duration_secs=$7, budget_reset_at=$8, rpm_limit=$9, \
-             tpm_limit=$10, max_parallel_requests=$11, expires_at=$12, blocked=$13, \
-             metadata=$14, updated_at=$15 WHERE token_hash=$1",
-        )
-        .bind(&k.token_hash)
-        .bind(&k.key_alias)
-        .bind(&k.team_id)
-        .bind(&k.user_id)
-        .bind(json(&k.models))
-        .bind(k.limits.max_budget_nanos)
-        .bind(k.limits.budget_duration_secs)
-        .bind(k.spend.reset_at)
-        .bind(k.limits.rpm_limit)
-        .bind(k.limits.tpm_limit)
-        .bind(k.limits.max_parallel_requests)
-        .bind(k.expires_at)
-        .bind(i64::from(k.blocked))
-        .bind(json(&k.metadata))
-        .bind(k.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        Self::bump(&mut tx).await?;
-        tx.commit().await?;
+        let result = self
+            .change(
+                sqlx::query(
+                    "UPDATE gateway_keys SET key_alias=$2, team_id=$3, user_id=$4, models=$5, \
+                     max_budget_nanos=$6, budget_duration_secs=$7, budget_reset_at=$8, rpm_limit=$9, \
+                     tpm_limit=$10, max_parallel_requests=$11, expires_at=$12, blocked=$13, \
+                     metadata=$14, updated_at=$15 WHERE token_hash=$1",
+                )
+                .bind(&k.token_hash)
+                .bind(&k.key_alias)
+                .bind(&k.team_id)
+                .bind(&k.user_id)
+                .bind(json(&k.models))
+                .bind(k.limits.max_budget_nanos)
+                .bind(k.limits.budget_duration_secs)
+                .bind(k.spend.reset_at)
+                .bind(k.limits.rpm_limit)
+                .bind(k.limits.tpm_limit)
+                .bind(k.limits.max_parallel_requests)
+                .bind(k.expires_at)
+                .bind(i64::from(k.blocked))
+                .bind(json(&k.metadata))
+                .bind(k.updated_at),
+            )
+            .await?;
         Ok(changed(&result))
     }
 
     async fn rehash_key(&self, old: &str, new: &str, name: &str) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let result =
-            sqlx::query("UPDATE gateway_keys SET token_hash=$2, key_name=$3 WHERE token_hash=$1")
+        let result = self
+            .change(
+                sqlx::query(
+                    "UPDATE gateway_keys SET token_hash=$2, key_name=$3 WHERE token_hash=$1",
+                )
                 .bind(old)
                 .bind(new)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-        Self::bump(&mut tx).await?;
-        tx.commit().await?;
+                .bind(name),
+            )
+            .await?;
         Ok(changed(&result))
     }
 
@@ -322,57 +332,54 @@ impl Store for SqlStore {
     }
 
     async fn insert_team(&self, t: &TeamRecord) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(sql(format!(
-            "INSERT INTO gateway_teams ({TEAM_COLUMNS}) VALUES \
-             ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
-        )))
-        .bind(&t.team_id)
-        .bind(&t.team_alias)
-        .bind(json(&t.models))
-        .bind(t.limits.max_budget_nanos)
-        .bind(t.limits.budget_duration_secs)
-        .bind(t.spend.reset_at)
-        .bind(t.limits.rpm_limit)
-        .bind(t.limits.tpm_limit)
-        .bind(t.limits.max_parallel_requests)
-        .bind(t.spend.total)
-        .bind(t.spend.period)
-        .bind(i64::from(t.blocked))
-        .bind(json(&t.metadata))
-        .bind(t.created_at)
-        .bind(t.updated_at)
-        .execute(&mut *tx)
+        self.change(
+            sqlx::query(sql(format!(
+                "INSERT INTO gateway_teams ({TEAM_COLUMNS}) VALUES \
+                 ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
+            )))
+            .bind(&t.team_id)
+            .bind(&t.team_alias)
+            .bind(json(&t.models))
+            .bind(t.limits.max_budget_nanos)
+            .bind(t.limits.budget_duration_secs)
+            .bind(t.spend.reset_at)
+            .bind(t.limits.rpm_limit)
+            .bind(t.limits.tpm_limit)
+            .bind(t.limits.max_parallel_requests)
+            .bind(t.spend.total)
+            .bind(t.spend.period)
+            .bind(i64::from(t.blocked))
+            .bind(json(&t.metadata))
+            .bind(t.created_at)
+            .bind(t.updated_at),
+        )
         .await?;
-        Self::bump(&mut tx).await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn update_team(&self, t: &TeamRecord) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let result = sqlx::query(
-            "UPDATE gateway_teams SET team_alias=$2, models=$3, max_budget_nanos=$4, \
-             budget_duration_secs=$5, budget_reset_at=$6, rpm_limit=$7, tpm_limit=$8, \
-             max_parallel_requests=$9, blocked=$10, metadata=$11, updated_at=$12 \
-             WHERE team_id=$1",
-        )
-        .bind(&t.team_id)
-        .bind(&t.team_alias)
-        .bind(json(&t.models))
-        .bind(t.limits.max_budget_nanos)
-        .bind(t.limits.budget_duration_secs)
-        .bind(t.spend.reset_at)
-        .bind(t.limits.rpm_limit)
-        .bind(t.limits.tpm_limit)
-        .bind(t.limits.max_parallel_requests)
-        .bind(i64::from(t.blocked))
-        .bind(json(&t.metadata))
-        .bind(t.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        Self::bump(&mut tx).await?;
-        tx.commit().await?;
+        let result = self
+            .change(
+                sqlx::query(
+                    "UPDATE gateway_teams SET team_alias=$2, models=$3, max_budget_nanos=$4, \
+                     budget_duration_secs=$5, budget_reset_at=$6, rpm_limit=$7, tpm_limit=$8, \
+                     max_parallel_requests=$9, blocked=$10, metadata=$11, updated_at=$12 \
+                     WHERE team_id=$1",
+                )
+                .bind(&t.team_id)
+                .bind(&t.team_alias)
+                .bind(json(&t.models))
+                .bind(t.limits.max_budget_nanos)
+                .bind(t.limits.budget_duration_secs)
+                .bind(t.spend.reset_at)
+                .bind(t.limits.rpm_limit)
+                .bind(t.limits.tpm_limit)
+                .bind(t.limits.max_parallel_requests)
+                .bind(i64::from(t.blocked))
+                .bind(json(&t.metadata))
+                .bind(t.updated_at),
+            )
+            .await?;
         Ok(changed(&result))
     }
 
