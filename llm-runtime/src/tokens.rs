@@ -249,6 +249,28 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// Build now the vocabularies `models` are counted with (each model's own,
+/// or `o200k_base` for an estimate), so that the first count does not wait
+/// for one: building one takes a fraction of a second and blocks its thread,
+/// and it is kept for the life of the process either way. What a server
+/// that counts every call calls at start. Returns the vocabularies in
+/// memory for these models, each once (none without the `tokens` feature).
+///
+/// ```
+/// let built = llm_runtime::tokens::preload(["gpt-4o", "claude-sonnet-4"]);
+/// assert!(built.len() <= 1); // both are counted with o200k_base
+/// ```
+pub fn preload<'a>(models: impl IntoIterator<Item = &'a str>) -> Vec<Encoding> {
+    let mut built = Vec::new();
+    for model in models {
+        let encoding = Encoding::for_model(model).unwrap_or(Encoding::O200kBase);
+        if !built.contains(&encoding) && encoding.bpe().is_some() {
+            built.push(encoding);
+        }
+    }
+    built
+}
+
 /// The tokens of `text` for `model`.
 ///
 /// ```
@@ -435,6 +457,17 @@ fn turn_groups(messages: &[Message]) -> Vec<Vec<usize>> {
 
 #[cfg(all(test, feature = "tokens"))]
 mod tests {
+    #[cfg(feature = "tokens")]
+    #[test]
+    fn preload_builds_each_vocabulary_a_model_is_counted_with_once() {
+        use super::{Encoding, preload};
+        let built = preload(["gpt-4o", "openai/gpt-4.1", "gpt-4", "claude-sonnet-4", "m"]);
+        assert_eq!(built, [Encoding::O200kBase, Encoding::Cl100kBase]);
+        assert_eq!(preload(std::iter::empty()), []);
+        // Counting then finds them built.
+        assert!(super::count_text("gpt-4", "hello world").exact);
+    }
+
     use super::*;
     use crate::types::ToolCall;
 

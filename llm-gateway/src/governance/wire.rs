@@ -60,7 +60,34 @@ pub async fn start(state: &SharedState) -> Result<Option<Arc<Governance>>, Start
     if let Some(governed) = &state.models.governed {
         governed.bind(&gov);
     }
+    preload_vocabularies(&state.models).await;
     Ok(Some(gov))
+}
+
+/// Governance counts the prompt of every governed call: build the token
+/// vocabularies the configured names are counted with before serving, not
+/// in the first calls (a fraction of a second each, blocking the worker
+/// thread that builds it and every call that waits for it).
+async fn preload_vocabularies(models: &crate::models::Models) {
+    let names: Vec<String> = models
+        .groups
+        .keys()
+        .chain(models.aliases.keys())
+        .cloned()
+        .chain(models.groups.values().flatten().map(|d| d.model.clone()))
+        .chain(models.wildcards.iter().map(|w| w.pattern.clone()))
+        .collect();
+    let started = std::time::Instant::now();
+    let built = tokio::task::spawn_blocking(move || {
+        llm_runtime::tokens::preload(names.iter().map(String::as_str))
+    })
+    .await
+    .unwrap_or_default();
+    tracing::info!(
+        vocabularies = ?built,
+        ms = started.elapsed().as_millis() as u64,
+        "governance: token vocabularies built"
+    );
 }
 
 /// `general_settings.redis_fail_open` as the counters take it (unset: open).
