@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use llm_runtime::hooks::Hook;
 use llm_runtime::retry::RetryPolicy;
-use llm_runtime::types::{ModelInfo, ModerationRequest, UnsupportedParamPolicy};
+use llm_runtime::types::{BatchRequest, ModelInfo, ModerationRequest, UnsupportedParamPolicy};
 use llm_runtime::{
     ChatOptions, ChatRequest, ChatResponse, ChatStream, Client, EmbeddingRequest,
     EmbeddingResponse, ErrorKind, LlmProvider, Part, Result, StreamEvent,
@@ -134,6 +134,14 @@ async fn options_the_default_cannot_apply_fail_the_call_and_are_named() {
         .await
         .expect_err("no chat request to carry it");
     assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    // A batch carries chat requests, but the default cannot set the policy
+    // on each of them.
+    let batch = BatchRequest::new().item("a", hello("m"));
+    refused(
+        p.batch_create_with(batch, &policy).await,
+        "batch_create_with",
+        &["an unsupported-parameter policy"],
+    );
     // What every call checks still comes first.
     let zero = ChatOptions::new().timeout(Duration::ZERO);
     let e = p.chat_with(hello("m"), &zero).await.expect_err("zero");

@@ -22,20 +22,32 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::options::ChatOptions;
 use crate::types::ChatRequest;
 
+/// What a call sends, for what its options may ask of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sends {
+    /// One chat request (the unsupported-parameter policy is set on it).
+    Chat,
+    /// Chat requests inside an operation (a batch's items).
+    ChatItems,
+    /// No chat request.
+    Other,
+}
+
 /// The error of the options `method`'s default cannot apply for
-/// `provider` (`chat`: the call sends a chat request, on which the
-/// unsupported-parameter policy is set), after the checks every call makes.
+/// `provider`, after the checks every call of its kind makes.
 pub(crate) fn refuse_unapplied(
     options: &ChatOptions,
     provider: &'static str,
     method: &str,
-    chat: bool,
+    sends: Sends,
 ) -> Result<()> {
-    if chat {
-        options.check()?;
-    } else {
-        options.check_operation(method.trim_end_matches("_with"), false)?;
+    match sends {
+        Sends::Chat => options.check()?,
+        Sends::ChatItems | Sends::Other => {
+            options.check_operation(method.trim_end_matches("_with"), sends == Sends::ChatItems)?
+        }
     }
+    let chat = sends == Sends::Chat;
     // Every field is named, so a new option does not compile until it is
     // either applied by the defaults or refused here.
     let ChatOptions {

@@ -46,7 +46,12 @@ macro_rules! object_safe {
                 #[doc = "[`ProviderClient`] applies them all; the default (for hand-written providers) applies the `timeout` and refuses the rest with a `Config` error (see [`chat_with`](Self::chat_with))."]
                 async fn $with(&self, $($arg: $ty,)* options: &ChatOptions) -> Result<$ret> {
                     let name = self.info().name;
-                    hand_written::refuse_unapplied(options, name, stringify!($with), false)?;
+                    let sends = if stringify!($route) == "items" {
+                        hand_written::Sends::ChatItems
+                    } else {
+                        hand_written::Sends::Other
+                    };
+                    hand_written::refuse_unapplied(options, name, stringify!($with), sends)?;
                     hand_written::within(options, name, stringify!($with), self.$name($($arg),*)).await
                 }
             )*)*
@@ -87,7 +92,7 @@ operation_table!(object_safe {
     /// this method.
     async fn chat_with(&self, request: ChatRequest, options: &ChatOptions) -> Result<ChatResponse> {
         let name = self.info().name;
-        hand_written::refuse_unapplied(options, name, "chat_with", true)?;
+        hand_written::refuse_unapplied(options, name, "chat_with", hand_written::Sends::Chat)?;
         let request = hand_written::with_policy(request, options);
         hand_written::within(options, name, "chat_with", self.chat(request)).await
     }
@@ -100,7 +105,7 @@ operation_table!(object_safe {
         options: &ChatOptions,
     ) -> Result<ChatStream> {
         let name = self.info().name;
-        hand_written::refuse_unapplied(options, name, "chat_stream_with", true)?;
+        hand_written::refuse_unapplied(options, name, "chat_stream_with", hand_written::Sends::Chat)?;
         let request = hand_written::with_policy(request, options);
         let stream = hand_written::within(options, name, "chat_stream_with", self.chat_stream(request)).await?;
         Ok(hand_written::idle_bounded(stream, options, name))
