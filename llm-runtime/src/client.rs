@@ -393,10 +393,12 @@ impl Client {
                 (0, None, Some(target)) => {
                     (Hop::Provider(Arc::clone(target.provider)), Some(target))
                 }
-                _ => {
-                    let target = &rest[i - 1];
-                    (Hop::Provider(Arc::clone(target.provider)), Some(target))
-                }
+                // Not a group, and no target: `target` returned its error above.
+                (0, None, None) => break,
+                _ => match rest.get(i - 1) {
+                    Some(target) => (Hop::Provider(Arc::clone(target.provider)), Some(target)),
+                    None => break,
+                },
             };
             if let Some(target) = target
                 && req.model != target.model
