@@ -101,6 +101,15 @@ impl Encoding {
         vocab::encoding(model.rsplit('/').next().unwrap_or(model))
     }
 
+    /// The vocabulary `model` is counted with, and whether it is the
+    /// model's own (exact) or `o200k_base` standing in (an estimate).
+    fn counted_with(model: &str) -> (Encoding, bool) {
+        match Encoding::for_model(model) {
+            Some(own) => (own, true),
+            None => (Encoding::O200kBase, false),
+        }
+    }
+
     /// The vocabulary, built on first use and kept for the life of the process.
     fn bpe(self) -> Option<&'static Bpe> {
         vocab::bpe(self)
@@ -175,21 +184,11 @@ struct Counter {
 
 impl Counter {
     fn for_model(model: &str) -> Self {
-        match Encoding::for_model(model) {
-            Some(enc) => match enc.bpe() {
-                Some(bpe) => Counter {
-                    bpe: Some(bpe),
-                    exact: true,
-                },
-                None => Counter {
-                    bpe: None,
-                    exact: false,
-                },
-            },
-            None => Counter {
-                bpe: Encoding::O200kBase.bpe(),
-                exact: false,
-            },
+        let (encoding, own) = Encoding::counted_with(model);
+        let bpe = encoding.bpe();
+        Counter {
+            bpe,
+            exact: own && bpe.is_some(),
         }
     }
 
@@ -263,7 +262,7 @@ fn role_name(role: Role) -> &'static str {
 pub fn preload<'a>(models: impl IntoIterator<Item = &'a str>) -> Vec<Encoding> {
     let mut built = Vec::new();
     for model in models {
-        let encoding = Encoding::for_model(model).unwrap_or(Encoding::O200kBase);
+        let (encoding, _) = Encoding::counted_with(model);
         if !built.contains(&encoding) && encoding.bpe().is_some() {
             built.push(encoding);
         }

@@ -108,8 +108,8 @@ impl Outbox {
     /// Answered once every give queued so far is applied (`None`: no task
     /// gives back).
     fn barrier(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
-        let (done, wait) = tokio::sync::oneshot::channel();
         let out = self.0.as_ref()?;
+        let (done, wait) = tokio::sync::oneshot::channel();
         out.send(Job::Barrier(done)).ok().map(|()| wait)
     }
 }
