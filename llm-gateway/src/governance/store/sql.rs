@@ -10,7 +10,7 @@ use sqlx::{Any, AnyPool, AssertSqlSafe, Transaction};
 
 use super::rows::{self, KEY_COLUMNS, SPEND_COLUMNS, TEAM_COLUMNS};
 use super::{Contents, Store, StoreResult};
-use crate::governance::model::{KeyRecord, SpendFilter, SpendRecord, TeamRecord};
+use crate::governance::model::{KeyRecord, Limits, SpendFilter, SpendRecord, TeamRecord};
 
 /// The migrations in `llm-gateway/migrations/`, compiled in.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -128,10 +128,7 @@ impl SqlStore {
 
     /// Run `change` and bump the version (what the snapshots poll) in one
     /// transaction.
-    async fn change<'q>(
-        &self,
-        change: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
-    ) -> StoreResult<AnyQueryResult> {
+    async fn change<'q>(&self, change: AnyQuery<'q>) -> StoreResult<AnyQueryResult> {
         let mut tx = self.pool.begin().await?;
         let result = change.execute(&mut *tx).await?;
         Self::bump(&mut tx).await?;
@@ -197,10 +194,28 @@ fn spend_insert(rows: usize, numbered: bool, read_back: bool) -> String {
     text
 }
 
-type SpendQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// The limit columns every key and team row has, bound in their order:
+/// `max_budget_nanos, budget_duration_secs, budget_reset_at, rpm_limit,
+/// tpm_limit, max_parallel_requests`.
+trait BindLimits {
+    fn bind_limits(self, limits: &Limits, reset_at: Option<i64>) -> Self;
+}
+
+impl BindLimits for AnyQuery<'_> {
+    fn bind_limits(self, limits: &Limits, reset_at: Option<i64>) -> Self {
+        self.bind(limits.max_budget_nanos)
+            .bind(limits.budget_duration_secs)
+            .bind(reset_at)
+            .bind(limits.rpm_limit)
+            .bind(limits.tpm_limit)
+            .bind(limits.max_parallel_requests)
+    }
+}
 
 /// `query` with the ten columns of each row of `rows` bound in order.
-fn bind_spend<'q>(mut query: SpendQuery<'q>, rows: &'q [SpendRecord]) -> SpendQuery<'q> {
+fn bind_spend<'q>(mut query: AnyQuery<'q>, rows: &'q [SpendRecord]) -> AnyQuery<'q> {
     for s in rows {
         query = query
             .bind(&s.request_id)
@@ -255,12 +270,7 @@ impl Store for SqlStore {
             .bind(&k.team_id)
             .bind(&k.user_id)
             .bind(json(&k.models))
-            .bind(k.limits.max_budget_nanos)
-            .bind(k.limits.budget_duration_secs)
-            .bind(k.spend.reset_at)
-            .bind(k.limits.rpm_limit)
-            .bind(k.limits.tpm_limit)
-            .bind(k.limits.max_parallel_requests)
+            .bind_limits(&k.limits, k.spend.reset_at)
             .bind(k.spend.total)
             .bind(k.spend.period)
             .bind(k.expires_at)
@@ -287,12 +297,7 @@ impl Store for SqlStore {
                 .bind(&k.team_id)
                 .bind(&k.user_id)
                 .bind(json(&k.models))
-                .bind(k.limits.max_budget_nanos)
-                .bind(k.limits.budget_duration_secs)
-                .bind(k.spend.reset_at)
-                .bind(k.limits.rpm_limit)
-                .bind(k.limits.tpm_limit)
-                .bind(k.limits.max_parallel_requests)
+                .bind_limits(&k.limits, k.spend.reset_at)
                 .bind(k.expires_at)
                 .bind(i64::from(k.blocked))
                 .bind(json(&k.metadata))
@@ -340,12 +345,7 @@ impl Store for SqlStore {
             .bind(&t.team_id)
             .bind(&t.team_alias)
             .bind(json(&t.models))
-            .bind(t.limits.max_budget_nanos)
-            .bind(t.limits.budget_duration_secs)
-            .bind(t.spend.reset_at)
-            .bind(t.limits.rpm_limit)
-            .bind(t.limits.tpm_limit)
-            .bind(t.limits.max_parallel_requests)
+            .bind_limits(&t.limits, t.spend.reset_at)
             .bind(t.spend.total)
             .bind(t.spend.period)
             .bind(i64::from(t.blocked))
@@ -369,12 +369,7 @@ impl Store for SqlStore {
                 .bind(&t.team_id)
                 .bind(&t.team_alias)
                 .bind(json(&t.models))
-                .bind(t.limits.max_budget_nanos)
-                .bind(t.limits.budget_duration_secs)
-                .bind(t.spend.reset_at)
-                .bind(t.limits.rpm_limit)
-                .bind(t.limits.tpm_limit)
-                .bind(t.limits.max_parallel_requests)
+                .bind_limits(&t.limits, t.spend.reset_at)
                 .bind(i64::from(t.blocked))
                 .bind(json(&t.metadata))
                 .bind(t.updated_at),
